@@ -1,0 +1,40 @@
+//! # urbis_model: the city as entities
+//!
+//! One bevy_ecs entity per real-world feature (building, building part,
+//! road segment, tree, water body, terrain), each with:
+//!
+//! - [`FeatureId`]: the source GUID and a compact u32 index for the GPU;
+//! - [`SemanticClass`]: the CityJSON / CityGML class;
+//! - [`Attributes`]: typed values (string, int, float, bool, date);
+//! - [`Placement`]: an f64 origin in the city's ENU frame;
+//! - [`Footprint`]: a `geo::Polygon` in local metres, where it has one;
+//! - [`GeometryHandle`]: a mesh in the [`MeshStore`] with its [`Lod`];
+//! - [`Bounds`]: an axis-aligned box in ENU metres;
+//! - [`FeatureStyle`]: colour override, visibility and highlight.
+//!
+//! Data flow:
+//!
+//! ```text
+//! files ─► urbis_formats readers ─► load (reproject to ENU, mesh) ─► CityModel (World)
+//!                                                       │
+//!          SpatialIndex (rstar) ◄── rebuild ────────────┤
+//!          FeatureQuery (attributes) ◄── select ────────┘
+//! ```
+//!
+//! The model never touches the GPU: the engine crate extracts from it.
+
+pub mod attributes;
+pub mod city;
+pub mod components;
+pub mod load;
+pub mod mesh;
+pub mod query;
+pub mod spatial;
+
+pub use attributes::{AttributeValue, Attributes, Date};
+pub use city::{CityModel, FeatureTable, Frame, NewFeature};
+pub use components::{Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, Lod, PartOf, Parts, Placement, SemanticClass};
+pub use load::{LoadError, LoadReport, Terrain, open_city};
+pub use mesh::{CpuMesh, Material, MeshId, MeshStore, MeshVertex};
+pub use query::{CompareOp, FeatureQuery, Predicate};
+pub use spatial::{RayHit, SpatialIndex};

@@ -1,0 +1,207 @@
+//! CityJSON objects → feature entities with meshes, footprints and attributes.
+
+use std::collections::HashMap;
+
+use glam::{DVec3, Vec2, Vec3};
+use urbis_formats::cityjson::{CityJson, CityObject, Geometry};
+use urbis_formats::triangulate::polygon_with_holes;
+
+use super::appearance::{TRUNK, surface_appearance};
+use super::{LoadError, LoadReport, ToEnu};
+use crate::mesh::{CpuMesh, Material};
+use crate::{AttributeValue, Attributes, CityModel, Lod, NewFeature, SemanticClass};
+
+/// Adds every CityObject of the document as a feature.
+pub(super) fn add(model: &mut CityModel, doc: &CityJson, to_enu: &ToEnu) -> Result<LoadReport, LoadError> {
+    let mut report = LoadReport::default();
+    let mut spawned = HashMap::new();
+    for obj in &doc.objects {
+        let class = SemanticClass::from_name(&obj.object_type).unwrap_or(SemanticClass::GenericCityObject);
+        let attributes = attributes_of(obj, class);
+        let feature = build_feature(obj, class, attributes, to_enu, &mut report)?;
+        spawned.insert(obj.id.as_str(), model.spawn_feature(feature));
+        report.features += 1;
+    }
+    for obj in &doc.objects {
+        for parent in &obj.parents {
+            match (spawned.get(parent.as_str()), spawned.get(obj.id.as_str())) {
+                (Some(&p), Some(&c)) => model.link_part(p, c),
+                _ => report.warnings.push(format!("{}: parent `{parent}` does not exist", obj.id)),
+            }
+        }
+    }
+    // Parents without geometry of their own take the extent of their parts.
+    for obj in doc.objects.iter().filter(|o| !o.children.is_empty()) {
+        let Some(&parent) = spawned.get(obj.id.as_str()) else { continue };
+        let own = model.world.get::<crate::Bounds>(parent).copied().unwrap_or(crate::Bounds::EMPTY);
+        if !own.is_empty() {
+            continue;
+        }
+        let b = obj
+            .children
+            .iter()
+            .filter_map(|c| spawned.get(c.as_str()))
+            .filter_map(|&c| model.world.get::<crate::Bounds>(c).copied())
+            .fold(crate::Bounds::EMPTY, crate::Bounds::union);
+        if !b.is_empty() {
+            let mut e = model.world.entity_mut(parent);
+            e.insert(b);
+            e.insert(crate::Placement { enu: DVec3::new(b.center().x, b.center().y, b.min.z) });
+        }
+    }
+    Ok(report)
+}
+
+fn attributes_of(obj: &CityObject, class: SemanticClass) -> Attributes {
+    let mut a = Attributes::default();
+    for (k, v) in &obj.attributes {
+        if let Some(v) = AttributeValue::from_json(v) {
+            a.insert(k.clone(), v);
+        }
+    }
+    if class.name() != obj.object_type {
+        a.insert("cityjson_type", obj.object_type.clone());
+    }
+    if let Some(addr) = obj.address.first() {
+        for (k, v) in addr {
+            if k == "location" {
+                continue;
+            }
+            if let Some(v) = AttributeValue::from_json(v) {
+                a.insert(format!("address.{k}"), v);
+            }
+        }
+        let part = |k: &str| addr.get(k).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_i64().map(|i| i.to_string())));
+        let line: Vec<String> = [
+            [part("ThoroughfareNumber"), part("ThoroughfareName")].into_iter().flatten().collect::<Vec<_>>().join(" "),
+            part("LocalityName").unwrap_or_default(),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+        if !line.is_empty() {
+            a.insert("address", line.join(", "));
+        }
+    }
+    a
+}
+
+/// The geometry with the highest LoD that has surfaces (or points).
+fn best_geometry(obj: &CityObject) -> Option<&Geometry> {
+    obj.geometries
+        .iter()
+        .filter(|g| !g.polygons.is_empty() || !g.points.is_empty())
+        .max_by_key(|g| g.lod.as_deref().and_then(Lod::parse).unwrap_or(Lod(0)))
+}
+
+fn build_feature(
+    obj: &CityObject,
+    class: SemanticClass,
+    attributes: Attributes,
+    to_enu: &ToEnu,
+    report: &mut LoadReport,
+) -> Result<NewFeature, LoadError> {
+    let Some(geom) = best_geometry(obj) else {
+        // No geometry (a parent Building, say): bounds come from its parts once linked.
+        let mut f = NewFeature::new(&obj.id, class, DVec3::ZERO);
+        f.attributes = attributes;
+        f.bounds = Some(crate::Bounds::EMPTY);
+        return Ok(f);
+    };
+    let lod = geom.lod.as_deref().and_then(Lod::parse).unwrap_or(Lod(0));
+    // Reproject every ring.
+    let mut polys: Vec<(Vec<Vec<DVec3>>, Option<&str>)> = Vec::with_capacity(geom.polygons.len());
+    for p in &geom.polygons {
+        let rings = p
+            .rings
+            .iter()
+            .map(|r| r.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>())
+            .collect::<Result<Vec<_>, _>>()?;
+        polys.push((rings, p.semantic.as_deref()));
+    }
+    let points = geom.points.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>()?;
+
+    let all = polys.iter().flat_map(|(r, _)| r.iter().flatten()).chain(&points);
+    let (min, max) = all.fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(a, b), p| (a.min(*p), b.max(*p)));
+    let placement = DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z);
+    let height = (max.z - min.z).max(0.0);
+
+    let mut mesh = CpuMesh::default();
+    let storey = storey_height(&attributes, height);
+    for (rings, semantic) in &polys {
+        let tris = polygon_with_holes(rings);
+        if tris.is_empty() {
+            report.warnings.push(format!("{}: a degenerate {} polygon was skipped", obj.id, semantic.unwrap_or("surface")));
+            continue;
+        }
+        let local: Vec<Vec3> = rings.iter().flatten().map(|p| (*p - placement).as_vec3()).collect();
+        let (mut color, material) = surface_appearance(class, *semantic, &attributes, &obj.id);
+        if class == SemanticClass::SolitaryVegetationObject {
+            let mean_z = local.iter().map(|p| p.z).sum::<f32>() / local.len() as f32;
+            if (mean_z as f64) < height * 0.28 {
+                color = TRUNK;
+            }
+        }
+        let normal = urbis_formats::triangulate::ring_normal(&rings[0]);
+        let uv = uv_mapper(material, normal.normalize_or_zero().as_vec3(), storey);
+        mesh.push_flat(&local, &tris, uv, color, material);
+    }
+
+    let footprint = footprint_of(class, &polys, &points);
+    let mut f = NewFeature::new(&obj.id, class, placement);
+    f.attributes = attributes;
+    f.footprint = footprint;
+    if !mesh.indices.is_empty() {
+        f.mesh = Some((mesh, lod));
+    }
+    f.bounds = Some(crate::Bounds { min, max });
+    Ok(f)
+}
+
+fn storey_height(a: &Attributes, height: f64) -> f32 {
+    let floors = a.f64("floors").or_else(|| a.f64("storeysAboveGround")).filter(|f| *f >= 1.0);
+    match floors {
+        Some(n) => ((a.f64("height").or_else(|| a.f64("measuredHeight")).unwrap_or(height)) / n).clamp(2.4, 8.0) as f32,
+        None => 3.2,
+    }
+}
+
+/// Texture coordinates: façades get (bay index, storey index) so the shader
+/// can draw windows; everything else gets plan metres.
+fn uv_mapper(material: Material, normal: Vec3, storey: f32) -> Box<dyn Fn(Vec3) -> Vec2> {
+    const BAY_WIDTH: f32 = 3.6;
+    if material == Material::Facade && normal.z.abs() < 0.3 {
+        let along = Vec3::Z.cross(normal).normalize_or(Vec3::X);
+        Box::new(move |p: Vec3| Vec2::new(p.dot(along) / BAY_WIDTH, p.z / storey))
+    } else {
+        Box::new(|p: Vec3| Vec2::new(p.x, p.y))
+    }
+}
+
+fn to_geo_polygon(rings: &[Vec<DVec3>]) -> Option<geo::Polygon<f64>> {
+    let ring = |r: &Vec<DVec3>| geo::LineString::from(r.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>());
+    let outer = rings.first().filter(|r| r.len() >= 3)?;
+    Some(geo::Polygon::new(ring(outer), rings[1..].iter().filter(|r| r.len() >= 3).map(ring).collect()))
+}
+
+fn footprint_of(class: SemanticClass, polys: &[(Vec<Vec<DVec3>>, Option<&str>)], points: &[DVec3]) -> Option<geo::Polygon<f64>> {
+    use geo::{Area, ConvexHull, MultiPoint};
+    if matches!(class, SemanticClass::SolitaryVegetationObject | SemanticClass::Sensor | SemanticClass::CityFurniture) {
+        return None;
+    }
+    let ground = polys
+        .iter()
+        .filter(|(_, s)| *s == Some("GroundSurface"))
+        .filter_map(|(r, _)| to_geo_polygon(r))
+        .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()));
+    if ground.is_some() {
+        return ground;
+    }
+    if matches!(class, SemanticClass::Building | SemanticClass::BuildingPart) || polys.len() > 4 {
+        let pts: MultiPoint<f64> = polys.iter().flat_map(|(r, _)| r.iter().flatten()).chain(points).map(|p| geo::Point::new(p.x, p.y)).collect();
+        let hull = pts.convex_hull();
+        return (hull.unsigned_area() > 0.0).then_some(hull);
+    }
+    // Surface features (roads, water, parks): their largest polygon in plan.
+    polys.iter().filter_map(|(r, _)| to_geo_polygon(r)).max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
+}

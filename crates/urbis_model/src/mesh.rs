@@ -1,0 +1,142 @@
+//! CPU meshes of features, kept in the [`MeshStore`] resource.
+//!
+//! Vertex positions are f32 offsets from the owning feature's
+//! [`Placement`](crate::Placement), along the city's ENU axes, so they stay
+//! small (a building's extent) wherever the city is on the Earth.
+
+use bevy_ecs::prelude::*;
+use glam::{Vec2, Vec3};
+
+/// How the renderer shades a surface. Stored per vertex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum Material {
+    /// Plain lit colour.
+    #[default]
+    Plain = 0,
+    /// A building façade: `uv` is (metres along the wall / bay width,
+    /// metres above the base / storey height) and windows are drawn per cell.
+    Facade = 1,
+    /// A roof.
+    Roof = 2,
+    /// Bare ground or terrain.
+    Terrain = 3,
+    /// Water: specular, with a Fresnel sky reflection.
+    Water = 4,
+    /// Leaves and grass.
+    Foliage = 5,
+    /// A road surface: `uv` is (metres across from the centre line, metres along).
+    Road = 6,
+}
+
+/// One mesh vertex.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeshVertex {
+    pub position: Vec3,
+    pub normal: Vec3,
+    pub uv: Vec2,
+    /// sRGB colour, alpha unused (opaque).
+    pub color: [u8; 4],
+    pub material: Material,
+}
+
+/// A triangle mesh in a feature's local frame.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuMesh {
+    pub vertices: Vec<MeshVertex>,
+    /// Counter-clockwise triangles (seen from outside).
+    pub indices: Vec<u32>,
+}
+
+impl CpuMesh {
+    pub fn triangle_count(&self) -> usize {
+        self.indices.len() / 3
+    }
+
+    /// Appends a flat-shaded polygon already triangulated: `positions` and
+    /// triangles indexing them; the normal is computed from the triangles.
+    pub fn push_flat(&mut self, positions: &[Vec3], triangles: &[[u32; 3]], uv: impl Fn(Vec3) -> Vec2, color: [u8; 4], material: Material) {
+        let mut normal = Vec3::ZERO;
+        for t in triangles {
+            let (a, b, c) = (positions[t[0] as usize], positions[t[1] as usize], positions[t[2] as usize]);
+            normal += (b - a).cross(c - a);
+        }
+        let normal = normal.normalize_or(Vec3::Z);
+        let base = self.vertices.len() as u32;
+        self.vertices.extend(positions.iter().map(|&p| MeshVertex { position: p, normal, uv: uv(p), color, material }));
+        self.indices.extend(triangles.iter().flat_map(|t| t.map(|i| base + i)));
+    }
+
+    /// Ray–triangle intersection (Möller–Trumbore) in the mesh's local frame;
+    /// the nearest positive distance along `dir`.
+    pub fn ray_hit(&self, origin: Vec3, dir: Vec3) -> Option<f32> {
+        let mut best: Option<f32> = None;
+        for t in self.indices.chunks_exact(3) {
+            let p = |i: u32| self.vertices[i as usize].position;
+            let (a, b, c) = (p(t[0]), p(t[1]), p(t[2]));
+            let (e1, e2) = (b - a, c - a);
+            let h = dir.cross(e2);
+            let det = e1.dot(h);
+            if det.abs() < 1e-12 {
+                continue;
+            }
+            let inv = 1.0 / det;
+            let s = origin - a;
+            let u = s.dot(h) * inv;
+            if !(0.0..=1.0).contains(&u) {
+                continue;
+            }
+            let q = s.cross(e1);
+            let v = dir.dot(q) * inv;
+            if v < 0.0 || u + v > 1.0 {
+                continue;
+            }
+            let dist = e2.dot(q) * inv;
+            if dist > 1e-4 && best.is_none_or(|b| dist < b) {
+                best = Some(dist);
+            }
+        }
+        best
+    }
+}
+
+/// Identifies a mesh in the [`MeshStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MeshId(pub u32);
+
+/// All feature meshes of a city model.
+#[derive(Resource, Debug, Default)]
+pub struct MeshStore {
+    meshes: Vec<CpuMesh>,
+}
+
+impl MeshStore {
+    pub fn add(&mut self, mesh: CpuMesh) -> MeshId {
+        self.meshes.push(mesh);
+        MeshId(self.meshes.len() as u32 - 1)
+    }
+
+    pub fn get(&self, id: MeshId) -> Option<&CpuMesh> {
+        self.meshes.get(id.0 as usize)
+    }
+
+    /// Replaces a mesh; the caller must mark the owning feature's
+    /// `GeometryHandle` changed so that extraction rebuilds it.
+    pub fn replace(&mut self, id: MeshId, mesh: CpuMesh) -> bool {
+        match self.meshes.get_mut(id.0 as usize) {
+            Some(m) => {
+                *m = mesh;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.meshes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.meshes.is_empty()
+    }
+}
