@@ -1,1 +1,127 @@
-fn main() {}
+//! # urbis: the command-line application
+//!
+//! ```text
+//! urbis view    [PATH...]                     open a window (fly, pick)
+//! urbis render  [PATH...] --out F.png ...      render headless to PNG
+//! urbis inspect [PATH...] --json              entity counts and attribute keys
+//! urbis pick    [PATH...] --x X --y Y ...     the feature under a pixel
+//! urbis sample-city [--out DIR]               (re)generate the sample district
+//! ```
+//!
+//! Without PATH every command works on the sample city in
+//! `assets/sample_city`, generating it first when it is missing.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use urbis_engine::GeodeticPose;
+
+#[derive(Parser, Debug)]
+#[command(name = "urbis", version, about = "Urbis: an engine for city digital twins")]
+struct Cli {
+    /// Log filter (also RUST_LOG), e.g. `info` or `urbis_model=debug`.
+    #[arg(long, global = true, default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Inputs {
+    /// CityJSON files, ESRI ASCII grids or directories of them; several combine into one scene.
+    /// Default: the sample city.
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Frame {
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1280)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 720)]
+    pub height: u32,
+    /// Camera as lon,lat,height,heading,pitch (degrees, metres above the ellipsoid, degrees, degrees;
+    /// negative pitch looks down). Default: an oblique view of the whole scene.
+    #[arg(long, allow_hyphen_values = true)]
+    pub camera: Option<GeodeticPose>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Open a window on the city: WASD/QE fly, drag to look or orbit, click to pick.
+    View {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Initial camera as lon,lat,height,heading,pitch.
+        #[arg(long, allow_hyphen_values = true)]
+        camera: Option<GeodeticPose>,
+        /// Quit after this many frames (smoke tests).
+        #[arg(long, hide = true)]
+        frames: Option<u64>,
+    },
+    /// Render the city headless to a PNG file.
+    Render {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        frame: Frame,
+        /// Select (outline) the feature with this id and show its attributes.
+        #[arg(long)]
+        select: Option<String>,
+        /// Highlight the features matching this query, e.g. "use = residential and height > 50".
+        #[arg(long = "highlight")]
+        highlight: Option<String>,
+    },
+    /// Print entity counts per semantic class and the attribute keys.
+    Inspect {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Print JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Also list the features matching a query, e.g. "class = Building and height > 50".
+        #[arg(long = "where")]
+        query: Option<String>,
+    },
+    /// Print the feature under a pixel of a headless render.
+    Pick {
+        #[command(flatten)]
+        inputs: Inputs,
+        #[arg(long)]
+        x: u32,
+        #[arg(long)]
+        y: u32,
+        #[command(flatten)]
+        frame: Frame,
+        /// Print JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate the sample district (CityJSON + DEM).
+    SampleCity {
+        /// Output directory (default: assets/sample_city).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = urbis_sample_city::SampleCityConfig::default().seed)]
+        seed: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match cli.command {
+        Command::View { inputs, camera, frames } => commands::view(&inputs, camera, frames),
+        Command::Render { inputs, out, frame, select, highlight } => commands::render(&inputs, &out, &frame, select.as_deref(), highlight.as_deref()),
+        Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
+        Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),
+        Command::SampleCity { out, seed } => commands::sample_city(out, seed),
+    }
+}

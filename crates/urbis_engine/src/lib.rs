@@ -1,1 +1,57 @@
-//! stub
+//! # urbis_engine: from the city model to pixels
+//!
+//! The bridge between the ECS [`CityModel`](urbis_model::CityModel) and the
+//! data-blind renderer, in three explicit phases per frame:
+//!
+//! ```text
+//! extract  (Extractor)  ECS changes ─► chunk meshes (f64 → chunk-relative f32)
+//!                                     + feature styles (colour, visibility, selection)
+//! prepare  (Engine)     upload only what changed to the GpuScene
+//! render   (Renderer)   camera-relative matrices in f64 ─► colour + feature-id targets
+//!                       ─► a window surface (window) or a texture read back (headless)
+//! ```
+//!
+//! Picking reads the feature-id target and maps the index back to the
+//! entity through the model's `FeatureTable`.
+
+pub mod engine;
+pub mod extract;
+pub mod headless;
+pub mod view;
+pub mod window;
+
+pub use engine::{Engine, PrepareStats};
+pub use extract::{Extracted, Extractor};
+pub use headless::{RenderedImage, render_image};
+pub use view::{GeodeticPose, default_camera, default_lighting};
+pub use window::{ViewOptions, WindowError, run_viewer};
+
+use bevy_ecs::prelude::Entity;
+use urbis_model::CityModel;
+
+/// A feature described as short text lines (class, id, attributes; the
+/// parent's attributes for parts), for overlays and logs.
+pub fn describe_lines(model: &CityModel, entity: Entity) -> Vec<String> {
+    let Some(d) = model.describe(entity) else { return Vec::new() };
+    let mut lines = vec![format!("{}  {}", d["class"].as_str().unwrap_or("?"), d["feature_id"].as_str().unwrap_or("?"))];
+    fn push_attrs(lines: &mut Vec<String>, v: &serde_json::Value, prefix: &str) {
+        if let Some(map) = v.as_object() {
+            for (k, v) in map {
+                let s = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                lines.push(format!("{prefix}{k}: {s}"));
+            }
+        }
+    }
+    push_attrs(&mut lines, &d["attributes"], "");
+    if let Some(p) = d.get("parent") {
+        lines.push(format!("part of {}", p["feature_id"].as_str().unwrap_or("?")));
+        push_attrs(&mut lines, &p["attributes"], "  ");
+    }
+    if let Some(pos) = d.get("position") {
+        lines.push(format!("at {:.6}, {:.6}, {:.1} m", pos["lon"].as_f64().unwrap_or(0.0), pos["lat"].as_f64().unwrap_or(0.0), pos["height"].as_f64().unwrap_or(0.0)));
+    }
+    lines
+}

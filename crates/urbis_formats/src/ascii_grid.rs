@@ -57,7 +57,7 @@ impl DemGrid {
     pub fn sample(&self, x: f64, y: f64) -> Option<f64> {
         let fx = (x - self.x_min) / self.cell_size - 0.5;
         let fy = (self.y_min + self.nrows as f64 * self.cell_size - y) / self.cell_size - 0.5;
-        if !(fx > -1.0 && fy > -1.0 && fx < self.ncols as f64 && fy < self.nrows as f64) {
+        if !(fx >= -0.5 && fy >= -0.5 && fx <= self.ncols as f64 - 0.5 && fy <= self.nrows as f64 - 0.5) {
             return None;
         }
         let fx = fx.clamp(0.0, (self.ncols - 1) as f64);
@@ -65,10 +65,14 @@ impl DemGrid {
         let (c0, r0) = (fx.floor() as usize, fy.floor() as usize);
         let (c1, r1) = ((c0 + 1).min(self.ncols - 1), (r0 + 1).min(self.nrows - 1));
         let (tx, ty) = (fx - c0 as f64, fy - r0 as f64);
-        let h = |c, r| self.height(c, r).map(f64::from);
-        let top = h(c0, r0)? * (1.0 - tx) + h(c1, r0)? * tx;
-        let bottom = h(c0, r1)? * (1.0 - tx) + h(c1, r1)? * tx;
-        Some(top * (1.0 - ty) + bottom * ty)
+        // Corners with zero weight may be NODATA without spoiling the sample.
+        let mut sum = 0.0;
+        for (c, r, w) in [(c0, r0, (1.0 - tx) * (1.0 - ty)), (c1, r0, tx * (1.0 - ty)), (c0, r1, (1.0 - tx) * ty), (c1, r1, tx * ty)] {
+            if w > 0.0 {
+                sum += w * f64::from(self.height(c, r)?);
+            }
+        }
+        Some(sum)
     }
 
     /// Writes the grid in ESRI ASCII form with `-9999` for NODATA.

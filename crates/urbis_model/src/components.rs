@@ -225,12 +225,15 @@ pub struct FeatureStyle {
     /// Replaces the feature's colour (linear RGB, alpha = blend weight 0..1).
     pub color_override: Option<[f32; 4]>,
     pub visible: bool,
+    /// Tinted (e.g. by a query or an alarm).
     pub highlighted: bool,
+    /// Outlined as the current selection.
+    pub selected: bool,
 }
 
 impl Default for FeatureStyle {
     fn default() -> Self {
-        Self { color_override: None, visible: true, highlighted: false }
+        Self { color_override: None, visible: true, highlighted: false, selected: false }
     }
 }
 

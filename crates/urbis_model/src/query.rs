@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use urbis_model::{FeatureQuery, SemanticClass};
-//! let q = FeatureQuery::new().class(SemanticClass::Building).eq("use", "residential").gt("height", 50.0);
+//! let q = FeatureQuery::new().class(SemanticClass::Building).eq("use", "residential").gt("height", 50i64);
 //! let same = FeatureQuery::parse("class = Building and use = residential and height > 50").unwrap();
 //! assert_eq!(q, same);
 //! ```

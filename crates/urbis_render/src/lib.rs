@@ -1,1 +1,42 @@
-//! stub
+//! # urbis_render: the data-blind city renderer on wgpu
+//!
+//! This crate draws triangles it is given; it knows nothing of the ECS, of
+//! buildings or of CRSs. Its callers hand it:
+//!
+//! - **chunks** ([`ChunkMesh`]): batched geometry of many features, with an
+//!   f64 origin and rotation and f32 vertices relative to that origin. Every
+//!   vertex carries the compact index of the feature it belongs to;
+//! - **feature styles** ([`FeatureStyle`]): colour override, visibility,
+//!   highlight and selection per feature index, kept in one GPU storage
+//!   buffer, so restyling a feature uploads 32 bytes and no geometry;
+//! - a [`Camera`] with an f64 position and [`Lighting`].
+//!
+//! ```text
+//! ChunkMesh ──upsert──► GpuScene (vertex/index buffers per chunk)
+//! FeatureStyle ─set──► GpuScene (style storage buffer, dirty runs)
+//! Camera (f64) ──► per-chunk camera-relative f32 matrices (computed in f64)
+//!      └─► Renderer: city pass (colour + feature id + reversed-Z depth)
+//!                    → composite (sky, outlines, selection, tone map)
+//!                    → overlay (text panels) → any TextureView
+//! ```
+//!
+//! The same [`Renderer::render`] draws into a window's surface texture or a
+//! headless texture ([`HeadlessTarget`]) that is read back to PNG; the
+//! feature-id target answers picking ([`Renderer::pick`]).
+//!
+//! Shaders live in the workspace's `shaders/` directory as WGSL files.
+
+mod camera;
+mod context;
+mod headless;
+mod overlay;
+mod renderer;
+mod scene;
+pub mod shaders;
+
+pub use camera::Camera;
+pub use context::{GpuContext, RenderError};
+pub use headless::HeadlessTarget;
+pub use overlay::{Overlay, Panel};
+pub use renderer::{FrameStats, Lighting, Renderer};
+pub use scene::{ChunkKey, ChunkMesh, FeatureStyle, GpuScene, UploadStats, Vertex};

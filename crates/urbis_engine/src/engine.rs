@@ -1,0 +1,102 @@
+//! The [`Engine`]: a city model, a GPU scene and the renderer, with the
+//! explicit phases extract → prepare → render, and picking.
+
+use bevy_ecs::prelude::*;
+use urbis_model::{CityModel, FeatureStyle};
+use urbis_render::{Camera, FrameStats, GpuContext, GpuScene, Lighting, Overlay, RenderError, Renderer};
+
+use crate::extract::{Extracted, Extractor};
+
+/// What a prepare phase uploaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrepareStats {
+    pub chunks_uploaded: usize,
+    pub chunks_removed: usize,
+    pub styles_updated: usize,
+}
+
+/// A city model bound to a GPU.
+pub struct Engine {
+    pub model: CityModel,
+    pub ctx: GpuContext,
+    pub renderer: Renderer,
+    pub scene: GpuScene,
+    extractor: Extractor,
+    selected: Option<Entity>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("model", &self.model).field("scene", &self.scene).finish()
+    }
+}
+
+impl Engine {
+    pub fn new(model: CityModel, ctx: GpuContext, output_format: wgpu::TextureFormat) -> Self {
+        let renderer = Renderer::new(&ctx, output_format);
+        let scene = GpuScene::new(&ctx);
+        Self { model, ctx, renderer, scene, extractor: Extractor::default(), selected: None }
+    }
+
+    /// Extract phase: ECS → render data (only what changed).
+    pub fn extract(&mut self) -> Extracted {
+        self.extractor.extract(&mut self.model)
+    }
+
+    /// Prepare phase: upload extracted data to the GPU.
+    pub fn prepare(&mut self, extracted: Extracted) -> PrepareStats {
+        self.scene.reserve_features(extracted.feature_capacity as usize);
+        let stats = PrepareStats {
+            chunks_uploaded: extracted.chunk_updates.len(),
+            chunks_removed: extracted.chunk_removals.len(),
+            styles_updated: extracted.style_updates.len(),
+        };
+        for (k, mesh) in &extracted.chunk_updates {
+            self.scene.upsert_chunk(&self.ctx, *k, mesh);
+        }
+        for k in extracted.chunk_removals {
+            self.scene.remove_chunk(k);
+        }
+        for (i, s) in extracted.style_updates {
+            self.scene.set_style(i, s);
+        }
+        self.scene.flush(&self.ctx);
+        stats
+    }
+
+    /// Extract and prepare.
+    pub fn update(&mut self) -> PrepareStats {
+        let e = self.extract();
+        self.prepare(e)
+    }
+
+    /// Render phase: draws into `view` (of the renderer's output format).
+    pub fn render(&mut self, camera: &Camera, lighting: &Lighting, overlay: Option<&Overlay>, view: &wgpu::TextureView, width: u32, height: u32) -> FrameStats {
+        self.renderer.render(&self.ctx, &self.scene, camera, lighting, overlay, view, width, height)
+    }
+
+    /// The entity under pixel (x, y) of the last rendered frame.
+    pub fn pick(&self, x: u32, y: u32) -> Result<Option<Entity>, RenderError> {
+        let index = self.renderer.pick(&self.ctx, x, y)?;
+        Ok(if index == 0 { None } else { self.model.features().entity(index) })
+    }
+
+    /// Selects an entity (outlined) and deselects the previous one.
+    pub fn select(&mut self, entity: Option<Entity>) {
+        if let Some(old) = self.selected.take()
+            && let Some(mut s) = self.model.world.get_mut::<FeatureStyle>(old)
+        {
+            s.selected = false;
+        }
+        if let Some(e) = entity
+            && let Some(mut s) = self.model.world.get_mut::<FeatureStyle>(e)
+        {
+            s.selected = true;
+            self.selected = Some(e);
+        }
+    }
+
+    pub fn selected(&self) -> Option<Entity> {
+        self.selected
+    }
+}

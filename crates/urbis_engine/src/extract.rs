@@ -1,0 +1,243 @@
+//! Extract: ECS city model → chunk meshes and feature styles.
+//!
+//! Features are binned into square chunks of the city's ENU plane. A feature
+//! goes whole into the chunk under its centre, unless it spans several
+//! chunks (terrain, a river), in which case its triangles are binned one by
+//! one. Vertices become f32 offsets from the chunk origin, computed in f64
+//! from the feature placement, so precision never depends on where the city
+//! is on the Earth. Only chunks whose features changed since the last
+//! extraction are rebuilt (bevy change detection), in parallel.
+
+use std::collections::{HashMap, HashSet};
+
+use bevy_ecs::prelude::*;
+use glam::{DVec2, DVec3};
+use rayon::prelude::*;
+use urbis_model::{CityModel, FeatureId, FeatureStyle, GeometryHandle, MeshStore, Placement};
+use urbis_render::{ChunkKey, ChunkMesh, FeatureStyle as GpuStyle, Vertex};
+
+/// Chunk size in metres.
+pub const DEFAULT_CHUNK_SIZE: f64 = 250.0;
+
+/// The result of one extraction: what the GPU must learn.
+#[derive(Debug, Default)]
+pub struct Extracted {
+    pub chunk_updates: Vec<(ChunkKey, ChunkMesh)>,
+    pub chunk_removals: Vec<ChunkKey>,
+    pub style_updates: Vec<(u32, GpuStyle)>,
+    /// One past the largest feature index.
+    pub feature_capacity: u32,
+}
+
+/// Where a feature's geometry went.
+#[derive(Debug, Clone)]
+struct Membership {
+    chunks: Vec<ChunkKey>,
+    split: bool,
+}
+
+/// Keeps the chunk assignment between frames.
+#[derive(Debug)]
+pub struct Extractor {
+    chunk_size: f64,
+    members: HashMap<ChunkKey, Vec<Entity>>,
+    of_entity: HashMap<Entity, Membership>,
+    first: bool,
+}
+
+impl Default for Extractor {
+    fn default() -> Self {
+        Self::new(DEFAULT_CHUNK_SIZE)
+    }
+}
+
+fn key_of(cell: (i32, i32)) -> ChunkKey {
+    ChunkKey((((cell.0 as i64 + (1 << 30)) as u64) << 32) | ((cell.1 as i64 + (1 << 30)) as u64 & 0xffff_ffff))
+}
+
+fn cell_of(key: ChunkKey) -> (i32, i32) {
+    (((key.0 >> 32) as i64 - (1 << 30)) as i32, ((key.0 & 0xffff_ffff) as i64 - (1 << 30)) as i32)
+}
+
+/// Converts a model style to the GPU's.
+pub fn gpu_style(s: &FeatureStyle) -> GpuStyle {
+    let mut flags = 0;
+    if !s.visible {
+        flags |= GpuStyle::HIDDEN;
+    }
+    if s.highlighted {
+        flags |= GpuStyle::HIGHLIGHTED;
+    }
+    if s.selected {
+        flags |= GpuStyle::SELECTED;
+    }
+    GpuStyle { color: s.color_override.unwrap_or([0.0; 4]), flags: [flags, 0, 0, 0] }
+}
+
+impl Extractor {
+    pub fn new(chunk_size: f64) -> Self {
+        Self { chunk_size, members: HashMap::new(), of_entity: HashMap::new(), first: true }
+    }
+
+    fn cell(&self, p: DVec2) -> (i32, i32) {
+        ((p.x / self.chunk_size).floor() as i32, (p.y / self.chunk_size).floor() as i32)
+    }
+
+    /// ENU origin of a chunk (its south-west corner at height 0).
+    fn chunk_origin(&self, key: ChunkKey) -> DVec3 {
+        let (i, j) = cell_of(key);
+        DVec3::new(i as f64 * self.chunk_size, j as f64 * self.chunk_size, 0.0)
+    }
+
+    /// Extracts what changed since the last call (everything, the first time).
+    pub fn extract(&mut self, model: &mut CityModel) -> Extracted {
+        let world = &mut model.world;
+        let mut dirty: HashSet<ChunkKey> = HashSet::new();
+
+        // Geometry: added or changed features move between chunks.
+        let changed: Vec<(Entity, DVec3, GeometryHandle)> = if self.first {
+            let mut q = world.query::<(Entity, &Placement, &GeometryHandle)>();
+            q.iter(world).map(|(e, p, g)| (e, p.enu, *g)).collect()
+        } else {
+            let mut q = world.query_filtered::<(Entity, &Placement, &GeometryHandle), Or<(Changed<Placement>, Changed<GeometryHandle>)>>();
+            q.iter(world).map(|(e, p, g)| (e, p.enu, *g)).collect()
+        };
+        {
+            let meshes = world.resource::<MeshStore>();
+            for (e, placement, g) in changed {
+                if let Some(old) = self.of_entity.remove(&e) {
+                    for k in old.chunks {
+                        if let Some(m) = self.members.get_mut(&k) {
+                            m.retain(|x| *x != e);
+                        }
+                        dirty.insert(k);
+                    }
+                }
+                let Some(mesh) = meshes.get(g.mesh) else { continue };
+                let (mut lo, mut hi) = (DVec2::splat(f64::INFINITY), DVec2::splat(f64::NEG_INFINITY));
+                for v in &mesh.vertices {
+                    let p = placement.truncate() + v.position.truncate().as_dvec2();
+                    lo = lo.min(p);
+                    hi = hi.max(p);
+                }
+                if !lo.is_finite() {
+                    continue;
+                }
+                let (c0, c1) = (self.cell(lo), self.cell(hi));
+                let membership = if c0 == c1 || (hi - lo).max_element() < self.chunk_size * 0.5 {
+                    Membership { chunks: vec![key_of(self.cell((lo + hi) / 2.0))], split: false }
+                } else {
+                    let mut set = HashSet::new();
+                    for t in mesh.indices.chunks_exact(3) {
+                        let c = t.iter().map(|&i| mesh.vertices[i as usize].position.truncate().as_dvec2()).sum::<DVec2>() / 3.0;
+                        set.insert(key_of(self.cell(placement.truncate() + c)));
+                    }
+                    let mut chunks: Vec<_> = set.into_iter().collect();
+                    chunks.sort_unstable();
+                    Membership { chunks, split: true }
+                };
+                for &k in &membership.chunks {
+                    self.members.entry(k).or_default().push(e);
+                    dirty.insert(k);
+                }
+                self.of_entity.insert(e, membership);
+            }
+        }
+
+        // Removed features.
+        let gone: Vec<Entity> = self.of_entity.keys().copied().filter(|e| world.get_entity(*e).is_err()).collect();
+        for e in gone {
+            if let Some(old) = self.of_entity.remove(&e) {
+                for k in old.chunks {
+                    if let Some(m) = self.members.get_mut(&k) {
+                        m.retain(|x| *x != e);
+                    }
+                    dirty.insert(k);
+                }
+            }
+        }
+
+        // Rebuild dirty chunks in parallel.
+        let mut dirty: Vec<ChunkKey> = dirty.into_iter().collect();
+        dirty.sort_unstable();
+        let world_ref: &World = world;
+        let built: Vec<(ChunkKey, ChunkMesh)> = dirty.par_iter().map(|&k| (k, self.build_chunk(world_ref, model_frame(world_ref), k))).collect();
+        let mut out = Extracted::default();
+        for (k, mesh) in built {
+            if mesh.indices.is_empty() {
+                self.members.remove(&k);
+                out.chunk_removals.push(k);
+            } else {
+                out.chunk_updates.push((k, mesh));
+            }
+        }
+
+        // Styles.
+        let styles: Vec<(u32, GpuStyle)> = if self.first {
+            let mut q = world.query::<(&FeatureId, &FeatureStyle)>();
+            q.iter(world).map(|(id, s)| (id.index, gpu_style(s))).collect()
+        } else {
+            let mut q = world.query_filtered::<(&FeatureId, &FeatureStyle), Changed<FeatureStyle>>();
+            q.iter(world).map(|(id, s)| (id.index, gpu_style(s))).collect()
+        };
+        out.style_updates = styles;
+        out.feature_capacity = world.resource::<urbis_model::FeatureTable>().index_capacity();
+        world.clear_trackers();
+        self.first = false;
+        out
+    }
+
+    fn build_chunk(&self, world: &World, frame: urbis_geo::CityFrame, key: ChunkKey) -> ChunkMesh {
+        let origin_enu = self.chunk_origin(key);
+        let mut mesh = ChunkMesh { origin: frame.enu_to_ecef(origin_enu), basis: frame.enu_to_ecef_rot, vertices: Vec::new(), indices: Vec::new() };
+        let Some(members) = self.members.get(&key) else { return mesh };
+        let meshes = world.resource::<MeshStore>();
+        for &e in members {
+            let (Some(id), Some(p), Some(g)) = (world.get::<FeatureId>(e), world.get::<Placement>(e), world.get::<GeometryHandle>(e)) else {
+                continue;
+            };
+            let Some(src) = meshes.get(g.mesh) else { continue };
+            let offset = p.enu - origin_enu; // f64, small
+            let split = self.of_entity.get(&e).is_some_and(|m| m.split);
+            let convert = |v: &urbis_model::MeshVertex| Vertex {
+                position: (offset + v.position.as_dvec3()).as_vec3().to_array(),
+                normal: v.normal.to_array(),
+                uv: v.uv.to_array(),
+                color: v.color,
+                feature: id.index,
+                material: v.material as u32,
+            };
+            if !split {
+                let base = mesh.vertices.len() as u32;
+                mesh.vertices.extend(src.vertices.iter().map(convert));
+                mesh.indices.extend(src.indices.iter().map(|i| base + i));
+            } else {
+                // Only this chunk's triangles, with their vertices remapped.
+                let mut remap: HashMap<u32, u32> = HashMap::new();
+                for t in src.indices.chunks_exact(3) {
+                    let c = t.iter().map(|&i| src.vertices[i as usize].position.truncate().as_dvec2()).sum::<DVec2>() / 3.0;
+                    if key_of(self.cell(p.enu.truncate() + c)) != key {
+                        continue;
+                    }
+                    for &i in t {
+                        let n = *remap.entry(i).or_insert_with(|| {
+                            mesh.vertices.push(convert(&src.vertices[i as usize]));
+                            mesh.vertices.len() as u32 - 1
+                        });
+                        mesh.indices.push(n);
+                    }
+                }
+            }
+        }
+        mesh
+    }
+
+    /// Number of chunks holding geometry.
+    pub fn chunk_count(&self) -> usize {
+        self.members.values().filter(|m| !m.is_empty()).count()
+    }
+}
+
+fn model_frame(world: &World) -> urbis_geo::CityFrame {
+    world.resource::<urbis_model::Frame>().0
+}

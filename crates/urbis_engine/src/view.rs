@@ -1,0 +1,103 @@
+//! Cameras from geodetic parameters, the default view of a city, and the
+//! lighting at a camera.
+
+use glam::DVec3;
+use urbis_geo::{Ellipsoid, Geodetic, enu_basis};
+use urbis_model::CityModel;
+use urbis_render::{Camera, Lighting};
+
+/// A camera pose as users give it: longitude, latitude (degrees), height
+/// above the ellipsoid (metres), heading (degrees clockwise from north) and
+/// pitch (degrees, negative looks down), as in Cesium.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeodeticPose {
+    pub lon: f64,
+    pub lat: f64,
+    pub height: f64,
+    pub heading: f64,
+    pub pitch: f64,
+}
+
+/// A `--camera` value that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("camera `{0}`: expected lon,lat,height,heading,pitch (degrees, metres, degrees, degrees)")]
+pub struct PoseParseError(pub String);
+
+impl std::str::FromStr for GeodeticPose {
+    type Err = PoseParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| PoseParseError(s.into()))?;
+        if v.len() != 5 || v.iter().any(|x| !x.is_finite()) || v[1].abs() > 90.0 || v[4].abs() > 90.0 {
+            return Err(PoseParseError(s.into()));
+        }
+        Ok(GeodeticPose { lon: v[0], lat: v[1], height: v[2], heading: v[3], pitch: v[4] })
+    }
+}
+
+impl GeodeticPose {
+    /// The ECEF camera for this pose.
+    pub fn camera(&self) -> Camera {
+        let position = Ellipsoid::WGS84.geodetic_to_ecef(Geodetic::new(self.lon, self.lat, self.height));
+        let b = enu_basis(self.lon, self.lat);
+        let (east, north, up) = (b.x_axis, b.y_axis, b.z_axis);
+        let (h, p) = (self.heading.to_radians(), self.pitch.to_radians());
+        let forward = (north * h.cos() + east * h.sin()) * p.cos() + up * p.sin();
+        let up_hint = if p.cos().abs() < 1e-6 { north * h.cos() + east * h.sin() } else { up };
+        Camera::look_at(position, position + forward, up_hint)
+    }
+
+    /// The pose of an ECEF camera.
+    pub fn from_camera(c: &Camera) -> GeodeticPose {
+        let g = Ellipsoid::WGS84.ecef_to_geodetic(c.position);
+        let b = enu_basis(g.lon_deg, g.lat_deg);
+        let f = c.forward();
+        let (e, n, u) = (f.dot(b.x_axis), f.dot(b.y_axis), f.dot(b.z_axis));
+        GeodeticPose {
+            lon: g.lon_deg,
+            lat: g.lat_deg,
+            height: g.height,
+            heading: e.atan2(n).to_degrees().rem_euclid(360.0),
+            pitch: u.clamp(-1.0, 1.0).asin().to_degrees(),
+        }
+    }
+}
+
+/// An oblique view of the whole model from the south-south-west, looking
+/// down 35° at its centre, far enough to see all of it.
+pub fn default_camera(model: &CityModel) -> Camera {
+    let b = model.bounds();
+    let (centre, size) = if b.is_empty() { (DVec3::ZERO, DVec3::splat(100.0)) } else { (b.center(), b.size()) };
+    let target = DVec3::new(centre.x, centre.y, b.min.z.max(-1e6));
+    let extent = size.x.max(size.y).max(50.0);
+    let (heading, pitch) = (20f64.to_radians(), -35f64.to_radians());
+    let dir = DVec3::new(heading.sin() * pitch.cos(), heading.cos() * pitch.cos(), pitch.sin());
+    let distance = extent * 1.05;
+    let eye = target - dir * distance;
+    let frame = model.frame();
+    let mut cam = Camera::look_at(frame.enu_to_ecef(eye), frame.enu_to_ecef(target), frame.enu_to_ecef_rot.z_axis);
+    cam.near = 1.0;
+    cam
+}
+
+/// Clear-day lighting at the camera, the sun at a fixed afternoon position
+/// (azimuth 215°, elevation 42°) in the local frame under the camera.
+pub fn default_lighting(camera: &Camera) -> Lighting {
+    let g = Ellipsoid::WGS84.ecef_to_geodetic(camera.position);
+    let b = enu_basis(g.lon_deg, g.lat_deg);
+    Lighting::clear_day(b.x_axis, b.y_axis, b.z_axis, 215.0, 42.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pose_round_trips() {
+        let p: GeodeticPose = "115.9, 39.0, 450, 30, -25".parse().unwrap();
+        let back = GeodeticPose::from_camera(&p.camera());
+        assert!((back.lon - 115.9).abs() < 1e-9 && (back.lat - 39.0).abs() < 1e-9 && (back.height - 450.0).abs() < 1e-6);
+        assert!((back.heading - 30.0).abs() < 1e-6 && (back.pitch + 25.0).abs() < 1e-6, "{back:?}");
+        assert!("1,2,3".parse::<GeodeticPose>().is_err());
+        assert!("1,95,3,0,0".parse::<GeodeticPose>().is_err());
+    }
+}

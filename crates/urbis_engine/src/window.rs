@@ -1,0 +1,352 @@
+//! The interactive window: winit event loop, fly/orbit camera, picking and
+//! the attribute panel. Frames go through the same [`Engine`] path as
+//! headless rendering.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bevy_ecs::prelude::Entity;
+use glam::{DMat3, DVec3};
+use urbis_model::CityModel;
+use urbis_render::{Camera, GpuContext, Overlay, Panel};
+use winit::application::ApplicationHandler;
+use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, EventLoop};
+use winit::keyboard::{KeyCode, PhysicalKey};
+use winit::window::{Window, WindowId};
+
+use crate::view::{GeodeticPose, default_camera, default_lighting};
+use crate::{Engine, describe_lines};
+
+/// Errors of the window loop.
+#[derive(Debug, thiserror::Error)]
+pub enum WindowError {
+    #[error("cannot open a window: {0}. Without a display, use `urbis render --out city.png` instead (or run under xvfb-run)")]
+    NoDisplay(String),
+    #[error("{0}")]
+    Render(#[from] urbis_render::RenderError),
+}
+
+/// Options of the viewer.
+#[derive(Debug, Clone, Default)]
+pub struct ViewOptions {
+    pub title: String,
+    pub camera: Option<GeodeticPose>,
+    /// Close after this many frames (for smoke tests); `None` runs until Esc.
+    pub max_frames: Option<u64>,
+}
+
+struct Running {
+    window: Arc<Window>,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    engine: Engine,
+}
+
+struct Viewer {
+    instance: Option<wgpu::Instance>,
+    model: Option<CityModel>,
+    running: Option<Running>,
+    options: ViewOptions,
+    camera: Option<Camera>,
+    keys: HashSet<KeyCode>,
+    cursor: (f64, f64),
+    press: Option<(MouseButton, (f64, f64), bool)>,
+    last_frame: Instant,
+    frames: u64,
+    fps: f64,
+    info: Vec<String>,
+    error: Option<WindowError>,
+}
+
+/// Opens a window on the model and runs until the user quits.
+pub fn run_viewer(model: CityModel, options: ViewOptions) -> Result<(), WindowError> {
+    let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(event_loop.owned_display_handle())));
+    let mut viewer = Viewer {
+        instance: Some(instance),
+        model: Some(model),
+        running: None,
+        options,
+        camera: None,
+        keys: HashSet::new(),
+        cursor: (0.0, 0.0),
+        press: None,
+        last_frame: Instant::now(),
+        frames: 0,
+        fps: 0.0,
+        info: Vec::new(),
+        error: None,
+    };
+    event_loop.run_app(&mut viewer).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
+    match viewer.error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+impl Viewer {
+    fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<(), WindowError> {
+        let attrs = Window::default_attributes()
+            .with_title(if self.options.title.is_empty() { "Urbis" } else { &self.options.title })
+            .with_inner_size(winit::dpi::LogicalSize::new(1280.0, 760.0));
+        let window = Arc::new(event_loop.create_window(attrs).map_err(|e| WindowError::NoDisplay(e.to_string()))?);
+        let instance = self.instance.take().ok_or_else(|| WindowError::NoDisplay("instance already used".into()))?;
+        let surface = instance.create_surface(window.clone()).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
+        let ctx = GpuContext::with_instance(instance, Some(&surface))?;
+        let size = window.inner_size();
+        let mut config = surface
+            .get_default_config(&ctx.adapter, size.width.max(1), size.height.max(1))
+            .ok_or_else(|| WindowError::NoDisplay("the adapter cannot present to this window".into()))?;
+        let caps = surface.get_capabilities(&ctx.adapter);
+        if let Some(f) = caps.formats.iter().find(|f| f.is_srgb()) {
+            config.format = *f;
+        }
+        config.present_mode = wgpu::PresentMode::AutoVsync;
+        surface.configure(&ctx.device, &config);
+        let model = self.model.take().ok_or_else(|| WindowError::NoDisplay("model already used".into()))?;
+        let engine = Engine::new(model, ctx, config.format);
+        let camera = match self.options.camera {
+            Some(p) => p.camera(),
+            None => default_camera(&engine.model),
+        };
+        self.camera = Some(camera);
+        self.running = Some(Running { window, surface, config, engine });
+        Ok(())
+    }
+
+    fn local_up(&self) -> DVec3 {
+        self.running.as_ref().map_or(DVec3::Z, |r| r.engine.model.frame().enu_to_ecef_rot.z_axis)
+    }
+
+    /// Height of the camera over the lowest ground of the model, metres.
+    fn height_over_ground(&self) -> f64 {
+        let (Some(r), Some(c)) = (&self.running, &self.camera) else { return 100.0 };
+        let enu = r.engine.model.frame().ecef_to_enu(c.position);
+        let ground = r.engine.model.bounds().min.z;
+        (enu.z - if ground.is_finite() { ground } else { 0.0 }).max(1.0)
+    }
+
+    fn fly(&mut self, dt: f64) {
+        let up = self.local_up();
+        let speed = self.height_over_ground().max(5.0) * if self.keys.contains(&KeyCode::ShiftLeft) { 3.0 } else { 0.8 };
+        let Some(cam) = self.camera.as_mut() else { return };
+        let fwd = cam.forward() - up * cam.forward().dot(up);
+        let fwd = if fwd.length() > 1e-6 { fwd.normalize() } else { cam.up() };
+        let right = cam.right();
+        let mut v = DVec3::ZERO;
+        for (k, d) in [(KeyCode::KeyW, fwd), (KeyCode::KeyS, -fwd), (KeyCode::KeyD, right), (KeyCode::KeyA, -right), (KeyCode::KeyE, up), (KeyCode::KeyQ, -up)] {
+            if self.keys.contains(&k) {
+                v += d;
+            }
+        }
+        if v != DVec3::ZERO {
+            cam.position += v.normalize() * speed * dt;
+        }
+    }
+
+    fn look(&mut self, dx: f64, dy: f64) {
+        let up = self.local_up();
+        let Some(cam) = self.camera.as_mut() else { return };
+        let yaw = DMat3::from_axis_angle(up, -dx * 0.004);
+        let mut r = yaw * cam.rotation;
+        let pitch = DMat3::from_axis_angle(r.x_axis, -dy * 0.004);
+        let candidate = pitch * r;
+        if (-candidate.z_axis).dot(up).abs() < 0.995 {
+            r = candidate;
+        }
+        cam.rotation = orthonormal(r);
+    }
+
+    /// The point under the screen centre (ray cast on the CPU index), else a point ahead.
+    fn pivot(&self) -> DVec3 {
+        let (Some(r), Some(c)) = (&self.running, &self.camera) else { return DVec3::ZERO };
+        let frame = r.engine.model.frame();
+        let origin = frame.ecef_to_enu(c.position);
+        let dir = frame.enu_to_ecef_rot.transpose() * c.forward();
+        match r.engine.model.spatial().ray_cast(&r.engine.model.world, origin, dir, 100_000.0) {
+            Some(hit) => frame.enu_to_ecef(hit.point),
+            None => c.position + c.forward() * self.height_over_ground() * 2.0,
+        }
+    }
+
+    fn orbit(&mut self, dx: f64, dy: f64, pivot: DVec3) {
+        let up = self.local_up();
+        let Some(cam) = self.camera.as_mut() else { return };
+        let yaw = DMat3::from_axis_angle(up, -dx * 0.005);
+        let pitch = DMat3::from_axis_angle(cam.right(), -dy * 0.005);
+        let rot = pitch * yaw;
+        let new_forward = rot * cam.forward();
+        if new_forward.dot(up).abs() > 0.995 {
+            return;
+        }
+        cam.position = pivot + rot * (cam.position - pivot);
+        cam.rotation = orthonormal(rot * cam.rotation);
+    }
+
+    fn dolly(&mut self, amount: f64) {
+        let h = self.height_over_ground();
+        let Some(cam) = self.camera.as_mut() else { return };
+        let (w, hgt) = self.running.as_ref().map_or((1, 1), |r| (r.config.width, r.config.height));
+        let (_, dir) = cam.pixel_ray(self.cursor.0, self.cursor.1, w, hgt);
+        cam.position += dir * amount * h.max(5.0) * 0.2;
+    }
+
+    fn pick_at(&mut self, x: f64, y: f64) {
+        let Some(r) = self.running.as_mut() else { return };
+        match r.engine.pick(x as u32, y as u32) {
+            Ok(hit) => {
+                r.engine.select(hit);
+                self.info = hit.map(|e| describe_lines(&r.engine.model, e)).unwrap_or_default();
+                if let Some(e) = hit {
+                    log_pick(&r.engine.model, e);
+                }
+            }
+            Err(e) => tracing::warn!("pick failed: {e}"),
+        }
+    }
+
+    fn redraw(&mut self, event_loop: &ActiveEventLoop) {
+        let now = Instant::now();
+        let dt = (now - self.last_frame).as_secs_f64().min(0.1);
+        self.last_frame = now;
+        self.fps = self.fps * 0.9 + 0.1 / dt.max(1e-4);
+        self.fly(dt);
+        let Some(camera) = self.camera else { return };
+        let pose = GeodeticPose::from_camera(&camera);
+        let Some(r) = self.running.as_mut() else { return };
+        r.engine.update();
+        let frame = match r.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f) | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                r.surface.configure(&r.engine.ctx.device, &r.config);
+                return;
+            }
+            _ => return,
+        };
+        let view = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let mut overlay = Overlay { scale: 2.0, panels: vec![Panel {
+            x: 10.0,
+            y: 10.0,
+            title: Some("Urbis".into()),
+            lines: vec![
+                format!("{:.0} fps  {:.5}, {:.5}  h {:.0} m  hdg {:.0}  pitch {:.0}", self.fps, pose.lon, pose.lat, pose.height, pose.heading, pose.pitch),
+                "WASD/QE fly  left-drag look  right-drag orbit  wheel zoom  click pick  F frame  Esc quit".into(),
+            ],
+        }] };
+        if !self.info.is_empty() {
+            overlay.panels.push(Panel { x: 10.0, y: 90.0, title: Some("Selected".into()), lines: self.info.clone() });
+        }
+        let lighting = default_lighting(&camera);
+        r.engine.render(&camera, &lighting, Some(&overlay), &view, r.config.width, r.config.height);
+        r.engine.ctx.queue.present(frame);
+        self.frames += 1;
+        if self.options.max_frames.is_some_and(|m| self.frames >= m) {
+            event_loop.exit();
+        }
+    }
+}
+
+fn orthonormal(m: DMat3) -> DMat3 {
+    let z = m.z_axis.normalize();
+    let x = m.y_axis.cross(z).normalize();
+    let y = z.cross(x);
+    DMat3::from_cols(x, y, z)
+}
+
+fn log_pick(model: &CityModel, e: Entity) {
+    if let Some(d) = model.describe(e) {
+        tracing::info!("picked {}", d);
+    }
+}
+
+impl ApplicationHandler for Viewer {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.running.is_none()
+            && let Err(e) = self.start(event_loop)
+        {
+            self.error = Some(e);
+            event_loop.exit();
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::Resized(size) => {
+                if let Some(r) = self.running.as_mut()
+                    && size.width > 0
+                    && size.height > 0
+                {
+                    r.config.width = size.width;
+                    r.config.height = size.height;
+                    r.surface.configure(&r.engine.ctx.device, &r.config);
+                }
+            }
+            WindowEvent::KeyboardInput { event, .. } => {
+                let PhysicalKey::Code(code) = event.physical_key else { return };
+                match event.state {
+                    ElementState::Pressed => {
+                        match code {
+                            KeyCode::Escape => event_loop.exit(),
+                            KeyCode::KeyF => {
+                                if let Some(r) = &self.running {
+                                    self.camera = Some(default_camera(&r.engine.model));
+                                }
+                            }
+                            _ => {}
+                        }
+                        self.keys.insert(code);
+                    }
+                    ElementState::Released => {
+                        self.keys.remove(&code);
+                    }
+                }
+            }
+            WindowEvent::CursorMoved { position, .. } => {
+                let (dx, dy) = (position.x - self.cursor.0, position.y - self.cursor.1);
+                self.cursor = (position.x, position.y);
+                if let Some((button, start, dragged)) = self.press {
+                    let moved = dragged || (position.x - start.0).hypot(position.y - start.1) > 4.0;
+                    self.press = Some((button, start, moved));
+                    if moved {
+                        match button {
+                            MouseButton::Left => self.look(dx, dy),
+                            MouseButton::Right | MouseButton::Middle => {
+                                let p = self.pivot();
+                                self.orbit(dx, dy, p);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            WindowEvent::MouseInput { state, button, .. } => match state {
+                ElementState::Pressed => self.press = Some((button, self.cursor, false)),
+                ElementState::Released => {
+                    if let Some((MouseButton::Left, _, false)) = self.press {
+                        let (x, y) = self.cursor;
+                        self.pick_at(x, y);
+                    }
+                    self.press = None;
+                }
+            },
+            WindowEvent::MouseWheel { delta, .. } => {
+                let amount = match delta {
+                    MouseScrollDelta::LineDelta(_, y) => y as f64,
+                    MouseScrollDelta::PixelDelta(p) => p.y / 40.0,
+                };
+                self.dolly(amount);
+            }
+            WindowEvent::RedrawRequested => self.redraw(event_loop),
+            _ => {}
+        }
+    }
+
+    fn about_to_wait(&mut self, _event_loop: &ActiveEventLoop) {
+        if let Some(r) = &self.running {
+            r.window.request_redraw();
+        }
+    }
+}

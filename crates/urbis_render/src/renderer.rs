@@ -1,0 +1,449 @@
+//! The frame: city pass → composite → overlay, into any texture view.
+
+use bytemuck::{Pod, Zeroable};
+use glam::{DVec3, Vec3, Vec4};
+
+use crate::overlay::{Overlay, OverlayPipeline};
+use crate::scene::{GpuScene, Vertex};
+use crate::{Camera, GpuContext, RenderError, shaders};
+
+const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
+const ID_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::R32Uint;
+const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+
+/// Sun, sky and atmosphere.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lighting {
+    /// Unit vector towards the sun, world frame.
+    pub sun_direction: DVec3,
+    pub sun_intensity: f32,
+    /// The local vertical at the camera, world frame.
+    pub up: DVec3,
+    /// Linear RGB.
+    pub sky_zenith: Vec3,
+    pub sky_horizon: Vec3,
+    /// Aerial perspective density, per metre.
+    pub fog_density: f32,
+}
+
+impl Lighting {
+    /// A clear afternoon: sun at `azimuth_deg` (clockwise from north) and
+    /// `elevation_deg`, given the local east, north and up axes in world.
+    pub fn clear_day(east: DVec3, north: DVec3, up: DVec3, azimuth_deg: f64, elevation_deg: f64) -> Lighting {
+        let (az, el) = (azimuth_deg.to_radians(), elevation_deg.to_radians());
+        let sun = (east * az.sin() * el.cos() + north * az.cos() * el.cos() + up * el.sin()).normalize();
+        Lighting {
+            sun_direction: sun,
+            sun_intensity: 2.6,
+            up,
+            sky_zenith: Vec3::new(0.16, 0.33, 0.68),
+            sky_horizon: Vec3::new(0.62, 0.72, 0.84),
+            fog_density: 1.0 / 9000.0,
+        }
+    }
+}
+
+/// What one frame drew.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameStats {
+    pub chunks_drawn: u32,
+    pub chunks_culled: u32,
+    pub triangles: u64,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct FrameUniforms {
+    view_proj: [[f32; 4]; 4],
+    inv_view_proj: [[f32; 4]; 4],
+    sun_dir: [f32; 4],
+    up: [f32; 4],
+    sky_zenith: [f32; 4],
+    sky_horizon: [f32; 4],
+    fog: [f32; 4],
+    viewport: [f32; 4],
+}
+
+struct Targets {
+    width: u32,
+    height: u32,
+    color: wgpu::TextureView,
+    id_texture: wgpu::Texture,
+    id: wgpu::TextureView,
+    depth: wgpu::TextureView,
+}
+
+impl Targets {
+    fn new(ctx: &GpuContext, width: u32, height: u32) -> Self {
+        let make = |label, format, usage| {
+            ctx.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some(label),
+                size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format,
+                usage,
+                view_formats: &[],
+            })
+        };
+        let rt = wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING;
+        let color = make("colour", COLOR_FORMAT, rt);
+        let id_texture = make("feature id", ID_FORMAT, rt | wgpu::TextureUsages::COPY_SRC);
+        let depth = make("depth", DEPTH_FORMAT, rt);
+        Self {
+            width,
+            height,
+            color: color.create_view(&Default::default()),
+            id: id_texture.create_view(&Default::default()),
+            id_texture,
+            depth: depth.create_view(&Default::default()),
+        }
+    }
+}
+
+/// Pipelines and targets; draws a [`GpuScene`] into a texture view.
+pub struct Renderer {
+    output_format: wgpu::TextureFormat,
+    city_pipeline: wgpu::RenderPipeline,
+    composite_pipeline: wgpu::RenderPipeline,
+    frame_layout: wgpu::BindGroupLayout,
+    chunk_layout: wgpu::BindGroupLayout,
+    composite_layout: wgpu::BindGroupLayout,
+    frame_buffer: wgpu::Buffer,
+    chunk_buffer: wgpu::Buffer,
+    chunk_stride: u64,
+    chunk_capacity: u64,
+    targets: Option<Targets>,
+    overlay: OverlayPipeline,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Renderer({:?})", self.output_format)
+    }
+}
+
+fn storage_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only: true }, has_dynamic_offset: false, min_binding_size: None },
+        count: None,
+    }
+}
+
+fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: dynamic, min_binding_size: None },
+        count: None,
+    }
+}
+
+fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture { sample_type, view_dimension: wgpu::TextureViewDimension::D2, multisampled: false },
+        count: None,
+    }
+}
+
+impl Renderer {
+    /// Builds the pipelines for an output of `output_format`.
+    pub fn new(ctx: &GpuContext, output_format: wgpu::TextureFormat) -> Self {
+        let device = &ctx.device;
+        let vf = wgpu::ShaderStages::VERTEX_FRAGMENT;
+        let frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("frame"),
+            entries: &[uniform_entry(0, vf, false), storage_entry(1, vf)],
+        });
+        let chunk_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("chunk"),
+            entries: &[uniform_entry(0, wgpu::ShaderStages::VERTEX, true)],
+        });
+        let composite_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("composite"),
+            entries: &[
+                uniform_entry(0, vf, false),
+                storage_entry(1, wgpu::ShaderStages::FRAGMENT),
+                texture_entry(2, wgpu::TextureSampleType::Float { filterable: false }),
+                texture_entry(3, wgpu::TextureSampleType::Uint),
+                texture_entry(4, wgpu::TextureSampleType::Depth),
+            ],
+        });
+
+        let city_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("city.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(shaders::CITY.into()),
+        });
+        let city_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("city"),
+            bind_group_layouts: &[Some(&frame_layout), Some(&chunk_layout)],
+            immediate_size: 0,
+        });
+        let city_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("city"),
+            layout: Some(&city_layout),
+            vertex: wgpu::VertexState {
+                module: &city_module,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[Some(Vertex::layout())],
+            },
+            primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+            depth_stencil: Some(wgpu::DepthStencilState {
+                format: DEPTH_FORMAT,
+                depth_write_enabled: Some(true),
+                depth_compare: Some(wgpu::CompareFunction::Greater),
+                stencil: Default::default(),
+                bias: Default::default(),
+            }),
+            multisample: Default::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &city_module,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+
+        let composite_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("composite.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(shaders::COMPOSITE.into()),
+        });
+        let composite_pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("composite"),
+            bind_group_layouts: &[Some(&composite_layout)],
+            immediate_size: 0,
+        });
+        let composite_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("composite"),
+            layout: Some(&composite_pl),
+            vertex: wgpu::VertexState { module: &composite_module, entry_point: Some("vs_main"), compilation_options: Default::default(), buffers: &[] },
+            primitive: Default::default(),
+            depth_stencil: None,
+            multisample: Default::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &composite_module,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(output_format.into())],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+
+        let frame_buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("frame uniforms"),
+            size: size_of::<FrameUniforms>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let chunk_stride = (device.limits().min_uniform_buffer_offset_alignment as u64).max(64);
+        let chunk_capacity = 64;
+        let chunk_buffer = Self::chunk_buffer(ctx, chunk_stride * chunk_capacity);
+        let overlay = OverlayPipeline::new(ctx, output_format);
+        Self {
+            output_format,
+            city_pipeline,
+            composite_pipeline,
+            frame_layout,
+            chunk_layout,
+            composite_layout,
+            frame_buffer,
+            chunk_buffer,
+            chunk_stride,
+            chunk_capacity,
+            targets: None,
+            overlay,
+        }
+    }
+
+    fn chunk_buffer(ctx: &GpuContext, size: u64) -> wgpu::Buffer {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("chunk matrices"),
+            size,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    pub fn output_format(&self) -> wgpu::TextureFormat {
+        self.output_format
+    }
+
+    /// Draws the scene into `output` (of the renderer's output format).
+    #[allow(clippy::too_many_arguments)]
+    pub fn render(
+        &mut self,
+        ctx: &GpuContext,
+        scene: &GpuScene,
+        camera: &Camera,
+        lighting: &Lighting,
+        overlay: Option<&Overlay>,
+        output: &wgpu::TextureView,
+        width: u32,
+        height: u32,
+    ) -> FrameStats {
+        let (width, height) = (width.max(1), height.max(1));
+        if self.targets.as_ref().is_none_or(|t| t.width != width || t.height != height) {
+            self.targets = Some(Targets::new(ctx, width, height));
+        }
+        let aspect = width as f64 / height as f64;
+        let view_proj = camera.view_projection(aspect);
+        let encode_srgb = if self.output_format.is_srgb() { 0.0 } else { 1.0 };
+        let u = FrameUniforms {
+            view_proj: view_proj.to_cols_array_2d(),
+            inv_view_proj: view_proj.inverse().to_cols_array_2d(),
+            sun_dir: lighting.sun_direction.as_vec3().extend(lighting.sun_intensity).to_array(),
+            up: lighting.up.as_vec3().extend(0.0).to_array(),
+            sky_zenith: lighting.sky_zenith.extend(1.0).to_array(),
+            sky_horizon: lighting.sky_horizon.extend(1.0).to_array(),
+            fog: [lighting.fog_density, encode_srgb, 0.0, 0.0],
+            viewport: [width as f32, height as f32, 1.0 / width as f32, 1.0 / height as f32],
+        };
+        ctx.queue.write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&u));
+
+        // Cull chunks against the frustum (camera-relative, so f32 is plenty).
+        let planes = frustum_planes(view_proj);
+        let mut stats = FrameStats::default();
+        let mut visible = Vec::new();
+        let mut keys: Vec<_> = scene.chunks.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let c = &scene.chunks[&key];
+            let centre = (c.center - camera.position).as_vec3();
+            let inside = planes.iter().all(|p| p.truncate().dot(centre) + p.w >= -(c.radius as f32));
+            if inside {
+                visible.push(c);
+            } else {
+                stats.chunks_culled += 1;
+            }
+        }
+        if visible.len() as u64 > self.chunk_capacity {
+            self.chunk_capacity = (visible.len() as u64).next_power_of_two();
+            self.chunk_buffer = Self::chunk_buffer(ctx, self.chunk_stride * self.chunk_capacity);
+        }
+        let mut matrices = vec![0u8; (self.chunk_stride * visible.len().max(1) as u64) as usize];
+        for (i, c) in visible.iter().enumerate() {
+            let m = camera.chunk_matrix(c.origin, c.basis);
+            let off = i * self.chunk_stride as usize;
+            matrices[off..off + 64].copy_from_slice(bytemuck::bytes_of(&m.to_cols_array()));
+        }
+        ctx.queue.write_buffer(&self.chunk_buffer, 0, &matrices);
+
+        let frame_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("frame"),
+            layout: &self.frame_layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+            ],
+        });
+        let chunk_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("chunk"),
+            layout: &self.chunk_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &self.chunk_buffer, offset: 0, size: wgpu::BufferSize::new(64) }),
+            }],
+        });
+        let Some(t) = self.targets.as_ref() else { return stats };
+        let composite_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("composite"),
+            layout: &self.composite_layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&t.color) },
+                wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&t.id) },
+                wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&t.depth) },
+            ],
+        });
+
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
+        {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("city"),
+                color_attachments: &[
+                    Some(wgpu::RenderPassColorAttachment {
+                        view: &t.color,
+                        depth_slice: None,
+                        resolve_target: None,
+                        ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT), store: wgpu::StoreOp::Store },
+                    }),
+                    Some(wgpu::RenderPassColorAttachment {
+                        view: &t.id,
+                        depth_slice: None,
+                        resolve_target: None,
+                        ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT), store: wgpu::StoreOp::Store },
+                    }),
+                ],
+                depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                    view: &t.depth,
+                    depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(0.0), store: wgpu::StoreOp::Store }),
+                    stencil_ops: None,
+                }),
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            pass.set_pipeline(&self.city_pipeline);
+            pass.set_bind_group(0, &frame_group, &[]);
+            for (i, c) in visible.iter().enumerate() {
+                pass.set_bind_group(1, &chunk_group, &[(i as u64 * self.chunk_stride) as u32]);
+                pass.set_vertex_buffer(0, c.vertex_buffer.slice(..));
+                pass.set_index_buffer(c.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
+                pass.draw_indexed(0..c.index_count, 0, 0..1);
+                stats.chunks_drawn += 1;
+                stats.triangles += c.index_count as u64 / 3;
+            }
+        }
+        {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("composite"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: output,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::BLACK), store: wgpu::StoreOp::Store },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            pass.set_pipeline(&self.composite_pipeline);
+            pass.set_bind_group(0, &composite_group, &[]);
+            pass.draw(0..3, 0..1);
+            if let Some(o) = overlay {
+                self.overlay.draw(ctx, &mut pass, o, width, height);
+            }
+        }
+        ctx.queue.submit([encoder.finish()]);
+        stats
+    }
+
+    /// The feature index under pixel (x, y) of the last frame (0 = nothing).
+    pub fn pick(&self, ctx: &GpuContext, x: u32, y: u32) -> Result<u32, RenderError> {
+        let t = self.targets.as_ref().ok_or_else(|| RenderError::Readback("nothing rendered yet".into()))?;
+        if x >= t.width || y >= t.height {
+            return Err(RenderError::OutOfFrame { x, y, width: t.width, height: t.height });
+        }
+        let bytes = crate::headless::read_texture(ctx, &t.id_texture, wgpu::Origin3d { x, y, z: 0 }, 1, 1, 4)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+}
+
+/// Left, right, bottom, top and near planes (xyz·p + w ≥ 0 inside) of a
+/// reversed-Z infinite projection; there is no far plane.
+fn frustum_planes(m: glam::Mat4) -> [Vec4; 5] {
+    let r = |i: usize| m.row(i);
+    let norm = |p: Vec4| p / p.truncate().length().max(1e-20);
+    [norm(r(3) + r(0)), norm(r(3) - r(0)), norm(r(3) + r(1)), norm(r(3) - r(1)), norm(r(3) - r(2))]
+}

@@ -1,0 +1,11 @@
+//! The WGSL sources, embedded from the workspace's `shaders/` directory.
+
+/// The main city pass.
+pub const CITY: &str = include_str!("../../../shaders/city.wgsl");
+/// Sky, outlines, selection, tone mapping.
+pub const COMPOSITE: &str = include_str!("../../../shaders/composite.wgsl");
+/// Text panels.
+pub const OVERLAY: &str = include_str!("../../../shaders/overlay.wgsl");
+
+/// Every shader with its file name (for validation).
+pub const ALL: [(&str, &str); 3] = [("city.wgsl", CITY), ("composite.wgsl", COMPOSITE), ("overlay.wgsl", OVERLAY)];

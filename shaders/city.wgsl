@@ -1,0 +1,185 @@
+// City surfaces: the main pass. Writes lit linear colour and the feature
+// index of every pixel (for picking and outlines).
+//
+// Positions arrive as f32 offsets from a chunk origin; the chunk matrix
+// moves them to camera-relative world coordinates (computed in f64 on the
+// CPU), so no large coordinate ever reaches the GPU.
+
+struct Frame {
+    view_proj: mat4x4<f32>,      // projection × view rotation; the camera sits at the origin
+    inv_view_proj: mat4x4<f32>,
+    sun_dir: vec4<f32>,          // xyz: towards the sun (world); w: sun intensity
+    up: vec4<f32>,               // xyz: local vertical at the camera; w: unused
+    sky_zenith: vec4<f32>,
+    sky_horizon: vec4<f32>,
+    fog: vec4<f32>,              // x: density per metre; y: output needs manual sRGB encoding (1) or not (0)
+    viewport: vec4<f32>,         // width, height, 1/width, 1/height
+};
+
+struct Chunk {
+    model: mat4x4<f32>,          // chunk-local → camera-relative world
+};
+
+struct FeatureStyle {
+    color: vec4<f32>,            // rgb override (linear); a = blend weight (0 = none)
+    flags: vec4<u32>,            // x: bit 0 hidden, bit 1 highlighted, bit 2 selected
+};
+
+@group(0) @binding(0) var<uniform> frame: Frame;
+@group(0) @binding(1) var<storage, read> features: array<FeatureStyle>;
+@group(1) @binding(0) var<uniform> chunk: Chunk;
+
+const MATERIAL_PLAIN: u32 = 0u;
+const MATERIAL_FACADE: u32 = 1u;
+const MATERIAL_ROOF: u32 = 2u;
+const MATERIAL_TERRAIN: u32 = 3u;
+const MATERIAL_WATER: u32 = 4u;
+const MATERIAL_FOLIAGE: u32 = 5u;
+const MATERIAL_ROAD: u32 = 6u;
+
+const FLAG_HIDDEN: u32 = 1u;
+const FLAG_HIGHLIGHTED: u32 = 2u;
+const FLAG_SELECTED: u32 = 4u;
+
+struct VertexIn {
+    @location(0) position: vec3<f32>,
+    @location(1) normal: vec3<f32>,
+    @location(2) uv: vec2<f32>,
+    @location(3) color: vec4<f32>,
+    @location(4) feature: u32,
+    @location(5) material: u32,
+};
+
+struct VertexOut {
+    @builtin(position) clip: vec4<f32>,
+    @location(0) world: vec3<f32>,
+    @location(1) normal: vec3<f32>,
+    @location(2) uv: vec2<f32>,
+    @location(3) color: vec3<f32>,
+    @location(4) @interpolate(flat) feature: u32,
+    @location(5) @interpolate(flat) material: u32,
+};
+
+fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
+    let lo = c / 12.92;
+    let hi = pow((c + 0.055) / 1.055, vec3<f32>(2.4));
+    return select(hi, lo, c <= vec3<f32>(0.04045));
+}
+
+@vertex
+fn vs_main(v: VertexIn) -> VertexOut {
+    var out: VertexOut;
+    let style = features[v.feature];
+    let world = (chunk.model * vec4<f32>(v.position, 1.0)).xyz;
+    out.world = world;
+    out.clip = frame.view_proj * vec4<f32>(world, 1.0);
+    if (style.flags.x & FLAG_HIDDEN) != 0u {
+        out.clip = vec4<f32>(0.0, 0.0, -2.0, 1.0); // outside the clip volume
+    }
+    out.normal = (chunk.model * vec4<f32>(v.normal, 0.0)).xyz;
+    out.uv = v.uv;
+    var base = srgb_to_linear(v.color.rgb);
+    base = mix(base, style.color.rgb, style.color.a);
+    out.color = base;
+    out.feature = v.feature;
+    out.material = v.material;
+    return out;
+}
+
+struct FragmentOut {
+    @location(0) color: vec4<f32>,
+    @location(1) feature: u32,
+};
+
+fn sky_color(dir: vec3<f32>) -> vec3<f32> {
+    let h = dot(dir, frame.up.xyz);
+    return mix(frame.sky_horizon.rgb, frame.sky_zenith.rgb, sqrt(clamp(h, 0.0, 1.0)));
+}
+
+// Coverage of a box [lo, hi] in the unit cell, filtered by the pixel footprint
+// so that distant façades fade to the average instead of shimmering.
+fn window_mask(uv: vec2<f32>) -> f32 {
+    let cell = fract(uv);
+    let w = max(fwidth(uv), vec2<f32>(1e-4));
+    let ex = smoothstep(0.18 - w.x, 0.18 + w.x, cell.x) - smoothstep(0.82 - w.x, 0.82 + w.x, cell.x);
+    let ey = smoothstep(0.30 - w.y, 0.30 + w.y, cell.y) - smoothstep(0.80 - w.y, 0.80 + w.y, cell.y);
+    let sharp = clamp(ex, 0.0, 1.0) * clamp(ey, 0.0, 1.0);
+    let average = 0.64 * 0.5;
+    let blur = clamp(max(w.x, w.y) * 2.0 - 0.5, 0.0, 1.0);
+    return mix(sharp, average, blur);
+}
+
+fn hash21(p: vec2<f32>) -> f32 {
+    return fract(sin(dot(p, vec2<f32>(127.1, 311.7))) * 43758.5453);
+}
+
+@fragment
+fn fs_main(in: VertexOut) -> FragmentOut {
+    let to_eye = normalize(-in.world);
+    var n = normalize(in.normal);
+    // Sources do not agree on winding: light the side that faces the viewer.
+    if dot(n, to_eye) < 0.0 {
+        n = -n;
+    }
+    let up = frame.up.xyz;
+    let sun = frame.sun_dir.xyz;
+    let ndl = max(dot(n, sun), 0.0);
+    let hemi = dot(n, up) * 0.5 + 0.5;
+    let sky_ambient = frame.sky_zenith.rgb * 0.55 + vec3<f32>(0.08);
+    let ground_bounce = vec3<f32>(0.16, 0.15, 0.13);
+    var ambient = mix(ground_bounce, sky_ambient, hemi);
+    let sun_light = vec3<f32>(1.0, 0.96, 0.88) * frame.sun_dir.w;
+
+    var base = in.color;
+    var specular = vec3<f32>(0.0);
+    var occlusion = 1.0;
+
+    switch in.material {
+        case MATERIAL_FACADE: {
+            // Windows per bay and storey; the ground storey is darker glazing.
+            let m = window_mask(in.uv);
+            let glass = mix(vec3<f32>(0.05, 0.07, 0.09), sky_color(reflect(-to_eye, n)) * 0.45, 0.5);
+            let lit = hash21(floor(in.uv) + vec2<f32>(f32(in.feature % 97u), 0.0)) > 0.93;
+            let window = select(glass, vec3<f32>(0.55, 0.48, 0.32), lit);
+            base = mix(base, window, m * 0.85);
+            // Contact darkening at the foot of walls (soft ambient occlusion).
+            occlusion = mix(0.55, 1.0, smoothstep(0.0, 1.0, in.uv.y));
+        }
+        case MATERIAL_WATER: {
+            let r = reflect(-to_eye, n);
+            let fresnel = 0.04 + 0.96 * pow(1.0 - max(dot(n, to_eye), 0.0), 5.0);
+            base = mix(base, sky_color(r), fresnel * 0.8);
+            let h = normalize(sun + to_eye);
+            specular = sun_light * pow(max(dot(n, h), 0.0), 180.0) * 2.0;
+            ambient = ambient * 0.8;
+        }
+        case MATERIAL_FOLIAGE: {
+            // Wrapped diffuse and a little speckle so canopies read as volumes.
+            let speckle = 0.85 + 0.3 * hash21(floor(in.world.xy * 1.5));
+            base = base * speckle;
+        }
+        case MATERIAL_ROAD: {
+            let speckle = 0.94 + 0.12 * hash21(floor(in.uv * 2.0));
+            base = base * speckle;
+        }
+        default: {}
+    }
+
+    let diffuse = base * (ambient * occlusion + sun_light * ndl);
+    var color = diffuse + specular;
+
+    let style = features[in.feature];
+    if (style.flags.x & FLAG_HIGHLIGHTED) != 0u {
+        color = mix(color, vec3<f32>(1.0, 0.78, 0.2), 0.45);
+    }
+
+    // Aerial perspective.
+    let d = length(in.world);
+    let fog = 1.0 - exp(-d * frame.fog.x);
+    color = mix(color, frame.sky_horizon.rgb, fog);
+
+    var out: FragmentOut;
+    out.color = vec4<f32>(color, 1.0);
+    out.feature = in.feature;
+    return out;
+}
