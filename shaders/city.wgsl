@@ -9,7 +9,7 @@ struct Frame {
     view_proj: mat4x4<f32>,      // projection × view rotation; the camera sits at the origin
     inv_view_proj: mat4x4<f32>,
     sun_dir: vec4<f32>,          // xyz: towards the sun (world); w: sun intensity
-    up: vec4<f32>,               // xyz: local vertical at the camera; w: unused
+    up: vec4<f32>,               // xyz: local vertical at the camera; w: camera height over the ground plain (0 = none)
     sky_zenith: vec4<f32>,
     sky_horizon: vec4<f32>,
     fog: vec4<f32>,              // x: density per metre; y: output needs manual sRGB encoding (1) or not (0)
@@ -125,8 +125,8 @@ fn fs_main(in: VertexOut) -> FragmentOut {
     let sun = frame.sun_dir.xyz;
     let ndl = max(dot(n, sun), 0.0);
     let hemi = dot(n, up) * 0.5 + 0.5;
-    let sky_ambient = frame.sky_zenith.rgb * 0.55 + vec3<f32>(0.08);
-    let ground_bounce = vec3<f32>(0.16, 0.15, 0.13);
+    let sky_ambient = frame.sky_zenith.rgb * 0.5 + vec3<f32>(0.06, 0.07, 0.08);
+    let ground_bounce = vec3<f32>(0.10, 0.10, 0.09);
     var ambient = mix(ground_bounce, sky_ambient, hemi);
     let sun_light = vec3<f32>(1.0, 0.96, 0.88) * frame.sun_dir.w;
 

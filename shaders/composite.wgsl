@@ -35,8 +35,15 @@ fn sky(dir: vec3<f32>) -> vec3<f32> {
     let up = frame.up.xyz;
     let h = dot(dir, up);
     var c = mix(frame.sky_horizon.rgb, frame.sky_zenith.rgb, sqrt(clamp(h, 0.0, 1.0)));
-    if h < 0.0 {
-        c = mix(frame.sky_horizon.rgb, frame.sky_horizon.rgb * 0.75, clamp(-h * 4.0, 0.0, 1.0));
+    if h < 0.0 && frame.up.w > 0.0 {
+        // Below the horizon: a plain at the ground height around the scene,
+        // lit like terrain and fading into haze with distance.
+        let t = frame.up.w / max(-h, 1e-4);
+        let ndl = max(dot(up, frame.sun_dir.xyz), 0.0);
+        let land = vec3<f32>(0.10, 0.16, 0.05) * (0.35 + frame.sun_dir.w * ndl * 0.8);
+        c = mix(land, frame.sky_horizon.rgb, 1.0 - exp(-t * frame.fog.x * 1.5));
+    } else if h < 0.0 {
+        c = frame.sky_horizon.rgb * 0.8;
     }
     let s = max(dot(dir, frame.sun_dir.xyz), 0.0);
     c = c + vec3<f32>(1.0, 0.9, 0.7) * (pow(s, 900.0) * 8.0 + pow(s, 12.0) * 0.25);
@@ -106,7 +113,7 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
         }
     }
 
-    var out = aces(color * 1.1);
+    var out = aces(color * 0.9);
     if frame.fog.y > 0.5 {
         out = linear_to_srgb(out);
     }

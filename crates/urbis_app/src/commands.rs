@@ -85,7 +85,8 @@ pub fn render(inputs: &Inputs, out: &Path, frame: &Frame, select: Option<&str>, 
     }
     let camera = frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model));
     let pb = spinner("rendering");
-    let img = render_image(&mut engine, &camera, &default_lighting(&camera), overlay.as_ref(), frame.width, frame.height)?;
+    let lighting = default_lighting(&engine.model, &camera);
+    let img = render_image(&mut engine, &camera, &lighting, overlay.as_ref(), frame.width, frame.height)?;
     pb.finish_and_clear();
     img.image.save(out).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(
@@ -147,7 +148,8 @@ pub fn pick(inputs: &Inputs, x: u32, y: u32, frame: &Frame, as_json: bool) -> Re
     let model = load(inputs)?;
     let mut engine = headless_engine(model)?;
     let camera = frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model));
-    render_image(&mut engine, &camera, &default_lighting(&camera), None, frame.width, frame.height)?;
+    let lighting = default_lighting(&engine.model, &camera);
+    render_image(&mut engine, &camera, &lighting, None, frame.width, frame.height)?;
     let hit = engine.pick(x, y)?;
     let feature = hit.and_then(|e| engine.model.describe(e));
     if as_json {

@@ -69,9 +69,10 @@ pub fn default_camera(model: &CityModel) -> Camera {
     let (centre, size) = if b.is_empty() { (DVec3::ZERO, DVec3::splat(100.0)) } else { (b.center(), b.size()) };
     let target = DVec3::new(centre.x, centre.y, b.min.z.max(-1e6));
     let extent = size.x.max(size.y).max(50.0);
-    let (heading, pitch) = (20f64.to_radians(), -35f64.to_radians());
+    let (heading, pitch) = (20f64.to_radians(), -40f64.to_radians());
     let dir = DVec3::new(heading.sin() * pitch.cos(), heading.cos() * pitch.cos(), pitch.sin());
-    let distance = extent * 1.05;
+    let distance = extent * 1.3;
+    let target = target - DVec3::new(dir.x, dir.y, 0.0).normalize_or_zero() * extent * 0.08;
     let eye = target - dir * distance;
     let frame = model.frame();
     let mut cam = Camera::look_at(frame.enu_to_ecef(eye), frame.enu_to_ecef(target), frame.enu_to_ecef_rot.z_axis);
@@ -80,11 +81,18 @@ pub fn default_camera(model: &CityModel) -> Camera {
 }
 
 /// Clear-day lighting at the camera, the sun at a fixed afternoon position
-/// (azimuth 215°, elevation 42°) in the local frame under the camera.
-pub fn default_lighting(camera: &Camera) -> Lighting {
+/// (azimuth 215°, elevation 42°) in the local frame under the camera, with
+/// a plain at the model's lowest ground continuing beyond its data.
+pub fn default_lighting(model: &CityModel, camera: &Camera) -> Lighting {
     let g = Ellipsoid::WGS84.ecef_to_geodetic(camera.position);
     let b = enu_basis(g.lon_deg, g.lat_deg);
-    Lighting::clear_day(b.x_axis, b.y_axis, b.z_axis, 215.0, 42.0)
+    let mut l = Lighting::clear_day(b.x_axis, b.y_axis, b.z_axis, 215.0, 42.0);
+    let ground = model.bounds().min.z;
+    let camera_enu = model.frame().ecef_to_enu(camera.position);
+    if ground.is_finite() {
+        l.ground_plain_depth = (camera_enu.z - ground).max(0.0) as f32;
+    }
+    l
 }
 
 #[cfg(test)]

@@ -238,7 +238,7 @@ impl Viewer {
         if !self.info.is_empty() {
             overlay.panels.push(Panel { x: 10.0, y: 90.0, title: Some("Selected".into()), lines: self.info.clone() });
         }
-        let lighting = default_lighting(&camera);
+        let lighting = default_lighting(&r.engine.model, &camera);
         r.engine.render(&camera, &lighting, Some(&overlay), &view, r.config.width, r.config.height);
         r.engine.ctx.queue.present(frame);
         self.frames += 1;

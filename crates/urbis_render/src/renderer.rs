@@ -24,6 +24,9 @@ pub struct Lighting {
     pub sky_horizon: Vec3,
     /// Aerial perspective density, per metre.
     pub fog_density: f32,
+    /// Height of the camera over a plain drawn below the horizon where no
+    /// geometry is (0 draws none).
+    pub ground_plain_depth: f32,
 }
 
 impl Lighting {
@@ -34,11 +37,12 @@ impl Lighting {
         let sun = (east * az.sin() * el.cos() + north * az.cos() * el.cos() + up * el.sin()).normalize();
         Lighting {
             sun_direction: sun,
-            sun_intensity: 2.6,
+            sun_intensity: 1.9,
             up,
-            sky_zenith: Vec3::new(0.16, 0.33, 0.68),
-            sky_horizon: Vec3::new(0.62, 0.72, 0.84),
-            fog_density: 1.0 / 9000.0,
+            sky_zenith: Vec3::new(0.09, 0.22, 0.55),
+            sky_horizon: Vec3::new(0.50, 0.62, 0.78),
+            fog_density: 1.0 / 20000.0,
+            ground_plain_depth: 0.0,
         }
     }
 }
@@ -301,7 +305,7 @@ impl Renderer {
             view_proj: view_proj.to_cols_array_2d(),
             inv_view_proj: view_proj.inverse().to_cols_array_2d(),
             sun_dir: lighting.sun_direction.as_vec3().extend(lighting.sun_intensity).to_array(),
-            up: lighting.up.as_vec3().extend(0.0).to_array(),
+            up: lighting.up.as_vec3().extend(lighting.ground_plain_depth).to_array(),
             sky_zenith: lighting.sky_zenith.extend(1.0).to_array(),
             sky_horizon: lighting.sky_horizon.extend(1.0).to_array(),
             fog: [lighting.fog_density, encode_srgb, 0.0, 0.0],

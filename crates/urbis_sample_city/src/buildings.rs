@@ -118,6 +118,7 @@ fn residential(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
     let depth = rng.random_range(12.0..14.0);
     let gap = (0.9 * h).clamp(14.0, 40.0);
     let rows = (((size.y - depth) / (depth + gap)).floor() as usize + 1).max(1);
+    let mut top = b.min.y;
     let cols = if size.x > 95.0 { 2 } else { 1 };
     for j in 0..rows {
         let y0 = b.min.y + j as f64 * (depth + gap);
@@ -129,10 +130,11 @@ fn residential(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
             let len = (col_w - rng.random_range(8.0..16.0)).max(20.0);
             let x0 = b.min.x + i as f64 * col_w + (col_w - len) / 2.0;
             let fl = (floors as i32 + rng.random_range(-2..=2)).max(4) as u32;
+            top = top.max(y0 + depth + gap * 0.25);
             let l_shape = rng.random_bool(0.15);
             let ring = if l_shape {
                 let wing = rng.random_range(10.0..14.0);
-                let wlen = rng.random_range(18.0..(depth + gap * 0.6).max(19.0));
+                let wlen = rng.random_range((depth + 3.0)..(depth + gap * 0.25).max(depth + 4.0));
                 vec![
                     DVec2::new(x0, y0),
                     DVec2::new(x0 + len, y0),
@@ -152,9 +154,32 @@ fn residential(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
             });
         }
     }
+    // Ancillary buildings in the gaps between slab rows: clubhouses, kindergartens, substations.
+    for j in 0..rows.saturating_sub(1) {
+        let y = b.min.y + j as f64 * (depth + gap) + depth + gap / 2.0;
+        if gap < 16.0 {
+            break;
+        }
+        let n = rng.random_range(1..=3);
+        for k in 0..n {
+            let x = b.min.x + 8.0 + k as f64 * (size.x - 16.0) / n as f64;
+            let (w, d) = (rng.random_range(8.0..14.0), (gap * 0.4).min(10.0));
+            let (usage, typology, floors) = match rng.random_range(0..3) {
+                0 => ("public", "kindergarten", 2),
+                1 => ("commercial", "clubhouse", 1),
+                _ => ("industrial", "substation", 1),
+            };
+            out.push(BuildingSpec {
+                parts: vec![part(vec![rect(DVec2::new(x, y - d / 2.0), DVec2::new(x + w, y + d / 2.0))], floors, 3.6)],
+                usage,
+                typology,
+                year: year(rng, 1998, 2025),
+            });
+        }
+    }
     // Shops along the south street front where there is room.
     let shops = (size.x / 14.0) as usize;
-    if gap > 20.0 && rng.random_bool(0.5) {
+    if top < b.max.y - 12.0 && rng.random_bool(0.8) {
         for i in 0..shops.min(6) {
             let x = b.min.x + 4.0 + i as f64 * 14.0;
             out.push(BuildingSpec {
@@ -233,7 +258,7 @@ fn cbd(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
 fn village(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
     let size = b.max - b.min;
     let mut out = Vec::new();
-    let (cw, ch) = (15.0, 13.0);
+    let (cw, ch) = (13.0, 11.5);
     let (n, m) = ((size.x / cw).floor() as usize, (size.y / ch).floor() as usize);
     for i in 0..n {
         for j in 0..m {
@@ -241,8 +266,8 @@ fn village(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
                 continue; // a yard
             }
             let c = b.min + DVec2::new((i as f64 + 0.5) * cw, (j as f64 + 0.5) * ch);
-            let w = rng.random_range(9.0..13.0);
-            let d = rng.random_range(7.0..10.0);
+            let w = rng.random_range(8.5..11.5);
+            let d = rng.random_range(7.0..9.5);
             let angle = rng.random_range(-0.06..0.06);
             let floors = rng.random_range(1..=3);
             let mut p = part(vec![rotated_rect(c, w, d, angle)], floors, 3.0);

@@ -114,7 +114,7 @@ pub fn blocks(streets: &[Street], size: f64, river: &River, hill: DVec2, pond: D
                 Zone::Public
             } else if roll < 0.15 {
                 Zone::Park
-            } else if roll < 0.27 {
+            } else if roll < 0.36 {
                 Zone::Village
             } else {
                 Zone::Residential

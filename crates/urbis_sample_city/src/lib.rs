@@ -37,7 +37,7 @@ use terrain::{River, TerrainModel};
 use writer::{CityJsonWriter, GROUND, ROOF, WALL};
 
 /// Bumped whenever the output changes, so cached files are regenerated.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 3;
 /// The file names written into the output directory.
 pub const CITYJSON_FILE: &str = "district.city.json";
 pub const DEM_FILE: &str = "terrain.asc";

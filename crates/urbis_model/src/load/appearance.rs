@@ -34,11 +34,11 @@ pub fn surface_appearance(class: SemanticClass, semantic: Option<&str>, attrs: &
                 Some("GroundSurface") => ([70, 70, 70, 255], Material::Plain),
                 _ => {
                     let base = match usage {
-                        "residential" => [222, 208, 186],
-                        "commercial" => [176, 196, 212],
-                        "office" => [150, 172, 196],
-                        "industrial" => [196, 190, 178],
-                        "public" => [214, 186, 150],
+                        "residential" => [214, 196, 170],
+                        "commercial" => [160, 178, 196],
+                        "office" => [128, 152, 180],
+                        "industrial" => [184, 178, 166],
+                        "public" => [206, 170, 132],
                         _ => [205, 200, 192],
                     };
                     (vary(base, seed, 0.08), Material::Facade)
@@ -47,7 +47,7 @@ pub fn surface_appearance(class: SemanticClass, semantic: Option<&str>, attrs: &
         }
         SemanticClass::Road => ([78, 80, 84, 255], Material::Road),
         SemanticClass::Railway => ([110, 100, 90, 255], Material::Plain),
-        SemanticClass::Bridge => ([168, 166, 158, 255], Material::Plain),
+        SemanticClass::Bridge => ([132, 130, 124, 255], Material::Plain),
         SemanticClass::WaterBody => ([52, 98, 128, 255], Material::Water),
         SemanticClass::PlantCover => (vary([96, 140, 66], seed, 0.06), Material::Foliage),
         SemanticClass::SolitaryVegetationObject => (vary([62, 112, 48], seed, 0.15), Material::Foliage),
