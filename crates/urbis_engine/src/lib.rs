@@ -32,8 +32,14 @@ use urbis_model::CityModel;
 /// A feature described as short text lines (class, id, attributes; the
 /// parent's attributes for parts), for overlays and logs.
 pub fn describe_lines(model: &CityModel, entity: Entity) -> Vec<String> {
-    let Some(d) = model.describe(entity) else { return Vec::new() };
-    let mut lines = vec![format!("{}  {}", d["class"].as_str().unwrap_or("?"), d["feature_id"].as_str().unwrap_or("?"))];
+    let Some(d) = model.describe(entity) else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "{}  {}",
+        d["class"].as_str().unwrap_or("?"),
+        d["feature_id"].as_str().unwrap_or("?")
+    )];
     fn push_attrs(lines: &mut Vec<String>, v: &serde_json::Value, prefix: &str) {
         if let Some(map) = v.as_object() {
             for (k, v) in map {
@@ -47,11 +53,19 @@ pub fn describe_lines(model: &CityModel, entity: Entity) -> Vec<String> {
     }
     push_attrs(&mut lines, &d["attributes"], "");
     if let Some(p) = d.get("parent") {
-        lines.push(format!("part of {}", p["feature_id"].as_str().unwrap_or("?")));
+        lines.push(format!(
+            "part of {}",
+            p["feature_id"].as_str().unwrap_or("?")
+        ));
         push_attrs(&mut lines, &p["attributes"], "  ");
     }
     if let Some(pos) = d.get("position") {
-        lines.push(format!("at {:.6}, {:.6}, {:.1} m", pos["lon"].as_f64().unwrap_or(0.0), pos["lat"].as_f64().unwrap_or(0.0), pos["height"].as_f64().unwrap_or(0.0)));
+        lines.push(format!(
+            "at {:.6}, {:.6}, {:.1} m",
+            pos["lon"].as_f64().unwrap_or(0.0),
+            pos["lat"].as_f64().unwrap_or(0.0),
+            pos["height"].as_f64().unwrap_or(0.0)
+        ));
     }
     lines
 }

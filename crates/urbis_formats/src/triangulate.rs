@@ -22,7 +22,9 @@ pub fn ring_normal(ring: &[DVec3]) -> DVec3 {
 /// counter-clockwise around the exterior ring's Newell normal. Degenerate
 /// input (fewer than three vertices, zero area) gives no triangles.
 pub fn polygon_with_holes(rings: &[Vec<DVec3>]) -> Vec<[u32; 3]> {
-    let Some(outer) = rings.first() else { return Vec::new() };
+    let Some(outer) = rings.first() else {
+        return Vec::new();
+    };
     if outer.len() < 3 {
         return Vec::new();
     }
@@ -51,7 +53,9 @@ pub fn polygon_with_holes(rings: &[Vec<DVec3>]) -> Vec<[u32; 3]> {
             flat.push(p[uy]);
         }
     }
-    let Ok(idx) = earcutr::earcut(&flat, &holes, 2) else { return Vec::new() };
+    let Ok(idx) = earcutr::earcut(&flat, &holes, 2) else {
+        return Vec::new();
+    };
     idx.chunks_exact(3)
         .map(|t| {
             let (a, b, c) = (t[0] as u32, t[1] as u32, t[2] as u32);
@@ -61,7 +65,11 @@ pub fn polygon_with_holes(rings: &[Vec<DVec3>]) -> Vec<[u32; 3]> {
                 let (pa, pb, pc) = (p(a), p(b), p(c));
                 (pb.0 - pa.0) * (pc.1 - pa.1) - (pb.1 - pa.1) * (pc.0 - pa.0) > 0.0
             };
-            if ccw_in_plane != flip { [a, b, c] } else { [a, c, b] }
+            if ccw_in_plane != flip {
+                [a, b, c]
+            } else {
+                [a, c, b]
+            }
         })
         .collect()
 }
@@ -105,8 +113,10 @@ mod tests {
 
     #[test]
     fn roof_facing_down_keeps_its_orientation() {
-        let ring: Vec<DVec3> =
-            [(0.0, 0.0), (0.0, 5.0), (5.0, 5.0), (5.0, 0.0)].iter().map(|&(x, y)| DVec3::new(x, y, 3.0)).collect();
+        let ring: Vec<DVec3> = [(0.0, 0.0), (0.0, 5.0), (5.0, 5.0), (5.0, 0.0)]
+            .iter()
+            .map(|&(x, y)| DVec3::new(x, y, 3.0))
+            .collect();
         let tris = polygon_with_holes(std::slice::from_ref(&ring));
         let (a, n) = area(std::slice::from_ref(&ring), &tris);
         assert!((a - 25.0).abs() < 1e-9);

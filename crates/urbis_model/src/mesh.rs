@@ -55,16 +55,34 @@ impl CpuMesh {
 
     /// Appends a flat-shaded polygon already triangulated: `positions` and
     /// triangles indexing them; the normal is computed from the triangles.
-    pub fn push_flat(&mut self, positions: &[Vec3], triangles: &[[u32; 3]], uv: impl Fn(Vec3) -> Vec2, color: [u8; 4], material: Material) {
+    pub fn push_flat(
+        &mut self,
+        positions: &[Vec3],
+        triangles: &[[u32; 3]],
+        uv: impl Fn(Vec3) -> Vec2,
+        color: [u8; 4],
+        material: Material,
+    ) {
         let mut normal = Vec3::ZERO;
         for t in triangles {
-            let (a, b, c) = (positions[t[0] as usize], positions[t[1] as usize], positions[t[2] as usize]);
+            let (a, b, c) = (
+                positions[t[0] as usize],
+                positions[t[1] as usize],
+                positions[t[2] as usize],
+            );
             normal += (b - a).cross(c - a);
         }
         let normal = normal.normalize_or(Vec3::Z);
         let base = self.vertices.len() as u32;
-        self.vertices.extend(positions.iter().map(|&p| MeshVertex { position: p, normal, uv: uv(p), color, material }));
-        self.indices.extend(triangles.iter().flat_map(|t| t.map(|i| base + i)));
+        self.vertices.extend(positions.iter().map(|&p| MeshVertex {
+            position: p,
+            normal,
+            uv: uv(p),
+            color,
+            material,
+        }));
+        self.indices
+            .extend(triangles.iter().flat_map(|t| t.map(|i| base + i)));
     }
 
     /// Ray–triangle intersection (Möller–Trumbore) in the mesh's local frame;

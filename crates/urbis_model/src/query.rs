@@ -16,7 +16,11 @@ use crate::components::SemanticClass;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Predicate {
     Exists(String),
-    Compare { key: String, op: CompareOp, value: AttributeValue },
+    Compare {
+        key: String,
+        op: CompareOp,
+        value: AttributeValue,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +79,11 @@ impl FeatureQuery {
     }
 
     pub fn compare(mut self, key: &str, op: CompareOp, value: impl Into<AttributeValue>) -> Self {
-        self.predicates.push(Predicate::Compare { key: key.into(), op, value: value.into() });
+        self.predicates.push(Predicate::Compare {
+            key: key.into(),
+            op,
+            value: value.into(),
+        });
         self
     }
 
@@ -115,9 +123,23 @@ impl FeatureQuery {
             return Ok(q);
         }
         for (index, term) in split_and(s).into_iter().enumerate() {
-            let err = |msg: &str| QueryParseError { index, term: term.to_string(), msg: msg.into() };
-            let ops = [("<=", CompareOp::Le), (">=", CompareOp::Ge), ("!=", CompareOp::Ne), ("=", CompareOp::Eq), ("<", CompareOp::Lt), (">", CompareOp::Gt)];
-            let found = ops.iter().filter_map(|(tok, op)| term.find(tok).map(|i| (i, *tok, *op))).min_by_key(|(i, t, _)| (*i, std::cmp::Reverse(t.len())));
+            let err = |msg: &str| QueryParseError {
+                index,
+                term: term.to_string(),
+                msg: msg.into(),
+            };
+            let ops = [
+                ("<=", CompareOp::Le),
+                (">=", CompareOp::Ge),
+                ("!=", CompareOp::Ne),
+                ("=", CompareOp::Eq),
+                ("<", CompareOp::Lt),
+                (">", CompareOp::Gt),
+            ];
+            let found = ops
+                .iter()
+                .filter_map(|(tok, op)| term.find(tok).map(|i| (i, *tok, *op)))
+                .min_by_key(|(i, t, _)| (*i, std::cmp::Reverse(t.len())));
             let Some((i, tok, op)) = found else {
                 let key = term.trim();
                 if key.is_empty() || key.contains(char::is_whitespace) {
@@ -127,7 +149,9 @@ impl FeatureQuery {
                 continue;
             };
             let key = term[..i].trim();
-            let raw = term[i + tok.len()..].trim().trim_matches(|c| c == '"' || c == '\'');
+            let raw = term[i + tok.len()..]
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'');
             if key.is_empty() || raw.is_empty() {
                 return Err(err("empty key or value"));
             }
@@ -183,14 +207,37 @@ mod tests {
 
     #[test]
     fn predicates_filter_by_type_and_value() {
-        let a = Attributes::default().with("use", "residential").with("height", 62.5).with("floors", 20i64);
-        let q = FeatureQuery::new().class(SemanticClass::Building).eq("use", "residential").gt("height", 50i64);
+        let a = Attributes::default()
+            .with("use", "residential")
+            .with("height", 62.5)
+            .with("floors", 20i64);
+        let q = FeatureQuery::new()
+            .class(SemanticClass::Building)
+            .eq("use", "residential")
+            .gt("height", 50i64);
         assert!(q.matches(SemanticClass::Building, &a));
         assert!(!q.matches(SemanticClass::Road, &a));
-        assert!(!FeatureQuery::new().gt("height", 70.0).matches(SemanticClass::Building, &a));
-        assert!(!FeatureQuery::new().gt("use", 3i64).matches(SemanticClass::Building, &a), "string vs number never matches");
-        assert!(FeatureQuery::parse("floors >= 20 and height<=62.5").unwrap().matches(SemanticClass::Building, &a));
-        assert!(!FeatureQuery::parse("missing").unwrap().matches(SemanticClass::Building, &a));
+        assert!(
+            !FeatureQuery::new()
+                .gt("height", 70.0)
+                .matches(SemanticClass::Building, &a)
+        );
+        assert!(
+            !FeatureQuery::new()
+                .gt("use", 3i64)
+                .matches(SemanticClass::Building, &a),
+            "string vs number never matches"
+        );
+        assert!(
+            FeatureQuery::parse("floors >= 20 and height<=62.5")
+                .unwrap()
+                .matches(SemanticClass::Building, &a)
+        );
+        assert!(
+            !FeatureQuery::parse("missing")
+                .unwrap()
+                .matches(SemanticClass::Building, &a)
+        );
     }
 
     #[test]

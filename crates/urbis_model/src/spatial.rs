@@ -6,7 +6,7 @@ use bevy_ecs::prelude::*;
 use glam::DVec3;
 use rstar::{AABB, RTree, RTreeObject, SelectionFunction};
 
-use crate::components::{Bounds, Footprint, GeometryHandle, Placement};
+use crate::components::{Bounds, Footprint, GeometryHandle, Parts, Placement};
 use crate::mesh::MeshStore;
 
 /// One indexed feature.
@@ -46,8 +46,12 @@ struct RaySelection {
 
 impl RaySelection {
     fn hits(&self, env: &AABB<[f64; 3]>) -> bool {
-        let b = Bounds { min: DVec3::from_array(env.lower()), max: DVec3::from_array(env.upper()) };
-        b.ray_entry(self.origin, self.dir).is_some_and(|t| t <= self.max_distance)
+        let b = Bounds {
+            min: DVec3::from_array(env.lower()),
+            max: DVec3::from_array(env.upper()),
+        };
+        b.ray_entry(self.origin, self.dir)
+            .is_some_and(|t| t <= self.max_distance)
     }
 }
 
@@ -67,7 +71,9 @@ impl SpatialIndex {
             .filter(|(_, b)| !b.is_empty() && b.min.is_finite() && b.max.is_finite())
             .map(|(entity, bounds)| IndexedFeature { entity, bounds })
             .collect();
-        Self { tree: RTree::bulk_load(objs) }
+        Self {
+            tree: RTree::bulk_load(objs),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -81,7 +87,10 @@ impl SpatialIndex {
     /// Features whose bounds intersect the box.
     pub fn in_box(&self, b: Bounds) -> Vec<Entity> {
         let env = AABB::from_corners(b.min.to_array(), b.max.to_array());
-        self.tree.locate_in_envelope_intersecting(&env).map(|f| f.entity).collect()
+        self.tree
+            .locate_in_envelope_intersecting(&env)
+            .map(|f| f.entity)
+            .collect()
     }
 
     /// Features whose bounds contain the 3D point.
@@ -106,10 +115,21 @@ impl SpatialIndex {
     }
 
     /// The nearest feature hit by the ray within `max_distance`. Features
-    /// with a mesh are tested triangle by triangle; others by their bounds.
-    pub fn ray_cast(&self, world: &World, origin: DVec3, dir: DVec3, max_distance: f64) -> Option<RayHit> {
+    /// with a mesh are tested triangle by triangle; others by their bounds,
+    /// except parents without geometry, whose parts are hit instead.
+    pub fn ray_cast(
+        &self,
+        world: &World,
+        origin: DVec3,
+        dir: DVec3,
+        max_distance: f64,
+    ) -> Option<RayHit> {
         let dir = dir.normalize();
-        let sel = RaySelection { origin, dir, max_distance };
+        let sel = RaySelection {
+            origin,
+            dir,
+            max_distance,
+        };
         let meshes = world.get_resource::<MeshStore>();
         let mut best: Option<RayHit> = None;
         for f in self.tree.locate_with_selection_function(sel) {
@@ -118,6 +138,9 @@ impl SpatialIndex {
                 continue;
             }
             let geometry = world.get::<GeometryHandle>(f.entity);
+            if geometry.is_none() && world.get::<Parts>(f.entity).is_some() {
+                continue; // a parent without geometry: its parts answer for it
+            }
             let placement = world.get::<Placement>(f.entity);
             let distance = match (geometry, placement, meshes) {
                 (Some(g), Some(p), Some(store)) => match store.get(g.mesh) {
@@ -133,7 +156,11 @@ impl SpatialIndex {
             if let Some(d) = distance.filter(|&d| d <= max_distance)
                 && best.is_none_or(|b| d < b.distance)
             {
-                best = Some(RayHit { entity: f.entity, distance: d, point: origin + dir * d });
+                best = Some(RayHit {
+                    entity: f.entity,
+                    distance: d,
+                    point: origin + dir * d,
+                });
             }
         }
         best

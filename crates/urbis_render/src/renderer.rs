@@ -32,9 +32,16 @@ pub struct Lighting {
 impl Lighting {
     /// A clear afternoon: sun at `azimuth_deg` (clockwise from north) and
     /// `elevation_deg`, given the local east, north and up axes in world.
-    pub fn clear_day(east: DVec3, north: DVec3, up: DVec3, azimuth_deg: f64, elevation_deg: f64) -> Lighting {
+    pub fn clear_day(
+        east: DVec3,
+        north: DVec3,
+        up: DVec3,
+        azimuth_deg: f64,
+        elevation_deg: f64,
+    ) -> Lighting {
         let (az, el) = (azimuth_deg.to_radians(), elevation_deg.to_radians());
-        let sun = (east * az.sin() * el.cos() + north * az.cos() * el.cos() + up * el.sin()).normalize();
+        let sun =
+            (east * az.sin() * el.cos() + north * az.cos() * el.cos() + up * el.sin()).normalize();
         Lighting {
             sun_direction: sun,
             sun_intensity: 1.9,
@@ -82,7 +89,11 @@ impl Targets {
         let make = |label, format, usage| {
             ctx.device.create_texture(&wgpu::TextureDescriptor {
                 label: Some(label),
-                size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+                size: wgpu::Extent3d {
+                    width,
+                    height,
+                    depth_or_array_layers: 1,
+                },
                 mip_level_count: 1,
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
@@ -132,16 +143,28 @@ fn storage_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGrou
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility,
-        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only: true }, has_dynamic_offset: false, min_binding_size: None },
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only: true },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
         count: None,
     }
 }
 
-fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+fn uniform_entry(
+    binding: u32,
+    visibility: wgpu::ShaderStages,
+    dynamic: bool,
+) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility,
-        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: dynamic, min_binding_size: None },
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: dynamic,
+            min_binding_size: None,
+        },
         count: None,
     }
 }
@@ -150,7 +173,11 @@ fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::Bi
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::FRAGMENT,
-        ty: wgpu::BindingType::Texture { sample_type, view_dimension: wgpu::TextureViewDimension::D2, multisampled: false },
+        ty: wgpu::BindingType::Texture {
+            sample_type,
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
         count: None,
     }
 }
@@ -197,7 +224,10 @@ impl Renderer {
                 compilation_options: Default::default(),
                 buffers: &[Some(Vertex::layout())],
             },
-            primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+            primitive: wgpu::PrimitiveState {
+                cull_mode: None,
+                ..Default::default()
+            },
             depth_stencil: Some(wgpu::DepthStencilState {
                 format: DEPTH_FORMAT,
                 depth_write_enabled: Some(true),
@@ -228,7 +258,12 @@ impl Renderer {
         let composite_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some("composite"),
             layout: Some(&composite_pl),
-            vertex: wgpu::VertexState { module: &composite_module, entry_point: Some("vs_main"), compilation_options: Default::default(), buffers: &[] },
+            vertex: wgpu::VertexState {
+                module: &composite_module,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
             primitive: Default::default(),
             depth_stencil: None,
             multisample: Default::default(),
@@ -295,23 +330,45 @@ impl Renderer {
         height: u32,
     ) -> FrameStats {
         let (width, height) = (width.max(1), height.max(1));
-        if self.targets.as_ref().is_none_or(|t| t.width != width || t.height != height) {
+        if self
+            .targets
+            .as_ref()
+            .is_none_or(|t| t.width != width || t.height != height)
+        {
             self.targets = Some(Targets::new(ctx, width, height));
         }
         let aspect = width as f64 / height as f64;
         let view_proj = camera.view_projection(aspect);
-        let encode_srgb = if self.output_format.is_srgb() { 0.0 } else { 1.0 };
+        let encode_srgb = if self.output_format.is_srgb() {
+            0.0
+        } else {
+            1.0
+        };
         let u = FrameUniforms {
             view_proj: view_proj.to_cols_array_2d(),
             inv_view_proj: view_proj.inverse().to_cols_array_2d(),
-            sun_dir: lighting.sun_direction.as_vec3().extend(lighting.sun_intensity).to_array(),
-            up: lighting.up.as_vec3().extend(lighting.ground_plain_depth).to_array(),
+            sun_dir: lighting
+                .sun_direction
+                .as_vec3()
+                .extend(lighting.sun_intensity)
+                .to_array(),
+            up: lighting
+                .up
+                .as_vec3()
+                .extend(lighting.ground_plain_depth)
+                .to_array(),
             sky_zenith: lighting.sky_zenith.extend(1.0).to_array(),
             sky_horizon: lighting.sky_horizon.extend(1.0).to_array(),
             fog: [lighting.fog_density, encode_srgb, 0.0, 0.0],
-            viewport: [width as f32, height as f32, 1.0 / width as f32, 1.0 / height as f32],
+            viewport: [
+                width as f32,
+                height as f32,
+                1.0 / width as f32,
+                1.0 / height as f32,
+            ],
         };
-        ctx.queue.write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&u));
+        ctx.queue
+            .write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&u));
 
         // Cull chunks against the frustum (camera-relative, so f32 is plenty).
         let planes = frustum_planes(view_proj);
@@ -322,7 +379,9 @@ impl Renderer {
         for key in keys {
             let c = &scene.chunks[&key];
             let centre = (c.center - camera.position).as_vec3();
-            let inside = planes.iter().all(|p| p.truncate().dot(centre) + p.w >= -(c.radius as f32));
+            let inside = planes
+                .iter()
+                .all(|p| p.truncate().dot(centre) + p.w >= -(c.radius as f32));
             if inside {
                 visible.push(c);
             } else {
@@ -345,8 +404,14 @@ impl Renderer {
             label: Some("frame"),
             layout: &self.frame_layout,
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: self.frame_buffer.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: scene.style_buffer.as_entire_binding(),
+                },
             ],
         });
         let chunk_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -354,23 +419,48 @@ impl Renderer {
             layout: &self.chunk_layout,
             entries: &[wgpu::BindGroupEntry {
                 binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &self.chunk_buffer, offset: 0, size: wgpu::BufferSize::new(64) }),
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &self.chunk_buffer,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(64),
+                }),
             }],
         });
-        let Some(t) = self.targets.as_ref() else { return stats };
+        let Some(t) = self.targets.as_ref() else {
+            return stats;
+        };
         let composite_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("composite"),
             layout: &self.composite_layout,
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&t.color) },
-                wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&t.id) },
-                wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&t.depth) },
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: self.frame_buffer.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: scene.style_buffer.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::TextureView(&t.color),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: wgpu::BindingResource::TextureView(&t.id),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: wgpu::BindingResource::TextureView(&t.depth),
+                },
             ],
         });
 
-        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("frame"),
+            });
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("city"),
@@ -379,18 +469,27 @@ impl Renderer {
                         view: &t.color,
                         depth_slice: None,
                         resolve_target: None,
-                        ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT), store: wgpu::StoreOp::Store },
+                        ops: wgpu::Operations {
+                            load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                            store: wgpu::StoreOp::Store,
+                        },
                     }),
                     Some(wgpu::RenderPassColorAttachment {
                         view: &t.id,
                         depth_slice: None,
                         resolve_target: None,
-                        ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT), store: wgpu::StoreOp::Store },
+                        ops: wgpu::Operations {
+                            load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                            store: wgpu::StoreOp::Store,
+                        },
                     }),
                 ],
                 depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                     view: &t.depth,
-                    depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(0.0), store: wgpu::StoreOp::Store }),
+                    depth_ops: Some(wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(0.0),
+                        store: wgpu::StoreOp::Store,
+                    }),
                     stencil_ops: None,
                 }),
                 timestamp_writes: None,
@@ -415,7 +514,10 @@ impl Renderer {
                     view: output,
                     depth_slice: None,
                     resolve_target: None,
-                    ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::BLACK), store: wgpu::StoreOp::Store },
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                        store: wgpu::StoreOp::Store,
+                    },
                 })],
                 depth_stencil_attachment: None,
                 timestamp_writes: None,
@@ -435,11 +537,26 @@ impl Renderer {
 
     /// The feature index under pixel (x, y) of the last frame (0 = nothing).
     pub fn pick(&self, ctx: &GpuContext, x: u32, y: u32) -> Result<u32, RenderError> {
-        let t = self.targets.as_ref().ok_or_else(|| RenderError::Readback("nothing rendered yet".into()))?;
+        let t = self
+            .targets
+            .as_ref()
+            .ok_or_else(|| RenderError::Readback("nothing rendered yet".into()))?;
         if x >= t.width || y >= t.height {
-            return Err(RenderError::OutOfFrame { x, y, width: t.width, height: t.height });
+            return Err(RenderError::OutOfFrame {
+                x,
+                y,
+                width: t.width,
+                height: t.height,
+            });
         }
-        let bytes = crate::headless::read_texture(ctx, &t.id_texture, wgpu::Origin3d { x, y, z: 0 }, 1, 1, 4)?;
+        let bytes = crate::headless::read_texture(
+            ctx,
+            &t.id_texture,
+            wgpu::Origin3d { x, y, z: 0 },
+            1,
+            1,
+            4,
+        )?;
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 }
@@ -449,5 +566,11 @@ impl Renderer {
 fn frustum_planes(m: glam::Mat4) -> [Vec4; 5] {
     let r = |i: usize| m.row(i);
     let norm = |p: Vec4| p / p.truncate().length().max(1e-20);
-    [norm(r(3) + r(0)), norm(r(3) - r(0)), norm(r(3) + r(1)), norm(r(3) - r(1)), norm(r(3) - r(2))]
+    [
+        norm(r(3) + r(0)),
+        norm(r(3) - r(0)),
+        norm(r(3) + r(1)),
+        norm(r(3) - r(1)),
+        norm(r(3) - r(2)),
+    ]
 }

@@ -37,7 +37,9 @@ use terrain::{River, TerrainModel};
 use writer::{CityJsonWriter, GROUND, ROOF, WALL};
 
 /// Bumped whenever the output changes, so cached files are regenerated.
-pub const GENERATOR_VERSION: u32 = 3;
+pub const GENERATOR_VERSION: u32 = 4;
+/// Radius of the pond's depression, metres (its water reaches 85 % of it).
+const POND_RADIUS: f64 = 42.0;
 /// The file names written into the output directory.
 pub const CITYJSON_FILE: &str = "district.city.json";
 pub const DEM_FILE: &str = "terrain.asc";
@@ -48,7 +50,10 @@ pub enum SampleCityError {
     #[error("CRS: {0}")]
     Crs(#[from] urbis_geo::GeoError),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// What to generate.
@@ -107,7 +112,9 @@ struct Ground<'a> {
 
 impl Ground<'_> {
     fn z(&self, p: DVec2) -> f64 {
-        self.dem.sample(self.origin.x + p.x, self.origin.y + p.y).unwrap_or(10.0)
+        self.dem
+            .sample(self.origin.x + p.x, self.origin.y + p.y)
+            .unwrap_or(10.0)
     }
     fn at(&self, p: DVec2, z: f64) -> DVec3 {
         DVec3::new(self.origin.x + p.x, self.origin.y + p.y, z)
@@ -122,13 +129,25 @@ pub fn generate(cfg: &SampleCityConfig) -> Result<SampleCity, SampleCityError> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let to_grid = CrsTransform::new(Epsg::CGCS2000, cfg.crs)?;
     let c = to_grid.transform(DVec3::new(cfg.center.lon_deg, cfg.center.lat_deg, 0.0))?;
-    let origin = DVec2::new((c.x - cfg.size / 2.0).round(), (c.y - cfg.size / 2.0).round());
+    let origin = DVec2::new(
+        (c.x - cfg.size / 2.0).round(),
+        (c.y - cfg.size / 2.0).round(),
+    );
 
     // Terrain.
-    let river = River { base_y: cfg.size * 0.28, phase: rng.random_range(0.0..1.0) };
+    let river = River {
+        base_y: cfg.size * 0.28,
+        phase: rng.random_range(0.0..1.0),
+    };
     let hill = DVec2::new(cfg.size * 0.86, cfg.size * 0.84);
-    let pond = DVec2::new(cfg.size * 0.31, cfg.size * 0.69);
-    let model = TerrainModel::new(cfg.seed as u32, river.clone(), (hill.x, hill.y, 170.0, 24.0), (pond.x, pond.y, 70.0, 3.5));
+    // In the middle of a block (blocks are centred between 125 m street lines).
+    let pond = DVec2::new(687.5 * cfg.size / 2000.0, 1312.5 * cfg.size / 2000.0);
+    let model = TerrainModel::new(
+        cfg.seed as u32,
+        river.clone(),
+        (hill.x, hill.y, 170.0, 24.0),
+        (pond.x, pond.y, POND_RADIUS, 3.5),
+    );
     let n = ((cfg.size + 2.0 * cfg.margin) / cfg.dem_cell).round() as usize;
     let mut heights = Vec::with_capacity(n * n);
     for row in 0..n {
@@ -173,7 +192,9 @@ pub fn generate(cfg: &SampleCityConfig) -> Result<SampleCity, SampleCityError> {
     stats.bridges = bridges;
     stats.water_bodies = add_water(&mut w, &ground, &river, &model, pond, cfg);
     stats.parks = add_parks(&mut w, &ground, &blocks);
-    stats.trees = add_trees(&mut w, &ground, &blocks, &streets, &river, cfg.size, &mut rng);
+    stats.trees = add_trees(
+        &mut w, &ground, &blocks, &streets, &river, cfg.size, &mut rng,
+    );
 
     let metadata = json!({
         "title": "Urbis sample district (synthetic), Xiong'an New Area",
@@ -183,14 +204,28 @@ pub fn generate(cfg: &SampleCityConfig) -> Result<SampleCity, SampleCityError> {
         "referenceDate": "2026-11-24",
         "generator": {"name": "urbis_sample_city", "version": GENERATOR_VERSION, "seed": cfg.seed}
     });
-    Ok(SampleCity { cityjson: w.finish(metadata), dem, stats })
+    Ok(SampleCity {
+        cityjson: w.finish(metadata),
+        dem,
+        stats,
+    })
 }
 
 /// Nearest street of the block to the building, and a house number along it.
-fn address_for(spec: &BuildingSpec, block: &layout::Block, streets: &[Street], rng: &mut impl rand::Rng) -> Value {
+fn address_for(
+    spec: &BuildingSpec,
+    block: &layout::Block,
+    streets: &[Street],
+    rng: &mut impl rand::Rng,
+) -> Value {
     let ring = &spec.parts[0].rings[0];
     let c = ring.iter().copied().sum::<DVec2>() / ring.len() as f64;
-    let d = [c.y - block.min.y, block.max.x - c.x, block.max.y - c.y, c.x - block.min.x];
+    let d = [
+        c.y - block.min.y,
+        block.max.x - c.x,
+        block.max.y - c.y,
+        c.x - block.min.x,
+    ];
     let side = (0..4).min_by(|&a, &b| d[a].total_cmp(&d[b])).unwrap_or(0);
     let street = &streets[block.streets[side]];
     let along = if street.east_west { c.x } else { c.y };
@@ -210,24 +245,70 @@ fn solid_faces(ground: &Ground, p: &Part, base: f64) -> Vec<(Vec<Vec<DVec3>>, us
     let z1 = z0 + p.height;
     let mut faces = Vec::new();
     let at = |q: DVec2, z: f64| ground.at(q, z);
-    faces.push((p.rings.iter().map(|r| r.iter().rev().map(|&q| at(q, z0)).collect()).collect(), GROUND));
+    faces.push((
+        p.rings
+            .iter()
+            .map(|r| r.iter().rev().map(|&q| at(q, z0)).collect())
+            .collect(),
+        GROUND,
+    ));
     match p.roof {
         Roof::Gable { rise } if p.rings.len() == 1 && p.rings[0].len() == 4 => {
             let r = &p.rings[0];
             // Start at a corner whose first edge is a long side.
-            let s = if r[0].distance(r[1]) >= r[1].distance(r[2]) { 0 } else { 1 };
+            let s = if r[0].distance(r[1]) >= r[1].distance(r[2]) {
+                0
+            } else {
+                1
+            };
             let q = |i: usize| r[(s + i) % 4];
             let (m12, m30) = ((q(1) + q(2)) / 2.0, (q(3) + q(0)) / 2.0);
             let zr = z1 + rise;
-            faces.push((vec![vec![at(q(0), z0), at(q(1), z0), at(q(1), z1), at(q(0), z1)]], WALL));
-            faces.push((vec![vec![at(q(2), z0), at(q(3), z0), at(q(3), z1), at(q(2), z1)]], WALL));
-            faces.push((vec![vec![at(q(1), z0), at(q(2), z0), at(q(2), z1), at(m12, zr), at(q(1), z1)]], WALL));
-            faces.push((vec![vec![at(q(3), z0), at(q(0), z0), at(q(0), z1), at(m30, zr), at(q(3), z1)]], WALL));
-            faces.push((vec![vec![at(q(0), z1), at(q(1), z1), at(m12, zr), at(m30, zr)]], ROOF));
-            faces.push((vec![vec![at(q(2), z1), at(q(3), z1), at(m30, zr), at(m12, zr)]], ROOF));
+            faces.push((
+                vec![vec![at(q(0), z0), at(q(1), z0), at(q(1), z1), at(q(0), z1)]],
+                WALL,
+            ));
+            faces.push((
+                vec![vec![at(q(2), z0), at(q(3), z0), at(q(3), z1), at(q(2), z1)]],
+                WALL,
+            ));
+            faces.push((
+                vec![vec![
+                    at(q(1), z0),
+                    at(q(2), z0),
+                    at(q(2), z1),
+                    at(m12, zr),
+                    at(q(1), z1),
+                ]],
+                WALL,
+            ));
+            faces.push((
+                vec![vec![
+                    at(q(3), z0),
+                    at(q(0), z0),
+                    at(q(0), z1),
+                    at(m30, zr),
+                    at(q(3), z1),
+                ]],
+                WALL,
+            ));
+            faces.push((
+                vec![vec![at(q(0), z1), at(q(1), z1), at(m12, zr), at(m30, zr)]],
+                ROOF,
+            ));
+            faces.push((
+                vec![vec![at(q(2), z1), at(q(3), z1), at(m30, zr), at(m12, zr)]],
+                ROOF,
+            ));
         }
         _ => {
-            faces.push((p.rings.iter().map(|r| r.iter().map(|&q| at(q, z1)).collect()).collect(), ROOF));
+            faces.push((
+                p.rings
+                    .iter()
+                    .map(|r| r.iter().map(|&q| at(q, z1)).collect())
+                    .collect(),
+                ROOF,
+            ));
             for ring in &p.rings {
                 for i in 0..ring.len() {
                     let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
@@ -240,10 +321,21 @@ fn solid_faces(ground: &Ground, p: &Part, base: f64) -> Vec<(Vec<Vec<DVec3>>, us
 }
 
 /// Writes a building (and its parts); returns the number of BuildingParts.
-fn add_building(w: &mut CityJsonWriter, ground: &Ground, id: &str, spec: &BuildingSpec, address: Value) -> usize {
+fn add_building(
+    w: &mut CityJsonWriter,
+    ground: &Ground,
+    id: &str,
+    spec: &BuildingSpec,
+    address: Value,
+) -> usize {
     let footprint = &spec.parts[0].rings[0];
     let c = footprint.iter().copied().sum::<DVec2>() / footprint.len() as f64;
-    let base = footprint.iter().chain([&c]).map(|&p| ground.z(p)).fold(f64::INFINITY, f64::min) - 0.3;
+    let base = footprint
+        .iter()
+        .chain([&c])
+        .map(|&p| ground.z(p))
+        .fold(f64::INFINITY, f64::min)
+        - 0.3;
     let roof_type = match spec.parts[0].roof {
         Roof::Flat => "flat",
         Roof::Gable { .. } => "gable",
@@ -257,11 +349,16 @@ fn add_building(w: &mut CityJsonWriter, ground: &Ground, id: &str, spec: &Buildi
         "roof_type": roof_type,
     });
     if spec.parts.len() == 1 {
-        let geom = w.solid(if roof_type == "gable" { "2.2" } else { "1.2" }, &solid_faces(ground, &spec.parts[0], base));
+        let geom = w.solid(
+            if roof_type == "gable" { "2.2" } else { "1.2" },
+            &solid_faces(ground, &spec.parts[0], base),
+        );
         w.add(id, json!({"type": "Building", "attributes": attrs, "address": address, "geometry": [geom]}));
         return 0;
     }
-    let children: Vec<String> = (0..spec.parts.len()).map(|k| format!("{id}-P{}", k + 1)).collect();
+    let children: Vec<String> = (0..spec.parts.len())
+        .map(|k| format!("{id}-P{}", k + 1))
+        .collect();
     for (k, p) in spec.parts.iter().enumerate() {
         let geom = w.solid("1.2", &solid_faces(ground, p, base));
         let pattrs = json!({
@@ -273,16 +370,28 @@ fn add_building(w: &mut CityJsonWriter, ground: &Ground, id: &str, spec: &Buildi
         w.add(&children[k], json!({"type": "BuildingPart", "attributes": pattrs, "parents": [id], "geometry": [geom]}));
     }
     attrs["parts"] = spec.parts.len().into();
-    w.add(id, json!({"type": "Building", "attributes": attrs, "address": address, "children": children}));
+    w.add(
+        id,
+        json!({"type": "Building", "attributes": attrs, "address": address, "children": children}),
+    );
     spec.parts.len()
 }
 
 /// Quads of a draped rectangle, subdivided every `step` metres.
-fn drape_rect(ground: &Ground, min: DVec2, max: DVec2, step: f64, lift: f64) -> Vec<Vec<Vec<DVec3>>> {
+fn drape_rect(
+    ground: &Ground,
+    min: DVec2,
+    max: DVec2,
+    step: f64,
+    lift: f64,
+) -> Vec<Vec<Vec<DVec3>>> {
     let nx = ((max.x - min.x) / step).ceil().max(1.0) as usize;
     let ny = ((max.y - min.y) / step).ceil().max(1.0) as usize;
     let p = |i: usize, j: usize| {
-        DVec2::new(min.x + (max.x - min.x) * i as f64 / nx as f64, min.y + (max.y - min.y) * j as f64 / ny as f64)
+        DVec2::new(
+            min.x + (max.x - min.x) * i as f64 / nx as f64,
+            min.y + (max.y - min.y) * j as f64 / ny as f64,
+        )
     };
     let mut quads = Vec::with_capacity(nx * ny);
     for i in 0..nx {
@@ -299,7 +408,13 @@ fn drape_rect(ground: &Ground, min: DVec2, max: DVec2, step: f64, lift: f64) -> 
 }
 
 /// Road segments between intersections, and bridges where north-south streets cross the river.
-fn add_streets(w: &mut CityJsonWriter, ground: &Ground, streets: &[Street], river: &River, size: f64) -> (usize, usize) {
+fn add_streets(
+    w: &mut CityJsonWriter,
+    ground: &Ground,
+    streets: &[Street],
+    river: &River,
+    size: f64,
+) -> (usize, usize) {
     let (mut roads, mut bridges) = (0, 0);
     let ns: Vec<&Street> = streets.iter().filter(|s| !s.east_west).collect();
     let ew: Vec<&Street> = streets.iter().filter(|s| s.east_west).collect();
@@ -313,17 +428,27 @@ fn add_streets(w: &mut CityJsonWriter, ground: &Ground, streets: &[Street], rive
             "width": s.width, "lanes": if s.arterial { 6 } else { 2 },
             "surface": "asphalt", "speed_limit": if s.arterial { 60 } else { 40 },
         });
-        w.add(&id, json!({"type": "Road", "attributes": attrs, "geometry": [geom]}));
+        w.add(
+            &id,
+            json!({"type": "Road", "attributes": attrs, "geometry": [geom]}),
+        );
     };
     // East-west segments span intersection centre to centre.
     for s in &ew {
         for (k, pair) in ns.windows(2).enumerate() {
             let (x0, x1) = (pair[0].coord, pair[1].coord);
-            let blocked = (0..=10).any(|i| in_corridor(DVec2::new(x0 + (x1 - x0) * i as f64 / 10.0, s.coord)));
+            let blocked = (0..=10)
+                .any(|i| in_corridor(DVec2::new(x0 + (x1 - x0) * i as f64 / 10.0, s.coord)));
             if blocked {
                 continue;
             }
-            road(w, s, DVec2::new(x0, s.coord - s.width / 2.0), DVec2::new(x1, s.coord + s.width / 2.0), k);
+            road(
+                w,
+                s,
+                DVec2::new(x0, s.coord - s.width / 2.0),
+                DVec2::new(x1, s.coord + s.width / 2.0),
+                k,
+            );
             roads += 1;
         }
     }
@@ -334,8 +459,18 @@ fn add_streets(w: &mut CityJsonWriter, ground: &Ground, streets: &[Street], rive
         let present = |e: &Street| !in_corridor(DVec2::new(x, e.coord));
         let mut k = 0;
         for pair in ew.windows(2) {
-            let y0 = pair[0].coord + if present(pair[0]) { pair[0].width / 2.0 } else { 0.0 };
-            let y1 = pair[1].coord - if present(pair[1]) { pair[1].width / 2.0 } else { 0.0 };
+            let y0 = pair[0].coord
+                + if present(pair[0]) {
+                    pair[0].width / 2.0
+                } else {
+                    0.0
+                };
+            let y1 = pair[1].coord
+                - if present(pair[1]) {
+                    pair[1].width / 2.0
+                } else {
+                    0.0
+                };
             // Split at the corridor.
             let ys: Vec<f64> = (0..=((y1 - y0) as usize)).map(|i| y0 + i as f64).collect();
             let inside: Vec<bool> = ys.iter().map(|&y| in_corridor(DVec2::new(x, y))).collect();
@@ -347,7 +482,10 @@ fn add_streets(w: &mut CityJsonWriter, ground: &Ground, streets: &[Street], rive
                 }
                 let (a, b) = (ys[start], if end + 1 < ys.len() { ys[end + 1] } else { y1 });
                 if b - a > 2.0 {
-                    let (min, max) = (DVec2::new(x - s.width / 2.0, a), DVec2::new(x + s.width / 2.0, b));
+                    let (min, max) = (
+                        DVec2::new(x - s.width / 2.0, a),
+                        DVec2::new(x + s.width / 2.0, b),
+                    );
                     if !inside[start] {
                         road(w, s, min, max, 100 + k);
                         roads += 1;
@@ -365,38 +503,77 @@ fn add_streets(w: &mut CityJsonWriter, ground: &Ground, streets: &[Street], rive
     (roads, bridges)
 }
 
-fn add_bridge(w: &mut CityJsonWriter, ground: &Ground, s: &Street, min: DVec2, max: DVec2, k: usize) {
+fn add_bridge(
+    w: &mut CityJsonWriter,
+    ground: &Ground,
+    s: &Street,
+    min: DVec2,
+    max: DVec2,
+    k: usize,
+) {
     let za = ground.z(DVec2::new((min.x + max.x) / 2.0, min.y)) + 0.3;
     let zb = ground.z(DVec2::new((min.x + max.x) / 2.0, max.y)) + 0.3;
     let top = |p: DVec2| za + (zb - za) * (p.y - min.y) / (max.y - min.y);
-    let part = Part { rings: vec![vec![min, DVec2::new(max.x, min.y), max, DVec2::new(min.x, max.y)]], base_offset: 0.0, height: 0.0, floors: 0, roof: Roof::Flat };
+    let part = Part {
+        rings: vec![vec![
+            min,
+            DVec2::new(max.x, min.y),
+            max,
+            DVec2::new(min.x, max.y),
+        ]],
+        base_offset: 0.0,
+        height: 0.0,
+        floors: 0,
+        roof: Roof::Flat,
+    };
     let ring = &part.rings[0];
     let at = |q: DVec2, dz: f64| ground.at(q, top(q) + dz);
     let mut faces = vec![
-        (vec![ring.iter().rev().map(|&q| at(q, -1.4)).collect()], GROUND),
+        (
+            vec![ring.iter().rev().map(|&q| at(q, -1.4)).collect()],
+            GROUND,
+        ),
         (vec![ring.iter().map(|&q| at(q, 0.0)).collect()], ROOF),
     ];
     for i in 0..4 {
         let (a, b) = (ring[i], ring[(i + 1) % 4]);
-        faces.push((vec![vec![at(a, -1.4), at(b, -1.4), at(b, 0.0), at(a, 0.0)]], WALL));
+        faces.push((
+            vec![vec![at(a, -1.4), at(b, -1.4), at(b, 0.0), at(a, 0.0)]],
+            WALL,
+        ));
     }
     let geom = w.solid("2", &faces);
     let id = format!("XA-BR-{}-{}", s.name.replace(' ', ""), k);
     let attrs = json!({"name": format!("{} Bridge", s.name), "carries": s.name, "length": ((max.y - min.y) * 10.0).round() / 10.0, "width": s.width, "material": "concrete"});
-    w.add(&id, json!({"type": "Bridge", "attributes": attrs, "geometry": [geom]}));
+    w.add(
+        &id,
+        json!({"type": "Bridge", "attributes": attrs, "geometry": [geom]}),
+    );
 }
 
-fn add_water(w: &mut CityJsonWriter, ground: &Ground, river: &River, model: &TerrainModel, pond: DVec2, cfg: &SampleCityConfig) -> usize {
+fn add_water(
+    w: &mut CityJsonWriter,
+    ground: &Ground,
+    river: &River,
+    model: &TerrainModel,
+    pond: DVec2,
+    cfg: &SampleCityConfig,
+) -> usize {
     // The river: quads along the centreline at the water level.
     let mut faces = Vec::new();
     let step = 10.0;
-    let xs: Vec<f64> = (0..=((cfg.size + 2.0 * cfg.margin) / step) as usize).map(|i| -cfg.margin + i as f64 * step).collect();
+    let xs: Vec<f64> = (0..=((cfg.size + 2.0 * cfg.margin) / step) as usize)
+        .map(|i| -cfg.margin + i as f64 * step)
+        .collect();
     let edge = |x: f64| {
         let c = DVec2::new(x, river.centre_y(x));
         let t = DVec2::new(1.0, river.centre_y(x + 0.5) - river.centre_y(x - 0.5)).normalize();
         let n = t.perp();
         let z = river.water_level(x);
-        (ground.at(c - n * River::WATER_HALF_WIDTH, z), ground.at(c + n * River::WATER_HALF_WIDTH, z))
+        (
+            ground.at(c - n * River::WATER_HALF_WIDTH, z),
+            ground.at(c + n * River::WATER_HALF_WIDTH, z),
+        )
     };
     for pair in xs.windows(2) {
         let ((a0, a1), (b0, b1)) = (edge(pair[0]), edge(pair[1]));
@@ -404,14 +581,17 @@ fn add_water(w: &mut CityJsonWriter, ground: &Ground, river: &River, model: &Ter
     }
     let geom = w.multi_surface("1", &faces, Some("WaterSurface"));
     let attrs = json!({"name": "Baigou River", "class": "river", "water_level": (river.water_level(cfg.size / 2.0) * 100.0).round() / 100.0});
-    w.add("XA-W-river", json!({"type": "WaterBody", "attributes": attrs, "geometry": [geom]}));
+    w.add(
+        "XA-W-river",
+        json!({"type": "WaterBody", "attributes": attrs, "geometry": [geom]}),
+    );
 
     // The pond: a polygon at its level.
     let level = model.plain(pond.x, pond.y) + 3.5 * 0.4;
     let ring: Vec<DVec3> = (0..48)
         .map(|i| {
             let a = i as f64 / 48.0 * std::f64::consts::TAU;
-            ground.at(pond + DVec2::from_angle(a) * 70.0 * 0.85, level)
+            ground.at(pond + DVec2::from_angle(a) * POND_RADIUS * 0.85, level)
         })
         .collect();
     let geom = w.multi_surface("1", &[vec![ring]], Some("WaterSurface"));
@@ -448,16 +628,45 @@ fn tree_templates(w: &mut CityJsonWriter) -> [usize; 2] {
     // Icosahedron crown.
     let phi = (1.0 + 5f64.sqrt()) / 2.0;
     let v: Vec<DVec3> = [
-        (-1.0, phi, 0.0), (1.0, phi, 0.0), (-1.0, -phi, 0.0), (1.0, -phi, 0.0),
-        (0.0, -1.0, phi), (0.0, 1.0, phi), (0.0, -1.0, -phi), (0.0, 1.0, -phi),
-        (phi, 0.0, -1.0), (phi, 0.0, 1.0), (-phi, 0.0, -1.0), (-phi, 0.0, 1.0),
+        (-1.0, phi, 0.0),
+        (1.0, phi, 0.0),
+        (-1.0, -phi, 0.0),
+        (1.0, -phi, 0.0),
+        (0.0, -1.0, phi),
+        (0.0, 1.0, phi),
+        (0.0, -1.0, -phi),
+        (0.0, 1.0, -phi),
+        (phi, 0.0, -1.0),
+        (phi, 0.0, 1.0),
+        (-phi, 0.0, -1.0),
+        (-phi, 0.0, 1.0),
     ]
     .iter()
-    .map(|&(x, y, z)| DVec3::new(x, y, z).normalize() * DVec3::new(2.6, 2.6, 2.3) + DVec3::new(0.0, 0.0, 5.4))
+    .map(|&(x, y, z)| {
+        DVec3::new(x, y, z).normalize() * DVec3::new(2.6, 2.6, 2.3) + DVec3::new(0.0, 0.0, 5.4)
+    })
     .collect();
     let faces = [
-        [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4], [11, 10, 2], [10, 7, 6], [7, 1, 8],
-        [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
+        [0, 11, 5],
+        [0, 5, 1],
+        [0, 1, 7],
+        [0, 7, 10],
+        [0, 10, 11],
+        [1, 5, 9],
+        [5, 11, 4],
+        [11, 10, 2],
+        [10, 7, 6],
+        [7, 1, 8],
+        [3, 9, 4],
+        [3, 4, 2],
+        [3, 2, 6],
+        [3, 6, 8],
+        [3, 8, 9],
+        [4, 9, 5],
+        [2, 4, 11],
+        [6, 2, 10],
+        [8, 6, 7],
+        [9, 8, 1],
     ];
     let mut round = trunk(0.22, 3.6);
     round.extend(faces.iter().map(|f| [v[f[0]], v[f[1]], v[f[2]]]));
@@ -484,12 +693,23 @@ fn add_trees(
     rng: &mut impl rand::Rng,
 ) -> usize {
     let templates = tree_templates(w);
-    let species = [("Sophora japonica", 0), ("Populus tomentosa", 0), ("Ginkgo biloba", 0), ("Pinus tabuliformis", 1)];
+    let species = [
+        ("Sophora japonica", 0),
+        ("Populus tomentosa", 0),
+        ("Ginkgo biloba", 0),
+        ("Pinus tabuliformis", 1),
+    ];
     let mut n = 0;
     let mut plant = |w: &mut CityJsonWriter, p: DVec2, rng: &mut dyn FnMut() -> f64| {
         let (name, t) = species[(rng() * species.len() as f64) as usize % species.len()];
         let s = 0.75 + rng() * 0.5;
-        let geom = w.instance(templates[t], ground.draped(p, -0.1), s, s * (0.9 + rng() * 0.2), rng() * 6.283);
+        let geom = w.instance(
+            templates[t],
+            ground.draped(p, -0.1),
+            s,
+            s * (0.9 + rng() * 0.2),
+            rng() * 6.283,
+        );
         n += 1;
         let height = (if t == 0 { 7.9 } else { 9.0 }) * s;
         w.add(
@@ -500,7 +720,11 @@ fn add_trees(
     let mut rnd = || rng.random::<f64>();
     let ns: Vec<&Street> = streets.iter().filter(|s| !s.east_west).collect();
     let ew: Vec<&Street> = streets.iter().filter(|s| s.east_west).collect();
-    let clear_of_crossings = |v: f64, crossing: &[&Street]| crossing.iter().all(|c| (v - c.coord).abs() > c.width / 2.0 + 4.0);
+    let clear_of_crossings = |v: f64, crossing: &[&Street]| {
+        crossing
+            .iter()
+            .all(|c| (v - c.coord).abs() > c.width / 2.0 + 4.0)
+    };
     // Street trees along the avenues, both sides.
     for s in streets.iter().filter(|s| s.arterial) {
         let crossing = if s.east_west { &ns } else { &ew };
@@ -509,8 +733,14 @@ fn add_trees(
             if clear_of_crossings(t, crossing) {
                 for side in [-1.0, 1.0] {
                     let off = s.coord + side * (s.width / 2.0 + 2.5);
-                    let p = if s.east_west { DVec2::new(t, off) } else { DVec2::new(off, t) };
-                    if river.distance(p.x, p.y) > River::CORRIDOR_HALF_WIDTH && (0.0..=size).contains(&off) {
+                    let p = if s.east_west {
+                        DVec2::new(t, off)
+                    } else {
+                        DVec2::new(off, t)
+                    };
+                    if river.distance(p.x, p.y) > River::CORRIDOR_HALF_WIDTH
+                        && (0.0..=size).contains(&off)
+                    {
                         plant(w, p, &mut rnd);
                     }
                 }
@@ -519,14 +749,17 @@ fn add_trees(
         }
     }
     // Park trees on a jittered grid.
-    for b in blocks.iter().filter(|b| matches!(b.zone, Zone::Park | Zone::Pond)) {
+    for b in blocks
+        .iter()
+        .filter(|b| matches!(b.zone, Zone::Park | Zone::Pond))
+    {
         let centre = (b.min + b.max) / 2.0;
         let mut y = b.min.y + 6.0;
         while y < b.max.y - 4.0 {
             let mut x = b.min.x + 6.0;
             while x < b.max.x - 4.0 {
                 let p = DVec2::new(x + (rnd() - 0.5) * 6.0, y + (rnd() - 0.5) * 6.0);
-                let in_pond = b.zone == Zone::Pond && p.distance(centre) < 70.0;
+                let in_pond = b.zone == Zone::Pond && p.distance(centre) < POND_RADIUS * 1.1;
                 if rnd() < 0.55 && !in_pond {
                     plant(w, p, &mut rnd);
                 }
@@ -556,10 +789,14 @@ pub fn write_to_dir(dir: &Path, cfg: &SampleCityConfig) -> Result<Vec<PathBuf>, 
     let city = generate(cfg)?;
     let io = |path: &Path| {
         let path = path.display().to_string();
-        move |source| SampleCityError::Io { path: path.clone(), source }
+        move |source| SampleCityError::Io {
+            path: path.clone(),
+            source,
+        }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let unique = format!("{}.{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "");
+    let unique =
+        format!("{}.{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "");
     let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, SampleCityError> {
         let path = dir.join(name);
         let tmp = dir.join(format!(".{name}.{unique}.tmp"));
@@ -567,7 +804,10 @@ pub fn write_to_dir(dir: &Path, cfg: &SampleCityConfig) -> Result<Vec<PathBuf>, 
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
         Ok(path)
     };
-    let json = serde_json::to_vec(&city.cityjson).map_err(|e| SampleCityError::Io { path: CITYJSON_FILE.into(), source: e.into() })?;
+    let json = serde_json::to_vec(&city.cityjson).map_err(|e| SampleCityError::Io {
+        path: CITYJSON_FILE.into(),
+        source: e.into(),
+    })?;
     let mut dem = Vec::new();
     city.dem.write(&mut dem).map_err(io(Path::new(DEM_FILE)))?;
     let a = write(CITYJSON_FILE, &json)?;
@@ -578,7 +818,10 @@ pub fn write_to_dir(dir: &Path, cfg: &SampleCityConfig) -> Result<Vec<PathBuf>, 
 }
 
 fn stamp(cfg: &SampleCityConfig) -> String {
-    format!("urbis_sample_city v{} seed {} size {} cell {}\n", GENERATOR_VERSION, cfg.seed, cfg.size, cfg.dem_cell)
+    format!(
+        "urbis_sample_city v{} seed {} size {} cell {}\n",
+        GENERATOR_VERSION, cfg.seed, cfg.size, cfg.dem_cell
+    )
 }
 
 /// Makes sure `dir` holds the district for `cfg`, generating it if it is

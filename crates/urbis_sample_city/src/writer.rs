@@ -26,7 +26,14 @@ const SCALE: f64 = 0.001;
 impl CityJsonWriter {
     /// `translate` is subtracted from every coordinate before quantising.
     pub fn new(translate: DVec3) -> Self {
-        Self { translate, vertices: Vec::new(), index: HashMap::new(), objects: Map::new(), template_vertices: Vec::new(), templates: Vec::new() }
+        Self {
+            translate,
+            vertices: Vec::new(),
+            index: HashMap::new(),
+            objects: Map::new(),
+            template_vertices: Vec::new(),
+            templates: Vec::new(),
+        }
     }
 
     /// The index of a vertex (real coordinates, in the output CRS).
@@ -65,7 +72,12 @@ impl CityJsonWriter {
     }
 
     /// A MultiSurface, optionally with one semantic surface type for all faces.
-    pub fn multi_surface(&mut self, lod: &str, faces: &[Vec<Vec<DVec3>>], semantic: Option<&str>) -> Value {
+    pub fn multi_surface(
+        &mut self,
+        lod: &str,
+        faces: &[Vec<Vec<DVec3>>],
+        semantic: Option<&str>,
+    ) -> Value {
         let b: Vec<Value> = faces.iter().map(|r| self.surface(r)).collect();
         let mut g = json!({"type": "MultiSurface", "lod": lod, "boundaries": b});
         if let Some(s) = semantic {
@@ -85,20 +97,40 @@ impl CityJsonWriter {
             }
             b.push(json!([ring]));
         }
-        self.templates.push(json!({"type": "MultiSurface", "lod": lod, "boundaries": b}));
+        self.templates
+            .push(json!({"type": "MultiSurface", "lod": lod, "boundaries": b}));
         self.templates.len() - 1
     }
 
     /// A GeometryInstance of template `t` at `at`, scaled and rotated about z.
-    pub fn instance(&mut self, t: usize, at: DVec3, scale: f64, height_scale: f64, rotation: f64) -> Value {
+    pub fn instance(
+        &mut self,
+        t: usize,
+        at: DVec3,
+        scale: f64,
+        height_scale: f64,
+        rotation: f64,
+    ) -> Value {
         let v = self.vertex(at);
         let (s, c) = rotation.sin_cos();
         // Row-major 4×4 as CityJSON stores it.
         let m = [
-            c * scale, -s * scale, 0.0, 0.0,
-            s * scale, c * scale, 0.0, 0.0,
-            0.0, 0.0, height_scale, 0.0,
-            0.0, 0.0, 0.0, 1.0,
+            c * scale,
+            -s * scale,
+            0.0,
+            0.0,
+            s * scale,
+            c * scale,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            height_scale,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            1.0,
         ];
         json!({"type": "GeometryInstance", "template": t, "boundaries": [v], "transformationMatrix": m})
     }
@@ -118,7 +150,8 @@ impl CityJsonWriter {
             "vertices": self.vertices,
         });
         if !self.templates.is_empty() {
-            doc["geometry-templates"] = json!({"templates": self.templates, "vertices-templates": self.template_vertices});
+            doc["geometry-templates"] =
+                json!({"templates": self.templates, "vertices-templates": self.template_vertices});
         }
         doc
     }

@@ -1,0 +1,110 @@
+//! Shared helpers of the engine's integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use glam::DVec3;
+use urbis_engine::Engine;
+use urbis_model::CityModel;
+use urbis_render::{Camera, GpuContext, HeadlessTarget, Lighting};
+use urbis_sample_city::SampleCityConfig;
+
+/// The sample city, generated on first use, loaded like any city.
+pub fn sample_city() -> CityModel {
+    let dir = urbis_sample_city::ensure(
+        &urbis_sample_city::default_dir(),
+        &SampleCityConfig::default(),
+    )
+    .expect("generate the sample city");
+    urbis_model::open_city(&[dir])
+        .expect("load the sample city")
+        .0
+}
+
+/// A headless engine, or `None` (test skipped) without an adapter unless
+/// `URBIS_REQUIRE_GPU=1`.
+pub fn engine(model: CityModel) -> Option<Engine> {
+    let ctx = GpuContext::for_tests()?;
+    Some(Engine::new(model, ctx, HeadlessTarget::FORMAT))
+}
+
+/// A camera given in the model's ENU frame.
+pub fn enu_camera(model: &CityModel, eye: DVec3, target: DVec3) -> Camera {
+    let f = model.frame();
+    let up = if (target - eye).normalize().z.abs() > 0.999 {
+        DVec3::Y
+    } else {
+        DVec3::Z
+    };
+    Camera::look_at(
+        f.enu_to_ecef(eye),
+        f.enu_to_ecef(target),
+        f.enu_to_ecef_rot * up,
+    )
+}
+
+/// Fixed lighting expressed in the model's ENU frame.
+pub fn enu_lighting(model: &CityModel) -> Lighting {
+    let r = model.frame().enu_to_ecef_rot;
+    Lighting::clear_day(r.x_axis, r.y_axis, r.z_axis, 215.0, 42.0)
+}
+
+/// Fraction of pixels whose largest channel difference exceeds `threshold`, and the mean absolute difference.
+pub fn image_difference(a: &image::RgbaImage, b: &image::RgbaImage, threshold: u8) -> (f64, f64) {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let mut over = 0usize;
+    let mut sum = 0u64;
+    for (p, q) in a.pixels().zip(b.pixels()) {
+        let d = (0..3).map(|i| p.0[i].abs_diff(q.0[i])).max().unwrap_or(0);
+        sum += (0..3).map(|i| p.0[i].abs_diff(q.0[i]) as u64).sum::<u64>();
+        if d > threshold {
+            over += 1;
+        }
+    }
+    let n = (a.width() * a.height()) as f64;
+    (over as f64 / n, sum as f64 / (3.0 * n))
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// Compares an image with `tests/golden/<name>.png`.
+///
+/// Tolerance: at most `max_fraction` of the pixels may differ by more than
+/// 24 levels in some channel, and the mean absolute difference must stay
+/// under 2 levels. (Vulkan and GL software rasterisers differ by ≤ 2 levels;
+/// the margin covers Mesa updates, not changes in what is drawn.)
+/// `URBIS_UPDATE_GOLDEN=1` rewrites the golden instead. On failure the
+/// actual image is written to `target/golden-failures/`.
+pub fn assert_golden(name: &str, image: &image::RgbaImage, max_fraction: f64) {
+    let path = golden_dir().join(format!("{name}.png"));
+    let rgb = image::DynamicImage::ImageRgba8(image.clone()).to_rgb8();
+    if std::env::var("URBIS_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(golden_dir()).expect("golden dir");
+        rgb.save(&path).expect("write golden");
+        eprintln!("updated {}", path.display());
+        return;
+    }
+    let golden = image::open(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run with URBIS_UPDATE_GOLDEN=1 to create it)",
+                path.display()
+            )
+        })
+        .to_rgba8();
+    let (frac, mean) = image_difference(image, &golden, 24);
+    if frac > max_fraction || mean > 2.0 {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/golden-failures");
+        std::fs::create_dir_all(&dir).ok();
+        let actual = dir.join(format!("{name}.actual.png"));
+        rgb.save(&actual).ok();
+        panic!(
+            "{name}: {:.3}% of pixels differ by > 24 (limit {:.3}%), mean difference {mean:.2}; actual image in {}",
+            frac * 100.0,
+            max_fraction * 100.0,
+            actual.display()
+        );
+    }
+}
