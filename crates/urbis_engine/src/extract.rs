@@ -22,7 +22,7 @@ use urbis_render::{ChunkKey, ChunkMesh, FeatureStyle as GpuStyle, Vertex};
 pub const DEFAULT_CHUNK_SIZE: f64 = 250.0;
 
 /// The result of one extraction: what the GPU must learn.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Extracted {
     pub chunk_updates: Vec<(ChunkKey, ChunkMesh)>,
     pub chunk_removals: Vec<ChunkKey>,
