@@ -89,7 +89,8 @@ fn bench_restyle(c: &mut Criterion) {
     let n = 10_000;
     let mut engine = Engine::new(district(n), ctx, HeadlessTarget::FORMAT);
     engine.update();
-    let entities: Vec<Entity> = engine.model.world.query_filtered::<Entity, With<FeatureStyle>>().iter(&engine.model.world).collect();
+    let entities: Vec<Entity> =
+        engine.model.world.query_filtered::<Entity, With<FeatureStyle>>().iter(&engine.model.world).collect();
     let mut g = c.benchmark_group("restyle_10k");
     g.throughput(Throughput::Elements(n as u64));
     g.sample_size(20);

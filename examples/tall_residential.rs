@@ -19,7 +19,11 @@ use urbis_render::{GpuContext, HeadlessTarget};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
-    let paths = if args.is_empty() { vec![urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default())?] } else { args };
+    let paths = if args.is_empty() {
+        vec![urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default())?]
+    } else {
+        args
+    };
     let (model, _) = urbis_model::open_city(&paths)?;
     let out = PathBuf::from("out/tall_residential");
     std::fs::create_dir_all(&out)?;
@@ -46,15 +50,14 @@ fn main() -> anyhow::Result<()> {
             a.str("address").unwrap_or("")
         )?;
         if let Some(fp) = model.world.get::<Footprint>(e) {
-            let ring: Vec<[f64; 2]> = fp
-                .0
-                .exterior()
-                .points()
-                .map(|p| {
-                    let g = frame.enu_to_geodetic(glam::DVec3::new(p.x(), p.y(), 0.0));
-                    [g.lon_deg, g.lat_deg]
-                })
-                .collect();
+            let ring: Vec<[f64; 2]> =
+                fp.0.exterior()
+                    .points()
+                    .map(|p| {
+                        let g = frame.enu_to_geodetic(glam::DVec3::new(p.x(), p.y(), 0.0));
+                        [g.lon_deg, g.lat_deg]
+                    })
+                    .collect();
             features.push(serde_json::json!({
                 "type": "Feature",
                 "properties": {"feature_id": id, "height": a.f64("height"), "floors": a.f64("floors"), "address": a.str("address")},
@@ -62,7 +65,10 @@ fn main() -> anyhow::Result<()> {
             }));
         }
     }
-    std::fs::write(out.join("tall_residential.geojson"), serde_json::to_string_pretty(&serde_json::json!({"type": "FeatureCollection", "features": features}))?)?;
+    std::fs::write(
+        out.join("tall_residential.geojson"),
+        serde_json::to_string_pretty(&serde_json::json!({"type": "FeatureCollection", "features": features}))?,
+    )?;
 
     let mut engine = Engine::new(model, GpuContext::headless()?, HeadlessTarget::FORMAT);
     for &e in &hits {

@@ -14,6 +14,8 @@ struct Frame {
     sky_horizon: vec4<f32>,
     fog: vec4<f32>,              // x: density per metre; y: output needs manual sRGB encoding (1) or not (0)
     viewport: vec4<f32>,         // width, height, 1/width, 1/height
+    shadow_view_proj: mat4x4<f32>, // camera-relative world → sun's clip space
+    shadow: vec4<f32>,           // x: enabled (1/0), y: map texel size (uv), z: normal offset (m), w: strength
 };
 
 struct Chunk {
@@ -27,6 +29,8 @@ struct FeatureStyle {
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> features: array<FeatureStyle>;
+@group(0) @binding(2) var shadow_map: texture_depth_2d;
+@group(0) @binding(3) var shadow_sampler: sampler_comparison;
 @group(1) @binding(0) var<uniform> chunk: Chunk;
 
 const MATERIAL_PLAIN: u32 = 0u;
@@ -84,6 +88,38 @@ fn vs_main(v: VertexIn) -> VertexOut {
     out.feature = v.feature;
     out.material = v.material;
     return out;
+}
+
+// Depth-only pass from the sun.
+@vertex
+fn vs_shadow(v: VertexIn) -> @builtin(position) vec4<f32> {
+    let style = features[v.feature];
+    if (style.flags.x & FLAG_HIDDEN) != 0u {
+        return vec4<f32>(0.0, 0.0, -2.0, 1.0);
+    }
+    let world = (chunk.model * vec4<f32>(v.position, 1.0)).xyz;
+    return frame.shadow_view_proj * vec4<f32>(world, 1.0);
+}
+
+// Fraction of sunlight reaching a point (1 = lit), 3×3 PCF.
+fn sunlight(world: vec3<f32>, n: vec3<f32>) -> f32 {
+    if frame.shadow.x < 0.5 {
+        return 1.0;
+    }
+    let p = frame.shadow_view_proj * vec4<f32>(world + n * frame.shadow.z, 1.0);
+    let ndc = p.xyz / p.w;
+    let uv = vec2<f32>(ndc.x * 0.5 + 0.5, 0.5 - ndc.y * 0.5);
+    if any(uv < vec2<f32>(0.0)) || any(uv > vec2<f32>(1.0)) || ndc.z > 1.0 {
+        return 1.0;
+    }
+    var lit = 0.0;
+    for (var y = -1; y <= 1; y = y + 1) {
+        for (var x = -1; x <= 1; x = x + 1) {
+            let o = vec2<f32>(f32(x), f32(y)) * frame.shadow.y;
+            lit = lit + textureSampleCompareLevel(shadow_map, shadow_sampler, uv + o, ndc.z);
+        }
+    }
+    return mix(1.0, lit / 9.0, frame.shadow.w);
 }
 
 struct FragmentOut {
@@ -165,7 +201,9 @@ fn fs_main(in: VertexOut) -> FragmentOut {
         default: {}
     }
 
-    let diffuse = base * (ambient * occlusion + sun_light * ndl);
+    let shadowed = select(1.0, sunlight(in.world, n), ndl > 0.0);
+    let diffuse = base * (ambient * occlusion + sun_light * ndl * shadowed);
+    specular = specular * shadowed;
     var color = diffuse + specular;
 
     let style = features[in.feature];

@@ -10,6 +10,8 @@ struct Frame {
     sky_horizon: vec4<f32>,
     fog: vec4<f32>,
     viewport: vec4<f32>,
+    shadow_view_proj: mat4x4<f32>,
+    shadow: vec4<f32>,
 };
 
 struct FeatureStyle {

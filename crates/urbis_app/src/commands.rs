@@ -6,10 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use bevy_ecs::prelude::Entity;
 use serde_json::json;
-use urbis_engine::{
-    Engine, GeodeticPose, ViewOptions, default_camera, default_lighting, describe_lines,
-    render_image,
-};
+use urbis_engine::{Engine, GeodeticPose, ViewOptions, default_camera, default_lighting, describe_lines, render_image};
 use urbis_model::{CityModel, FeatureQuery, FeatureStyle};
 use urbis_render::{GpuContext, HeadlessTarget, Overlay, Panel};
 use urbis_sample_city::SampleCityConfig;
@@ -30,22 +27,15 @@ fn input_paths(inputs: &Inputs) -> Result<Vec<PathBuf>> {
     }
     let dir = urbis_sample_city::default_dir();
     let pb = spinner("preparing the sample city");
-    let dir = urbis_sample_city::ensure(&dir, &SampleCityConfig::default())
-        .context("generating the sample city")?;
+    let dir = urbis_sample_city::ensure(&dir, &SampleCityConfig::default()).context("generating the sample city")?;
     pb.finish_and_clear();
     Ok(vec![dir])
 }
 
 fn load(inputs: &Inputs) -> Result<CityModel> {
     let paths = input_paths(inputs)?;
-    let pb = spinner(&format!(
-        "loading {}",
-        paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    let pb =
+        spinner(&format!("loading {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     let (model, reports) = urbis_model::open_city(&paths)?;
     pb.finish_and_clear();
     for r in &reports {
@@ -69,31 +59,15 @@ pub fn view(inputs: &Inputs, camera: Option<GeodeticPose>, frames: Option<u64>) 
         );
     }
     let model = load(inputs)?;
-    urbis_engine::run_viewer(
-        model,
-        ViewOptions {
-            title: "Urbis".into(),
-            camera,
-            max_frames: frames,
-        },
-    )?;
+    urbis_engine::run_viewer(model, ViewOptions { title: "Urbis".into(), camera, max_frames: frames })?;
     Ok(())
 }
 
 fn find_feature(model: &CityModel, guid: &str) -> Result<Entity> {
-    model
-        .features()
-        .by_guid(guid)
-        .with_context(|| format!("no feature with id `{guid}`"))
+    model.features().by_guid(guid).with_context(|| format!("no feature with id `{guid}`"))
 }
 
-pub fn render(
-    inputs: &Inputs,
-    out: &Path,
-    frame: &Frame,
-    select: Option<&str>,
-    highlight: Option<&str>,
-) -> Result<()> {
+pub fn render(inputs: &Inputs, out: &Path, frame: &Frame, select: Option<&str>, highlight: Option<&str>) -> Result<()> {
     let model = load(inputs)?;
     let mut engine = headless_engine(model)?;
     let mut overlay = None;
@@ -120,24 +94,12 @@ pub fn render(
             }],
         });
     }
-    let camera = frame
-        .camera
-        .map(|p| p.camera())
-        .unwrap_or_else(|| default_camera(&engine.model));
+    let camera = frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model));
     let pb = spinner("rendering");
     let lighting = default_lighting(&engine.model, &camera);
-    let img = render_image(
-        &mut engine,
-        &camera,
-        &lighting,
-        overlay.as_ref(),
-        frame.width,
-        frame.height,
-    )?;
+    let img = render_image(&mut engine, &camera, &lighting, overlay.as_ref(), frame.width, frame.height)?;
     pb.finish_and_clear();
-    img.image
-        .save(out)
-        .with_context(|| format!("writing {}", out.display()))?;
+    img.image.save(out).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(
         "wrote {} ({}×{}, {} chunks drawn, {} culled, {} triangles, GPU: {})",
         out.display(),
@@ -154,11 +116,8 @@ pub fn render(
 pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()> {
     let paths = input_paths(inputs)?;
     let (model, reports) = urbis_model::open_city(&paths)?;
-    let counts: serde_json::Map<String, serde_json::Value> = model
-        .counts_by_class()
-        .into_iter()
-        .map(|(c, n)| (c.name().to_string(), n.into()))
-        .collect();
+    let counts: serde_json::Map<String, serde_json::Value> =
+        model.counts_by_class().into_iter().map(|(c, n)| (c.name().to_string(), n.into())).collect();
     let keys: serde_json::Map<String, serde_json::Value> = model
         .attribute_keys()
         .into_iter()
@@ -185,11 +144,7 @@ pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()
     if let Some(q) = query {
         let q = FeatureQuery::parse(q)?;
         let hits = model.select(&q);
-        let ids: Vec<serde_json::Value> = hits
-            .iter()
-            .take(100)
-            .filter_map(|&e| model.describe(e))
-            .collect();
+        let ids: Vec<serde_json::Value> = hits.iter().take(100).filter_map(|&e| model.describe(e)).collect();
         out["query"] = json!({"matches": hits.len(), "first": ids});
     }
     if as_json {
@@ -214,39 +169,20 @@ pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()
 
 pub fn pick(inputs: &Inputs, x: u32, y: u32, frame: &Frame, as_json: bool) -> Result<()> {
     if x >= frame.width || y >= frame.height {
-        bail!(
-            "pixel ({x}, {y}) is outside the {}×{} frame",
-            frame.width,
-            frame.height
-        );
+        bail!("pixel ({x}, {y}) is outside the {}×{} frame", frame.width, frame.height);
     }
     let model = load(inputs)?;
     let mut engine = headless_engine(model)?;
-    let camera = frame
-        .camera
-        .map(|p| p.camera())
-        .unwrap_or_else(|| default_camera(&engine.model));
+    let camera = frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model));
     let lighting = default_lighting(&engine.model, &camera);
-    render_image(
-        &mut engine,
-        &camera,
-        &lighting,
-        None,
-        frame.width,
-        frame.height,
-    )?;
+    render_image(&mut engine, &camera, &lighting, None, frame.width, frame.height)?;
     let hit = engine.pick(x, y)?;
     let feature = hit.and_then(|e| engine.model.describe(e));
     if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"x": x, "y": y, "feature": feature}))?
-        );
+        println!("{}", serde_json::to_string_pretty(&json!({"x": x, "y": y, "feature": feature}))?);
     } else {
         match hit {
-            Some(e) => describe_lines(&engine.model, e)
-                .iter()
-                .for_each(|l| println!("{l}")),
+            Some(e) => describe_lines(&engine.model, e).iter().for_each(|l| println!("{l}")),
             None => println!("nothing at ({x}, {y})"),
         }
     }
@@ -255,10 +191,7 @@ pub fn pick(inputs: &Inputs, x: u32, y: u32, frame: &Frame, as_json: bool) -> Re
 
 pub fn sample_city(out: Option<PathBuf>, seed: u64) -> Result<()> {
     let dir = out.unwrap_or_else(urbis_sample_city::default_dir);
-    let cfg = SampleCityConfig {
-        seed,
-        ..Default::default()
-    };
+    let cfg = SampleCityConfig { seed, ..Default::default() };
     let pb = spinner("generating");
     let files = urbis_sample_city::write_to_dir(&dir, &cfg)?;
     pb.finish_and_clear();

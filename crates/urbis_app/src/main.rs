@@ -19,11 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use urbis_engine::GeodeticPose;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "urbis",
-    version,
-    about = "Urbis: an engine for city digital twins"
-)]
+#[command(name = "urbis", version, about = "Urbis: an engine for city digital twins")]
 struct Cli {
     /// Log filter (also RUST_LOG), e.g. `info` or `urbis_model=debug`.
     #[arg(long, global = true, default_value = "warn")]
@@ -121,41 +117,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cli.command {
-        Command::View {
-            inputs,
-            camera,
-            frames,
-        } => commands::view(&inputs, camera, frames),
-        Command::Render {
-            inputs,
-            out,
-            frame,
-            select,
-            highlight,
-        } => commands::render(
-            &inputs,
-            &out,
-            &frame,
-            select.as_deref(),
-            highlight.as_deref(),
-        ),
-        Command::Inspect {
-            inputs,
-            json,
-            query,
-        } => commands::inspect(&inputs, json, query.as_deref()),
-        Command::Pick {
-            inputs,
-            x,
-            y,
-            frame,
-            json,
-        } => commands::pick(&inputs, x, y, &frame, json),
+        Command::View { inputs, camera, frames } => commands::view(&inputs, camera, frames),
+        Command::Render { inputs, out, frame, select, highlight } => {
+            commands::render(&inputs, &out, &frame, select.as_deref(), highlight.as_deref())
+        }
+        Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
+        Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),
         Command::SampleCity { out, seed } => commands::sample_city(out, seed),
     }
 }

@@ -20,22 +20,13 @@ fn workspace_graph() -> (Graph, BTreeSet<String>) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo metadata");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
     let meta: Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
     let names: BTreeMap<String, String> = meta["packages"]
         .as_array()
         .expect("packages")
         .iter()
-        .map(|p| {
-            (
-                p["id"].as_str().expect("id").to_string(),
-                p["name"].as_str().expect("name").to_string(),
-            )
-        })
+        .map(|p| (p["id"].as_str().expect("id").to_string(), p["name"].as_str().expect("name").to_string()))
         .collect();
     let members: BTreeSet<String> = meta["workspace_members"]
         .as_array()
@@ -83,25 +74,13 @@ fn violations(graph: &Graph, members: &BTreeSet<String>) -> Vec<String> {
     let rules: [(&str, &[&str]); 3] = [
         ("wgpu", &["urbis_render", "urbis_engine", "urbis_app"]),
         ("winit", &["urbis_engine", "urbis_app"]),
-        (
-            "bevy_ecs",
-            &[
-                "urbis_model",
-                "urbis_engine",
-                "urbis_app",
-                "urbis_live",
-                "urbis_sim",
-            ],
-        ),
+        ("bevy_ecs", &["urbis_model", "urbis_engine", "urbis_app", "urbis_live", "urbis_sim"]),
     ];
     let mut out = Vec::new();
     for (dep, allowed) in rules {
         for m in members {
             if !allowed.contains(&m.as_str()) && reaches(graph, m, dep) {
-                out.push(format!(
-                    "{m} depends on {dep}; only {} may",
-                    allowed.join(", ")
-                ));
+                out.push(format!("{m} depends on {dep}; only {} may", allowed.join(", ")));
             }
         }
     }
@@ -111,77 +90,37 @@ fn violations(graph: &Graph, members: &BTreeSet<String>) -> Vec<String> {
 #[test]
 fn workspace_respects_the_architecture_invariants() {
     let (graph, members) = workspace_graph();
-    for required in [
-        "urbis_geo",
-        "urbis_formats",
-        "urbis_model",
-        "urbis_render",
-        "urbis_engine",
-        "urbis_app",
-    ] {
+    for required in ["urbis_geo", "urbis_formats", "urbis_model", "urbis_render", "urbis_engine", "urbis_app"] {
         assert!(members.contains(required), "workspace lacks {required}");
     }
     let v = violations(&graph, &members);
-    assert!(
-        v.is_empty(),
-        "architecture invariants broken:\n{}",
-        v.join("\n")
-    );
+    assert!(v.is_empty(), "architecture invariants broken:\n{}", v.join("\n"));
     // Spelled out for the crates ARCHITECTURE.md names.
-    assert!(
-        !reaches(&graph, "urbis_render", "bevy_ecs"),
-        "render must not depend on bevy_ecs"
-    );
+    assert!(!reaches(&graph, "urbis_render", "bevy_ecs"), "render must not depend on bevy_ecs");
     for c in ["urbis_geo", "urbis_model", "urbis_formats"] {
-        assert!(
-            !reaches(&graph, c, "wgpu") && !reaches(&graph, c, "winit"),
-            "{c} must not depend on wgpu or winit"
-        );
+        assert!(!reaches(&graph, c, "wgpu") && !reaches(&graph, c, "winit"), "{c} must not depend on wgpu or winit");
     }
-    assert!(
-        reaches(&graph, "urbis_render", "wgpu"),
-        "sanity: render does use wgpu"
-    );
+    assert!(reaches(&graph, "urbis_render", "wgpu"), "sanity: render does use wgpu");
 }
 
 #[test]
 fn the_checker_catches_a_violation() {
     // A synthetic graph in which geo reaches wgpu through a helper and render reaches bevy_ecs.
     let mut g = Graph::new();
-    g.entry("urbis_geo".into())
-        .or_default()
-        .insert("helper".into());
+    g.entry("urbis_geo".into()).or_default().insert("helper".into());
     g.entry("helper".into()).or_default().insert("wgpu".into());
-    g.entry("urbis_render".into())
-        .or_default()
-        .insert("bevy_ecs".into());
-    let members: BTreeSet<String> = ["urbis_geo", "urbis_render", "helper"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    g.entry("urbis_render".into()).or_default().insert("bevy_ecs".into());
+    let members: BTreeSet<String> = ["urbis_geo", "urbis_render", "helper"].iter().map(|s| s.to_string()).collect();
     let v = violations(&g, &members);
-    assert!(
-        v.iter().any(|s| s.starts_with("urbis_geo depends on wgpu")),
-        "{v:?}"
-    );
-    assert!(
-        v.iter()
-            .any(|s| s.starts_with("urbis_render depends on bevy_ecs")),
-        "{v:?}"
-    );
+    assert!(v.iter().any(|s| s.starts_with("urbis_geo depends on wgpu")), "{v:?}");
+    assert!(v.iter().any(|s| s.starts_with("urbis_render depends on bevy_ecs")), "{v:?}");
 }
 
 #[test]
 fn architecture_md_states_the_invariants() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../ARCHITECTURE.md"
-    ))
-    .expect("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../ARCHITECTURE.md"))
+        .expect("ARCHITECTURE.md");
     for needle in ["Architecture invariant", "wgpu", "winit", "bevy_ecs"] {
-        assert!(
-            text.contains(needle),
-            "ARCHITECTURE.md does not mention `{needle}`"
-        );
+        assert!(text.contains(needle), "ARCHITECTURE.md does not mention `{needle}`");
     }
 }

@@ -21,17 +21,9 @@ fn gpu_available() -> bool {
 
 fn json_of(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.output().expect("run urbis");
-    assert!(
-        out.status.success(),
-        "urbis failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    assert!(out.status.success(), "urbis failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
@@ -44,27 +36,13 @@ fn inspect_json_lists_classes_and_attribute_keys() {
     ]));
     let buildings = v["counts"]["Building"].as_u64().expect("Building count");
     assert!((3000..=10000).contains(&buildings), "{buildings}");
-    for class in [
-        "Road",
-        "WaterBody",
-        "PlantCover",
-        "SolitaryVegetationObject",
-        "TINRelief",
-        "Bridge",
-        "BuildingPart",
-    ] {
-        assert!(
-            v["counts"][class].as_u64().is_some_and(|n| n > 0),
-            "no {class}: {}",
-            v["counts"]
-        );
+    for class in ["Road", "WaterBody", "PlantCover", "SolitaryVegetationObject", "TINRelief", "Bridge", "BuildingPart"]
+    {
+        assert!(v["counts"][class].as_u64().is_some_and(|n| n > 0), "no {class}: {}", v["counts"]);
     }
     let keys = &v["attribute_keys"]["Building"];
     for k in ["height", "floors", "use", "year_built", "address"] {
-        assert!(
-            keys.get(k).is_some(),
-            "Building attribute {k} missing: {keys}"
-        );
+        assert!(keys.get(k).is_some(), "Building attribute {k} missing: {keys}");
     }
     assert_eq!(keys["year_built"], serde_json::json!(["int"]));
     let m = v["query"]["matches"].as_u64().expect("matches");
@@ -81,12 +59,8 @@ fn render_writes_a_png_of_the_requested_size() {
         return;
     }
     let out = std::env::temp_dir().join(format!("urbis-cli-{}.png", std::process::id()));
-    let status = urbis()
-        .args(["render", "--out"])
-        .arg(&out)
-        .args(["--width", "320", "--height", "180"])
-        .status()
-        .expect("run");
+    let status =
+        urbis().args(["render", "--out"]).arg(&out).args(["--width", "320", "--height", "180"]).status().expect("run");
     assert!(status.success());
     let img = image::open(&out).expect("png").to_rgb8();
     assert_eq!(img.dimensions(), (320, 180));
@@ -97,10 +71,7 @@ fn render_writes_a_png_of_the_requested_size() {
     assert!(colours.len() > 500, "only {} colours", colours.len());
     std::fs::remove_file(&out).ok();
 
-    let bad = urbis()
-        .args(["render", "--out", "/tmp/x.png", "--camera", "1,2,3"])
-        .output()
-        .expect("run");
+    let bad = urbis().args(["render", "--out", "/tmp/x.png", "--camera", "1,2,3"]).output().expect("run");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("lon,lat,height,heading,pitch"));
 }
@@ -111,77 +82,37 @@ fn pick_json_returns_the_building_under_the_pixel() {
         return;
     }
     // Find the tallest building's roof, then look straight down at it.
-    let v = json_of(urbis().args([
-        "inspect",
-        "--json",
-        "--where",
-        "class = Building and height > 0",
-    ]));
+    let v = json_of(urbis().args(["inspect", "--json", "--where", "class = Building and height > 0"]));
     assert!(v["query"]["matches"].as_u64().expect("n") > 0);
-    let all = json_of(urbis().args([
-        "inspect",
-        "--json",
-        "--where",
-        "class = Building and height > 120",
-    ]));
-    let tall = all["query"]["first"]
-        .as_array()
-        .expect("tall buildings")
-        .iter()
-        .max_by(|a, b| {
-            a["attributes"]["height"]
-                .as_f64()
-                .unwrap_or(0.0)
-                .total_cmp(&b["attributes"]["height"].as_f64().unwrap_or(0.0))
-        });
+    let all = json_of(urbis().args(["inspect", "--json", "--where", "class = Building and height > 120"]));
+    let tall = all["query"]["first"].as_array().expect("tall buildings").iter().max_by(|a, b| {
+        a["attributes"]["height"].as_f64().unwrap_or(0.0).total_cmp(&b["attributes"]["height"].as_f64().unwrap_or(0.0))
+    });
     let tall = tall.expect("a building over 120 m");
-    let (lon, lat) = (
-        tall["position"]["lon"].as_f64().expect("lon"),
-        tall["position"]["lat"].as_f64().expect("lat"),
-    );
-    let top = tall["bounds_enu"]["max"][2].as_f64().expect("top")
-        + all["frame"]["height"].as_f64().expect("frame h");
+    let (lon, lat) = (tall["position"]["lon"].as_f64().expect("lon"), tall["position"]["lat"].as_f64().expect("lat"));
+    let top = tall["bounds_enu"]["max"][2].as_f64().expect("top") + all["frame"]["height"].as_f64().expect("frame h");
     let camera = format!("{lon},{lat},{},0,-90", top + 150.0);
     let p = json_of(urbis().args([
-        "pick", "--x", "200", "--y", "150", "--width", "400", "--height", "300", "--camera",
-        &camera, "--json",
+        "pick", "--x", "200", "--y", "150", "--width", "400", "--height", "300", "--camera", &camera, "--json",
     ]));
     let f = &p["feature"];
-    let picked = f["parent"]["feature_id"]
-        .as_str()
-        .or(f["feature_id"].as_str())
-        .expect("a feature");
+    let picked = f["parent"]["feature_id"].as_str().or(f["feature_id"].as_str()).expect("a feature");
     assert_eq!(picked, tall["feature_id"].as_str().expect("id"), "{p}");
 }
 
 #[test]
 fn view_without_display_points_to_render() {
-    let out = urbis()
-        .arg("view")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .expect("run");
+    let out = urbis().arg("view").env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").output().expect("run");
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("urbis render"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("urbis render"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Opens the real window under a virtual X server started by the test, for a few frames.
 #[test]
 fn view_opens_a_window_under_xvfb() {
-    let xvfb = ["/usr/bin/Xvfb", "/usr/local/bin/Xvfb"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
+    let xvfb = ["/usr/bin/Xvfb", "/usr/local/bin/Xvfb"].iter().map(PathBuf::from).find(|p| p.exists());
     let Some(xvfb) = xvfb else {
-        assert!(
-            !urbis_render::GpuContext::gpu_required(),
-            "URBIS_REQUIRE_GPU=1: install xvfb for the window test"
-        );
+        assert!(!urbis_render::GpuContext::gpu_required(), "URBIS_REQUIRE_GPU=1: install xvfb for the window test");
         eprintln!("SKIP: Xvfb not installed");
         return;
     };
@@ -190,14 +121,7 @@ fn view_opens_a_window_under_xvfb() {
     }
     let display = format!(":{}", 90 + std::process::id() % 100);
     let mut server = Command::new(xvfb)
-        .args([
-            display.as_str(),
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-        ])
+        .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -3,9 +3,7 @@
 
 use bevy_ecs::prelude::*;
 use urbis_model::{CityModel, FeatureStyle};
-use urbis_render::{
-    Camera, FrameStats, GpuContext, GpuScene, Lighting, Overlay, RenderError, Renderer,
-};
+use urbis_render::{Camera, FrameStats, GpuContext, GpuScene, Lighting, Overlay, RenderError, Renderer};
 
 use crate::extract::{Extracted, Extractor};
 
@@ -29,10 +27,7 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("model", &self.model)
-            .field("scene", &self.scene)
-            .finish()
+        f.debug_struct("Engine").field("model", &self.model).field("scene", &self.scene).finish()
     }
 }
 
@@ -40,14 +35,7 @@ impl Engine {
     pub fn new(model: CityModel, ctx: GpuContext, output_format: wgpu::TextureFormat) -> Self {
         let renderer = Renderer::new(&ctx, output_format);
         let scene = GpuScene::new(&ctx);
-        Self {
-            model,
-            ctx,
-            renderer,
-            scene,
-            extractor: Extractor::default(),
-            selected: None,
-        }
+        Self { model, ctx, renderer, scene, extractor: Extractor::default(), selected: None }
     }
 
     /// Extract phase: ECS → render data (only what changed).
@@ -57,8 +45,7 @@ impl Engine {
 
     /// Prepare phase: upload extracted data to the GPU.
     pub fn prepare(&mut self, extracted: Extracted) -> PrepareStats {
-        self.scene
-            .reserve_features(extracted.feature_capacity as usize);
+        self.scene.reserve_features(extracted.feature_capacity as usize);
         let stats = PrepareStats {
             chunks_uploaded: extracted.chunk_updates.len(),
             chunks_removed: extracted.chunk_removals.len(),
@@ -93,26 +80,13 @@ impl Engine {
         width: u32,
         height: u32,
     ) -> FrameStats {
-        self.renderer.render(
-            &self.ctx,
-            &self.scene,
-            camera,
-            lighting,
-            overlay,
-            view,
-            width,
-            height,
-        )
+        self.renderer.render(&self.ctx, &self.scene, camera, lighting, overlay, view, width, height)
     }
 
     /// The entity under pixel (x, y) of the last rendered frame.
     pub fn pick(&self, x: u32, y: u32) -> Result<Option<Entity>, RenderError> {
         let index = self.renderer.pick(&self.ctx, x, y)?;
-        Ok(if index == 0 {
-            None
-        } else {
-            self.model.features().entity(index)
-        })
+        Ok(if index == 0 { None } else { self.model.features().entity(index) })
     }
 
     /// Selects an entity (outlined) and deselects the previous one.

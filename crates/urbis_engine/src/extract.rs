@@ -13,9 +13,7 @@ use std::collections::{HashMap, HashSet};
 use bevy_ecs::prelude::*;
 use glam::{DVec2, DVec3};
 use rayon::prelude::*;
-use urbis_model::{
-    CityModel, FeatureId, FeatureStyle, GeometryHandle, MeshStore, PartOf, Parts, Placement,
-};
+use urbis_model::{CityModel, FeatureId, FeatureStyle, GeometryHandle, MeshStore, PartOf, Parts, Placement};
 use urbis_render::{ChunkKey, ChunkMesh, FeatureStyle as GpuStyle, Vertex};
 
 /// Chunk size in metres.
@@ -54,17 +52,11 @@ impl Default for Extractor {
 }
 
 fn key_of(cell: (i32, i32)) -> ChunkKey {
-    ChunkKey(
-        (((cell.0 as i64 + (1 << 30)) as u64) << 32)
-            | ((cell.1 as i64 + (1 << 30)) as u64 & 0xffff_ffff),
-    )
+    ChunkKey((((cell.0 as i64 + (1 << 30)) as u64) << 32) | ((cell.1 as i64 + (1 << 30)) as u64 & 0xffff_ffff))
 }
 
 fn cell_of(key: ChunkKey) -> (i32, i32) {
-    (
-        ((key.0 >> 32) as i64 - (1 << 30)) as i32,
-        ((key.0 & 0xffff_ffff) as i64 - (1 << 30)) as i32,
-    )
+    (((key.0 >> 32) as i64 - (1 << 30)) as i32, ((key.0 & 0xffff_ffff) as i64 - (1 << 30)) as i32)
 }
 
 /// Converts a model style to the GPU's.
@@ -79,10 +71,7 @@ pub fn gpu_style(s: &FeatureStyle) -> GpuStyle {
     if s.selected {
         flags |= GpuStyle::SELECTED;
     }
-    GpuStyle {
-        color: s.color_override.unwrap_or([0.0; 4]),
-        flags: [flags, 0, 0, 0],
-    }
+    GpuStyle { color: s.color_override.unwrap_or([0.0; 4]), flags: [flags, 0, 0, 0] }
 }
 
 /// A part's style given its own and its parent's: the part's own colour
@@ -101,19 +90,11 @@ pub fn effective_style(own: FeatureStyle, parent: Option<FeatureStyle>) -> Featu
 
 impl Extractor {
     pub fn new(chunk_size: f64) -> Self {
-        Self {
-            chunk_size,
-            members: HashMap::new(),
-            of_entity: HashMap::new(),
-            first: true,
-        }
+        Self { chunk_size, members: HashMap::new(), of_entity: HashMap::new(), first: true }
     }
 
     fn cell(&self, p: DVec2) -> (i32, i32) {
-        (
-            (p.x / self.chunk_size).floor() as i32,
-            (p.y / self.chunk_size).floor() as i32,
-        )
+        ((p.x / self.chunk_size).floor() as i32, (p.y / self.chunk_size).floor() as i32)
     }
 
     /// ENU origin of a chunk (its south-west corner at height 0).
@@ -149,8 +130,7 @@ impl Extractor {
                 let Some(mesh) = meshes.get(g.mesh) else {
                     continue;
                 };
-                let (mut lo, mut hi) =
-                    (DVec2::splat(f64::INFINITY), DVec2::splat(f64::NEG_INFINITY));
+                let (mut lo, mut hi) = (DVec2::splat(f64::INFINITY), DVec2::splat(f64::NEG_INFINITY));
                 for v in &mesh.vertices {
                     let p = placement.truncate() + v.position.truncate().as_dvec2();
                     lo = lo.min(p);
@@ -161,26 +141,18 @@ impl Extractor {
                 }
                 let (c0, c1) = (self.cell(lo), self.cell(hi));
                 let membership = if c0 == c1 || (hi - lo).max_element() < self.chunk_size * 0.5 {
-                    Membership {
-                        chunks: vec![key_of(self.cell((lo + hi) / 2.0))],
-                        split: false,
-                    }
+                    Membership { chunks: vec![key_of(self.cell((lo + hi) / 2.0))], split: false }
                 } else {
                     let mut set = HashSet::new();
                     for t in mesh.indices.chunks_exact(3) {
-                        let c = t
-                            .iter()
-                            .map(|&i| mesh.vertices[i as usize].position.truncate().as_dvec2())
-                            .sum::<DVec2>()
-                            / 3.0;
+                        let c =
+                            t.iter().map(|&i| mesh.vertices[i as usize].position.truncate().as_dvec2()).sum::<DVec2>()
+                                / 3.0;
                         set.insert(key_of(self.cell(placement.truncate() + c)));
                     }
                     let mut chunks: Vec<_> = set.into_iter().collect();
                     chunks.sort_unstable();
-                    Membership {
-                        chunks,
-                        split: true,
-                    }
+                    Membership { chunks, split: true }
                 };
                 for &k in &membership.chunks {
                     self.members.entry(k).or_default().push(e);
@@ -191,12 +163,7 @@ impl Extractor {
         }
 
         // Removed features.
-        let gone: Vec<Entity> = self
-            .of_entity
-            .keys()
-            .copied()
-            .filter(|e| world.get_entity(*e).is_err())
-            .collect();
+        let gone: Vec<Entity> = self.of_entity.keys().copied().filter(|e| world.get_entity(*e).is_err()).collect();
         for e in gone {
             if let Some(old) = self.of_entity.remove(&e) {
                 for k in old.chunks {
@@ -212,10 +179,8 @@ impl Extractor {
         let mut dirty: Vec<ChunkKey> = dirty.into_iter().collect();
         dirty.sort_unstable();
         let world_ref: &World = world;
-        let built: Vec<(ChunkKey, ChunkMesh)> = dirty
-            .par_iter()
-            .map(|&k| (k, self.build_chunk(world_ref, model_frame(world_ref), k)))
-            .collect();
+        let built: Vec<(ChunkKey, ChunkMesh)> =
+            dirty.par_iter().map(|&k| (k, self.build_chunk(world_ref, model_frame(world_ref), k))).collect();
         let mut out = Extracted::default();
         for (k, mesh) in built {
             if mesh.indices.is_empty() {
@@ -249,17 +214,12 @@ impl Extractor {
             .filter_map(|e| {
                 let id = world.get::<FeatureId>(e)?;
                 let own = *world.get::<FeatureStyle>(e)?;
-                let parent = world
-                    .get::<PartOf>(e)
-                    .and_then(|p| world.get::<FeatureStyle>(p.0))
-                    .copied();
+                let parent = world.get::<PartOf>(e).and_then(|p| world.get::<FeatureStyle>(p.0)).copied();
                 Some((id.index, gpu_style(&effective_style(own, parent))))
             })
             .collect();
         out.style_updates = styles;
-        out.feature_capacity = world
-            .resource::<urbis_model::FeatureTable>()
-            .index_capacity();
+        out.feature_capacity = world.resource::<urbis_model::FeatureTable>().index_capacity();
         world.clear_trackers();
         self.first = false;
         out
@@ -278,11 +238,9 @@ impl Extractor {
         };
         let meshes = world.resource::<MeshStore>();
         for &e in members {
-            let (Some(id), Some(p), Some(g)) = (
-                world.get::<FeatureId>(e),
-                world.get::<Placement>(e),
-                world.get::<GeometryHandle>(e),
-            ) else {
+            let (Some(id), Some(p), Some(g)) =
+                (world.get::<FeatureId>(e), world.get::<Placement>(e), world.get::<GeometryHandle>(e))
+            else {
                 continue;
             };
             let Some(src) = meshes.get(g.mesh) else {
@@ -306,11 +264,8 @@ impl Extractor {
                 // Only this chunk's triangles, with their vertices remapped.
                 let mut remap: HashMap<u32, u32> = HashMap::new();
                 for t in src.indices.chunks_exact(3) {
-                    let c = t
-                        .iter()
-                        .map(|&i| src.vertices[i as usize].position.truncate().as_dvec2())
-                        .sum::<DVec2>()
-                        / 3.0;
+                    let c =
+                        t.iter().map(|&i| src.vertices[i as usize].position.truncate().as_dvec2()).sum::<DVec2>() / 3.0;
                     if key_of(self.cell(p.enu.truncate() + c)) != key {
                         continue;
                     }

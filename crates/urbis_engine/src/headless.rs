@@ -24,7 +24,7 @@ pub fn render_image(
     let target = HeadlessTarget::new(&engine.ctx, width, height);
     let stats = engine.render(camera, lighting, overlay, &target.view, width, height);
     let pixels = target.read_rgba(&engine.ctx)?;
-    let image = image::RgbaImage::from_raw(width, height, pixels)
-        .ok_or_else(|| RenderError::Readback("short image".into()))?;
+    let image =
+        image::RgbaImage::from_raw(width, height, pixels).ok_or_else(|| RenderError::Readback("short image".into()))?;
     Ok(RenderedImage { image, stats })
 }

@@ -35,11 +35,8 @@ pub fn describe_lines(model: &CityModel, entity: Entity) -> Vec<String> {
     let Some(d) = model.describe(entity) else {
         return Vec::new();
     };
-    let mut lines = vec![format!(
-        "{}  {}",
-        d["class"].as_str().unwrap_or("?"),
-        d["feature_id"].as_str().unwrap_or("?")
-    )];
+    let mut lines =
+        vec![format!("{}  {}", d["class"].as_str().unwrap_or("?"), d["feature_id"].as_str().unwrap_or("?"))];
     fn push_attrs(lines: &mut Vec<String>, v: &serde_json::Value, prefix: &str) {
         if let Some(map) = v.as_object() {
             for (k, v) in map {
@@ -53,10 +50,7 @@ pub fn describe_lines(model: &CityModel, entity: Entity) -> Vec<String> {
     }
     push_attrs(&mut lines, &d["attributes"], "");
     if let Some(p) = d.get("parent") {
-        lines.push(format!(
-            "part of {}",
-            p["feature_id"].as_str().unwrap_or("?")
-        ));
+        lines.push(format!("part of {}", p["feature_id"].as_str().unwrap_or("?")));
         push_attrs(&mut lines, &p["attributes"], "  ");
     }
     if let Some(pos) = d.get("position") {

@@ -31,37 +31,22 @@ impl std::str::FromStr for GeodeticPose {
             .map(|x| x.trim().parse::<f64>())
             .collect::<Result<_, _>>()
             .map_err(|_| PoseParseError(s.into()))?;
-        if v.len() != 5
-            || v.iter().any(|x| !x.is_finite())
-            || v[1].abs() > 90.0
-            || v[4].abs() > 90.0
-        {
+        if v.len() != 5 || v.iter().any(|x| !x.is_finite()) || v[1].abs() > 90.0 || v[4].abs() > 90.0 {
             return Err(PoseParseError(s.into()));
         }
-        Ok(GeodeticPose {
-            lon: v[0],
-            lat: v[1],
-            height: v[2],
-            heading: v[3],
-            pitch: v[4],
-        })
+        Ok(GeodeticPose { lon: v[0], lat: v[1], height: v[2], heading: v[3], pitch: v[4] })
     }
 }
 
 impl GeodeticPose {
     /// The ECEF camera for this pose.
     pub fn camera(&self) -> Camera {
-        let position =
-            Ellipsoid::WGS84.geodetic_to_ecef(Geodetic::new(self.lon, self.lat, self.height));
+        let position = Ellipsoid::WGS84.geodetic_to_ecef(Geodetic::new(self.lon, self.lat, self.height));
         let b = enu_basis(self.lon, self.lat);
         let (east, north, up) = (b.x_axis, b.y_axis, b.z_axis);
         let (h, p) = (self.heading.to_radians(), self.pitch.to_radians());
         let forward = (north * h.cos() + east * h.sin()) * p.cos() + up * p.sin();
-        let up_hint = if p.cos().abs() < 1e-6 {
-            north * h.cos() + east * h.sin()
-        } else {
-            up
-        };
+        let up_hint = if p.cos().abs() < 1e-6 { north * h.cos() + east * h.sin() } else { up };
         Camera::look_at(position, position + forward, up_hint)
     }
 
@@ -85,28 +70,16 @@ impl GeodeticPose {
 /// down 35° at its centre, far enough to see all of it.
 pub fn default_camera(model: &CityModel) -> Camera {
     let b = model.bounds();
-    let (centre, size) = if b.is_empty() {
-        (DVec3::ZERO, DVec3::splat(100.0))
-    } else {
-        (b.center(), b.size())
-    };
+    let (centre, size) = if b.is_empty() { (DVec3::ZERO, DVec3::splat(100.0)) } else { (b.center(), b.size()) };
     let target = DVec3::new(centre.x, centre.y, b.min.z.max(-1e6));
     let extent = size.x.max(size.y).max(50.0);
     let (heading, pitch) = (20f64.to_radians(), -40f64.to_radians());
-    let dir = DVec3::new(
-        heading.sin() * pitch.cos(),
-        heading.cos() * pitch.cos(),
-        pitch.sin(),
-    );
+    let dir = DVec3::new(heading.sin() * pitch.cos(), heading.cos() * pitch.cos(), pitch.sin());
     let distance = extent * 1.3;
     let target = target - DVec3::new(dir.x, dir.y, 0.0).normalize_or_zero() * extent * 0.08;
     let eye = target - dir * distance;
     let frame = model.frame();
-    let mut cam = Camera::look_at(
-        frame.enu_to_ecef(eye),
-        frame.enu_to_ecef(target),
-        frame.enu_to_ecef_rot.z_axis,
-    );
+    let mut cam = Camera::look_at(frame.enu_to_ecef(eye), frame.enu_to_ecef(target), frame.enu_to_ecef_rot.z_axis);
     cam.near = 1.0;
     cam
 }
@@ -135,14 +108,9 @@ mod tests {
         let p: GeodeticPose = "115.9, 39.0, 450, 30, -25".parse().unwrap();
         let back = GeodeticPose::from_camera(&p.camera());
         assert!(
-            (back.lon - 115.9).abs() < 1e-9
-                && (back.lat - 39.0).abs() < 1e-9
-                && (back.height - 450.0).abs() < 1e-6
+            (back.lon - 115.9).abs() < 1e-9 && (back.lat - 39.0).abs() < 1e-9 && (back.height - 450.0).abs() < 1e-6
         );
-        assert!(
-            (back.heading - 30.0).abs() < 1e-6 && (back.pitch + 25.0).abs() < 1e-6,
-            "{back:?}"
-        );
+        assert!((back.heading - 30.0).abs() < 1e-6 && (back.pitch + 25.0).abs() < 1e-6, "{back:?}");
         assert!("1,2,3".parse::<GeodeticPose>().is_err());
         assert!("1,95,3,0,0".parse::<GeodeticPose>().is_err());
     }

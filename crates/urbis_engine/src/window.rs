@@ -65,9 +65,9 @@ struct Viewer {
 /// Opens a window on the model and runs until the user quits.
 pub fn run_viewer(model: CityModel, options: ViewOptions) -> Result<(), WindowError> {
     let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(
-        Box::new(event_loop.owned_display_handle()),
-    ));
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(
+        event_loop.owned_display_handle(),
+    )));
     let mut viewer = Viewer {
         instance: Some(instance),
         model: Some(model),
@@ -83,9 +83,7 @@ pub fn run_viewer(model: CityModel, options: ViewOptions) -> Result<(), WindowEr
         info: Vec::new(),
         error: None,
     };
-    event_loop
-        .run_app(&mut viewer)
-        .map_err(|e| WindowError::NoDisplay(e.to_string()))?;
+    event_loop.run_app(&mut viewer).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     match viewer.error {
         Some(e) => Err(e),
         None => Ok(()),
@@ -95,60 +93,35 @@ pub fn run_viewer(model: CityModel, options: ViewOptions) -> Result<(), WindowEr
 impl Viewer {
     fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<(), WindowError> {
         let attrs = Window::default_attributes()
-            .with_title(if self.options.title.is_empty() {
-                "Urbis"
-            } else {
-                &self.options.title
-            })
+            .with_title(if self.options.title.is_empty() { "Urbis" } else { &self.options.title })
             .with_inner_size(winit::dpi::LogicalSize::new(1280.0, 760.0));
-        let window = Arc::new(
-            event_loop
-                .create_window(attrs)
-                .map_err(|e| WindowError::NoDisplay(e.to_string()))?,
-        );
-        let instance = self
-            .instance
-            .take()
-            .ok_or_else(|| WindowError::NoDisplay("instance already used".into()))?;
-        let surface = instance
-            .create_surface(window.clone())
-            .map_err(|e| WindowError::NoDisplay(e.to_string()))?;
+        let window = Arc::new(event_loop.create_window(attrs).map_err(|e| WindowError::NoDisplay(e.to_string()))?);
+        let instance = self.instance.take().ok_or_else(|| WindowError::NoDisplay("instance already used".into()))?;
+        let surface = instance.create_surface(window.clone()).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
         let ctx = GpuContext::with_instance(instance, Some(&surface))?;
         let size = window.inner_size();
         let mut config = surface
             .get_default_config(&ctx.adapter, size.width.max(1), size.height.max(1))
-            .ok_or_else(|| {
-                WindowError::NoDisplay("the adapter cannot present to this window".into())
-            })?;
+            .ok_or_else(|| WindowError::NoDisplay("the adapter cannot present to this window".into()))?;
         let caps = surface.get_capabilities(&ctx.adapter);
         if let Some(f) = caps.formats.iter().find(|f| f.is_srgb()) {
             config.format = *f;
         }
         config.present_mode = wgpu::PresentMode::AutoVsync;
         surface.configure(&ctx.device, &config);
-        let model = self
-            .model
-            .take()
-            .ok_or_else(|| WindowError::NoDisplay("model already used".into()))?;
+        let model = self.model.take().ok_or_else(|| WindowError::NoDisplay("model already used".into()))?;
         let engine = Engine::new(model, ctx, config.format);
         let camera = match self.options.camera {
             Some(p) => p.camera(),
             None => default_camera(&engine.model),
         };
         self.camera = Some(camera);
-        self.running = Some(Running {
-            window,
-            surface,
-            config,
-            engine,
-        });
+        self.running = Some(Running { window, surface, config, engine });
         Ok(())
     }
 
     fn local_up(&self) -> DVec3 {
-        self.running
-            .as_ref()
-            .map_or(DVec3::Z, |r| r.engine.model.frame().enu_to_ecef_rot.z_axis)
+        self.running.as_ref().map_or(DVec3::Z, |r| r.engine.model.frame().enu_to_ecef_rot.z_axis)
     }
 
     /// Height of the camera over the lowest ground of the model, metres.
@@ -163,21 +136,13 @@ impl Viewer {
 
     fn fly(&mut self, dt: f64) {
         let up = self.local_up();
-        let speed = self.height_over_ground().max(5.0)
-            * if self.keys.contains(&KeyCode::ShiftLeft) {
-                3.0
-            } else {
-                0.8
-            };
+        let speed =
+            self.height_over_ground().max(5.0) * if self.keys.contains(&KeyCode::ShiftLeft) { 3.0 } else { 0.8 };
         let Some(cam) = self.camera.as_mut() else {
             return;
         };
         let fwd = cam.forward() - up * cam.forward().dot(up);
-        let fwd = if fwd.length() > 1e-6 {
-            fwd.normalize()
-        } else {
-            cam.up()
-        };
+        let fwd = if fwd.length() > 1e-6 { fwd.normalize() } else { cam.up() };
         let right = cam.right();
         let mut v = DVec3::ZERO;
         for (k, d) in [
@@ -220,12 +185,7 @@ impl Viewer {
         let frame = r.engine.model.frame();
         let origin = frame.ecef_to_enu(c.position);
         let dir = frame.enu_to_ecef_rot.transpose() * c.forward();
-        match r
-            .engine
-            .model
-            .spatial()
-            .ray_cast(&r.engine.model.world, origin, dir, 100_000.0)
-        {
+        match r.engine.model.spatial().ray_cast(&r.engine.model.world, origin, dir, 100_000.0) {
             Some(hit) => frame.enu_to_ecef(hit.point),
             None => c.position + c.forward() * self.height_over_ground() * 2.0,
         }
@@ -252,10 +212,7 @@ impl Viewer {
         let Some(cam) = self.camera.as_mut() else {
             return;
         };
-        let (w, hgt) = self
-            .running
-            .as_ref()
-            .map_or((1, 1), |r| (r.config.width, r.config.height));
+        let (w, hgt) = self.running.as_ref().map_or((1, 1), |r| (r.config.width, r.config.height));
         let (_, dir) = cam.pixel_ray(self.cursor.0, self.cursor.1, w, hgt);
         cam.position += dir * amount * h.max(5.0) * 0.2;
     }
@@ -267,17 +224,9 @@ impl Viewer {
         match r.engine.pick(x as u32, y as u32) {
             Ok(hit) => {
                 // Select the whole building when a part is hit.
-                let whole = hit.map(|e| {
-                    r.engine
-                        .model
-                        .world
-                        .get::<urbis_model::PartOf>(e)
-                        .map_or(e, |p| p.0)
-                });
+                let whole = hit.map(|e| r.engine.model.world.get::<urbis_model::PartOf>(e).map_or(e, |p| p.0));
                 r.engine.select(whole);
-                self.info = hit
-                    .map(|e| describe_lines(&r.engine.model, e))
-                    .unwrap_or_default();
+                self.info = hit.map(|e| describe_lines(&r.engine.model, e)).unwrap_or_default();
                 if let Some(e) = hit {
                     log_pick(&r.engine.model, e);
                 }
@@ -299,43 +248,34 @@ impl Viewer {
         };
         r.engine.update();
         let frame = match r.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(f)
-            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            wgpu::CurrentSurfaceTexture::Success(f) | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
             wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
                 r.surface.configure(&r.engine.ctx.device, &r.config);
                 return;
             }
             _ => return,
         };
-        let view = frame
-            .texture
-            .create_view(&wgpu::TextureViewDescriptor::default());
-        let mut overlay = Overlay { scale: 2.0, panels: vec![Panel {
-            x: 10.0,
-            y: 10.0,
-            title: Some("Urbis".into()),
-            lines: vec![
-                format!("{:.0} fps  {:.5}, {:.5}  h {:.0} m  hdg {:.0}  pitch {:.0}", self.fps, pose.lon, pose.lat, pose.height, pose.heading, pose.pitch),
-                "WASD/QE fly  left-drag look  right-drag orbit  wheel zoom  click pick  F frame  Esc quit".into(),
-            ],
-        }] };
-        if !self.info.is_empty() {
-            overlay.panels.push(Panel {
+        let view = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let mut overlay = Overlay {
+            scale: 2.0,
+            panels: vec![Panel {
                 x: 10.0,
-                y: 90.0,
-                title: Some("Selected".into()),
-                lines: self.info.clone(),
-            });
+                y: 10.0,
+                title: Some("Urbis".into()),
+                lines: vec![
+                    format!(
+                        "{:.0} fps  {:.5}, {:.5}  h {:.0} m  hdg {:.0}  pitch {:.0}",
+                        self.fps, pose.lon, pose.lat, pose.height, pose.heading, pose.pitch
+                    ),
+                    "WASD/QE fly  left-drag look  right-drag orbit  wheel zoom  click pick  F frame  Esc quit".into(),
+                ],
+            }],
+        };
+        if !self.info.is_empty() {
+            overlay.panels.push(Panel { x: 10.0, y: 90.0, title: Some("Selected".into()), lines: self.info.clone() });
         }
         let lighting = default_lighting(&r.engine.model, &camera);
-        r.engine.render(
-            &camera,
-            &lighting,
-            Some(&overlay),
-            &view,
-            r.config.width,
-            r.config.height,
-        );
+        r.engine.render(&camera, &lighting, Some(&overlay), &view, r.config.width, r.config.height);
         r.engine.ctx.queue.present(frame);
         self.frames += 1;
         if self.options.max_frames.is_some_and(|m| self.frames >= m) {

@@ -7,15 +7,11 @@ mod support;
 use bevy_ecs::prelude::*;
 use glam::DVec3;
 use urbis_engine::render_image;
-use urbis_model::{
-    Attributes, Bounds, CityModel, FeatureId, FeatureStyle, GeometryHandle, PartOf, SemanticClass,
-};
+use urbis_model::{Attributes, Bounds, CityModel, FeatureId, FeatureStyle, GeometryHandle, PartOf, SemanticClass};
 
 /// The tallest building (or part) with geometry, and its bounds.
 fn tallest(model: &mut CityModel) -> (Entity, Bounds) {
-    let mut q = model
-        .world
-        .query_filtered::<(Entity, &SemanticClass, &Bounds), With<GeometryHandle>>();
+    let mut q = model.world.query_filtered::<(Entity, &SemanticClass, &Bounds), With<GeometryHandle>>();
     q.iter(&model.world)
         .filter(|(_, c, _)| matches!(c, SemanticClass::Building | SemanticClass::BuildingPart))
         .map(|(e, _, b)| (e, *b))
@@ -40,21 +36,11 @@ fn centre_pixel_over_the_tallest_roof_picks_that_building() {
     let lighting = support::enu_lighting(&engine.model);
     render_image(&mut engine, &camera, &lighting, None, 320, 240).expect("render");
 
-    let hit = engine
-        .pick(160, 120)
-        .expect("pick")
-        .expect("something under the centre");
-    assert_eq!(
-        building_of(&engine.model, hit),
-        building_of(&engine.model, target)
-    );
+    let hit = engine.pick(160, 120).expect("pick").expect("something under the centre");
+    assert_eq!(building_of(&engine.model, hit), building_of(&engine.model, target));
     let id = engine.model.world.get::<FeatureId>(hit).expect("id");
     let target_id = engine.model.world.get::<FeatureId>(target).expect("id");
-    assert_eq!(
-        id.guid, target_id.guid,
-        "picked {} expected {}",
-        id.guid, target_id.guid
-    );
+    assert_eq!(id.guid, target_id.guid, "picked {} expected {}", id.guid, target_id.guid);
 
     // The CPU ray through the same pixel agrees.
     let (origin, dir) = camera.pixel_ray(160.5, 120.5, 320, 240);
@@ -62,46 +48,23 @@ fn centre_pixel_over_the_tallest_roof_picks_that_building() {
     let ray = engine
         .model
         .spatial()
-        .ray_cast(
-            &engine.model.world,
-            frame.ecef_to_enu(origin),
-            frame.enu_to_ecef_rot.transpose() * dir,
-            10_000.0,
-        )
+        .ray_cast(&engine.model.world, frame.ecef_to_enu(origin), frame.enu_to_ecef_rot.transpose() * dir, 10_000.0)
         .expect("CPU ray hits");
     assert_eq!(ray.entity, hit);
-    assert!(
-        (ray.point.z - b.max.z).abs() < 0.05,
-        "roof at {} m, ray hit at {} m",
-        b.max.z,
-        ray.point.z
-    );
+    assert!((ray.point.z - b.max.z).abs() < 0.05, "roof at {} m, ray hit at {} m", b.max.z, ray.point.z);
 
     // The describe() output carries the building's semantics.
-    let d = engine
-        .model
-        .describe(building_of(&engine.model, hit))
-        .expect("describe");
+    let d = engine.model.describe(building_of(&engine.model, hit)).expect("describe");
     assert_eq!(d["class"], "Building");
     for key in ["height", "floors", "use", "year_built", "address"] {
-        assert!(
-            d["attributes"].get(key).is_some(),
-            "attribute {key} missing in {d}"
-        );
+        assert!(d["attributes"].get(key).is_some(), "attribute {key} missing in {d}");
     }
 
     // Looking up at the sky picks nothing.
-    let sky = support::enu_camera(
-        &engine.model,
-        roof + DVec3::new(0.0, 0.0, 5.0),
-        roof + DVec3::new(0.0, 0.0, 500.0),
-    );
+    let sky = support::enu_camera(&engine.model, roof + DVec3::new(0.0, 0.0, 5.0), roof + DVec3::new(0.0, 0.0, 500.0));
     render_image(&mut engine, &sky, &lighting, None, 64, 64).expect("render");
     assert_eq!(engine.pick(32, 32).expect("pick"), None);
-    assert!(
-        engine.pick(64, 10).is_err(),
-        "outside the frame is an error"
-    );
+    assert!(engine.pick(64, 10).is_err(), "outside the frame is an error");
 }
 
 #[test]
@@ -114,34 +77,19 @@ fn restyling_features_uploads_styles_not_geometry() {
     };
     let camera = support::enu_camera(&engine.model, roof + DVec3::new(0.0, 0.0, 120.0), roof);
     let lighting = support::enu_lighting(&engine.model);
-    let before = render_image(&mut engine, &camera, &lighting, None, 160, 120)
-        .expect("render")
-        .image;
+    let before = render_image(&mut engine, &camera, &lighting, None, 160, 120).expect("render").image;
     let uploads = engine.scene.stats();
 
     // Paint every residential building red and the target pure blue.
     let residential: Vec<Entity> = {
         let mut q = engine.model.world.query::<(Entity, &Attributes)>();
-        q.iter(&engine.model.world)
-            .filter(|(_, a)| a.str("use") == Some("residential"))
-            .map(|(e, _)| e)
-            .collect()
+        q.iter(&engine.model.world).filter(|(_, a)| a.str("use") == Some("residential")).map(|(e, _)| e).collect()
     };
     assert!(residential.len() > 500);
     for &e in &residential {
-        engine
-            .model
-            .world
-            .get_mut::<FeatureStyle>(e)
-            .expect("style")
-            .color_override = Some([1.0, 0.0, 0.0, 1.0]);
+        engine.model.world.get_mut::<FeatureStyle>(e).expect("style").color_override = Some([1.0, 0.0, 0.0, 1.0]);
     }
-    engine
-        .model
-        .world
-        .get_mut::<FeatureStyle>(target)
-        .expect("style")
-        .color_override = Some([0.0, 0.0, 1.0, 1.0]);
+    engine.model.world.get_mut::<FeatureStyle>(target).expect("style").color_override = Some([0.0, 0.0, 1.0, 1.0]);
     let prep = engine.update();
     assert_eq!(prep.chunks_uploaded, 0, "restyling must not rebuild chunks");
     assert!(prep.styles_updated > residential.len() / 2);
@@ -150,51 +98,23 @@ fn restyling_features_uploads_styles_not_geometry() {
     assert_eq!(after_stats.geometry_bytes, uploads.geometry_bytes);
     assert!(after_stats.style_bytes > uploads.style_bytes);
 
-    let after = render_image(&mut engine, &camera, &lighting, None, 160, 120)
-        .expect("render")
-        .image;
+    let after = render_image(&mut engine, &camera, &lighting, None, 160, 120).expect("render").image;
     let (c0, c1) = (before.get_pixel(80, 60).0, after.get_pixel(80, 60).0);
-    assert!(
-        c1[2] > c1[0] + 40 && c1[2] > c1[1] + 40,
-        "centre should be blue now: {c0:?} → {c1:?}"
-    );
+    assert!(c1[2] > c1[0] + 40 && c1[2] > c1[1] + 40, "centre should be blue now: {c0:?} → {c1:?}");
 
     // Styling a parent Building reaches its parts.
     if let Some(parent) = engine.model.world.get::<PartOf>(target).map(|p| p.0) {
-        engine
-            .model
-            .world
-            .get_mut::<FeatureStyle>(target)
-            .expect("style")
-            .color_override = None;
-        engine
-            .model
-            .world
-            .get_mut::<FeatureStyle>(parent)
-            .expect("style")
-            .color_override = Some([0.0, 1.0, 0.0, 1.0]);
-        let green = render_image(&mut engine, &camera, &lighting, None, 160, 120)
-            .expect("render")
-            .image;
+        engine.model.world.get_mut::<FeatureStyle>(target).expect("style").color_override = None;
+        engine.model.world.get_mut::<FeatureStyle>(parent).expect("style").color_override = Some([0.0, 1.0, 0.0, 1.0]);
+        let green = render_image(&mut engine, &camera, &lighting, None, 160, 120).expect("render").image;
         let c = green.get_pixel(80, 60).0;
-        assert!(
-            c[1] > c[0] + 40 && c[1] > c[2] + 40,
-            "the part should show its parent's green: {c:?}"
-        );
+        assert!(c[1] > c[0] + 40 && c[1] > c[2] + 40, "the part should show its parent's green: {c:?}");
     }
 
     // Hiding the target reveals what is below it.
-    engine
-        .model
-        .world
-        .get_mut::<FeatureStyle>(target)
-        .expect("style")
-        .visible = false;
+    engine.model.world.get_mut::<FeatureStyle>(target).expect("style").visible = false;
     render_image(&mut engine, &camera, &lighting, None, 160, 120).expect("render");
     let below = engine.pick(80, 60).expect("pick");
     assert_ne!(below, Some(target));
-    assert_eq!(
-        engine.scene.stats().geometry_uploads,
-        uploads.geometry_uploads
-    );
+    assert_eq!(engine.scene.stats().geometry_uploads, uploads.geometry_uploads);
 }

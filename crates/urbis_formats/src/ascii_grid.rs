@@ -57,11 +57,7 @@ impl DemGrid {
     pub fn sample(&self, x: f64, y: f64) -> Option<f64> {
         let fx = (x - self.x_min) / self.cell_size - 0.5;
         let fy = (self.y_min + self.nrows as f64 * self.cell_size - y) / self.cell_size - 0.5;
-        if !(fx >= -0.5
-            && fy >= -0.5
-            && fx <= self.ncols as f64 - 0.5
-            && fy <= self.nrows as f64 - 0.5)
-        {
+        if !(fx >= -0.5 && fy >= -0.5 && fx <= self.ncols as f64 - 0.5 && fy <= self.nrows as f64 - 0.5) {
             return None;
         }
         let fx = fx.clamp(0.0, (self.ncols - 1) as f64);
@@ -71,12 +67,9 @@ impl DemGrid {
         let (tx, ty) = (fx - c0 as f64, fy - r0 as f64);
         // Corners with zero weight may be NODATA without spoiling the sample.
         let mut sum = 0.0;
-        for (c, r, w) in [
-            (c0, r0, (1.0 - tx) * (1.0 - ty)),
-            (c1, r0, tx * (1.0 - ty)),
-            (c0, r1, (1.0 - tx) * ty),
-            (c1, r1, tx * ty),
-        ] {
+        for (c, r, w) in
+            [(c0, r0, (1.0 - tx) * (1.0 - ty)), (c1, r0, tx * (1.0 - ty)), (c0, r1, (1.0 - tx) * ty), (c1, r1, tx * ty)]
+        {
             if w > 0.0 {
                 sum += w * f64::from(self.height(c, r)?);
             }
@@ -103,12 +96,8 @@ impl DemGrid {
                     line.push_str("-9999");
                 } else {
                     // Millimetre resolution is plenty for terrain.
-                    line.push_str(
-                        &format!("{:.3}", h)
-                            .trim_end_matches('0')
-                            .trim_end_matches('.')
-                            .to_string(),
-                    );
+                    let text = format!("{h:.3}");
+                    line.push_str(text.trim_end_matches('0').trim_end_matches('.'));
                 }
             }
             writeln!(w, "{line}")?;
@@ -123,10 +112,8 @@ pub fn read(path: &Path) -> Result<DemGrid, FormatError> {
     let mut grid = parse(&bytes, &path.display().to_string())?;
     let prj = path.with_extension("prj");
     if prj.exists() {
-        let text = std::fs::read_to_string(&prj).map_err(|source| FormatError::Io {
-            path: prj.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(&prj)
+            .map_err(|source| FormatError::Io { path: prj.display().to_string(), source })?;
         grid.crs = epsg_from_prj(&text);
     }
     Ok(grid)
@@ -155,17 +142,10 @@ pub fn epsg_from_prj(text: &str) -> Option<Epsg> {
 pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
     let text = std::str::from_utf8(bytes).map_err(|e| FormatError::Line {
         path: name.into(),
-        line: 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count(),
+        line: 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
         msg: "not UTF-8 text".into(),
     })?;
-    let err = |line: usize, msg: String| FormatError::Line {
-        path: name.into(),
-        line,
-        msg,
-    };
+    let err = |line: usize, msg: String| FormatError::Line { path: name.into(), line, msg };
 
     let mut ncols = None;
     let mut nrows = None;
@@ -184,17 +164,10 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
         if key.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.' || c == '+') {
             break; // first data row
         }
-        let value = parts
-            .next()
-            .ok_or_else(|| err(i + 1, format!("header `{key}` has no value")))?;
-        let num = |v: &str| {
-            v.parse::<f64>()
-                .map_err(|_| err(i + 1, format!("header `{key}`: `{v}` is not a number")))
-        };
-        let count = |v: &str| {
-            v.parse::<usize>()
-                .map_err(|_| err(i + 1, format!("header `{key}`: `{v}` is not a count")))
-        };
+        let value = parts.next().ok_or_else(|| err(i + 1, format!("header `{key}` has no value")))?;
+        let num = |v: &str| v.parse::<f64>().map_err(|_| err(i + 1, format!("header `{key}`: `{v}` is not a number")));
+        let count =
+            |v: &str| v.parse::<usize>().map_err(|_| err(i + 1, format!("header `{key}`: `{v}` is not a count")));
         match key.to_ascii_lowercase().as_str() {
             "ncols" => ncols = Some(count(value)?),
             "nrows" => nrows = Some(count(value)?),
@@ -218,21 +191,12 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
     let ncols = ncols.ok_or_else(|| missing("ncols"))?;
     let nrows = nrows.ok_or_else(|| missing("nrows"))?;
     let cell_size = cell.ok_or_else(|| missing("cellsize"))?;
-    let (mut x_min, mut y_min) = (
-        x.ok_or_else(|| missing("xllcorner"))?,
-        y.ok_or_else(|| missing("yllcorner"))?,
-    );
+    let (mut x_min, mut y_min) = (x.ok_or_else(|| missing("xllcorner"))?, y.ok_or_else(|| missing("yllcorner"))?);
     if ncols == 0 || nrows == 0 || ncols.saturating_mul(nrows) > MAX_CELLS {
-        return Err(err(
-            1,
-            format!("grid size {ncols} × {nrows} is empty or over {MAX_CELLS} cells"),
-        ));
+        return Err(err(1, format!("grid size {ncols} × {nrows} is empty or over {MAX_CELLS} cells")));
     }
     if !(cell_size.is_finite() && cell_size > 0.0 && x_min.is_finite() && y_min.is_finite()) {
-        return Err(err(
-            1,
-            format!("cellsize {cell_size} / corner ({x_min}, {y_min}) invalid"),
-        ));
+        return Err(err(1, format!("cellsize {cell_size} / corner ({x_min}, {y_min}) invalid")));
     }
     if centered {
         x_min -= cell_size / 2.0;
@@ -244,41 +208,25 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
     for (i, line) in lines {
         for tok in line.split_whitespace() {
             if heights.len() == total {
-                return Err(err(
-                    i + 1,
-                    format!("more than {total} values ({ncols} × {nrows})"),
-                ));
+                return Err(err(i + 1, format!("more than {total} values ({ncols} × {nrows})")));
             }
-            let v: f64 = tok
-                .parse()
-                .map_err(|_| err(i + 1, format!("`{tok}` is not a number")))?;
+            let v: f64 = tok.parse().map_err(|_| err(i + 1, format!("`{tok}` is not a number")))?;
             let is_nodata = nodata.is_some_and(|nd| (v - nd).abs() < 1e-9) || !v.is_finite();
             heights.push(if is_nodata { f32::NAN } else { v as f32 });
         }
     }
     if heights.len() != total {
-        return Err(err(
-            text.lines().count(),
-            format!("truncated: {} of {total} values", heights.len()),
-        ));
+        return Err(err(text.lines().count(), format!("truncated: {} of {total} values", heights.len())));
     }
-    Ok(DemGrid {
-        ncols,
-        nrows,
-        x_min,
-        y_min,
-        cell_size,
-        heights,
-        nodata_value: nodata,
-        crs: None,
-    })
+    Ok(DemGrid { ncols, nrows, x_min, y_min, cell_size, heights, nodata_value: nodata, crs: None })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SMALL: &str = "ncols 3\nnrows 2\nxllcorner 100\nyllcorner 200\ncellsize 10\nNODATA_value -9999\n1 2 3\n4 -9999 6\n";
+    const SMALL: &str =
+        "ncols 3\nnrows 2\nxllcorner 100\nyllcorner 200\ncellsize 10\nNODATA_value -9999\n1 2 3\n4 -9999 6\n";
 
     #[test]
     fn parses_header_rows_and_nodata() {
@@ -300,28 +248,16 @@ mod tests {
         g.write(&mut out).unwrap();
         let h = parse(&out, "again.asc").unwrap();
         assert_eq!(g.ncols, h.ncols);
-        assert!(
-            g.heights
-                .iter()
-                .zip(&h.heights)
-                .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
-        );
+        assert!(g.heights.iter().zip(&h.heights).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
     }
 
     #[test]
     fn bad_input_names_file_and_line() {
         let truncated = "ncols 3\nnrows 2\nxllcorner 0\nyllcorner 0\ncellsize 1\n1 2 3\n4\n";
-        let e = parse(truncated.as_bytes(), "t.asc")
-            .unwrap_err()
-            .to_string();
+        let e = parse(truncated.as_bytes(), "t.asc").unwrap_err().to_string();
         assert!(e.contains("t.asc") && e.contains("truncated"), "{e}");
         let huge = "ncols 4000000000\nnrows 4000000000\nxllcorner 0\nyllcorner 0\ncellsize 1\n1\n";
-        assert!(
-            parse(huge.as_bytes(), "h.asc")
-                .unwrap_err()
-                .to_string()
-                .contains("over")
-        );
+        assert!(parse(huge.as_bytes(), "h.asc").unwrap_err().to_string().contains("over"));
         let junk = "ncols 1\nnrows 1\nxllcorner 0\nyllcorner 0\ncellsize 1\nabc\n";
         let e = parse(junk.as_bytes(), "j.asc").unwrap_err().to_string();
         assert!(e.contains("line 6") && e.contains("abc"), "{e}");

@@ -105,11 +105,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, field: impl Into<String>, msg: impl Into<String>) -> FormatError {
-        FormatError::Field {
-            path: self.name.into(),
-            field: field.into(),
-            msg: msg.into(),
-        }
+        FormatError::Field { path: self.name.into(), field: field.into(), msg: msg.into() }
     }
 }
 
@@ -121,63 +117,32 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<CityJson, FormatError> {
         column: e.column(),
         msg: e.to_string(),
     })?;
-    let mut ctx = Ctx {
-        name,
-        vertices: Vec::new(),
-        template_vertices: Vec::new(),
-        templates: Vec::new(),
-    };
-    let root = root
-        .as_object()
-        .ok_or_else(|| ctx.err("/", "document is not a JSON object"))?;
+    let mut ctx = Ctx { name, vertices: Vec::new(), template_vertices: Vec::new(), templates: Vec::new() };
+    let root = root.as_object().ok_or_else(|| ctx.err("/", "document is not a JSON object"))?;
     if root.get("type").and_then(Value::as_str) != Some("CityJSON") {
         return Err(ctx.err("/type", "is not \"CityJSON\""));
     }
-    let version = root
-        .get("version")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let version = root.get("version").and_then(Value::as_str).unwrap_or_default().to_string();
     if !matches!(version.as_str(), "1.0" | "1.1" | "2.0") {
-        return Err(ctx.err(
-            "/version",
-            format!("unsupported CityJSON version `{version}` (1.0, 1.1, 2.0)"),
-        ));
+        return Err(ctx.err("/version", format!("unsupported CityJSON version `{version}` (1.0, 1.1, 2.0)")));
     }
 
     let (scale, translate) = match root.get("transform") {
-        Some(t) => (
-            vec3(t.get("scale"), "/transform/scale", &ctx)?,
-            vec3(t.get("translate"), "/transform/translate", &ctx)?,
-        ),
+        Some(t) => {
+            (vec3(t.get("scale"), "/transform/scale", &ctx)?, vec3(t.get("translate"), "/transform/translate", &ctx)?)
+        }
         None => (DVec3::ONE, DVec3::ZERO),
     };
-    ctx.vertices = read_vertices(root.get("vertices"), "/vertices", &ctx)?
-        .into_iter()
-        .map(|v| v * scale + translate)
-        .collect();
+    ctx.vertices =
+        read_vertices(root.get("vertices"), "/vertices", &ctx)?.into_iter().map(|v| v * scale + translate).collect();
     if let Some(t) = root.get("geometry-templates") {
-        ctx.template_vertices = read_vertices(
-            t.get("vertices-templates"),
-            "/geometry-templates/vertices-templates",
-            &ctx,
-        )?;
-        ctx.templates = t
-            .get("templates")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        ctx.template_vertices =
+            read_vertices(t.get("vertices-templates"), "/geometry-templates/vertices-templates", &ctx)?;
+        ctx.templates = t.get("templates").and_then(Value::as_array).cloned().unwrap_or_default();
     }
 
-    let metadata = root
-        .get("metadata")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let crs = metadata
-        .get("referenceSystem")
-        .and_then(Value::as_str)
-        .and_then(parse_crs_url);
+    let metadata = root.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    let crs = metadata.get("referenceSystem").and_then(Value::as_str).and_then(parse_crs_url);
 
     let objects_json = root
         .get("CityObjects")
@@ -187,25 +152,14 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<CityJson, FormatError> {
     for (id, obj) in objects_json {
         objects.push(read_object(id, obj, &ctx)?);
     }
-    Ok(CityJson {
-        version,
-        crs,
-        metadata,
-        objects,
-    })
+    Ok(CityJson { version, crs, metadata, objects })
 }
 
 /// Parses the CRS URL forms of CityJSON (`https://www.opengis.net/def/crs/EPSG/0/7415`,
 /// `urn:ogc:def:crs:EPSG::7415`, `EPSG:7415`).
 pub fn parse_crs_url(s: &str) -> Option<Epsg> {
-    let digits: String = s
-        .chars()
-        .rev()
-        .take_while(char::is_ascii_digit)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let digits: String =
+        s.chars().rev().take_while(char::is_ascii_digit).collect::<Vec<_>>().into_iter().rev().collect();
     if !s.to_ascii_uppercase().contains("EPSG") {
         return None;
     }
@@ -213,16 +167,11 @@ pub fn parse_crs_url(s: &str) -> Option<Epsg> {
 }
 
 fn vec3(v: Option<&Value>, field: &str, ctx: &Ctx) -> Result<DVec3, FormatError> {
-    let a = v
-        .and_then(Value::as_array)
-        .ok_or_else(|| ctx.err(field, "missing or not an array"))?;
+    let a = v.and_then(Value::as_array).ok_or_else(|| ctx.err(field, "missing or not an array"))?;
     if a.len() != 3 {
         return Err(ctx.err(field, format!("has {} numbers, expected 3", a.len())));
     }
-    let n = |i: usize| {
-        a[i].as_f64()
-            .ok_or_else(|| ctx.err(format!("{field}/{i}"), "not a number"))
-    };
+    let n = |i: usize| a[i].as_f64().ok_or_else(|| ctx.err(format!("{field}/{i}"), "not a number"));
     Ok(DVec3::new(n(0)?, n(1)?, n(2)?))
 }
 
@@ -242,30 +191,19 @@ fn read_vertices(v: Option<&Value>, field: &str, ctx: &Ctx) -> Result<Vec<DVec3>
 
 fn string_list(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default()
 }
 
 fn read_object(id: &str, obj: &Value, ctx: &Ctx) -> Result<CityObject, FormatError> {
     let base = format!("/CityObjects/{id}");
-    let obj = obj
-        .as_object()
-        .ok_or_else(|| ctx.err(&base, "not an object"))?;
+    let obj = obj.as_object().ok_or_else(|| ctx.err(&base, "not an object"))?;
     let object_type = obj
         .get("type")
         .and_then(Value::as_str)
         .ok_or_else(|| ctx.err(format!("{base}/type"), "missing or not a string"))?
         .to_string();
-    let attributes = obj
-        .get("attributes")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let attributes = obj.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
     let address = match obj.get("address") {
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_object).cloned().collect(),
         Some(Value::Object(o)) => vec![o.clone()], // CityJSON 1.0 form
@@ -273,9 +211,7 @@ fn read_object(id: &str, obj: &Value, ctx: &Ctx) -> Result<CityObject, FormatErr
     };
     let mut geometries = Vec::new();
     if let Some(gs) = obj.get("geometry") {
-        let gs = gs
-            .as_array()
-            .ok_or_else(|| ctx.err(format!("{base}/geometry"), "not an array"))?;
+        let gs = gs.as_array().ok_or_else(|| ctx.err(format!("{base}/geometry"), "not an array"))?;
         for (i, g) in gs.iter().enumerate() {
             geometries.push(read_geometry(g, &format!("{base}/geometry/{i}"), ctx)?);
         }
@@ -300,25 +236,17 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     fn ring(&self, v: &Value, field: &str, ctx: &Ctx) -> Result<Vec<DVec3>, FormatError> {
-        let a = v
-            .as_array()
-            .ok_or_else(|| ctx.err(field, "ring is not an array"))?;
+        let a = v.as_array().ok_or_else(|| ctx.err(field, "ring is not an array"))?;
         a.iter()
             .enumerate()
             .map(|(i, idx)| {
-                let k = idx.as_u64().ok_or_else(|| {
-                    ctx.err(
-                        format!("{field}/{i}"),
-                        "vertex index is not an unsigned integer",
-                    )
-                })?;
+                let k = idx
+                    .as_u64()
+                    .ok_or_else(|| ctx.err(format!("{field}/{i}"), "vertex index is not an unsigned integer"))?;
                 let p = self.vertices.get(k as usize).copied().ok_or_else(|| {
                     ctx.err(
                         format!("{field}/{i}"),
-                        format!(
-                            "vertex index {k} out of range ({} vertices)",
-                            self.vertices.len()
-                        ),
+                        format!("vertex index {k} out of range ({} vertices)", self.vertices.len()),
                     )
                 })?;
                 Ok(match self.matrix {
@@ -330,13 +258,8 @@ impl Resolver<'_> {
     }
 
     fn polygon(&self, v: &Value, field: &str, ctx: &Ctx) -> Result<Vec<Vec<DVec3>>, FormatError> {
-        let a = v
-            .as_array()
-            .ok_or_else(|| ctx.err(field, "surface is not an array of rings"))?;
-        a.iter()
-            .enumerate()
-            .map(|(i, r)| self.ring(r, &format!("{field}/{i}"), ctx))
-            .collect()
+        let a = v.as_array().ok_or_else(|| ctx.err(field, "surface is not an array of rings"))?;
+        a.iter().enumerate().map(|(i, r)| self.ring(r, &format!("{field}/{i}"), ctx)).collect()
     }
 }
 
@@ -348,25 +271,13 @@ fn semantic_of(semantics: Option<&Value>, value_path: &[usize]) -> Option<String
         values = values.as_array()?.get(i)?;
     }
     let s = values.as_u64()? as usize;
-    sem.get("surfaces")?
-        .as_array()?
-        .get(s)?
-        .get("type")?
-        .as_str()
-        .map(str::to_string)
+    sem.get("surfaces")?.as_array()?.get(s)?.get("type")?.as_str().map(str::to_string)
 }
 
 fn read_geometry(g: &Value, field: &str, ctx: &Ctx) -> Result<Geometry, FormatError> {
-    let kind_name = g
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ctx.err(format!("{field}/type"), "missing"))?;
-    let kind = GeometryKind::parse(kind_name).ok_or_else(|| {
-        ctx.err(
-            format!("{field}/type"),
-            format!("unknown geometry type `{kind_name}`"),
-        )
-    })?;
+    let kind_name = g.get("type").and_then(Value::as_str).ok_or_else(|| ctx.err(format!("{field}/type"), "missing"))?;
+    let kind = GeometryKind::parse(kind_name)
+        .ok_or_else(|| ctx.err(format!("{field}/type"), format!("unknown geometry type `{kind_name}`")))?;
     if kind == GeometryKind::GeometryInstance {
         return read_instance(g, field, ctx);
     }
@@ -375,10 +286,7 @@ fn read_geometry(g: &Value, field: &str, ctx: &Ctx) -> Result<Geometry, FormatEr
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let resolver = Resolver {
-        vertices: &ctx.vertices,
-        matrix: None,
-    };
+    let resolver = Resolver { vertices: &ctx.vertices, matrix: None };
     let mut geom = resolve_boundaries(kind, g, field, &resolver, ctx)?;
     geom.lod = lod;
     Ok(geom)
@@ -392,22 +300,11 @@ fn resolve_boundaries(
     ctx: &Ctx,
 ) -> Result<Geometry, FormatError> {
     let bfield = format!("{field}/boundaries");
-    let b = g
-        .get("boundaries")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ctx.err(&bfield, "missing or not an array"))?;
+    let b = g.get("boundaries").and_then(Value::as_array).ok_or_else(|| ctx.err(&bfield, "missing or not an array"))?;
     let sem = g.get("semantics");
-    let mut geom = Geometry {
-        kind,
-        lod: None,
-        polygons: Vec::new(),
-        points: Vec::new(),
-        lines: Vec::new(),
-    };
+    let mut geom = Geometry { kind, lod: None, polygons: Vec::new(), points: Vec::new(), lines: Vec::new() };
     let arr = |v: &'_ Value, f: &str| -> Result<Vec<Value>, FormatError> {
-        v.as_array()
-            .cloned()
-            .ok_or_else(|| ctx.err(f, "not an array"))
+        v.as_array().cloned().ok_or_else(|| ctx.err(f, "not an array"))
     };
     match kind {
         GeometryKind::MultiPoint => geom.points = r.ring(&Value::Array(b.clone()), &bfield, ctx)?,
@@ -419,10 +316,7 @@ fn resolve_boundaries(
         GeometryKind::MultiSurface | GeometryKind::CompositeSurface => {
             for (i, s) in b.iter().enumerate() {
                 let rings = r.polygon(s, &format!("{bfield}/{i}"), ctx)?;
-                geom.polygons.push(Polygon {
-                    rings,
-                    semantic: semantic_of(sem, &[i]),
-                });
+                geom.polygons.push(Polygon { rings, semantic: semantic_of(sem, &[i]) });
             }
         }
         GeometryKind::Solid => {
@@ -430,10 +324,7 @@ fn resolve_boundaries(
                 let f = format!("{bfield}/{si}");
                 for (i, s) in arr(shell, &f)?.iter().enumerate() {
                     let rings = r.polygon(s, &format!("{f}/{i}"), ctx)?;
-                    geom.polygons.push(Polygon {
-                        rings,
-                        semantic: semantic_of(sem, &[si, i]),
-                    });
+                    geom.polygons.push(Polygon { rings, semantic: semantic_of(sem, &[si, i]) });
                 }
             }
         }
@@ -444,10 +335,7 @@ fn resolve_boundaries(
                     let f = format!("{f}/{si}");
                     for (i, s) in arr(shell, &f)?.iter().enumerate() {
                         let rings = r.polygon(s, &format!("{f}/{i}"), ctx)?;
-                        geom.polygons.push(Polygon {
-                            rings,
-                            semantic: semantic_of(sem, &[di, si, i]),
-                        });
+                        geom.polygons.push(Polygon { rings, semantic: semantic_of(sem, &[di, si, i]) });
                     }
                 }
             }
@@ -463,13 +351,7 @@ fn read_instance(g: &Value, field: &str, ctx: &Ctx) -> Result<Geometry, FormatEr
         .and_then(Value::as_u64)
         .ok_or_else(|| ctx.err(format!("{field}/template"), "missing or not an index"))?;
     let template = ctx.templates.get(t as usize).ok_or_else(|| {
-        ctx.err(
-            format!("{field}/template"),
-            format!(
-                "template {t} does not exist ({} templates)",
-                ctx.templates.len()
-            ),
-        )
+        ctx.err(format!("{field}/template"), format!("template {t} does not exist ({} templates)", ctx.templates.len()))
     })?;
     let reference = g
         .get("boundaries")
@@ -477,48 +359,25 @@ fn read_instance(g: &Value, field: &str, ctx: &Ctx) -> Result<Geometry, FormatEr
         .and_then(|a| a.first())
         .and_then(Value::as_u64)
         .and_then(|k| ctx.vertices.get(k as usize).copied())
-        .ok_or_else(|| {
-            ctx.err(
-                format!("{field}/boundaries"),
-                "must hold one valid reference vertex index",
-            )
-        })?;
+        .ok_or_else(|| ctx.err(format!("{field}/boundaries"), "must hold one valid reference vertex index"))?;
     let m = g
         .get("transformationMatrix")
         .and_then(Value::as_array)
         .filter(|a| a.len() == 16)
-        .ok_or_else(|| {
-            ctx.err(
-                format!("{field}/transformationMatrix"),
-                "must be 16 numbers",
-            )
-        })?;
+        .ok_or_else(|| ctx.err(format!("{field}/transformationMatrix"), "must be 16 numbers"))?;
     let mut cols = [0.0; 16];
     for (i, v) in m.iter().enumerate() {
-        let x = v
-            .as_f64()
-            .ok_or_else(|| ctx.err(format!("{field}/transformationMatrix/{i}"), "not a number"))?;
+        let x = v.as_f64().ok_or_else(|| ctx.err(format!("{field}/transformationMatrix/{i}"), "not a number"))?;
         // CityJSON stores the matrix row-major; glam is column-major.
         cols[(i % 4) * 4 + i / 4] = x;
     }
     let matrix = DMat4::from_translation(reference) * DMat4::from_cols_array(&cols);
     let tfield = format!("/geometry-templates/templates/{t}");
-    let kind_name = template
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let kind_name = template.get("type").and_then(Value::as_str).unwrap_or_default();
     let kind = GeometryKind::parse(kind_name)
         .filter(|k| *k != GeometryKind::GeometryInstance)
-        .ok_or_else(|| {
-            ctx.err(
-                format!("{tfield}/type"),
-                format!("bad template type `{kind_name}`"),
-            )
-        })?;
-    let resolver = Resolver {
-        vertices: &ctx.template_vertices,
-        matrix: Some(matrix),
-    };
+        .ok_or_else(|| ctx.err(format!("{tfield}/type"), format!("bad template type `{kind_name}`")))?;
+    let resolver = Resolver { vertices: &ctx.template_vertices, matrix: Some(matrix) };
     let mut geom = resolve_boundaries(kind, template, &tfield, &resolver, ctx)?;
     geom.lod = match template.get("lod") {
         Some(Value::String(s)) => Some(s.clone()),
@@ -571,43 +430,24 @@ mod tests {
     #[test]
     fn hostile_input_names_file_and_field() {
         let bad_index = CUBE.replace("[[0, 3, 2, 1]]", "[[0, 3, 2, 99]]");
-        let e = parse(bad_index.as_bytes(), "x.json")
-            .unwrap_err()
-            .to_string();
+        let e = parse(bad_index.as_bytes(), "x.json").unwrap_err().to_string();
         assert!(
-            e.contains("x.json")
-                && e.contains("/CityObjects/b1/geometry/0/boundaries/0/0/3")
-                && e.contains("99"),
+            e.contains("x.json") && e.contains("/CityObjects/b1/geometry/0/boundaries/0/0/3") && e.contains("99"),
             "{e}"
         );
-        let e = parse(b"{\"type\": \"CityJSON\", ", "trunc.json")
-            .unwrap_err()
-            .to_string();
+        let e = parse(b"{\"type\": \"CityJSON\", ", "trunc.json").unwrap_err().to_string();
         assert!(e.contains("trunc.json") && e.contains("line 1"), "{e}");
-        let e = parse(br#"{"type": "CityJSON", "version": "9.9"}"#, "v.json")
-            .unwrap_err()
-            .to_string();
+        let e = parse(br#"{"type": "CityJSON", "version": "9.9"}"#, "v.json").unwrap_err().to_string();
         assert!(e.contains("/version"), "{e}");
-        let e = parse(
-            CUBE.replace("\"MultiSurface\"", "\"Blob\"").as_bytes(),
-            "t.json",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = parse(CUBE.replace("\"MultiSurface\"", "\"Blob\"").as_bytes(), "t.json").unwrap_err().to_string();
         assert!(e.contains("Blob"), "{e}");
     }
 
     #[test]
     fn crs_url_forms() {
-        assert_eq!(
-            parse_crs_url("urn:ogc:def:crs:EPSG::7415"),
-            Some(Epsg(7415))
-        );
+        assert_eq!(parse_crs_url("urn:ogc:def:crs:EPSG::7415"), Some(Epsg(7415)));
         assert_eq!(parse_crs_url("EPSG:4548"), Some(Epsg(4548)));
-        assert_eq!(
-            parse_crs_url("https://www.opengis.net/def/crs/EPSG/0/28992"),
-            Some(Epsg(28992))
-        );
+        assert_eq!(parse_crs_url("https://www.opengis.net/def/crs/EPSG/0/28992"), Some(Epsg(28992)));
         assert_eq!(parse_crs_url("local"), None);
     }
 }

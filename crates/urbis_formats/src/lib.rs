@@ -32,46 +32,23 @@ pub const MAX_FILE_BYTES: u64 = 4 << 30;
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
     #[error("{path}: cannot read: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{path}: file is {size} bytes, over the {limit}-byte limit")]
     TooLarge { path: String, size: u64, limit: u64 },
     #[error("{path}: invalid JSON at line {line}, column {column}: {msg}")]
-    Json {
-        path: String,
-        line: usize,
-        column: usize,
-        msg: String,
-    },
+    Json { path: String, line: usize, column: usize, msg: String },
     #[error("{path}: at `{field}`: {msg}")]
-    Field {
-        path: String,
-        field: String,
-        msg: String,
-    },
+    Field { path: String, field: String, msg: String },
     #[error("{path}: line {line}: {msg}")]
-    Line {
-        path: String,
-        line: usize,
-        msg: String,
-    },
+    Line { path: String, line: usize, msg: String },
 }
 
 /// Reads a whole file, refusing files over [`MAX_FILE_BYTES`].
 pub fn read_file(path: &Path) -> Result<Vec<u8>, FormatError> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| FormatError::Io {
-        path: name.clone(),
-        source,
-    })?;
+    let meta = std::fs::metadata(path).map_err(|source| FormatError::Io { path: name.clone(), source })?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(FormatError::TooLarge {
-            path: name,
-            size: meta.len(),
-            limit: MAX_FILE_BYTES,
-        });
+        return Err(FormatError::TooLarge { path: name, size: meta.len(), limit: MAX_FILE_BYTES });
     }
     std::fs::read(path).map_err(|source| FormatError::Io { path: name, source })
 }

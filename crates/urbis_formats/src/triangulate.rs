@@ -65,11 +65,7 @@ pub fn polygon_with_holes(rings: &[Vec<DVec3>]) -> Vec<[u32; 3]> {
                 let (pa, pb, pc) = (p(a), p(b), p(c));
                 (pb.0 - pa.0) * (pc.1 - pa.1) - (pb.1 - pa.1) * (pc.0 - pa.0) > 0.0
             };
-            if ccw_in_plane != flip {
-                [a, b, c]
-            } else {
-                [a, c, b]
-            }
+            if ccw_in_plane != flip { [a, b, c] } else { [a, c, b] }
         })
         .collect()
 }
@@ -113,10 +109,8 @@ mod tests {
 
     #[test]
     fn roof_facing_down_keeps_its_orientation() {
-        let ring: Vec<DVec3> = [(0.0, 0.0), (0.0, 5.0), (5.0, 5.0), (5.0, 0.0)]
-            .iter()
-            .map(|&(x, y)| DVec3::new(x, y, 3.0))
-            .collect();
+        let ring: Vec<DVec3> =
+            [(0.0, 0.0), (0.0, 5.0), (5.0, 5.0), (5.0, 0.0)].iter().map(|&(x, y)| DVec3::new(x, y, 3.0)).collect();
         let tris = polygon_with_holes(std::slice::from_ref(&ring));
         let (a, n) = area(std::slice::from_ref(&ring), &tris);
         assert!((a - 25.0).abs() < 1e-9);

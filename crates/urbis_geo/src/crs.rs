@@ -103,17 +103,9 @@ impl CrsTransform {
         let plan = if from == to {
             Plan::Identity
         } else if to == Epsg::ECEF {
-            Plan::ToEcef(
-                (from != Epsg::WGS84)
-                    .then(|| make_proj(from, Epsg::WGS84, (from, to)))
-                    .transpose()?,
-            )
+            Plan::ToEcef((from != Epsg::WGS84).then(|| make_proj(from, Epsg::WGS84, (from, to))).transpose()?)
         } else if from == Epsg::ECEF {
-            Plan::FromEcef(
-                (to != Epsg::WGS84)
-                    .then(|| make_proj(Epsg::WGS84, to, (from, to)))
-                    .transpose()?,
-            )
+            Plan::FromEcef((to != Epsg::WGS84).then(|| make_proj(Epsg::WGS84, to, (from, to))).transpose()?)
         } else {
             Plan::Proj(make_proj(from, to, (from, to))?)
         };
@@ -130,10 +122,7 @@ impl CrsTransform {
 
     fn run_proj(&self, proj: &Proj, x: f64, y: f64) -> Result<(f64, f64), GeoError> {
         if !(x.is_finite() && y.is_finite()) {
-            return Err(GeoError::InvalidCoordinate(format!(
-                "non-finite input ({x}, {y}) in {}",
-                self.from
-            )));
+            return Err(GeoError::InvalidCoordinate(format!("non-finite input ({x}, {y}) in {}", self.from)));
         }
         let (ox, oy) = proj.convert((x, y)).map_err(|e| GeoError::Transform {
             from: self.from.0,

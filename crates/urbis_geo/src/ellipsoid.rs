@@ -24,25 +24,16 @@ pub struct Geodetic {
 
 impl Geodetic {
     pub const fn new(lon_deg: f64, lat_deg: f64, height: f64) -> Self {
-        Self {
-            lon_deg,
-            lat_deg,
-            height,
-        }
+        Self { lon_deg, lat_deg, height }
     }
 
     /// Checks that the coordinate is finite and latitude lies in [-90, 90].
     pub fn validate(&self) -> Result<(), GeoError> {
         if !(self.lon_deg.is_finite() && self.lat_deg.is_finite() && self.height.is_finite()) {
-            return Err(GeoError::InvalidCoordinate(format!(
-                "non-finite geodetic {self:?}"
-            )));
+            return Err(GeoError::InvalidCoordinate(format!("non-finite geodetic {self:?}")));
         }
         if self.lat_deg.abs() > 90.0 {
-            return Err(GeoError::InvalidCoordinate(format!(
-                "latitude {} beyond ±90°",
-                self.lat_deg
-            )));
+            return Err(GeoError::InvalidCoordinate(format!("latitude {} beyond ±90°", self.lat_deg)));
         }
         Ok(())
     }
@@ -50,16 +41,10 @@ impl Geodetic {
 
 impl Ellipsoid {
     /// WGS84 (EPSG:7030).
-    pub const WGS84: Ellipsoid = Ellipsoid {
-        a: 6_378_137.0,
-        f: 1.0 / 298.257_223_563,
-    };
+    pub const WGS84: Ellipsoid = Ellipsoid { a: 6_378_137.0, f: 1.0 / 298.257_223_563 };
     /// CGCS2000 (EPSG:1024), identical to GRS80 in a and f. Its semi-minor
     /// axis differs from WGS84's by 0.1 mm, so Urbis uses one ECEF for both.
-    pub const CGCS2000: Ellipsoid = Ellipsoid {
-        a: 6_378_137.0,
-        f: 1.0 / 298.257_222_101,
-    };
+    pub const CGCS2000: Ellipsoid = Ellipsoid { a: 6_378_137.0, f: 1.0 / 298.257_222_101 };
 
     /// Semi-minor axis b = a (1 - f).
     pub fn b(&self) -> f64 {
@@ -83,11 +68,7 @@ impl Ellipsoid {
         let n = self.prime_vertical_radius(lat);
         let (sl, cl) = lat.sin_cos();
         let (so, co) = lon.sin_cos();
-        DVec3::new(
-            (n + g.height) * cl * co,
-            (n + g.height) * cl * so,
-            (n * (1.0 - self.e2()) + g.height) * sl,
-        )
+        DVec3::new((n + g.height) * cl * co, (n + g.height) * cl * so, (n * (1.0 - self.e2()) + g.height) * sl)
     }
 
     /// ECEF metres to geodetic, by Heikkinen's closed form (Zhu 1993),
@@ -113,9 +94,7 @@ impl Ellipsoid {
         let pp = f / (3.0 * k * k * g * g);
         let q = (1.0 + 2.0 * e2 * e2 * pp).sqrt();
         let r0 = -(pp * e2 * r) / (1.0 + q)
-            + (0.5 * a * a * (1.0 + 1.0 / q)
-                - pp * (1.0 - e2) * p.z * p.z / (q * (1.0 + q))
-                - 0.5 * pp * r * r)
+            + (0.5 * a * a * (1.0 + 1.0 / q) - pp * (1.0 - e2) * p.z * p.z / (q * (1.0 + q)) - 0.5 * pp * r * r)
                 .max(0.0)
                 .sqrt();
         let u = ((r - e2 * r0).powi(2) + p.z * p.z).sqrt();
@@ -153,11 +132,7 @@ mod tests {
                     let back = e.ecef_to_geodetic(e.geodetic_to_ecef(g));
                     let p0 = e.geodetic_to_ecef(g);
                     let p1 = e.geodetic_to_ecef(back);
-                    assert!(
-                        (p0 - p1).length() < 1e-4,
-                        "{g:?} -> {back:?}: {}",
-                        (p0 - p1).length()
-                    );
+                    assert!((p0 - p1).length() < 1e-4, "{g:?} -> {back:?}: {}", (p0 - p1).length());
                     assert!((back.height - h).abs() < 1e-4);
                 }
             }

@@ -74,12 +74,7 @@ impl CityFrame {
     /// The rigid ENU → ECEF transform as a 4×4 f64 matrix.
     pub fn enu_to_ecef_matrix(&self) -> DMat4 {
         let r = self.enu_to_ecef_rot;
-        DMat4::from_cols(
-            r.x_axis.extend(0.0),
-            r.y_axis.extend(0.0),
-            r.z_axis.extend(0.0),
-            self.origin_ecef.extend(1.0),
-        )
+        DMat4::from_cols(r.x_axis.extend(0.0), r.y_axis.extend(0.0), r.z_axis.extend(0.0), self.origin_ecef.extend(1.0))
     }
 }
 
@@ -90,12 +85,7 @@ mod tests {
     #[test]
     fn basis_is_orthonormal_and_up_is_the_ellipsoid_normal() {
         let b = enu_basis(115.9, 39.0);
-        assert!(
-            (b.transpose() * b - DMat3::IDENTITY)
-                .to_cols_array()
-                .iter()
-                .all(|v| v.abs() < 1e-12)
-        );
+        assert!((b.transpose() * b - DMat3::IDENTITY).to_cols_array().iter().all(|v| v.abs() < 1e-12));
         assert!((b.determinant() - 1.0).abs() < 1e-12);
         let e = Ellipsoid::WGS84;
         let p0 = e.geodetic_to_ecef(Geodetic::new(115.9, 39.0, 0.0));
@@ -108,10 +98,7 @@ mod tests {
         let f = CityFrame::new(Geodetic::new(115.9, 39.0, 10.0));
         // One arc-second of latitude is about 30.8 m at 39°N; points north land on +y.
         let p = f.geodetic_to_enu(Geodetic::new(115.9, 39.0 + 1.0 / 3600.0, 10.0));
-        assert!(
-            p.x.abs() < 1e-6 && (p.y - 30.85).abs() < 0.05 && p.z.abs() < 1e-3,
-            "{p}"
-        );
+        assert!(p.x.abs() < 1e-6 && (p.y - 30.85).abs() < 0.05 && p.z.abs() < 1e-3, "{p}");
         let back = f.enu_to_geodetic(DVec3::new(1234.5, -987.25, 55.0));
         let again = f.geodetic_to_enu(back);
         assert!((again - DVec3::new(1234.5, -987.25, 55.0)).length() < 1e-6);

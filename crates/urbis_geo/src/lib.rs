@@ -38,13 +38,7 @@ pub enum GeoError {
     CreateTransform { from: u32, to: u32, reason: String },
     /// PROJ failed on one coordinate.
     #[error("transform EPSG:{from} → EPSG:{to} failed for ({x}, {y}): {reason}")]
-    Transform {
-        from: u32,
-        to: u32,
-        x: f64,
-        y: f64,
-        reason: String,
-    },
+    Transform { from: u32, to: u32, x: f64, y: f64, reason: String },
     /// A coordinate outside the valid domain (NaN, latitude beyond ±90°, ...).
     #[error("invalid coordinate: {0}")]
     InvalidCoordinate(String),

@@ -32,9 +32,7 @@ impl Date {
             2 => 28,
             _ => return None,
         };
-        (1..=days)
-            .contains(&day)
-            .then_some(Date { year, month, day })
+        (1..=days).contains(&day).then_some(Date { year, month, day })
     }
 }
 
@@ -106,9 +104,7 @@ impl AttributeValue {
         match self {
             AttributeValue::String(s) => s.clone().into(),
             AttributeValue::Int(i) => (*i).into(),
-            AttributeValue::Float(f) => {
-                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
-            }
+            AttributeValue::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
             AttributeValue::Bool(b) => (*b).into(),
             AttributeValue::Date(d) => d.to_string().into(),
         }
@@ -197,12 +193,7 @@ impl Attributes {
 
     /// All attributes as a JSON object.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Object(
-            self.0
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_json()))
-                .collect(),
-        )
+        serde_json::Value::Object(self.0.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
     }
 }
 
@@ -212,14 +203,7 @@ mod tests {
 
     #[test]
     fn dates_parse_strictly() {
-        assert_eq!(
-            Date::parse_iso("2024-02-29"),
-            Some(Date {
-                year: 2024,
-                month: 2,
-                day: 29
-            })
-        );
+        assert_eq!(Date::parse_iso("2024-02-29"), Some(Date { year: 2024, month: 2, day: 29 }));
         assert_eq!(Date::parse_iso("2023-02-29"), None);
         assert_eq!(Date::parse_iso("2023-13-01"), None);
         assert_eq!(Date::parse_iso("23-01-01"), None);
@@ -237,10 +221,7 @@ mod tests {
         assert_eq!(t("e").unwrap().type_name(), "date");
         assert_eq!(t("f"), Some(AttributeValue::String("[1,2]".into())));
         assert_eq!(t("g"), None);
-        assert_eq!(
-            AttributeValue::Int(3).partial_cmp_value(&AttributeValue::Float(2.5)),
-            Some(Ordering::Greater)
-        );
+        assert_eq!(AttributeValue::Int(3).partial_cmp_value(&AttributeValue::Float(2.5)), Some(Ordering::Greater));
         assert_eq!(AttributeValue::Int(3).partial_cmp_value(&"x".into()), None);
     }
 }

@@ -76,9 +76,7 @@ pub struct CityModel {
 
 impl std::fmt::Debug for CityModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CityModel")
-            .field("features", &self.feature_count())
-            .finish()
+        f.debug_struct("CityModel").field("features", &self.feature_count()).finish()
     }
 }
 
@@ -87,10 +85,7 @@ impl CityModel {
         let mut world = World::new();
         world.insert_resource(Frame(frame));
         world.insert_resource(MeshStore::default());
-        world.insert_resource(FeatureTable {
-            by_index: vec![None],
-            by_guid: HashMap::new(),
-        });
+        world.insert_resource(FeatureTable { by_index: vec![None], by_guid: HashMap::new() });
         world.insert_resource(SpatialIndex::default());
         Self { world }
     }
@@ -115,17 +110,11 @@ impl CityModel {
     /// GUID. A GUID seen before gets a `#n` suffix so identities stay unique.
     pub fn spawn_feature(&mut self, f: NewFeature) -> Entity {
         let bounds = f.bounds.unwrap_or_else(|| match &f.mesh {
-            Some((mesh, _)) => Bounds::from_points(
-                mesh.vertices
-                    .iter()
-                    .map(|v| f.placement + v.position.as_dvec3()),
-            ),
+            Some((mesh, _)) => Bounds::from_points(mesh.vertices.iter().map(|v| f.placement + v.position.as_dvec3())),
             None => Bounds::from_points([f.placement]),
         });
-        let geometry = f.mesh.map(|(mesh, lod)| GeometryHandle {
-            mesh: self.world.resource_mut::<MeshStore>().add(mesh),
-            lod,
-        });
+        let geometry =
+            f.mesh.map(|(mesh, lod)| GeometryHandle { mesh: self.world.resource_mut::<MeshStore>().add(mesh), lod });
         let table = self.world.resource_mut::<FeatureTable>();
         let index = table.by_index.len() as u32;
         let mut guid = f.guid;
@@ -133,10 +122,7 @@ impl CityModel {
             guid = format!("{guid}#{index}");
         }
         let mut e = self.world.spawn((
-            FeatureId {
-                guid: guid.clone(),
-                index,
-            },
+            FeatureId { guid: guid.clone(), index },
             f.class,
             f.attributes,
             Placement { enu: f.placement },
@@ -202,19 +188,13 @@ impl CityModel {
     }
 
     /// For each class, the attribute keys its features carry, with their value types.
-    pub fn attribute_keys(
-        &self,
-    ) -> BTreeMap<SemanticClass, BTreeMap<String, BTreeSet<&'static str>>> {
-        let mut keys: BTreeMap<SemanticClass, BTreeMap<String, BTreeSet<&'static str>>> =
-            BTreeMap::new();
+    pub fn attribute_keys(&self) -> BTreeMap<SemanticClass, BTreeMap<String, BTreeSet<&'static str>>> {
+        let mut keys: BTreeMap<SemanticClass, BTreeMap<String, BTreeSet<&'static str>>> = BTreeMap::new();
         for e in self.world.iter_entities() {
             if let (Some(c), Some(a)) = (e.get::<SemanticClass>(), e.get::<Attributes>()) {
                 let per_class = keys.entry(*c).or_default();
                 for (k, v) in &a.0 {
-                    per_class
-                        .entry(k.clone())
-                        .or_default()
-                        .insert(v.type_name());
+                    per_class.entry(k.clone()).or_default().insert(v.type_name());
                 }
             }
         }
@@ -254,8 +234,7 @@ impl CityModel {
         });
         if let Some(b) = r.get::<Bounds>() {
             let c = frame.enu_to_geodetic(DVec3::new(b.center().x, b.center().y, b.min.z));
-            v["position"] =
-                serde_json::json!({"lon": c.lon_deg, "lat": c.lat_deg, "height": c.height});
+            v["position"] = serde_json::json!({"lon": c.lon_deg, "lat": c.lat_deg, "height": c.height});
             v["bounds_enu"] = serde_json::json!({"min": b.min.to_array(), "max": b.max.to_array()});
         }
         if let Some(g) = r.get::<GeometryHandle>() {

@@ -17,9 +17,7 @@ pub struct FeatureId {
 }
 
 /// The semantic class of a feature, after CityJSON / CityGML 3.0.
-#[derive(
-    Component, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SemanticClass {
     Building,
     BuildingPart,
@@ -96,8 +94,9 @@ impl SemanticClass {
             "SolitaryVegetationObject" => SemanticClass::SolitaryVegetationObject,
             "TINRelief" => SemanticClass::TINRelief,
             "CityFurniture" => SemanticClass::CityFurniture,
-            "GenericCityObject" | "OtherConstruction" | "Tunnel" | "TunnelPart"
-            | "TunnelInstallation" => SemanticClass::GenericCityObject,
+            "GenericCityObject" | "OtherConstruction" | "Tunnel" | "TunnelPart" | "TunnelInstallation" => {
+                SemanticClass::GenericCityObject
+            }
             "Sensor" => SemanticClass::Sensor,
             _ => return None,
         })
@@ -153,7 +152,7 @@ impl Lod {
 
 impl std::fmt::Display for Lod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0 % 10 == 0 {
+        if self.0.is_multiple_of(10) {
             write!(f, "{}", self.0 / 10)
         } else {
             write!(f, "{}.{}", self.0 / 10, self.0 % 10)
@@ -176,29 +175,18 @@ pub struct Bounds {
 }
 
 impl Bounds {
-    pub const EMPTY: Bounds = Bounds {
-        min: DVec3::splat(f64::INFINITY),
-        max: DVec3::splat(f64::NEG_INFINITY),
-    };
+    pub const EMPTY: Bounds = Bounds { min: DVec3::splat(f64::INFINITY), max: DVec3::splat(f64::NEG_INFINITY) };
 
     pub fn from_points(points: impl IntoIterator<Item = DVec3>) -> Bounds {
-        points
-            .into_iter()
-            .fold(Bounds::EMPTY, |b, p| b.including(p))
+        points.into_iter().fold(Bounds::EMPTY, |b, p| b.including(p))
     }
 
     pub fn including(self, p: DVec3) -> Bounds {
-        Bounds {
-            min: self.min.min(p),
-            max: self.max.max(p),
-        }
+        Bounds { min: self.min.min(p), max: self.max.max(p) }
     }
 
     pub fn union(self, o: Bounds) -> Bounds {
-        Bounds {
-            min: self.min.min(o.min),
-            max: self.max.max(o.max),
-        }
+        Bounds { min: self.min.min(o.min), max: self.max.max(o.max) }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -229,14 +217,8 @@ impl Bounds {
         let tmin = t0.min(t1);
         let tmax = t0.max(t1);
         // NaN (0 · ∞) lanes mean the ray lies in a slab plane; treat as inside.
-        let near = [tmin.x, tmin.y, tmin.z]
-            .into_iter()
-            .filter(|v| !v.is_nan())
-            .fold(0.0f64, f64::max);
-        let far = [tmax.x, tmax.y, tmax.z]
-            .into_iter()
-            .filter(|v| !v.is_nan())
-            .fold(f64::INFINITY, f64::min);
+        let near = [tmin.x, tmin.y, tmin.z].into_iter().filter(|v| !v.is_nan()).fold(0.0f64, f64::max);
+        let far = [tmax.x, tmax.y, tmax.z].into_iter().filter(|v| !v.is_nan()).fold(f64::INFINITY, f64::min);
         (near <= far).then_some(near)
     }
 }
@@ -264,12 +246,7 @@ pub struct FeatureStyle {
 
 impl Default for FeatureStyle {
     fn default() -> Self {
-        Self {
-            color_override: None,
-            visible: true,
-            highlighted: false,
-            selected: false,
-        }
+        Self { color_override: None, visible: true, highlighted: false, selected: false }
     }
 }
 
@@ -291,19 +268,13 @@ mod tests {
         for c in SemanticClass::ALL {
             assert_eq!(SemanticClass::from_name(c.name()), Some(c));
         }
-        assert_eq!(
-            SemanticClass::from_name("BridgePart"),
-            Some(SemanticClass::Bridge)
-        );
+        assert_eq!(SemanticClass::from_name("BridgePart"), Some(SemanticClass::Bridge));
         assert_eq!(SemanticClass::from_name("+Custom"), None);
     }
 
     #[test]
     fn ray_entry_hits_and_misses() {
-        let b = Bounds {
-            min: DVec3::ZERO,
-            max: DVec3::splat(1.0),
-        };
+        let b = Bounds { min: DVec3::ZERO, max: DVec3::splat(1.0) };
         assert_eq!(b.ray_entry(DVec3::new(-1.0, 0.5, 0.5), DVec3::X), Some(1.0));
         assert_eq!(b.ray_entry(DVec3::new(-1.0, 2.0, 0.5), DVec3::X), None);
         assert_eq!(b.ray_entry(DVec3::new(0.5, 0.5, 0.5), DVec3::X), Some(0.0));

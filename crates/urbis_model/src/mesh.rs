@@ -65,24 +65,13 @@ impl CpuMesh {
     ) {
         let mut normal = Vec3::ZERO;
         for t in triangles {
-            let (a, b, c) = (
-                positions[t[0] as usize],
-                positions[t[1] as usize],
-                positions[t[2] as usize],
-            );
+            let (a, b, c) = (positions[t[0] as usize], positions[t[1] as usize], positions[t[2] as usize]);
             normal += (b - a).cross(c - a);
         }
         let normal = normal.normalize_or(Vec3::Z);
         let base = self.vertices.len() as u32;
-        self.vertices.extend(positions.iter().map(|&p| MeshVertex {
-            position: p,
-            normal,
-            uv: uv(p),
-            color,
-            material,
-        }));
-        self.indices
-            .extend(triangles.iter().flat_map(|t| t.map(|i| base + i)));
+        self.vertices.extend(positions.iter().map(|&p| MeshVertex { position: p, normal, uv: uv(p), color, material }));
+        self.indices.extend(triangles.iter().flat_map(|t| t.map(|i| base + i)));
     }
 
     /// Ray–triangle intersection (Möller–Trumbore) in the mesh's local frame;

@@ -16,11 +16,7 @@ use crate::components::SemanticClass;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Predicate {
     Exists(String),
-    Compare {
-        key: String,
-        op: CompareOp,
-        value: AttributeValue,
-    },
+    Compare { key: String, op: CompareOp, value: AttributeValue },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,11 +75,7 @@ impl FeatureQuery {
     }
 
     pub fn compare(mut self, key: &str, op: CompareOp, value: impl Into<AttributeValue>) -> Self {
-        self.predicates.push(Predicate::Compare {
-            key: key.into(),
-            op,
-            value: value.into(),
-        });
+        self.predicates.push(Predicate::Compare { key: key.into(), op, value: value.into() });
         self
     }
 
@@ -106,10 +98,9 @@ impl FeatureQuery {
         }
         self.predicates.iter().all(|p| match p {
             Predicate::Exists(k) => attrs.get(k).is_some(),
-            Predicate::Compare { key, op, value } => attrs
-                .get(key)
-                .and_then(|v| v.partial_cmp_value(value))
-                .is_some_and(|o| op.accepts(o)),
+            Predicate::Compare { key, op, value } => {
+                attrs.get(key).and_then(|v| v.partial_cmp_value(value)).is_some_and(|o| op.accepts(o))
+            }
         })
     }
 
@@ -123,11 +114,7 @@ impl FeatureQuery {
             return Ok(q);
         }
         for (index, term) in split_and(s).into_iter().enumerate() {
-            let err = |msg: &str| QueryParseError {
-                index,
-                term: term.to_string(),
-                msg: msg.into(),
-            };
+            let err = |msg: &str| QueryParseError { index, term: term.to_string(), msg: msg.into() };
             let ops = [
                 ("<=", CompareOp::Le),
                 (">=", CompareOp::Ge),
@@ -149,9 +136,7 @@ impl FeatureQuery {
                 continue;
             };
             let key = term[..i].trim();
-            let raw = term[i + tok.len()..]
-                .trim()
-                .trim_matches(|c| c == '"' || c == '\'');
+            let raw = term[i + tok.len()..].trim().trim_matches(|c| c == '"' || c == '\'');
             if key.is_empty() || raw.is_empty() {
                 return Err(err("empty key or value"));
             }
@@ -207,37 +192,17 @@ mod tests {
 
     #[test]
     fn predicates_filter_by_type_and_value() {
-        let a = Attributes::default()
-            .with("use", "residential")
-            .with("height", 62.5)
-            .with("floors", 20i64);
-        let q = FeatureQuery::new()
-            .class(SemanticClass::Building)
-            .eq("use", "residential")
-            .gt("height", 50i64);
+        let a = Attributes::default().with("use", "residential").with("height", 62.5).with("floors", 20i64);
+        let q = FeatureQuery::new().class(SemanticClass::Building).eq("use", "residential").gt("height", 50i64);
         assert!(q.matches(SemanticClass::Building, &a));
         assert!(!q.matches(SemanticClass::Road, &a));
+        assert!(!FeatureQuery::new().gt("height", 70.0).matches(SemanticClass::Building, &a));
         assert!(
-            !FeatureQuery::new()
-                .gt("height", 70.0)
-                .matches(SemanticClass::Building, &a)
-        );
-        assert!(
-            !FeatureQuery::new()
-                .gt("use", 3i64)
-                .matches(SemanticClass::Building, &a),
+            !FeatureQuery::new().gt("use", 3i64).matches(SemanticClass::Building, &a),
             "string vs number never matches"
         );
-        assert!(
-            FeatureQuery::parse("floors >= 20 and height<=62.5")
-                .unwrap()
-                .matches(SemanticClass::Building, &a)
-        );
-        assert!(
-            !FeatureQuery::parse("missing")
-                .unwrap()
-                .matches(SemanticClass::Building, &a)
-        );
+        assert!(FeatureQuery::parse("floors >= 20 and height<=62.5").unwrap().matches(SemanticClass::Building, &a));
+        assert!(!FeatureQuery::parse("missing").unwrap().matches(SemanticClass::Building, &a));
     }
 
     #[test]

@@ -46,12 +46,8 @@ struct RaySelection {
 
 impl RaySelection {
     fn hits(&self, env: &AABB<[f64; 3]>) -> bool {
-        let b = Bounds {
-            min: DVec3::from_array(env.lower()),
-            max: DVec3::from_array(env.upper()),
-        };
-        b.ray_entry(self.origin, self.dir)
-            .is_some_and(|t| t <= self.max_distance)
+        let b = Bounds { min: DVec3::from_array(env.lower()), max: DVec3::from_array(env.upper()) };
+        b.ray_entry(self.origin, self.dir).is_some_and(|t| t <= self.max_distance)
     }
 }
 
@@ -71,9 +67,7 @@ impl SpatialIndex {
             .filter(|(_, b)| !b.is_empty() && b.min.is_finite() && b.max.is_finite())
             .map(|(entity, bounds)| IndexedFeature { entity, bounds })
             .collect();
-        Self {
-            tree: RTree::bulk_load(objs),
-        }
+        Self { tree: RTree::bulk_load(objs) }
     }
 
     pub fn len(&self) -> usize {
@@ -87,10 +81,7 @@ impl SpatialIndex {
     /// Features whose bounds intersect the box.
     pub fn in_box(&self, b: Bounds) -> Vec<Entity> {
         let env = AABB::from_corners(b.min.to_array(), b.max.to_array());
-        self.tree
-            .locate_in_envelope_intersecting(&env)
-            .map(|f| f.entity)
-            .collect()
+        self.tree.locate_in_envelope_intersecting(&env).map(|f| f.entity).collect()
     }
 
     /// Features whose bounds contain the 3D point.
@@ -117,19 +108,9 @@ impl SpatialIndex {
     /// The nearest feature hit by the ray within `max_distance`. Features
     /// with a mesh are tested triangle by triangle; others by their bounds,
     /// except parents without geometry, whose parts are hit instead.
-    pub fn ray_cast(
-        &self,
-        world: &World,
-        origin: DVec3,
-        dir: DVec3,
-        max_distance: f64,
-    ) -> Option<RayHit> {
+    pub fn ray_cast(&self, world: &World, origin: DVec3, dir: DVec3, max_distance: f64) -> Option<RayHit> {
         let dir = dir.normalize();
-        let sel = RaySelection {
-            origin,
-            dir,
-            max_distance,
-        };
+        let sel = RaySelection { origin, dir, max_distance };
         let meshes = world.get_resource::<MeshStore>();
         let mut best: Option<RayHit> = None;
         for f in self.tree.locate_with_selection_function(sel) {
@@ -156,11 +137,7 @@ impl SpatialIndex {
             if let Some(d) = distance.filter(|&d| d <= max_distance)
                 && best.is_none_or(|b| d < b.distance)
             {
-                best = Some(RayHit {
-                    entity: f.entity,
-                    distance: d,
-                    point: origin + dir * d,
-                });
+                best = Some(RayHit { entity: f.entity, distance: d, point: origin + dir * d });
             }
         }
         best

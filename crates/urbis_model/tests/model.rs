@@ -12,15 +12,12 @@ use urbis_geo::{CrsTransform, Epsg};
 use urbis_model::*;
 
 fn sample_dir() -> PathBuf {
-    urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default())
-        .expect("sample city")
+    urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default()).expect("sample city")
 }
 
 fn cityjson() -> serde_json::Value {
-    serde_json::from_slice(
-        &std::fs::read(sample_dir().join(urbis_sample_city::CITYJSON_FILE)).expect("read"),
-    )
-    .expect("json")
+    serde_json::from_slice(&std::fs::read(sample_dir().join(urbis_sample_city::CITYJSON_FILE)).expect("read"))
+        .expect("json")
 }
 
 #[test]
@@ -30,9 +27,7 @@ fn one_entity_per_city_object_with_its_class() {
     let objects = doc["CityObjects"].as_object().expect("objects");
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();
     for o in objects.values() {
-        *expected
-            .entry(o["type"].as_str().expect("type").to_string())
-            .or_default() += 1;
+        *expected.entry(o["type"].as_str().expect("type").to_string()).or_default() += 1;
     }
     let counts = model.counts_by_class();
     for (ty, n) in &expected {
@@ -41,10 +36,7 @@ fn one_entity_per_city_object_with_its_class() {
     }
     assert_eq!(counts.get(&SemanticClass::TINRelief), Some(&1));
     assert_eq!(model.feature_count(), objects.len() + 1);
-    assert!(
-        (3000..=10000).contains(&counts[&SemanticClass::Building]),
-        "{counts:?}"
-    );
+    assert!((3000..=10000).contains(&counts[&SemanticClass::Building]), "{counts:?}");
     assert!(reports.iter().all(|r| r.crs == Some(4548)));
     // Every feature index maps back to its entity, and GUIDs are the CityJSON ids.
     for (guid, _) in objects.iter().take(200) {
@@ -68,29 +60,18 @@ fn attributes_come_through_typed() {
     let e = model.features().by_guid(guid).expect("entity");
     let a = model.world.get::<Attributes>(e).expect("attributes");
     assert_eq!(a.f64("height"), obj["attributes"]["height"].as_f64());
-    assert_eq!(
-        a.get("floors"),
-        Some(&AttributeValue::Int(
-            obj["attributes"]["floors"].as_i64().expect("floors")
-        ))
-    );
+    assert_eq!(a.get("floors"), Some(&AttributeValue::Int(obj["attributes"]["floors"].as_i64().expect("floors"))));
     assert_eq!(a.str("use"), obj["attributes"]["use"].as_str());
-    let street = obj["address"][0]["ThoroughfareName"]
-        .as_str()
-        .expect("street");
+    let street = obj["address"][0]["ThoroughfareName"].as_str().expect("street");
     assert!(a.str("address").expect("address").contains(street));
 }
 
 #[test]
 fn residential_buildings_taller_than_50m_match_the_file() {
     let (model, _) = open_city(&[sample_dir()]).expect("load");
-    let q = FeatureQuery::parse("class = Building and use = residential and height > 50")
-        .expect("query");
-    let mut got: Vec<String> = model
-        .select(&q)
-        .into_iter()
-        .map(|e| model.world.get::<FeatureId>(e).expect("id").guid.clone())
-        .collect();
+    let q = FeatureQuery::parse("class = Building and use = residential and height > 50").expect("query");
+    let mut got: Vec<String> =
+        model.select(&q).into_iter().map(|e| model.world.get::<FeatureId>(e).expect("id").guid.clone()).collect();
     // Brute force over the JSON, independently of the model.
     let doc = cityjson();
     let mut want: Vec<String> = doc["CityObjects"]
@@ -106,24 +87,17 @@ fn residential_buildings_taller_than_50m_match_the_file() {
         .collect();
     got.sort();
     want.sort();
-    assert!(
-        !want.is_empty(),
-        "the sample city has tall residential buildings"
-    );
+    assert!(!want.is_empty(), "the sample city has tall residential buildings");
     assert_eq!(got, want);
 }
 
 #[test]
 fn spatial_queries_find_the_right_features() {
     let (mut model, _) = open_city(&[sample_dir()]).expect("load");
-    let mut q = model
-        .world
-        .query::<(Entity, &SemanticClass, &Footprint, &Bounds, &Attributes)>();
+    let mut q = model.world.query::<(Entity, &SemanticClass, &Footprint, &Bounds, &Attributes)>();
     let buildings: Vec<(Entity, geo::Polygon<f64>, Bounds)> = q
         .iter(&model.world)
-        .filter(|(_, c, _, _, a)| {
-            **c == SemanticClass::Building && a.str("typology") == Some("slab")
-        })
+        .filter(|(_, c, _, _, a)| **c == SemanticClass::Building && a.str("typology") == Some("slab"))
         .take(50)
         .map(|(e, _, f, b, _)| (e, f.0.clone(), *b))
         .collect();
@@ -140,28 +114,15 @@ fn spatial_queries_find_the_right_features() {
             max: DVec3::new(c.x() + 1.0, c.y() + 1.0, b.max.z),
         };
         assert!(model.spatial().in_box(inside).contains(e));
-        let far = Bounds {
-            min: b.min + DVec3::splat(5000.0),
-            max: b.max + DVec3::splat(5000.0),
-        };
+        let far = Bounds { min: b.min + DVec3::splat(5000.0), max: b.max + DVec3::splat(5000.0) };
         assert!(!model.spatial().in_box(far).contains(e));
         // Ray: straight down onto the roof hits this building at its roof height.
         let hit = model
             .spatial()
-            .ray_cast(
-                &model.world,
-                DVec3::new(c.x(), c.y(), b.max.z + 200.0),
-                -DVec3::Z,
-                1000.0,
-            )
+            .ray_cast(&model.world, DVec3::new(c.x(), c.y(), b.max.z + 200.0), -DVec3::Z, 1000.0)
             .expect("ray hit");
         assert_eq!(hit.entity, *e);
-        assert!(
-            (hit.point.z - b.max.z).abs() < 0.01,
-            "roof {} hit {}",
-            b.max.z,
-            hit.point.z
-        );
+        assert!((hit.point.z - b.max.z).abs() < 0.01, "roof {} hit {}", b.max.z, hit.point.z);
     }
 }
 
@@ -177,62 +138,40 @@ fn features_are_placed_at_their_georeferenced_position() {
         .expect("building");
     // The first vertex of its first surface, from the file, through PROJ.
     let t = &doc["transform"];
-    let v = obj["geometry"][0]["boundaries"][0][0][0][0]
-        .as_u64()
-        .expect("index") as usize;
+    let v = obj["geometry"][0]["boundaries"][0][0][0][0].as_u64().expect("index") as usize;
     let raw = &doc["vertices"][v];
     let p = DVec3::new(
-        raw[0].as_f64().expect("x") * t["scale"][0].as_f64().expect("s")
-            + t["translate"][0].as_f64().expect("t"),
-        raw[1].as_f64().expect("y") * t["scale"][1].as_f64().expect("s")
-            + t["translate"][1].as_f64().expect("t"),
-        raw[2].as_f64().expect("z") * t["scale"][2].as_f64().expect("s")
-            + t["translate"][2].as_f64().expect("t"),
+        raw[0].as_f64().expect("x") * t["scale"][0].as_f64().expect("s") + t["translate"][0].as_f64().expect("t"),
+        raw[1].as_f64().expect("y") * t["scale"][1].as_f64().expect("s") + t["translate"][1].as_f64().expect("t"),
+        raw[2].as_f64().expect("z") * t["scale"][2].as_f64().expect("s") + t["translate"][2].as_f64().expect("t"),
     );
-    let ecef = CrsTransform::new(Epsg(4548), Epsg::ECEF)
-        .expect("transform")
-        .transform(p)
-        .expect("point");
+    let ecef = CrsTransform::new(Epsg(4548), Epsg::ECEF).expect("transform").transform(p).expect("point");
     let e = model.features().by_guid(guid).expect("entity");
     let b = model.world.get::<Bounds>(e).expect("bounds");
     let enu = model.frame().ecef_to_enu(ecef);
-    assert!(
-        b.min.cmple(enu + 1e-6).all() && b.max.cmpge(enu - 1e-6).all(),
-        "{enu} outside {b:?}"
-    );
+    assert!(b.min.cmple(enu + 1e-6).all() && b.max.cmpge(enu - 1e-6).all(), "{enu} outside {b:?}");
     let g = model.frame().origin;
-    assert!(
-        (g.lon_deg - 115.9).abs() < 0.01 && (g.lat_deg - 39.0).abs() < 0.01,
-        "{g:?}"
-    );
+    assert!((g.lon_deg - 115.9).abs() < 0.01 && (g.lat_deg - 39.0).abs() < 0.01, "{g:?}");
 }
 
 #[test]
 fn bad_inputs_are_clear_errors() {
     let dir = std::env::temp_dir().join(format!("urbis-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let text =
-        std::fs::read_to_string(sample_dir().join(urbis_sample_city::CITYJSON_FILE)).expect("read");
+    let text = std::fs::read_to_string(sample_dir().join(urbis_sample_city::CITYJSON_FILE)).expect("read");
     let truncated = dir.join("truncated.city.json");
     std::fs::write(&truncated, &text[..text.len() / 2]).expect("write");
     let e = open_city(&[truncated]).expect_err("truncated").to_string();
-    assert!(
-        e.contains("truncated.city.json") && e.contains("line"),
-        "{e}"
-    );
+    assert!(e.contains("truncated.city.json") && e.contains("line"), "{e}");
 
     let wrong_crs = dir.join("wrong.city.json");
     std::fs::write(&wrong_crs, text.replace("EPSG/0/4548", "EPSG/0/999999")).expect("write");
     let e = open_city(&[wrong_crs]).expect_err("wrong CRS").to_string();
     assert!(e.contains("wrong.city.json") && e.contains("999999"), "{e}");
 
-    let e = open_city(&[dir.join("missing.city.json")])
-        .expect_err("missing")
-        .to_string();
+    let e = open_city(&[dir.join("missing.city.json")]).expect_err("missing").to_string();
     assert!(e.contains("missing.city.json"), "{e}");
-    let e = open_city(&[dir.join("notes.txt")])
-        .expect_err("unsupported")
-        .to_string();
+    let e = open_city(&[dir.join("notes.txt")]).expect_err("unsupported").to_string();
     assert!(e.contains("notes.txt") && e.contains("unsupported"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -22,12 +22,7 @@ impl Camera {
         let forward = (target - position).normalize();
         let right = forward.cross(up).normalize();
         let cam_up = right.cross(forward);
-        Camera {
-            position,
-            rotation: DMat3::from_cols(right, cam_up, -forward),
-            fov_y: 45f64.to_radians(),
-            near: 0.5,
-        }
+        Camera { position, rotation: DMat3::from_cols(right, cam_up, -forward), fov_y: 45f64.to_radians(), near: 0.5 }
     }
 
     pub fn forward(&self) -> DVec3 {
@@ -65,12 +60,7 @@ impl Camera {
     pub fn chunk_matrix(&self, origin: DVec3, basis: DMat3) -> Mat4 {
         let t = (origin - self.position).as_vec3();
         let b = basis.as_mat3();
-        Mat4::from_cols(
-            b.x_axis.extend(0.0),
-            b.y_axis.extend(0.0),
-            b.z_axis.extend(0.0),
-            t.extend(1.0),
-        )
+        Mat4::from_cols(b.x_axis.extend(0.0), b.y_axis.extend(0.0), b.z_axis.extend(0.0), t.extend(1.0))
     }
 
     /// The world-space ray through pixel (x, y) of a `width` × `height` image
@@ -104,11 +94,7 @@ mod tests {
 
     #[test]
     fn pixel_ray_centre_is_forward() {
-        let cam = Camera::look_at(
-            DVec3::new(1.0, 2.0, 3.0),
-            DVec3::new(1.0, 12.0, 3.0),
-            DVec3::Z,
-        );
+        let cam = Camera::look_at(DVec3::new(1.0, 2.0, 3.0), DVec3::new(1.0, 12.0, 3.0), DVec3::Z);
         let (_, d) = cam.pixel_ray(50.0, 50.0, 100, 100);
         assert!((d - DVec3::Y).length() < 1e-12);
         let (_, top) = cam.pixel_ray(50.0, 0.0, 100, 100);

@@ -14,12 +14,7 @@ pub enum RenderError {
     #[error("reading back from the GPU failed: {0}")]
     Readback(String),
     #[error("pixel ({x}, {y}) is outside the {width}×{height} frame")]
-    OutOfFrame {
-        x: u32,
-        y: u32,
-        width: u32,
-        height: u32,
-    },
+    OutOfFrame { x: u32, y: u32, width: u32, height: u32 },
 }
 
 /// A wgpu device and the adapter it came from.
@@ -40,50 +35,30 @@ impl std::fmt::Debug for GpuContext {
 impl GpuContext {
     /// A device without a window. `WGPU_BACKEND=vulkan|gl` selects a backend.
     pub fn headless() -> Result<Self, RenderError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         Self::with_instance(instance, None)
     }
 
     /// A device able to present to `surface`.
-    pub fn with_instance(
-        instance: wgpu::Instance,
-        surface: Option<&wgpu::Surface<'_>>,
-    ) -> Result<Self, RenderError> {
+    pub fn with_instance(instance: wgpu::Instance, surface: Option<&wgpu::Surface<'_>>) -> Result<Self, RenderError> {
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             compatible_surface: surface,
             ..Default::default()
         }))
         .map_err(|_| RenderError::NoAdapter {
-            backends: format!(
-                "{:?}",
-                wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all())
-            ),
+            backends: format!("{:?}", wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all())),
         })?;
         let info = adapter.get_info();
-        tracing::info!(
-            "GPU adapter: {} ({:?}, {:?})",
-            info.name,
-            info.backend,
-            info.device_type
-        );
+        tracing::info!("GPU adapter: {} ({:?}, {:?})", info.name, info.backend, info.device_type);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("urbis"),
             required_features: wgpu::Features::empty(),
             required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),
             ..Default::default()
         }))
-        .map_err(|e| RenderError::Device {
-            adapter: info.name.clone(),
-            reason: e.to_string(),
-        })?;
-        Ok(Self {
-            instance,
-            adapter,
-            device,
-            queue,
-        })
+        .map_err(|e| RenderError::Device { adapter: info.name.clone(), reason: e.to_string() })?;
+        Ok(Self { instance, adapter, device, queue })
     }
 
     /// Whether a missing adapter must fail rather than skip (`URBIS_REQUIRE_GPU=1`, as in CI).

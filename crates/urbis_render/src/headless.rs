@@ -22,11 +22,7 @@ impl HeadlessTarget {
     pub fn new(ctx: &GpuContext, width: u32, height: u32) -> Self {
         let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("headless output"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
+            size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -35,24 +31,12 @@ impl HeadlessTarget {
             view_formats: &[],
         });
         let view = texture.create_view(&Default::default());
-        Self {
-            texture,
-            view,
-            width,
-            height,
-        }
+        Self { texture, view, width, height }
     }
 
     /// The pixels, tightly packed RGBA8 rows (sRGB-encoded).
     pub fn read_rgba(&self, ctx: &GpuContext) -> Result<Vec<u8>, RenderError> {
-        read_texture(
-            ctx,
-            &self.texture,
-            wgpu::Origin3d::ZERO,
-            self.width,
-            self.height,
-            4,
-        )
+        read_texture(ctx, &self.texture, wgpu::Origin3d::ZERO, self.width, self.height, 4)
     }
 }
 
@@ -74,18 +58,9 @@ pub(crate) fn read_texture(
         usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
         mapped_at_creation: false,
     });
-    let mut encoder = ctx
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("readback"),
-        });
+    let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
     encoder.copy_texture_to_buffer(
-        wgpu::TexelCopyTextureInfo {
-            texture,
-            mip_level: 0,
-            origin,
-            aspect: wgpu::TextureAspect::All,
-        },
+        wgpu::TexelCopyTextureInfo { texture, mip_level: 0, origin, aspect: wgpu::TextureAspect::All },
         wgpu::TexelCopyBufferInfo {
             buffer: &buffer,
             layout: wgpu::TexelCopyBufferLayout {
@@ -94,11 +69,7 @@ pub(crate) fn read_texture(
                 rows_per_image: Some(height),
             },
         },
-        wgpu::Extent3d {
-            width,
-            height,
-            depth_or_array_layers: 1,
-        },
+        wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
     );
     ctx.queue.submit([encoder.finish()]);
     let slice = buffer.slice(..);
@@ -106,17 +77,11 @@ pub(crate) fn read_texture(
     slice.map_async(wgpu::MapMode::Read, move |r| {
         let _ = tx.send(r);
     });
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| RenderError::Readback(e.to_string()))?;
-    rx.recv()
-        .map_err(|e| RenderError::Readback(e.to_string()))?
-        .map_err(|e| RenderError::Readback(e.to_string()))?;
+    ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| RenderError::Readback(e.to_string()))?;
+    rx.recv().map_err(|e| RenderError::Readback(e.to_string()))?.map_err(|e| RenderError::Readback(e.to_string()))?;
     let mut out = Vec::with_capacity((unpadded * height) as usize);
     {
-        let data = slice
-            .get_mapped_range()
-            .map_err(|e| RenderError::Readback(e.to_string()))?;
+        let data = slice.get_mapped_range().map_err(|e| RenderError::Readback(e.to_string()))?;
         for row in data.chunks(padded as usize).take(height as usize) {
             out.extend_from_slice(&row[..unpadded as usize]);
         }

@@ -60,11 +60,7 @@ impl OverlayPipeline {
             &ctx.queue,
             &wgpu::TextureDescriptor {
                 label: Some("glyph atlas"),
-                size: wgpu::Extent3d {
-                    width: aw,
-                    height: ah,
-                    depth_or_array_layers: 1,
-                },
+                size: wgpu::Extent3d { width: aw, height: ah, depth_or_array_layers: 1 },
                 mip_level_count: 1,
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
@@ -110,15 +106,10 @@ impl OverlayPipeline {
             label: Some("overlay"),
             layout: &layout,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: screen.as_entire_binding(),
-                },
+                wgpu::BindGroupEntry { binding: 0, resource: screen.as_entire_binding() },
                 wgpu::BindGroupEntry {
                     binding: 1,
-                    resource: wgpu::BindingResource::TextureView(
-                        &atlas.create_view(&Default::default()),
-                    ),
+                    resource: wgpu::BindingResource::TextureView(&atlas.create_view(&Default::default())),
                 },
             ],
         });
@@ -161,12 +152,7 @@ impl OverlayPipeline {
             multiview_mask: None,
             cache: None,
         });
-        Self {
-            pipeline,
-            bind_group,
-            screen,
-            encode_srgb: !format.is_srgb(),
-        }
+        Self { pipeline, bind_group, screen, encode_srgb: !format.is_srgb() }
     }
 
     pub(crate) fn draw(
@@ -184,20 +170,13 @@ impl OverlayPipeline {
         ctx.queue.write_buffer(
             &self.screen,
             0,
-            bytemuck::cast_slice(&[
-                width as f32,
-                height as f32,
-                if self.encode_srgb { 1.0 } else { 0.0 },
-                0.0,
-            ]),
+            bytemuck::cast_slice(&[width as f32, height as f32, if self.encode_srgb { 1.0 } else { 0.0 }, 0.0]),
         );
-        let buffer = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("overlay vertices"),
-                contents: bytemuck::cast_slice(&verts),
-                usage: wgpu::BufferUsages::VERTEX,
-            });
+        let buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("overlay vertices"),
+            contents: bytemuck::cast_slice(&verts),
+            usage: wgpu::BufferUsages::VERTEX,
+        });
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.set_vertex_buffer(0, buffer.slice(..));
@@ -205,6 +184,7 @@ impl OverlayPipeline {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn quad(
     out: &mut Vec<OverlayVertex>,
     x0: f32,
@@ -215,11 +195,7 @@ fn quad(
     uv1: [f32; 2],
     color: [f32; 4],
 ) {
-    let v = |x, y, u, v| OverlayVertex {
-        position: [x, y],
-        uv: [u, v],
-        color,
-    };
+    let v = |x, y, u, v| OverlayVertex { position: [x, y], uv: [u, v], color };
     out.extend([
         v(x0, y0, uv0[0], uv0[1]),
         v(x1, y0, uv1[0], uv0[1]),
@@ -231,46 +207,18 @@ fn quad(
 }
 
 fn build_vertices(overlay: &Overlay, screen_width: f32) -> Vec<OverlayVertex> {
-    let s = if overlay.scale > 0.0 {
-        overlay.scale
-    } else {
-        2.0
-    };
+    let s = if overlay.scale > 0.0 { overlay.scale } else { 2.0 };
     let (cw, lh, pad) = (8.0 * s, 10.0 * s, 6.0 * s);
     let mut out = Vec::new();
     for p in &overlay.panels {
-        let lines: Vec<(&str, bool)> = p
-            .title
-            .iter()
-            .map(|t| (t.as_str(), true))
-            .chain(p.lines.iter().map(|l| (l.as_str(), false)))
-            .collect();
+        let lines: Vec<(&str, bool)> =
+            p.title.iter().map(|t| (t.as_str(), true)).chain(p.lines.iter().map(|l| (l.as_str(), false))).collect();
         let max_chars = ((screen_width - p.x - 2.0 * pad) / cw).max(1.0) as usize;
-        let cols = lines
-            .iter()
-            .map(|(l, _)| l.chars().count().min(max_chars))
-            .max()
-            .unwrap_or(0);
-        let (w, h) = (
-            cols as f32 * cw + 2.0 * pad,
-            lines.len() as f32 * lh + 2.0 * pad,
-        );
-        quad(
-            &mut out,
-            p.x,
-            p.y,
-            p.x + w,
-            p.y + h,
-            [-1.0, -1.0],
-            [-1.0, -1.0],
-            [0.02, 0.025, 0.035, 0.78],
-        );
+        let cols = lines.iter().map(|(l, _)| l.chars().count().min(max_chars)).max().unwrap_or(0);
+        let (w, h) = (cols as f32 * cw + 2.0 * pad, lines.len() as f32 * lh + 2.0 * pad);
+        quad(&mut out, p.x, p.y, p.x + w, p.y + h, [-1.0, -1.0], [-1.0, -1.0], [0.02, 0.025, 0.035, 0.78]);
         for (row, (line, title)) in lines.iter().enumerate() {
-            let color = if *title {
-                [1.0, 0.72, 0.18, 1.0]
-            } else {
-                [0.92, 0.92, 0.92, 1.0]
-            };
+            let color = if *title { [1.0, 0.72, 0.18, 1.0] } else { [0.92, 0.92, 0.92, 1.0] };
             let y = p.y + pad + row as f32 * lh;
             for (col, ch) in line.chars().take(max_chars).enumerate() {
                 let c = if ch.is_ascii() { ch as u32 } else { '?' as u32 };

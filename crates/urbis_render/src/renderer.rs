@@ -10,6 +10,8 @@ use crate::{Camera, GpuContext, RenderError, shaders};
 const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
 const ID_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::R32Uint;
 const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+/// Side of the square shadow map, texels.
+const SHADOW_SIZE: u32 = 2048;
 
 /// Sun, sky and atmosphere.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,23 +27,18 @@ pub struct Lighting {
     /// Aerial perspective density, per metre.
     pub fog_density: f32,
     /// Height of the camera over a plain drawn below the horizon where no
-    /// geometry is (0 draws none).
+    /// geometry is (0 draws none). Also sizes the shadowed region.
     pub ground_plain_depth: f32,
+    /// Cast sun shadows (a shadow map fitted to the near part of the view).
+    pub shadows: bool,
 }
 
 impl Lighting {
     /// A clear afternoon: sun at `azimuth_deg` (clockwise from north) and
     /// `elevation_deg`, given the local east, north and up axes in world.
-    pub fn clear_day(
-        east: DVec3,
-        north: DVec3,
-        up: DVec3,
-        azimuth_deg: f64,
-        elevation_deg: f64,
-    ) -> Lighting {
+    pub fn clear_day(east: DVec3, north: DVec3, up: DVec3, azimuth_deg: f64, elevation_deg: f64) -> Lighting {
         let (az, el) = (azimuth_deg.to_radians(), elevation_deg.to_radians());
-        let sun =
-            (east * az.sin() * el.cos() + north * az.cos() * el.cos() + up * el.sin()).normalize();
+        let sun = (east * az.sin() * el.cos() + north * az.cos() * el.cos() + up * el.sin()).normalize();
         Lighting {
             sun_direction: sun,
             sun_intensity: 1.9,
@@ -50,6 +47,7 @@ impl Lighting {
             sky_horizon: Vec3::new(0.50, 0.62, 0.78),
             fog_density: 1.0 / 20000.0,
             ground_plain_depth: 0.0,
+            shadows: true,
         }
     }
 }
@@ -73,6 +71,8 @@ struct FrameUniforms {
     sky_horizon: [f32; 4],
     fog: [f32; 4],
     viewport: [f32; 4],
+    shadow_view_proj: [[f32; 4]; 4],
+    shadow: [f32; 4],
 }
 
 struct Targets {
@@ -89,11 +89,7 @@ impl Targets {
         let make = |label, format, usage| {
             ctx.device.create_texture(&wgpu::TextureDescriptor {
                 label: Some(label),
-                size: wgpu::Extent3d {
-                    width,
-                    height,
-                    depth_or_array_layers: 1,
-                },
+                size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
                 mip_level_count: 1,
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
@@ -121,8 +117,12 @@ impl Targets {
 pub struct Renderer {
     output_format: wgpu::TextureFormat,
     city_pipeline: wgpu::RenderPipeline,
+    shadow_pipeline: wgpu::RenderPipeline,
     composite_pipeline: wgpu::RenderPipeline,
     frame_layout: wgpu::BindGroupLayout,
+    shadow_frame_layout: wgpu::BindGroupLayout,
+    shadow_view: wgpu::TextureView,
+    shadow_sampler: wgpu::Sampler,
     chunk_layout: wgpu::BindGroupLayout,
     composite_layout: wgpu::BindGroupLayout,
     frame_buffer: wgpu::Buffer,
@@ -152,11 +152,7 @@ fn storage_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGrou
     }
 }
 
-fn uniform_entry(
-    binding: u32,
-    visibility: wgpu::ShaderStages,
-    dynamic: bool,
-) -> wgpu::BindGroupLayoutEntry {
+fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility,
@@ -189,6 +185,21 @@ impl Renderer {
         let vf = wgpu::ShaderStages::VERTEX_FRAGMENT;
         let frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("frame"),
+            entries: &[
+                uniform_entry(0, vf, false),
+                storage_entry(1, vf),
+                texture_entry(2, wgpu::TextureSampleType::Depth),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 3,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Comparison),
+                    count: None,
+                },
+            ],
+        });
+        // The shadow pass writes the shadow map, so it cannot also bind it.
+        let shadow_frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("shadow frame"),
             entries: &[uniform_entry(0, vf, false), storage_entry(1, vf)],
         });
         let chunk_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -224,10 +235,7 @@ impl Renderer {
                 compilation_options: Default::default(),
                 buffers: &[Some(Vertex::layout())],
             },
-            primitive: wgpu::PrimitiveState {
-                cull_mode: None,
-                ..Default::default()
-            },
+            primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
             depth_stencil: Some(wgpu::DepthStencilState {
                 format: DEPTH_FORMAT,
                 depth_write_enabled: Some(true),
@@ -244,6 +252,53 @@ impl Renderer {
             }),
             multiview_mask: None,
             cache: None,
+        });
+
+        let shadow_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("shadow"),
+            bind_group_layouts: &[Some(&shadow_frame_layout), Some(&chunk_layout)],
+            immediate_size: 0,
+        });
+        let shadow_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("shadow"),
+            layout: Some(&shadow_layout),
+            vertex: wgpu::VertexState {
+                module: &city_module,
+                entry_point: Some("vs_shadow"),
+                compilation_options: Default::default(),
+                buffers: &[Some(Vertex::layout())],
+            },
+            primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+            depth_stencil: Some(wgpu::DepthStencilState {
+                format: DEPTH_FORMAT,
+                depth_write_enabled: Some(true),
+                depth_compare: Some(wgpu::CompareFunction::LessEqual),
+                stencil: Default::default(),
+                bias: wgpu::DepthBiasState { constant: 2, slope_scale: 2.5, clamp: 0.0 },
+            }),
+            multisample: Default::default(),
+            fragment: None,
+            multiview_mask: None,
+            cache: None,
+        });
+        let shadow_view = device
+            .create_texture(&wgpu::TextureDescriptor {
+                label: Some("shadow map"),
+                size: wgpu::Extent3d { width: SHADOW_SIZE, height: SHADOW_SIZE, depth_or_array_layers: 1 },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: DEPTH_FORMAT,
+                usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            })
+            .create_view(&Default::default());
+        let shadow_sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("shadow"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            compare: Some(wgpu::CompareFunction::LessEqual),
+            ..Default::default()
         });
 
         let composite_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -290,8 +345,12 @@ impl Renderer {
         Self {
             output_format,
             city_pipeline,
+            shadow_pipeline,
             composite_pipeline,
             frame_layout,
+            shadow_frame_layout,
+            shadow_view,
+            shadow_sampler,
             chunk_layout,
             composite_layout,
             frame_buffer,
@@ -330,70 +389,55 @@ impl Renderer {
         height: u32,
     ) -> FrameStats {
         let (width, height) = (width.max(1), height.max(1));
-        if self
-            .targets
-            .as_ref()
-            .is_none_or(|t| t.width != width || t.height != height)
-        {
+        if self.targets.as_ref().is_none_or(|t| t.width != width || t.height != height) {
             self.targets = Some(Targets::new(ctx, width, height));
         }
         let aspect = width as f64 / height as f64;
         let view_proj = camera.view_projection(aspect);
-        let encode_srgb = if self.output_format.is_srgb() {
-            0.0
-        } else {
-            1.0
-        };
+        let encode_srgb = if self.output_format.is_srgb() { 0.0 } else { 1.0 };
+        let shadow = lighting.shadows.then(|| ShadowFit::new(camera, aspect, lighting));
         let u = FrameUniforms {
             view_proj: view_proj.to_cols_array_2d(),
             inv_view_proj: view_proj.inverse().to_cols_array_2d(),
-            sun_dir: lighting
-                .sun_direction
-                .as_vec3()
-                .extend(lighting.sun_intensity)
-                .to_array(),
-            up: lighting
-                .up
-                .as_vec3()
-                .extend(lighting.ground_plain_depth)
-                .to_array(),
+            sun_dir: lighting.sun_direction.as_vec3().extend(lighting.sun_intensity).to_array(),
+            up: lighting.up.as_vec3().extend(lighting.ground_plain_depth).to_array(),
             sky_zenith: lighting.sky_zenith.extend(1.0).to_array(),
             sky_horizon: lighting.sky_horizon.extend(1.0).to_array(),
             fog: [lighting.fog_density, encode_srgb, 0.0, 0.0],
-            viewport: [
-                width as f32,
-                height as f32,
-                1.0 / width as f32,
-                1.0 / height as f32,
-            ],
+            viewport: [width as f32, height as f32, 1.0 / width as f32, 1.0 / height as f32],
+            shadow_view_proj: shadow.as_ref().map_or(glam::Mat4::IDENTITY, |s| s.view_proj).to_cols_array_2d(),
+            shadow: match &shadow {
+                Some(s) => [1.0, 1.0 / SHADOW_SIZE as f32, s.texel_world * 1.5, 1.0],
+                None => [0.0; 4],
+            },
         };
-        ctx.queue
-            .write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&u));
+        ctx.queue.write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&u));
 
-        // Cull chunks against the frustum (camera-relative, so f32 is plenty).
+        // Cull chunks against the view frustum and the sun's shadow volume
+        // (camera-relative, so f32 is plenty); upload one matrix per chunk kept.
         let planes = frustum_planes(view_proj);
         let mut stats = FrameStats::default();
-        let mut visible = Vec::new();
+        let mut kept = Vec::new(); // (chunk, in view, casts into the shadow map)
         let mut keys: Vec<_> = scene.chunks.keys().copied().collect();
         keys.sort_unstable();
         for key in keys {
             let c = &scene.chunks[&key];
             let centre = (c.center - camera.position).as_vec3();
-            let inside = planes
-                .iter()
-                .all(|p| p.truncate().dot(centre) + p.w >= -(c.radius as f32));
-            if inside {
-                visible.push(c);
-            } else {
+            let in_view = planes.iter().all(|p| p.truncate().dot(centre) + p.w >= -(c.radius as f32));
+            let in_shadow = shadow.as_ref().is_some_and(|s| s.contains(centre, c.radius as f32));
+            if !in_view {
                 stats.chunks_culled += 1;
             }
+            if in_view || in_shadow {
+                kept.push((c, in_view, in_shadow));
+            }
         }
-        if visible.len() as u64 > self.chunk_capacity {
-            self.chunk_capacity = (visible.len() as u64).next_power_of_two();
+        if kept.len() as u64 > self.chunk_capacity {
+            self.chunk_capacity = (kept.len() as u64).next_power_of_two();
             self.chunk_buffer = Self::chunk_buffer(ctx, self.chunk_stride * self.chunk_capacity);
         }
-        let mut matrices = vec![0u8; (self.chunk_stride * visible.len().max(1) as u64) as usize];
-        for (i, c) in visible.iter().enumerate() {
+        let mut matrices = vec![0u8; (self.chunk_stride * kept.len().max(1) as u64) as usize];
+        for (i, (c, _, _)) in kept.iter().enumerate() {
             let m = camera.chunk_matrix(c.origin, c.basis);
             let off = i * self.chunk_stride as usize;
             matrices[off..off + 64].copy_from_slice(bytemuck::bytes_of(&m.to_cols_array()));
@@ -404,14 +448,18 @@ impl Renderer {
             label: Some("frame"),
             layout: &self.frame_layout,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.frame_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: scene.style_buffer.as_entire_binding(),
-                },
+                wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&self.shadow_view) },
+                wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&self.shadow_sampler) },
+            ],
+        });
+        let shadow_frame_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("shadow frame"),
+            layout: &self.shadow_frame_layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
             ],
         });
         let chunk_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -433,34 +481,42 @@ impl Renderer {
             label: Some("composite"),
             layout: &self.composite_layout,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.frame_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: scene.style_buffer.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: wgpu::BindingResource::TextureView(&t.color),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: wgpu::BindingResource::TextureView(&t.id),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: wgpu::BindingResource::TextureView(&t.depth),
-                },
+                wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&t.color) },
+                wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&t.id) },
+                wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&t.depth) },
             ],
         });
 
-        let mut encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("frame"),
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
+        {
+            // Cleared every frame, so a frame without shadows samples "lit".
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("shadow"),
+                color_attachments: &[],
+                depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                    view: &self.shadow_view,
+                    depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(1.0), store: wgpu::StoreOp::Store }),
+                    stencil_ops: None,
+                }),
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
             });
+            if shadow.is_some() {
+                pass.set_pipeline(&self.shadow_pipeline);
+                pass.set_bind_group(0, &shadow_frame_group, &[]);
+                for (i, (c, _, in_shadow)) in kept.iter().enumerate() {
+                    if *in_shadow {
+                        pass.set_bind_group(1, &chunk_group, &[(i as u64 * self.chunk_stride) as u32]);
+                        pass.set_vertex_buffer(0, c.vertex_buffer.slice(..));
+                        pass.set_index_buffer(c.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
+                        pass.draw_indexed(0..c.index_count, 0, 0..1);
+                    }
+                }
+            }
+        }
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("city"),
@@ -486,10 +542,7 @@ impl Renderer {
                 ],
                 depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                     view: &t.depth,
-                    depth_ops: Some(wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(0.0),
-                        store: wgpu::StoreOp::Store,
-                    }),
+                    depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(0.0), store: wgpu::StoreOp::Store }),
                     stencil_ops: None,
                 }),
                 timestamp_writes: None,
@@ -498,7 +551,10 @@ impl Renderer {
             });
             pass.set_pipeline(&self.city_pipeline);
             pass.set_bind_group(0, &frame_group, &[]);
-            for (i, c) in visible.iter().enumerate() {
+            for (i, (c, in_view, _)) in kept.iter().enumerate() {
+                if !*in_view {
+                    continue;
+                }
                 pass.set_bind_group(1, &chunk_group, &[(i as u64 * self.chunk_stride) as u32]);
                 pass.set_vertex_buffer(0, c.vertex_buffer.slice(..));
                 pass.set_index_buffer(c.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
@@ -537,27 +593,79 @@ impl Renderer {
 
     /// The feature index under pixel (x, y) of the last frame (0 = nothing).
     pub fn pick(&self, ctx: &GpuContext, x: u32, y: u32) -> Result<u32, RenderError> {
-        let t = self
-            .targets
-            .as_ref()
-            .ok_or_else(|| RenderError::Readback("nothing rendered yet".into()))?;
+        let t = self.targets.as_ref().ok_or_else(|| RenderError::Readback("nothing rendered yet".into()))?;
         if x >= t.width || y >= t.height {
-            return Err(RenderError::OutOfFrame {
-                x,
-                y,
-                width: t.width,
-                height: t.height,
-            });
+            return Err(RenderError::OutOfFrame { x, y, width: t.width, height: t.height });
         }
-        let bytes = crate::headless::read_texture(
-            ctx,
-            &t.id_texture,
-            wgpu::Origin3d { x, y, z: 0 },
-            1,
-            1,
-            4,
-        )?;
+        let bytes = crate::headless::read_texture(ctx, &t.id_texture, wgpu::Origin3d { x, y, z: 0 }, 1, 1, 4)?;
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+}
+
+/// The sun's orthographic shadow volume, fitted to the near part of the
+/// view (camera-relative coordinates) and snapped to whole texels in world
+/// space so shadows do not shimmer as the camera moves.
+struct ShadowFit {
+    view_proj: glam::Mat4,
+    /// Light-space axes and the volume's centre (camera-relative).
+    axes: [DVec3; 3],
+    centre: DVec3,
+    radius: f64,
+    back: f64,
+    texel_world: f32,
+}
+
+impl ShadowFit {
+    fn new(camera: &Camera, aspect: f64, lighting: &Lighting) -> Self {
+        let h = f64::from(lighting.ground_plain_depth).max(20.0);
+        let far = (h * 4.0 + 300.0).clamp(400.0, 6000.0);
+        let t = (camera.fov_y / 2.0).tan();
+        let mut corners = Vec::with_capacity(8);
+        for z in [camera.near, far] {
+            for (sx, sy) in [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)] {
+                corners.push(camera.rotation * DVec3::new(sx * t * aspect * z, sy * t * z, -z));
+            }
+        }
+        let mut centre = corners.iter().copied().sum::<DVec3>() / corners.len() as f64;
+        let radius = corners.iter().map(|c| (*c - centre).length()).fold(0.0, f64::max);
+        let z = lighting.sun_direction.normalize();
+        let helper = if z.dot(lighting.up).abs() < 0.99 { lighting.up } else { camera.right() };
+        let x = helper.cross(z).normalize();
+        let y = z.cross(x);
+        let texel = 2.0 * radius / SHADOW_SIZE as f64;
+        // Snap the centre to the texel grid of absolute (world) light-space coordinates.
+        let abs = camera.position + centre;
+        for axis in [x, y] {
+            let u = abs.dot(axis);
+            centre += axis * ((u / texel).round() * texel - u);
+        }
+        // Room towards the sun for tall occluders outside the view.
+        let back = radius + 3000.0;
+        let depth = back + radius;
+        let row = |a: DVec3, w: f64| Vec4::new(a.x as f32, a.y as f32, a.z as f32, w as f32);
+        // Light view (rows): x, y, z axes; the eye sits `back` metres sunwards of the centre.
+        let view = glam::Mat4::from_cols(
+            row(DVec3::new(x.x, y.x, z.x), 0.0),
+            row(DVec3::new(x.y, y.y, z.y), 0.0),
+            row(DVec3::new(x.z, y.z, z.z), 0.0),
+            row(DVec3::new(-x.dot(centre), -y.dot(centre), -z.dot(centre) - back), 1.0),
+        );
+        let s = (1.0 / radius) as f32;
+        let proj = glam::Mat4::from_cols(
+            Vec4::new(s, 0.0, 0.0, 0.0),
+            Vec4::new(0.0, s, 0.0, 0.0),
+            Vec4::new(0.0, 0.0, -1.0 / depth as f32, 0.0),
+            Vec4::new(0.0, 0.0, 0.0, 1.0),
+        );
+        Self { view_proj: proj * view, axes: [x, y, z], centre, radius, back, texel_world: texel as f32 }
+    }
+
+    /// Whether a sphere (camera-relative centre) touches the shadow volume.
+    fn contains(&self, centre: Vec3, radius: f32) -> bool {
+        let d = centre.as_dvec3() - self.centre;
+        let r = radius as f64;
+        let (u, v, w) = (d.dot(self.axes[0]), d.dot(self.axes[1]), d.dot(self.axes[2]));
+        u.abs() <= self.radius + r && v.abs() <= self.radius + r && w <= self.back + r && w >= -self.radius - r
     }
 }
 
@@ -566,11 +674,5 @@ impl Renderer {
 fn frustum_planes(m: glam::Mat4) -> [Vec4; 5] {
     let r = |i: usize| m.row(i);
     let norm = |p: Vec4| p / p.truncate().length().max(1e-20);
-    [
-        norm(r(3) + r(0)),
-        norm(r(3) - r(0)),
-        norm(r(3) + r(1)),
-        norm(r(3) - r(1)),
-        norm(r(3) - r(2)),
-    ]
+    [norm(r(3) + r(0)), norm(r(3) - r(0)), norm(r(3) + r(1)), norm(r(3) - r(1)), norm(r(3) - r(2))]
 }

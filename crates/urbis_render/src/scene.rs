@@ -60,10 +60,7 @@ impl ChunkMesh {
         if self.vertices.is_empty() {
             return (self.origin, 0.0);
         }
-        let (mut lo, mut hi) = (
-            glam::Vec3::splat(f32::INFINITY),
-            glam::Vec3::splat(f32::NEG_INFINITY),
-        );
+        let (mut lo, mut hi) = (glam::Vec3::splat(f32::INFINITY), glam::Vec3::splat(f32::NEG_INFINITY));
         for v in &self.vertices {
             let p = glam::Vec3::from_array(v.position);
             lo = lo.min(p);
@@ -93,10 +90,7 @@ impl FeatureStyle {
     pub const HIDDEN: u32 = 1;
     pub const HIGHLIGHTED: u32 = 2;
     pub const SELECTED: u32 = 4;
-    pub const DEFAULT: FeatureStyle = FeatureStyle {
-        color: [0.0; 4],
-        flags: [0; 4],
-    };
+    pub const DEFAULT: FeatureStyle = FeatureStyle { color: [0.0; 4], flags: [0; 4] };
 }
 
 /// Counts of what went to the GPU, for tests and benches.
@@ -130,10 +124,7 @@ pub struct GpuScene {
 
 impl std::fmt::Debug for GpuScene {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuScene")
-            .field("chunks", &self.chunks.len())
-            .field("features", &self.styles.len())
-            .finish()
+        f.debug_struct("GpuScene").field("chunks", &self.chunks.len()).field("features", &self.styles.len()).finish()
     }
 }
 
@@ -167,23 +158,18 @@ impl GpuScene {
             self.chunks.remove(&key);
             return;
         }
-        let vertex_buffer = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("chunk vertices"),
-                contents: bytemuck::cast_slice(&mesh.vertices),
-                usage: wgpu::BufferUsages::VERTEX,
-            });
-        let index_buffer = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("chunk indices"),
-                contents: bytemuck::cast_slice(&mesh.indices),
-                usage: wgpu::BufferUsages::INDEX,
-            });
+        let vertex_buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("chunk vertices"),
+            contents: bytemuck::cast_slice(&mesh.vertices),
+            usage: wgpu::BufferUsages::VERTEX,
+        });
+        let index_buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("chunk indices"),
+            contents: bytemuck::cast_slice(&mesh.indices),
+            usage: wgpu::BufferUsages::INDEX,
+        });
         self.stats.geometry_uploads += 1;
-        self.stats.geometry_bytes +=
-            (mesh.vertices.len() * size_of::<Vertex>() + mesh.indices.len() * 4) as u64;
+        self.stats.geometry_bytes += (mesh.vertices.len() * size_of::<Vertex>() + mesh.indices.len() * 4) as u64;
         let (center, radius) = mesh.bounding_sphere();
         self.chunks.insert(
             key,
@@ -225,10 +211,7 @@ impl GpuScene {
     }
 
     pub fn style(&self, index: u32) -> FeatureStyle {
-        self.styles
-            .get(index as usize)
-            .copied()
-            .unwrap_or(FeatureStyle::DEFAULT)
+        self.styles.get(index as usize).copied().unwrap_or(FeatureStyle::DEFAULT)
     }
 
     /// Makes room for `count` feature indices (new ones get the default style).
@@ -251,8 +234,7 @@ impl GpuScene {
             self.style_capacity = self.styles.len().next_power_of_two();
             self.style_buffer = style_buffer(ctx, self.style_capacity);
             self.dirty.clear();
-            ctx.queue
-                .write_buffer(&self.style_buffer, 0, bytemuck::cast_slice(&self.styles));
+            ctx.queue.write_buffer(&self.style_buffer, 0, bytemuck::cast_slice(&self.styles));
             self.stats.style_uploads += 1;
             self.stats.style_bytes += (self.styles.len() * size) as u64;
             return;

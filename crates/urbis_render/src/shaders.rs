@@ -8,8 +8,4 @@ pub const COMPOSITE: &str = include_str!("../../../shaders/composite.wgsl");
 pub const OVERLAY: &str = include_str!("../../../shaders/overlay.wgsl");
 
 /// Every shader with its file name (for validation).
-pub const ALL: [(&str, &str); 3] = [
-    ("city.wgsl", CITY),
-    ("composite.wgsl", COMPOSITE),
-    ("overlay.wgsl", OVERLAY),
-];
+pub const ALL: [(&str, &str); 3] = [("city.wgsl", CITY), ("composite.wgsl", COMPOSITE), ("overlay.wgsl", OVERLAY)];

@@ -15,29 +15,15 @@ fn every_wgsl_file_validates() {
         let source = std::fs::read_to_string(&path).expect("read shader");
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::all(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
-        seen.push(
-            path.file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned(),
-        );
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
+        seen.push(path.file_name().expect("name").to_string_lossy().into_owned());
     }
     seen.sort();
-    let mut embedded: Vec<String> = urbis_render::shaders::ALL
-        .iter()
-        .map(|(n, _)| n.to_string())
-        .collect();
+    let mut embedded: Vec<String> = urbis_render::shaders::ALL.iter().map(|(n, _)| n.to_string()).collect();
     embedded.sort();
-    assert_eq!(
-        seen, embedded,
-        "shaders/ and urbis_render::shaders::ALL disagree"
-    );
+    assert_eq!(seen, embedded, "shaders/ and urbis_render::shaders::ALL disagree");
 }
 
 #[test]

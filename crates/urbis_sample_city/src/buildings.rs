@@ -40,10 +40,7 @@ pub struct BuildingSpec {
 
 impl BuildingSpec {
     pub fn height(&self) -> f64 {
-        self.parts
-            .iter()
-            .map(|p| p.base_offset + p.height + roof_rise(p.roof))
-            .fold(0.0, f64::max)
+        self.parts.iter().map(|p| p.base_offset + p.height + roof_rise(p.roof)).fold(0.0, f64::max)
     }
 
     pub fn floors(&self) -> u32 {
@@ -69,20 +66,11 @@ fn rect(min: DVec2, max: DVec2) -> Vec<DVec2> {
 /// A rectangle of `w` × `d` centred at `c`, rotated by `angle` radians (CCW).
 fn rotated_rect(c: DVec2, w: f64, d: f64, angle: f64) -> Vec<DVec2> {
     let r = DVec2::from_angle(angle);
-    [(-w, -d), (w, -d), (w, d), (-w, d)]
-        .iter()
-        .map(|&(x, y)| c + r.rotate(DVec2::new(x, y) * 0.5))
-        .collect()
+    [(-w, -d), (w, -d), (w, d), (-w, d)].iter().map(|&(x, y)| c + r.rotate(DVec2::new(x, y) * 0.5)).collect()
 }
 
 fn part(rings: Vec<Vec<DVec2>>, floors: u32, storey: f64) -> Part {
-    Part {
-        rings,
-        base_offset: 0.0,
-        height: floors as f64 * storey,
-        floors,
-        roof: Roof::Flat,
-    }
+    Part { rings, base_offset: 0.0, height: floors as f64 * storey, floors, roof: Roof::Flat }
 }
 
 fn year(rng: &mut impl Rng, from: i32, to: i32) -> i32 {
@@ -106,11 +94,7 @@ fn residential(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
     let size = b.max - b.min;
     let mut out = Vec::new();
     let towers = rng.random_bool(0.3);
-    let floors: u32 = if towers {
-        rng.random_range(18..=33)
-    } else {
-        rng.random_range(6..=18)
-    };
+    let floors: u32 = if towers { rng.random_range(18..=33) } else { rng.random_range(6..=18) };
     let storey = 3.0;
     let h = floors as f64 * storey;
     if towers {
@@ -119,11 +103,7 @@ fn residential(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
         let m = ((size.y + 10.0) / 44.0).floor().max(1.0) as usize;
         for i in 0..n {
             for j in 0..m {
-                let c = b.min
-                    + DVec2::new(
-                        (i as f64 + 0.5) * size.x / n as f64,
-                        (j as f64 + 0.5) * size.y / m as f64,
-                    );
+                let c = b.min + DVec2::new((i as f64 + 0.5) * size.x / n as f64, (j as f64 + 0.5) * size.y / m as f64);
                 let w = rng.random_range(18.0..24.0);
                 let fl = (floors as i32 + rng.random_range(-3..=3)).max(12) as u32;
                 out.push(BuildingSpec {
@@ -192,14 +172,7 @@ fn residential(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
                 _ => ("industrial", "substation", 1),
             };
             out.push(BuildingSpec {
-                parts: vec![part(
-                    vec![rect(
-                        DVec2::new(x, y - d / 2.0),
-                        DVec2::new(x + w, y + d / 2.0),
-                    )],
-                    floors,
-                    3.6,
-                )],
+                parts: vec![part(vec![rect(DVec2::new(x, y - d / 2.0), DVec2::new(x + w, y + d / 2.0))], floors, 3.6)],
                 usage,
                 typology,
                 year: year(rng, 1998, 2025),
@@ -212,14 +185,7 @@ fn residential(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
         for i in 0..shops.min(6) {
             let x = b.min.x + 4.0 + i as f64 * 14.0;
             out.push(BuildingSpec {
-                parts: vec![part(
-                    vec![rect(
-                        DVec2::new(x, b.max.y - 9.0),
-                        DVec2::new(x + 11.0, b.max.y),
-                    )],
-                    1,
-                    4.5,
-                )],
+                parts: vec![part(vec![rect(DVec2::new(x, b.max.y - 9.0), DVec2::new(x + 11.0, b.max.y))], 1, 4.5)],
                 usage: "commercial",
                 typology: "shop",
                 year: year(rng, 2000, 2025),
@@ -244,11 +210,7 @@ fn cbd(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
         let fl = rng.random_range(6..=10);
         out.push(BuildingSpec {
             parts: vec![part(vec![outer, hole], fl, 3.8)],
-            usage: if rng.random_bool(0.5) {
-                "office"
-            } else {
-                "commercial"
-            },
+            usage: if rng.random_bool(0.5) { "office" } else { "commercial" },
             typology: "courtyard block",
             year: year(rng, 2010, 2025),
         });
@@ -263,22 +225,13 @@ fn cbd(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
             let pod_fl = rng.random_range(3..=5);
             let podium = part(vec![rect(qmin, qmax)], pod_fl, 5.0);
             let tw = qs.min_element() * rng.random_range(0.5..0.7);
-            let c = (qmin + qmax) / 2.0
-                + DVec2::new(rng.random_range(-3.0..3.0), rng.random_range(-3.0..3.0));
+            let c = (qmin + qmax) / 2.0 + DVec2::new(rng.random_range(-3.0..3.0), rng.random_range(-3.0..3.0));
             let tower_fl = rng.random_range(20..=45);
-            let mut tower = part(
-                vec![rotated_rect(c, tw, tw * rng.random_range(0.8..1.0), 0.0)],
-                tower_fl,
-                3.9,
-            );
+            let mut tower = part(vec![rotated_rect(c, tw, tw * rng.random_range(0.8..1.0), 0.0)], tower_fl, 3.9);
             tower.base_offset = podium.height;
             out.push(BuildingSpec {
                 parts: vec![podium, tower],
-                usage: if rng.random_bool(0.6) {
-                    "office"
-                } else {
-                    "commercial"
-                },
+                usage: if rng.random_bool(0.6) { "office" } else { "commercial" },
                 typology: "tower on podium",
                 year: year(rng, 2012, 2025),
             });
@@ -294,11 +247,7 @@ fn cbd(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
             ];
             out.push(BuildingSpec {
                 parts: vec![part(vec![ring], rng.random_range(5..=14), 3.8)],
-                usage: if rng.random_bool(0.5) {
-                    "office"
-                } else {
-                    "commercial"
-                },
+                usage: if rng.random_bool(0.5) { "office" } else { "commercial" },
                 typology: "L-shaped block",
                 year: year(rng, 2000, 2025),
             });
@@ -312,10 +261,7 @@ fn village(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
     let size = b.max - b.min;
     let mut out = Vec::new();
     let (cw, ch) = (13.0, 11.5);
-    let (n, m) = (
-        (size.x / cw).floor() as usize,
-        (size.y / ch).floor() as usize,
-    );
+    let (n, m) = ((size.x / cw).floor() as usize, (size.y / ch).floor() as usize);
     for i in 0..n {
         for j in 0..m {
             if rng.random_bool(0.12) {
@@ -327,9 +273,7 @@ fn village(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
             let angle = rng.random_range(-0.06..0.06);
             let floors = rng.random_range(1..=3);
             let mut p = part(vec![rotated_rect(c, w, d, angle)], floors, 3.0);
-            p.roof = Roof::Gable {
-                rise: d * rng.random_range(0.25..0.4),
-            };
+            p.roof = Roof::Gable { rise: d * rng.random_range(0.25..0.4) };
             out.push(BuildingSpec {
                 parts: vec![p],
                 usage: "residential",
@@ -354,19 +298,11 @@ fn industrial(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
         if rng.random_bool(0.4) {
             p.roof = Roof::Gable { rise: 2.5 };
         }
-        out.push(BuildingSpec {
-            parts: vec![p],
-            usage: "industrial",
-            typology: "shed",
-            year: year(rng, 1985, 2022),
-        });
+        out.push(BuildingSpec { parts: vec![p], usage: "industrial", typology: "shed", year: year(rng, 1985, 2022) });
     }
     out.push(BuildingSpec {
         parts: vec![part(
-            vec![rect(
-                DVec2::new(b.min.x + 4.0, b.max.y - 16.0),
-                DVec2::new(b.min.x + 34.0, b.max.y - 2.0),
-            )],
+            vec![rect(DVec2::new(b.min.x + 4.0, b.max.y - 16.0), DVec2::new(b.min.x + 34.0, b.max.y - 2.0))],
             3,
             3.5,
         )],
@@ -396,10 +332,7 @@ fn public(b: &Block, rng: &mut impl Rng) -> Vec<BuildingSpec> {
     if b.max.x - hx > 16.0 {
         out.push(BuildingSpec {
             parts: vec![part(
-                vec![rect(
-                    DVec2::new(hx, b.min.y + 4.0),
-                    DVec2::new(b.max.x - 4.0, b.min.y + 4.0 + size.y * 0.35),
-                )],
+                vec![rect(DVec2::new(hx, b.min.y + 4.0), DVec2::new(b.max.x - 4.0, b.min.y + 4.0 + size.y * 0.35))],
                 2,
                 6.0,
             )],

@@ -98,8 +98,7 @@ pub fn touches_corridor(river: &River, min: DVec2, max: DVec2, margin: f64) -> b
     let steps = 8;
     (0..=steps).any(|i| {
         (0..=steps).any(|j| {
-            let p =
-                min + (max - min) * DVec2::new(i as f64 / steps as f64, j as f64 / steps as f64);
+            let p = min + (max - min) * DVec2::new(i as f64 / steps as f64, j as f64 / steps as f64);
             river.distance(p.x, p.y) < River::CORRIDOR_HALF_WIDTH + margin
         })
     })
@@ -114,31 +113,16 @@ pub fn blocks(
     pond: DVec2,
     rng: &mut impl Rng,
 ) -> Vec<Block> {
-    let ew: Vec<usize> = (0..streets.len())
-        .filter(|&i| streets[i].east_west)
-        .collect();
-    let ns: Vec<usize> = (0..streets.len())
-        .filter(|&i| !streets[i].east_west)
-        .collect();
+    let ew: Vec<usize> = (0..streets.len()).filter(|&i| streets[i].east_west).collect();
+    let ns: Vec<usize> = (0..streets.len()).filter(|&i| !streets[i].east_west).collect();
     let centre = DVec2::splat(size / 2.0);
     let mut out = Vec::new();
     for w in ns.windows(2) {
         for s in ew.windows(2) {
-            let (west, east, south, north) = (
-                &streets[w[0]],
-                &streets[w[1]],
-                &streets[s[0]],
-                &streets[s[1]],
-            );
+            let (west, east, south, north) = (&streets[w[0]], &streets[w[1]], &streets[s[0]], &streets[s[1]]);
             const SIDEWALK: f64 = 5.0;
-            let min = DVec2::new(
-                west.coord + west.width / 2.0 + SIDEWALK,
-                south.coord + south.width / 2.0 + SIDEWALK,
-            );
-            let max = DVec2::new(
-                east.coord - east.width / 2.0 - SIDEWALK,
-                north.coord - north.width / 2.0 - SIDEWALK,
-            );
+            let min = DVec2::new(west.coord + west.width / 2.0 + SIDEWALK, south.coord + south.width / 2.0 + SIDEWALK);
+            let max = DVec2::new(east.coord - east.width / 2.0 - SIDEWALK, north.coord - north.width / 2.0 - SIDEWALK);
             if touches_corridor(river, min, max, 0.0) {
                 continue;
             }
@@ -163,13 +147,7 @@ pub fn blocks(
             } else {
                 Zone::Residential
             };
-            out.push(Block {
-                id: out.len(),
-                min,
-                max,
-                streets: [s[0], w[1], s[1], w[0]],
-                zone,
-            });
+            out.push(Block { id: out.len(), min, max, streets: [s[0], w[1], s[1], w[0]], zone });
         }
     }
     out

@@ -14,9 +14,7 @@ impl River {
     /// Centreline northing at easting `x` (local metres).
     pub fn centre_y(&self, x: f64) -> f64 {
         use std::f64::consts::TAU;
-        self.base_y
-            + 110.0 * (TAU * x / 1400.0 + self.phase).sin()
-            + 35.0 * (TAU * x / 530.0 + 2.0 * self.phase).sin()
+        self.base_y + 110.0 * (TAU * x / 1400.0 + self.phase).sin() + 35.0 * (TAU * x / 530.0 + 2.0 * self.phase).sin()
     }
 
     fn slope(&self, x: f64) -> f64 {
@@ -58,18 +56,8 @@ fn smoothstep(t: f64) -> f64 {
 }
 
 impl TerrainModel {
-    pub fn new(
-        seed: u32,
-        river: River,
-        hill: (f64, f64, f64, f64),
-        pond: (f64, f64, f64, f64),
-    ) -> Self {
-        Self {
-            river,
-            hill,
-            pond,
-            noise: Fbm::<Perlin>::new(seed).set_octaves(4).set_frequency(1.0),
-        }
+    pub fn new(seed: u32, river: River, hill: (f64, f64, f64, f64), pond: (f64, f64, f64, f64)) -> Self {
+        Self { river, hill, pond, noise: Fbm::<Perlin>::new(seed).set_octaves(4).set_frequency(1.0) }
     }
 
     /// Ground height before the river is carved.
@@ -79,11 +67,7 @@ impl TerrainModel {
         let (px, py, pr, pd) = self.pond;
         let pd_r = ((x - px).powi(2) + (y - py).powi(2)).sqrt() / pr;
         let pond = -pd * (1.0 - smoothstep((pd_r - 0.55) / 0.6));
-        9.0 + 2.0 * (y / 2000.0)
-            + 1.2 * (1.0 - x / 2000.0)
-            + 1.1 * self.noise.get([x / 600.0, y / 600.0])
-            + hill
-            + pond
+        9.0 + 2.0 * (y / 2000.0) + 1.2 * (1.0 - x / 2000.0) + 1.1 * self.noise.get([x / 600.0, y / 600.0]) + hill + pond
     }
 
     /// Ground height at local (x, y).

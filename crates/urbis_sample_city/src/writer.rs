@@ -72,12 +72,7 @@ impl CityJsonWriter {
     }
 
     /// A MultiSurface, optionally with one semantic surface type for all faces.
-    pub fn multi_surface(
-        &mut self,
-        lod: &str,
-        faces: &[Vec<Vec<DVec3>>],
-        semantic: Option<&str>,
-    ) -> Value {
+    pub fn multi_surface(&mut self, lod: &str, faces: &[Vec<Vec<DVec3>>], semantic: Option<&str>) -> Value {
         let b: Vec<Value> = faces.iter().map(|r| self.surface(r)).collect();
         let mut g = json!({"type": "MultiSurface", "lod": lod, "boundaries": b});
         if let Some(s) = semantic {
@@ -97,20 +92,12 @@ impl CityJsonWriter {
             }
             b.push(json!([ring]));
         }
-        self.templates
-            .push(json!({"type": "MultiSurface", "lod": lod, "boundaries": b}));
+        self.templates.push(json!({"type": "MultiSurface", "lod": lod, "boundaries": b}));
         self.templates.len() - 1
     }
 
     /// A GeometryInstance of template `t` at `at`, scaled and rotated about z.
-    pub fn instance(
-        &mut self,
-        t: usize,
-        at: DVec3,
-        scale: f64,
-        height_scale: f64,
-        rotation: f64,
-    ) -> Value {
+    pub fn instance(&mut self, t: usize, at: DVec3, scale: f64, height_scale: f64, rotation: f64) -> Value {
         let v = self.vertex(at);
         let (s, c) = rotation.sin_cos();
         // Row-major 4×4 as CityJSON stores it.

@@ -11,14 +11,9 @@ use urbis_sample_city::SampleCityConfig;
 
 /// The sample city, generated on first use, loaded like any city.
 pub fn sample_city() -> CityModel {
-    let dir = urbis_sample_city::ensure(
-        &urbis_sample_city::default_dir(),
-        &SampleCityConfig::default(),
-    )
-    .expect("generate the sample city");
-    urbis_model::open_city(&[dir])
-        .expect("load the sample city")
-        .0
+    let dir = urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &SampleCityConfig::default())
+        .expect("generate the sample city");
+    urbis_model::open_city(&[dir]).expect("load the sample city").0
 }
 
 /// A headless engine, or `None` (test skipped) without an adapter unless
@@ -31,16 +26,8 @@ pub fn engine(model: CityModel) -> Option<Engine> {
 /// A camera given in the model's ENU frame.
 pub fn enu_camera(model: &CityModel, eye: DVec3, target: DVec3) -> Camera {
     let f = model.frame();
-    let up = if (target - eye).normalize().z.abs() > 0.999 {
-        DVec3::Y
-    } else {
-        DVec3::Z
-    };
-    Camera::look_at(
-        f.enu_to_ecef(eye),
-        f.enu_to_ecef(target),
-        f.enu_to_ecef_rot * up,
-    )
+    let up = if (target - eye).normalize().z.abs() > 0.999 { DVec3::Y } else { DVec3::Z };
+    Camera::look_at(f.enu_to_ecef(eye), f.enu_to_ecef(target), f.enu_to_ecef_rot * up)
 }
 
 /// Fixed lighting expressed in the model's ENU frame.
@@ -87,12 +74,7 @@ pub fn assert_golden(name: &str, image: &image::RgbaImage, max_fraction: f64) {
         return;
     }
     let golden = image::open(&path)
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run with URBIS_UPDATE_GOLDEN=1 to create it)",
-                path.display()
-            )
-        })
+        .unwrap_or_else(|e| panic!("{}: {e} (run with URBIS_UPDATE_GOLDEN=1 to create it)", path.display()))
         .to_rgba8();
     let (frac, mean) = image_difference(image, &golden, 24);
     if frac > max_fraction || mean > 2.0 {

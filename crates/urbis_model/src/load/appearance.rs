@@ -7,9 +7,7 @@ use crate::{Attributes, SemanticClass};
 
 /// A small stable hash of a string (FNV-1a), for per-feature colour variation.
 pub fn stable_hash(s: &str) -> u32 {
-    s.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ b as u32).wrapping_mul(0x0100_0193)
-    })
+    s.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
 }
 
 fn vary(rgb: [u8; 3], seed: u32, amount: f32) -> [u8; 4] {
@@ -28,10 +26,7 @@ pub fn surface_appearance(
     let seed = stable_hash(guid);
     match class {
         SemanticClass::Building | SemanticClass::BuildingPart => {
-            let usage = attrs
-                .str("use")
-                .or_else(|| attrs.str("function"))
-                .unwrap_or("");
+            let usage = attrs.str("use").or_else(|| attrs.str("function")).unwrap_or("");
             match semantic {
                 Some("RoofSurface") => {
                     let pitched = attrs.str("roof_type").is_some_and(|r| r != "flat");
@@ -60,9 +55,7 @@ pub fn surface_appearance(
         SemanticClass::Bridge => ([132, 130, 124, 255], Material::Plain),
         SemanticClass::WaterBody => ([52, 98, 128, 255], Material::Water),
         SemanticClass::PlantCover => (vary([96, 140, 66], seed, 0.06), Material::Foliage),
-        SemanticClass::SolitaryVegetationObject => {
-            (vary([62, 112, 48], seed, 0.15), Material::Foliage)
-        }
+        SemanticClass::SolitaryVegetationObject => (vary([62, 112, 48], seed, 0.15), Material::Foliage),
         SemanticClass::TINRelief => ([120, 140, 92, 255], Material::Terrain),
         SemanticClass::CityFurniture => ([90, 90, 96, 255], Material::Plain),
         SemanticClass::GenericCityObject => ([180, 180, 180, 255], Material::Plain),

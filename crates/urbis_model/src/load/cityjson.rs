@@ -12,16 +12,11 @@ use crate::mesh::{CpuMesh, Material};
 use crate::{AttributeValue, Attributes, CityModel, Lod, NewFeature, SemanticClass};
 
 /// Adds every CityObject of the document as a feature.
-pub(super) fn add(
-    model: &mut CityModel,
-    doc: &CityJson,
-    to_enu: &ToEnu,
-) -> Result<LoadReport, LoadError> {
+pub(super) fn add(model: &mut CityModel, doc: &CityJson, to_enu: &ToEnu) -> Result<LoadReport, LoadError> {
     let mut report = LoadReport::default();
     let mut spawned = HashMap::new();
     for obj in &doc.objects {
-        let class =
-            SemanticClass::from_name(&obj.object_type).unwrap_or(SemanticClass::GenericCityObject);
+        let class = SemanticClass::from_name(&obj.object_type).unwrap_or(SemanticClass::GenericCityObject);
         let attributes = attributes_of(obj, class);
         let feature = build_feature(obj, class, attributes, to_enu, &mut report)?;
         spawned.insert(obj.id.as_str(), model.spawn_feature(feature));
@@ -31,9 +26,7 @@ pub(super) fn add(
         for parent in &obj.parents {
             match (spawned.get(parent.as_str()), spawned.get(obj.id.as_str())) {
                 (Some(&p), Some(&c)) => model.link_part(p, c),
-                _ => report
-                    .warnings
-                    .push(format!("{}: parent `{parent}` does not exist", obj.id)),
+                _ => report.warnings.push(format!("{}: parent `{parent}` does not exist", obj.id)),
             }
         }
     }
@@ -42,11 +35,7 @@ pub(super) fn add(
         let Some(&parent) = spawned.get(obj.id.as_str()) else {
             continue;
         };
-        let own = model
-            .world
-            .get::<crate::Bounds>(parent)
-            .copied()
-            .unwrap_or(crate::Bounds::EMPTY);
+        let own = model.world.get::<crate::Bounds>(parent).copied().unwrap_or(crate::Bounds::EMPTY);
         if !own.is_empty() {
             continue;
         }
@@ -59,9 +48,7 @@ pub(super) fn add(
         if !b.is_empty() {
             let mut e = model.world.entity_mut(parent);
             e.insert(b);
-            e.insert(crate::Placement {
-                enu: DVec3::new(b.center().x, b.center().y, b.min.z),
-            });
+            e.insert(crate::Placement { enu: DVec3::new(b.center().x, b.center().y, b.min.z) });
         }
     }
     Ok(report)
@@ -87,18 +74,10 @@ fn attributes_of(obj: &CityObject, class: SemanticClass) -> Attributes {
             }
         }
         let part = |k: &str| {
-            addr.get(k).and_then(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .or_else(|| v.as_i64().map(|i| i.to_string()))
-            })
+            addr.get(k).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_i64().map(|i| i.to_string())))
         };
         let line: Vec<String> = [
-            [part("ThoroughfareNumber"), part("ThoroughfareName")]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" "),
+            [part("ThoroughfareNumber"), part("ThoroughfareName")].into_iter().flatten().collect::<Vec<_>>().join(" "),
             part("LocalityName").unwrap_or_default(),
         ]
         .into_iter()
@@ -140,28 +119,15 @@ fn build_feature(
         let rings = p
             .rings
             .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|&v| to_enu.enu(v))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .map(|r| r.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>())
             .collect::<Result<Vec<_>, _>>()?;
         polys.push((rings, p.semantic.as_deref()));
     }
-    let points = geom
-        .points
-        .iter()
-        .map(|&v| to_enu.enu(v))
-        .collect::<Result<Vec<_>, _>>()?;
+    let points = geom.points.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>()?;
 
-    let all = polys
-        .iter()
-        .flat_map(|(r, _)| r.iter().flatten())
-        .chain(&points);
-    let (min, max) = all.fold(
-        (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)),
-        |(a, b), p| (a.min(*p), b.max(*p)),
-    );
+    let all = polys.iter().flat_map(|(r, _)| r.iter().flatten()).chain(&points);
+    let (min, max) =
+        all.fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(a, b), p| (a.min(*p), b.max(*p)));
     let placement = DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z);
     let height = (max.z - min.z).max(0.0);
 
@@ -177,11 +143,7 @@ fn build_feature(
             ));
             continue;
         }
-        let local: Vec<Vec3> = rings
-            .iter()
-            .flatten()
-            .map(|p| (*p - placement).as_vec3())
-            .collect();
+        let local: Vec<Vec3> = rings.iter().flatten().map(|p| (*p - placement).as_vec3()).collect();
         let (mut color, material) = surface_appearance(class, *semantic, &attributes, &obj.id);
         if class == SemanticClass::SolitaryVegetationObject {
             let mean_z = local.iter().map(|p| p.z).sum::<f32>() / local.len() as f32;
@@ -206,17 +168,9 @@ fn build_feature(
 }
 
 fn storey_height(a: &Attributes, height: f64) -> f32 {
-    let floors = a
-        .f64("floors")
-        .or_else(|| a.f64("storeysAboveGround"))
-        .filter(|f| *f >= 1.0);
+    let floors = a.f64("floors").or_else(|| a.f64("storeysAboveGround")).filter(|f| *f >= 1.0);
     match floors {
-        Some(n) => ((a
-            .f64("height")
-            .or_else(|| a.f64("measuredHeight"))
-            .unwrap_or(height))
-            / n)
-            .clamp(2.4, 8.0) as f32,
+        Some(n) => ((a.f64("height").or_else(|| a.f64("measuredHeight")).unwrap_or(height)) / n).clamp(2.4, 8.0) as f32,
         None => 3.2,
     }
 }
@@ -234,17 +188,9 @@ fn uv_mapper(material: Material, normal: Vec3, storey: f32) -> Box<dyn Fn(Vec3) 
 }
 
 fn to_geo_polygon(rings: &[Vec<DVec3>]) -> Option<geo::Polygon<f64>> {
-    let ring =
-        |r: &Vec<DVec3>| geo::LineString::from(r.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>());
+    let ring = |r: &Vec<DVec3>| geo::LineString::from(r.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>());
     let outer = rings.first().filter(|r| r.len() >= 3)?;
-    Some(geo::Polygon::new(
-        ring(outer),
-        rings[1..]
-            .iter()
-            .filter(|r| r.len() >= 3)
-            .map(ring)
-            .collect(),
-    ))
+    Some(geo::Polygon::new(ring(outer), rings[1..].iter().filter(|r| r.len() >= 3).map(ring).collect()))
 }
 
 fn footprint_of(
@@ -253,12 +199,7 @@ fn footprint_of(
     points: &[DVec3],
 ) -> Option<geo::Polygon<f64>> {
     use geo::{Area, ConvexHull, MultiPoint};
-    if matches!(
-        class,
-        SemanticClass::SolitaryVegetationObject
-            | SemanticClass::Sensor
-            | SemanticClass::CityFurniture
-    ) {
+    if matches!(class, SemanticClass::SolitaryVegetationObject | SemanticClass::Sensor | SemanticClass::CityFurniture) {
         return None;
     }
     let ground = polys
@@ -280,8 +221,5 @@ fn footprint_of(
         return (hull.unsigned_area() > 0.0).then_some(hull);
     }
     // Surface features (roads, water, parks): their largest polygon in plan.
-    polys
-        .iter()
-        .filter_map(|(r, _)| to_geo_polygon(r))
-        .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
+    polys.iter().filter_map(|(r, _)| to_geo_polygon(r)).max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
 }

@@ -21,11 +21,7 @@ fn lerp(a: [u8; 3], b: [u8; 3], t: f32) -> [u8; 4] {
     [c(0), c(1), c(2), 255]
 }
 
-pub(super) fn add(
-    model: &mut CityModel,
-    grid: &DemGrid,
-    to_enu: &ToEnu,
-) -> Result<LoadReport, LoadError> {
+pub(super) fn add(model: &mut CityModel, grid: &DemGrid, to_enu: &ToEnu) -> Result<LoadReport, LoadError> {
     let (nc, nr) = (grid.ncols, grid.nrows);
     // ENU position of every cell centre (NaN where NODATA).
     let mut pos = vec![DVec3::NAN; nc * nr];
@@ -57,24 +53,15 @@ pub(super) fn add(
                 continue;
             }
             // Central differences where neighbours exist, one-sided at edges and holes.
-            let pick =
-                |c2: usize, r2: usize| Some(at(c2, r2)).filter(|q| q.is_finite()).unwrap_or(p);
+            let pick = |c2: usize, r2: usize| Some(at(c2, r2)).filter(|q| q.is_finite()).unwrap_or(p);
             let east = pick((c + 1).min(nc - 1), r) - pick(c.saturating_sub(1), r);
             let north = pick(c, r.saturating_sub(1)) - pick(c, (r + 1).min(nr - 1));
             let n = east.cross(north);
-            let normal = if n.length_squared() > 0.0 {
-                n.normalize().as_vec3()
-            } else {
-                Vec3::Z
-            };
+            let normal = if n.length_squared() > 0.0 { n.normalize().as_vec3() } else { Vec3::Z };
             let slope = 1.0 - normal.z;
             let rel = ((p.z - hmin) / (hmax - hmin)) as f32;
             let meadow = lerp([92, 118, 62], [128, 140, 84], rel);
-            let color = lerp(
-                [meadow[0], meadow[1], meadow[2]],
-                [132, 112, 86],
-                slope * 6.0,
-            );
+            let color = lerp([meadow[0], meadow[1], meadow[2]], [132, 112, 86], slope * 6.0);
             vertex_of[r * nc + c] = mesh.vertices.len() as u32;
             mesh.vertices.push(MeshVertex {
                 position: (p - placement).as_vec3(),
@@ -124,23 +111,16 @@ pub(super) fn add(
         .with("min_height", bounds.min.z)
         .with("max_height", bounds.max.z);
     if holes > 0 {
-        report.warnings.push(format!(
-            "{nodata} NODATA cells leave {holes} incomplete grid squares"
-        ));
+        report.warnings.push(format!("{nodata} NODATA cells leave {holes} incomplete grid squares"));
     }
-    let name = std::path::Path::new(&report.path)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned());
+    let name = std::path::Path::new(&report.path).file_stem().map(|s| s.to_string_lossy().into_owned());
     let guid = format!("terrain:{}", name.unwrap_or_else(|| "dem".into()));
     let mut f = NewFeature::new(guid, SemanticClass::TINRelief, placement);
     f.attributes = attributes;
     f.bounds = Some(bounds);
     f.mesh = Some((mesh, Lod(10)));
     let e = model.spawn_feature(f);
-    model
-        .world
-        .entity_mut(e)
-        .insert(Terrain { grid: grid.clone() });
+    model.world.entity_mut(e).insert(Terrain { grid: grid.clone() });
     report.features = 1;
     Ok(report)
 }

@@ -28,9 +28,7 @@ pub enum LoadError {
     Format(#[from] FormatError),
     #[error("{path}: coordinate reference system: {source}")]
     Crs { path: String, source: GeoError },
-    #[error(
-        "{path}: unsupported input; expected a directory, a CityJSON file (.json) or an ESRI ASCII grid (.asc)"
-    )]
+    #[error("{path}: unsupported input; expected a directory, a CityJSON file (.json) or an ESRI ASCII grid (.asc)")]
     Unsupported { path: String },
     #[error("no input files found under {path}")]
     Empty { path: String },
@@ -75,27 +73,16 @@ impl Source {
                 let mut max = DVec3::splat(f64::NEG_INFINITY);
                 for o in &doc.objects {
                     for g in &o.geometries {
-                        for p in g
-                            .polygons
-                            .iter()
-                            .flat_map(|p| p.rings.iter().flatten())
-                            .chain(&g.points)
-                        {
+                        for p in g.polygons.iter().flat_map(|p| p.rings.iter().flatten()).chain(&g.points) {
                             min = min.min(*p);
                             max = max.max(*p);
                         }
                     }
                 }
-                min.is_finite()
-                    .then(|| DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z))
+                min.is_finite().then(|| DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z))
             }
             Source::Dem { grid, .. } => {
-                let low = grid
-                    .heights
-                    .iter()
-                    .copied()
-                    .filter(|h| !h.is_nan())
-                    .fold(f32::INFINITY, f32::min);
+                let low = grid.heights.iter().copied().filter(|h| !h.is_nan()).fold(f32::INFINITY, f32::min);
                 Some(DVec3::new(
                     grid.x_min + grid.ncols as f64 * grid.cell_size / 2.0,
                     grid.y_min + grid.nrows as f64 * grid.cell_size / 2.0,
@@ -107,13 +94,11 @@ impl Source {
 }
 
 fn is_cityjson(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 fn is_ascii_grid(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("asc"))
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("asc"))
 }
 
 /// Expands directories into the loadable files they hold (sorted), and
@@ -122,19 +107,13 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let rd = std::fs::read_dir(p).map_err(|source| FormatError::Io {
-                path: p.display().to_string(),
-                source,
-            })?;
-            let mut found: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| is_cityjson(f) || is_ascii_grid(f))
-                .collect();
+            let rd =
+                std::fs::read_dir(p).map_err(|source| FormatError::Io { path: p.display().to_string(), source })?;
+            let mut found: Vec<PathBuf> =
+                rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|f| is_cityjson(f) || is_ascii_grid(f)).collect();
             found.sort();
             if found.is_empty() {
-                return Err(LoadError::Empty {
-                    path: p.display().to_string(),
-                });
+                return Err(LoadError::Empty { path: p.display().to_string() });
             }
             files.extend(found);
         } else {
@@ -145,19 +124,11 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
         .into_iter()
         .map(|f| {
             if is_cityjson(&f) {
-                Ok(Source::CityJson {
-                    doc: urbis_formats::cityjson::read(&f)?,
-                    path: f,
-                })
+                Ok(Source::CityJson { doc: urbis_formats::cityjson::read(&f)?, path: f })
             } else if is_ascii_grid(&f) {
-                Ok(Source::Dem {
-                    grid: urbis_formats::ascii_grid::read(&f)?,
-                    path: f,
-                })
+                Ok(Source::Dem { grid: urbis_formats::ascii_grid::read(&f)?, path: f })
             } else {
-                Err(LoadError::Unsupported {
-                    path: f.display().to_string(),
-                })
+                Err(LoadError::Unsupported { path: f.display().to_string() })
             }
         })
         .collect()
@@ -170,10 +141,7 @@ pub fn choose_frame(sources: &[Source]) -> Result<CityFrame, LoadError> {
         if let (Some(crs), Some(anchor)) = (s.crs(), s.anchor()) {
             let to_geo = CrsTransform::new(crs, Epsg::WGS84)
                 .and_then(|t| t.transform(anchor))
-                .map_err(|source| LoadError::Crs {
-                    path: s.path().display().to_string(),
-                    source,
-                })?;
+                .map_err(|source| LoadError::Crs { path: s.path().display().to_string(), source })?;
             return Ok(CityFrame::new(Geodetic::new(to_geo.x, to_geo.y, to_geo.z)));
         }
     }
@@ -195,26 +163,16 @@ impl ToEnu {
         match source.crs() {
             Some(crs) => Ok(Self {
                 to_ecef: Some(
-                    CrsTransform::new(crs, Epsg::ECEF).map_err(|e| LoadError::Crs {
-                        path: path.clone(),
-                        source: e,
-                    })?,
+                    CrsTransform::new(crs, Epsg::ECEF).map_err(|e| LoadError::Crs { path: path.clone(), source: e })?,
                 ),
                 frame,
                 local_offset: DVec3::ZERO,
                 path,
             }),
             None => {
-                tracing::warn!(
-                    "{path}: no coordinate reference system; placed at the city origin as local metres"
-                );
+                tracing::warn!("{path}: no coordinate reference system; placed at the city origin as local metres");
                 let a = source.anchor().unwrap_or(DVec3::ZERO);
-                Ok(Self {
-                    to_ecef: None,
-                    frame,
-                    local_offset: a,
-                    path,
-                })
+                Ok(Self { to_ecef: None, frame, local_offset: a, path })
             }
         }
     }
@@ -224,10 +182,7 @@ impl ToEnu {
             Some(t) => t
                 .transform(p)
                 .map(|e| self.frame.ecef_to_enu(e))
-                .map_err(|source| LoadError::Crs {
-                    path: self.path.clone(),
-                    source,
-                }),
+                .map_err(|source| LoadError::Crs { path: self.path.clone(), source }),
             None => Ok(p - self.local_offset),
         }
     }
