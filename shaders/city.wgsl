@@ -70,35 +70,72 @@ fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
     return select(hi, lo, c <= vec3<f32>(0.04045));
 }
 
-@vertex
-fn vs_main(v: VertexIn) -> VertexOut {
+// Shared by the plain and instanced entry points: `position` and `normal`
+// are in chunk coordinates.
+fn city_vertex(position: vec3<f32>, normal: vec3<f32>, uv: vec2<f32>, color: vec4<f32>, feature: u32, material: u32) -> VertexOut {
     var out: VertexOut;
-    let style = features[v.feature];
-    let world = (chunk.model * vec4<f32>(v.position, 1.0)).xyz;
+    let style = features[feature];
+    let world = (chunk.model * vec4<f32>(position, 1.0)).xyz;
     out.world = world;
     out.clip = frame.view_proj * vec4<f32>(world, 1.0);
     if (style.flags.x & FLAG_HIDDEN) != 0u {
         out.clip = vec4<f32>(0.0, 0.0, -2.0, 1.0); // outside the clip volume
     }
-    out.normal = (chunk.model * vec4<f32>(v.normal, 0.0)).xyz;
-    out.uv = v.uv;
-    var base = srgb_to_linear(v.color.rgb);
+    out.normal = (chunk.model * vec4<f32>(normal, 0.0)).xyz;
+    out.uv = uv;
+    var base = srgb_to_linear(color.rgb);
     base = mix(base, style.color.rgb, style.color.a);
     out.color = base;
-    out.feature = v.feature;
-    out.material = v.material;
+    out.feature = feature;
+    out.material = material;
     return out;
 }
 
-// Depth-only pass from the sun.
 @vertex
-fn vs_shadow(v: VertexIn) -> @builtin(position) vec4<f32> {
-    let style = features[v.feature];
+fn vs_main(v: VertexIn) -> VertexOut {
+    return city_vertex(v.position, v.normal, v.uv, v.color, v.feature, v.material);
+}
+
+// An instance of a shared mesh: a 3×4 affine map into chunk coordinates and its own feature.
+struct InstanceIn {
+    @location(6) row0: vec4<f32>,
+    @location(7) row1: vec4<f32>,
+    @location(8) row2: vec4<f32>,
+    @location(9) feature: u32,
+};
+
+fn instance_point(i: InstanceIn, p: vec3<f32>) -> vec3<f32> {
+    return vec3<f32>(dot(i.row0.xyz, p) + i.row0.w, dot(i.row1.xyz, p) + i.row1.w, dot(i.row2.xyz, p) + i.row2.w);
+}
+
+fn instance_normal(i: InstanceIn, n: vec3<f32>) -> vec3<f32> {
+    // Exact for rotations and uniform scale; instances are near-conformal.
+    return normalize(vec3<f32>(dot(i.row0.xyz, n), dot(i.row1.xyz, n), dot(i.row2.xyz, n)));
+}
+
+@vertex
+fn vs_instanced(v: VertexIn, i: InstanceIn) -> VertexOut {
+    return city_vertex(instance_point(i, v.position), instance_normal(i, v.normal), v.uv, v.color, i.feature, v.material);
+}
+
+// Depth-only pass from the sun.
+fn shadow_vertex(position: vec3<f32>, feature: u32) -> vec4<f32> {
+    let style = features[feature];
     if (style.flags.x & FLAG_HIDDEN) != 0u {
         return vec4<f32>(0.0, 0.0, -2.0, 1.0);
     }
-    let world = (chunk.model * vec4<f32>(v.position, 1.0)).xyz;
+    let world = (chunk.model * vec4<f32>(position, 1.0)).xyz;
     return frame.shadow_view_proj * vec4<f32>(world, 1.0);
+}
+
+@vertex
+fn vs_shadow(v: VertexIn) -> @builtin(position) vec4<f32> {
+    return shadow_vertex(v.position, v.feature);
+}
+
+@vertex
+fn vs_shadow_instanced(v: VertexIn, i: InstanceIn) -> @builtin(position) vec4<f32> {
+    return shadow_vertex(instance_point(i, v.position), i.feature);
 }
 
 // Fraction of sunlight reaching a point (1 = lit), 3×3 PCF.

@@ -51,6 +51,9 @@ impl Engine {
             chunks_removed: extracted.chunk_removals.len(),
             styles_updated: extracted.style_updates.len(),
         };
+        for (k, vertices, indices) in &extracted.shared_meshes {
+            self.scene.upsert_shared_mesh(&self.ctx, *k, vertices, indices);
+        }
         for (k, mesh) in &extracted.chunk_updates {
             self.scene.upsert_chunk(&self.ctx, *k, mesh);
         }

@@ -13,8 +13,10 @@ use std::collections::{HashMap, HashSet};
 use bevy_ecs::prelude::*;
 use glam::{DVec2, DVec3};
 use rayon::prelude::*;
-use urbis_model::{CityModel, FeatureId, FeatureStyle, GeometryHandle, MeshStore, PartOf, Parts, Placement};
-use urbis_render::{ChunkKey, ChunkMesh, FeatureStyle as GpuStyle, Vertex};
+use urbis_model::{
+    CityModel, FeatureId, FeatureStyle, GeometryHandle, InstanceTransform, MeshId, MeshStore, PartOf, Parts, Placement,
+};
+use urbis_render::{ChunkKey, ChunkMesh, FeatureStyle as GpuStyle, InstanceBatch, InstanceData, SharedMeshKey, Vertex};
 
 /// Chunk size in metres.
 pub const DEFAULT_CHUNK_SIZE: f64 = 250.0;
@@ -22,6 +24,8 @@ pub const DEFAULT_CHUNK_SIZE: f64 = 250.0;
 /// The result of one extraction: what the GPU must learn.
 #[derive(Debug, Default, Clone)]
 pub struct Extracted {
+    /// Meshes that instances share, uploaded once each before the chunks that use them.
+    pub shared_meshes: Vec<(SharedMeshKey, Vec<Vertex>, Vec<u32>)>,
     pub chunk_updates: Vec<(ChunkKey, ChunkMesh)>,
     pub chunk_removals: Vec<ChunkKey>,
     pub style_updates: Vec<(u32, GpuStyle)>,
@@ -42,6 +46,9 @@ pub struct Extractor {
     chunk_size: f64,
     members: HashMap<ChunkKey, Vec<Entity>>,
     of_entity: HashMap<Entity, Membership>,
+    /// Shared meshes already handed to the GPU, and those to hand over next.
+    shared_sent: HashSet<MeshId>,
+    pending_shared: Vec<MeshId>,
     first: bool,
 }
 
@@ -57,6 +64,18 @@ fn key_of(cell: (i32, i32)) -> ChunkKey {
 
 fn cell_of(key: ChunkKey) -> (i32, i32) {
     (((key.0 >> 32) as i64 - (1 << 30)) as i32, ((key.0 & 0xffff_ffff) as i64 - (1 << 30)) as i32)
+}
+
+/// A model vertex as the GPU takes it, moved by `offset` (chunk-relative, small).
+fn gpu_vertex(v: &urbis_model::MeshVertex, offset: DVec3, feature: u32) -> Vertex {
+    Vertex {
+        position: (offset + v.position.as_dvec3()).as_vec3().to_array(),
+        normal: v.normal.to_array(),
+        uv: v.uv.to_array(),
+        color: v.color,
+        feature,
+        material: v.material as u32,
+    }
 }
 
 /// Converts a model style to the GPU's.
@@ -90,7 +109,14 @@ pub fn effective_style(own: FeatureStyle, parent: Option<FeatureStyle>) -> Featu
 
 impl Extractor {
     pub fn new(chunk_size: f64) -> Self {
-        Self { chunk_size, members: HashMap::new(), of_entity: HashMap::new(), first: true }
+        Self {
+            chunk_size,
+            members: HashMap::new(),
+            of_entity: HashMap::new(),
+            shared_sent: HashSet::new(),
+            pending_shared: Vec::new(),
+            first: true,
+        }
     }
 
     fn cell(&self, p: DVec2) -> (i32, i32) {
@@ -109,16 +135,18 @@ impl Extractor {
         let mut dirty: HashSet<ChunkKey> = HashSet::new();
 
         // Geometry: added or changed features move between chunks.
-        let changed: Vec<(Entity, DVec3, GeometryHandle)> = if self.first {
-            let mut q = world.query::<(Entity, &Placement, &GeometryHandle)>();
-            q.iter(world).map(|(e, p, g)| (e, p.enu, *g)).collect()
+        type Row<'a> = (Entity, &'a Placement, &'a GeometryHandle, Option<&'a InstanceTransform>);
+        let changed: Vec<(Entity, DVec3, GeometryHandle, bool)> = if self.first {
+            let mut q = world.query::<Row>();
+            q.iter(world).map(|(e, p, g, i)| (e, p.enu, *g, i.is_some())).collect()
         } else {
-            let mut q = world.query_filtered::<(Entity, &Placement, &GeometryHandle), Or<(Changed<Placement>, Changed<GeometryHandle>)>>();
-            q.iter(world).map(|(e, p, g)| (e, p.enu, *g)).collect()
+            let mut q = world
+                .query_filtered::<Row, Or<(Changed<Placement>, Changed<GeometryHandle>, Changed<InstanceTransform>)>>();
+            q.iter(world).map(|(e, p, g, i)| (e, p.enu, *g, i.is_some())).collect()
         };
         {
             let meshes = world.resource::<MeshStore>();
-            for (e, placement, g) in changed {
+            for (e, placement, g, instanced) in changed {
                 if let Some(old) = self.of_entity.remove(&e) {
                     for k in old.chunks {
                         if let Some(m) = self.members.get_mut(&k) {
@@ -130,6 +158,17 @@ impl Extractor {
                 let Some(mesh) = meshes.get(g.mesh) else {
                     continue;
                 };
+                if instanced {
+                    // An instance goes whole into the chunk under its placement.
+                    let k = key_of(self.cell(placement.truncate()));
+                    self.members.entry(k).or_default().push(e);
+                    dirty.insert(k);
+                    self.of_entity.insert(e, Membership { chunks: vec![k], split: false });
+                    if self.shared_sent.insert(g.mesh) {
+                        self.pending_shared.push(g.mesh);
+                    }
+                    continue;
+                }
                 let (mut lo, mut hi) = (DVec2::splat(f64::INFINITY), DVec2::splat(f64::NEG_INFINITY));
                 for v in &mesh.vertices {
                     let p = placement.truncate() + v.position.truncate().as_dvec2();
@@ -181,9 +220,9 @@ impl Extractor {
         let world_ref: &World = world;
         let built: Vec<(ChunkKey, ChunkMesh)> =
             dirty.par_iter().map(|&k| (k, self.build_chunk(world_ref, model_frame(world_ref), k))).collect();
-        let mut out = Extracted::default();
+        let mut out = Extracted { shared_meshes: self.take_shared(world), ..Default::default() };
         for (k, mesh) in built {
-            if mesh.indices.is_empty() {
+            if mesh.is_empty() {
                 self.members.remove(&k);
                 out.chunk_removals.push(k);
             } else {
@@ -232,7 +271,9 @@ impl Extractor {
             basis: frame.enu_to_ecef_rot,
             vertices: Vec::new(),
             indices: Vec::new(),
+            instances: Vec::new(),
         };
+        let mut batches: HashMap<MeshId, Vec<InstanceData>> = HashMap::new();
         let Some(members) = self.members.get(&key) else {
             return mesh;
         };
@@ -247,15 +288,17 @@ impl Extractor {
                 continue;
             };
             let offset = p.enu - origin_enu; // f64, small
+            if let Some(t) = world.get::<InstanceTransform>(e) {
+                let r = |i: usize| {
+                    let row = t.linear.row(i);
+                    [row.x as f32, row.y as f32, row.z as f32, offset[i] as f32]
+                };
+                let data = InstanceData { rows: [r(0), r(1), r(2)], feature: id.index, _pad: [0; 3] };
+                batches.entry(g.mesh).or_default().push(data);
+                continue;
+            }
             let split = self.of_entity.get(&e).is_some_and(|m| m.split);
-            let convert = |v: &urbis_model::MeshVertex| Vertex {
-                position: (offset + v.position.as_dvec3()).as_vec3().to_array(),
-                normal: v.normal.to_array(),
-                uv: v.uv.to_array(),
-                color: v.color,
-                feature: id.index,
-                material: v.material as u32,
-            };
+            let convert = |v: &urbis_model::MeshVertex| gpu_vertex(v, offset, id.index);
             if !split {
                 let base = mesh.vertices.len() as u32;
                 mesh.vertices.extend(src.vertices.iter().map(convert));
@@ -279,7 +322,26 @@ impl Extractor {
                 }
             }
         }
+        let mut batches: Vec<_> = batches.into_iter().collect();
+        batches.sort_unstable_by_key(|(m, _)| *m);
+        mesh.instances = batches
+            .into_iter()
+            .map(|(m, instances)| InstanceBatch { mesh: SharedMeshKey(m.0 as u64), instances })
+            .collect();
         mesh
+    }
+
+    /// Shared meshes referenced by instances and not sent yet, as GPU vertices.
+    fn take_shared(&mut self, world: &World) -> Vec<(SharedMeshKey, Vec<Vertex>, Vec<u32>)> {
+        let meshes = world.resource::<MeshStore>();
+        std::mem::take(&mut self.pending_shared)
+            .into_iter()
+            .filter_map(|id| {
+                let m = meshes.get(id)?;
+                let vertices = m.vertices.iter().map(|v| gpu_vertex(v, DVec3::ZERO, 0)).collect();
+                Some((SharedMeshKey(id.0 as u64), vertices, m.indices.clone()))
+            })
+            .collect()
     }
 
     /// Number of chunks holding geometry.

@@ -24,6 +24,8 @@ pub struct CityJson {
     pub metadata: Map<String, Value>,
     /// Objects in file order.
     pub objects: Vec<CityObject>,
+    /// Geometry templates in their own coordinates (metres, unprojected).
+    pub templates: Vec<Geometry>,
 }
 
 /// One `CityObjects` member.
@@ -80,6 +82,20 @@ pub struct Geometry {
     pub points: Vec<DVec3>,
     /// MultiLineString lines.
     pub lines: Vec<Vec<DVec3>>,
+    /// For a GeometryInstance: which template, where, and how. The polygons
+    /// above are then the template already placed in real coordinates.
+    pub instance: Option<TemplateInstance>,
+}
+
+/// A placed geometry template: real position = `reference` + `matrix` · template vertex.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TemplateInstance {
+    /// Index into [`CityJson::templates`].
+    pub template: usize,
+    /// The reference point (a real vertex) in the document's CRS.
+    pub reference: DVec3,
+    /// The transformation matrix of the instance (column-major), without the reference translation.
+    pub matrix: DMat4,
 }
 
 /// A planar polygon: exterior ring then holes, open rings, real coordinates.
@@ -152,7 +168,11 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<CityJson, FormatError> {
     for (id, obj) in objects_json {
         objects.push(read_object(id, obj, &ctx)?);
     }
-    Ok(CityJson { version, crs, metadata, objects })
+    let mut templates = Vec::with_capacity(ctx.templates.len());
+    for (i, t) in ctx.templates.iter().enumerate() {
+        templates.push(read_template(t, i, &ctx, None)?);
+    }
+    Ok(CityJson { version, crs, metadata, objects, templates })
 }
 
 /// Parses the CRS URL forms of CityJSON (`https://www.opengis.net/def/crs/EPSG/0/7415`,
@@ -302,7 +322,8 @@ fn resolve_boundaries(
     let bfield = format!("{field}/boundaries");
     let b = g.get("boundaries").and_then(Value::as_array).ok_or_else(|| ctx.err(&bfield, "missing or not an array"))?;
     let sem = g.get("semantics");
-    let mut geom = Geometry { kind, lod: None, polygons: Vec::new(), points: Vec::new(), lines: Vec::new() };
+    let mut geom =
+        Geometry { kind, lod: None, polygons: Vec::new(), points: Vec::new(), lines: Vec::new(), instance: None };
     let arr = |v: &'_ Value, f: &str| -> Result<Vec<Value>, FormatError> {
         v.as_array().cloned().ok_or_else(|| ctx.err(f, "not an array"))
     };
@@ -340,7 +361,9 @@ fn resolve_boundaries(
                 }
             }
         }
-        GeometryKind::GeometryInstance => unreachable!("instances are resolved by read_instance"),
+        GeometryKind::GeometryInstance => {
+            return Err(ctx.err(format!("{field}/type"), "a GeometryInstance cannot be nested in a template"));
+        }
     }
     Ok(geom)
 }
@@ -371,13 +394,20 @@ fn read_instance(g: &Value, field: &str, ctx: &Ctx) -> Result<Geometry, FormatEr
         // CityJSON stores the matrix row-major; glam is column-major.
         cols[(i % 4) * 4 + i / 4] = x;
     }
-    let matrix = DMat4::from_translation(reference) * DMat4::from_cols_array(&cols);
-    let tfield = format!("/geometry-templates/templates/{t}");
+    let matrix = DMat4::from_cols_array(&cols);
+    let mut geom = read_template(template, t as usize, ctx, Some(DMat4::from_translation(reference) * matrix))?;
+    geom.instance = Some(TemplateInstance { template: t as usize, reference, matrix });
+    Ok(geom)
+}
+
+/// Reads template `index`, placed by `placement` (or in template coordinates).
+fn read_template(template: &Value, index: usize, ctx: &Ctx, placement: Option<DMat4>) -> Result<Geometry, FormatError> {
+    let tfield = format!("/geometry-templates/templates/{index}");
     let kind_name = template.get("type").and_then(Value::as_str).unwrap_or_default();
     let kind = GeometryKind::parse(kind_name)
         .filter(|k| *k != GeometryKind::GeometryInstance)
         .ok_or_else(|| ctx.err(format!("{tfield}/type"), format!("bad template type `{kind_name}`")))?;
-    let resolver = Resolver { vertices: &ctx.template_vertices, matrix: Some(matrix) };
+    let resolver = Resolver { vertices: &ctx.template_vertices, matrix: placement };
     let mut geom = resolve_boundaries(kind, template, &tfield, &resolver, ctx)?;
     geom.lod = match template.get("lod") {
         Some(Value::String(s)) => Some(s.clone()),
@@ -425,6 +455,10 @@ mod tests {
         let t = doc.objects.iter().find(|o| o.id == "t1").unwrap();
         // Template point (0,0,5) scaled by 2 and placed at vertex 0 = (1000, 2000, 0).
         assert_eq!(t.geometries[0].points[1], DVec3::new(1000.0, 2000.0, 10.0));
+        let inst = t.geometries[0].instance.expect("instance");
+        assert_eq!((inst.template, inst.reference), (0, DVec3::new(1000.0, 2000.0, 0.0)));
+        assert_eq!(inst.matrix.transform_point3(DVec3::new(0.0, 0.0, 5.0)), DVec3::new(0.0, 0.0, 10.0));
+        assert_eq!(doc.templates[0].points[1], DVec3::new(0.0, 0.0, 5.0));
     }
 
     #[test]

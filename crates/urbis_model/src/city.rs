@@ -8,7 +8,7 @@ use urbis_geo::CityFrame;
 
 use crate::Attributes;
 use crate::components::*;
-use crate::mesh::{CpuMesh, MeshStore};
+use crate::mesh::{CpuMesh, MeshId, MeshStore};
 use crate::query::FeatureQuery;
 use crate::spatial::SpatialIndex;
 
@@ -49,6 +49,9 @@ pub struct NewFeature {
     pub placement: DVec3,
     pub footprint: Option<geo::Polygon<f64>>,
     pub mesh: Option<(CpuMesh, Lod)>,
+    /// Or an instance of a mesh already in the store (a geometry template,
+    /// a 3D Tiles instance), with the linear part of its placement.
+    pub instance_of: Option<(MeshId, Lod, InstanceTransform)>,
     /// Bounds in ENU; computed from the mesh when `None`.
     pub bounds: Option<Bounds>,
 }
@@ -62,6 +65,7 @@ impl NewFeature {
             placement,
             footprint: None,
             mesh: None,
+            instance_of: None,
             bounds: None,
         }
     }
@@ -109,12 +113,24 @@ impl CityModel {
     /// Spawns a feature with all its components and registers its index and
     /// GUID. A GUID seen before gets a `#n` suffix so identities stay unique.
     pub fn spawn_feature(&mut self, f: NewFeature) -> Entity {
-        let bounds = f.bounds.unwrap_or_else(|| match &f.mesh {
-            Some((mesh, _)) => Bounds::from_points(mesh.vertices.iter().map(|v| f.placement + v.position.as_dvec3())),
-            None => Bounds::from_points([f.placement]),
+        let bounds = f.bounds.unwrap_or_else(|| match (&f.mesh, &f.instance_of) {
+            (Some((mesh, _)), _) => {
+                Bounds::from_points(mesh.vertices.iter().map(|v| f.placement + v.position.as_dvec3()))
+            }
+            (None, Some((id, _, t))) => match self.meshes().get(*id) {
+                Some(mesh) => Bounds::from_points(mesh.vertices.iter().map(|v| f.placement + t.apply(v.position))),
+                None => Bounds::from_points([f.placement]),
+            },
+            (None, None) => Bounds::from_points([f.placement]),
         });
-        let geometry =
-            f.mesh.map(|(mesh, lod)| GeometryHandle { mesh: self.world.resource_mut::<MeshStore>().add(mesh), lod });
+        let instance = f.instance_of.map(|(_, _, t)| t);
+        let geometry = match (f.mesh, f.instance_of) {
+            (Some((mesh, lod)), _) => {
+                Some(GeometryHandle { mesh: self.world.resource_mut::<MeshStore>().add(mesh), lod })
+            }
+            (None, Some((mesh, lod, _))) => Some(GeometryHandle { mesh, lod }),
+            (None, None) => None,
+        };
         let table = self.world.resource_mut::<FeatureTable>();
         let index = table.by_index.len() as u32;
         let mut guid = f.guid;
@@ -134,6 +150,9 @@ impl CityModel {
         }
         if let Some(g) = geometry {
             e.insert(g);
+        }
+        if let Some(t) = instance {
+            e.insert(t);
         }
         let id = e.id();
         let mut table = self.world.resource_mut::<FeatureTable>();

@@ -167,6 +167,22 @@ pub struct GeometryHandle {
     pub lod: Lod,
 }
 
+/// For a feature whose mesh is shared (an instance of a template): the
+/// linear map from the shared mesh's coordinates to ENU offsets from the
+/// feature's [`Placement`]. Rotation, scale and the local distortion of the
+/// source CRS are all folded into it.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct InstanceTransform {
+    pub linear: glam::DMat3,
+}
+
+impl InstanceTransform {
+    /// The ENU offset of a mesh vertex.
+    pub fn apply(&self, v: glam::Vec3) -> DVec3 {
+        self.linear * v.as_dvec3()
+    }
+}
+
 /// An axis-aligned bounding box in the city's ENU frame, f64 metres.
 #[derive(Component, Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {

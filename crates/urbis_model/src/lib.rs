@@ -34,7 +34,8 @@ pub mod spatial;
 pub use attributes::{AttributeValue, Attributes, Date};
 pub use city::{CityModel, FeatureTable, Frame, NewFeature};
 pub use components::{
-    Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, Lod, PartOf, Parts, Placement, SemanticClass,
+    Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, InstanceTransform, Lod, PartOf, Parts, Placement,
+    SemanticClass,
 };
 pub use load::{LoadError, LoadReport, Terrain, open_city};
 pub use mesh::{CpuMesh, Material, MeshId, MeshStore, MeshVertex};

@@ -6,7 +6,7 @@ use bevy_ecs::prelude::*;
 use glam::DVec3;
 use rstar::{AABB, RTree, RTreeObject, SelectionFunction};
 
-use crate::components::{Bounds, Footprint, GeometryHandle, Parts, Placement};
+use crate::components::{Bounds, Footprint, GeometryHandle, InstanceTransform, Parts, Placement};
 use crate::mesh::MeshStore;
 
 /// One indexed feature.
@@ -125,11 +125,17 @@ impl SpatialIndex {
             let placement = world.get::<Placement>(f.entity);
             let distance = match (geometry, placement, meshes) {
                 (Some(g), Some(p), Some(store)) => match store.get(g.mesh) {
-                    Some(mesh) => {
+                    Some(mesh) => match world.get::<InstanceTransform>(f.entity) {
+                        // Into the shared mesh's frame; the unnormalised local direction
+                        // keeps distances in world metres.
+                        Some(t) if t.linear.determinant().abs() > 1e-12 => {
+                            let inv = t.linear.inverse();
+                            mesh.ray_hit((inv * (origin - p.enu)).as_vec3(), (inv * dir).as_vec3()).map(f64::from)
+                        }
+                        Some(_) => None,
                         // Into the mesh's frame: small f32 numbers.
-                        let local = (origin - p.enu).as_vec3();
-                        mesh.ray_hit(local, dir.as_vec3()).map(f64::from)
-                    }
+                        None => mesh.ray_hit((origin - p.enu).as_vec3(), dir.as_vec3()).map(f64::from),
+                    },
                     None => Some(entry),
                 },
                 _ => Some(entry),

@@ -175,3 +175,24 @@ fn bad_inputs_are_clear_errors() {
     assert!(e.contains("notes.txt") && e.contains("unsupported"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn template_trees_share_meshes_and_stand_at_their_reference_points() {
+    let (mut model, _) = open_city(&[sample_dir()]).expect("load");
+    let mut q = model.world.query::<(&SemanticClass, &GeometryHandle, &InstanceTransform, &Placement, &Bounds)>();
+    let trees: Vec<_> = q
+        .iter(&model.world)
+        .filter(|(c, ..)| **c == SemanticClass::SolitaryVegetationObject)
+        .map(|(_, g, t, p, b)| (g.mesh, *t, p.enu, *b))
+        .collect();
+    assert!(trees.len() > 1000);
+    let meshes: std::collections::BTreeSet<_> = trees.iter().map(|t| t.0).collect();
+    assert!(meshes.len() <= 2, "{} distinct tree meshes", meshes.len());
+    for (_, t, at, b) in trees.iter().take(100) {
+        // Scale 0.75–1.25 of an 8–9 m template; the trunk foot is at the placement.
+        let h = b.max.z - at.z;
+        assert!((5.0..12.0).contains(&h), "tree height {h}");
+        assert!(t.linear.determinant() > 0.3, "{:?}", t.linear);
+        assert!((b.min.z - at.z).abs() < 0.5);
+    }
+}

@@ -30,6 +30,7 @@ mod camera;
 mod context;
 mod headless;
 mod overlay;
+mod pipelines;
 mod renderer;
 mod scene;
 pub mod shaders;
@@ -39,4 +40,6 @@ pub use context::{GpuContext, RenderError};
 pub use headless::HeadlessTarget;
 pub use overlay::{Overlay, Panel};
 pub use renderer::{FrameStats, Lighting, Renderer};
-pub use scene::{ChunkKey, ChunkMesh, FeatureStyle, GpuScene, UploadStats, Vertex};
+pub use scene::{
+    ChunkKey, ChunkMesh, FeatureStyle, GpuScene, InstanceBatch, InstanceData, SharedMeshKey, UploadStats, Vertex,
+};

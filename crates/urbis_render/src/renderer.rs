@@ -4,12 +4,10 @@ use bytemuck::{Pod, Zeroable};
 use glam::{DVec3, Vec3, Vec4};
 
 use crate::overlay::{Overlay, OverlayPipeline};
-use crate::scene::{GpuScene, Vertex};
+use crate::scene::{GpuChunk, GpuScene};
 use crate::{Camera, GpuContext, RenderError, shaders};
 
-const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
-const ID_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::R32Uint;
-const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT};
 /// Side of the square shadow map, texels.
 const SHADOW_SIZE: u32 = 2048;
 
@@ -50,6 +48,12 @@ impl Lighting {
             shadows: true,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    City,
+    Shadow,
 }
 
 /// What one frame drew.
@@ -117,7 +121,9 @@ impl Targets {
 pub struct Renderer {
     output_format: wgpu::TextureFormat,
     city_pipeline: wgpu::RenderPipeline,
+    city_instanced_pipeline: wgpu::RenderPipeline,
     shadow_pipeline: wgpu::RenderPipeline,
+    shadow_instanced_pipeline: wgpu::RenderPipeline,
     composite_pipeline: wgpu::RenderPipeline,
     frame_layout: wgpu::BindGroupLayout,
     shadow_frame_layout: wgpu::BindGroupLayout,
@@ -226,61 +232,16 @@ impl Renderer {
             bind_group_layouts: &[Some(&frame_layout), Some(&chunk_layout)],
             immediate_size: 0,
         });
-        let city_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("city"),
-            layout: Some(&city_layout),
-            vertex: wgpu::VertexState {
-                module: &city_module,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[Some(Vertex::layout())],
-            },
-            primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
-            depth_stencil: Some(wgpu::DepthStencilState {
-                format: DEPTH_FORMAT,
-                depth_write_enabled: Some(true),
-                depth_compare: Some(wgpu::CompareFunction::Greater),
-                stencil: Default::default(),
-                bias: Default::default(),
-            }),
-            multisample: Default::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &city_module,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let city_pipeline = pipelines::city(device, &city_layout, &city_module, false);
+        let city_instanced_pipeline = pipelines::city(device, &city_layout, &city_module, true);
 
         let shadow_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("shadow"),
             bind_group_layouts: &[Some(&shadow_frame_layout), Some(&chunk_layout)],
             immediate_size: 0,
         });
-        let shadow_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("shadow"),
-            layout: Some(&shadow_layout),
-            vertex: wgpu::VertexState {
-                module: &city_module,
-                entry_point: Some("vs_shadow"),
-                compilation_options: Default::default(),
-                buffers: &[Some(Vertex::layout())],
-            },
-            primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
-            depth_stencil: Some(wgpu::DepthStencilState {
-                format: DEPTH_FORMAT,
-                depth_write_enabled: Some(true),
-                depth_compare: Some(wgpu::CompareFunction::LessEqual),
-                stencil: Default::default(),
-                bias: wgpu::DepthBiasState { constant: 2, slope_scale: 2.5, clamp: 0.0 },
-            }),
-            multisample: Default::default(),
-            fragment: None,
-            multiview_mask: None,
-            cache: None,
-        });
+        let shadow_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, false);
+        let shadow_instanced_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, true);
         let shadow_view = device
             .create_texture(&wgpu::TextureDescriptor {
                 label: Some("shadow map"),
@@ -345,7 +306,9 @@ impl Renderer {
         Self {
             output_format,
             city_pipeline,
+            city_instanced_pipeline,
             shadow_pipeline,
+            shadow_instanced_pipeline,
             composite_pipeline,
             frame_layout,
             shadow_frame_layout,
@@ -505,16 +468,9 @@ impl Renderer {
                 multiview_mask: None,
             });
             if shadow.is_some() {
-                pass.set_pipeline(&self.shadow_pipeline);
                 pass.set_bind_group(0, &shadow_frame_group, &[]);
-                for (i, (c, _, in_shadow)) in kept.iter().enumerate() {
-                    if *in_shadow {
-                        pass.set_bind_group(1, &chunk_group, &[(i as u64 * self.chunk_stride) as u32]);
-                        pass.set_vertex_buffer(0, c.vertex_buffer.slice(..));
-                        pass.set_index_buffer(c.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
-                        pass.draw_indexed(0..c.index_count, 0, 0..1);
-                    }
-                }
+                let casters = kept.iter().enumerate().filter(|(_, (_, _, in_shadow))| *in_shadow);
+                self.draw_chunks(&mut pass, scene, &chunk_group, casters.map(|(i, (c, _, _))| (i, *c)), Pass::Shadow);
             }
         }
         {
@@ -549,19 +505,14 @@ impl Renderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            pass.set_pipeline(&self.city_pipeline);
             pass.set_bind_group(0, &frame_group, &[]);
-            for (i, (c, in_view, _)) in kept.iter().enumerate() {
-                if !*in_view {
-                    continue;
-                }
-                pass.set_bind_group(1, &chunk_group, &[(i as u64 * self.chunk_stride) as u32]);
-                pass.set_vertex_buffer(0, c.vertex_buffer.slice(..));
-                pass.set_index_buffer(c.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
-                pass.draw_indexed(0..c.index_count, 0, 0..1);
+            let visible: Vec<(usize, &GpuChunk)> =
+                kept.iter().enumerate().filter(|(_, (_, in_view, _))| *in_view).map(|(i, (c, _, _))| (i, *c)).collect();
+            for (_, c) in &visible {
                 stats.chunks_drawn += 1;
-                stats.triangles += c.index_count as u64 / 3;
+                stats.triangles += scene.chunk_triangles(c);
             }
+            self.draw_chunks(&mut pass, scene, &chunk_group, visible.into_iter(), Pass::City);
         }
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -589,6 +540,43 @@ impl Renderer {
         }
         ctx.queue.submit([encoder.finish()]);
         stats
+    }
+
+    /// Draws chunks (with their matrix slot) in the city or shadow pass:
+    /// batched geometry first, then instances grouped by shared mesh.
+    fn draw_chunks<'a>(
+        &self,
+        pass: &mut wgpu::RenderPass<'_>,
+        scene: &GpuScene,
+        chunk_group: &wgpu::BindGroup,
+        chunks: impl Iterator<Item = (usize, &'a GpuChunk)>,
+        which: Pass,
+    ) {
+        let (plain, instanced) = match which {
+            Pass::City => (&self.city_pipeline, &self.city_instanced_pipeline),
+            Pass::Shadow => (&self.shadow_pipeline, &self.shadow_instanced_pipeline),
+        };
+        let chunks: Vec<(usize, &GpuChunk)> = chunks.collect();
+        pass.set_pipeline(plain);
+        for (i, c) in &chunks {
+            if let Some(m) = &c.mesh {
+                pass.set_bind_group(1, chunk_group, &[(*i as u64 * self.chunk_stride) as u32]);
+                pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
+                pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
+                pass.draw_indexed(0..m.index_count, 0, 0..1);
+            }
+        }
+        pass.set_pipeline(instanced);
+        for (i, c) in &chunks {
+            for batch in &c.instances {
+                let Some(m) = scene.shared.get(&batch.mesh) else { continue };
+                pass.set_bind_group(1, chunk_group, &[(*i as u64 * self.chunk_stride) as u32]);
+                pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
+                pass.set_vertex_buffer(1, batch.buffer.slice(..));
+                pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
+                pass.draw_indexed(0..m.index_count, 0, 0..batch.count);
+            }
+        }
     }
 
     /// The feature index under pixel (x, y) of the last frame (0 = nothing).

@@ -52,26 +52,85 @@ pub struct ChunkMesh {
     pub basis: DMat3,
     pub vertices: Vec<Vertex>,
     pub indices: Vec<u32>,
+    /// Instances of shared meshes placed in this chunk.
+    pub instances: Vec<InstanceBatch>,
+}
+
+/// Identifies a mesh shared by many instances (see [`GpuScene::upsert_shared_mesh`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SharedMeshKey(pub u64);
+
+/// One instance of a shared mesh: an affine map from the mesh's coordinates
+/// to the chunk's (rows of a 3×4 matrix), and the feature it is (64 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct InstanceData {
+    pub rows: [[f32; 4]; 3],
+    pub feature: u32,
+    pub _pad: [u32; 3],
+}
+
+impl InstanceData {
+    pub const ATTRIBUTES: [wgpu::VertexAttribute; 4] = wgpu::vertex_attr_array![
+        6 => Float32x4, 7 => Float32x4, 8 => Float32x4, 9 => Uint32
+    ];
+
+    pub fn layout() -> wgpu::VertexBufferLayout<'static> {
+        wgpu::VertexBufferLayout {
+            array_stride: size_of::<InstanceData>() as u64,
+            step_mode: wgpu::VertexStepMode::Instance,
+            attributes: &Self::ATTRIBUTES,
+        }
+    }
+
+    /// Where the instance puts a mesh point, in chunk coordinates.
+    pub fn apply(&self, p: glam::Vec3) -> glam::Vec3 {
+        let r = |i: usize| glam::Vec4::from_array(self.rows[i]);
+        glam::Vec3::new(
+            r(0).truncate().dot(p) + r(0).w,
+            r(1).truncate().dot(p) + r(1).w,
+            r(2).truncate().dot(p) + r(2).w,
+        )
+    }
+
+    /// The largest factor by which the instance stretches any direction (bound).
+    pub fn max_scale(&self) -> f32 {
+        (0..3).map(|c| glam::Vec3::new(self.rows[0][c], self.rows[1][c], self.rows[2][c]).length()).sum()
+    }
+}
+
+/// Instances of one shared mesh.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceBatch {
+    pub mesh: SharedMeshKey,
+    pub instances: Vec<InstanceData>,
 }
 
 impl ChunkMesh {
-    /// Centre and radius of a sphere (world) around all vertices.
-    pub fn bounding_sphere(&self) -> (DVec3, f64) {
-        if self.vertices.is_empty() {
+    /// Whether the chunk draws nothing.
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty() && self.instances.iter().all(|b| b.instances.is_empty())
+    }
+
+    /// Centre and radius of a sphere (world) around all vertices; instances
+    /// count by their origin, widened by `instance_radius(mesh)`.
+    pub fn bounding_sphere(&self, instance_radius: impl Fn(SharedMeshKey) -> f32) -> (DVec3, f64) {
+        let mut points: Vec<(glam::Vec3, f32)> =
+            self.vertices.iter().map(|v| (glam::Vec3::from_array(v.position), 0.0)).collect();
+        for b in &self.instances {
+            let r = instance_radius(b.mesh);
+            points.extend(b.instances.iter().map(|i| (i.apply(glam::Vec3::ZERO), r * i.max_scale())));
+        }
+        if points.is_empty() {
             return (self.origin, 0.0);
         }
         let (mut lo, mut hi) = (glam::Vec3::splat(f32::INFINITY), glam::Vec3::splat(f32::NEG_INFINITY));
-        for v in &self.vertices {
-            let p = glam::Vec3::from_array(v.position);
-            lo = lo.min(p);
-            hi = hi.max(p);
+        for (p, r) in &points {
+            lo = lo.min(*p - glam::Vec3::splat(*r));
+            hi = hi.max(*p + glam::Vec3::splat(*r));
         }
         let c = ((lo + hi) * 0.5).as_dvec3();
-        let r = self
-            .vertices
-            .iter()
-            .map(|v| (glam::Vec3::from_array(v.position).as_dvec3() - c).length())
-            .fold(0.0, f64::max);
+        let r = points.iter().map(|(p, r)| (p.as_dvec3() - c).length() + *r as f64).fold(0.0, f64::max);
         (self.origin + self.basis * c, r)
     }
 }
@@ -102,10 +161,24 @@ pub struct UploadStats {
     pub style_bytes: u64,
 }
 
-pub(crate) struct GpuChunk {
+pub(crate) struct GpuMesh {
     pub vertex_buffer: wgpu::Buffer,
     pub index_buffer: wgpu::Buffer,
     pub index_count: u32,
+    /// Distance of the farthest vertex from the mesh origin.
+    pub radius: f32,
+}
+
+pub(crate) struct GpuInstances {
+    pub mesh: SharedMeshKey,
+    pub buffer: wgpu::Buffer,
+    pub count: u32,
+}
+
+pub(crate) struct GpuChunk {
+    /// The chunk's own (batched) geometry, if any.
+    pub mesh: Option<GpuMesh>,
+    pub instances: Vec<GpuInstances>,
     pub origin: DVec3,
     pub basis: DMat3,
     pub center: DVec3,
@@ -115,6 +188,7 @@ pub(crate) struct GpuChunk {
 /// Chunks and feature styles on the GPU.
 pub struct GpuScene {
     pub(crate) chunks: HashMap<ChunkKey, GpuChunk>,
+    pub(crate) shared: HashMap<SharedMeshKey, GpuMesh>,
     styles: Vec<FeatureStyle>,
     pub(crate) style_buffer: wgpu::Buffer,
     style_capacity: usize,
@@ -142,6 +216,7 @@ impl GpuScene {
         let capacity = 1024;
         let mut s = Self {
             chunks: HashMap::new(),
+            shared: HashMap::new(),
             styles: vec![FeatureStyle::DEFAULT; 1],
             style_buffer: style_buffer(ctx, capacity),
             style_capacity: capacity,
@@ -152,37 +227,59 @@ impl GpuScene {
         s
     }
 
-    /// Uploads (or replaces) a chunk's geometry.
-    pub fn upsert_chunk(&mut self, ctx: &GpuContext, key: ChunkKey, mesh: &ChunkMesh) {
-        if mesh.indices.is_empty() {
-            self.chunks.remove(&key);
-            return;
-        }
+    fn upload_mesh(&mut self, ctx: &GpuContext, vertices: &[Vertex], indices: &[u32]) -> GpuMesh {
         let vertex_buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("chunk vertices"),
-            contents: bytemuck::cast_slice(&mesh.vertices),
+            label: Some("mesh vertices"),
+            contents: bytemuck::cast_slice(vertices),
             usage: wgpu::BufferUsages::VERTEX,
         });
         let index_buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("chunk indices"),
-            contents: bytemuck::cast_slice(&mesh.indices),
+            label: Some("mesh indices"),
+            contents: bytemuck::cast_slice(indices),
             usage: wgpu::BufferUsages::INDEX,
         });
         self.stats.geometry_uploads += 1;
-        self.stats.geometry_bytes += (mesh.vertices.len() * size_of::<Vertex>() + mesh.indices.len() * 4) as u64;
-        let (center, radius) = mesh.bounding_sphere();
-        self.chunks.insert(
-            key,
-            GpuChunk {
-                vertex_buffer,
-                index_buffer,
-                index_count: mesh.indices.len() as u32,
-                origin: mesh.origin,
-                basis: mesh.basis,
-                center,
-                radius,
-            },
-        );
+        self.stats.geometry_bytes += (size_of_val(vertices) + size_of_val(indices)) as u64;
+        let radius = vertices.iter().map(|v| glam::Vec3::from_array(v.position).length()).fold(0.0, f32::max);
+        GpuMesh { vertex_buffer, index_buffer, index_count: indices.len() as u32, radius }
+    }
+
+    /// Uploads (or replaces) a mesh that instances refer to. Its vertices'
+    /// `feature` is ignored: each instance carries its own.
+    pub fn upsert_shared_mesh(&mut self, ctx: &GpuContext, key: SharedMeshKey, vertices: &[Vertex], indices: &[u32]) {
+        if indices.is_empty() {
+            self.shared.remove(&key);
+            return;
+        }
+        let mesh = self.upload_mesh(ctx, vertices, indices);
+        self.shared.insert(key, mesh);
+    }
+
+    pub fn has_shared_mesh(&self, key: SharedMeshKey) -> bool {
+        self.shared.contains_key(&key)
+    }
+
+    /// Uploads (or replaces) a chunk's geometry and instances. Instances of
+    /// shared meshes not uploaded yet are kept and drawn once the mesh arrives.
+    pub fn upsert_chunk(&mut self, ctx: &GpuContext, key: ChunkKey, chunk: &ChunkMesh) {
+        if chunk.is_empty() {
+            self.chunks.remove(&key);
+            return;
+        }
+        let mesh = (!chunk.indices.is_empty()).then(|| self.upload_mesh(ctx, &chunk.vertices, &chunk.indices));
+        let mut instances = Vec::new();
+        for b in chunk.instances.iter().filter(|b| !b.instances.is_empty()) {
+            let buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("instances"),
+                contents: bytemuck::cast_slice(&b.instances),
+                usage: wgpu::BufferUsages::VERTEX,
+            });
+            self.stats.geometry_uploads += 1;
+            self.stats.geometry_bytes += size_of_val(b.instances.as_slice()) as u64;
+            instances.push(GpuInstances { mesh: b.mesh, buffer, count: b.instances.len() as u32 });
+        }
+        let (center, radius) = chunk.bounding_sphere(|k| self.shared.get(&k).map_or(50.0, |m| m.radius));
+        self.chunks.insert(key, GpuChunk { mesh, instances, origin: chunk.origin, basis: chunk.basis, center, radius });
     }
 
     pub fn remove_chunk(&mut self, key: ChunkKey) -> bool {
@@ -195,7 +292,17 @@ impl GpuScene {
 
     /// Total triangles over all chunks.
     pub fn triangle_count(&self) -> u64 {
-        self.chunks.values().map(|c| c.index_count as u64 / 3).sum()
+        self.chunks.values().map(|c| self.chunk_triangles(c)).sum()
+    }
+
+    pub(crate) fn chunk_triangles(&self, c: &GpuChunk) -> u64 {
+        let own = c.mesh.as_ref().map_or(0, |m| m.index_count as u64 / 3);
+        let inst: u64 = c
+            .instances
+            .iter()
+            .map(|i| self.shared.get(&i.mesh).map_or(0, |m| m.index_count as u64 / 3) * i.count as u64)
+            .sum();
+        own + inst
     }
 
     /// Sets a feature's style; uploaded at the next [`GpuScene::flush`].

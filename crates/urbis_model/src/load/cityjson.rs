@@ -2,23 +2,42 @@
 
 use std::collections::HashMap;
 
-use glam::{DVec3, Vec2, Vec3};
-use urbis_formats::cityjson::{CityJson, CityObject, Geometry};
+use glam::{DMat3, DVec3, Vec2, Vec3};
+use urbis_formats::cityjson::{CityJson, CityObject, Geometry, TemplateInstance};
 use urbis_formats::triangulate::polygon_with_holes;
 
 use super::appearance::{TRUNK, surface_appearance};
 use super::{LoadError, LoadReport, ToEnu};
-use crate::mesh::{CpuMesh, Material};
-use crate::{AttributeValue, Attributes, CityModel, Lod, NewFeature, SemanticClass};
+use crate::mesh::{CpuMesh, Material, MeshId, MeshStore};
+use crate::{AttributeValue, Attributes, CityModel, InstanceTransform, Lod, NewFeature, SemanticClass};
 
 /// Adds every CityObject of the document as a feature.
 pub(super) fn add(model: &mut CityModel, doc: &CityJson, to_enu: &ToEnu) -> Result<LoadReport, LoadError> {
     let mut report = LoadReport::default();
     let mut spawned = HashMap::new();
+    let mut template_meshes: HashMap<(usize, SemanticClass), MeshId> = HashMap::new();
     for obj in &doc.objects {
         let class = SemanticClass::from_name(&obj.object_type).unwrap_or(SemanticClass::GenericCityObject);
         let attributes = attributes_of(obj, class);
-        let feature = build_feature(obj, class, attributes, to_enu, &mut report)?;
+        let instance = best_geometry(obj).and_then(|g| g.instance.map(|i| (g, i)));
+        let feature = match instance.and_then(|(g, i)| doc.templates.get(i.template).map(|t| (g, i, t))) {
+            Some((g, inst, template)) => {
+                let key = (inst.template, class);
+                let mesh = match template_meshes.get(&key) {
+                    Some(&m) => m,
+                    None => {
+                        let polys = plain_polygons(template);
+                        let guid = format!("template-{}", inst.template);
+                        let mesh = mesh_of(&polys, DVec3::ZERO, class, &attributes, &guid, &mut report);
+                        let m = model.world.resource_mut::<MeshStore>().add(mesh);
+                        template_meshes.insert(key, m);
+                        m
+                    }
+                };
+                instanced_feature(obj, class, attributes, g, inst, mesh, to_enu)?
+            }
+            None => build_feature(obj, class, attributes, to_enu, &mut report)?,
+        };
         spawned.insert(obj.id.as_str(), model.spawn_feature(feature));
         report.features += 1;
     }
@@ -129,32 +148,8 @@ fn build_feature(
     let (min, max) =
         all.fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(a, b), p| (a.min(*p), b.max(*p)));
     let placement = DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z);
-    let height = (max.z - min.z).max(0.0);
 
-    let mut mesh = CpuMesh::default();
-    let storey = storey_height(&attributes, height);
-    for (rings, semantic) in &polys {
-        let tris = polygon_with_holes(rings);
-        if tris.is_empty() {
-            report.warnings.push(format!(
-                "{}: a degenerate {} polygon was skipped",
-                obj.id,
-                semantic.unwrap_or("surface")
-            ));
-            continue;
-        }
-        let local: Vec<Vec3> = rings.iter().flatten().map(|p| (*p - placement).as_vec3()).collect();
-        let (mut color, material) = surface_appearance(class, *semantic, &attributes, &obj.id);
-        if class == SemanticClass::SolitaryVegetationObject {
-            let mean_z = local.iter().map(|p| p.z).sum::<f32>() / local.len() as f32;
-            if (mean_z as f64) < height * 0.28 {
-                color = TRUNK;
-            }
-        }
-        let normal = urbis_formats::triangulate::ring_normal(&rings[0]);
-        let uv = uv_mapper(material, normal.normalize_or_zero().as_vec3(), storey);
-        mesh.push_flat(&local, &tris, uv, color, material);
-    }
+    let mesh = mesh_of(&polys, placement, class, &attributes, &obj.id, report);
 
     let footprint = footprint_of(class, &polys, &points);
     let mut f = NewFeature::new(&obj.id, class, placement);
@@ -164,6 +159,73 @@ fn build_feature(
         f.mesh = Some((mesh, lod));
     }
     f.bounds = Some(crate::Bounds { min, max });
+    Ok(f)
+}
+
+/// A geometry's polygons with their semantics, as they are (no reprojection).
+fn plain_polygons(g: &Geometry) -> Vec<(Vec<Vec<DVec3>>, Option<&str>)> {
+    g.polygons.iter().map(|p| (p.rings.clone(), p.semantic.as_deref())).collect()
+}
+
+/// Triangulates polygons (metric coordinates) into a mesh relative to `origin`,
+/// coloured by class, semantics and attributes.
+fn mesh_of(
+    polys: &[(Vec<Vec<DVec3>>, Option<&str>)],
+    origin: DVec3,
+    class: SemanticClass,
+    attributes: &Attributes,
+    guid: &str,
+    report: &mut LoadReport,
+) -> CpuMesh {
+    let (lo, hi) = polys
+        .iter()
+        .flat_map(|(r, _)| r.iter().flatten())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.z), b.max(p.z)));
+    let height = (hi - lo).max(0.0);
+    let storey = storey_height(attributes, height);
+    let mut mesh = CpuMesh::default();
+    for (rings, semantic) in polys {
+        let tris = polygon_with_holes(rings);
+        if tris.is_empty() {
+            report.warnings.push(format!("{guid}: a degenerate {} polygon was skipped", semantic.unwrap_or("surface")));
+            continue;
+        }
+        let local: Vec<Vec3> = rings.iter().flatten().map(|p| (*p - origin).as_vec3()).collect();
+        let (mut color, material) = surface_appearance(class, *semantic, attributes, guid);
+        if class == SemanticClass::SolitaryVegetationObject {
+            let mean_z = rings.iter().flatten().map(|p| p.z).sum::<f64>() / local.len() as f64;
+            if mean_z - lo < height * 0.28 {
+                color = TRUNK;
+            }
+        }
+        let normal = urbis_formats::triangulate::ring_normal(&rings[0]);
+        let uv = uv_mapper(material, normal.normalize_or_zero().as_vec3(), storey);
+        mesh.push_flat(&local, &tris, uv, color, material);
+    }
+    mesh
+}
+
+/// A feature that places a shared template mesh: the reference point through
+/// the CRS, and the template matrix composed with the CRS's local Jacobian,
+/// so that rotation, scale and grid convergence are all exact to first order.
+fn instanced_feature(
+    obj: &CityObject,
+    class: SemanticClass,
+    attributes: Attributes,
+    g: &Geometry,
+    inst: TemplateInstance,
+    mesh: MeshId,
+    to_enu: &ToEnu,
+) -> Result<NewFeature, LoadError> {
+    let placement = to_enu.enu(inst.reference)?;
+    let mut jacobian = [DVec3::ZERO; 3];
+    for (i, axis) in [DVec3::X, DVec3::Y, DVec3::Z].into_iter().enumerate() {
+        jacobian[i] = (to_enu.enu(inst.reference + axis)? - to_enu.enu(inst.reference - axis)?) / 2.0;
+    }
+    let linear = DMat3::from_cols(jacobian[0], jacobian[1], jacobian[2]) * DMat3::from_mat4(inst.matrix);
+    let mut f = NewFeature::new(&obj.id, class, placement);
+    f.attributes = attributes;
+    f.instance_of = Some((mesh, g.lod.as_deref().and_then(Lod::parse).unwrap_or(Lod(0)), InstanceTransform { linear }));
     Ok(f)
 }
 

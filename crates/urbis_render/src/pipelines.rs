@@ -1,0 +1,81 @@
+//! Render pipeline construction for the city and shadow passes, plain and instanced.
+
+use crate::scene::{InstanceData, Vertex};
+
+pub(crate) const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
+pub(crate) const ID_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::R32Uint;
+pub(crate) const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+
+fn buffers(instanced: bool) -> Vec<Option<wgpu::VertexBufferLayout<'static>>> {
+    if instanced { vec![Some(Vertex::layout()), Some(InstanceData::layout())] } else { vec![Some(Vertex::layout())] }
+}
+
+/// The main pass: colour + feature id, reversed-Z depth (greater is nearer).
+pub(crate) fn city(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    instanced: bool,
+) -> wgpu::RenderPipeline {
+    let buffers = buffers(instanced);
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(if instanced { "city instanced" } else { "city" }),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some(if instanced { "vs_instanced" } else { "vs_main" }),
+            compilation_options: Default::default(),
+            buffers: &buffers,
+        },
+        // Sources disagree on winding; both faces are drawn and lit from the viewer's side.
+        primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+        depth_stencil: Some(wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(true),
+            depth_compare: Some(wgpu::CompareFunction::Greater),
+            stencil: Default::default(),
+            bias: Default::default(),
+        }),
+        multisample: Default::default(),
+        fragment: Some(wgpu::FragmentState {
+            module,
+            entry_point: Some("fs_main"),
+            compilation_options: Default::default(),
+            targets: &[Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
+/// Depth from the sun (standard depth, slope-scaled bias against acne).
+pub(crate) fn shadow(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+    instanced: bool,
+) -> wgpu::RenderPipeline {
+    let buffers = buffers(instanced);
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(if instanced { "shadow instanced" } else { "shadow" }),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some(if instanced { "vs_shadow_instanced" } else { "vs_shadow" }),
+            compilation_options: Default::default(),
+            buffers: &buffers,
+        },
+        primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+        depth_stencil: Some(wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(true),
+            depth_compare: Some(wgpu::CompareFunction::LessEqual),
+            stencil: Default::default(),
+            bias: wgpu::DepthBiasState { constant: 2, slope_scale: 2.5, clamp: 0.0 },
+        }),
+        multisample: Default::default(),
+        fragment: None,
+        multiview_mask: None,
+        cache: None,
+    })
+}
