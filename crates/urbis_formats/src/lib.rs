@@ -17,10 +17,13 @@
 //!
 //! - [`cityjson`]: CityJSON 1.1 / 2.0 objects, geometry, semantics, templates.
 //! - [`ascii_grid`]: ESRI ASCII grid DEMs.
+//! - [`gltf`]: glTF 2.0 / GLB with quantization, meshopt, texture transforms,
+//!   EXT_mesh_features and EXT_structural_metadata.
 //! - [`triangulate`]: planar 3D polygons with holes → triangles (earcut).
 
 pub mod ascii_grid;
 pub mod cityjson;
+pub mod gltf;
 pub mod triangulate;
 
 use std::path::Path;
@@ -41,6 +44,65 @@ pub enum FormatError {
     Field { path: String, field: String, msg: String },
     #[error("{path}: line {line}: {msg}")]
     Line { path: String, line: usize, msg: String },
+    #[error("{path}: at byte {offset}: {msg}")]
+    Offset { path: String, offset: usize, msg: String },
+    #[error("{path}: unsupported: {what}")]
+    Unsupported { path: String, what: String },
+}
+
+/// Resolves a relative URI (percent-encoded, `/`-separated) against a root
+/// directory, refusing absolute paths, URI schemes and `..` steps that leave
+/// the root.
+pub fn resolve_relative(root: &Path, uri: &str) -> Result<std::path::PathBuf, FormatError> {
+    let refuse = |why: &str| FormatError::Field {
+        path: root.display().to_string(),
+        field: uri.to_string(),
+        msg: format!("URI refused: {why}"),
+    };
+    let decoded = percent_decode(uri).ok_or_else(|| refuse("bad percent-encoding"))?;
+    let path = decoded.split(['?', '#']).next().unwrap_or_default();
+    if path.is_empty() {
+        return Err(refuse("empty"));
+    }
+    if path.starts_with('/') || path.starts_with('\\') || path.contains('\0') {
+        return Err(refuse("absolute path"));
+    }
+    if let Some((scheme, _)) = path.split_once(':')
+        && !scheme.is_empty()
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+    {
+        return Err(refuse("not a relative path (has a scheme or drive)"));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(refuse("escapes the root"));
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    Ok(parts.iter().fold(root.to_path_buf(), |acc, p| acc.join(p)))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Reads a whole file, refusing files over [`MAX_FILE_BYTES`].
@@ -51,4 +113,30 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, FormatError> {
         return Err(FormatError::TooLarge { path: name, size: meta.len(), limit: MAX_FILE_BYTES });
     }
     std::fs::read(path).map_err(|source| FormatError::Io { path: name, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_uris_stay_inside_the_root() {
+        let root = Path::new("/data/tiles");
+        assert_eq!(resolve_relative(root, "a/b.glb").unwrap(), Path::new("/data/tiles/a/b.glb"));
+        assert_eq!(resolve_relative(root, "a/../c%20d.glb").unwrap(), Path::new("/data/tiles/c d.glb"));
+        assert_eq!(resolve_relative(root, "./x.b3dm?v=2").unwrap(), Path::new("/data/tiles/x.b3dm"));
+        for bad in [
+            "../../etc/passwd",
+            "/etc/passwd",
+            "a/../../b",
+            "file:///etc/passwd",
+            "http://x/y",
+            "C:\\x",
+            "%2e%2e/x",
+            "",
+            "%zz",
+        ] {
+            assert!(resolve_relative(root, bad).is_err(), "{bad} should be refused");
+        }
+    }
 }

@@ -1,0 +1,188 @@
+//! Buffer views and accessors: bounds-checked reads of typed element data,
+//! with normalisation, strides, sparse substitution and meshopt-compressed
+//! views.
+
+use super::{GltfError, json};
+
+/// Bytes per component of a glTF component type.
+pub fn component_size(component_type: u32) -> Option<usize> {
+    Some(match component_type {
+        5120 | 5121 => 1,
+        5122 | 5123 => 2,
+        5125 | 5126 => 4,
+        _ => return None,
+    })
+}
+
+/// Components per element of an accessor type.
+pub fn component_count(kind: &str) -> Option<usize> {
+    Some(match kind {
+        "SCALAR" => 1,
+        "VEC2" => 2,
+        "VEC3" => 3,
+        "VEC4" | "MAT2" => 4,
+        "MAT3" => 9,
+        "MAT4" => 16,
+        _ => return None,
+    })
+}
+
+/// Reads one component at `b` as f64, normalising integers when asked.
+fn component(b: &[u8], component_type: u32, normalized: bool) -> f64 {
+    match component_type {
+        5120 => {
+            let v = b[0] as i8 as f64;
+            if normalized { (v / 127.0).max(-1.0) } else { v }
+        }
+        5121 => {
+            let v = b[0] as f64;
+            if normalized { v / 255.0 } else { v }
+        }
+        5122 => {
+            let v = i16::from_le_bytes([b[0], b[1]]) as f64;
+            if normalized { (v / 32767.0).max(-1.0) } else { v }
+        }
+        5123 => {
+            let v = u16::from_le_bytes([b[0], b[1]]) as f64;
+            if normalized { v / 65535.0 } else { v }
+        }
+        5125 => {
+            let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64;
+            if normalized { v / 4_294_967_295.0 } else { v }
+        }
+        _ => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
+    }
+}
+
+/// Access to the bytes of buffer views (decoded, for meshopt views).
+pub trait ViewBytes {
+    /// The bytes of view `index` and its stride, or an error naming the view.
+    fn view(&self, index: usize) -> Result<(&[u8], Option<usize>), GltfError>;
+    /// The largest element count an accessor without a buffer view may claim.
+    fn max_synthetic_elements(&self) -> usize;
+}
+
+/// The f64 components of every element of an accessor (sparse applied).
+pub fn read_f64(
+    accessors: &[json::Accessor],
+    index: usize,
+    views: &impl ViewBytes,
+) -> Result<(Vec<f64>, usize), GltfError> {
+    let acc = accessors.get(index).ok_or_else(|| GltfError::field(format!("/accessors/{index}"), "does not exist"))?;
+    let field = format!("/accessors/{index}");
+    let size = component_size(acc.component_type)
+        .ok_or_else(|| GltfError::field(&field, format!("componentType {} is not a glTF type", acc.component_type)))?;
+    let n =
+        component_count(&acc.kind).ok_or_else(|| GltfError::field(&field, format!("type `{}` unknown", acc.kind)))?;
+    if acc.kind.starts_with("MAT") && size < 4 {
+        return Err(GltfError::field(&field, "matrices with 1- or 2-byte components are not supported"));
+    }
+    let count = usize::try_from(acc.count).map_err(|_| GltfError::field(&field, "count overflows"))?;
+    let elem = size * n;
+    let mut out;
+    match acc.buffer_view {
+        Some(v) => {
+            let (bytes, stride) = views.view(v)?;
+            let stride = stride.unwrap_or(elem);
+            if stride < elem {
+                return Err(GltfError::field(
+                    &field,
+                    format!("byteStride {stride} is smaller than the element ({elem} bytes)"),
+                ));
+            }
+            let offset =
+                usize::try_from(acc.byte_offset).map_err(|_| GltfError::field(&field, "byteOffset overflows"))?;
+            if count > 0 {
+                let need = (count - 1)
+                    .checked_mul(stride)
+                    .and_then(|x| x.checked_add(offset))
+                    .and_then(|x| x.checked_add(elem))
+                    .ok_or_else(|| GltfError::field(&field, "size overflows"))?;
+                if need > bytes.len() {
+                    return Err(GltfError::field(
+                        &field,
+                        format!("{count} elements need {need} bytes of bufferView {v}, which has {}", bytes.len()),
+                    ));
+                }
+            }
+            out = Vec::with_capacity(count * n);
+            for i in 0..count {
+                let base = offset + i * stride;
+                for c in 0..n {
+                    out.push(component(&bytes[base + c * size..], acc.component_type, acc.normalized));
+                }
+            }
+        }
+        None => {
+            if count > views.max_synthetic_elements() {
+                return Err(GltfError::field(
+                    &field,
+                    format!("count {count} without a bufferView is implausibly large"),
+                ));
+            }
+            out = vec![0.0; count * n];
+        }
+    }
+    if let Some(sparse) = &acc.sparse {
+        let sf = format!("{field}/sparse");
+        let k = usize::try_from(sparse.count).map_err(|_| GltfError::field(&sf, "count overflows"))?;
+        let isize_ = component_size(sparse.indices.component_type)
+            .filter(|s| *s != 1 || sparse.indices.component_type == 5121)
+            .ok_or_else(|| GltfError::field(&sf, "bad indices componentType"))?;
+        let (ib, _) = views.view(sparse.indices.buffer_view)?;
+        let (vb, _) = views.view(sparse.values.buffer_view)?;
+        let io = sparse.indices.byte_offset as usize;
+        let vo = sparse.values.byte_offset as usize;
+        if io.checked_add(k.saturating_mul(isize_)).is_none_or(|e| e > ib.len())
+            || vo.checked_add(k.saturating_mul(elem)).is_none_or(|e| e > vb.len())
+        {
+            return Err(GltfError::field(&sf, format!("{k} sparse entries overrun their buffer views")));
+        }
+        for j in 0..k {
+            let at = component(&ib[io + j * isize_..], sparse.indices.component_type, false) as usize;
+            if at >= count {
+                return Err(GltfError::field(&sf, format!("sparse index {at} ≥ count {count}")));
+            }
+            for c in 0..n {
+                out[at * n + c] = component(&vb[vo + j * elem + c * size..], acc.component_type, acc.normalized);
+            }
+        }
+    }
+    Ok((out, n))
+}
+
+/// An accessor as `[f32; N]` elements; fails if it has another width.
+pub fn read_vec<const N: usize>(
+    accessors: &[json::Accessor],
+    index: usize,
+    views: &impl ViewBytes,
+) -> Result<Vec<[f32; N]>, GltfError> {
+    let (flat, n) = read_f64(accessors, index, views)?;
+    if n != N {
+        return Err(GltfError::field(format!("/accessors/{index}"), format!("has {n} components, expected {N}")));
+    }
+    Ok(flat.chunks_exact(N).map(|c| std::array::from_fn(|i| c[i] as f32)).collect())
+}
+
+/// A scalar accessor as unsigned integers (indices, feature IDs); floats are
+/// accepted when they hold whole non-negative numbers.
+pub fn read_u32(accessors: &[json::Accessor], index: usize, views: &impl ViewBytes) -> Result<Vec<u32>, GltfError> {
+    let field = format!("/accessors/{index}");
+    let normalized = accessors.get(index).is_some_and(|a| a.normalized);
+    if normalized {
+        return Err(GltfError::field(&field, "integer IDs must not be normalized"));
+    }
+    let (flat, n) = read_f64(accessors, index, views)?;
+    if n != 1 {
+        return Err(GltfError::field(&field, format!("has {n} components, expected a SCALAR")));
+    }
+    flat.into_iter()
+        .map(|v| {
+            if v >= 0.0 && v <= u32::MAX as f64 && v.fract() == 0.0 {
+                Ok(v as u32)
+            } else {
+                Err(GltfError::field(&field, format!("value {v} is not a valid unsigned integer")))
+            }
+        })
+        .collect()
+}
