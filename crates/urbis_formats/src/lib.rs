@@ -19,11 +19,14 @@
 //! - [`ascii_grid`]: ESRI ASCII grid DEMs.
 //! - [`gltf`]: glTF 2.0 / GLB with quantization, meshopt, texture transforms,
 //!   EXT_mesh_features and EXT_structural_metadata.
+//! - [`tiles3d`]: 3D Tiles tileset JSON, b3dm / i3dm / pnts / cmpt content and
+//!   implicit-tiling subtrees.
 //! - [`triangulate`]: planar 3D polygons with holes → triangles (earcut).
 
 pub mod ascii_grid;
 pub mod cityjson;
 pub mod gltf;
+pub mod tiles3d;
 pub mod triangulate;
 
 use std::path::Path;
