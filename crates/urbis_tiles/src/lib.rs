@@ -1,0 +1,37 @@
+//! # urbis_tiles: which tiles, in what detail
+//!
+//! Turns a 3D Tiles tileset into a flat tree and decides which tiles a
+//! camera needs; loads their content through `urbis_formats`. No ECS, no GPU.
+//!
+//! ```text
+//! tileset.json ─► TileTree (world transforms composed, external tilesets grafted,
+//!                          implicit quadtree/octree expanded from subtrees)
+//! TileTree + View ─► select (screen-space error, Cesium semantics, SSE 16)
+//!                 ─► load (rayon across tiles; a failed tile is reported and its
+//!                          REPLACE parent stays selected)
+//! ```
+//!
+//! The later streaming issue extends [`select`] with asynchronous loading
+//! and a memory budget.
+
+pub mod implicit;
+pub mod load;
+pub mod select;
+pub mod tree;
+pub mod volume;
+
+pub use load::{LoadedTile, TileFailure, load_selection};
+pub use select::{Selection, View, select};
+pub use tree::{ContentRef, ImplicitCoord, Refine, TileId, TileNode, TileTree};
+pub use volume::Volume;
+
+/// Errors of the tiles crate; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum TilesError {
+    #[error(transparent)]
+    Format(#[from] urbis_formats::FormatError),
+    #[error("{path}: {msg}")]
+    Invalid { path: String, msg: String },
+    #[error("{path}: more than {limit} tiles")]
+    TooManyTiles { path: String, limit: usize },
+}
