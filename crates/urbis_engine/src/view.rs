@@ -71,11 +71,13 @@ impl GeodeticPose {
 pub fn default_camera(model: &CityModel) -> Camera {
     let b = model.bounds();
     let (centre, size) = if b.is_empty() { (DVec3::ZERO, DVec3::splat(100.0)) } else { (b.center(), b.size()) };
-    let target = DVec3::new(centre.x, centre.y, b.min.z.max(-1e6));
     let extent = size.x.max(size.y).max(50.0);
+    // Flat scenes (cities) are aimed at their ground; tall ones (a model) at their middle.
+    let tall = size.z > 0.3 * extent;
+    let target = DVec3::new(centre.x, centre.y, if tall { centre.z } else { b.min.z.max(-1e6) });
     let (heading, pitch) = (20f64.to_radians(), -40f64.to_radians());
     let dir = DVec3::new(heading.sin() * pitch.cos(), heading.cos() * pitch.cos(), pitch.sin());
-    let distance = extent * 1.3;
+    let distance = if tall { (extent * 1.3).max(size.z * 2.2) } else { extent * 1.3 };
     let target = target - DVec3::new(dir.x, dir.y, 0.0).normalize_or_zero() * extent * 0.08;
     let eye = target - dir * distance;
     let frame = model.frame();

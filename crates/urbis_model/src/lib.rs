@@ -37,7 +37,7 @@ pub use components::{
     Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, InstanceTransform, Lod, PartOf, Parts, Placement,
     SemanticClass,
 };
-pub use load::{LoadError, LoadReport, Terrain, open_city};
+pub use load::{LoadError, LoadReport, Terrain, TileDetail, open_city, open_city_with};
 pub use mesh::{CpuMesh, Material, MeshId, MeshStore, MeshVertex};
 pub use query::{CompareOp, FeatureQuery, Predicate};
 pub use spatial::{RayHit, SpatialIndex};

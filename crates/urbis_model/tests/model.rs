@@ -171,6 +171,7 @@ fn bad_inputs_are_clear_errors() {
 
     let e = open_city(&[dir.join("missing.city.json")]).expect_err("missing").to_string();
     assert!(e.contains("missing.city.json"), "{e}");
+    std::fs::write(dir.join("notes.txt"), "just some notes").expect("write");
     let e = open_city(&[dir.join("notes.txt")]).expect_err("unsupported").to_string();
     assert!(e.contains("notes.txt") && e.contains("unsupported"), "{e}");
     std::fs::remove_dir_all(&dir).ok();

@@ -90,3 +90,17 @@ pub fn assert_golden(name: &str, image: &image::RgbaImage, max_fraction: f64) {
         );
     }
 }
+
+/// A shared dataset file, or `None` with a skip message (a failure under
+/// `URBIS_REQUIRE_SHARED_DATA=1`).
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("URBIS_REQUIRE_SHARED_DATA").is_ok_and(|v| v == "1") {
+        panic!("URBIS_REQUIRE_SHARED_DATA=1 but {} is missing", p.display());
+    }
+    eprintln!("SKIP: {} is missing", p.display());
+    None
+}

@@ -9,15 +9,22 @@
 mod appearance;
 mod cityjson;
 mod dem;
+mod detect;
+mod tiles;
 
 use std::path::{Path, PathBuf};
 
 use glam::DVec3;
+use urbis_formats::gltf::GltfModel;
+use urbis_formats::tiles3d::TileContent;
 use urbis_formats::{FormatError, ascii_grid::DemGrid, cityjson::CityJson};
 use urbis_geo::{CityFrame, CrsTransform, Epsg, GeoError, Geodetic};
+use urbis_tiles::{TileTree, TilesError, View};
 
 pub use appearance::{stable_hash, surface_appearance};
 pub use dem::Terrain;
+pub use detect::{InputKind, detect};
+pub use tiles::Y_UP_TO_Z_UP;
 
 use crate::CityModel;
 
@@ -28,8 +35,12 @@ pub enum LoadError {
     Format(#[from] FormatError),
     #[error("{path}: coordinate reference system: {source}")]
     Crs { path: String, source: GeoError },
-    #[error("{path}: unsupported input; expected a directory, a CityJSON file (.json) or an ESRI ASCII grid (.asc)")]
+    #[error(
+        "{path}: unsupported input; expected a directory, CityJSON (.json), an ESRI ASCII grid (.asc), a 3D Tiles tileset.json, glTF/GLB, or a b3dm/i3dm/pnts/cmpt tile"
+    )]
     Unsupported { path: String },
+    #[error(transparent)]
+    Tiles(#[from] TilesError),
     #[error("no input files found under {path}")]
     Empty { path: String },
 }
@@ -42,19 +53,48 @@ pub struct LoadReport {
     pub crs: Option<u32>,
     /// Things skipped, each naming the object and why.
     pub warnings: Vec<String>,
+    /// Tiles whose content could not be loaded, each with its URI and reason.
+    pub failed_tiles: Vec<String>,
+    /// Tile contents loaded (a tile may have several).
+    pub tiles_loaded: usize,
 }
 
 /// A file read into memory, before it is placed in a model.
 #[derive(Debug)]
 pub enum Source {
-    CityJson { path: PathBuf, doc: CityJson },
-    Dem { path: PathBuf, grid: DemGrid },
+    CityJson {
+        path: PathBuf,
+        doc: CityJson,
+    },
+    Dem {
+        path: PathBuf,
+        grid: DemGrid,
+    },
+    /// A 3D Tiles tileset; its contents are loaded for a view when added.
+    Tileset {
+        path: PathBuf,
+        tree: Box<TileTree>,
+    },
+    /// A glTF / GLB on its own (not georeferenced: placed at the city origin, z up).
+    Gltf {
+        path: PathBuf,
+        model: Box<GltfModel>,
+    },
+    /// A single b3dm / i3dm / pnts / cmpt tile (ECEF coordinates).
+    Tile {
+        path: PathBuf,
+        content: Box<TileContent>,
+    },
 }
 
 impl Source {
     pub fn path(&self) -> &Path {
         match self {
-            Source::CityJson { path, .. } | Source::Dem { path, .. } => path,
+            Source::CityJson { path, .. }
+            | Source::Dem { path, .. }
+            | Source::Tileset { path, .. }
+            | Source::Gltf { path, .. }
+            | Source::Tile { path, .. } => path,
         }
     }
 
@@ -62,6 +102,7 @@ impl Source {
         match self {
             Source::CityJson { doc, .. } => doc.crs,
             Source::Dem { grid, .. } => grid.crs,
+            Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } => None,
         }
     }
 
@@ -81,6 +122,7 @@ impl Source {
                 }
                 min.is_finite().then(|| DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z))
             }
+            Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } => None,
             Source::Dem { grid, .. } => {
                 let low = grid.heights.iter().copied().filter(|h| !h.is_nan()).fold(f32::INFINITY, f32::min);
                 Some(DVec3::new(
@@ -93,24 +135,24 @@ impl Source {
     }
 }
 
-fn is_cityjson(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
-}
-
-fn is_ascii_grid(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("asc"))
-}
-
-/// Expands directories into the loadable files they hold (sorted), and
-/// reads every file.
+/// Expands directories (a `tileset.json` inside, else every CityJSON and
+/// ASCII grid), detects each file's kind and reads it.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
+            if p.join("tileset.json").is_file() {
+                files.push(p.join("tileset.json"));
+                continue;
+            }
             let rd =
                 std::fs::read_dir(p).map_err(|source| FormatError::Io { path: p.display().to_string(), source })?;
-            let mut found: Vec<PathBuf> =
-                rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|f| is_cityjson(f) || is_ascii_grid(f)).collect();
+            let mut found: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("asc"))
+                })
+                .collect();
             found.sort();
             if found.is_empty() {
                 return Err(LoadError::Empty { path: p.display().to_string() });
@@ -120,24 +162,57 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
             files.push(p.clone());
         }
     }
-    files
-        .into_iter()
-        .map(|f| {
-            if is_cityjson(&f) {
-                Ok(Source::CityJson { doc: urbis_formats::cityjson::read(&f)?, path: f })
-            } else if is_ascii_grid(&f) {
-                Ok(Source::Dem { grid: urbis_formats::ascii_grid::read(&f)?, path: f })
-            } else {
-                Err(LoadError::Unsupported { path: f.display().to_string() })
-            }
-        })
-        .collect()
+    files.into_iter().map(|f| read_source(&f)).collect()
+}
+
+/// Reads one file of any supported kind.
+pub fn read_source(f: &Path) -> Result<Source, LoadError> {
+    let path = f.to_path_buf();
+    Ok(match detect(f)? {
+        Some(InputKind::CityJson) => Source::CityJson { doc: urbis_formats::cityjson::read(f)?, path },
+        Some(InputKind::AsciiGrid) => Source::Dem { grid: urbis_formats::ascii_grid::read(f)?, path },
+        Some(InputKind::Tileset) => Source::Tileset { tree: Box::new(TileTree::open(f)?), path },
+        Some(InputKind::Gltf) => Source::Gltf { model: Box::new(urbis_formats::gltf::read(f)?), path },
+        Some(InputKind::Tile) => Source::Tile { content: Box::new(urbis_formats::tiles3d::read_content(f)?), path },
+        None => return Err(LoadError::Unsupported { path: f.display().to_string() }),
+    })
+}
+
+/// How much detail of a tileset to load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TileDetail {
+    /// What a view of the whole tileset needs.
+    Overview,
+    /// Every tile at its finest level.
+    Finest,
+    /// What this view needs (screen-space error selection).
+    View(View),
+}
+
+/// Below this distance from the Earth's centre, data is not georeferenced.
+const GEOREFERENCED_RADIUS: f64 = 5.0e6;
+
+impl Source {
+    /// The ECEF centre of georeferenced 3D Tiles content.
+    fn ecef_anchor(&self) -> Option<DVec3> {
+        let c = match self {
+            Source::Tileset { tree, .. } => tree.get(tree.root()).volume.bounding_sphere().0,
+            Source::Tile { content, .. } => tiles::content_center(content)?,
+            Source::Gltf { model, .. } => model.rtc_center?,
+            _ => return None,
+        };
+        (c.length() > GEOREFERENCED_RADIUS).then_some(c)
+    }
 }
 
 /// Picks the city frame: the anchor of the first georeferenced source, or
 /// the equator/Greenwich origin when nothing carries a CRS.
 pub fn choose_frame(sources: &[Source]) -> Result<CityFrame, LoadError> {
     for s in sources {
+        if let Some(c) = s.ecef_anchor() {
+            let g = urbis_geo::Ellipsoid::WGS84.ecef_to_geodetic(c);
+            return Ok(CityFrame::new(Geodetic::new(g.lon_deg, g.lat_deg, 0.0)));
+        }
         if let (Some(crs), Some(anchor)) = (s.crs(), s.anchor()) {
             let to_geo = CrsTransform::new(crs, Epsg::WGS84)
                 .and_then(|t| t.transform(anchor))
@@ -188,14 +263,20 @@ impl ToEnu {
     }
 }
 
-/// Reads the inputs and builds one georeferenced city model from them all.
+/// Reads the inputs and builds one georeferenced city model from them all
+/// (tilesets at overview detail).
 pub fn open_city(paths: &[PathBuf]) -> Result<(CityModel, Vec<LoadReport>), LoadError> {
+    open_city_with(paths, TileDetail::Overview)
+}
+
+/// Like [`open_city`], loading tilesets at the given detail.
+pub fn open_city_with(paths: &[PathBuf], detail: TileDetail) -> Result<(CityModel, Vec<LoadReport>), LoadError> {
     let sources = read_sources(paths)?;
     let frame = choose_frame(&sources)?;
     let mut model = CityModel::new(frame);
     let mut reports = Vec::new();
     for s in &sources {
-        reports.push(add_source(&mut model, s)?);
+        reports.push(add_source(&mut model, s, &detail)?);
     }
     model.rebuild_spatial_index();
     Ok((model, reports))
@@ -203,11 +284,22 @@ pub fn open_city(paths: &[PathBuf]) -> Result<(CityModel, Vec<LoadReport>), Load
 
 /// Adds one read source to a model (in the model's frame). Call
 /// [`CityModel::rebuild_spatial_index`] after adding sources.
-pub fn add_source(model: &mut CityModel, source: &Source) -> Result<LoadReport, LoadError> {
-    let to_enu = ToEnu::new(source, *model.frame())?;
+pub fn add_source(model: &mut CityModel, source: &Source, detail: &TileDetail) -> Result<LoadReport, LoadError> {
     let mut report = match source {
-        Source::CityJson { doc, .. } => cityjson::add(model, doc, &to_enu)?,
-        Source::Dem { grid, .. } => dem::add(model, grid, &to_enu)?,
+        Source::CityJson { doc, .. } => cityjson::add(model, doc, &ToEnu::new(source, *model.frame())?)?,
+        Source::Dem { grid, .. } => dem::add(model, grid, &ToEnu::new(source, *model.frame())?)?,
+        Source::Tileset { tree, path } => {
+            let local = source.ecef_anchor().is_none();
+            tiles::add_tileset(model, tree, path, local, detail)
+        }
+        Source::Gltf { model: g, path } => {
+            let local = source.ecef_anchor().is_none();
+            tiles::add_standalone_gltf(model, g, path, local)
+        }
+        Source::Tile { content, path } => {
+            let local = source.ecef_anchor().is_none();
+            tiles::add_standalone_tile(model, content, path, local)
+        }
     };
     report.path = source.path().display().to_string();
     report.crs = source.crs().map(|c| c.0);

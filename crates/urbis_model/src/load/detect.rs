@@ -1,0 +1,63 @@
+//! What an input path is: by extension first, then by magic bytes or, for
+//! JSON, by its first members.
+
+use std::io::Read;
+use std::path::Path;
+
+use urbis_formats::FormatError;
+use urbis_formats::tiles3d::{Magic, magic};
+
+/// The kinds of input Urbis reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    CityJson,
+    AsciiGrid,
+    Tileset,
+    Gltf,
+    /// b3dm, i3dm, pnts or cmpt.
+    Tile,
+}
+
+fn head(path: &Path, n: usize) -> Result<Vec<u8>, FormatError> {
+    let f = std::fs::File::open(path).map_err(|source| FormatError::Io { path: path.display().to_string(), source })?;
+    let mut buf = Vec::with_capacity(n);
+    f.take(n as u64)
+        .read_to_end(&mut buf)
+        .map_err(|source| FormatError::Io { path: path.display().to_string(), source })?;
+    Ok(buf)
+}
+
+fn json_kind(head: &[u8]) -> Option<InputKind> {
+    let text = String::from_utf8_lossy(head);
+    if text.contains("\"CityJSON\"") || text.contains("\"CityObjects\"") {
+        Some(InputKind::CityJson)
+    } else if text.contains("\"geometricError\"") && text.contains("\"asset\"") {
+        Some(InputKind::Tileset)
+    } else if text.contains("\"asset\"") {
+        Some(InputKind::Gltf)
+    } else {
+        None
+    }
+}
+
+/// Decides what a file is.
+pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
+    let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    if name.ends_with(".city.json") {
+        return Ok(Some(InputKind::CityJson));
+    }
+    match ext.as_str() {
+        "asc" => return Ok(Some(InputKind::AsciiGrid)),
+        "glb" | "gltf" => return Ok(Some(InputKind::Gltf)),
+        "b3dm" | "i3dm" | "pnts" | "cmpt" => return Ok(Some(InputKind::Tile)),
+        _ => {}
+    }
+    let h = head(path, 64 * 1024)?;
+    Ok(match magic(&h) {
+        Magic::Glb => Some(InputKind::Gltf),
+        Magic::B3dm | Magic::I3dm | Magic::Pnts | Magic::Cmpt => Some(InputKind::Tile),
+        Magic::Json => json_kind(&h),
+        Magic::Subtree | Magic::Unknown => None,
+    })
+}

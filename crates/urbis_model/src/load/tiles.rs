@@ -1,0 +1,574 @@
+//! 3D Tiles and glTF content → feature entities (monomerization): every
+//! feature ID of a primitive (EXT_mesh_features, or b3dm `_BATCHID`) becomes
+//! its own entity with its own mesh and its property-table or batch-table
+//! row as attributes; i3dm instances become instances of one shared mesh.
+
+use std::collections::BTreeMap;
+
+use glam::{DMat3, DMat4, DVec3, Vec2, Vec3};
+use serde_json::Value;
+use urbis_formats::gltf::{FeatureIdSource, GltfModel, MetadataValue, Primitive};
+use urbis_formats::tiles3d::{TileContent, tileset::MetadataEntity};
+use urbis_geo::{CityFrame, enu_basis};
+
+use super::LoadReport;
+use crate::mesh::{CpuMesh, Material, MeshStore, MeshVertex};
+use crate::{AttributeValue, Attributes, CityModel, InstanceTransform, Lod, NewFeature, SemanticClass};
+
+/// glTF is y-up; 3D Tiles and Urbis are z-up: (x, y, z) → (x, −z, y).
+pub const Y_UP_TO_Z_UP: DMat4 =
+    DMat4::from_cols_array(&[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+
+/// Maps world coordinates (ECEF, or local metres for data that is not
+/// georeferenced) into the model's ENU frame.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placer {
+    pub frame: CityFrame,
+    /// The data is not on the Earth: its coordinates are ENU metres already.
+    pub local: bool,
+}
+
+impl Placer {
+    pub fn enu(&self, world: DVec3) -> DVec3 {
+        if self.local { world } else { self.frame.ecef_to_enu(world) }
+    }
+
+    /// World → ENU for directions.
+    pub fn rotation(&self) -> DMat3 {
+        if self.local { DMat3::IDENTITY } else { self.frame.enu_to_ecef_rot.transpose() }
+    }
+}
+
+/// Where a content sits and what it is called.
+pub(crate) struct ContentContext<'a> {
+    pub placer: Placer,
+    /// Tile transform (world).
+    pub transform: DMat4,
+    /// Stable prefix of feature GUIDs, e.g. `tileset.json/dragon_low.b3dm`.
+    pub guid_prefix: String,
+    /// Attributes every feature of the content carries (tile and content metadata, the URI).
+    pub common: Attributes,
+    pub report: &'a mut LoadReport,
+}
+
+fn linear_to_srgb(c: f32) -> u8 {
+    let c = c.clamp(0.0, 1.0);
+    let s = if c <= 0.003_130_8 { c * 12.92 } else { 1.055 * c.powf(1.0 / 2.4) - 0.055 };
+    (s * 255.0 + 0.5) as u8
+}
+
+fn json_attr(v: &Value) -> Option<AttributeValue> {
+    AttributeValue::from_json(v)
+}
+
+fn metadata_attr(v: &MetadataValue) -> Option<AttributeValue> {
+    match v {
+        MetadataValue::NoData => None,
+        MetadataValue::Bool(b) => Some(AttributeValue::Bool(*b)),
+        MetadataValue::Int(i) => Some(AttributeValue::Int(*i)),
+        MetadataValue::UInt(u) => Some(i64::try_from(*u).map_or(AttributeValue::Float(*u as f64), AttributeValue::Int)),
+        MetadataValue::Float(f) => Some(AttributeValue::Float(*f)),
+        MetadataValue::String(s) | MetadataValue::Enum(s) => AttributeValue::from_json(&Value::String(s.clone())),
+        MetadataValue::Array(_) => Some(AttributeValue::String(v.to_json().to_string())),
+    }
+}
+
+/// Attributes from a metadata entity (tileset, tile, content, group).
+pub(crate) fn entity_attributes(e: &MetadataEntity, prefix: &str) -> Attributes {
+    let mut a = Attributes::default();
+    a.insert(format!("{prefix}class"), e.class.clone());
+    for (k, v) in &e.properties {
+        if let Some(v) = json_attr(v) {
+            a.insert(format!("{prefix}{k}"), v);
+        }
+    }
+    a
+}
+
+/// The semantic class a feature's attributes suggest (`class`, `type`,
+/// `featureType`, or a metadata class name), else GenericCityObject.
+fn class_of(a: &Attributes) -> SemanticClass {
+    for key in ["class", "type", "featureType", "feature_type", "cityjson_type", "metadata.class", "content.class"] {
+        if let Some(s) = a.str(key) {
+            if let Some(c) = SemanticClass::from_name(s) {
+                return c;
+            }
+            let lower = s.to_ascii_lowercase();
+            if lower.contains("build") || lower.contains("house") {
+                return SemanticClass::Building;
+            }
+            if lower.contains("tree") || lower.contains("vegetation") {
+                return SemanticClass::SolitaryVegetationObject;
+            }
+        }
+    }
+    SemanticClass::GenericCityObject
+}
+
+/// A decoded base-colour texture, for sampling colours or feature IDs at vertices.
+fn decode_texture(model: &GltfModel, texture: usize) -> Option<image::RgbaImage> {
+    let img = model.images.get(model.textures.get(texture)?.image?)?;
+    image::load_from_memory(&img.bytes).ok().map(|i| i.to_rgba8())
+}
+
+fn sample(img: &image::RgbaImage, uv: [f32; 2]) -> [u8; 4] {
+    let (w, h) = img.dimensions();
+    let wrap = |t: f32| t - t.floor();
+    let x = ((wrap(uv[0]) * w as f32) as u32).min(w - 1);
+    let y = ((wrap(uv[1]) * h as f32) as u32).min(h - 1);
+    img.get_pixel(x, y).0
+}
+
+/// Per-vertex feature IDs of a primitive, with the set they came from.
+fn vertex_feature_ids(model: &GltfModel, p: &Primitive) -> Option<(Vec<u32>, Option<usize>, Option<u32>)> {
+    if let Some(set) = p.feature_ids.first() {
+        let ids = match &set.source {
+            FeatureIdSource::Texture { texture, tex_coord, channels, transform } => {
+                let img = decode_texture(model, *texture)?;
+                let uvs = p.tex_coords.get(*tex_coord as usize)?;
+                uvs.iter()
+                    .map(|&uv| {
+                        urbis_formats::gltf::features::texel_feature_id(
+                            sample(&img, transform.map_or(uv, |t| t.apply(uv))),
+                            channels,
+                        )
+                    })
+                    .collect()
+            }
+            _ => set.per_vertex(p.positions.len())?,
+        };
+        return Some((ids, set.property_table, set.null_feature_id));
+    }
+    p.batch_ids.clone().map(|b| (b, None, None))
+}
+
+/// Vertex colours (sRGB) of a primitive: material factor × COLOR_0 × texture sampled at the vertex.
+fn vertex_colors(model: &GltfModel, p: &Primitive) -> Vec<[u8; 4]> {
+    let mat = p.material.and_then(|m| model.materials.get(m));
+    let factor = mat.map_or([0.8, 0.8, 0.8, 1.0], |m| m.base_color);
+    let tex = mat
+        .and_then(|m| m.base_color_texture.as_ref())
+        .and_then(|t| Some((decode_texture(model, t.texture)?, t.clone())));
+    (0..p.positions.len())
+        .map(|i| {
+            let mut c = factor;
+            if let Some(vc) = p.colors.as_ref().and_then(|v| v.get(i)) {
+                for k in 0..4 {
+                    c[k] *= vc[k];
+                }
+            }
+            if let Some((img, t)) = &tex
+                && let Some(uv) = p.tex_coords.get(t.tex_coord as usize).and_then(|u| u.get(i))
+            {
+                let uv = t.transform.map_or(*uv, |tt| tt.apply(*uv));
+                let s = sample(img, uv);
+                for k in 0..3 {
+                    // Texels are sRGB; bring them to linear before multiplying.
+                    let lin = (s[k] as f32 / 255.0).powf(2.2);
+                    c[k] *= lin;
+                }
+            }
+            [linear_to_srgb(c[0]), linear_to_srgb(c[1]), linear_to_srgb(c[2]), 255]
+        })
+        .collect()
+}
+
+/// Builds a mesh from a subset of a primitive's triangles, relative to `origin` (ENU).
+fn feature_mesh(
+    p: &Primitive,
+    tris: &[[u32; 3]],
+    enu: &[DVec3],
+    normals_enu: Option<&[Vec3]>,
+    colors: &[[u8; 4]],
+    origin: DVec3,
+) -> CpuMesh {
+    let mut mesh = CpuMesh::default();
+    let mut remap: BTreeMap<u32, u32> = BTreeMap::new();
+    if let Some(normals) = normals_enu {
+        for t in tris {
+            for &i in t {
+                let n = *remap.entry(i).or_insert_with(|| {
+                    let v = i as usize;
+                    mesh.vertices.push(MeshVertex {
+                        position: (enu[v] - origin).as_vec3(),
+                        normal: normals[v],
+                        uv: p.tex_coords.first().and_then(|u| u.get(v)).map_or(Vec2::ZERO, |u| Vec2::from_array(*u)),
+                        color: colors[v],
+                        material: Material::Plain,
+                    });
+                    mesh.vertices.len() as u32 - 1
+                });
+                mesh.indices.push(n);
+            }
+        }
+    } else {
+        for t in tris {
+            let pts: Vec<Vec3> = t.iter().map(|&i| (enu[i as usize] - origin).as_vec3()).collect();
+            let c = colors[t[0] as usize];
+            mesh.push_flat(&pts, &[[0, 1, 2]], |q| Vec2::new(q.x, q.y), c, Material::Plain);
+        }
+    }
+    mesh
+}
+
+/// Adds the features of one glTF (in a tile or alone), placed by `m_world`
+/// (tile transform × RTC × y-up→z-up, before node transforms).
+pub(crate) fn add_gltf(
+    model: &mut CityModel,
+    g: &GltfModel,
+    m_world: DMat4,
+    batch_table: Option<&BTreeMap<String, Vec<Value>>>,
+    ctx: &mut ContentContext,
+) -> usize {
+    let metadata = g.metadata.as_ref();
+    let mut spawned = 0;
+    // feature key → (mesh, attributes)
+    let mut features: BTreeMap<String, (Vec<(CpuMesh, DVec3)>, Attributes)> = BTreeMap::new();
+    for (pi, p) in g.primitives.iter().enumerate() {
+        let tris = p.triangles();
+        if tris.is_empty() {
+            if !p.positions.is_empty() {
+                ctx.report.warnings.push(format!(
+                    "{}: primitive {pi} ({:?}) has no triangles; points and lines are not drawn yet",
+                    ctx.guid_prefix, p.mode
+                ));
+            }
+            continue;
+        }
+        let instances = if p.instances.is_empty() { vec![DMat4::IDENTITY] } else { p.instances.clone() };
+        let colors = vertex_colors(g, p);
+        let ids = vertex_feature_ids(g, p);
+        for (ii, inst) in instances.iter().enumerate() {
+            let m = m_world * p.transform * *inst;
+            let enu: Vec<DVec3> = p
+                .positions
+                .iter()
+                .map(|v| ctx.placer.enu(m.transform_point3(DVec3::new(v[0] as f64, v[1] as f64, v[2] as f64))))
+                .collect();
+            let normal_m = ctx.placer.rotation() * DMat3::from_mat4(m).inverse().transpose();
+            let normals: Option<Vec<Vec3>> = p.normals.as_ref().map(|ns| {
+                ns.iter()
+                    .map(|n| {
+                        (normal_m * DVec3::new(n[0] as f64, n[1] as f64, n[2] as f64)).normalize_or_zero().as_vec3()
+                    })
+                    .collect()
+            });
+            // Group triangles by the feature of their first vertex.
+            let mut groups: BTreeMap<Option<u32>, Vec<[u32; 3]>> = BTreeMap::new();
+            for t in &tris {
+                let id =
+                    ids.as_ref().and_then(|(v, _, null)| v.get(t[0] as usize).copied().filter(|i| Some(*i) != *null));
+                groups.entry(id).or_default().push(*t);
+            }
+            for (id, group) in groups {
+                let (key, attrs) = match id {
+                    Some(fid) => {
+                        let mut a = ctx.common.clone();
+                        a.insert("feature_id", fid as i64);
+                        for (k, col) in batch_table.into_iter().flatten() {
+                            if let Some(v) = col.get(fid as usize).and_then(json_attr) {
+                                a.insert(k.clone(), v);
+                            }
+                        }
+                        if let Some((_, Some(table), _)) = &ids
+                            && let Some(t) = metadata.and_then(|m| m.property_tables.get(*table))
+                        {
+                            a.insert("metadata.class", t.class.clone());
+                            for (k, v) in t.row(fid as usize) {
+                                if let Some(v) = metadata_attr(v) {
+                                    a.insert(k.to_string(), v);
+                                }
+                            }
+                        }
+                        (format!("{}#{fid}", ctx.guid_prefix), a)
+                    }
+                    None => {
+                        // Without feature IDs the content is one feature (instances apart).
+                        let suffix =
+                            if instances.len() > 1 { format!("/node{}/instance{ii}", p.node) } else { String::new() };
+                        (format!("{}{suffix}", ctx.guid_prefix), ctx.common.clone())
+                    }
+                };
+                let lo = group.iter().flatten().map(|&i| enu[i as usize]).fold(DVec3::splat(f64::INFINITY), DVec3::min);
+                let hi =
+                    group.iter().flatten().map(|&i| enu[i as usize]).fold(DVec3::splat(f64::NEG_INFINITY), DVec3::max);
+                let origin = DVec3::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0, lo.z);
+                let mesh = feature_mesh(p, &group, &enu, normals.as_deref(), &colors, origin);
+                let entry = features.entry(key).or_insert_with(|| (Vec::new(), attrs));
+                entry.0.push((mesh, origin));
+            }
+        }
+    }
+    for (guid, (parts, attrs)) in features {
+        // One entity per feature: merge the parts of a feature spread over primitives.
+        let origin = parts.iter().map(|(_, o)| *o).fold(DVec3::splat(f64::INFINITY), DVec3::min);
+        let origin = if parts.len() == 1 { parts[0].1 } else { origin };
+        let mut mesh = CpuMesh::default();
+        for (m, o) in parts {
+            let base = mesh.vertices.len() as u32;
+            let shift = (o - origin).as_vec3();
+            mesh.vertices.extend(m.vertices.into_iter().map(|mut v| {
+                v.position += shift;
+                v
+            }));
+            mesh.indices.extend(m.indices.into_iter().map(|i| i + base));
+        }
+        let mut f = NewFeature::new(guid, class_of(&attrs), origin);
+        f.attributes = attrs;
+        f.mesh = Some((mesh, Lod(20)));
+        model.spawn_feature(f);
+        spawned += 1;
+    }
+    spawned
+}
+
+/// The rotation-scale of an i3dm instance in world axes.
+fn instance_basis(
+    i: &urbis_formats::tiles3d::Instance,
+    world_position: DVec3,
+    east_north_up: bool,
+    placer: &Placer,
+) -> DMat3 {
+    let rot = match (i.up, i.right) {
+        (Some(up), Some(right)) => DMat3::from_cols(right, up.cross(right), up),
+        _ if east_north_up && !placer.local => {
+            let g = urbis_geo::Ellipsoid::WGS84.ecef_to_geodetic(world_position);
+            enu_basis(g.lon_deg, g.lat_deg)
+        }
+        _ => DMat3::IDENTITY,
+    };
+    rot * DMat3::from_diagonal(i.scale)
+}
+
+/// Adds the features of a tile content.
+pub(crate) fn add_content(model: &mut CityModel, content: &TileContent, ctx: &mut ContentContext) -> usize {
+    match content {
+        TileContent::Glb(g) => {
+            let m = ctx.transform * g.rtc_center.map_or(DMat4::IDENTITY, DMat4::from_translation) * Y_UP_TO_Z_UP;
+            add_gltf(model, g, m, None, ctx)
+        }
+        TileContent::B3dm(b) => {
+            let rtc = b.rtc_center.or(b.gltf.rtc_center).map_or(DMat4::IDENTITY, DMat4::from_translation);
+            let m = ctx.transform * rtc * Y_UP_TO_Z_UP;
+            add_gltf(model, &b.gltf, m, Some(&b.batch_table), ctx)
+        }
+        TileContent::I3dm(i) => add_i3dm(model, i, ctx),
+        TileContent::Pnts(p) => {
+            ctx.report.warnings.push(format!(
+                "{}: {} points skipped; point clouds are not drawn yet",
+                ctx.guid_prefix,
+                p.positions.len()
+            ));
+            0
+        }
+        TileContent::Cmpt(inner) => {
+            let prefix = ctx.guid_prefix.clone();
+            let mut n = 0;
+            for (k, c) in inner.iter().enumerate() {
+                ctx.guid_prefix = format!("{prefix}/{k}");
+                n += add_content(model, c, ctx);
+            }
+            ctx.guid_prefix = prefix;
+            n
+        }
+    }
+}
+
+fn add_i3dm(model: &mut CityModel, i: &urbis_formats::tiles3d::I3dm, ctx: &mut ContentContext) -> usize {
+    // One shared mesh: the glTF in its own (z-up) space, instanced per feature.
+    let mut mesh = CpuMesh::default();
+    for p in &i.gltf.primitives {
+        let tris = p.triangles();
+        let m = Y_UP_TO_Z_UP * p.transform;
+        let pos: Vec<DVec3> =
+            p.positions.iter().map(|v| m.transform_point3(DVec3::new(v[0] as f64, v[1] as f64, v[2] as f64))).collect();
+        let colors = vertex_colors(&i.gltf, p);
+        let nm = DMat3::from_mat4(m).inverse().transpose();
+        let normals: Option<Vec<Vec3>> = p.normals.as_ref().map(|ns| {
+            ns.iter()
+                .map(|n| (nm * DVec3::new(n[0] as f64, n[1] as f64, n[2] as f64)).normalize_or_zero().as_vec3())
+                .collect()
+        });
+        let part = feature_mesh(p, &tris, &pos, normals.as_deref(), &colors, DVec3::ZERO);
+        let base = mesh.vertices.len() as u32;
+        mesh.vertices.extend(part.vertices);
+        mesh.indices.extend(part.indices.into_iter().map(|x| x + base));
+    }
+    if mesh.indices.is_empty() {
+        ctx.report.warnings.push(format!("{}: i3dm glTF has no triangles", ctx.guid_prefix));
+        return 0;
+    }
+    let shared = model.world.resource_mut::<MeshStore>().add(mesh);
+    let rtc = i.rtc_center.unwrap_or(DVec3::ZERO);
+    let mut n = 0;
+    for (k, inst) in i.instances.iter().enumerate() {
+        let world = ctx.transform.transform_point3(rtc + inst.position);
+        let basis = DMat3::from_mat4(ctx.transform) * instance_basis(inst, world, i.east_north_up, &ctx.placer);
+        let linear = ctx.placer.rotation() * basis;
+        let mut attrs = ctx.common.clone();
+        attrs.insert("instance", k as i64);
+        let fid = inst.batch_id.unwrap_or(k as u32) as usize;
+        attrs.insert("feature_id", fid as i64);
+        for (key, col) in &i.batch_table {
+            if let Some(v) = col.get(fid).and_then(json_attr) {
+                attrs.insert(key.clone(), v);
+            }
+        }
+        let mut f = NewFeature::new(format!("{}#{k}", ctx.guid_prefix), class_of(&attrs), ctx.placer.enu(world));
+        f.attributes = attrs;
+        f.instance_of = Some((shared, Lod(20), InstanceTransform { linear }));
+        model.spawn_feature(f);
+        n += 1;
+    }
+    n
+}
+
+/// The ECEF centre of a tile's content, when it can be told without placing it.
+pub(crate) fn content_center(c: &TileContent) -> Option<DVec3> {
+    match c {
+        TileContent::B3dm(b) => b.rtc_center.or(b.gltf.rtc_center).or_else(|| gltf_center(&b.gltf)),
+        TileContent::I3dm(i) => {
+            let n = i.instances.len().max(1) as f64;
+            Some(i.rtc_center.unwrap_or(DVec3::ZERO) + i.instances.iter().map(|x| x.position).sum::<DVec3>() / n)
+        }
+        TileContent::Pnts(p) => p.rtc_center,
+        TileContent::Glb(g) => g.rtc_center.or_else(|| gltf_center(g)),
+        TileContent::Cmpt(inner) => inner.iter().find_map(content_center),
+    }
+}
+
+fn gltf_center(g: &GltfModel) -> Option<DVec3> {
+    let p = g.primitives.first()?;
+    let v = p.positions.first()?;
+    Some((Y_UP_TO_Z_UP * p.transform).transform_point3(DVec3::new(v[0] as f64, v[1] as f64, v[2] as f64)))
+}
+
+/// The view that shows a whole tileset: from above its root volume, looking down 50°.
+fn overview_view(tree: &urbis_tiles::TileTree, local: bool) -> urbis_tiles::View {
+    let (c, r) = tree.get(tree.root()).volume.bounding_sphere();
+    let up = if local || c.length() < 1.0 { DVec3::Z } else { c.normalize() };
+    let side = if up.z.abs() > 0.9 { DVec3::X } else { DVec3::Z.cross(up).normalize() };
+    let dir = (side * 0.64 - up * 0.77).normalize();
+    let position = c - dir * r.max(1.0) * 2.4;
+    urbis_tiles::View {
+        position,
+        direction: dir,
+        up: dir.cross(side).cross(dir).normalize(),
+        fov_y: 45f64.to_radians(),
+        aspect: 16.0 / 9.0,
+        viewport_height: 720.0,
+        max_sse: 16.0,
+        cull: true,
+    }
+}
+
+/// Loads the tiles a view needs (rayon across tiles) and adds their features.
+pub(crate) fn add_tileset(
+    model: &mut CityModel,
+    tree: &urbis_tiles::TileTree,
+    path: &std::path::Path,
+    local: bool,
+    detail: &super::TileDetail,
+) -> LoadReport {
+    let view = match detail {
+        super::TileDetail::Overview => overview_view(tree, local),
+        super::TileDetail::Finest => urbis_tiles::View { max_sse: 0.0, cull: false, ..overview_view(tree, local) },
+        super::TileDetail::View(v) => *v,
+    };
+    let mut report = LoadReport::default();
+    report.warnings.extend(tree.errors.iter().cloned());
+    let (loaded, failures) = urbis_tiles::load_selection(tree, &view);
+    for f in &failures {
+        report.failed_tiles.push(format!("{}: {}", f.uri, f.error));
+    }
+    let placer = Placer { frame: *model.frame(), local };
+    if local {
+        report
+            .warnings
+            .push(format!("{}: not georeferenced; placed at the city origin as local metres", path.display()));
+    }
+    let name = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map_or_else(|| "tileset".to_string(), |n| n.to_string_lossy().into_owned());
+    let mut tileset_attrs = Attributes::default();
+    if let Some(m) = &tree.metadata {
+        tileset_attrs.0.extend(entity_attributes(m, "tileset.").0);
+    }
+    for l in &loaded {
+        let node = tree.get(l.tile);
+        let c = &node.contents[l.content_index];
+        let mut common = tileset_attrs.clone();
+        common.insert("tile", l.uri.clone());
+        if let Some(m) = &node.metadata {
+            common.0.extend(entity_attributes(m, "tile.").0);
+        }
+        if let Some(m) = &c.metadata {
+            common.0.extend(entity_attributes(m, "content.").0);
+        }
+        if let Some(g) = c.group.and_then(|g| tree.groups.get(g)) {
+            common.0.extend(entity_attributes(g, "group.").0);
+        }
+        let mut ctx = ContentContext {
+            placer,
+            transform: node.transform,
+            guid_prefix: format!("{name}/{}", l.uri),
+            common,
+            report: &mut report,
+        };
+        report_add(model, &l.content, &mut ctx);
+    }
+    report.tiles_loaded = loaded.len();
+    report
+}
+
+fn report_add(model: &mut CityModel, content: &TileContent, ctx: &mut ContentContext) {
+    let n = add_content(model, content, ctx);
+    ctx.report.features += n;
+}
+
+/// A glTF on its own: y-up converted, at the city origin (or its CESIUM_RTC centre).
+pub(crate) fn add_standalone_gltf(
+    model: &mut CityModel,
+    g: &GltfModel,
+    path: &std::path::Path,
+    local: bool,
+) -> LoadReport {
+    let mut report = LoadReport::default();
+    let placer = Placer { frame: *model.frame(), local };
+    let name = path.file_name().map_or_else(|| "gltf".into(), |n| n.to_string_lossy().into_owned());
+    let m = g.rtc_center.map_or(DMat4::IDENTITY, DMat4::from_translation) * Y_UP_TO_Z_UP;
+    let mut ctx = ContentContext {
+        placer,
+        transform: DMat4::IDENTITY,
+        guid_prefix: name,
+        common: Attributes::default(),
+        report: &mut report,
+    };
+    let n = add_gltf(model, g, m, None, &mut ctx);
+    report.features += n;
+    report.warnings.extend(g.warnings.iter().cloned());
+    report
+}
+
+/// A single tile file: ECEF coordinates with an identity tile transform.
+pub(crate) fn add_standalone_tile(
+    model: &mut CityModel,
+    c: &TileContent,
+    path: &std::path::Path,
+    local: bool,
+) -> LoadReport {
+    let mut report = LoadReport::default();
+    let placer = Placer { frame: *model.frame(), local };
+    let name = path.file_name().map_or_else(|| "tile".into(), |n| n.to_string_lossy().into_owned());
+    let mut ctx = ContentContext {
+        placer,
+        transform: DMat4::IDENTITY,
+        guid_prefix: name,
+        common: Attributes::default(),
+        report: &mut report,
+    };
+    report_add(model, c, &mut ctx);
+    report.tiles_loaded = 1;
+    report
+}
