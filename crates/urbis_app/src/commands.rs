@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use bevy_ecs::prelude::Entity;
 use serde_json::json;
 use urbis_engine::{Engine, GeodeticPose, ViewOptions, default_camera, default_lighting, describe_lines, render_image};
-use urbis_model::{CityModel, FeatureQuery, FeatureStyle};
+use urbis_model::{CityModel, FeatureQuery, FeatureStyle, TileDetail};
 use urbis_render::{GpuContext, HeadlessTarget, Overlay, Panel};
 use urbis_sample_city::SampleCityConfig;
 
@@ -32,15 +32,39 @@ fn input_paths(inputs: &Inputs) -> Result<Vec<PathBuf>> {
     Ok(vec![dir])
 }
 
-fn load(inputs: &Inputs) -> Result<CityModel> {
+/// The tileset detail a camera needs: Cesium screen-space error (16 px) for
+/// its view and viewport; without a camera, the overview of each tileset.
+fn tile_detail(camera: Option<GeodeticPose>, width: u32, height: u32) -> TileDetail {
+    match camera {
+        Some(pose) => {
+            let c = pose.camera();
+            TileDetail::View(urbis_tiles::View {
+                position: c.position,
+                direction: c.forward(),
+                up: c.up(),
+                fov_y: c.fov_y,
+                aspect: width as f64 / height.max(1) as f64,
+                viewport_height: height as f64,
+                max_sse: 16.0,
+                cull: true,
+            })
+        }
+        None => TileDetail::Overview,
+    }
+}
+
+fn load(inputs: &Inputs, detail: TileDetail) -> Result<CityModel> {
     let paths = input_paths(inputs)?;
     let pb =
         spinner(&format!("loading {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
-    let (model, reports) = urbis_model::open_city(&paths)?;
+    let (model, reports) = urbis_model::open_city_with(&paths, detail)?;
     pb.finish_and_clear();
     for r in &reports {
         for w in &r.warnings {
             tracing::warn!("{}: {w}", r.path);
+        }
+        for f in &r.failed_tiles {
+            eprintln!("warning: tile not loaded: {f}");
         }
     }
     tracing::info!("{} features loaded", model.feature_count());
@@ -58,7 +82,7 @@ pub fn view(inputs: &Inputs, camera: Option<GeodeticPose>, frames: Option<u64>) 
             "no display (DISPLAY/WAYLAND_DISPLAY unset). Render headless instead:\n  urbis render --out city.png --width 1280 --height 720\nor run the viewer under a virtual display: xvfb-run -a urbis view"
         );
     }
-    let model = load(inputs)?;
+    let model = load(inputs, tile_detail(camera, 1280, 760))?;
     urbis_engine::run_viewer(model, ViewOptions { title: "Urbis".into(), camera, max_frames: frames })?;
     Ok(())
 }
@@ -68,7 +92,7 @@ fn find_feature(model: &CityModel, guid: &str) -> Result<Entity> {
 }
 
 pub fn render(inputs: &Inputs, out: &Path, frame: &Frame, select: Option<&str>, highlight: Option<&str>) -> Result<()> {
-    let model = load(inputs)?;
+    let model = load(inputs, tile_detail(frame.camera, frame.width, frame.height))?;
     let mut engine = headless_engine(model)?;
     let mut overlay = None;
     if let Some(q) = highlight {
@@ -115,7 +139,8 @@ pub fn render(inputs: &Inputs, out: &Path, frame: &Frame, select: Option<&str>, 
 
 pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()> {
     let paths = input_paths(inputs)?;
-    let (model, reports) = urbis_model::open_city(&paths)?;
+    // Inspection covers every tile at its finest level.
+    let (model, reports) = urbis_model::open_city_with(&paths, TileDetail::Finest)?;
     let counts: serde_json::Map<String, serde_json::Value> =
         model.counts_by_class().into_iter().map(|(c, n)| (c.name().to_string(), n.into())).collect();
     let keys: serde_json::Map<String, serde_json::Value> = model
@@ -171,7 +196,7 @@ pub fn pick(inputs: &Inputs, x: u32, y: u32, frame: &Frame, as_json: bool) -> Re
     if x >= frame.width || y >= frame.height {
         bail!("pixel ({x}, {y}) is outside the {}×{} frame", frame.width, frame.height);
     }
-    let model = load(inputs)?;
+    let model = load(inputs, tile_detail(frame.camera, frame.width, frame.height))?;
     let mut engine = headless_engine(model)?;
     let camera = frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model));
     let lighting = default_lighting(&engine.model, &camera);
