@@ -38,7 +38,7 @@ fn meshopt_compressed_views_decode_to_the_original() {
     let vb = meshopt::encode_vertex_buffer(&verts).expect("encode vertices");
     let ib = meshopt::encode_index_buffer(&idx, verts.len()).expect("encode indices");
     let mut bin = vb.clone();
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let ib_off = bin.len();
