@@ -32,6 +32,9 @@ struct FeatureStyle {
 @group(0) @binding(2) var shadow_map: texture_depth_2d;
 @group(0) @binding(3) var shadow_sampler: sampler_comparison;
 @group(1) @binding(0) var<uniform> chunk: Chunk;
+// The draw's base-colour texture (1×1 white for untextured draws).
+@group(2) @binding(0) var base_texture: texture_2d<f32>;
+@group(2) @binding(1) var base_sampler: sampler;
 
 const MATERIAL_PLAIN: u32 = 0u;
 const MATERIAL_FACADE: u32 = 1u;
@@ -40,6 +43,7 @@ const MATERIAL_TERRAIN: u32 = 3u;
 const MATERIAL_WATER: u32 = 4u;
 const MATERIAL_FOLIAGE: u32 = 5u;
 const MATERIAL_ROAD: u32 = 6u;
+const MATERIAL_TEXTURED: u32 = 7u;
 
 const FLAG_HIDDEN: u32 = 1u;
 const FLAG_HIGHLIGHTED: u32 = 2u;
@@ -188,6 +192,8 @@ fn hash21(p: vec2<f32>) -> f32 {
 
 @fragment
 fn fs_main(in: VertexOut) -> FragmentOut {
+    // Sampled up front, in uniform control flow; used by textured surfaces.
+    let texel = textureSample(base_texture, base_sampler, in.uv);
     let to_eye = normalize(-in.world);
     var n = normalize(in.normal);
     // Sources do not agree on winding: light the side that faces the viewer.
@@ -231,6 +237,9 @@ fn fs_main(in: VertexOut) -> FragmentOut {
             let speckle = 0.85 + 0.3 * hash21(floor(in.world.xy * 1.5));
             base = base * speckle;
         }
+        case MATERIAL_TEXTURED: {
+            base = base * texel.rgb;
+        }
         case MATERIAL_ROAD: {
             let speckle = 0.94 + 0.12 * hash21(floor(in.uv * 2.0));
             base = base * speckle;
@@ -255,6 +264,61 @@ fn fs_main(in: VertexOut) -> FragmentOut {
 
     var out: FragmentOut;
     out.color = vec4<f32>(color, 1.0);
+    out.feature = in.feature;
+    return out;
+}
+
+// Points (point clouds): each instance is one point, drawn as a square of
+// `POINT_SIZE` pixels facing the camera.
+const POINT_SIZE: f32 = 3.0;
+
+struct PointIn {
+    @location(0) position: vec3<f32>,
+    @location(1) normal: vec3<f32>,
+    @location(2) color: vec4<f32>,
+    @location(3) feature: u32,
+};
+
+struct PointOut {
+    @builtin(position) clip: vec4<f32>,
+    @location(0) world: vec3<f32>,
+    @location(1) color: vec3<f32>,
+    @location(2) @interpolate(flat) feature: u32,
+    @location(3) normal: vec3<f32>,
+};
+
+@vertex
+fn vs_point(@builtin(vertex_index) corner: u32, p: PointIn) -> PointOut {
+    var out: PointOut;
+    let style = features[p.feature];
+    let world = (chunk.model * vec4<f32>(p.position, 1.0)).xyz;
+    var clip = frame.view_proj * vec4<f32>(world, 1.0);
+    let offsets = array<vec2<f32>, 6>(vec2(-1.0, -1.0), vec2(1.0, -1.0), vec2(1.0, 1.0), vec2(-1.0, -1.0), vec2(1.0, 1.0), vec2(-1.0, 1.0));
+    clip = vec4<f32>(clip.xy + offsets[corner % 6u] * POINT_SIZE * frame.viewport.zw * clip.w, clip.zw);
+    if (style.flags.x & FLAG_HIDDEN) != 0u {
+        clip = vec4<f32>(0.0, 0.0, -2.0, 1.0);
+    }
+    out.clip = clip;
+    out.world = world;
+    out.color = mix(srgb_to_linear(p.color.rgb), style.color.rgb, style.color.a);
+    out.feature = p.feature;
+    out.normal = (chunk.model * vec4<f32>(p.normal, 0.0)).xyz;
+    return out;
+}
+
+@fragment
+fn fs_point(in: PointOut) -> FragmentOut {
+    // Points carry their own (often scanned) colour: lit softly, hazed with distance.
+    let n = normalize(in.normal + vec3<f32>(1e-6));
+    let light = 0.75 + 0.35 * max(dot(n, frame.sun_dir.xyz), 0.0);
+    var color = in.color * light;
+    let style = features[in.feature];
+    if (style.flags.x & FLAG_HIGHLIGHTED) != 0u {
+        color = mix(color, vec3<f32>(1.0, 0.78, 0.2), 0.45);
+    }
+    let fog = 1.0 - exp(-length(in.world) * frame.fog.x);
+    var out: FragmentOut;
+    out.color = vec4<f32>(mix(color, frame.sky_horizon.rgb, fog), 1.0);
     out.feature = in.feature;
     return out;
 }

@@ -51,8 +51,11 @@ impl Engine {
             chunks_removed: extracted.chunk_removals.len(),
             styles_updated: extracted.style_updates.len(),
         };
-        for (k, vertices, indices) in &extracted.shared_meshes {
-            self.scene.upsert_shared_mesh(&self.ctx, *k, vertices, indices);
+        for (k, img) in &extracted.textures {
+            self.scene.upsert_texture(&self.ctx, *k, img.width(), img.height(), img.as_raw());
+        }
+        for m in &extracted.shared_meshes {
+            self.scene.upsert_shared_mesh(&self.ctx, m.key, &m.vertices, &m.indices, &m.batches);
         }
         for (k, mesh) in &extracted.chunk_updates {
             self.scene.upsert_chunk(&self.ctx, *k, mesh);

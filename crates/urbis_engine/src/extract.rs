@@ -8,15 +8,20 @@
 //! is on the Earth. Only chunks whose features changed since the last
 //! extraction are rebuilt (bevy change detection), in parallel.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 use glam::{DVec2, DVec3};
 use rayon::prelude::*;
 use urbis_model::{
     CityModel, FeatureId, FeatureStyle, GeometryHandle, InstanceTransform, MeshId, MeshStore, PartOf, Parts, Placement,
+    TextureId, TextureStore, Topology,
 };
-use urbis_render::{ChunkKey, ChunkMesh, FeatureStyle as GpuStyle, InstanceBatch, InstanceData, SharedMeshKey, Vertex};
+use urbis_render::{
+    ChunkKey, ChunkMesh, DrawBatch, FeatureStyle as GpuStyle, InstanceBatch, InstanceData, PointVertex, SharedMeshKey,
+    TextureKey, Vertex,
+};
 
 /// Chunk size in metres.
 pub const DEFAULT_CHUNK_SIZE: f64 = 250.0;
@@ -24,13 +29,24 @@ pub const DEFAULT_CHUNK_SIZE: f64 = 250.0;
 /// The result of one extraction: what the GPU must learn.
 #[derive(Debug, Default, Clone)]
 pub struct Extracted {
+    /// Base-colour textures used for the first time, uploaded before the chunks that draw them.
+    pub textures: Vec<(TextureKey, Arc<image::RgbaImage>)>,
     /// Meshes that instances share, uploaded once each before the chunks that use them.
-    pub shared_meshes: Vec<(SharedMeshKey, Vec<Vertex>, Vec<u32>)>,
+    pub shared_meshes: Vec<SharedMesh>,
     pub chunk_updates: Vec<(ChunkKey, ChunkMesh)>,
     pub chunk_removals: Vec<ChunkKey>,
     pub style_updates: Vec<(u32, GpuStyle)>,
     /// One past the largest feature index.
     pub feature_capacity: u32,
+}
+
+/// A mesh that instances share, ready for the GPU.
+#[derive(Debug, Clone)]
+pub struct SharedMesh {
+    pub key: SharedMeshKey,
+    pub vertices: Vec<Vertex>,
+    pub indices: Vec<u32>,
+    pub batches: Vec<DrawBatch>,
 }
 
 /// Where a feature's geometry went.
@@ -49,6 +65,8 @@ pub struct Extractor {
     /// Shared meshes already handed to the GPU, and those to hand over next.
     shared_sent: HashSet<MeshId>,
     pending_shared: Vec<MeshId>,
+    textures_sent: HashSet<TextureId>,
+    pending_textures: Vec<TextureId>,
     first: bool,
 }
 
@@ -115,6 +133,8 @@ impl Extractor {
             of_entity: HashMap::new(),
             shared_sent: HashSet::new(),
             pending_shared: Vec::new(),
+            textures_sent: HashSet::new(),
+            pending_textures: Vec::new(),
             first: true,
         }
     }
@@ -218,10 +238,13 @@ impl Extractor {
         let mut dirty: Vec<ChunkKey> = dirty.into_iter().collect();
         dirty.sort_unstable();
         let world_ref: &World = world;
-        let built: Vec<(ChunkKey, ChunkMesh)> =
+        let built: Vec<(ChunkKey, (ChunkMesh, Vec<TextureId>))> =
             dirty.par_iter().map(|&k| (k, self.build_chunk(world_ref, model_frame(world_ref), k))).collect();
         let mut out = Extracted { shared_meshes: self.take_shared(world), ..Default::default() };
-        for (k, mesh) in built {
+        for (k, (mesh, textures)) in built {
+            for t in textures {
+                self.want_texture(t);
+            }
             if mesh.is_empty() {
                 self.members.remove(&k);
                 out.chunk_removals.push(k);
@@ -259,23 +282,21 @@ impl Extractor {
             .collect();
         out.style_updates = styles;
         out.feature_capacity = world.resource::<urbis_model::FeatureTable>().index_capacity();
+        out.textures = self.take_textures(world);
         world.clear_trackers();
         self.first = false;
         out
     }
 
-    fn build_chunk(&self, world: &World, frame: urbis_geo::CityFrame, key: ChunkKey) -> ChunkMesh {
+    fn build_chunk(&self, world: &World, frame: urbis_geo::CityFrame, key: ChunkKey) -> (ChunkMesh, Vec<TextureId>) {
         let origin_enu = self.chunk_origin(key);
-        let mut mesh = ChunkMesh {
-            origin: frame.enu_to_ecef(origin_enu),
-            basis: frame.enu_to_ecef_rot,
-            vertices: Vec::new(),
-            indices: Vec::new(),
-            instances: Vec::new(),
-        };
-        let mut batches: HashMap<MeshId, Vec<InstanceData>> = HashMap::new();
+        let mut mesh =
+            ChunkMesh { origin: frame.enu_to_ecef(origin_enu), basis: frame.enu_to_ecef_rot, ..Default::default() };
+        let mut instances: BTreeMap<MeshId, Vec<InstanceData>> = BTreeMap::new();
+        // Indices by texture, so each texture is one draw.
+        let mut buckets: BTreeMap<Option<TextureId>, Vec<u32>> = BTreeMap::new();
         let Some(members) = self.members.get(&key) else {
-            return mesh;
+            return (mesh, Vec::new());
         };
         let meshes = world.resource::<MeshStore>();
         for &e in members {
@@ -294,53 +315,106 @@ impl Extractor {
                     [row.x as f32, row.y as f32, row.z as f32, offset[i] as f32]
                 };
                 let data = InstanceData { rows: [r(0), r(1), r(2)], feature: id.index, _pad: [0; 3] };
-                batches.entry(g.mesh).or_default().push(data);
+                instances.entry(g.mesh).or_default().push(data);
+                continue;
+            }
+            if src.topology == Topology::Points {
+                mesh.points.extend(src.vertices.iter().map(|v| PointVertex {
+                    position: (offset + v.position.as_dvec3()).as_vec3().to_array(),
+                    normal: v.normal.to_array(),
+                    color: v.color,
+                    feature: id.index,
+                }));
                 continue;
             }
             let split = self.of_entity.get(&e).is_some_and(|m| m.split);
             let convert = |v: &urbis_model::MeshVertex| gpu_vertex(v, offset, id.index);
+            let base = mesh.vertices.len() as u32;
             if !split {
-                let base = mesh.vertices.len() as u32;
                 mesh.vertices.extend(src.vertices.iter().map(convert));
-                mesh.indices.extend(src.indices.iter().map(|i| base + i));
+                for grp in src.texture_groups() {
+                    let range = grp.first_index as usize..(grp.first_index + grp.index_count) as usize;
+                    buckets.entry(grp.texture).or_default().extend(src.indices[range].iter().map(|i| base + i));
+                }
             } else {
                 // Only this chunk's triangles, with their vertices remapped.
                 let mut remap: HashMap<u32, u32> = HashMap::new();
-                for t in src.indices.chunks_exact(3) {
-                    let c =
-                        t.iter().map(|&i| src.vertices[i as usize].position.truncate().as_dvec2()).sum::<DVec2>() / 3.0;
-                    if key_of(self.cell(p.enu.truncate() + c)) != key {
-                        continue;
-                    }
-                    for &i in t {
-                        let n = *remap.entry(i).or_insert_with(|| {
-                            mesh.vertices.push(convert(&src.vertices[i as usize]));
-                            mesh.vertices.len() as u32 - 1
-                        });
-                        mesh.indices.push(n);
+                for grp in src.texture_groups() {
+                    let range = grp.first_index as usize..(grp.first_index + grp.index_count) as usize;
+                    for t in src.indices[range].chunks_exact(3) {
+                        let c =
+                            t.iter().map(|&i| src.vertices[i as usize].position.truncate().as_dvec2()).sum::<DVec2>()
+                                / 3.0;
+                        if key_of(self.cell(p.enu.truncate() + c)) != key {
+                            continue;
+                        }
+                        for &i in t {
+                            let n = *remap.entry(i).or_insert_with(|| {
+                                mesh.vertices.push(convert(&src.vertices[i as usize]));
+                                mesh.vertices.len() as u32 - 1
+                            });
+                            buckets.entry(grp.texture).or_default().push(n);
+                        }
                     }
                 }
             }
         }
-        let mut batches: Vec<_> = batches.into_iter().collect();
-        batches.sort_unstable_by_key(|(m, _)| *m);
-        mesh.instances = batches
+        let mut textures = Vec::new();
+        for (texture, indices) in buckets {
+            if indices.is_empty() {
+                continue;
+            }
+            textures.extend(texture);
+            mesh.batches.push(DrawBatch {
+                texture: texture.map(|t| TextureKey(t.0 as u64)),
+                first_index: mesh.indices.len() as u32,
+                index_count: indices.len() as u32,
+            });
+            mesh.indices.extend(indices);
+        }
+        mesh.instances = instances
             .into_iter()
             .map(|(m, instances)| InstanceBatch { mesh: SharedMeshKey(m.0 as u64), instances })
             .collect();
-        mesh
+        (mesh, textures)
     }
 
     /// Shared meshes referenced by instances and not sent yet, as GPU vertices.
-    fn take_shared(&mut self, world: &World) -> Vec<(SharedMeshKey, Vec<Vertex>, Vec<u32>)> {
+    fn take_shared(&mut self, world: &World) -> Vec<SharedMesh> {
         let meshes = world.resource::<MeshStore>();
-        std::mem::take(&mut self.pending_shared)
+        let mut out = Vec::new();
+        for id in std::mem::take(&mut self.pending_shared) {
+            let Some(m) = meshes.get(id) else { continue };
+            let vertices = m.vertices.iter().map(|v| gpu_vertex(v, DVec3::ZERO, 0)).collect();
+            let batches = m
+                .groups
+                .iter()
+                .map(|g| DrawBatch {
+                    texture: g.texture.map(|t| TextureKey(t.0 as u64)),
+                    first_index: g.first_index,
+                    index_count: g.index_count,
+                })
+                .collect();
+            for t in m.groups.iter().filter_map(|g| g.texture) {
+                self.want_texture(t);
+            }
+            out.push(SharedMesh { key: SharedMeshKey(id.0 as u64), vertices, indices: m.indices.clone(), batches });
+        }
+        out
+    }
+
+    fn want_texture(&mut self, t: TextureId) {
+        if self.textures_sent.insert(t) {
+            self.pending_textures.push(t);
+        }
+    }
+
+    /// Textures referenced and not sent yet.
+    fn take_textures(&mut self, world: &World) -> Vec<(TextureKey, Arc<image::RgbaImage>)> {
+        let store = world.resource::<TextureStore>();
+        std::mem::take(&mut self.pending_textures)
             .into_iter()
-            .filter_map(|id| {
-                let m = meshes.get(id)?;
-                let vertices = m.vertices.iter().map(|v| gpu_vertex(v, DVec3::ZERO, 0)).collect();
-                Some((SharedMeshKey(id.0 as u64), vertices, m.indices.clone()))
-            })
+            .filter_map(|t| store.get(t).map(|img| (TextureKey(t.0 as u64), img.clone())))
             .collect()
     }
 

@@ -71,7 +71,7 @@ impl GeodeticPose {
 pub fn default_camera(model: &CityModel) -> Camera {
     let b = model.bounds();
     let (centre, size) = if b.is_empty() { (DVec3::ZERO, DVec3::splat(100.0)) } else { (b.center(), b.size()) };
-    let extent = size.x.max(size.y).max(50.0);
+    let extent = size.x.max(size.y).max(1.0);
     // Flat scenes (cities) are aimed at their ground; tall ones (a model) at their middle.
     let tall = size.z > 0.3 * extent;
     let target = DVec3::new(centre.x, centre.y, if tall { centre.z } else { b.min.z.max(-1e6) });
@@ -82,7 +82,7 @@ pub fn default_camera(model: &CityModel) -> Camera {
     let eye = target - dir * distance;
     let frame = model.frame();
     let mut cam = Camera::look_at(frame.enu_to_ecef(eye), frame.enu_to_ecef(target), frame.enu_to_ecef_rot.z_axis);
-    cam.near = 1.0;
+    cam.near = (distance * 1e-3).clamp(0.01, 1.0);
     cam
 }
 

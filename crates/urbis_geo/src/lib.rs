@@ -19,15 +19,20 @@
 //!
 //! - [`ellipsoid`]: WGS84 / CGCS2000 ellipsoids, geodetic ↔ ECEF.
 //! - [`frame`]: ENU bases and the [`CityFrame`] of a district.
-//! - [`crs`]: [`CrsTransform`] between any two EPSG codes (through PROJ,
-//!   with ECEF handled in closed form so that heights survive).
+//! - [`crs`]: `CrsTransform` between any two EPSG codes (through PROJ,
+//!   with ECEF handled in closed form so that heights survive). Feature
+//!   `proj` (on for everything but the format readers, which only name CRSs).
 
+#[cfg(feature = "proj")]
 pub mod crs;
 pub mod ellipsoid;
+pub mod epsg;
 pub mod frame;
 
-pub use crs::{CrsTransform, Epsg};
+#[cfg(feature = "proj")]
+pub use crs::CrsTransform;
 pub use ellipsoid::{Ellipsoid, Geodetic};
+pub use epsg::Epsg;
 pub use frame::{CityFrame, enu_basis};
 
 /// Errors of the geodesy crate.

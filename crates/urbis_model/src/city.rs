@@ -89,6 +89,7 @@ impl CityModel {
         let mut world = World::new();
         world.insert_resource(Frame(frame));
         world.insert_resource(MeshStore::default());
+        world.insert_resource(crate::mesh::TextureStore::default());
         world.insert_resource(FeatureTable { by_index: vec![None], by_guid: HashMap::new() });
         world.insert_resource(SpatialIndex::default());
         Self { world }

@@ -38,6 +38,6 @@ pub use components::{
     SemanticClass,
 };
 pub use load::{LoadError, LoadReport, Terrain, TileDetail, open_city, open_city_with};
-pub use mesh::{CpuMesh, Material, MeshId, MeshStore, MeshVertex};
+pub use mesh::{CpuMesh, Material, MeshGroup, MeshId, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
 pub use query::{CompareOp, FeatureQuery, Predicate};
 pub use spatial::{RayHit, SpatialIndex};

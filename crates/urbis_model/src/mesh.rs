@@ -27,6 +27,55 @@ pub enum Material {
     Foliage = 5,
     /// A road surface: `uv` is (metres across from the centre line, metres along).
     Road = 6,
+    /// Lit colour multiplied by the mesh group's base-colour texture at `uv`.
+    Textured = 7,
+}
+
+/// A decoded RGBA8 (sRGB) texture in the [`TextureStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TextureId(pub u32);
+
+/// Base-colour textures of the model's meshes.
+#[derive(Resource, Debug, Default)]
+pub struct TextureStore {
+    textures: Vec<std::sync::Arc<image::RgbaImage>>,
+}
+
+impl TextureStore {
+    pub fn add(&mut self, image: image::RgbaImage) -> TextureId {
+        self.textures.push(std::sync::Arc::new(image));
+        TextureId(self.textures.len() as u32 - 1)
+    }
+
+    pub fn get(&self, id: TextureId) -> Option<&std::sync::Arc<image::RgbaImage>> {
+        self.textures.get(id.0 as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.textures.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.textures.is_empty()
+    }
+}
+
+/// A range of a mesh's indices drawn with one texture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeshGroup {
+    pub texture: Option<TextureId>,
+    pub first_index: u32,
+    pub index_count: u32,
+}
+
+/// What a mesh's vertices form.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Topology {
+    /// Indexed triangles.
+    #[default]
+    Triangles,
+    /// Each vertex is a point (point clouds); indices are unused.
+    Points,
 }
 
 /// One mesh vertex.
@@ -46,11 +95,47 @@ pub struct CpuMesh {
     pub vertices: Vec<MeshVertex>,
     /// Counter-clockwise triangles (seen from outside).
     pub indices: Vec<u32>,
+    /// Texture groups over `indices`; empty means one untextured group.
+    pub groups: Vec<MeshGroup>,
+    pub topology: Topology,
 }
 
 impl CpuMesh {
     pub fn triangle_count(&self) -> usize {
         self.indices.len() / 3
+    }
+
+    /// The texture groups, or one untextured group covering every index.
+    pub fn texture_groups(&self) -> Vec<MeshGroup> {
+        if self.groups.is_empty() {
+            vec![MeshGroup { texture: None, first_index: 0, index_count: self.indices.len() as u32 }]
+        } else {
+            self.groups.clone()
+        }
+    }
+
+    /// Appends another mesh (in the same frame, shifted by `offset`), keeping its groups.
+    pub fn append(&mut self, other: CpuMesh, offset: Vec3) {
+        if self.groups.is_empty() && !self.indices.is_empty() {
+            self.groups = self.texture_groups();
+        }
+        let base = self.vertices.len() as u32;
+        let first = self.indices.len() as u32;
+        let other_groups = other.texture_groups();
+        self.vertices.extend(other.vertices.into_iter().map(|mut v| {
+            v.position += offset;
+            v
+        }));
+        self.indices.extend(other.indices.into_iter().map(|i| i + base));
+        for g in other_groups {
+            self.groups.push(MeshGroup { first_index: first + g.first_index, ..g });
+        }
+        if self.groups.iter().all(|g| g.texture.is_none()) {
+            self.groups.clear();
+        }
+        if other.topology == Topology::Points {
+            self.topology = Topology::Points;
+        }
     }
 
     /// Appends a flat-shaded polygon already triangulated: `positions` and

@@ -125,6 +125,8 @@ impl SpatialIndex {
             let placement = world.get::<Placement>(f.entity);
             let distance = match (geometry, placement, meshes) {
                 (Some(g), Some(p), Some(store)) => match store.get(g.mesh) {
+                    // Points have no surface: their box answers.
+                    Some(mesh) if mesh.topology == crate::mesh::Topology::Points => Some(entry),
                     Some(mesh) => match world.get::<InstanceTransform>(f.entity) {
                         // Into the shared mesh's frame; the unnormalised local direction
                         // keeps distances in world metres.

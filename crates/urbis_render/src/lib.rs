@@ -34,6 +34,7 @@ mod pipelines;
 mod renderer;
 mod scene;
 pub mod shaders;
+mod textures;
 
 pub use camera::Camera;
 pub use context::{GpuContext, RenderError};
@@ -41,5 +42,7 @@ pub use headless::HeadlessTarget;
 pub use overlay::{Overlay, Panel};
 pub use renderer::{FrameStats, Lighting, Renderer};
 pub use scene::{
-    ChunkKey, ChunkMesh, FeatureStyle, GpuScene, InstanceBatch, InstanceData, SharedMeshKey, UploadStats, Vertex,
+    ChunkKey, ChunkMesh, DrawBatch, FeatureStyle, GpuScene, InstanceBatch, InstanceData, PointVertex, SharedMeshKey,
+    UploadStats, Vertex,
 };
+pub use textures::TextureKey;

@@ -1,6 +1,6 @@
 //! Render pipeline construction for the city and shadow passes, plain and instanced.
 
-use crate::scene::{InstanceData, Vertex};
+use crate::scene::{InstanceData, PointVertex, Vertex};
 
 pub(crate) const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
 pub(crate) const ID_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::R32Uint;
@@ -75,6 +75,41 @@ pub(crate) fn shadow(
         }),
         multisample: Default::default(),
         fragment: None,
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
+/// Points as camera-facing squares (six vertices per point instance).
+pub(crate) fn points(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    module: &wgpu::ShaderModule,
+) -> wgpu::RenderPipeline {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some("points"),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module,
+            entry_point: Some("vs_point"),
+            compilation_options: Default::default(),
+            buffers: &[Some(PointVertex::layout())],
+        },
+        primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+        depth_stencil: Some(wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(true),
+            depth_compare: Some(wgpu::CompareFunction::Greater),
+            stencil: Default::default(),
+            bias: Default::default(),
+        }),
+        multisample: Default::default(),
+        fragment: Some(wgpu::FragmentState {
+            module,
+            entry_point: Some("fs_point"),
+            compilation_options: Default::default(),
+            targets: &[Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
+        }),
         multiview_mask: None,
         cache: None,
     })

@@ -122,6 +122,7 @@ pub struct Renderer {
     output_format: wgpu::TextureFormat,
     city_pipeline: wgpu::RenderPipeline,
     city_instanced_pipeline: wgpu::RenderPipeline,
+    point_pipeline: wgpu::RenderPipeline,
     shadow_pipeline: wgpu::RenderPipeline,
     shadow_instanced_pipeline: wgpu::RenderPipeline,
     composite_pipeline: wgpu::RenderPipeline,
@@ -227,13 +228,20 @@ impl Renderer {
             label: Some("city.wgsl"),
             source: wgpu::ShaderSource::Wgsl(shaders::CITY.into()),
         });
+        let texture_layout = crate::textures::layout(device);
         let city_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("city"),
+            bind_group_layouts: &[Some(&frame_layout), Some(&chunk_layout), Some(&texture_layout)],
+            immediate_size: 0,
+        });
+        let point_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("points"),
             bind_group_layouts: &[Some(&frame_layout), Some(&chunk_layout)],
             immediate_size: 0,
         });
         let city_pipeline = pipelines::city(device, &city_layout, &city_module, false);
         let city_instanced_pipeline = pipelines::city(device, &city_layout, &city_module, true);
+        let point_pipeline = pipelines::points(device, &point_layout, &city_module);
 
         let shadow_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("shadow"),
@@ -307,6 +315,7 @@ impl Renderer {
             output_format,
             city_pipeline,
             city_instanced_pipeline,
+            point_pipeline,
             shadow_pipeline,
             shadow_instanced_pipeline,
             composite_pipeline,
@@ -557,24 +566,46 @@ impl Renderer {
             Pass::Shadow => (&self.shadow_pipeline, &self.shadow_instanced_pipeline),
         };
         let chunks: Vec<(usize, &GpuChunk)> = chunks.collect();
+        let city = which == Pass::City;
+        let offset = |i: usize| (i as u64 * self.chunk_stride) as u32;
         pass.set_pipeline(plain);
         for (i, c) in &chunks {
             if let Some(m) = &c.mesh {
-                pass.set_bind_group(1, chunk_group, &[(*i as u64 * self.chunk_stride) as u32]);
+                pass.set_bind_group(1, chunk_group, &[offset(*i)]);
                 pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
                 pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
-                pass.draw_indexed(0..m.index_count, 0, 0..1);
+                for b in &m.batches {
+                    if city {
+                        pass.set_bind_group(2, scene.textures.get(b.texture), &[]);
+                    }
+                    pass.draw_indexed(b.first_index..b.first_index + b.index_count, 0, 0..1);
+                }
             }
         }
         pass.set_pipeline(instanced);
         for (i, c) in &chunks {
             for batch in &c.instances {
                 let Some(m) = scene.shared.get(&batch.mesh) else { continue };
-                pass.set_bind_group(1, chunk_group, &[(*i as u64 * self.chunk_stride) as u32]);
+                pass.set_bind_group(1, chunk_group, &[offset(*i)]);
                 pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
                 pass.set_vertex_buffer(1, batch.buffer.slice(..));
                 pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
-                pass.draw_indexed(0..m.index_count, 0, 0..batch.count);
+                for b in &m.batches {
+                    if city {
+                        pass.set_bind_group(2, scene.textures.get(b.texture), &[]);
+                    }
+                    pass.draw_indexed(b.first_index..b.first_index + b.index_count, 0, 0..batch.count);
+                }
+            }
+        }
+        if city {
+            pass.set_pipeline(&self.point_pipeline);
+            for (i, c) in &chunks {
+                if let Some((buffer, count)) = &c.points {
+                    pass.set_bind_group(1, chunk_group, &[offset(*i)]);
+                    pass.set_vertex_buffer(0, buffer.slice(..));
+                    pass.draw(0..6, 0..*count);
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ use glam::{DMat3, DVec3};
 use wgpu::util::DeviceExt;
 
 use crate::GpuContext;
+use crate::textures::{TextureKey, Textures};
 
 /// One vertex as the GPU reads it (44 bytes).
 #[repr(C)]
@@ -54,6 +55,43 @@ pub struct ChunkMesh {
     pub indices: Vec<u32>,
     /// Instances of shared meshes placed in this chunk.
     pub instances: Vec<InstanceBatch>,
+    /// Index ranges by texture; empty means one untextured range over all indices.
+    pub batches: Vec<DrawBatch>,
+    /// Points (point clouds), drawn as screen-space squares.
+    pub points: Vec<PointVertex>,
+}
+
+/// A range of indices drawn with one base-colour texture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrawBatch {
+    pub texture: Option<TextureKey>,
+    pub first_index: u32,
+    pub index_count: u32,
+}
+
+/// One point of a point cloud (32 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct PointVertex {
+    pub position: [f32; 3],
+    pub normal: [f32; 3],
+    /// sRGB colour.
+    pub color: [u8; 4],
+    pub feature: u32,
+}
+
+impl PointVertex {
+    pub const ATTRIBUTES: [wgpu::VertexAttribute; 4] =
+        wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3, 2 => Unorm8x4, 3 => Uint32];
+
+    /// Points are drawn as instances: six vertices (a square) per point.
+    pub fn layout() -> wgpu::VertexBufferLayout<'static> {
+        wgpu::VertexBufferLayout {
+            array_stride: size_of::<PointVertex>() as u64,
+            step_mode: wgpu::VertexStepMode::Instance,
+            attributes: &Self::ATTRIBUTES,
+        }
+    }
 }
 
 /// Identifies a mesh shared by many instances (see [`GpuScene::upsert_shared_mesh`]).
@@ -109,14 +147,19 @@ pub struct InstanceBatch {
 impl ChunkMesh {
     /// Whether the chunk draws nothing.
     pub fn is_empty(&self) -> bool {
-        self.indices.is_empty() && self.instances.iter().all(|b| b.instances.is_empty())
+        self.indices.is_empty() && self.points.is_empty() && self.instances.iter().all(|b| b.instances.is_empty())
     }
 
     /// Centre and radius of a sphere (world) around all vertices; instances
     /// count by their origin, widened by `instance_radius(mesh)`.
     pub fn bounding_sphere(&self, instance_radius: impl Fn(SharedMeshKey) -> f32) -> (DVec3, f64) {
-        let mut points: Vec<(glam::Vec3, f32)> =
-            self.vertices.iter().map(|v| (glam::Vec3::from_array(v.position), 0.0)).collect();
+        let mut points: Vec<(glam::Vec3, f32)> = self
+            .vertices
+            .iter()
+            .map(|v| v.position)
+            .chain(self.points.iter().map(|p| p.position))
+            .map(|p| (glam::Vec3::from_array(p), 0.0))
+            .collect();
         for b in &self.instances {
             let r = instance_radius(b.mesh);
             points.extend(b.instances.iter().map(|i| (i.apply(glam::Vec3::ZERO), r * i.max_scale())));
@@ -165,6 +208,7 @@ pub(crate) struct GpuMesh {
     pub vertex_buffer: wgpu::Buffer,
     pub index_buffer: wgpu::Buffer,
     pub index_count: u32,
+    pub batches: Vec<DrawBatch>,
     /// Distance of the farthest vertex from the mesh origin.
     pub radius: f32,
 }
@@ -178,6 +222,8 @@ pub(crate) struct GpuInstances {
 pub(crate) struct GpuChunk {
     /// The chunk's own (batched) geometry, if any.
     pub mesh: Option<GpuMesh>,
+    /// Points and their count.
+    pub points: Option<(wgpu::Buffer, u32)>,
     pub instances: Vec<GpuInstances>,
     pub origin: DVec3,
     pub basis: DMat3,
@@ -189,6 +235,7 @@ pub(crate) struct GpuChunk {
 pub struct GpuScene {
     pub(crate) chunks: HashMap<ChunkKey, GpuChunk>,
     pub(crate) shared: HashMap<SharedMeshKey, GpuMesh>,
+    pub(crate) textures: Textures,
     styles: Vec<FeatureStyle>,
     pub(crate) style_buffer: wgpu::Buffer,
     style_capacity: usize,
@@ -217,6 +264,7 @@ impl GpuScene {
         let mut s = Self {
             chunks: HashMap::new(),
             shared: HashMap::new(),
+            textures: Textures::new(ctx),
             styles: vec![FeatureStyle::DEFAULT; 1],
             style_buffer: style_buffer(ctx, capacity),
             style_capacity: capacity,
@@ -227,7 +275,13 @@ impl GpuScene {
         s
     }
 
-    fn upload_mesh(&mut self, ctx: &GpuContext, vertices: &[Vertex], indices: &[u32]) -> GpuMesh {
+    fn upload_mesh(
+        &mut self,
+        ctx: &GpuContext,
+        vertices: &[Vertex],
+        indices: &[u32],
+        batches: &[DrawBatch],
+    ) -> GpuMesh {
         let vertex_buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("mesh vertices"),
             contents: bytemuck::cast_slice(vertices),
@@ -241,17 +295,29 @@ impl GpuScene {
         self.stats.geometry_uploads += 1;
         self.stats.geometry_bytes += (size_of_val(vertices) + size_of_val(indices)) as u64;
         let radius = vertices.iter().map(|v| glam::Vec3::from_array(v.position).length()).fold(0.0, f32::max);
-        GpuMesh { vertex_buffer, index_buffer, index_count: indices.len() as u32, radius }
+        let batches = if batches.is_empty() {
+            vec![DrawBatch { texture: None, first_index: 0, index_count: indices.len() as u32 }]
+        } else {
+            batches.to_vec()
+        };
+        GpuMesh { vertex_buffer, index_buffer, index_count: indices.len() as u32, batches, radius }
     }
 
     /// Uploads (or replaces) a mesh that instances refer to. Its vertices'
     /// `feature` is ignored: each instance carries its own.
-    pub fn upsert_shared_mesh(&mut self, ctx: &GpuContext, key: SharedMeshKey, vertices: &[Vertex], indices: &[u32]) {
+    pub fn upsert_shared_mesh(
+        &mut self,
+        ctx: &GpuContext,
+        key: SharedMeshKey,
+        vertices: &[Vertex],
+        indices: &[u32],
+        batches: &[DrawBatch],
+    ) {
         if indices.is_empty() {
             self.shared.remove(&key);
             return;
         }
-        let mesh = self.upload_mesh(ctx, vertices, indices);
+        let mesh = self.upload_mesh(ctx, vertices, indices, batches);
         self.shared.insert(key, mesh);
     }
 
@@ -266,7 +332,18 @@ impl GpuScene {
             self.chunks.remove(&key);
             return;
         }
-        let mesh = (!chunk.indices.is_empty()).then(|| self.upload_mesh(ctx, &chunk.vertices, &chunk.indices));
+        let mesh =
+            (!chunk.indices.is_empty()).then(|| self.upload_mesh(ctx, &chunk.vertices, &chunk.indices, &chunk.batches));
+        let points = (!chunk.points.is_empty()).then(|| {
+            self.stats.geometry_uploads += 1;
+            self.stats.geometry_bytes += size_of_val(chunk.points.as_slice()) as u64;
+            let b = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("points"),
+                contents: bytemuck::cast_slice(&chunk.points),
+                usage: wgpu::BufferUsages::VERTEX,
+            });
+            (b, chunk.points.len() as u32)
+        });
         let mut instances = Vec::new();
         for b in chunk.instances.iter().filter(|b| !b.instances.is_empty()) {
             let buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -279,7 +356,19 @@ impl GpuScene {
             instances.push(GpuInstances { mesh: b.mesh, buffer, count: b.instances.len() as u32 });
         }
         let (center, radius) = chunk.bounding_sphere(|k| self.shared.get(&k).map_or(50.0, |m| m.radius));
-        self.chunks.insert(key, GpuChunk { mesh, instances, origin: chunk.origin, basis: chunk.basis, center, radius });
+        self.chunks.insert(
+            key,
+            GpuChunk { mesh, points, instances, origin: chunk.origin, basis: chunk.basis, center, radius },
+        );
+    }
+
+    /// Uploads a base-colour texture (RGBA8 sRGB, rows packed) with mipmaps.
+    pub fn upsert_texture(&mut self, ctx: &GpuContext, key: TextureKey, width: u32, height: u32, rgba: &[u8]) {
+        self.textures.insert(ctx, key, width, height, rgba);
+    }
+
+    pub fn has_texture(&self, key: TextureKey) -> bool {
+        self.textures.contains(key)
     }
 
     pub fn remove_chunk(&mut self, key: ChunkKey) -> bool {
@@ -296,7 +385,8 @@ impl GpuScene {
     }
 
     pub(crate) fn chunk_triangles(&self, c: &GpuChunk) -> u64 {
-        let own = c.mesh.as_ref().map_or(0, |m| m.index_count as u64 / 3);
+        let own =
+            c.mesh.as_ref().map_or(0, |m| m.index_count as u64 / 3) + c.points.as_ref().map_or(0, |p| 2 * p.1 as u64);
         let inst: u64 = c
             .instances
             .iter()

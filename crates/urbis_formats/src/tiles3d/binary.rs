@@ -88,6 +88,9 @@ fn split<'a>(bytes: &'a [u8], magic: &[u8; 4], header_len: usize, legacy_b3dm: b
     if byte_length > bytes.len() {
         return Err(TileError::at(8, format!("byteLength {byte_length} exceeds the {} bytes available", bytes.len())));
     }
+    if byte_length < header_len {
+        return Err(TileError::at(8, format!("byteLength {byte_length} is shorter than the {header_len}-byte header")));
+    }
     let bytes = &bytes[..byte_length];
     let mut lens = [
         u32_at(bytes, 12) as usize,

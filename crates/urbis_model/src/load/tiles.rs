@@ -12,7 +12,7 @@ use urbis_formats::tiles3d::{TileContent, tileset::MetadataEntity};
 use urbis_geo::{CityFrame, enu_basis};
 
 use super::LoadReport;
-use crate::mesh::{CpuMesh, Material, MeshStore, MeshVertex};
+use crate::mesh::{CpuMesh, Material, MeshGroup, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
 use crate::{AttributeValue, Attributes, CityModel, InstanceTransform, Lod, NewFeature, SemanticClass};
 
 /// glTF is y-up; 3D Tiles and Urbis are z-up: (x, y, z) → (x, −z, y).
@@ -142,13 +142,11 @@ fn vertex_feature_ids(model: &GltfModel, p: &Primitive) -> Option<(Vec<u32>, Opt
     p.batch_ids.clone().map(|b| (b, None, None))
 }
 
-/// Vertex colours (sRGB) of a primitive: material factor × COLOR_0 × texture sampled at the vertex.
+/// Vertex colours (sRGB) of a primitive: material factor × COLOR_0 (the
+/// base-colour texture, if any, is drawn by the renderer on top).
 fn vertex_colors(model: &GltfModel, p: &Primitive) -> Vec<[u8; 4]> {
     let mat = p.material.and_then(|m| model.materials.get(m));
     let factor = mat.map_or([0.8, 0.8, 0.8, 1.0], |m| m.base_color);
-    let tex = mat
-        .and_then(|m| m.base_color_texture.as_ref())
-        .and_then(|t| Some((decode_texture(model, t.texture)?, t.clone())));
     (0..p.positions.len())
         .map(|i| {
             let mut c = factor;
@@ -157,45 +155,73 @@ fn vertex_colors(model: &GltfModel, p: &Primitive) -> Vec<[u8; 4]> {
                     c[k] *= vc[k];
                 }
             }
-            if let Some((img, t)) = &tex
-                && let Some(uv) = p.tex_coords.get(t.tex_coord as usize).and_then(|u| u.get(i))
-            {
-                let uv = t.transform.map_or(*uv, |tt| tt.apply(*uv));
-                let s = sample(img, uv);
-                for k in 0..3 {
-                    // Texels are sRGB; bring them to linear before multiplying.
-                    let lin = (s[k] as f32 / 255.0).powf(2.2);
-                    c[k] *= lin;
-                }
-            }
             [linear_to_srgb(c[0]), linear_to_srgb(c[1]), linear_to_srgb(c[2]), 255]
         })
         .collect()
 }
 
-/// Builds a mesh from a subset of a primitive's triangles, relative to `origin` (ENU).
-fn feature_mesh(
+/// How a primitive's surface is drawn: its material and texture, with the
+/// texture coordinates it samples (KHR_texture_transform applied).
+struct Look {
+    material: Material,
+    texture: Option<TextureId>,
+    uvs: Option<Vec<[f32; 2]>>,
+}
+
+/// Decodes (once per glTF texture) and stores the base-colour texture of a primitive.
+fn look_of(
+    model: &mut CityModel,
+    g: &GltfModel,
     p: &Primitive,
+    cache: &mut BTreeMap<usize, Option<TextureId>>,
+) -> Look {
+    let tex = p.material.and_then(|m| g.materials.get(m)).and_then(|m| m.base_color_texture.clone());
+    let Some(t) = tex else { return Look { material: Material::Plain, texture: None, uvs: None } };
+    let id = *cache
+        .entry(t.texture)
+        .or_insert_with(|| decode_texture(g, t.texture).map(|img| model.world.resource_mut::<TextureStore>().add(img)));
+    match (id, p.tex_coords.get(t.tex_coord as usize)) {
+        (Some(id), Some(uvs)) => Look {
+            material: Material::Textured,
+            texture: Some(id),
+            uvs: Some(uvs.iter().map(|&uv| t.transform.map_or(uv, |tt| tt.apply(uv))).collect()),
+        },
+        _ => Look { material: Material::Plain, texture: None, uvs: None },
+    }
+}
+
+/// Builds a mesh from a subset of a primitive's triangles (or, for point
+/// primitives, of its vertices), relative to `origin` (ENU).
+fn feature_mesh(
     tris: &[[u32; 3]],
+    points: Option<&[u32]>,
     enu: &[DVec3],
     normals_enu: Option<&[Vec3]>,
     colors: &[[u8; 4]],
+    look: &Look,
     origin: DVec3,
 ) -> CpuMesh {
     let mut mesh = CpuMesh::default();
-    let mut remap: BTreeMap<u32, u32> = BTreeMap::new();
+    let uv = |v: usize| look.uvs.as_ref().and_then(|u| u.get(v)).map_or(Vec2::ZERO, |u| Vec2::from_array(*u));
+    let vertex = |v: usize, normal: Vec3| MeshVertex {
+        position: (enu[v] - origin).as_vec3(),
+        normal,
+        uv: uv(v),
+        color: colors[v],
+        material: look.material,
+    };
+    if let Some(points) = points {
+        mesh.topology = Topology::Points;
+        mesh.vertices =
+            points.iter().map(|&i| vertex(i as usize, normals_enu.map_or(Vec3::Z, |n| n[i as usize]))).collect();
+        return mesh;
+    }
     if let Some(normals) = normals_enu {
+        let mut remap: BTreeMap<u32, u32> = BTreeMap::new();
         for t in tris {
             for &i in t {
                 let n = *remap.entry(i).or_insert_with(|| {
-                    let v = i as usize;
-                    mesh.vertices.push(MeshVertex {
-                        position: (enu[v] - origin).as_vec3(),
-                        normal: normals[v],
-                        uv: p.tex_coords.first().and_then(|u| u.get(v)).map_or(Vec2::ZERO, |u| Vec2::from_array(*u)),
-                        color: colors[v],
-                        material: Material::Plain,
-                    });
+                    mesh.vertices.push(vertex(i as usize, normals[i as usize]));
                     mesh.vertices.len() as u32 - 1
                 });
                 mesh.indices.push(n);
@@ -204,9 +230,14 @@ fn feature_mesh(
     } else {
         for t in tris {
             let pts: Vec<Vec3> = t.iter().map(|&i| (enu[i as usize] - origin).as_vec3()).collect();
-            let c = colors[t[0] as usize];
-            mesh.push_flat(&pts, &[[0, 1, 2]], |q| Vec2::new(q.x, q.y), c, Material::Plain);
+            let n = (pts[1] - pts[0]).cross(pts[2] - pts[0]).normalize_or(Vec3::Z);
+            let base = mesh.vertices.len() as u32;
+            mesh.vertices.extend(t.iter().map(|&i| vertex(i as usize, n)));
+            mesh.indices.extend([base, base + 1, base + 2]);
         }
+    }
+    if let Some(tex) = look.texture {
+        mesh.groups = vec![MeshGroup { texture: Some(tex), first_index: 0, index_count: mesh.indices.len() as u32 }];
     }
     mesh
 }
@@ -222,21 +253,23 @@ pub(crate) fn add_gltf(
 ) -> usize {
     let metadata = g.metadata.as_ref();
     let mut spawned = 0;
+    let mut textures = BTreeMap::new();
     // feature key → (mesh, attributes)
     let mut features: BTreeMap<String, (Vec<(CpuMesh, DVec3)>, Attributes)> = BTreeMap::new();
     for (pi, p) in g.primitives.iter().enumerate() {
-        let tris = p.triangles();
-        if tris.is_empty() {
+        let is_points = p.mode == urbis_formats::gltf::PrimitiveMode::Points;
+        let tris = if is_points { Vec::new() } else { p.triangles() };
+        if tris.is_empty() && !is_points {
             if !p.positions.is_empty() {
-                ctx.report.warnings.push(format!(
-                    "{}: primitive {pi} ({:?}) has no triangles; points and lines are not drawn yet",
-                    ctx.guid_prefix, p.mode
-                ));
+                ctx.report
+                    .warnings
+                    .push(format!("{}: primitive {pi} ({:?}): lines are not drawn", ctx.guid_prefix, p.mode));
             }
             continue;
         }
         let instances = if p.instances.is_empty() { vec![DMat4::IDENTITY] } else { p.instances.clone() };
         let colors = vertex_colors(g, p);
+        let look = look_of(model, g, p, &mut textures);
         let ids = vertex_feature_ids(g, p);
         for (ii, inst) in instances.iter().enumerate() {
             let m = m_world * p.transform * *inst;
@@ -253,14 +286,22 @@ pub(crate) fn add_gltf(
                     })
                     .collect()
             });
-            // Group triangles by the feature of their first vertex.
-            let mut groups: BTreeMap<Option<u32>, Vec<[u32; 3]>> = BTreeMap::new();
+            // Group triangles (or points) by the feature of their (first) vertex.
+            let feature_of = |v: u32| {
+                ids.as_ref().and_then(|(ids, _, null)| ids.get(v as usize).copied().filter(|i| Some(*i) != *null))
+            };
+            // feature → (its triangles, its points)
+            type Parts = (Vec<[u32; 3]>, Vec<u32>);
+            let mut groups: BTreeMap<Option<u32>, Parts> = BTreeMap::new();
             for t in &tris {
-                let id =
-                    ids.as_ref().and_then(|(v, _, null)| v.get(t[0] as usize).copied().filter(|i| Some(*i) != *null));
-                groups.entry(id).or_default().push(*t);
+                groups.entry(feature_of(t[0])).or_default().0.push(*t);
             }
-            for (id, group) in groups {
+            if is_points {
+                for v in 0..p.positions.len() as u32 {
+                    groups.entry(feature_of(v)).or_default().1.push(v);
+                }
+            }
+            for (id, (group, point_group)) in groups {
                 let (key, attrs) = match id {
                     Some(fid) => {
                         let mut a = ctx.common.clone();
@@ -289,11 +330,14 @@ pub(crate) fn add_gltf(
                         (format!("{}{suffix}", ctx.guid_prefix), ctx.common.clone())
                     }
                 };
-                let lo = group.iter().flatten().map(|&i| enu[i as usize]).fold(DVec3::splat(f64::INFINITY), DVec3::min);
-                let hi =
-                    group.iter().flatten().map(|&i| enu[i as usize]).fold(DVec3::splat(f64::NEG_INFINITY), DVec3::max);
+                let used = group.iter().flatten().chain(point_group.iter());
+                let (lo, hi) = used
+                    .fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(lo, hi), &i| {
+                        (lo.min(enu[i as usize]), hi.max(enu[i as usize]))
+                    });
                 let origin = DVec3::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0, lo.z);
-                let mesh = feature_mesh(p, &group, &enu, normals.as_deref(), &colors, origin);
+                let points = is_points.then_some(point_group.as_slice());
+                let mesh = feature_mesh(&group, points, &enu, normals.as_deref(), &colors, &look, origin);
                 let entry = features.entry(key).or_insert_with(|| (Vec::new(), attrs));
                 entry.0.push((mesh, origin));
             }
@@ -305,13 +349,7 @@ pub(crate) fn add_gltf(
         let origin = if parts.len() == 1 { parts[0].1 } else { origin };
         let mut mesh = CpuMesh::default();
         for (m, o) in parts {
-            let base = mesh.vertices.len() as u32;
-            let shift = (o - origin).as_vec3();
-            mesh.vertices.extend(m.vertices.into_iter().map(|mut v| {
-                v.position += shift;
-                v
-            }));
-            mesh.indices.extend(m.indices.into_iter().map(|i| i + base));
+            mesh.append(m, (o - origin).as_vec3());
         }
         let mut f = NewFeature::new(guid, class_of(&attrs), origin);
         f.attributes = attrs;
@@ -353,14 +391,7 @@ pub(crate) fn add_content(model: &mut CityModel, content: &TileContent, ctx: &mu
             add_gltf(model, &b.gltf, m, Some(&b.batch_table), ctx)
         }
         TileContent::I3dm(i) => add_i3dm(model, i, ctx),
-        TileContent::Pnts(p) => {
-            ctx.report.warnings.push(format!(
-                "{}: {} points skipped; point clouds are not drawn yet",
-                ctx.guid_prefix,
-                p.positions.len()
-            ));
-            0
-        }
+        TileContent::Pnts(p) => add_pnts(model, p, ctx),
         TileContent::Cmpt(inner) => {
             let prefix = ctx.guid_prefix.clone();
             let mut n = 0;
@@ -374,11 +405,66 @@ pub(crate) fn add_content(model: &mut CityModel, content: &TileContent, ctx: &mu
     }
 }
 
+/// A point cloud: one entity per batch (or one for the tile), drawn as points.
+fn add_pnts(model: &mut CityModel, p: &urbis_formats::tiles3d::Pnts, ctx: &mut ContentContext) -> usize {
+    let m = ctx.transform * p.rtc_center.map_or(DMat4::IDENTITY, DMat4::from_translation);
+    let enu: Vec<DVec3> = p
+        .positions
+        .iter()
+        .map(|v| ctx.placer.enu(m.transform_point3(DVec3::new(v[0] as f64, v[1] as f64, v[2] as f64))))
+        .collect();
+    let rot = ctx.placer.rotation() * DMat3::from_mat4(m);
+    let normals: Option<Vec<Vec3>> = p.normals.as_ref().map(|ns| {
+        ns.iter()
+            .map(|n| (rot * DVec3::new(n[0] as f64, n[1] as f64, n[2] as f64)).normalize_or_zero().as_vec3())
+            .collect()
+    });
+    let colors: Vec<[u8; 4]> = (0..enu.len())
+        .map(|i| p.colors.as_ref().and_then(|c| c.get(i).copied()).or(p.constant_rgba).unwrap_or([200, 200, 200, 255]))
+        .collect();
+    let mut groups: BTreeMap<Option<u32>, Vec<u32>> = BTreeMap::new();
+    for i in 0..enu.len() as u32 {
+        groups.entry(p.batch_ids.as_ref().and_then(|b| b.get(i as usize).copied())).or_default().push(i);
+    }
+    let look = Look { material: Material::Plain, texture: None, uvs: None };
+    let mut n = 0;
+    for (batch, pts) in groups {
+        let (lo, hi) =
+            pts.iter().fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(lo, hi), &i| {
+                (lo.min(enu[i as usize]), hi.max(enu[i as usize]))
+            });
+        let origin = DVec3::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0, lo.z);
+        let mesh = feature_mesh(&[], Some(&pts), &enu, normals.as_deref(), &colors, &look, origin);
+        let mut attrs = ctx.common.clone();
+        attrs.insert("points", pts.len() as i64);
+        let guid = match batch {
+            Some(b) => {
+                attrs.insert("feature_id", b as i64);
+                for (k, col) in &p.batch_table {
+                    if let Some(v) = col.get(b as usize).and_then(json_attr) {
+                        attrs.insert(k.clone(), v);
+                    }
+                }
+                format!("{}#{b}", ctx.guid_prefix)
+            }
+            None => ctx.guid_prefix.clone(),
+        };
+        let mut f = NewFeature::new(guid, class_of(&attrs), origin);
+        f.attributes = attrs;
+        f.mesh = Some((mesh, Lod(20)));
+        model.spawn_feature(f);
+        n += 1;
+    }
+    n
+}
+
 fn add_i3dm(model: &mut CityModel, i: &urbis_formats::tiles3d::I3dm, ctx: &mut ContentContext) -> usize {
     // One shared mesh: the glTF in its own (z-up) space, instanced per feature.
     let mut mesh = CpuMesh::default();
+    let mut textures = BTreeMap::new();
     for p in &i.gltf.primitives {
         let tris = p.triangles();
+        let look = look_of(model, &i.gltf, p, &mut textures);
         let m = Y_UP_TO_Z_UP * p.transform;
         let pos: Vec<DVec3> =
             p.positions.iter().map(|v| m.transform_point3(DVec3::new(v[0] as f64, v[1] as f64, v[2] as f64))).collect();
@@ -389,10 +475,8 @@ fn add_i3dm(model: &mut CityModel, i: &urbis_formats::tiles3d::I3dm, ctx: &mut C
                 .map(|n| (nm * DVec3::new(n[0] as f64, n[1] as f64, n[2] as f64)).normalize_or_zero().as_vec3())
                 .collect()
         });
-        let part = feature_mesh(p, &tris, &pos, normals.as_deref(), &colors, DVec3::ZERO);
-        let base = mesh.vertices.len() as u32;
-        mesh.vertices.extend(part.vertices);
-        mesh.indices.extend(part.indices.into_iter().map(|x| x + base));
+        let part = feature_mesh(&tris, None, &pos, normals.as_deref(), &colors, &look, DVec3::ZERO);
+        mesh.append(part, Vec3::ZERO);
     }
     if mesh.indices.is_empty() {
         ctx.report.warnings.push(format!("{}: i3dm glTF has no triangles", ctx.guid_prefix));

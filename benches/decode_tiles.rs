@@ -1,0 +1,178 @@
+//! Decoding glTF and b3dm into CPU buffers and feature tables, against the
+//! `gltf` crate's `import_slice` on the same bytes (same process, same run).
+//!
+//! Workloads:
+//! - `json_heavy_glb`: 3,000 nodes, each with its own mesh, accessors and a
+//!   4-vertex primitive (about 1 MB of JSON, little geometry): parse-bound.
+//! - `geometry_heavy_glb`: one primitive with 300,000 vertices (position,
+//!   normal, uv) and 900,000 indices: copy-bound; compared with a memcpy of
+//!   the BIN chunk as the ceiling.
+//! - `dragon_b3dm` (from ../shared/data when present): a real b3dm tile.
+//! - `tiles_parallel`: the 20 glb contents of MetadataGranularities decoded
+//!   one after another and with rayon across tiles.
+//!
+//! Throughput is printed in bytes/s of input (criterion's MB/s column).
+//! Goal: ≥ 3× the gltf crate on JSON-heavy tiles.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rayon::prelude::*;
+use urbis_formats::gltf::{self, NoResources};
+
+fn glb(json: &str, bin: &[u8]) -> Vec<u8> {
+    let mut j = json.as_bytes().to_vec();
+    while !j.len().is_multiple_of(4) {
+        j.push(b' ');
+    }
+    let mut b = bin.to_vec();
+    while !b.len().is_multiple_of(4) {
+        b.push(0);
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&((12 + 8 + j.len() + 8 + b.len()) as u32).to_le_bytes());
+    out.extend_from_slice(&(j.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&j);
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"BIN\0");
+    out.extend_from_slice(&b);
+    out
+}
+
+fn json_heavy(n: usize) -> Vec<u8> {
+    let mut bin = Vec::new();
+    for p in [[0f32, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0]] {
+        for c in p {
+            bin.extend_from_slice(&c.to_le_bytes());
+        }
+    }
+    for i in [0u16, 1, 2, 0, 2, 3] {
+        bin.extend_from_slice(&i.to_le_bytes());
+    }
+    let (mut nodes, mut meshes, mut accessors) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        accessors.push(format!(r#"{{"bufferView":0,"componentType":5126,"count":4,"type":"VEC3","min":[0,0,0],"max":[1,1,0],"name":"positions of building {i}"}}"#));
+        accessors.push(format!(
+            r#"{{"bufferView":1,"componentType":5123,"count":6,"type":"SCALAR","name":"indices of building {i}"}}"#
+        ));
+        meshes.push(format!(
+            r#"{{"name":"building {i}","primitives":[{{"attributes":{{"POSITION":{}}},"indices":{},"material":0}}]}}"#,
+            2 * i,
+            2 * i + 1
+        ));
+        nodes.push(format!(
+            r#"{{"name":"node {i}","mesh":{i},"translation":[{}.5,0,{}.25],"extras":{{"id":"b-{i}","height":{}}}}}"#,
+            i % 60,
+            i / 60,
+            10 + i % 40
+        ));
+    }
+    let json = format!(
+        r#"{{"asset":{{"version":"2.0","generator":"urbis bench"}},"scene":0,"scenes":[{{"nodes":[{}]}}],"nodes":[{}],"meshes":[{}],"accessors":[{}],
+        "materials":[{{"pbrMetallicRoughness":{{"baseColorFactor":[0.8,0.7,0.6,1]}}}}],
+        "bufferViews":[{{"buffer":0,"byteOffset":0,"byteLength":48}},{{"buffer":0,"byteOffset":48,"byteLength":12}}],"buffers":[{{"byteLength":60}}]}}"#,
+        (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+        nodes.join(","),
+        meshes.join(","),
+        accessors.join(",")
+    );
+    glb(&json, &bin)
+}
+
+fn geometry_heavy(vertices: usize) -> Vec<u8> {
+    let mut bin = Vec::with_capacity(vertices * 32 + vertices * 12);
+    for i in 0..vertices {
+        let f = i as f32;
+        for c in [f, f * 0.5, -f, 0.0, 0.0, 1.0, f / 100.0, f / 50.0] {
+            bin.extend_from_slice(&c.to_le_bytes());
+        }
+    }
+    let idx_off = bin.len();
+    for i in 0..(vertices as u32 - 2) {
+        for k in [i, i + 1, i + 2] {
+            bin.extend_from_slice(&k.to_le_bytes());
+        }
+    }
+    let n_idx = (vertices - 2) * 3;
+    let json = format!(
+        r#"{{"asset":{{"version":"2.0"}},"scene":0,"scenes":[{{"nodes":[0]}}],"nodes":[{{"mesh":0}}],
+        "meshes":[{{"primitives":[{{"attributes":{{"POSITION":0,"NORMAL":1,"TEXCOORD_0":2}},"indices":3}}]}}],
+        "accessors":[{{"bufferView":0,"byteOffset":0,"componentType":5126,"count":{vertices},"type":"VEC3"}},
+                     {{"bufferView":0,"byteOffset":12,"componentType":5126,"count":{vertices},"type":"VEC3"}},
+                     {{"bufferView":0,"byteOffset":24,"componentType":5126,"count":{vertices},"type":"VEC2"}},
+                     {{"bufferView":1,"componentType":5125,"count":{n_idx},"type":"SCALAR"}}],
+        "bufferViews":[{{"buffer":0,"byteLength":{},"byteStride":32}},{{"buffer":0,"byteOffset":{idx_off},"byteLength":{}}}],
+        "buffers":[{{"byteLength":{}}}]}}"#,
+        idx_off,
+        n_idx * 4,
+        bin.len()
+    );
+    glb(&json, &bin)
+}
+
+fn compare(c: &mut Criterion, name: &str, bytes: &[u8]) {
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.sample_size(10);
+    g.bench_function("urbis", |b| b.iter(|| gltf::parse(bytes, name, &NoResources).expect("urbis parse")));
+    g.bench_function("gltf_crate_import", |b| b.iter(|| ::gltf::import_slice(bytes).expect("gltf import")));
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let heavy = json_heavy(3000);
+    compare(c, "json_heavy_glb", &heavy);
+    let geo = geometry_heavy(300_000);
+    compare(c, "geometry_heavy_glb", &geo);
+    let mut g = c.benchmark_group("geometry_heavy_glb");
+    g.throughput(Throughput::Bytes(geo.len() as u64));
+    g.sample_size(10);
+    g.bench_function("memcpy_ceiling", |b| b.iter(|| geo.to_vec()));
+    g.finish();
+
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/3dtiles");
+    if let Ok(b3dm) = std::fs::read(shared.join("1.0/TilesetWithDiscreteLOD/dragon_medium.b3dm")) {
+        let glb_at = b3dm.windows(4).position(|w| w == b"glTF").unwrap_or(0);
+        let mut g = c.benchmark_group("dragon_b3dm");
+        g.throughput(Throughput::Bytes(b3dm.len() as u64));
+        g.sample_size(10);
+        g.bench_function("urbis", |b| {
+            b.iter(|| urbis_formats::tiles3d::binary::parse_b3dm(&b3dm, "dragon", &NoResources).expect("b3dm"))
+        });
+        g.bench_function("gltf_crate_import", |b| {
+            b.iter(|| ::gltf::import_slice(&b3dm[glb_at..]).expect("gltf import"))
+        });
+        g.finish();
+    }
+    let dir = shared.join("1.1/MetadataGranularities");
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        let tiles: Vec<Vec<u8>> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "glb"))
+            .filter_map(|p| std::fs::read(p).ok())
+            .collect();
+        let total: usize = tiles.iter().map(Vec::len).sum();
+        let mut g = c.benchmark_group("tiles_parallel");
+        g.throughput(Throughput::Bytes(total as u64));
+        g.sample_size(10);
+        g.bench_function("sequential", |b| {
+            b.iter(|| {
+                tiles.iter().map(|t| gltf::parse(t, "t", &NoResources).expect("parse").primitives.len()).sum::<usize>()
+            })
+        });
+        g.bench_function("rayon", |b| {
+            b.iter(|| {
+                tiles
+                    .par_iter()
+                    .map(|t| gltf::parse(t, "t", &NoResources).expect("parse").primitives.len())
+                    .sum::<usize>()
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(decode, benches);
+criterion_main!(decode);

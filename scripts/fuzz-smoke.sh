@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# A short fuzz run of every parser, seeded from ../shared/data (and the
+# committed seeds in fuzz/seeds). Usage: scripts/fuzz-smoke.sh [seconds per target]
+# Needs cargo-fuzz; the stable toolchain is allowed its -Z flags with RUSTC_BOOTSTRAP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-15}"
+shared="../shared/data"
+export RUSTC_BOOTSTRAP=1
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
+seed() { # target, files...
+  local t="$1"; shift
+  mkdir -p "fuzz/corpus/$t"
+  for f in "$@"; do [ -f "$f" ] && cp "$f" "fuzz/corpus/$t/" || true; done
+  if [ -d "fuzz/seeds/$t" ]; then cp fuzz/seeds/"$t"/* "fuzz/corpus/$t/" 2>/dev/null || true; fi
+}
+seed glb $(find "$shared/3dtiles" "$shared/gltf" -name '*.glb' -o -name '*.gltf' 2>/dev/null | head -20)
+seed b3dm $(find "$shared/3dtiles" -name '*.b3dm' 2>/dev/null)
+seed i3dm
+seed pnts
+seed cmpt
+seed subtree $(find "$shared/3dtiles" -name '*.subtree' 2>/dev/null)
+seed tileset_json $(find "$shared/3dtiles" "$shared/gltf" -name 'tileset.json' 2>/dev/null)
+cargo fuzz build --sanitizer none -O
+for t in glb b3dm i3dm pnts cmpt subtree tileset_json; do
+  echo "fuzzing $t for ${secs}s"
+  cargo fuzz run --sanitizer none -O "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -timeout=10
+done
+echo "fuzz smoke: all targets ran without a crash"
