@@ -11,8 +11,16 @@
 //! - `tiles_parallel`: the 20 glb contents of MetadataGranularities decoded
 //!   one after another and with rayon across tiles.
 //!
-//! Throughput is printed in bytes/s of input (criterion's MB/s column).
-//! Goal: ≥ 3× the gltf crate on JSON-heavy tiles.
+//! Baselines in the same run: `gltf_crate_import` (the crate's import: JSON,
+//! validation, buffer copies, image decoding; accessors not read) and
+//! `gltf_crate_import_and_read` (import plus reading every attribute and
+//! index list, the work urbis does). Throughput is printed in bytes/s of
+//! input (criterion's MB/s column). Goal: ≥ 3× the gltf crate on JSON-heavy
+//! tiles (see the README's performance notes for where this stands).
+
+/// The allocator the `urbis` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
@@ -98,7 +106,7 @@ fn geometry_heavy(vertices: usize) -> Vec<u8> {
     let json = format!(
         r#"{{"asset":{{"version":"2.0"}},"scene":0,"scenes":[{{"nodes":[0]}}],"nodes":[{{"mesh":0}}],
         "meshes":[{{"primitives":[{{"attributes":{{"POSITION":0,"NORMAL":1,"TEXCOORD_0":2}},"indices":3}}]}}],
-        "accessors":[{{"bufferView":0,"byteOffset":0,"componentType":5126,"count":{vertices},"type":"VEC3"}},
+        "accessors":[{{"bufferView":0,"byteOffset":0,"componentType":5126,"count":{vertices},"type":"VEC3","min":[0,-1e7,-1e7],"max":[1e7,1e7,0]}},
                      {{"bufferView":0,"byteOffset":12,"componentType":5126,"count":{vertices},"type":"VEC3"}},
                      {{"bufferView":0,"byteOffset":24,"componentType":5126,"count":{vertices},"type":"VEC2"}},
                      {{"bufferView":1,"componentType":5125,"count":{n_idx},"type":"SCALAR"}}],
@@ -111,18 +119,46 @@ fn geometry_heavy(vertices: usize) -> Vec<u8> {
     glb(&json, &bin)
 }
 
+/// The gltf crate's import plus reading every primitive's positions,
+/// normals, first texture coordinates and indices: the work `urbis` does.
+fn gltf_crate_decode(bytes: &[u8]) -> usize {
+    let (doc, buffers, _) = ::gltf::import_slice(bytes).expect("gltf import");
+    let mut n = 0;
+    for m in doc.meshes() {
+        for p in m.primitives() {
+            let r = p.reader(|b| Some(&buffers[b.index()]));
+            n += r.read_positions().map_or(0, |i| i.collect::<Vec<_>>().len());
+            n += r.read_normals().map_or(0, |i| i.collect::<Vec<_>>().len());
+            n += r.read_tex_coords(0).map_or(0, |i| i.into_f32().collect::<Vec<_>>().len());
+            n += r.read_indices().map_or(0, |i| i.into_u32().collect::<Vec<_>>().len());
+        }
+    }
+    n
+}
+
 fn compare(c: &mut Criterion, name: &str, bytes: &[u8]) {
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.sample_size(10);
     g.bench_function("urbis", |b| b.iter(|| gltf::parse(bytes, name, &NoResources).expect("urbis parse")));
     g.bench_function("gltf_crate_import", |b| b.iter(|| ::gltf::import_slice(bytes).expect("gltf import")));
+    g.bench_function("gltf_crate_import_and_read", |b| b.iter(|| gltf_crate_decode(bytes)));
     g.finish();
 }
 
 fn benches(c: &mut Criterion) {
     let heavy = json_heavy(3000);
     compare(c, "json_heavy_glb", &heavy);
+    if std::env::var("URBIS_BENCH_PROFILE").is_ok() {
+        let g = gltf::parse_glb(&heavy).expect("glb");
+        let json = g.json.to_vec();
+        c.bench_function("json_heavy_glb/serde_root_only", |b| {
+            b.iter(|| serde_json::from_slice::<gltf::json::Root>(&json).expect("json"))
+        });
+        c.bench_function("json_heavy_glb/serde_value_only", |b| {
+            b.iter(|| serde_json::from_slice::<serde_json::Value>(&json).expect("json"))
+        });
+    }
     let geo = geometry_heavy(300_000);
     compare(c, "geometry_heavy_glb", &geo);
     let mut g = c.benchmark_group("geometry_heavy_glb");

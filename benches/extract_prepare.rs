@@ -14,6 +14,10 @@
 //!
 //! Throughput is reported in entities per second.
 
+/// The allocator the `urbis` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use bevy_ecs::prelude::*;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use glam::{DVec3, Vec2, Vec3};

@@ -13,6 +13,10 @@
 
 mod commands;
 
+/// mimalloc keeps freed memory for reuse: decoding tiles allocates and frees large buffers.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};

@@ -40,6 +40,7 @@ impl Epsg {
         matches!(self.0, 4326 | 4490 | 4258 | 4269 | 4283 | 4171)
     }
 
+    #[cfg_attr(not(feature = "proj"), allow(dead_code))]
     pub(crate) fn auth(self) -> String {
         format!("EPSG:{}", self.0)
     }

@@ -72,9 +72,8 @@ pub fn read_f64(
     let field = format!("/accessors/{index}");
     let size = component_size(acc.component_type)
         .ok_or_else(|| GltfError::field(&field, format!("componentType {} is not a glTF type", acc.component_type)))?;
-    let n =
-        component_count(&acc.kind).ok_or_else(|| GltfError::field(&field, format!("type `{}` unknown", acc.kind)))?;
-    if acc.kind.starts_with("MAT") && size < 4 {
+    let n = acc.kind.components();
+    if acc.kind.is_matrix() && size < 4 {
         return Err(GltfError::field(&field, "matrices with 1- or 2-byte components are not supported"));
     }
     let count = usize::try_from(acc.count).map_err(|_| GltfError::field(&field, "count overflows"))?;
@@ -152,11 +151,41 @@ pub fn read_f64(
 }
 
 /// An accessor as `[f32; N]` elements; fails if it has another width.
+/// Dense float data (the common case) is read directly, at copy speed.
 pub fn read_vec<const N: usize>(
     accessors: &[json::Accessor],
     index: usize,
     views: &impl ViewBytes,
 ) -> Result<Vec<[f32; N]>, GltfError> {
+    if let Some(acc) = accessors.get(index)
+        && acc.component_type == 5126
+        && acc.sparse.is_none()
+        && acc.kind.components() == N
+        && let Some(v) = acc.buffer_view
+    {
+        let (bytes, stride) = views.view(v)?;
+        let elem = 4 * N;
+        let stride = stride.unwrap_or(elem);
+        let count = acc.count as usize;
+        let offset = acc.byte_offset as usize;
+        let fits = count == 0
+            || (stride >= elem
+                && (count - 1)
+                    .checked_mul(stride)
+                    .and_then(|x| x.checked_add(offset + elem))
+                    .is_some_and(|end| end <= bytes.len()));
+        if fits {
+            let mut out = Vec::with_capacity(count);
+            for i in 0..count {
+                let at = offset + i * stride;
+                let e = &bytes[at..at + elem];
+                out.push(std::array::from_fn(|c| {
+                    f32::from_le_bytes([e[4 * c], e[4 * c + 1], e[4 * c + 2], e[4 * c + 3]])
+                }));
+            }
+            return Ok(out);
+        }
+    }
     let (flat, n) = read_f64(accessors, index, views)?;
     if n != N {
         return Err(GltfError::field(format!("/accessors/{index}"), format!("has {n} components, expected {N}")));
@@ -167,6 +196,32 @@ pub fn read_vec<const N: usize>(
 /// A scalar accessor as unsigned integers (indices, feature IDs); floats are
 /// accepted when they hold whole non-negative numbers.
 pub fn read_u32(accessors: &[json::Accessor], index: usize, views: &impl ViewBytes) -> Result<Vec<u32>, GltfError> {
+    if let Some(acc) = accessors.get(index)
+        && matches!(acc.component_type, 5121 | 5123 | 5125)
+        && !acc.normalized
+        && acc.sparse.is_none()
+        && acc.kind == json::AccessorType::Scalar
+        && let Some(v) = acc.buffer_view
+    {
+        let (bytes, stride) = views.view(v)?;
+        let size = component_size(acc.component_type).unwrap_or(4);
+        let stride = stride.unwrap_or(size);
+        let (count, offset) = (acc.count as usize, acc.byte_offset as usize);
+        let fits = count == 0
+            || (stride >= size
+                && (count - 1)
+                    .checked_mul(stride)
+                    .and_then(|x| x.checked_add(offset + size))
+                    .is_some_and(|end| end <= bytes.len()));
+        if fits {
+            let at = |i: usize| &bytes[offset + i * stride..];
+            return Ok(match size {
+                1 => (0..count).map(|i| at(i)[0] as u32).collect(),
+                2 => (0..count).map(|i| u16::from_le_bytes([at(i)[0], at(i)[1]]) as u32).collect(),
+                _ => (0..count).map(|i| u32::from_le_bytes([at(i)[0], at(i)[1], at(i)[2], at(i)[3]])).collect(),
+            });
+        }
+    }
     let field = format!("/accessors/{index}");
     let normalized = accessors.get(index).is_some_and(|a| a.normalized);
     if normalized {

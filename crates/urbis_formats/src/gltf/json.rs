@@ -59,10 +59,45 @@ pub struct Accessor {
     pub normalized: bool,
     pub count: u64,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: AccessorType,
     pub sparse: Option<Sparse>,
-    pub min: Option<Vec<f64>>,
-    pub max: Option<Vec<f64>>,
+}
+
+/// The element type of an accessor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AccessorType {
+    #[serde(rename = "SCALAR")]
+    Scalar,
+    #[serde(rename = "VEC2")]
+    Vec2,
+    #[serde(rename = "VEC3")]
+    Vec3,
+    #[serde(rename = "VEC4")]
+    Vec4,
+    #[serde(rename = "MAT2")]
+    Mat2,
+    #[serde(rename = "MAT3")]
+    Mat3,
+    #[serde(rename = "MAT4")]
+    Mat4,
+}
+
+impl AccessorType {
+    /// Components per element.
+    pub fn components(self) -> usize {
+        match self {
+            AccessorType::Scalar => 1,
+            AccessorType::Vec2 => 2,
+            AccessorType::Vec3 => 3,
+            AccessorType::Vec4 | AccessorType::Mat2 => 4,
+            AccessorType::Mat3 => 9,
+            AccessorType::Mat4 => 16,
+        }
+    }
+
+    pub fn is_matrix(self) -> bool {
+        matches!(self, AccessorType::Mat2 | AccessorType::Mat3 | AccessorType::Mat4)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,7 +148,6 @@ pub struct Buffer {
 
 #[derive(Debug, Deserialize)]
 pub struct Mesh {
-    pub name: Option<String>,
     #[serde(default)]
     pub primitives: Vec<Primitive>,
 }
@@ -136,7 +170,6 @@ fn triangles() -> u32 {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Node {
-    pub name: Option<String>,
     #[serde(default)]
     pub children: Vec<usize>,
     pub mesh: Option<usize>,

@@ -1,6 +1,7 @@
 //! Buffer view bytes, including views compressed with `EXT_meshopt_compression`
 //! (decoded once, up front, by the `meshopt` crate).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -13,7 +14,7 @@ pub(super) struct Views {
 }
 
 fn slice<'b>(
-    buffers: &'b [Option<Vec<u8>>],
+    buffers: &'b [Option<Cow<'_, [u8]>>],
     buffer: usize,
     offset: u64,
     length: u64,
@@ -50,7 +51,7 @@ impl Views {
     pub(super) fn get<'s>(
         &'s self,
         root: &json::Root,
-        buffers: &'s [Option<Vec<u8>>],
+        buffers: &'s [Option<Cow<'_, [u8]>>],
         index: usize,
     ) -> Result<(&'s [u8], Option<usize>), GltfError> {
         if let Some((bytes, stride)) = self.decoded.get(&index) {
@@ -71,7 +72,7 @@ impl Views {
     pub(super) fn decode_compressed(
         &mut self,
         root: &json::Root,
-        buffers: &[Option<Vec<u8>>],
+        buffers: &[Option<Cow<'_, [u8]>>],
     ) -> Result<(), GltfError> {
         for (i, v) in root.buffer_views.iter().enumerate() {
             let Some(ext) = v.extensions.get("EXT_meshopt_compression") else { continue };

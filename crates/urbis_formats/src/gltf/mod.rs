@@ -20,6 +20,7 @@ pub mod json;
 mod meshopt_views;
 pub mod metadata;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use base64::Engine;
@@ -324,7 +325,8 @@ impl From<FormatError> for LoadError {
 
 struct Loader<'a> {
     root: &'a json::Root,
-    buffers: Vec<Option<Vec<u8>>>,
+    /// Buffer bytes; the GLB BIN chunk is borrowed, not copied.
+    buffers: Vec<Option<Cow<'a, [u8]>>>,
     views: meshopt_views::Views,
     file_len: usize,
     resources: &'a dyn Resources,
@@ -349,7 +351,7 @@ fn decode_data_uri(uri: &str) -> Option<Vec<u8>> {
 impl<'a> Loader<'a> {
     fn new(
         root: &'a json::Root,
-        bin: Option<&[u8]>,
+        bin: Option<&'a [u8]>,
         file_len: usize,
         resources: &'a dyn Resources,
     ) -> Result<Self, LoadError> {
@@ -367,14 +369,14 @@ impl<'a> Loader<'a> {
         for (i, b) in root.buffers.iter().enumerate() {
             let field = format!("/buffers/{i}");
             let data = match &b.uri {
-                None if i == 0 && bin.is_some() => bin.map(<[u8]>::to_vec),
+                None if i == 0 && bin.is_some() => bin.map(Cow::Borrowed),
                 None if b.extensions.contains_key("EXT_meshopt_compression") => None, // fallback buffer: never read
                 None => return Err(GltfError::field(&field, "has no uri and there is no GLB BIN chunk").into()),
-                Some(uri) if uri.starts_with("data:") => Some(
+                Some(uri) if uri.starts_with("data:") => Some(Cow::Owned(
                     decode_data_uri(uri)
                         .ok_or_else(|| GltfError::field(format!("{field}/uri"), "bad base64 data URI"))?,
-                ),
-                Some(uri) => Some(resources.load(uri)?),
+                )),
+                Some(uri) => Some(Cow::Owned(resources.load(uri)?)),
             };
             if let Some(d) = &data
                 && (d.len() as u64) < b.byte_length
