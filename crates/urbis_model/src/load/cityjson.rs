@@ -83,11 +83,9 @@ fn attributes_of(obj: &CityObject, class: SemanticClass) -> Attributes {
     if class.name() != obj.object_type {
         a.insert("cityjson_type", obj.object_type.clone());
     }
-    if let Some(addr) = obj.address.first() {
+    if let Some(address) = obj.address.first() {
+        let addr = &address.fields;
         for (k, v) in addr {
-            if k == "location" {
-                continue;
-            }
             if let Some(v) = AttributeValue::from_json(v) {
                 a.insert(format!("address.{k}"), v);
             }
