@@ -3,17 +3,20 @@
 use std::collections::HashMap;
 
 use glam::{DMat3, DVec3, Vec2, Vec3};
-use urbis_formats::cityjson::{CityJson, CityObject, Geometry, TemplateInstance};
+use std::path::Path;
+
+use urbis_formats::cityjson::{CityJson, CityObject, Geometry, Polygon, TemplateInstance};
 use urbis_formats::triangulate::polygon_with_holes;
 
 use super::appearance::{TRUNK, surface_appearance};
 use super::{LoadError, LoadReport, ToEnu};
-use crate::mesh::{CpuMesh, Material, MeshId, MeshStore};
+use crate::mesh::{CpuMesh, Material, MeshGroup, MeshId, MeshStore, MeshVertex, TextureId, TextureStore};
 use crate::{AttributeValue, Attributes, CityModel, InstanceTransform, Lod, NewFeature, SemanticClass};
 
 /// Adds every CityObject of the document as a feature.
-pub(super) fn add(model: &mut CityModel, doc: &CityJson, to_enu: &ToEnu) -> Result<LoadReport, LoadError> {
+pub(super) fn add(model: &mut CityModel, doc: &CityJson, dir: &Path, to_enu: &ToEnu) -> Result<LoadReport, LoadError> {
     let mut report = LoadReport::default();
+    let skin = Skin::new(model, doc, dir, &mut report);
     let mut spawned = HashMap::new();
     let mut template_meshes: HashMap<(usize, SemanticClass), MeshId> = HashMap::new();
     for obj in &doc.objects {
@@ -28,7 +31,7 @@ pub(super) fn add(model: &mut CityModel, doc: &CityJson, to_enu: &ToEnu) -> Resu
                     None => {
                         let polys = plain_polygons(template);
                         let guid = format!("template-{}", inst.template);
-                        let mesh = mesh_of(&polys, DVec3::ZERO, class, &attributes, &guid, &mut report);
+                        let mesh = mesh_of(&polys, DVec3::ZERO, class, &attributes, &guid, &skin, &mut report);
                         let m = model.world.resource_mut::<MeshStore>().add(mesh);
                         template_meshes.insert(key, m);
                         m
@@ -36,7 +39,7 @@ pub(super) fn add(model: &mut CityModel, doc: &CityJson, to_enu: &ToEnu) -> Resu
                 };
                 instanced_feature(obj, class, attributes, g, inst, mesh, to_enu)?
             }
-            None => build_feature(obj, class, attributes, to_enu, &mut report)?,
+            None => build_feature(obj, class, attributes, to_enu, &skin, &mut report)?,
         };
         spawned.insert(obj.id.as_str(), model.spawn_feature(feature));
         report.features += 1;
@@ -120,6 +123,7 @@ fn build_feature(
     class: SemanticClass,
     attributes: Attributes,
     to_enu: &ToEnu,
+    skin: &Skin,
     report: &mut LoadReport,
 ) -> Result<NewFeature, LoadError> {
     let Some(geom) = best_geometry(obj) else {
@@ -131,14 +135,14 @@ fn build_feature(
     };
     let lod = geom.lod.as_deref().and_then(Lod::parse).unwrap_or(Lod(0));
     // Reproject every ring.
-    let mut polys: Vec<(Vec<Vec<DVec3>>, Option<&str>)> = Vec::with_capacity(geom.polygons.len());
+    let mut polys: Vec<(Vec<Vec<DVec3>>, &Polygon)> = Vec::with_capacity(geom.polygons.len());
     for p in &geom.polygons {
         let rings = p
             .rings
             .iter()
             .map(|r| r.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>())
             .collect::<Result<Vec<_>, _>>()?;
-        polys.push((rings, p.semantic.as_deref()));
+        polys.push((rings, p));
     }
     let points = geom.points.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>()?;
 
@@ -147,7 +151,7 @@ fn build_feature(
         all.fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(a, b), p| (a.min(*p), b.max(*p)));
     let placement = DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z);
 
-    let mesh = mesh_of(&polys, placement, class, &attributes, &obj.id, report);
+    let mesh = mesh_of(&polys, placement, class, &attributes, &obj.id, skin, report);
 
     let footprint = footprint_of(class, &polys, &points);
     let mut f = NewFeature::new(&obj.id, class, placement);
@@ -160,19 +164,80 @@ fn build_feature(
     Ok(f)
 }
 
-/// A geometry's polygons with their semantics, as they are (no reprojection).
-fn plain_polygons(g: &Geometry) -> Vec<(Vec<Vec<DVec3>>, Option<&str>)> {
-    g.polygons.iter().map(|p| (p.rings.clone(), p.semantic.as_deref())).collect()
+/// A geometry's polygons, as they are (no reprojection).
+fn plain_polygons(g: &Geometry) -> Vec<(Vec<Vec<DVec3>>, &Polygon)> {
+    g.polygons.iter().map(|p| (p.rings.clone(), p)).collect()
+}
+
+/// The document's appearance, ready for meshes: material colours (sRGB)
+/// and decoded textures, for the default (else the first) theme.
+struct Skin<'a> {
+    doc: &'a CityJson,
+    colors: Vec<Option<[u8; 4]>>,
+    textures: Vec<Option<TextureId>>,
+}
+
+fn linear_to_srgb(c: f64) -> u8 {
+    let c = c.clamp(0.0, 1.0);
+    let s = if c <= 0.003_130_8 { c * 12.92 } else { 1.055 * c.powf(1.0 / 2.4) - 0.055 };
+    (s * 255.0 + 0.5) as u8
+}
+
+impl<'a> Skin<'a> {
+    fn new(model: &mut CityModel, doc: &'a CityJson, dir: &Path, report: &mut LoadReport) -> Self {
+        let a = &doc.appearance;
+        let colors = a
+            .materials
+            .iter()
+            .map(|m| m.diffuse_color.map(|c| [linear_to_srgb(c[0]), linear_to_srgb(c[1]), linear_to_srgb(c[2]), 255]))
+            .collect();
+        let mut textures = Vec::with_capacity(a.textures.len());
+        for t in &a.textures {
+            let loaded = urbis_formats::resolve_relative(dir, &t.image).ok().and_then(|p| {
+                image::open(&p).map_err(|e| report.warnings.push(format!("texture {}: {e}", t.image))).ok()
+            });
+            textures.push(loaded.map(|img| model.world.resource_mut::<TextureStore>().add(img.to_rgba8())));
+        }
+        Self { doc, colors, textures }
+    }
+
+    fn theme<'t, T>(&self, list: &'t [(String, T)], default: Option<&String>) -> Option<&'t T> {
+        default.and_then(|d| list.iter().find(|(t, _)| t == d)).or(list.first()).map(|(_, x)| x)
+    }
+
+    fn color(&self, p: &Polygon) -> Option<[u8; 4]> {
+        let m = self.theme(&p.materials, self.doc.appearance.default_theme_material.as_ref())?;
+        self.colors.get(*m).copied().flatten()
+    }
+
+    /// The texture and per-vertex uvs (rings concatenated) of a polygon.
+    fn texture(&self, p: &Polygon) -> Option<(TextureId, Vec<Vec2>)> {
+        let t = self.theme(&p.textures, self.doc.appearance.default_theme_texture.as_ref())?;
+        let id = self.textures.get(t.texture).copied().flatten()?;
+        let tv = &self.doc.appearance.texture_vertices;
+        let uvs: Option<Vec<Vec2>> = p
+            .rings
+            .iter()
+            .zip(&t.uvs)
+            .flat_map(|(ring, uv)| {
+                (0..ring.len()).map(move |k| {
+                    uv.get(k).and_then(|&i| tv.get(i as usize)).map(|c| Vec2::new(c[0] as f32, 1.0 - c[1] as f32))
+                })
+            })
+            .collect();
+        uvs.filter(|u| u.len() == p.rings.iter().map(Vec::len).sum::<usize>()).map(|u| (id, u))
+    }
 }
 
 /// Triangulates polygons (metric coordinates) into a mesh relative to `origin`,
 /// coloured by class, semantics and attributes.
 fn mesh_of(
-    polys: &[(Vec<Vec<DVec3>>, Option<&str>)],
+    polys: &[(Vec<Vec<DVec3>>, &Polygon)],
     origin: DVec3,
     class: SemanticClass,
     attributes: &Attributes,
     guid: &str,
+    skin: &Skin,
     report: &mut LoadReport,
 ) -> CpuMesh {
     let (lo, hi) = polys
@@ -182,14 +247,39 @@ fn mesh_of(
     let height = (hi - lo).max(0.0);
     let storey = storey_height(attributes, height);
     let mut mesh = CpuMesh::default();
-    for (rings, semantic) in polys {
+    for (rings, poly) in polys {
+        let semantic = &poly.semantic.as_deref();
         let tris = polygon_with_holes(rings);
         if tris.is_empty() {
             report.warnings.push(format!("{guid}: a degenerate {} polygon was skipped", semantic.unwrap_or("surface")));
             continue;
         }
         let local: Vec<Vec3> = rings.iter().flatten().map(|p| (*p - origin).as_vec3()).collect();
-        let (mut color, material) = surface_appearance(class, *semantic, attributes, guid);
+        let (mut color, mut material) = surface_appearance(class, *semantic, attributes, guid);
+        if let Some(c) = skin.color(poly) {
+            color = c;
+            material = Material::Plain;
+        }
+        if let Some((texture, uvs)) = skin.texture(poly) {
+            let mut part = CpuMesh::default();
+            let normal = urbis_formats::triangulate::ring_normal(&rings[0]).normalize_or_zero().as_vec3();
+            part.vertices = local
+                .iter()
+                .zip(&uvs)
+                .map(|(&position, &uv)| MeshVertex {
+                    position,
+                    normal,
+                    uv,
+                    color: [255, 255, 255, 255],
+                    material: Material::Textured,
+                })
+                .collect();
+            part.indices = tris.iter().flatten().copied().collect();
+            part.groups =
+                vec![MeshGroup { texture: Some(texture), first_index: 0, index_count: part.indices.len() as u32 }];
+            mesh.append(part, Vec3::ZERO);
+            continue;
+        }
         if class == SemanticClass::SolitaryVegetationObject {
             let mean_z = rings.iter().flatten().map(|p| p.z).sum::<f64>() / local.len() as f64;
             if mean_z - lo < height * 0.28 {
@@ -255,7 +345,7 @@ fn to_geo_polygon(rings: &[Vec<DVec3>]) -> Option<geo::Polygon<f64>> {
 
 fn footprint_of(
     class: SemanticClass,
-    polys: &[(Vec<Vec<DVec3>>, Option<&str>)],
+    polys: &[(Vec<Vec<DVec3>>, &Polygon)],
     points: &[DVec3],
 ) -> Option<geo::Polygon<f64>> {
     use geo::{Area, ConvexHull, MultiPoint};
@@ -264,7 +354,7 @@ fn footprint_of(
     }
     let ground = polys
         .iter()
-        .filter(|(_, s)| *s == Some("GroundSurface"))
+        .filter(|(_, p)| p.semantic.as_deref() == Some("GroundSurface"))
         .filter_map(|(r, _)| to_geo_polygon(r))
         .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()));
     if ground.is_some() {

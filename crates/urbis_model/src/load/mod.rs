@@ -64,7 +64,7 @@ pub struct LoadReport {
 pub enum Source {
     CityJson {
         path: PathBuf,
-        doc: CityJson,
+        doc: Box<CityJson>,
     },
     Dem {
         path: PathBuf,
@@ -169,7 +169,7 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
 pub fn read_source(f: &Path) -> Result<Source, LoadError> {
     let path = f.to_path_buf();
     Ok(match detect(f)? {
-        Some(InputKind::CityJson) => Source::CityJson { doc: urbis_formats::cityjson::read(f)?, path },
+        Some(InputKind::CityJson) => Source::CityJson { doc: Box::new(urbis_formats::cityjson::read(f)?), path },
         Some(InputKind::AsciiGrid) => Source::Dem { grid: urbis_formats::ascii_grid::read(f)?, path },
         Some(InputKind::Tileset) => Source::Tileset { tree: Box::new(TileTree::open(f)?), path },
         Some(InputKind::Gltf) => Source::Gltf { model: Box::new(urbis_formats::gltf::read(f)?), path },
@@ -286,7 +286,10 @@ pub fn open_city_with(paths: &[PathBuf], detail: TileDetail) -> Result<(CityMode
 /// [`CityModel::rebuild_spatial_index`] after adding sources.
 pub fn add_source(model: &mut CityModel, source: &Source, detail: &TileDetail) -> Result<LoadReport, LoadError> {
     let mut report = match source {
-        Source::CityJson { doc, .. } => cityjson::add(model, doc, &ToEnu::new(source, *model.frame())?)?,
+        Source::CityJson { doc, path } => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            cityjson::add(model, doc, dir, &ToEnu::new(source, *model.frame())?)?
+        }
         Source::Dem { grid, .. } => dem::add(model, grid, &ToEnu::new(source, *model.frame())?)?,
         Source::Tileset { tree, path } => {
             let local = source.ecef_anchor().is_none();

@@ -1,0 +1,77 @@
+//! Real CityJSON (cjio's Rotterdam and Den Haag extracts) and a real DEM
+//! (landlab's hugo_site.asc) through the model.
+
+mod shared;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use urbis_model::*;
+
+fn type_of(model: &CityModel, e: bevy_ecs::entity::Entity) -> String {
+    let a = model.world.get::<Attributes>(e).expect("attributes");
+    a.str("cityjson_type")
+        .map(str::to_string)
+        .unwrap_or_else(|| model.world.get::<SemanticClass>(e).expect("class").name().to_string())
+}
+
+#[test]
+fn rotterdam_and_den_haag_counts_and_attributes() {
+    for rel in [
+        "cityjson/cjio/rotterdam/rotterdam_subset.json",
+        "cityjson/cjio/rotterdam/rotterdam_one.json",
+        "cityjson/cjio/DH_01_subs.city.json",
+    ] {
+        let Some(p) = shared::shared(rel) else { return };
+        let raw: Value = serde_json::from_slice(&std::fs::read(&p).expect("read")).expect("json");
+        let (model, _) = open_city(&[p]).expect("load");
+        let objects = raw["CityObjects"].as_object().expect("objects");
+        let mut want: BTreeMap<String, usize> = BTreeMap::new();
+        for o in objects.values() {
+            *want.entry(o["type"].as_str().expect("type").to_string()).or_default() += 1;
+        }
+        let mut got: BTreeMap<String, usize> = BTreeMap::new();
+        for (id, o) in objects {
+            let e = model.features().by_guid(id).unwrap_or_else(|| panic!("{rel}: {id} has no entity"));
+            *got.entry(type_of(&model, e)).or_default() += 1;
+            let a = model.world.get::<Attributes>(e).expect("attributes");
+            for (k, v) in o.get("attributes").and_then(Value::as_object).into_iter().flatten() {
+                match AttributeValue::from_json(v) {
+                    Some(want) => assert_eq!(a.get(k), Some(&want), "{rel}: {id}.{k}"),
+                    None => assert!(a.get(k).is_none(), "{rel}: {id}.{k} is null"),
+                }
+            }
+        }
+        assert_eq!(got, want, "{rel}: entities per type");
+        assert_eq!(model.feature_count(), objects.len(), "{rel}: one entity per CityObject");
+    }
+}
+
+#[test]
+fn hugo_site_dem_has_its_heights_and_nodata_holes() {
+    let Some(p) = shared::shared("dem/hugo_site.asc") else { return };
+    let grid = urbis_formats::ascii_grid::read(&p).expect("grid");
+    assert_eq!((grid.ncols, grid.nrows), (76, 55));
+    let nodata = grid.heights.iter().filter(|h| h.is_nan()).count();
+    assert!(nodata > 0, "the real watershed has NODATA cells");
+    let (mut model, reports) = open_city(&[p]).expect("load");
+    assert_eq!(reports[0].features, 1);
+    let mut q = model.world.query::<(&SemanticClass, &Terrain, &GeometryHandle, &Placement, &Attributes)>();
+    let (class, terrain, g, placement, attrs) = q.single(&model.world).expect("one terrain");
+    assert_eq!(*class, SemanticClass::TINRelief);
+    assert_eq!(attrs.f64("nodata_cells"), Some(nodata as f64));
+    assert_eq!(terrain.grid.heights.len(), 76 * 55);
+    let mesh = model.meshes().get(g.mesh).expect("mesh");
+    // One vertex per valid cell, at the cell's height (local metres: no CRS).
+    assert_eq!(mesh.vertices.len(), 76 * 55 - nodata);
+    let mut heights: Vec<f64> = mesh.vertices.iter().map(|v| placement.enu.z + v.position.z as f64).collect();
+    let mut want: Vec<f64> = grid.heights.iter().filter(|h| !h.is_nan()).map(|&h| h as f64).collect();
+    heights.sort_by(f64::total_cmp);
+    want.sort_by(f64::total_cmp);
+    let lowest = want[0];
+    for (a, b) in heights.iter().zip(&want) {
+        assert!((a - (b - lowest) - heights[0]).abs() < 1e-3, "{a} vs {b}");
+    }
+    // Holes: no triangle uses a NODATA cell, so there are fewer triangles than a full grid.
+    assert!(mesh.triangle_count() < 2 * 75 * 54);
+}
