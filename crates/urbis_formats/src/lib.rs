@@ -16,7 +16,8 @@
 //! allocation sized by an untrusted number before it is checked.
 //!
 //! - [`cityjson`]: CityJSON 1.1 / 2.0 objects, geometry, semantics, templates.
-//! - [`ascii_grid`]: ESRI ASCII grid DEMs.
+//! - [`ascii_grid`]: ESRI ASCII grid DEMs; [`geotiff`]: GeoTIFF DEMs.
+//! - [`geojson`]: GeoJSON features and their polygons (building footprints).
 //! - [`gltf`]: glTF 2.0 / GLB with quantization, meshopt, texture transforms,
 //!   EXT_mesh_features and EXT_structural_metadata.
 //! - [`tiles3d`]: 3D Tiles tileset JSON, b3dm / i3dm / pnts / cmpt content and
@@ -25,6 +26,8 @@
 
 pub mod ascii_grid;
 pub mod cityjson;
+pub mod geojson;
+pub mod geotiff;
 pub mod gltf;
 pub mod tiles3d;
 pub mod triangulate;
