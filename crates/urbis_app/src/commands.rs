@@ -57,7 +57,8 @@ fn load(inputs: &Inputs, detail: TileDetail) -> Result<CityModel> {
     let paths = input_paths(inputs)?;
     let pb =
         spinner(&format!("loading {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
-    let (model, reports) = urbis_model::open_city_with(&paths, detail)?;
+    let opts = urbis_model::LoadOptions { detail, footprints: inputs.footprint_options() };
+    let (model, reports) = urbis_model::open_city_opts(&paths, &opts)?;
     pb.finish_and_clear();
     for r in &reports {
         for w in &r.warnings {
@@ -140,7 +141,8 @@ pub fn render(inputs: &Inputs, out: &Path, frame: &Frame, select: Option<&str>, 
 pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()> {
     let paths = input_paths(inputs)?;
     // Inspection covers every tile at its finest level.
-    let (model, reports) = urbis_model::open_city_with(&paths, TileDetail::Finest)?;
+    let opts = urbis_model::LoadOptions { detail: TileDetail::Finest, footprints: inputs.footprint_options() };
+    let (model, reports) = urbis_model::open_city_opts(&paths, &opts)?;
     let counts: serde_json::Map<String, serde_json::Value> =
         model.counts_by_class().into_iter().map(|(c, n)| (c.name().to_string(), n.into())).collect();
     let keys: serde_json::Map<String, serde_json::Value> = model

@@ -34,9 +34,40 @@ struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct Inputs {
-    /// CityJSON files, ESRI ASCII grids or directories of them; several combine into one scene.
+    /// Inputs, combined into one scene: CityJSON / CityJSONSeq, GeoJSON footprints, DEMs
+    /// (ESRI ASCII grid, GeoTIFF), 3D Tiles tilesets or tiles, glTF/GLB, or directories of them.
     /// Default: the sample city.
     pub paths: Vec<PathBuf>,
+    /// GeoJSON footprints: a property holding the building height in metres (tried before the defaults
+    /// height, building:height, measuredHeight, height_m).
+    #[arg(long)]
+    pub height_attr: Option<String>,
+    /// GeoJSON footprints: a property holding the number of floors (tried before the defaults
+    /// floors, building:levels, levels, storeysAboveGround).
+    #[arg(long)]
+    pub floors_attr: Option<String>,
+    /// GeoJSON footprints: metres per floor when the height comes from floors.
+    #[arg(long, default_value_t = 3.0)]
+    pub storey_height: f64,
+    /// GeoJSON footprints: height when no property gives one.
+    #[arg(long, default_value_t = 10.0)]
+    pub default_height: f64,
+}
+
+impl Inputs {
+    /// How footprints are extruded, from the flags.
+    pub fn footprint_options(&self) -> urbis_model::FootprintOptions {
+        let mut o = urbis_model::FootprintOptions::default();
+        if let Some(h) = &self.height_attr {
+            o.height_keys.insert(0, h.clone());
+        }
+        if let Some(f) = &self.floors_attr {
+            o.floors_keys.insert(0, f.clone());
+        }
+        o.storey_height = self.storey_height;
+        o.default_height = self.default_height;
+        o
+    }
 }
 
 #[derive(Args, Debug, Clone)]

@@ -50,7 +50,10 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<GeoJson, FormatError> {
     let mut out = GeoJson { crs, features: Vec::new() };
     match root.get("type").and_then(Value::as_str) {
         Some("FeatureCollection") => {
-            let list = root.get("features").and_then(Value::as_array).ok_or_else(|| err("/features".into(), "missing or not an array".into()))?;
+            let list = root
+                .get("features")
+                .and_then(Value::as_array)
+                .ok_or_else(|| err("/features".into(), "missing or not an array".into()))?;
             out.features.reserve(list.len());
             for (i, f) in list.iter().enumerate() {
                 out.features.push(feature(f, &format!("/features/{i}"), &err)?);
@@ -88,8 +91,16 @@ fn feature(f: &Value, field: &str, err: &ErrFn) -> Result<GeoFeature, FormatErro
 }
 
 fn position(v: &Value, field: &str, err: &ErrFn) -> Result<DVec3, FormatError> {
-    let a = v.as_array().filter(|a| (2..=3).contains(&a.len())).ok_or_else(|| err(field.into(), "a position needs 2 or 3 numbers".into()))?;
-    let n = |i: usize| a.get(i).map_or(Some(0.0), Value::as_f64).filter(|x| x.is_finite()).ok_or_else(|| err(format!("{field}/{i}"), "not a finite number".into()));
+    let a = v
+        .as_array()
+        .filter(|a| (2..=3).contains(&a.len()))
+        .ok_or_else(|| err(field.into(), "a position needs 2 or 3 numbers".into()))?;
+    let n = |i: usize| {
+        a.get(i)
+            .map_or(Some(0.0), Value::as_f64)
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| err(format!("{field}/{i}"), "not a finite number".into()))
+    };
     Ok(DVec3::new(n(0)?, n(1)?, n(2)?))
 }
 
@@ -99,7 +110,8 @@ fn polygon(v: &Value, field: &str, err: &ErrFn) -> Result<Vec<Vec<DVec3>>, Forma
     for (i, r) in rings.iter().enumerate() {
         let f = format!("{field}/{i}");
         let pts = r.as_array().ok_or_else(|| err(f.clone(), "a ring is an array of positions".into()))?;
-        let mut ring: Vec<DVec3> = pts.iter().enumerate().map(|(k, p)| position(p, &format!("{f}/{k}"), err)).collect::<Result<_, _>>()?;
+        let mut ring: Vec<DVec3> =
+            pts.iter().enumerate().map(|(k, p)| position(p, &format!("{f}/{k}"), err)).collect::<Result<_, _>>()?;
         if ring.len() > 1 && ring.first() == ring.last() {
             ring.pop();
         }

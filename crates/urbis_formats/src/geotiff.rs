@@ -51,15 +51,26 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
     let (Some(scale), Some(tie)) = (scale, tie) else {
         return Err(err(0, "no ModelPixelScale / ModelTiepoint tags: not georeferenced".into()));
     };
-    if scale.len() < 2 || tie.len() < 6 || !(scale[0] > 0.0 && scale[1] > 0.0 && scale[0].is_finite() && scale[1].is_finite()) {
+    if scale.len() < 2
+        || tie.len() < 6
+        || !(scale[0] > 0.0 && scale[1] > 0.0 && scale[0].is_finite() && scale[1].is_finite())
+    {
         return Err(err(0, format!("bad pixel scale {scale:?} or tie point {tie:?}")));
     }
     if (scale[0] - scale[1]).abs() > 1e-9 * scale[0].abs() {
-        return Err(FormatError::Unsupported { path: name.into(), what: format!("non-square pixels ({} × {})", scale[0], scale[1]) });
+        return Err(FormatError::Unsupported {
+            path: name.into(),
+            what: format!("non-square pixels ({} × {})", scale[0], scale[1]),
+        });
     }
-    let keys = d.find_tag(Tag::GeoKeyDirectoryTag).ok().flatten().and_then(|v| v.into_u16_vec().ok()).unwrap_or_default();
-    let key = |id: u16| keys.get(4..).unwrap_or_default().chunks_exact(4).find(|k| k[0] == id && k[1] == 0).map(|k| k[3]);
-    let crs = key(PROJECTED_CS_TYPE).or_else(|| key(GEOGRAPHIC_TYPE)).filter(|c| *c != 0 && *c != 32767).map(|c| Epsg(c as u32));
+    let keys =
+        d.find_tag(Tag::GeoKeyDirectoryTag).ok().flatten().and_then(|v| v.into_u16_vec().ok()).unwrap_or_default();
+    let key =
+        |id: u16| keys.get(4..).unwrap_or_default().chunks_exact(4).find(|k| k[0] == id && k[1] == 0).map(|k| k[3]);
+    let crs = key(PROJECTED_CS_TYPE)
+        .or_else(|| key(GEOGRAPHIC_TYPE))
+        .filter(|c| *c != 0 && *c != 32767)
+        .map(|c| Epsg(c as u32));
     // PixelIsPoint (2) places the tie point on a pixel centre, PixelIsArea (1, default) on its corner.
     let pixel_is_point = key(RASTER_TYPE) == Some(2);
     let nodata = d
@@ -78,10 +89,18 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
         DecodingResult::U32(v) => v.into_iter().map(f64::from).collect(),
         DecodingResult::U8(v) => v.into_iter().map(f64::from).collect(),
         DecodingResult::I8(v) => v.into_iter().map(f64::from).collect(),
-        _ => return Err(FormatError::Unsupported { path: name.into(), what: "this TIFF sample format for heights".into() }),
+        _ => {
+            return Err(FormatError::Unsupported {
+                path: name.into(),
+                what: "this TIFF sample format for heights".into(),
+            });
+        }
     };
     if values.len() != cells {
-        return Err(FormatError::Unsupported { path: name.into(), what: format!("{} samples for {cells} pixels (multi-band?)", values.len()) });
+        return Err(FormatError::Unsupported {
+            path: name.into(),
+            what: format!("{} samples for {cells} pixels (multi-band?)", values.len()),
+        });
     }
     let heights = values
         .into_iter()
@@ -94,5 +113,14 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
         x_min -= cell / 2.0;
         y_max += cell / 2.0;
     }
-    Ok(DemGrid { ncols: w as usize, nrows: h as usize, x_min, y_min: y_max - h as f64 * cell, cell_size: cell, heights, nodata_value: nodata, crs })
+    Ok(DemGrid {
+        ncols: w as usize,
+        nrows: h as usize,
+        x_min,
+        y_min: y_max - h as f64 * cell,
+        cell_size: cell,
+        heights,
+        nodata_value: nodata,
+        crs,
+    })
 }

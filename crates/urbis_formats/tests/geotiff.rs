@@ -13,10 +13,14 @@ fn write_dem(width: u32, height: u32, data: &[f32], epsg: u16, pixel_is_point: b
         let mut enc = TiffEncoder::new(&mut buf).expect("encoder");
         let mut img = enc.new_image::<colortype::Gray32Float>(width, height).expect("image");
         img.encoder().write_tag(Tag::ModelPixelScaleTag, &[5.0f64, 5.0, 0.0][..]).expect("scale");
-        img.encoder().write_tag(Tag::ModelTiepointTag, &[0.0f64, 0.0, 0.0, 405_000.0, 4_320_000.0, 0.0][..]).expect("tie");
+        img.encoder()
+            .write_tag(Tag::ModelTiepointTag, &[0.0f64, 0.0, 0.0, 405_000.0, 4_320_000.0, 0.0][..])
+            .expect("tie");
         let raster = if pixel_is_point { 2u16 } else { 1 };
         // GeoKey directory: version 1.1.0, 2 keys: GTRasterType, ProjectedCSType.
-        img.encoder().write_tag(Tag::GeoKeyDirectoryTag, &[1u16, 1, 0, 2, 1025, 0, 1, raster, 3072, 0, 1, epsg][..]).expect("keys");
+        img.encoder()
+            .write_tag(Tag::GeoKeyDirectoryTag, &[1u16, 1, 0, 2, 1025, 0, 1, raster, 3072, 0, 1, epsg][..])
+            .expect("keys");
         img.encoder().write_tag(Tag::GdalNodata, "-9999").expect("nodata");
         img.write_data(data).expect("data");
     }

@@ -37,7 +37,10 @@ pub use components::{
     Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, InstanceTransform, Lod, PartOf, Parts, Placement,
     SemanticClass,
 };
-pub use load::{LoadError, LoadReport, Terrain, TileDetail, open_city, open_city_with};
+pub use load::{
+    FootprintOptions, LoadError, LoadOptions, LoadReport, Terrain, TileDetail, open_city, open_city_opts,
+    open_city_with,
+};
 pub use mesh::{CpuMesh, Material, MeshGroup, MeshId, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
 pub use query::{CompareOp, FeatureQuery, Predicate};
 pub use spatial::{RayHit, SpatialIndex};

@@ -11,7 +11,12 @@ use urbis_formats::tiles3d::{Magic, magic};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
     CityJson,
+    /// CityJSONSeq: a header then one CityJSONFeature per line.
+    CityJsonSeq,
+    /// GeoJSON (footprints to extrude).
+    GeoJson,
     AsciiGrid,
+    GeoTiff,
     Tileset,
     Gltf,
     /// b3dm, i3dm, pnts or cmpt.
@@ -29,12 +34,16 @@ fn head(path: &Path, n: usize) -> Result<Vec<u8>, FormatError> {
 
 fn json_kind(head: &[u8]) -> Option<InputKind> {
     let text = String::from_utf8_lossy(head);
-    if text.contains("\"CityJSON\"") || text.contains("\"CityObjects\"") {
+    if text.contains("\"CityJSONFeature\"") {
+        Some(InputKind::CityJsonSeq)
+    } else if text.contains("\"CityJSON\"") || text.contains("\"CityObjects\"") {
         Some(InputKind::CityJson)
     } else if text.contains("\"geometricError\"") && text.contains("\"asset\"") {
         Some(InputKind::Tileset)
     } else if text.contains("\"asset\"") {
         Some(InputKind::Gltf)
+    } else if text.contains("\"FeatureCollection\"") || text.contains("\"Feature\"") {
+        Some(InputKind::GeoJson)
     } else {
         None
     }
@@ -48,12 +57,18 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
         return Ok(Some(InputKind::CityJson));
     }
     match ext.as_str() {
+        "jsonl" => return Ok(Some(InputKind::CityJsonSeq)),
+        "geojson" => return Ok(Some(InputKind::GeoJson)),
         "asc" => return Ok(Some(InputKind::AsciiGrid)),
+        "tif" | "tiff" => return Ok(Some(InputKind::GeoTiff)),
         "glb" | "gltf" => return Ok(Some(InputKind::Gltf)),
         "b3dm" | "i3dm" | "pnts" | "cmpt" => return Ok(Some(InputKind::Tile)),
         _ => {}
     }
     let h = head(path, 64 * 1024)?;
+    if urbis_formats::geotiff::is_tiff(&h) {
+        return Ok(Some(InputKind::GeoTiff));
+    }
     Ok(match magic(&h) {
         Magic::Glb => Some(InputKind::Gltf),
         Magic::B3dm | Magic::I3dm | Magic::Pnts | Magic::Cmpt => Some(InputKind::Tile),

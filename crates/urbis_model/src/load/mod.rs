@@ -10,11 +10,13 @@ mod appearance;
 mod cityjson;
 mod dem;
 mod detect;
+mod footprints;
 mod tiles;
 
 use std::path::{Path, PathBuf};
 
 use glam::DVec3;
+use urbis_formats::geojson::GeoJson;
 use urbis_formats::gltf::GltfModel;
 use urbis_formats::tiles3d::TileContent;
 use urbis_formats::{FormatError, ascii_grid::DemGrid, cityjson::CityJson};
@@ -24,6 +26,7 @@ use urbis_tiles::{TileTree, TilesError, View};
 pub use appearance::{stable_hash, surface_appearance};
 pub use dem::Terrain;
 pub use detect::{InputKind, detect};
+pub use footprints::FootprintOptions;
 pub use tiles::Y_UP_TO_Z_UP;
 
 use crate::CityModel;
@@ -36,7 +39,7 @@ pub enum LoadError {
     #[error("{path}: coordinate reference system: {source}")]
     Crs { path: String, source: GeoError },
     #[error(
-        "{path}: unsupported input; expected a directory, CityJSON (.json), an ESRI ASCII grid (.asc), a 3D Tiles tileset.json, glTF/GLB, or a b3dm/i3dm/pnts/cmpt tile"
+        "{path}: unsupported input; expected a directory, CityJSON (.json) or CityJSONSeq (.jsonl), GeoJSON footprints, a DEM (ESRI ASCII grid .asc or GeoTIFF .tif), a 3D Tiles tileset.json, glTF/GLB, or a b3dm/i3dm/pnts/cmpt tile"
     )]
     Unsupported { path: String },
     #[error(transparent)]
@@ -66,9 +69,15 @@ pub enum Source {
         path: PathBuf,
         doc: Box<CityJson>,
     },
+    /// A terrain grid (ESRI ASCII grid or GeoTIFF).
     Dem {
         path: PathBuf,
         grid: DemGrid,
+    },
+    /// GeoJSON building footprints, extruded when added.
+    GeoJson {
+        path: PathBuf,
+        doc: Box<GeoJson>,
     },
     /// A 3D Tiles tileset; its contents are loaded for a view when added.
     Tileset {
@@ -92,6 +101,7 @@ impl Source {
         match self {
             Source::CityJson { path, .. }
             | Source::Dem { path, .. }
+            | Source::GeoJson { path, .. }
             | Source::Tileset { path, .. }
             | Source::Gltf { path, .. }
             | Source::Tile { path, .. } => path,
@@ -102,6 +112,7 @@ impl Source {
         match self {
             Source::CityJson { doc, .. } => doc.crs,
             Source::Dem { grid, .. } => grid.crs,
+            Source::GeoJson { doc, .. } => Some(doc.crs),
             Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } => None,
         }
     }
@@ -123,6 +134,14 @@ impl Source {
                 min.is_finite().then(|| DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z))
             }
             Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } => None,
+            Source::GeoJson { doc, .. } => {
+                let pts = doc.features.iter().flat_map(|f| f.polygons.iter().flatten().flatten());
+                let (min, max) = pts
+                    .fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(a, b), p| {
+                        (a.min(*p), b.max(*p))
+                    });
+                min.is_finite().then(|| DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, 0.0))
+            }
             Source::Dem { grid, .. } => {
                 let low = grid.heights.iter().copied().filter(|h| !h.is_nan()).fold(f32::INFINITY, f32::min);
                 Some(DVec3::new(
@@ -135,8 +154,9 @@ impl Source {
     }
 }
 
-/// Expands directories (a `tileset.json` inside, else every CityJSON and
-/// ASCII grid), detects each file's kind and reads it.
+/// Expands directories (a `tileset.json` inside, else every CityJSON,
+/// GeoJSON and DEM file, DEMs first so that footprints stand on them),
+/// detects each file's kind and reads it.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
     let mut files = Vec::new();
     for p in paths {
@@ -150,10 +170,12 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
             let mut found: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| {
-                    f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("asc"))
+                    f.extension().is_some_and(|e| {
+                        ["json", "jsonl", "geojson", "asc", "tif", "tiff"].iter().any(|k| e.eq_ignore_ascii_case(k))
+                    })
                 })
                 .collect();
-            found.sort();
+            found.sort_by_key(|f| (!is_dem_name(f), f.clone()));
             if found.is_empty() {
                 return Err(LoadError::Empty { path: p.display().to_string() });
             }
@@ -165,12 +187,19 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
     files.into_iter().map(|f| read_source(&f)).collect()
 }
 
+fn is_dem_name(f: &Path) -> bool {
+    f.extension().is_some_and(|e| ["asc", "tif", "tiff"].iter().any(|k| e.eq_ignore_ascii_case(k)))
+}
+
 /// Reads one file of any supported kind.
 pub fn read_source(f: &Path) -> Result<Source, LoadError> {
     let path = f.to_path_buf();
     Ok(match detect(f)? {
         Some(InputKind::CityJson) => Source::CityJson { doc: Box::new(urbis_formats::cityjson::read(f)?), path },
+        Some(InputKind::CityJsonSeq) => Source::CityJson { doc: Box::new(urbis_formats::cityjson::read_seq(f)?), path },
         Some(InputKind::AsciiGrid) => Source::Dem { grid: urbis_formats::ascii_grid::read(f)?, path },
+        Some(InputKind::GeoTiff) => Source::Dem { grid: urbis_formats::geotiff::read(f)?, path },
+        Some(InputKind::GeoJson) => Source::GeoJson { doc: Box::new(urbis_formats::geojson::read(f)?), path },
         Some(InputKind::Tileset) => Source::Tileset { tree: Box::new(TileTree::open(f)?), path },
         Some(InputKind::Gltf) => Source::Gltf { model: Box::new(urbis_formats::gltf::read(f)?), path },
         Some(InputKind::Tile) => Source::Tile { content: Box::new(urbis_formats::tiles3d::read_content(f)?), path },
@@ -187,6 +216,19 @@ pub enum TileDetail {
     Finest,
     /// What this view needs (screen-space error selection).
     View(View),
+}
+
+/// How inputs are turned into a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadOptions {
+    pub detail: TileDetail,
+    pub footprints: FootprintOptions,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self { detail: TileDetail::Overview, footprints: FootprintOptions::default() }
+    }
 }
 
 /// Below this distance from the Earth's centre, data is not georeferenced.
@@ -271,12 +313,17 @@ pub fn open_city(paths: &[PathBuf]) -> Result<(CityModel, Vec<LoadReport>), Load
 
 /// Like [`open_city`], loading tilesets at the given detail.
 pub fn open_city_with(paths: &[PathBuf], detail: TileDetail) -> Result<(CityModel, Vec<LoadReport>), LoadError> {
+    open_city_opts(paths, &LoadOptions { detail, ..LoadOptions::default() })
+}
+
+/// Like [`open_city`], with every option.
+pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityModel, Vec<LoadReport>), LoadError> {
     let sources = read_sources(paths)?;
     let frame = choose_frame(&sources)?;
     let mut model = CityModel::new(frame);
     let mut reports = Vec::new();
     for s in &sources {
-        reports.push(add_source(&mut model, s, &detail)?);
+        reports.push(add_source(&mut model, s, opts)?);
     }
     model.rebuild_spatial_index();
     Ok((model, reports))
@@ -284,13 +331,18 @@ pub fn open_city_with(paths: &[PathBuf], detail: TileDetail) -> Result<(CityMode
 
 /// Adds one read source to a model (in the model's frame). Call
 /// [`CityModel::rebuild_spatial_index`] after adding sources.
-pub fn add_source(model: &mut CityModel, source: &Source, detail: &TileDetail) -> Result<LoadReport, LoadError> {
+pub fn add_source(model: &mut CityModel, source: &Source, opts: &LoadOptions) -> Result<LoadReport, LoadError> {
+    let detail = &opts.detail;
     let mut report = match source {
         Source::CityJson { doc, path } => {
             let dir = path.parent().unwrap_or(Path::new("."));
             cityjson::add(model, doc, dir, &ToEnu::new(source, *model.frame())?)?
         }
         Source::Dem { grid, .. } => dem::add(model, grid, &ToEnu::new(source, *model.frame())?)?,
+        Source::GeoJson { doc, path } => {
+            let name = path.file_stem().map_or_else(|| "geojson".into(), |s| s.to_string_lossy().into_owned());
+            footprints::add(model, doc, &name, &ToEnu::new(source, *model.frame())?, &opts.footprints)?
+        }
         Source::Tileset { tree, path } => {
             let local = source.ecef_anchor().is_none();
             tiles::add_tileset(model, tree, path, local, detail)
