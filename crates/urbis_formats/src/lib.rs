@@ -18,6 +18,9 @@
 //! - [`cityjson`]: CityJSON 1.1 / 2.0 objects, geometry, semantics, templates.
 //! - [`ascii_grid`]: ESRI ASCII grid DEMs; [`geotiff`]: GeoTIFF DEMs.
 //! - [`geojson`]: GeoJSON features and their polygons (building footprints).
+//! - [`ifc`]: IFC 2x3 / 4 / 4.3 STEP files: products, spatial tree, property
+//!   sets, placements, bodies (swept solids, CSG, tessellations, breps,
+//!   booleans) and georeferencing.
 //! - [`gltf`]: glTF 2.0 / GLB with quantization, meshopt, texture transforms,
 //!   EXT_mesh_features and EXT_structural_metadata.
 //! - [`tiles3d`]: 3D Tiles tileset JSON, b3dm / i3dm / pnts / cmpt content and
@@ -29,6 +32,7 @@ pub mod cityjson;
 pub mod geojson;
 pub mod geotiff;
 pub mod gltf;
+pub mod ifc;
 pub mod tiles3d;
 pub mod triangulate;
 
