@@ -104,7 +104,7 @@ pub struct IfcModel {
     pub elements: Vec<IfcElement>,
     /// What was skipped, each naming the `#id` and type.
     pub warnings: Vec<String>,
-    /// Skipped geometry counted per IFC type.
+    /// Skipped geometry counted per IFC type (as the file spells it, e.g. `IFCADVANCEDBREP`).
     pub unsupported: BTreeMap<String, usize>,
 }
 
@@ -135,7 +135,7 @@ pub fn is_step(bytes: &[u8]) -> bool {
 
 fn warn(model: &mut IfcModel, e: &GeomError) {
     if let GeomError::Unsupported { kind, .. } = e {
-        *model.unsupported.entry(class_name(kind)).or_default() += 1;
+        *model.unsupported.entry(kind.clone()).or_default() += 1;
     }
     model.warnings.push(e.to_string());
 }
@@ -183,14 +183,15 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<IfcModel, FormatError> {
     // Geometry, in parallel; each worker keeps its own caches, the triangle
     // budget (about 100 triangles per byte, at least 2 million) is shared.
     let budget = AtomicUsize::new(2_000_000usize.max(bytes.len().saturating_mul(100)));
-    let built: Vec<(DMat4, Option<Solid>, Option<[f32; 4]>, Vec<GeomError>)> = products
+    type Built = (DMat4, Option<Solid>, Option<[f32; 4]>, Vec<GeomError>);
+    let built: Vec<Built> = products
         .par_iter()
         .map_init(
             || geom::Ctx::new(&file, angle_unit, &budget),
             |ctx, p| {
                 let mut errors = Vec::new();
                 let placement = match p.arg(5).as_ref_id() {
-                    Some(r) => ctx.object_placement(r, 0).unwrap_or_else(|e| {
+                    Some(r) => ctx.object_placement(p, r, 0).unwrap_or_else(|e| {
                         errors.push(e);
                         DMat4::IDENTITY
                     }),
@@ -265,10 +266,13 @@ fn is_product(file: &StepFile, i: &Instance) -> bool {
     if guid.len() != 22 {
         return false;
     }
-    let kind_of = |v: &Value| v.as_ref_id().and_then(|r| file.get(r)).map(|x| x.kind.as_str());
-    let placement_ok = i.arg(5).is_null()
-        || matches!(kind_of(i.arg(5)), Some("IFCLOCALPLACEMENT" | "IFCGRIDPLACEMENT" | "IFCLINEARPLACEMENT"));
-    let shape_ok = i.arg(6).is_null() || matches!(kind_of(i.arg(6)), Some("IFCPRODUCTDEFINITIONSHAPE"));
+    // A reference to the right kind, or a dangling one (warned about later).
+    let refers_to = |v: &Value, kinds: &[&str]| match v.as_ref_id() {
+        Some(r) => file.get(r).is_none_or(|x| kinds.contains(&x.kind.as_str())),
+        None => v.is_null(),
+    };
+    let placement_ok = refers_to(i.arg(5), &["IFCLOCALPLACEMENT", "IFCGRIDPLACEMENT", "IFCLINEARPLACEMENT"]);
+    let shape_ok = refers_to(i.arg(6), &["IFCPRODUCTDEFINITIONSHAPE"]);
     placement_ok && shape_ok && !(i.arg(5).is_null() && i.arg(6).is_null() && !is_spatial(&i.kind))
 }
 
@@ -392,7 +396,10 @@ fn cut_openings(
         let (Some(&host), Some(&opening)) =
             (rel.arg(4).as_ref_id().and_then(|r| by_id.get(&r)), rel.arg(5).as_ref_id().and_then(|r| by_id.get(&r)))
         else {
-            model.warnings.push(format!("#{} IFCRELVOIDSELEMENT: host or opening is not a product", rel.id));
+            let (h, o) = (rel.arg(4).as_ref_id().unwrap_or(0), rel.arg(5).as_ref_id().unwrap_or(0));
+            model
+                .warnings
+                .push(format!("#{} IFCRELVOIDSELEMENT: host #{h} or opening #{o} is missing or not a product", rel.id));
             continue;
         };
         let (Some(h), Some(o)) = (&solids[host], &solids[opening]) else { continue };

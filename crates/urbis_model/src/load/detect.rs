@@ -13,6 +13,8 @@ pub enum InputKind {
     CityJson,
     /// CityJSONSeq: a header then one CityJSONFeature per line.
     CityJsonSeq,
+    /// IFC in a STEP physical file.
+    Ifc,
     /// GeoJSON (footprints to extrude).
     GeoJson,
     AsciiGrid,
@@ -58,6 +60,7 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
     }
     match ext.as_str() {
         "jsonl" => return Ok(Some(InputKind::CityJsonSeq)),
+        "ifc" => return Ok(Some(InputKind::Ifc)),
         "geojson" => return Ok(Some(InputKind::GeoJson)),
         "asc" => return Ok(Some(InputKind::AsciiGrid)),
         "tif" | "tiff" => return Ok(Some(InputKind::GeoTiff)),
@@ -68,6 +71,9 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
     let h = head(path, 64 * 1024)?;
     if urbis_formats::geotiff::is_tiff(&h) {
         return Ok(Some(InputKind::GeoTiff));
+    }
+    if urbis_formats::ifc::is_step(&h) {
+        return Ok(Some(InputKind::Ifc));
     }
     Ok(match magic(&h) {
         Magic::Glb => Some(InputKind::Gltf),

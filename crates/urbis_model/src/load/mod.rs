@@ -11,6 +11,7 @@ mod cityjson;
 mod dem;
 mod detect;
 mod footprints;
+mod ifc;
 mod tiles;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use glam::DVec3;
 use urbis_formats::geojson::GeoJson;
 use urbis_formats::gltf::GltfModel;
+use urbis_formats::ifc::IfcModel;
 use urbis_formats::tiles3d::TileContent;
 use urbis_formats::{FormatError, ascii_grid::DemGrid, cityjson::CityJson};
 use urbis_geo::{CityFrame, CrsTransform, Epsg, GeoError, Geodetic};
@@ -27,6 +29,7 @@ pub use appearance::{stable_hash, surface_appearance};
 pub use dem::Terrain;
 pub use detect::{InputKind, detect};
 pub use footprints::FootprintOptions;
+pub use ifc::class_of as ifc_class_of;
 pub use tiles::Y_UP_TO_Z_UP;
 
 use crate::CityModel;
@@ -39,7 +42,7 @@ pub enum LoadError {
     #[error("{path}: coordinate reference system: {source}")]
     Crs { path: String, source: GeoError },
     #[error(
-        "{path}: unsupported input; expected a directory, CityJSON (.json) or CityJSONSeq (.jsonl), GeoJSON footprints, a DEM (ESRI ASCII grid .asc or GeoTIFF .tif), a 3D Tiles tileset.json, glTF/GLB, or a b3dm/i3dm/pnts/cmpt tile"
+        "{path}: unsupported input; expected a directory, CityJSON (.json) or CityJSONSeq (.jsonl), IFC (.ifc), GeoJSON footprints, a DEM (ESRI ASCII grid .asc or GeoTIFF .tif), a 3D Tiles tileset.json, glTF/GLB, or a b3dm/i3dm/pnts/cmpt tile"
     )]
     Unsupported { path: String },
     #[error(transparent)]
@@ -60,6 +63,8 @@ pub struct LoadReport {
     pub failed_tiles: Vec<String>,
     /// Tile contents loaded (a tile may have several).
     pub tiles_loaded: usize,
+    /// Geometry skipped as unsupported, counted per type (IFC).
+    pub unsupported: std::collections::BTreeMap<String, usize>,
 }
 
 /// A file read into memory, before it is placed in a model.
@@ -73,6 +78,11 @@ pub enum Source {
     Dem {
         path: PathBuf,
         grid: DemGrid,
+    },
+    /// An IFC model (STEP).
+    Ifc {
+        path: PathBuf,
+        model: Box<IfcModel>,
     },
     /// GeoJSON building footprints, extruded when added.
     GeoJson {
@@ -102,6 +112,7 @@ impl Source {
             Source::CityJson { path, .. }
             | Source::Dem { path, .. }
             | Source::GeoJson { path, .. }
+            | Source::Ifc { path, .. }
             | Source::Tileset { path, .. }
             | Source::Gltf { path, .. }
             | Source::Tile { path, .. } => path,
@@ -113,7 +124,7 @@ impl Source {
             Source::CityJson { doc, .. } => doc.crs,
             Source::Dem { grid, .. } => grid.crs,
             Source::GeoJson { doc, .. } => Some(doc.crs),
-            Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } => None,
+            Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } | Source::Ifc { .. } => None,
         }
     }
 
@@ -133,7 +144,7 @@ impl Source {
                 }
                 min.is_finite().then(|| DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z))
             }
-            Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } => None,
+            Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } | Source::Ifc { .. } => None,
             Source::GeoJson { doc, .. } => {
                 let pts = doc.features.iter().flat_map(|f| f.polygons.iter().flatten().flatten());
                 let (min, max) = pts
@@ -171,7 +182,9 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| {
                     f.extension().is_some_and(|e| {
-                        ["json", "jsonl", "geojson", "asc", "tif", "tiff"].iter().any(|k| e.eq_ignore_ascii_case(k))
+                        ["json", "jsonl", "geojson", "asc", "tif", "tiff", "ifc"]
+                            .iter()
+                            .any(|k| e.eq_ignore_ascii_case(k))
                     })
                 })
                 .collect();
@@ -199,6 +212,7 @@ pub fn read_source(f: &Path) -> Result<Source, LoadError> {
         Some(InputKind::CityJsonSeq) => Source::CityJson { doc: Box::new(urbis_formats::cityjson::read_seq(f)?), path },
         Some(InputKind::AsciiGrid) => Source::Dem { grid: urbis_formats::ascii_grid::read(f)?, path },
         Some(InputKind::GeoTiff) => Source::Dem { grid: urbis_formats::geotiff::read(f)?, path },
+        Some(InputKind::Ifc) => Source::Ifc { model: Box::new(urbis_formats::ifc::read(f)?), path },
         Some(InputKind::GeoJson) => Source::GeoJson { doc: Box::new(urbis_formats::geojson::read(f)?), path },
         Some(InputKind::Tileset) => Source::Tileset { tree: Box::new(TileTree::open(f)?), path },
         Some(InputKind::Gltf) => Source::Gltf { model: Box::new(urbis_formats::gltf::read(f)?), path },
@@ -241,6 +255,10 @@ impl Source {
             Source::Tileset { tree, .. } => tree.get(tree.root()).volume.bounding_sphere().0,
             Source::Tile { content, .. } => tiles::content_center(content)?,
             Source::Gltf { model, .. } => model.rtc_center?,
+            Source::Ifc { model, path } => {
+                let georef = ifc::IfcGeoref::new(model, &path.display().to_string(), &mut Vec::new()).ok()?;
+                georef.to_ecef(ifc::centre(model))?.ok()?
+            }
             _ => return None,
         };
         (c.length() > GEOREFERENCED_RADIUS).then_some(c)
@@ -339,6 +357,7 @@ pub fn add_source(model: &mut CityModel, source: &Source, opts: &LoadOptions) ->
             cityjson::add(model, doc, dir, &ToEnu::new(source, *model.frame())?)?
         }
         Source::Dem { grid, .. } => dem::add(model, grid, &ToEnu::new(source, *model.frame())?)?,
+        Source::Ifc { model: doc, path } => ifc::add(model, doc, &path.display().to_string())?,
         Source::GeoJson { doc, path } => {
             let name = path.file_stem().map_or_else(|| "geojson".into(), |s| s.to_string_lossy().into_owned());
             footprints::add(model, doc, &name, &ToEnu::new(source, *model.frame())?, &opts.footprints)?
@@ -357,7 +376,7 @@ pub fn add_source(model: &mut CityModel, source: &Source, opts: &LoadOptions) ->
         }
     };
     report.path = source.path().display().to_string();
-    report.crs = source.crs().map(|c| c.0);
+    report.crs = report.crs.or(source.crs().map(|c| c.0));
     tracing::info!("{}: {} features", report.path, report.features);
     Ok(report)
 }

@@ -9,11 +9,14 @@ use glam::{DMat4, DVec2, DVec3};
 use super::{Ctx, GResult, Profile, Region, invalid, unsupported};
 use crate::ifc::step::{Instance, Value};
 
-/// Segments for a full circle.
+/// Segments for a full circle (profiles, primitives).
 pub(crate) const CIRCLE_SEGMENTS: usize = 32;
 
+/// Segments for an arc of `sweep` radians: 64 per turn, since arcs in
+/// outlines often have large radii (0.12 % of the radius at most off the arc).
 pub(crate) fn arc_segments(sweep: f64) -> usize {
-    ((sweep.abs() / TAU) * CIRCLE_SEGMENTS as f64).ceil().clamp(2.0, CIRCLE_SEGMENTS as f64 * 4.0) as usize
+    // (a hair less, so that a full turn in degrees is not 65 segments)
+    ((sweep.abs() / TAU) * 64.0 - 1e-9).ceil().clamp(2.0, 256.0) as usize
 }
 
 /// Points on an arc from `a` through `b` to `c` (3D), excluding `a`.

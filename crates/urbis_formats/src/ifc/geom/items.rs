@@ -313,7 +313,7 @@ fn boolean_result(ctx: &mut Ctx, i: &Instance, depth: usize, errors: &mut Vec<Ge
     let first = item(ctx, ctx.deref(i, i.arg(1))?, depth + 1, errors)?;
     let second_inst = ctx.deref(i, i.arg(2))?;
     let Some(bounds) = first.bounds() else { return Ok(first) };
-    let second = if second_inst.kind.ends_with("HALFSPACESOLID") {
+    let second = if second_inst.kind.contains("HALFSPACE") {
         half_space(ctx, second_inst, bounds, depth + 1)?
     } else {
         item(ctx, second_inst, depth + 1, errors)?

@@ -165,20 +165,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// An IfcObjectPlacement chain (IfcLocalPlacement) in project coordinates.
-    pub fn object_placement(&mut self, id: u64, depth: usize) -> GResult<DMat4> {
+    pub fn object_placement(&mut self, from: &Instance, id: u64, depth: usize) -> GResult<DMat4> {
         if let Some(m) = self.placements.get(&id) {
             return Ok(*m);
         }
-        let p = self.file.get(id).ok_or(GeomError::Invalid {
-            id,
-            kind: String::new(),
-            msg: format!("dangling reference #{id}"),
-        })?;
+        let p = self.file.get(id).ok_or_else(|| invalid(from, format!("dangling placement reference #{id}")))?;
         self.check_depth(p, depth)?;
         let m = match p.kind.as_str() {
             "IFCLOCALPLACEMENT" => {
                 let parent = match p.arg(0).as_ref_id() {
-                    Some(r) => self.object_placement(r, depth + 1)?,
+                    Some(r) => self.object_placement(p, r, depth + 1)?,
                     None => DMat4::IDENTITY,
                 };
                 parent * self.axis_placement(p, p.arg(1))?

@@ -275,8 +275,8 @@ pub(crate) fn swept_disk(path: &[DVec3], radius: f64, inner: Option<f64>) -> Opt
     }
     let n = pts.len();
     let seg_dir = |i: usize| (pts[(i + 1) % n] - pts[i]).normalize();
-    // Tangent at each point: the bisector of its segments (mitred joints).
-    let tangent = |i: usize| -> DVec3 {
+    // The segments before and after each point.
+    let around = |i: usize| -> (Option<DVec3>, Option<DVec3>) {
         let prev = if i > 0 {
             Some(seg_dir(i - 1))
         } else if closed {
@@ -285,21 +285,39 @@ pub(crate) fn swept_disk(path: &[DVec3], radius: f64, inner: Option<f64>) -> Opt
             None
         };
         let next = if i + 1 < n || closed { Some(seg_dir(i)) } else { None };
-        match (prev, next) {
+        (prev, next)
+    };
+    // Rotation-minimising frames by projecting the previous normal; at a
+    // joint the ring lies in the bisecting plane, stretched across the bend
+    // by 1 / cos(half the bend) so the tube keeps its radius (a mitre).
+    let mut normal = DVec3::ZERO;
+    let mut steps = Vec::with_capacity(n);
+    for (i, &point) in pts.iter().enumerate() {
+        let (prev, next) = around(i);
+        let t = match (prev, next) {
             (Some(a), Some(b)) => (a + b).try_normalize().unwrap_or(b),
             (Some(a), None) => a,
             (None, Some(b)) => b,
             (None, None) => DVec3::Z,
+        };
+        if i == 0 {
+            normal = t.any_orthonormal_vector();
         }
-    };
-    // Rotation-minimising frames by projecting the previous normal.
-    let mut normal = tangent(0).any_orthonormal_vector();
-    let mut steps = Vec::with_capacity(n);
-    for i in 0..n {
-        let t = tangent(i);
         normal = (normal - t * normal.dot(t)).try_normalize().unwrap_or_else(|| t.any_orthonormal_vector());
         let binormal = t.cross(normal);
-        let m = DMat4::from_cols(normal.extend(0.0), binormal.extend(0.0), t.extend(0.0), pts[i].extend(1.0));
+        let stretch = |v: DVec3| match (prev, next) {
+            (Some(a), Some(b)) => match (b - a).try_normalize() {
+                Some(u) => v + u * (v.dot(u) * (1.0 / t.dot(b).max(0.25) - 1.0)),
+                None => v,
+            },
+            _ => v,
+        };
+        let m = DMat4::from_cols(
+            stretch(normal).extend(0.0),
+            stretch(binormal).extend(0.0),
+            t.extend(0.0),
+            point.extend(1.0),
+        );
         steps.push(m);
     }
     let holes = inner.filter(|&r| r > 0.0 && r < radius).map(circle).into_iter().collect();
@@ -396,7 +414,9 @@ mod tests {
     fn swept_disks_are_closed_tubes() {
         let path = [DVec3::ZERO, DVec3::new(10.0, 0.0, 0.0), DVec3::new(10.0, 10.0, 0.0)];
         let t = swept_disk(&path, 0.5, None).expect("tube");
-        assert!(t.is_closed() && t.volume() > 0.0);
+        // A mitred bend: exactly the section area × the centre-line length.
+        let section = 0.5 * CIRCLE_SEGMENTS as f64 * 0.25 * (TAU / CIRCLE_SEGMENTS as f64).sin();
+        assert!(t.is_closed() && (t.volume() - section * 20.0).abs() < 1e-9, "tube volume {}", t.volume());
         let hollow = swept_disk(&path, 0.5, Some(0.3)).expect("hollow");
         assert!(hollow.is_closed() && hollow.volume() < t.volume());
         let ring = [DVec3::ZERO, DVec3::X * 5.0, DVec3::new(5.0, 5.0, 0.0), DVec3::Y * 5.0, DVec3::ZERO];
