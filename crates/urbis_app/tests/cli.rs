@@ -156,3 +156,16 @@ fn view_opens_a_window_under_xvfb() {
     let status = status.expect("urbis view did not finish 5 frames in 120 s");
     assert!(status.success(), "urbis view failed: {err}");
 }
+
+#[test]
+fn inspect_json_counts_unsupported_ifc_geometry() {
+    let ifc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../urbis_formats/tests/data/sample.ifc");
+    let v = json_of(urbis().arg("inspect").arg("--json").arg(&ifc));
+    let source = &v["sources"][0];
+    assert_eq!(source["unsupported"]["IFCADVANCEDBREP"], 1, "{source}");
+    assert!(
+        source["warnings"].as_array().expect("warnings").iter().any(|w| w.as_str().is_some_and(|w| w.contains("#"))),
+        "warnings name the entity: {source}"
+    );
+    assert!(v["counts"]["Building"].as_u64().is_some_and(|n| n >= 5), "{}", v["counts"]);
+}
