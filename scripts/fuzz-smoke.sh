@@ -23,8 +23,13 @@ seed pnts
 seed cmpt
 seed subtree $(find "$shared/3dtiles" -name '*.subtree' 2>/dev/null)
 seed tileset_json $(find "$shared/3dtiles" "$shared/gltf" -name 'tileset.json' 2>/dev/null)
+seed cityjson $(find "$shared/cityjson" -name '*.json' -size -64k 2>/dev/null | head -40)
+seed ifc_step $(find "$shared/ifc" -name '*.ifc' 2>/dev/null) crates/urbis_formats/tests/data/sample.ifc
+seed geojson
+seed geotiff
+seed ascii_grid "$shared/dem/hugo_site.asc"
 cargo fuzz build --sanitizer none -O
-for t in glb b3dm i3dm pnts cmpt subtree tileset_json; do
+for t in glb b3dm i3dm pnts cmpt subtree tileset_json cityjson ifc_step geojson geotiff ascii_grid; do
   echo "fuzzing $t for ${secs}s"
   cargo fuzz run --sanitizer none -O "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -timeout=10
 done

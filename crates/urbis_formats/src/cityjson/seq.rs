@@ -25,7 +25,9 @@ pub fn parse_seq(bytes: &[u8], name: &str) -> Result<CityJson, FormatError> {
     let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
     let mut n = 0usize;
     loop {
-        let start = stream.byte_offset();
+        // The value starts after the whitespace that ends the previous one.
+        let after = stream.byte_offset().min(bytes.len());
+        let start = after + bytes[after..].iter().take_while(|b| b.is_ascii_whitespace()).count();
         let Some(next) = stream.next() else { break };
         n += 1;
         let line = 1 + bytes[..start.min(bytes.len())].iter().filter(|&&b| b == b'\n').count();
