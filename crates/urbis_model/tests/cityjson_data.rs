@@ -75,3 +75,51 @@ fn hugo_site_dem_has_its_heights_and_nodata_holes() {
     // Holes: no triangle uses a NODATA cell, so there are fewer triangles than a full grid.
     assert!(mesh.triangle_count() < 2 * 75 * 54);
 }
+
+/// Above 4,096 objects the loader projects on every rayon thread, each with
+/// its own PROJ transform: every object lands where a transform of its own
+/// coordinates says (to 1 mm), whichever worker did it.
+#[test]
+fn many_objects_projected_in_parallel_land_exactly() {
+    use urbis_geo::{CrsTransform, Epsg};
+    let n = 5_000;
+    let mut objects = Vec::new();
+    let mut vertices = Vec::new();
+    for i in 0..n {
+        let (x, y) = ((i % 100) as i64 * 15_000, (i / 100) as i64 * 15_000);
+        let b = vertices.len();
+        vertices.extend([format!("[{x},{y},0]"), format!("[{},{y},0]", x + 8000), format!("[{x},{},9000]", y + 6000)]);
+        objects.push(format!(
+            r#""o{i}":{{"type":"Building","geometry":[{{"type":"MultiSurface","lod":"1","boundaries":[[[{},{},{}]]]}}]}}"#,
+            b,
+            b + 1,
+            b + 2
+        ));
+    }
+    let doc = format!(
+        r#"{{"type":"CityJSON","version":"2.0","transform":{{"scale":[0.001,0.001,0.001],"translate":[84000,446000,0]}},
+        "metadata":{{"referenceSystem":"https://www.opengis.net/def/crs/EPSG/0/28992"}},
+        "CityObjects":{{{}}},"vertices":[{}]}}"#,
+        objects.join(","),
+        vertices.join(",")
+    );
+    let path = std::env::temp_dir().join(format!("urbis-many-{}.city.json", std::process::id()));
+    std::fs::write(&path, doc).expect("write");
+    let (model, _) = open_city(std::slice::from_ref(&path)).expect("load");
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(model.feature_count(), n);
+    let t = CrsTransform::new(Epsg(28992), Epsg::ECEF).expect("proj");
+    for i in [0, 1, 2_499, 2_500, 4_999] {
+        let e = model.features().by_guid(&format!("o{i}")).expect("entity");
+        let b = model.world.get::<Bounds>(e).expect("bounds");
+        let (x, y) = (84_000.0 + (i % 100) as f64 * 15.0, 446_000.0 + (i / 100) as f64 * 15.0);
+        let enu = |p: glam::DVec3| model.frame().ecef_to_enu(t.transform(p).expect("transform"));
+        let pts = [
+            enu(glam::DVec3::new(x, y, 0.0)),
+            enu(glam::DVec3::new(x + 8.0, y, 0.0)),
+            enu(glam::DVec3::new(x, y + 6.0, 9.0)),
+        ];
+        let (lo, hi) = (pts[0].min(pts[1]).min(pts[2]), pts[0].max(pts[1]).max(pts[2]));
+        assert!((b.min - lo).length() < 1e-3 && (b.max - hi).length() < 1e-3, "o{i}: {b:?} vs {lo:?}..{hi:?}");
+    }
+}

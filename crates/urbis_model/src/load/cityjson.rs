@@ -19,7 +19,9 @@ pub(super) fn add(model: &mut CityModel, doc: &CityJson, dir: &Path, to_enu: &To
     let skin = Skin::new(model, doc, dir, &mut report);
     let mut spawned = HashMap::new();
     let mut template_meshes: HashMap<(usize, SemanticClass), MeshId> = HashMap::new();
+    let mut projected = project_all(doc, to_enu)?.into_iter();
     for obj in &doc.objects {
+        let enu = projected.next().flatten();
         let class = SemanticClass::from_name(&obj.object_type).unwrap_or(SemanticClass::GenericCityObject);
         let attributes = attributes_of(obj, class);
         let instance = best_geometry(obj).and_then(|g| g.instance.map(|i| (g, i)));
@@ -39,7 +41,7 @@ pub(super) fn add(model: &mut CityModel, doc: &CityJson, dir: &Path, to_enu: &To
                 };
                 instanced_feature(obj, class, attributes, g, inst, mesh, to_enu)?
             }
-            None => build_feature(obj, class, attributes, to_enu, &skin, &mut report)?,
+            None => build_feature(obj, class, attributes, enu.unwrap_or_default(), &skin, &mut report)?,
         };
         spawned.insert(obj.id.as_str(), model.spawn_feature(feature));
         report.features += 1;
@@ -118,11 +120,87 @@ fn best_geometry(obj: &CityObject) -> Option<&Geometry> {
         .max_by_key(|g| g.lod.as_deref().and_then(Lod::parse).unwrap_or(Lod(0)))
 }
 
+/// An object's best geometry in ENU: each polygon's rings, then its points.
+#[derive(Default)]
+struct Projected {
+    rings: Vec<Vec<Vec<DVec3>>>,
+    points: Vec<DVec3>,
+}
+
+/// Objects at or above this count are projected on every rayon thread: a
+/// worker's own PROJ transform costs about 50 ms to build (the bench's
+/// synthetic_570 got slower in parallel, synthetic_100k twice as fast).
+const PARALLEL_OBJECTS: usize = 4096;
+
+/// The best geometry of every object not placed by a template, in ENU
+/// (`None` for the others). PROJ handles are not shared between threads, so
+/// each worker builds its own from the same CRS; a vertex that several
+/// polygons of an object share is projected once.
+fn project_all(doc: &CityJson, to_enu: &ToEnu) -> Result<Vec<Option<Projected>>, LoadError> {
+    use rayon::prelude::*;
+    let one = |obj: &CityObject, t: &ToEnu| -> Result<Option<Projected>, LoadError> {
+        match best_geometry(obj) {
+            Some(g) if g.instance.is_none() => project(g, t).map(Some),
+            _ => Ok(None),
+        }
+    };
+    let n = doc.objects.len();
+    let threads = rayon::current_num_threads();
+    if n < PARALLEL_OBJECTS || threads < 2 {
+        return doc.objects.iter().map(|o| one(o, to_enu)).collect();
+    }
+    let spec = to_enu.spec();
+    let chunk = n.div_ceil(threads);
+    let parts: Vec<Result<Vec<Option<Projected>>, LoadError>> = doc
+        .objects
+        .par_chunks(chunk)
+        .map(|objs| {
+            let t = spec.build()?;
+            objs.iter().map(|o| one(o, &t)).collect()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+fn project(geom: &Geometry, to_enu: &ToEnu) -> Result<Projected, LoadError> {
+    let mut seen: HashMap<u32, DVec3> = HashMap::new();
+    let mut rings = Vec::with_capacity(geom.polygons.len());
+    for p in &geom.polygons {
+        let mut poly = Vec::with_capacity(p.rings.len());
+        for (k, r) in p.rings.iter().enumerate() {
+            let idx = p.ring_indices.get(k).filter(|ix| ix.len() == r.len());
+            let mut ring = Vec::with_capacity(r.len());
+            for (j, &v) in r.iter().enumerate() {
+                let e = match idx.map(|ix| ix[j]) {
+                    Some(i) => match seen.get(&i) {
+                        Some(&e) => e,
+                        None => {
+                            let e = to_enu.enu(v)?;
+                            seen.insert(i, e);
+                            e
+                        }
+                    },
+                    None => to_enu.enu(v)?,
+                };
+                ring.push(e);
+            }
+            poly.push(ring);
+        }
+        rings.push(poly);
+    }
+    let points = geom.points.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Projected { rings, points })
+}
+
 fn build_feature(
     obj: &CityObject,
     class: SemanticClass,
     attributes: Attributes,
-    to_enu: &ToEnu,
+    enu: Projected,
     skin: &Skin,
     report: &mut LoadReport,
 ) -> Result<NewFeature, LoadError> {
@@ -134,17 +212,8 @@ fn build_feature(
         return Ok(f);
     };
     let lod = geom.lod.as_deref().and_then(Lod::parse).unwrap_or(Lod(0));
-    // Reproject every ring.
-    let mut polys: Vec<(Vec<Vec<DVec3>>, &Polygon)> = Vec::with_capacity(geom.polygons.len());
-    for p in &geom.polygons {
-        let rings = p
-            .rings
-            .iter()
-            .map(|r| r.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>())
-            .collect::<Result<Vec<_>, _>>()?;
-        polys.push((rings, p));
-    }
-    let points = geom.points.iter().map(|&v| to_enu.enu(v)).collect::<Result<Vec<_>, _>>()?;
+    let polys: Vec<(Vec<Vec<DVec3>>, &Polygon)> = enu.rings.into_iter().zip(&geom.polygons).collect();
+    let points = enu.points;
 
     let all = polys.iter().flat_map(|(r, _)| r.iter().flatten()).chain(&points);
     let (min, max) =

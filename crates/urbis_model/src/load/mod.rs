@@ -49,6 +49,8 @@ pub enum LoadError {
     Tiles(#[from] TilesError),
     #[error("no input files found under {path}")]
     Empty { path: String },
+    #[error("none of the {skipped} input files could be read; the first: {error}")]
+    NothingLoaded { path: String, error: String, skipped: usize },
 }
 
 /// What loading one file did.
@@ -65,6 +67,9 @@ pub struct LoadReport {
     pub tiles_loaded: usize,
     /// Geometry skipped as unsupported, counted per type (IFC).
     pub unsupported: std::collections::BTreeMap<String, usize>,
+    /// Why the file was skipped, when a directory's file could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A file read into memory, before it is placed in a model.
@@ -166,14 +171,42 @@ impl Source {
 }
 
 /// Expands directories (a `tileset.json` inside, else every CityJSON,
-/// GeoJSON and DEM file, DEMs first so that footprints stand on them),
-/// detects each file's kind and reads it.
+/// GeoJSON, IFC and DEM file, DEMs first so that footprints stand on them),
+/// detects each file's kind and reads it. Any file that fails is an error.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
+    expand(paths)?.into_iter().map(|(f, _)| read_source(&f)).collect()
+}
+
+/// Like [`read_sources`], but a file found by expanding a directory that
+/// cannot be read is skipped: it gets a report with its error, and the rest
+/// of the directory loads. Files named explicitly must read.
+pub fn read_sources_lenient(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<LoadReport>), LoadError> {
+    let mut sources = Vec::new();
+    let mut skipped = Vec::new();
+    for (f, from_dir) in expand(paths)? {
+        match read_source(&f) {
+            Ok(s) => sources.push(s),
+            Err(e) if from_dir => {
+                tracing::warn!("skipped {}: {e}", f.display());
+                skipped.push(LoadReport {
+                    path: f.display().to_string(),
+                    error: Some(e.to_string()),
+                    ..LoadReport::default()
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((sources, skipped))
+}
+
+/// The files to read, each flagged when it was found in a directory.
+fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, LoadError> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
             if p.join("tileset.json").is_file() {
-                files.push(p.join("tileset.json"));
+                files.push((p.join("tileset.json"), false));
                 continue;
             }
             let rd =
@@ -192,12 +225,12 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
             if found.is_empty() {
                 return Err(LoadError::Empty { path: p.display().to_string() });
             }
-            files.extend(found);
+            files.extend(found.into_iter().map(|f| (f, true)));
         } else {
-            files.push(p.clone());
+            files.push((p.clone(), false));
         }
     }
-    files.into_iter().map(|f| read_source(&f)).collect()
+    Ok(files)
 }
 
 fn is_dem_name(f: &Path) -> bool {
@@ -286,6 +319,7 @@ pub fn choose_frame(sources: &[Source]) -> Result<CityFrame, LoadError> {
 /// Maps source-CRS coordinates into the city's ENU frame.
 pub(crate) struct ToEnu {
     to_ecef: Option<CrsTransform>,
+    crs: Option<Epsg>,
     frame: CityFrame,
     /// For sources without a CRS: subtracted so the data sits at the frame origin.
     local_offset: DVec3,
@@ -300,6 +334,7 @@ impl ToEnu {
                 to_ecef: Some(
                     CrsTransform::new(crs, Epsg::ECEF).map_err(|e| LoadError::Crs { path: path.clone(), source: e })?,
                 ),
+                crs: Some(crs),
                 frame,
                 local_offset: DVec3::ZERO,
                 path,
@@ -307,9 +342,15 @@ impl ToEnu {
             None => {
                 tracing::warn!("{path}: no coordinate reference system; placed at the city origin as local metres");
                 let a = source.anchor().unwrap_or(DVec3::ZERO);
-                Ok(Self { to_ecef: None, frame, local_offset: a, path })
+                Ok(Self { to_ecef: None, crs: None, frame, local_offset: a, path })
             }
         }
+    }
+
+    /// What another thread needs to build the same transform (PROJ handles
+    /// are not shared between threads).
+    pub(crate) fn spec(&self) -> ToEnuSpec {
+        ToEnuSpec { crs: self.crs, frame: self.frame, local_offset: self.local_offset, path: self.path.clone() }
     }
 
     pub(crate) fn enu(&self, p: DVec3) -> Result<DVec3, LoadError> {
@@ -320,6 +361,34 @@ impl ToEnu {
                 .map_err(|source| LoadError::Crs { path: self.path.clone(), source }),
             None => Ok(p - self.local_offset),
         }
+    }
+}
+
+/// A [`ToEnu`] to be built on another thread.
+#[derive(Clone)]
+pub(crate) struct ToEnuSpec {
+    crs: Option<Epsg>,
+    frame: CityFrame,
+    local_offset: DVec3,
+    path: String,
+}
+
+impl ToEnuSpec {
+    pub(crate) fn build(&self) -> Result<ToEnu, LoadError> {
+        let to_ecef = match self.crs {
+            Some(crs) => Some(
+                CrsTransform::new(crs, Epsg::ECEF)
+                    .map_err(|e| LoadError::Crs { path: self.path.clone(), source: e })?,
+            ),
+            None => None,
+        };
+        Ok(ToEnu {
+            to_ecef,
+            crs: self.crs,
+            frame: self.frame,
+            local_offset: self.local_offset,
+            path: self.path.clone(),
+        })
     }
 }
 
@@ -336,13 +405,23 @@ pub fn open_city_with(paths: &[PathBuf], detail: TileDetail) -> Result<(CityMode
 
 /// Like [`open_city`], with every option.
 pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityModel, Vec<LoadReport>), LoadError> {
-    let sources = read_sources(paths)?;
+    let (sources, skipped) = read_sources_lenient(paths)?;
+    if sources.is_empty()
+        && let Some(first) = skipped.first()
+    {
+        return Err(LoadError::NothingLoaded {
+            path: first.path.clone(),
+            error: first.error.clone().unwrap_or_default(),
+            skipped: skipped.len(),
+        });
+    }
     let frame = choose_frame(&sources)?;
     let mut model = CityModel::new(frame);
     let mut reports = Vec::new();
     for s in &sources {
         reports.push(add_source(&mut model, s, opts)?);
     }
+    reports.extend(skipped);
     model.rebuild_spatial_index();
     Ok((model, reports))
 }
