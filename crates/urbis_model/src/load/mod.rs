@@ -301,7 +301,10 @@ impl Source {
 /// Picks the city frame: the anchor of the first georeferenced source, or
 /// the equator/Greenwich origin when nothing carries a CRS.
 pub fn choose_frame(sources: &[Source]) -> Result<CityFrame, LoadError> {
-    for s in sources {
+    // Features anchor the city before terrain does (DEMs are read first, and
+    // usually reach further than the city they carry).
+    let (dems, features): (Vec<&Source>, Vec<&Source>) = sources.iter().partition(|s| matches!(s, Source::Dem { .. }));
+    for s in features.into_iter().chain(dems) {
         if let Some(c) = s.ecef_anchor() {
             let g = urbis_geo::Ellipsoid::WGS84.ecef_to_geodetic(c);
             return Ok(CityFrame::new(Geodetic::new(g.lon_deg, g.lat_deg, 0.0)));
