@@ -123,6 +123,11 @@ impl SpatialIndex {
                 continue; // a parent without geometry: its parts answer for it
             }
             let placement = world.get::<Placement>(f.entity);
+            // The f32 test starts a metre before the box: from a far origin
+            // (a camera 10 km away, a ray dropped from 100 km) the offsets
+            // would otherwise lose centimetres to f32 rounding.
+            let start = (entry - 1.0).max(0.0);
+            let near = origin + dir * start;
             let distance = match (geometry, placement, meshes) {
                 (Some(g), Some(p), Some(store)) => match store.get(g.mesh) {
                     // Points have no surface: their box answers.
@@ -132,11 +137,12 @@ impl SpatialIndex {
                         // keeps distances in world metres.
                         Some(t) if t.linear.determinant().abs() > 1e-12 => {
                             let inv = t.linear.inverse();
-                            mesh.ray_hit((inv * (origin - p.enu)).as_vec3(), (inv * dir).as_vec3()).map(f64::from)
+                            mesh.ray_hit((inv * (near - p.enu)).as_vec3(), (inv * dir).as_vec3())
+                                .map(|d| start + f64::from(d))
                         }
                         Some(_) => None,
                         // Into the mesh's frame: small f32 numbers.
-                        None => mesh.ray_hit((origin - p.enu).as_vec3(), dir.as_vec3()).map(f64::from),
+                        None => mesh.ray_hit((near - p.enu).as_vec3(), dir.as_vec3()).map(|d| start + f64::from(d)),
                     },
                     None => Some(entry),
                 },

@@ -197,3 +197,31 @@ fn template_trees_share_meshes_and_stand_at_their_reference_points() {
         assert!((b.min.z - at.z).abs() < 0.5);
     }
 }
+
+/// A ray from far away (here 100 km above) hits a surface to the
+/// millimetre: the f32 triangle test starts next to the feature, not at the
+/// ray's far origin.
+#[test]
+fn rays_from_far_away_hit_to_the_millimetre() {
+    let doc = r#"{"type":"CityJSON","version":"2.0","transform":{"scale":[0.001,0.001,0.001],"translate":[0,0,0]},
+      "CityObjects":{"low":{"type":"Building","geometry":[{"type":"MultiSurface","lod":"1","boundaries":[[[0,1,2,3]]]}]},
+                     "roof":{"type":"Building","geometry":[{"type":"MultiSurface","lod":"1","boundaries":[[[4,5,6,7]]]}]}},
+      "vertices":[[0,0,0],[1000,0,0],[1000,1000,0],[0,1000,0],
+                  [20000,0,3217],[30000,0,3217],[30000,10000,3217],[20000,10000,3217]]}"#;
+    let path = std::env::temp_dir().join(format!("urbis-far-ray-{}.city.json", std::process::id()));
+    std::fs::write(&path, doc).expect("write");
+    let (model, _) = open_city(std::slice::from_ref(&path)).expect("load");
+    let _ = std::fs::remove_file(&path);
+    let roof = model.features().by_guid("roof").expect("roof");
+    let b = *model.world.get::<Bounds>(roof).expect("bounds");
+    for height in [99_999.37, 12_345.678, 50.3] {
+        let c = b.center();
+        let hit = model
+            .spatial()
+            .ray_cast(&model.world, DVec3::new(c.x + 1.234, c.y - 2.345, height), -DVec3::Z, 2e5)
+            .expect("hit");
+        assert_eq!(hit.entity, roof);
+        assert!((hit.point.z - b.max.z).abs() < 1e-3, "from {height} m: {} vs {}", hit.point.z, b.max.z);
+        assert!((hit.distance - (height - b.max.z)).abs() < 1e-3);
+    }
+}
