@@ -1,3 +1,7 @@
+//! Developer probe: prints what the IFC reader makes of each file given
+//! (schema, units, georeferencing, every product with its mesh summary).
+//! `cargo run -p urbis_formats --example ifc_probe -- FILE.ifc ...`
+
 fn main() {
     for p in std::env::args().skip(1) {
         match urbis_formats::ifc::read(std::path::Path::new(&p)) {
