@@ -155,7 +155,7 @@ fn project_all(doc: &CityJson, to_enu: &ToEnu) -> Result<Vec<Option<Projected>>,
         .objects
         .par_chunks(chunk)
         .map(|objs| {
-            let t = spec.build()?;
+            let t = spec.clone().build()?;
             objs.iter().map(|o| one(o, &t)).collect()
         })
         .collect();

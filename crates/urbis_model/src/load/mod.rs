@@ -172,15 +172,10 @@ impl Source {
 
 /// Expands directories (a `tileset.json` inside, else every CityJSON,
 /// GeoJSON, IFC and DEM file, DEMs first so that footprints stand on them),
-/// detects each file's kind and reads it. Any file that fails is an error.
-pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
-    expand(paths)?.into_iter().map(|(f, _)| read_source(&f)).collect()
-}
-
-/// Like [`read_sources`], but a file found by expanding a directory that
-/// cannot be read is skipped: it gets a report with its error, and the rest
-/// of the directory loads. Files named explicitly must read.
-pub fn read_sources_lenient(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<LoadReport>), LoadError> {
+/// detects each file's kind and reads it. A file found by expanding a
+/// directory that cannot be read is skipped: it gets a report with its
+/// error, and the rest of the directory loads. Files named explicitly must read.
+pub fn read_sources(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<LoadReport>), LoadError> {
     let mut sources = Vec::new();
     let mut skipped = Vec::new();
     for (f, from_dir) in expand(paths)? {
@@ -322,6 +317,13 @@ pub fn choose_frame(sources: &[Source]) -> Result<CityFrame, LoadError> {
 /// Maps source-CRS coordinates into the city's ENU frame.
 pub(crate) struct ToEnu {
     to_ecef: Option<CrsTransform>,
+    spec: ToEnuSpec,
+}
+
+/// What a [`ToEnu`] is built from; cloned to build the same transform on
+/// another thread (PROJ handles are not shared between threads).
+#[derive(Clone)]
+pub(crate) struct ToEnuSpec {
     crs: Option<Epsg>,
     frame: CityFrame,
     /// For sources without a CRS: subtracted so the data sits at the frame origin.
@@ -332,52 +334,34 @@ pub(crate) struct ToEnu {
 impl ToEnu {
     pub(crate) fn new(source: &Source, frame: CityFrame) -> Result<Self, LoadError> {
         let path = source.path().display().to_string();
-        match source.crs() {
-            Some(crs) => Ok(Self {
-                to_ecef: Some(
-                    CrsTransform::new(crs, Epsg::ECEF).map_err(|e| LoadError::Crs { path: path.clone(), source: e })?,
-                ),
-                crs: Some(crs),
-                frame,
-                local_offset: DVec3::ZERO,
-                path,
-            }),
+        let crs = source.crs();
+        let local_offset = match crs {
+            Some(_) => DVec3::ZERO,
             None => {
                 tracing::warn!("{path}: no coordinate reference system; placed at the city origin as local metres");
-                let a = source.anchor().unwrap_or(DVec3::ZERO);
-                Ok(Self { to_ecef: None, crs: None, frame, local_offset: a, path })
+                source.anchor().unwrap_or(DVec3::ZERO)
             }
-        }
+        };
+        ToEnuSpec { crs, frame, local_offset, path }.build()
     }
 
-    /// What another thread needs to build the same transform (PROJ handles
-    /// are not shared between threads).
     pub(crate) fn spec(&self) -> ToEnuSpec {
-        ToEnuSpec { crs: self.crs, frame: self.frame, local_offset: self.local_offset, path: self.path.clone() }
+        self.spec.clone()
     }
 
     pub(crate) fn enu(&self, p: DVec3) -> Result<DVec3, LoadError> {
         match &self.to_ecef {
             Some(t) => t
                 .transform(p)
-                .map(|e| self.frame.ecef_to_enu(e))
-                .map_err(|source| LoadError::Crs { path: self.path.clone(), source }),
-            None => Ok(p - self.local_offset),
+                .map(|e| self.spec.frame.ecef_to_enu(e))
+                .map_err(|source| LoadError::Crs { path: self.spec.path.clone(), source }),
+            None => Ok(p - self.spec.local_offset),
         }
     }
 }
 
-/// A [`ToEnu`] to be built on another thread.
-#[derive(Clone)]
-pub(crate) struct ToEnuSpec {
-    crs: Option<Epsg>,
-    frame: CityFrame,
-    local_offset: DVec3,
-    path: String,
-}
-
 impl ToEnuSpec {
-    pub(crate) fn build(&self) -> Result<ToEnu, LoadError> {
+    pub(crate) fn build(self) -> Result<ToEnu, LoadError> {
         let to_ecef = match self.crs {
             Some(crs) => Some(
                 CrsTransform::new(crs, Epsg::ECEF)
@@ -385,13 +369,7 @@ impl ToEnuSpec {
             ),
             None => None,
         };
-        Ok(ToEnu {
-            to_ecef,
-            crs: self.crs,
-            frame: self.frame,
-            local_offset: self.local_offset,
-            path: self.path.clone(),
-        })
+        Ok(ToEnu { to_ecef, spec: self })
     }
 }
 
@@ -408,7 +386,7 @@ pub fn open_city_with(paths: &[PathBuf], detail: TileDetail) -> Result<(CityMode
 
 /// Like [`open_city`], with every option.
 pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityModel, Vec<LoadReport>), LoadError> {
-    let (sources, skipped) = read_sources_lenient(paths)?;
+    let (sources, skipped) = read_sources(paths)?;
     if sources.is_empty()
         && let Some(first) = skipped.first()
     {
