@@ -25,7 +25,14 @@ struct Chunk {
 struct FeatureStyle {
     color: vec4<f32>,            // rgb override (linear); a = blend weight (0 = none)
     flags: vec4<u32>,            // x: bit 0 hidden, bit 1 highlighted, bit 2 selected
+    extrude: vec4<f32>,          // x: vertical scale - 1 (0 = as modelled); y: base height (chunk z)
 };
+
+// Live extrusion: scales a chunk-local point vertically about the feature's base.
+fn extruded(p: vec3<f32>, style: FeatureStyle) -> vec3<f32> {
+    let base = style.extrude.y;
+    return vec3<f32>(p.xy, base + (p.z - base) * (1.0 + style.extrude.x));
+}
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> features: array<FeatureStyle>;
@@ -79,7 +86,7 @@ fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
 fn city_vertex(position: vec3<f32>, normal: vec3<f32>, uv: vec2<f32>, color: vec4<f32>, feature: u32, material: u32) -> VertexOut {
     var out: VertexOut;
     let style = features[feature];
-    let world = (chunk.model * vec4<f32>(position, 1.0)).xyz;
+    let world = (chunk.model * vec4<f32>(extruded(position, style), 1.0)).xyz;
     out.world = world;
     out.clip = frame.view_proj * vec4<f32>(world, 1.0);
     if (style.flags.x & FLAG_HIDDEN) != 0u {
@@ -128,7 +135,7 @@ fn shadow_vertex(position: vec3<f32>, feature: u32) -> vec4<f32> {
     if (style.flags.x & FLAG_HIDDEN) != 0u {
         return vec4<f32>(0.0, 0.0, -2.0, 1.0);
     }
-    let world = (chunk.model * vec4<f32>(position, 1.0)).xyz;
+    let world = (chunk.model * vec4<f32>(extruded(position, style), 1.0)).xyz;
     return frame.shadow_view_proj * vec4<f32>(world, 1.0);
 }
 

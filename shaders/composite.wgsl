@@ -17,6 +17,7 @@ struct Frame {
 struct FeatureStyle {
     color: vec4<f32>,
     flags: vec4<u32>,
+    extrude: vec4<f32>,
 };
 
 @group(0) @binding(0) var<uniform> frame: Frame;

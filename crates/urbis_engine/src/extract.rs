@@ -96,8 +96,10 @@ fn gpu_vertex(v: &urbis_model::MeshVertex, offset: DVec3, feature: u32) -> Verte
     }
 }
 
-/// Converts a model style to the GPU's.
-pub fn gpu_style(s: &FeatureStyle) -> GpuStyle {
+/// Converts a model style to the GPU's; `base_z` is the ENU height that
+/// extrusion scales about (chunk origins sit at height 0, so it is also the
+/// chunk-local one).
+pub fn gpu_style(s: &FeatureStyle, base_z: f64) -> GpuStyle {
     let mut flags = 0;
     if !s.visible {
         flags |= GpuStyle::HIDDEN;
@@ -108,7 +110,8 @@ pub fn gpu_style(s: &FeatureStyle) -> GpuStyle {
     if s.selected {
         flags |= GpuStyle::SELECTED;
     }
-    GpuStyle { color: s.color_override.unwrap_or([0.0; 4]), flags: [flags, 0, 0, 0] }
+    let extrude = if s.height_scale == 1.0 { [0.0; 4] } else { [s.height_scale - 1.0, base_z as f32, 0.0, 0.0] };
+    GpuStyle { color: s.color_override.unwrap_or([0.0; 4]), flags: [flags, 0, 0, 0], extrude }
 }
 
 /// A part's style given its own and its parent's: the part's own colour
@@ -121,6 +124,7 @@ pub fn effective_style(own: FeatureStyle, parent: Option<FeatureStyle>) -> Featu
             visible: own.visible && p.visible,
             highlighted: own.highlighted || p.highlighted,
             selected: own.selected || p.selected,
+            height_scale: if own.height_scale != 1.0 { own.height_scale } else { p.height_scale },
         },
     }
 }
@@ -276,8 +280,12 @@ impl Extractor {
             .filter_map(|e| {
                 let id = world.get::<FeatureId>(e)?;
                 let own = *world.get::<FeatureStyle>(e)?;
-                let parent = world.get::<PartOf>(e).and_then(|p| world.get::<FeatureStyle>(p.0)).copied();
-                Some((id.index, gpu_style(&effective_style(own, parent))))
+                let parent_entity = world.get::<PartOf>(e).map(|p| p.0);
+                let parent = parent_entity.and_then(|p| world.get::<FeatureStyle>(p)).copied();
+                // Extrusion scales a building and its parts about the building's base.
+                let base = parent_entity.unwrap_or(e);
+                let base_z = world.get::<urbis_model::Bounds>(base).map_or(0.0, |b| b.min.z);
+                Some((id.index, gpu_style(&effective_style(own, parent), base_z)))
             })
             .collect();
         out.style_updates = styles;

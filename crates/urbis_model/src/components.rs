@@ -258,11 +258,13 @@ pub struct FeatureStyle {
     pub highlighted: bool,
     /// Outlined as the current selection.
     pub selected: bool,
+    /// Vertical scale of the feature about its base (live extrusion); 1 = as modelled.
+    pub height_scale: f32,
 }
 
 impl Default for FeatureStyle {
     fn default() -> Self {
-        Self { color_override: None, visible: true, highlighted: false, selected: false }
+        Self { color_override: None, visible: true, highlighted: false, selected: false, height_scale: 1.0 }
     }
 }
 

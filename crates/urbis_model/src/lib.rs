@@ -10,7 +10,9 @@
 //! - [`Footprint`]: a `geo::Polygon` in local metres, where it has one;
 //! - [`GeometryHandle`]: a mesh in the [`MeshStore`] with its [`Lod`];
 //! - [`Bounds`]: an axis-aligned box in ENU metres;
-//! - [`FeatureStyle`]: colour override, visibility and highlight.
+//! - [`FeatureStyle`]: colour override, visibility, highlight and live extrusion;
+//! - sensors ([`Sensor`], [`Observes`], [`LatestReading`], [`History`]): live
+//!   devices as entities bound to the features they observe.
 //!
 //! Data flow:
 //!
@@ -29,6 +31,7 @@ pub mod components;
 pub mod load;
 pub mod mesh;
 pub mod query;
+pub mod sensors;
 pub mod spatial;
 
 pub use attributes::{AttributeValue, Attributes, Date};
@@ -43,4 +46,7 @@ pub use load::{
 };
 pub use mesh::{CpuMesh, Material, MeshGroup, MeshId, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
 pub use query::{CompareOp, FeatureQuery, Predicate};
+pub use sensors::{
+    BindError, Binder, BindingTarget, History, LatestReading, LiveLabel, NewSensor, Observes, Quality, Sensor,
+};
 pub use spatial::{RayHit, SpatialIndex};

@@ -186,13 +186,17 @@ pub struct FeatureStyle {
     pub color: [f32; 4],
     /// `flags[0]`: bit 0 hidden, bit 1 highlighted, bit 2 selected.
     pub flags: [u32; 4],
+    /// Live extrusion: `[scale − 1, base height, 0, 0]`. Vertices move
+    /// vertically about the base height (chunk-local z, which is the city's
+    /// ENU up), so all zeros leaves the geometry as modelled.
+    pub extrude: [f32; 4],
 }
 
 impl FeatureStyle {
     pub const HIDDEN: u32 = 1;
     pub const HIGHLIGHTED: u32 = 2;
     pub const SELECTED: u32 = 4;
-    pub const DEFAULT: FeatureStyle = FeatureStyle { color: [0.0; 4], flags: [0; 4] };
+    pub const DEFAULT: FeatureStyle = FeatureStyle { color: [0.0; 4], flags: [0; 4], extrude: [0.0; 4] };
 }
 
 /// Counts of what went to the GPU, for tests and benches.
