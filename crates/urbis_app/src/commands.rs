@@ -11,7 +11,7 @@ use urbis_model::{CityModel, FeatureQuery, FeatureStyle, TileDetail};
 use urbis_render::{GpuContext, HeadlessTarget, Overlay, Panel};
 use urbis_sample_city::SampleCityConfig;
 
-use crate::{Frame, Inputs};
+use crate::{Frame, Inputs, LiveArgs};
 
 fn spinner(msg: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new_spinner();
@@ -77,14 +77,45 @@ fn headless_engine(model: CityModel) -> Result<Engine> {
     Ok(Engine::new(model, ctx, HeadlessTarget::FORMAT))
 }
 
-pub fn view(inputs: &Inputs, camera: Option<GeodeticPose>, frames: Option<u64>) -> Result<()> {
+/// Binds live sources into the model, if any were asked for.
+fn start_live(inputs: &Inputs, model: &mut CityModel, live: &LiveArgs) -> Result<Option<crate::live::Live>> {
+    if live.live.is_empty() {
+        return Ok(None);
+    }
+    let l = crate::live::start(model, &live.live, live.live_config.as_deref(), inputs.paths.is_empty(), None)?;
+    Ok(Some(l))
+}
+
+pub fn live_simulate(
+    inputs: &Inputs,
+    mqtt: Option<&str>,
+    out: Option<&Path>,
+    speed: Option<f64>,
+    duration: f64,
+    batch: usize,
+) -> Result<()> {
+    let model = load(inputs, TileDetail::Overview)?;
+    crate::live::simulate(&model, mqtt, out, speed, duration, batch)
+}
+
+pub fn live_stats(inputs: &Inputs, live: &LiveArgs, seconds: f64, json: bool) -> Result<()> {
+    if live.live.is_empty() {
+        bail!("give at least one --live source");
+    }
+    let mut model = load(inputs, TileDetail::Overview)?;
+    let mut l = start_live(inputs, &mut model, live)?.context("no live sources")?;
+    crate::live::stats(&mut model, &mut l, seconds, json)
+}
+
+pub fn view(inputs: &Inputs, camera: Option<GeodeticPose>, frames: Option<u64>, live: &LiveArgs) -> Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         bail!(
             "no display (DISPLAY/WAYLAND_DISPLAY unset). Render headless instead:\n  urbis render --out city.png --width 1280 --height 720\nor run the viewer under a virtual display: xvfb-run -a urbis view"
         );
     }
-    let model = load(inputs, tile_detail(camera, 1280, 760))?;
-    urbis_engine::run_viewer(model, ViewOptions { title: "Urbis".into(), camera, max_frames: frames })?;
+    let mut model = load(inputs, tile_detail(camera, 1280, 760))?;
+    let hook = start_live(inputs, &mut model, live)?.map(|l| Box::new(l) as Box<dyn urbis_engine::FrameHook>);
+    urbis_engine::run_viewer_with(model, ViewOptions { title: "Urbis".into(), camera, max_frames: frames }, hook)?;
     Ok(())
 }
 
@@ -92,8 +123,34 @@ fn find_feature(model: &CityModel, guid: &str) -> Result<Entity> {
     model.features().by_guid(guid).with_context(|| format!("no feature with id `{guid}`"))
 }
 
-pub fn render(inputs: &Inputs, out: &Path, frame: &Frame, select: Option<&str>, highlight: Option<&str>) -> Result<()> {
-    let model = load(inputs, tile_detail(frame.camera, frame.width, frame.height))?;
+pub fn render(
+    inputs: &Inputs,
+    out: &Path,
+    frame: &Frame,
+    select: Option<&str>,
+    highlight: Option<&str>,
+    live: &LiveArgs,
+    live_at: Option<&str>,
+) -> Result<()> {
+    let mut model = load(inputs, tile_detail(frame.camera, frame.width, frame.height))?;
+    let mut live_lines = None;
+    if let Some(mut l) = start_live(inputs, &mut model, live)? {
+        match live_at {
+            Some(at) => {
+                let at = crate::live::parse_at(at)?;
+                l.sources.clear(); // the still image replays synchronously instead
+                crate::live::replay_until(&mut model, &mut l, &live.live, at)?;
+                live_lines = Some(l.session.overlay_lines(at));
+            }
+            None => {
+                // Let live sources deliver for a moment, then draw what arrived.
+                std::thread::sleep(Duration::from_secs(2));
+                live_lines = Some(l.step(&mut model));
+            }
+        }
+    } else if live_at.is_some() {
+        bail!("--live-at needs --live replay:FILE");
+    }
     let mut engine = headless_engine(model)?;
     let mut overlay = None;
     if let Some(q) = highlight {
@@ -120,6 +177,14 @@ pub fn render(inputs: &Inputs, out: &Path, frame: &Frame, select: Option<&str>, 
         });
     }
     let camera = frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model));
+    if let Some(lines) = live_lines {
+        let scale = if frame.width >= 1600 { 2.0 } else { 1.0 };
+        let o = overlay.get_or_insert_with(|| Overlay { scale, panels: Vec::new() });
+        let s = o.scale;
+        let y = (frame.height as f32 - (22.0 + 10.0 * lines.len() as f32) * s - 10.0).max(10.0);
+        o.panels.push(Panel { x: 10.0, y, title: Some("Live".into()), lines });
+        o.panels.extend(urbis_engine::label_panels(&mut engine.model, &camera, frame.width, frame.height, 24, s));
+    }
     let pb = spinner("rendering");
     let lighting = default_lighting(&engine.model, &camera);
     let img = render_image(&mut engine, &camera, &lighting, overlay.as_ref(), frame.width, frame.height)?;

@@ -6,12 +6,18 @@
 //! urbis inspect [PATH...] --json              entity counts and attribute keys
 //! urbis pick    [PATH...] --x X --y Y ...     the feature under a pixel
 //! urbis sample-city [--out DIR]               (re)generate the sample district
+//! urbis live simulate [--out F.jsonl] [--mqtt URL]   a sensor network for the city
+//! urbis live stats --live SPEC                 ingestion counters, no rendering
 //! ```
+//!
+//! `view` and `render` take `--live SPEC` (replay:FILE.jsonl, mqtt://host:port/topic/#,
+//! mqtts://…, sta:http://host/v1.1) to bind live sensors onto the city.
 //!
 //! Without PATH every command works on the sample city in
 //! `assets/sample_city`, generating it first when it is missing.
 
 mod commands;
+mod live;
 
 /// mimalloc keeps freed memory for reuse: decoding tiles allocates and frees large buffers.
 #[global_allocator]
@@ -84,6 +90,55 @@ pub struct Frame {
     pub camera: Option<GeodeticPose>,
 }
 
+#[derive(Args, Debug, Clone, Default)]
+pub struct LiveArgs {
+    /// Live sensor sources: replay:FILE.jsonl[?speed=N|max], mqtt://[user:pass@]host:port/topic/#,
+    /// mqtts://…?ca=ca.pem, sta:http://host:port/v1.1 (SensorThings polling). Repeatable.
+    #[arg(long = "live")]
+    pub live: Vec<String>,
+    /// The live configuration (sensors, bindings, style and alarm rules). Default: FILE.toml beside a
+    /// replay FILE.jsonl, or the sample city's.
+    #[arg(long)]
+    pub live_config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum LiveCommand {
+    /// Simulate a sensor network for the city: write a recording (and its config) or publish to MQTT.
+    Simulate {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Publish to this broker, e.g. mqtt://127.0.0.1:1883/city.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// Write a JSON-lines recording here (and its config as .toml beside it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Simulated seconds per real second when publishing (default: as fast as possible).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Simulated duration, seconds.
+        #[arg(long, default_value_t = 3.0 * 3600.0)]
+        duration: f64,
+        /// Readings per MQTT message.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+    },
+    /// Ingest live sources without rendering and print readings/s, drops, unknown and stale sensors, alarms.
+    Stats {
+        #[command(flatten)]
+        inputs: Inputs,
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Stop after this many seconds (a replay also stops at its end).
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Print JSON at the end instead of a line per second.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Open a window on the city: WASD/QE fly, drag to look or orbit, click to pick.
@@ -96,6 +151,8 @@ enum Command {
         /// Quit after this many frames (smoke tests).
         #[arg(long, hide = true)]
         frames: Option<u64>,
+        #[command(flatten)]
+        live: LiveArgs,
     },
     /// Render the city headless to a PNG file.
     Render {
@@ -112,6 +169,11 @@ enum Command {
         /// Highlight the features matching this query, e.g. "use = residential and height > 50".
         #[arg(long = "highlight")]
         highlight: Option<String>,
+        #[command(flatten)]
+        live: LiveArgs,
+        /// With replay sources: render the state at this time (RFC 3339 or Unix ms).
+        #[arg(long)]
+        live_at: Option<String>,
     },
     /// Print entity counts per semantic class and the attribute keys.
     Inspect {
@@ -146,6 +208,11 @@ enum Command {
         #[arg(long, default_value_t = urbis_sample_city::SampleCityConfig::default().seed)]
         seed: u64,
     },
+    /// Live sensors without a window: simulate a network, or measure ingestion.
+    Live {
+        #[command(subcommand)]
+        command: LiveCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -154,9 +221,15 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cli.command {
-        Command::View { inputs, camera, frames } => commands::view(&inputs, camera, frames),
-        Command::Render { inputs, out, frame, select, highlight } => {
-            commands::render(&inputs, &out, &frame, select.as_deref(), highlight.as_deref())
+        Command::View { inputs, camera, frames, live } => commands::view(&inputs, camera, frames, &live),
+        Command::Render { inputs, out, frame, select, highlight, live, live_at } => {
+            commands::render(&inputs, &out, &frame, select.as_deref(), highlight.as_deref(), &live, live_at.as_deref())
+        }
+        Command::Live { command: LiveCommand::Simulate { inputs, mqtt, out, speed, duration, batch } } => {
+            commands::live_simulate(&inputs, mqtt.as_deref(), out.as_deref(), speed, duration, batch)
+        }
+        Command::Live { command: LiveCommand::Stats { inputs, live, seconds, json } } => {
+            commands::live_stats(&inputs, &live, seconds, json)
         }
         Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
         Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),

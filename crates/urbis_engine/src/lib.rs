@@ -17,6 +17,7 @@
 pub mod engine;
 pub mod extract;
 pub mod headless;
+pub mod labels;
 pub mod view;
 pub mod window;
 
@@ -24,7 +25,8 @@ pub use engine::{Engine, PrepareStats};
 pub use extract::{Extracted, Extractor};
 pub use headless::{RenderedImage, render_image};
 pub use view::{GeodeticPose, default_camera, default_lighting};
-pub use window::{ViewOptions, WindowError, run_viewer};
+pub use labels::label_panels;
+pub use window::{FrameHook, ViewOptions, WindowError, run_viewer, run_viewer_with};
 
 use bevy_ecs::prelude::Entity;
 use urbis_model::CityModel;
@@ -49,6 +51,21 @@ pub fn describe_lines(model: &CityModel, entity: Entity) -> Vec<String> {
         }
     }
     push_attrs(&mut lines, &d["attributes"], "");
+    if let Some(r) = d.get("reading") {
+        let value = r["value"].as_f64().map_or("no data yet".to_string(), |v| format!("{v:.3}"));
+        lines.push(format!(
+            "reading: {} {} {}{}  ({} received, {} in history)",
+            r["quantity"].as_str().unwrap_or("?"),
+            value,
+            r["unit"].as_str().unwrap_or(""),
+            if r["stale"].as_bool() == Some(true) { "  STALE" } else { "" },
+            r["readings"],
+            r["history"]
+        ));
+    }
+    if let Some(l) = d.get("live_label").and_then(|l| l.as_str()) {
+        lines.push(format!("live: {l}"));
+    }
     if let Some(p) = d.get("parent") {
         lines.push(format!("part of {}", p["feature_id"].as_str().unwrap_or("?")));
         push_attrs(&mut lines, &p["attributes"], "  ");

@@ -39,6 +39,12 @@ pub struct ViewOptions {
     pub max_frames: Option<u64>,
 }
 
+/// Work done on the model before every frame (live sensors, animations).
+pub trait FrameHook {
+    /// Updates the model; returns lines for a "Live" overlay panel.
+    fn before_frame(&mut self, model: &mut CityModel) -> Vec<String>;
+}
+
 struct Running {
     window: Arc<Window>,
     surface: wgpu::Surface<'static>,
@@ -60,10 +66,21 @@ struct Viewer {
     fps: f64,
     info: Vec<String>,
     error: Option<WindowError>,
+    hook: Option<Box<dyn FrameHook>>,
+    hook_lines: Vec<String>,
 }
 
 /// Opens a window on the model and runs until the user quits.
 pub fn run_viewer(model: CityModel, options: ViewOptions) -> Result<(), WindowError> {
+    run_viewer_with(model, options, None)
+}
+
+/// As [`run_viewer`], calling `hook` on the model before every frame.
+pub fn run_viewer_with(
+    model: CityModel,
+    options: ViewOptions,
+    hook: Option<Box<dyn FrameHook>>,
+) -> Result<(), WindowError> {
     let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(
         event_loop.owned_display_handle(),
@@ -82,6 +99,8 @@ pub fn run_viewer(model: CityModel, options: ViewOptions) -> Result<(), WindowEr
         fps: 0.0,
         info: Vec::new(),
         error: None,
+        hook,
+        hook_lines: Vec::new(),
     };
     event_loop.run_app(&mut viewer).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     match viewer.error {
@@ -246,6 +265,13 @@ impl Viewer {
         let Some(r) = self.running.as_mut() else {
             return;
         };
+        if let Some(h) = self.hook.as_mut() {
+            self.hook_lines = h.before_frame(&mut r.engine.model);
+            // The selected feature's panel follows live values.
+            if let Some(e) = r.engine.selected() {
+                self.info = describe_lines(&r.engine.model, e);
+            }
+        }
         r.engine.update();
         let frame = match r.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f) | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
@@ -273,6 +299,12 @@ impl Viewer {
         };
         if !self.info.is_empty() {
             overlay.panels.push(Panel { x: 10.0, y: 90.0, title: Some("Selected".into()), lines: self.info.clone() });
+        }
+        if !self.hook_lines.is_empty() {
+            let y = (r.config.height as f32 - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale - 10.0).max(90.0);
+            overlay.panels.push(Panel { x: 10.0, y, title: Some("Live".into()), lines: self.hook_lines.clone() });
+            let labels = crate::label_panels(&mut r.engine.model, &camera, r.config.width, r.config.height, 30, overlay.scale);
+            overlay.panels.extend(labels);
         }
         let lighting = default_lighting(&r.engine.model, &camera);
         r.engine.render(&camera, &lighting, Some(&overlay), &view, r.config.width, r.config.height);

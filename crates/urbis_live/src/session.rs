@@ -84,6 +84,11 @@ struct Stream {
     stale: bool,
     styles: Vec<(usize, usize)>,
     alarms: Vec<(usize, AlarmState)>,
+    /// The newest value (NaN before the first reading).
+    value: f64,
+    /// Streams of the same quantity painting the same target (this one included):
+    /// the target shows the highest of their values.
+    peers: Vec<u32>,
 }
 
 /// The live state of a city: sensors, rules and counters.
@@ -224,7 +229,18 @@ impl LiveSession {
                     .filter(|(_, a)| a.applies_to(&s.quantity))
                     .map(|(i, _)| (i, AlarmState::default()))
                     .collect(),
+                value: f64::NAN,
+                peers: Vec::new(),
             });
+        }
+        let mut groups: std::collections::HashMap<(Entity, &str), Vec<u32>> = std::collections::HashMap::new();
+        for (i, (st, cfg)) in streams.iter().zip(&config.sensors).enumerate() {
+            groups.entry((st.target, cfg.quantity.as_str())).or_default().push(i as u32);
+        }
+        for list in groups.values() {
+            for &i in list {
+                streams[i as usize].peers = list.clone();
+            }
         }
         model.rebuild_spatial_index();
         let alarm_log = match config.alarm_log() {
@@ -386,6 +402,7 @@ impl LiveSession {
         let is_newest = s.last_ms.is_none_or(|t| newest.time_ms >= t);
         if is_newest {
             s.last_ms = Some(newest.time_ms);
+            s.value = newest.value;
         }
         if s.stale {
             s.stale = false;
@@ -400,13 +417,27 @@ impl LiveSession {
                 }
             }
         }
-        // Styles follow the newest value.
-        if is_newest && !s.styles.is_empty() {
+        // Styles follow the newest value; a feature watched by several sensors
+        // of one quantity shows the highest.
+        if !is_newest || s.styles.is_empty() {
+            return;
+        }
+        let peers = std::mem::take(&mut s.peers);
+        let shown = peers
+            .iter()
+            .map(|&p| self.streams[p as usize].value)
+            .filter(|v| v.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let s = &mut self.streams[stream as usize];
+        s.peers = peers;
+        {
             let mut color = None;
             let mut scale = None;
             let mut label = None;
             for (rule, level) in &mut s.styles {
-                let out = self.styles[*rule].evaluate(newest.value, &s.unit, &s.id, level);
+                let is_sensor = self.styles[*rule].target == StyleTarget::Sensor;
+                let value = if is_sensor { newest.value } else { shown };
+                let out = self.styles[*rule].evaluate(value, &s.unit, &s.id, level);
                 let target_is_sensor = self.styles[*rule].target == StyleTarget::Sensor;
                 let e = if target_is_sensor { s.entity } else { s.target };
                 if target_is_sensor && e != s.target {
@@ -480,20 +511,13 @@ impl LiveSession {
         self.recent.push_back(e);
     }
 
-    /// Marks the features that have a raised alarm as highlighted (and clears the rest).
+    /// Highlights the markers of sensors with a raised alarm (and clears the
+    /// rest). Observed features keep their rule colours, which a highlight tint would muddy.
     pub fn highlight_alarms(&self, model: &mut CityModel) {
-        let mut alarmed: std::collections::HashSet<Entity> = std::collections::HashSet::new();
-        for &(_, stream) in self.active.keys() {
-            if let Some(s) = self.streams.get(stream as usize) {
-                alarmed.insert(s.target);
-                alarmed.insert(s.entity);
-            }
-        }
-        for s in &self.streams {
-            for e in [s.target, s.entity] {
-                let on = alarmed.contains(&e);
-                set_style(model, e, |st| st.highlighted = on);
-            }
+        let alarmed: std::collections::HashSet<u32> = self.active.keys().map(|&(_, s)| s).collect();
+        for (i, s) in self.streams.iter().enumerate() {
+            let on = alarmed.contains(&(i as u32));
+            set_style(model, s.entity, |st| st.highlighted = on);
         }
     }
 
@@ -512,13 +536,23 @@ impl LiveSession {
             ),
             format!("stale sensors {}  alarms {}", st.stale, self.active.len()),
         ];
-        for a in self.active.values().take(12) {
+        // One line per alarm and feature: how many sensors, the worst value, since when.
+        let mut grouped: BTreeMap<(&str, &str), (usize, Option<f64>, &str)> = BTreeMap::new();
+        for a in self.active.values() {
+            let g = grouped.entry((a.alarm.as_str(), a.feature.as_str())).or_insert((0, None, a.time.as_str()));
+            g.0 += 1;
+            g.1 = match (g.1, a.value) {
+                (Some(x), Some(y)) => Some(x.max(y)),
+                (x, y) => x.or(y),
+            };
+            g.2 = g.2.min(a.time.as_str());
+        }
+        for ((alarm, feature), (n, value, since)) in grouped.into_iter().take(10) {
             lines.push(format!(
-                "! {} {} {} {}",
-                a.alarm,
-                a.feature,
-                a.value.map(|v| format!("{v:.2}")).unwrap_or_default(),
-                &a.time.get(11..19).unwrap_or("")
+                "! {alarm}: {feature}{}{} since {}",
+                if n > 1 { format!(" ({n} sensors)") } else { String::new() },
+                value.map(|v| format!(", raised at {v:.2}")).unwrap_or_default(),
+                since.get(11..19).unwrap_or(since)
             ));
         }
         lines

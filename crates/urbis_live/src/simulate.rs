@@ -437,3 +437,160 @@ quantity = "pm25"
 no_data_s = 300
 severity = "info"
 "##;
+
+/// Bump when the generated network or rules change, so sample files are rewritten.
+const SAMPLE_VERSION: u32 = 1;
+
+/// The sample recording's length.
+pub const SAMPLE_DURATION_S: f64 = 3.0 * 3600.0;
+
+/// Makes sure `dir` holds `sensors.toml` and `sensors.jsonl` (3 h) for the
+/// city in `model`, regenerating them when missing or out of date.
+/// Returns (config, recording).
+pub fn ensure_sample_files(dir: &Path, model: &CityModel) -> Result<(std::path::PathBuf, std::path::PathBuf), LiveError> {
+    let net = Network::for_city(model, 7);
+    let config = dir.join("sensors.toml");
+    let recording = dir.join("sensors.jsonl");
+    let stamp_path = dir.join(".sensors");
+    let stamp = format!("urbis_live sensors v{SAMPLE_VERSION} {} sensors\n", net.sensors.len());
+    let fresh = std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) && config.is_file() && recording.is_file();
+    if !fresh {
+        tracing::info!("writing the sample sensor network into {}", dir.display());
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |e| LiveError::Io { path: p, source: e }
+        };
+        std::fs::write(&config, net.config_toml(Some("alarms.jsonl"))).map_err(io(&config))?;
+        net.write_replay(&recording, SAMPLE_DURATION_S)?;
+        std::fs::write(&stamp_path, stamp).map_err(io(&stamp_path))?;
+    }
+    Ok((config, recording))
+}
+
+/// How the simulator publishes to MQTT.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    /// Topic prefix; sensors publish under `prefix/<kind>/<id>`, batches under `prefix/batch`.
+    pub prefix: String,
+    /// Recorded seconds per real second; `None`: as fast as the broker takes them.
+    pub speed: Option<f64>,
+    /// Readings per message (1: one JSON object per sensor topic).
+    pub batch: usize,
+    /// How much simulated time to publish.
+    pub duration_s: f64,
+    pub qos: u8,
+    /// Stamp readings with the wall clock (live demos) instead of the simulated time.
+    pub wall_clock: bool,
+}
+
+/// What a publishing run sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Published {
+    pub messages: u64,
+    pub readings: u64,
+    pub seconds: f64,
+}
+
+impl Network {
+    /// Publishes the network's readings to an MQTT broker; `progress` is
+    /// called after each simulated minute with (readings so far, simulated ms).
+    pub fn publish_mqtt(
+        &self,
+        source: &crate::sources::mqtt::MqttSource,
+        opts: &PublishOptions,
+        mut progress: impl FnMut(u64, i64),
+    ) -> Result<Published, LiveError> {
+        use rumqttc::{Client, Event, Packet, QoS};
+        let mut mo = rumqttc::MqttOptions::new(
+            format!("urbis-sim-{}-{}", std::process::id(), crate::sources::now_ms() % 1_000_000),
+            source.host.clone(),
+            source.port,
+        );
+        mo.set_keep_alive(std::time::Duration::from_secs(10));
+        mo.set_max_packet_size(64 << 20, 64 << 20);
+        if let Some(u) = &source.username {
+            mo.set_credentials(u.clone(), source.password.clone().unwrap_or_default());
+        }
+        if let Some(ca) = &source.tls {
+            mo.set_transport(rumqttc::Transport::Tls(rumqttc::TlsConfiguration::Rustls(std::sync::Arc::new(
+                crate::sources::mqtt::tls_config(ca.as_deref())?,
+            ))));
+        }
+        let (client, mut connection) = Client::new(mo, 1024);
+        let url = format!("mqtt://{}:{}", source.host, source.port);
+        // The connection is driven on its own thread; the first event tells whether we got in.
+        let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let driver = std::thread::spawn(move || {
+            let mut told = false;
+            for ev in connection.iter() {
+                match ev {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) if !told => {
+                        told = true;
+                        let _ = tx.send(Ok(()));
+                    }
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
+                    Err(e) => {
+                        if !told {
+                            let _ = tx.send(Err(e.to_string()));
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(LiveError::Url { url, why: e }),
+            Err(_) => return Err(LiveError::Url { url, why: "no answer from the broker in 10 s".into() }),
+        }
+        let qos = if opts.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+        let prefix = opts.prefix.trim_end_matches('#').trim_end_matches('/').to_string();
+        let started = std::time::Instant::now();
+        let end = self.start_ms + (opts.duration_s * 1000.0) as i64;
+        let mut virtual_ms = self.start_ms;
+        let mut sent = Published::default();
+        let mut batch = String::new();
+        let mut in_batch = 0;
+        let fail = |e: rumqttc::ClientError| LiveError::Url { url: format!("mqtt://{}:{}", source.host, source.port), why: e.to_string() };
+        while virtual_ms < end {
+            let next = match opts.speed {
+                Some(x) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    (self.start_ms + (started.elapsed().as_secs_f64() * x * 1000.0) as i64).min(end)
+                }
+                None => (virtual_ms + 60_000).min(end),
+            };
+            for (i, t, v) in self.readings(virtual_ms, next) {
+                let stamp = if opts.wall_clock { crate::sources::now_ms() } else { t };
+                let one = format!("{{\"sensor\":\"{}\",\"time\":{stamp},\"value\":{v}}}", self.sensors[i].id);
+                sent.readings += 1;
+                if opts.batch <= 1 {
+                    client.publish(self.topic(&prefix, i), qos, false, one.into_bytes()).map_err(fail)?;
+                    sent.messages += 1;
+                    continue;
+                }
+                batch.push(if in_batch == 0 { '[' } else { ',' });
+                batch.push_str(&one);
+                in_batch += 1;
+                if in_batch == opts.batch {
+                    batch.push(']');
+                    client.publish(format!("{prefix}/batch"), qos, false, std::mem::take(&mut batch).into_bytes()).map_err(fail)?;
+                    sent.messages += 1;
+                    in_batch = 0;
+                }
+            }
+            virtual_ms = next;
+            progress(sent.readings, virtual_ms);
+        }
+        if in_batch > 0 {
+            batch.push(']');
+            client.publish(format!("{prefix}/batch"), qos, false, batch.into_bytes()).map_err(fail)?;
+            sent.messages += 1;
+        }
+        let _ = client.disconnect();
+        let _ = driver.join();
+        sent.seconds = started.elapsed().as_secs_f64();
+        Ok(sent)
+    }
+}

@@ -212,7 +212,14 @@ fn styles_colour_extrude_and_label_the_observed_features() {
     let style = model.world.get::<FeatureStyle>(river).expect("style");
     let c = style.color_override.expect("river coloured by the ramp");
     assert!(c[2] > c[0] && c[2] > c[1], "blue: {c:?}");
-    assert!(model.world.get::<LiveLabel>(river).is_some_and(|l| l.0.ends_with(" m")));
+    // The river shows the highest of its gauges.
+    let highest = net
+        .sensors
+        .iter()
+        .filter(|s| s.kind == Kind::WaterLevel)
+        .map(|s| model.world.get::<LatestReading>(session.sensor_entity(&s.id).expect("gauge")).expect("latest").value)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(model.world.get::<LiveLabel>(river).map(|l| l.0.clone()), Some(format!("{highest:.2} m")));
     // Energy meters extrude their buildings in proportion to the load.
     let mut extruded = 0;
     for s in net.sensors.iter().filter(|s| s.kind == Kind::Energy) {
@@ -225,17 +232,32 @@ fn styles_colour_extrude_and_label_the_observed_features() {
         extruded += usize::from(scale > 1.0);
     }
     assert!(extruded > 100);
+    // Traffic counters colour their road segments along the green → red ramp.
+    for s in net.sensors.iter().filter(|s| s.kind == Kind::Traffic) {
+        let e = session.sensor_entity(&s.id).expect("entity");
+        let road = model.world.get::<Observes>(e).expect("observes").0;
+        assert_eq!(model.world.get::<SemanticClass>(road), Some(&SemanticClass::Road));
+        let c = model.world.get::<FeatureStyle>(road).and_then(|st| st.color_override);
+        assert!(c.is_some_and(|c| c[3] > 0.5), "{}: {c:?}", s.id);
+    }
     // Car parks carry their occupancy as a label.
     let p = session.sensor_entity("parking-01").expect("parking");
     let target = model.world.get::<Observes>(p).expect("observes").0;
     let v = model.world.get::<LatestReading>(p).expect("latest").value;
     assert_eq!(model.world.get::<LiveLabel>(target).map(|l| l.0.clone()), Some(format!("P {v:.0}%")));
-    // Alarms highlight their features.
+    // Alarms highlight their sensors' markers, and only those.
     session.highlight_alarms(&mut model);
     let mut q = model.world.query::<(&FeatureId, &FeatureStyle)>();
     let highlighted: Vec<String> =
         q.iter(&model.world).filter(|(_, s)| s.highlighted).map(|(f, _)| f.guid.clone()).collect();
-    assert!(highlighted.contains(&"XA-W-river".to_string()), "{highlighted:?}");
+    let active: Vec<String> = session.active_alarms().map(|a| format!("sensor:{}", a.sensor)).collect();
+    assert!(!active.is_empty());
+    let mut want = active.clone();
+    want.sort();
+    want.dedup();
+    let mut got = highlighted.clone();
+    got.sort();
+    assert_eq!(got, want);
 }
 
 #[test]

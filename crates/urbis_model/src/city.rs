@@ -260,6 +260,21 @@ impl CityModel {
         if let Some(g) = r.get::<GeometryHandle>() {
             v["lod"] = g.lod.to_string().into();
         }
+        if let Some(l) = r.get::<crate::LatestReading>() {
+            let s = r.get::<crate::Sensor>();
+            v["reading"] = serde_json::json!({
+                "quantity": s.map(|s| s.quantity.clone()),
+                "value": (!l.is_empty()).then_some(l.value),
+                "unit": s.map(|s| s.unit.clone()),
+                "time_ms": (!l.is_empty()).then_some(l.time_ms),
+                "stale": l.stale,
+                "readings": l.count,
+                "history": r.get::<crate::History>().map_or(0, |h| h.len()),
+            });
+        }
+        if let Some(l) = r.get::<crate::LiveLabel>() {
+            v["live_label"] = l.0.clone().into();
+        }
         if let Some(PartOf(parent)) = r.get::<PartOf>() {
             let p = self.world.entity(*parent);
             v["parent"] = serde_json::json!({

@@ -1,0 +1,257 @@
+//! Live sources for the commands: `--live` specs, the session setup, the
+//! viewer's per-frame hook, `urbis live simulate` and `urbis live stats`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use urbis_live::simulate::{Network, PublishOptions};
+use urbis_live::sources::mqtt::{MqttSource, spawn_mqtt};
+use urbis_live::sources::replay::{Replay, Speed, spawn_replay};
+use urbis_live::sources::sensorthings::{SensorThingsSource, spawn_sensorthings};
+use urbis_live::sources::{SourceHandle, now_ms};
+use urbis_live::{LiveConfig, LiveSession};
+use urbis_model::CityModel;
+
+/// A session and its running sources.
+pub struct Live {
+    pub session: LiveSession,
+    pub sources: Vec<SourceHandle>,
+    /// Index of the replay whose virtual clock is the session's `now`.
+    clock_from: Option<usize>,
+}
+
+impl Live {
+    /// The session's clock: the replay's virtual time, or the wall clock.
+    pub fn now_ms(&self) -> i64 {
+        match self.clock_from {
+            Some(i) => self.sources[i].clock_ms(),
+            None => now_ms(),
+        }
+    }
+
+    /// Applies what arrived and refreshes alarm highlights; returns overlay lines.
+    pub fn step(&mut self, model: &mut CityModel) -> Vec<String> {
+        let now = self.now_ms();
+        let report = self.session.tick(model, now);
+        if !report.events.is_empty() {
+            self.session.highlight_alarms(model);
+        }
+        self.session.overlay_lines(now)
+    }
+}
+
+impl urbis_engine::FrameHook for Live {
+    fn before_frame(&mut self, model: &mut CityModel) -> Vec<String> {
+        self.step(model)
+    }
+}
+
+/// `replay:PATH[?speed=N|max]`: the path and speed.
+fn replay_spec(spec: &str) -> Option<(PathBuf, Speed)> {
+    let rest = spec.strip_prefix("replay:")?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut speed = Speed::Times(1.0);
+    for kv in query.split('&').filter(|s| !s.is_empty()) {
+        if let Some(v) = kv.strip_prefix("speed=") {
+            speed = if v == "max" { Speed::Max } else { Speed::Times(v.parse().unwrap_or(1.0)) };
+        }
+    }
+    Some((PathBuf::from(path), speed))
+}
+
+/// The configuration for `specs`: the one given, else `X.toml` beside a
+/// replay `X.jsonl`, else the sample city's.
+fn config_path(specs: &[String], given: Option<&Path>, sample: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    for s in specs {
+        if let Some((path, _)) = replay_spec(s) {
+            let beside = path.with_extension("toml");
+            if beside.is_file() {
+                return Ok(beside);
+            }
+        }
+    }
+    match sample {
+        Some(p) => Ok(p.to_path_buf()),
+        None => bail!("no live configuration: give --live-config FILE (sensors, bindings, rules)"),
+    }
+}
+
+/// Binds the sensors into `model` and starts the sources named by `specs`
+/// (`replay:…`, `mqtt://…`, `mqtts://…`, `sta:http://…/v1.1`).
+pub fn start(
+    model: &mut CityModel,
+    specs: &[String],
+    config: Option<&Path>,
+    sample_city: bool,
+    speed_override: Option<Speed>,
+) -> Result<Live> {
+    let sample = if sample_city {
+        let (cfg, _) = urbis_live::simulate::ensure_sample_files(&urbis_sample_city::default_dir(), model)
+            .context("writing the sample sensor network")?;
+        Some(cfg)
+    } else {
+        None
+    };
+    let path = config_path(specs, config, sample.as_deref())?;
+    let config = LiveConfig::read(&path)?;
+    let session = LiveSession::new(config, model)?;
+    for e in session.bind_errors() {
+        eprintln!("warning: {e}");
+    }
+    let mut live = Live { session, sources: Vec::new(), clock_from: None };
+    for spec in specs {
+        let handle = if let Some((path, speed)) = replay_spec(spec) {
+            let replay = Replay::open(&path)?;
+            if live.clock_from.is_none() {
+                live.clock_from = Some(live.sources.len());
+            }
+            spawn_replay(replay, speed_override.unwrap_or(speed), live.session.ingest(false))?
+        } else if spec.starts_with("mqtt://") || spec.starts_with("mqtts://") {
+            spawn_mqtt(MqttSource::parse(spec)?, live.session.ingest(true))?
+        } else if let Some(base) = spec.strip_prefix("sta:") {
+            let ds: Vec<String> = live.session.config.sensors.iter().filter_map(|s| s.datastream.clone()).collect();
+            if ds.is_empty() {
+                bail!("{spec}: no sensor in the configuration names a SensorThings `datastream`");
+            }
+            spawn_sensorthings(SensorThingsSource::new(base, ds), live.session.ingest(true))?
+        } else {
+            bail!("unknown live source {spec:?}: use replay:FILE.jsonl, mqtt://host:port/topic/#, mqtts://… or sta:http://host/v1.1");
+        };
+        eprintln!("live: {}", handle.name);
+        live.sources.push(handle);
+    }
+    Ok(live)
+}
+
+/// Replays a recording synchronously up to `at_ms` (virtual clock), for a still image.
+pub fn replay_until(model: &mut CityModel, live: &mut Live, specs: &[String], at_ms: i64) -> Result<()> {
+    for spec in specs {
+        let Some((path, _)) = replay_spec(spec) else { bail!("--live-at needs replay: sources, not {spec}") };
+        let ingest = live.session.ingest(false);
+        let mut replay = Replay::open(&path)?;
+        let Some(mut t) = replay.peek_time(&ingest)? else { continue };
+        // Step a minute at a time so alarms see time pass as they would live.
+        while t < at_ms {
+            t = (t + 60_000).min(at_ms);
+            replay.advance(t, &ingest)?;
+            live.session.tick(model, t);
+        }
+    }
+    live.session.tick(model, at_ms);
+    live.session.highlight_alarms(model);
+    Ok(())
+}
+
+/// Parses an RFC 3339 time or Unix milliseconds.
+pub fn parse_at(s: &str) -> Result<i64> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    urbis_live::payload::parse_time(s).with_context(|| format!("bad time {s:?} (want RFC 3339, e.g. 2026-07-15T01:10:00Z)"))
+}
+
+/// `urbis live simulate`: write a recording and config, or publish to MQTT.
+pub fn simulate(
+    model: &CityModel,
+    mqtt: Option<&str>,
+    out: Option<&Path>,
+    speed: Option<f64>,
+    duration_s: f64,
+    batch: usize,
+) -> Result<()> {
+    let net = Network::for_city(model, 7);
+    eprintln!("{} simulated sensors", net.sensors.len());
+    if let Some(path) = out {
+        let n = net.write_replay(path, duration_s)?;
+        let cfg = path.with_extension("toml");
+        std::fs::write(&cfg, net.config_toml(Some("alarms.jsonl"))).with_context(|| cfg.display().to_string())?;
+        eprintln!("wrote {n} readings to {} and the config to {}", path.display(), cfg.display());
+    }
+    if let Some(url) = mqtt {
+        let source = MqttSource::parse(url)?;
+        let opts = PublishOptions {
+            prefix: source.topic.clone(),
+            speed,
+            batch,
+            duration_s,
+            qos: source.qos,
+            wall_clock: speed.is_some(),
+        };
+        let pb = indicatif::ProgressBar::new((duration_s / 60.0).ceil() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} simulated min  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let start = net.start_ms;
+        let sent = net.publish_mqtt(&source, &opts, |readings, t| {
+            pb.set_position(((t - start) / 60_000) as u64);
+            pb.set_message(format!("{readings} readings"));
+        })?;
+        pb.finish_and_clear();
+        eprintln!(
+            "published {} readings in {} messages in {:.1} s ({:.0} msg/s, {:.0} readings/s)",
+            sent.readings,
+            sent.messages,
+            sent.seconds,
+            sent.messages as f64 / sent.seconds.max(1e-9),
+            sent.readings as f64 / sent.seconds.max(1e-9)
+        );
+    }
+    if mqtt.is_none() && out.is_none() {
+        bail!("give --out FILE.jsonl and/or --mqtt mqtt://host:port/prefix");
+    }
+    Ok(())
+}
+
+/// `urbis live stats`: runs the sources without rendering for `seconds` and
+/// prints the counters every second, then as JSON.
+pub fn stats(model: &mut CityModel, live: &mut Live, seconds: f64, json: bool) -> Result<()> {
+    let started = Instant::now();
+    let mut last_print = Instant::now();
+    let mut last = live.session.stats().snapshot();
+    loop {
+        live.step(model);
+        let done = started.elapsed().as_secs_f64() >= seconds
+            || (!live.sources.is_empty() && live.sources.iter().all(|s| s.finished()) && live.session.pipeline().is_empty());
+        if last_print.elapsed() >= Duration::from_secs(1) || done {
+            let s = live.session.stats().snapshot();
+            let dt = last_print.elapsed().as_secs_f64().max(1e-9);
+            if !json {
+                println!(
+                    "{:>6.1} s  received {:>9.0}/s  applied {:>9.0}/s  dropped {}  unknown {}  rejected {}  stale {}  alarms {}  reconnects {}",
+                    started.elapsed().as_secs_f64(),
+                    (s.readings - last.readings) as f64 / dt,
+                    (s.applied - last.applied) as f64 / dt,
+                    s.dropped,
+                    s.unknown,
+                    s.rejected_total(),
+                    s.stale,
+                    s.alarms_active,
+                    s.reconnects
+                );
+            }
+            last = s;
+            last_print = Instant::now();
+        }
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    let s = live.session.stats().snapshot();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({
+            "stats": s,
+            "active_alarms": live.session.active_alarms().collect::<Vec<_>>(),
+        }))?);
+    } else {
+        for a in live.session.active_alarms() {
+            println!("alarm: {} {} ({}) since {}", a.alarm, a.feature, a.sensor, a.time);
+        }
+    }
+    Ok(())
+}
