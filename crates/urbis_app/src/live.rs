@@ -177,6 +177,7 @@ pub fn simulate(
             prefix: source.topic.clone(),
             speed,
             batch,
+            from_s: 0.0,
             duration_s,
             qos: source.qos,
             wall_clock: speed.is_some(),

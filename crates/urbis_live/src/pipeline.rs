@@ -26,6 +26,8 @@ pub struct Stats {
     pub reconnects: AtomicU64,
     /// Logins the broker refused.
     pub refused: AtomicU64,
+    /// Subscriptions the broker acknowledged (one per connection).
+    pub subscribed: AtomicU64,
     pub stale: AtomicU64,
     pub alarms_active: AtomicU64,
     pub alarm_events: AtomicU64,
@@ -57,6 +59,7 @@ pub struct StatsSnapshot {
     pub rejected: BTreeMap<&'static str, u64>,
     pub reconnects: u64,
     pub refused: u64,
+    pub subscribed: u64,
     pub stale: u64,
     pub alarms_active: u64,
     pub alarm_events: u64,
@@ -127,6 +130,7 @@ impl Stats {
             rejected: Reject::ALL.iter().map(|r| (r.name(), self.rejected(*r))).collect(),
             reconnects: self.reconnects.load(Relaxed),
             refused: self.refused.load(Relaxed),
+            subscribed: self.subscribed.load(Relaxed),
             stale: self.stale.load(Relaxed),
             alarms_active: self.alarms_active.load(Relaxed),
             alarm_events: self.alarm_events.load(Relaxed),

@@ -476,6 +476,8 @@ pub struct PublishOptions {
     pub speed: Option<f64>,
     /// Readings per message (1: one JSON object per sensor topic).
     pub batch: usize,
+    /// Where in the simulation to begin, seconds after its start.
+    pub from_s: f64,
     /// How much simulated time to publish.
     pub duration_s: f64,
     pub qos: u8,
@@ -519,23 +521,33 @@ impl Network {
         let (client, mut connection) = Client::new(mo, 1024);
         let url = format!("mqtt://{}:{}", source.host, source.port);
         // The connection is driven on its own thread; the first event tells whether we got in.
+        // It counts acknowledgements, and ends once asked to and the connection has gone quiet.
         let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let acked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (acked_d, done_d) = (acked.clone(), done.clone());
         let driver = std::thread::spawn(move || {
+            use std::sync::atomic::Ordering::Relaxed;
             let mut told = false;
-            for ev in connection.iter() {
-                match ev {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) if !told => {
+            loop {
+                match connection.recv_timeout(std::time::Duration::from_millis(100)) {
+                    Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) if !told => {
                         told = true;
                         let _ = tx.send(Ok(()));
                     }
-                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
-                    Err(e) => {
+                    Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => {
+                        acked_d.fetch_add(1, Relaxed);
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
                         if !told {
                             let _ = tx.send(Err(e.to_string()));
                         }
                         break;
                     }
-                    _ => {}
+                    Err(rumqttc::RecvTimeoutError::Timeout) if done_d.load(Relaxed) => break,
+                    Err(rumqttc::RecvTimeoutError::Timeout) => {}
+                    Err(rumqttc::RecvTimeoutError::Disconnected) => break,
                 }
             }
         });
@@ -547,8 +559,9 @@ impl Network {
         let qos = if opts.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
         let prefix = opts.prefix.trim_end_matches('#').trim_end_matches('/').to_string();
         let started = std::time::Instant::now();
-        let end = self.start_ms + (opts.duration_s * 1000.0) as i64;
-        let mut virtual_ms = self.start_ms;
+        let first = self.start_ms + (opts.from_s * 1000.0) as i64;
+        let end = first + (opts.duration_s * 1000.0) as i64;
+        let mut virtual_ms = first;
         let mut sent = Published::default();
         let mut batch = String::new();
         let mut in_batch = 0;
@@ -557,7 +570,7 @@ impl Network {
             let next = match opts.speed {
                 Some(x) => {
                     std::thread::sleep(std::time::Duration::from_millis(20));
-                    (self.start_ms + (started.elapsed().as_secs_f64() * x * 1000.0) as i64).min(end)
+                    (first + (started.elapsed().as_secs_f64() * x * 1000.0) as i64).min(end)
                 }
                 None => (virtual_ms + 60_000).min(end),
             };
@@ -588,7 +601,15 @@ impl Network {
             client.publish(format!("{prefix}/batch"), qos, false, batch.into_bytes()).map_err(fail)?;
             sent.messages += 1;
         }
+        // QoS 1: wait until the broker has every message (bounded), then leave.
+        if opts.qos >= 1 {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while acked.load(std::sync::atomic::Ordering::Relaxed) < sent.messages && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
         let _ = client.disconnect();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = driver.join();
         sent.seconds = started.elapsed().as_secs_f64();
         Ok(sent)

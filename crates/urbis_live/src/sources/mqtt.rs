@@ -195,6 +195,9 @@ fn run(source: MqttSource, options: MqttOptions, ingest: Ingest, stop: &AtomicBo
                     tracing::error!(source = name, "subscribe: {e}");
                 }
             }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                ingest.stats.subscribed.fetch_add(1, Relaxed);
+            }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 let now = now_ms();
                 let topic = p.topic.as_str();
