@@ -127,34 +127,90 @@ fn view_opens_a_window_under_xvfb() {
         .spawn()
         .expect("start Xvfb");
     std::thread::sleep(Duration::from_millis(800));
-    let mut child = urbis()
-        .args(["view", "--frames", "5"])
-        .env("DISPLAY", &display)
-        .env_remove("WAYLAND_DISPLAY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start urbis view");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break Some(s);
+    // The plain viewer, then the viewer with the sample sensors replayed at 600×.
+    let runs: [&[&str]; 2] = [
+        &["view", "--frames", "5"],
+        &["view", "--frames", "30", "--live", "replay:assets/sample_city/sensors.jsonl?speed=600"],
+    ];
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for args in runs {
+        let mut child = urbis()
+            .args(args)
+            .current_dir(&root)
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start urbis view");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break Some(s);
+            }
+            if start.elapsed() > Duration::from_secs(120) {
+                child.kill().ok();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read;
+            e.read_to_string(&mut err).ok();
         }
-        if start.elapsed() > Duration::from_secs(120) {
-            child.kill().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        let Some(status) = status else {
+            server.kill().ok();
+            panic!("urbis {args:?} did not finish in 120 s");
+        };
+        assert!(status.success(), "urbis {args:?} failed: {err}");
+    }
     server.kill().ok();
     server.wait().ok();
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        e.read_to_string(&mut err).ok();
+}
+
+/// `urbis live simulate` writes a recording and its config; `urbis live stats`
+/// replays it as fast as possible and reports every reading applied and the alarms.
+#[test]
+fn live_simulate_then_stats_counts_every_reading_and_the_flood() {
+    let dir = std::env::temp_dir().join(format!("urbis-cli-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let rec = dir.join("rec.jsonl");
+    let out = urbis()
+        .args(["live", "simulate", "--duration", "5400", "--out"])
+        .arg(&rec)
+        .output()
+        .expect("run simulate");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = std::fs::read_to_string(&rec).expect("recording").lines().count() as u64;
+    assert!(dir.join("rec.toml").is_file());
+    let v = json_of(
+        urbis()
+            .args(["live", "stats", "--json", "--seconds", "120", "--live"])
+            .arg(format!("replay:{}?speed=max", rec.display())),
+    );
+    let s = &v["stats"];
+    assert_eq!(s["applied"].as_u64(), Some(lines), "{s}");
+    assert_eq!((s["dropped"].as_u64(), s["unknown"].as_u64()), (Some(0), Some(0)), "{s}");
+    let alarms = v["active_alarms"].as_array().expect("alarms");
+    assert!(alarms.iter().any(|a| a["alarm"] == "river flood" && a["feature"] == "XA-W-river"), "{v}");
+    // The alarm log beside the config holds the raise events.
+    let log = std::fs::read_to_string(dir.join("alarms.jsonl")).expect("alarm log");
+    assert!(log.lines().any(|l| l.contains("\"river flood\"") && l.contains("\"raised\"")));
+    // And a still image at a moment of the recording.
+    if gpu_available() {
+        let png = dir.join("live.png");
+        let out = urbis()
+            .args(["render", "--width", "320", "--height", "180", "--live-at", "2026-07-15T01:10:00Z", "--live"])
+            .arg(format!("replay:{}", rec.display()))
+            .arg("--out")
+            .arg(&png)
+            .output()
+            .expect("render");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(image::open(&png).expect("png").width(), 320);
     }
-    let status = status.expect("urbis view did not finish 5 frames in 120 s");
-    assert!(status.success(), "urbis view failed: {err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
