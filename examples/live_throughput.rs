@@ -54,7 +54,12 @@ fn broker() -> Result<Broker> {
     let dir = std::env::temp_dir().join(format!("urbis-live-bench-{port}"));
     std::fs::create_dir_all(&dir)?;
     let conf = dir.join("mosquitto.conf");
-    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 0\n"))?;
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 0\n"
+        ),
+    )?;
     let child = Command::new("mosquitto")
         .arg("-c")
         .arg(&conf)
@@ -78,7 +83,15 @@ fn session(model: &mut CityModel, net: &Network) -> Result<LiveSession> {
 }
 
 fn opts(batch: usize, minutes: f64, prefix: &str) -> PublishOptions {
-    PublishOptions { prefix: prefix.into(), speed: None, batch, from_s: 0.0, duration_s: minutes * 60.0, qos: 1, wall_clock: false }
+    PublishOptions {
+        prefix: prefix.into(),
+        speed: None,
+        batch,
+        from_s: 0.0,
+        duration_s: minutes * 60.0,
+        qos: 1,
+        wall_clock: false,
+    }
 }
 
 /// A rumqttc subscriber that only counts messages: the baseline.
@@ -98,7 +111,8 @@ fn baseline(port: u16, topic: &str, net: &Network, o: &PublishOptions) -> Result
             match conn.recv_timeout(Duration::from_millis(100)) {
                 Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)))) => s.store(true, Relaxed),
                 Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(_)))) => {
-                    if c.fetch_add(1, Relaxed) == 0 {
+                    let before = c.fetch_add(1, Relaxed);
+                    if before == 0 {
                         f.store(t0.elapsed().as_micros() as u64, Relaxed);
                     }
                 }
@@ -134,7 +148,9 @@ fn urbis(port: u16, topic: &str, net: &Network, o: &PublishOptions) -> Result<(u
     }
     let publisher = {
         let (net, o) = (net.clone(), o.clone());
-        std::thread::spawn(move || net.publish_mqtt(&MqttSource::parse(&format!("mqtt://127.0.0.1:{port}/x")).expect("url"), &o, |_, _| {}))
+        std::thread::spawn(move || {
+            net.publish_mqtt(&MqttSource::parse(&format!("mqtt://127.0.0.1:{port}/x")).expect("url"), &o, |_, _| {})
+        })
     };
     let mut first: Option<Instant> = None;
     let expected = net.readings(net.start_ms, net.start_ms + (o.duration_s * 1000.0) as i64).len() as u64;
@@ -185,8 +201,18 @@ fn latency(port: u16, render: bool) -> Result<()> {
     // 60× real time: the whole network reports about 500 readings/s for 15 s.
     let publisher = {
         let net = net.clone();
-        let o = PublishOptions { prefix: "lat".into(), speed: Some(60.0), batch: 1, from_s: 0.0, duration_s: 900.0, qos: 1, wall_clock: true };
-        std::thread::spawn(move || net.publish_mqtt(&MqttSource::parse(&format!("mqtt://127.0.0.1:{port}/lat")).expect("url"), &o, |_, _| {}))
+        let o = PublishOptions {
+            prefix: "lat".into(),
+            speed: Some(60.0),
+            batch: 1,
+            from_s: 0.0,
+            duration_s: 900.0,
+            qos: 1,
+            wall_clock: true,
+        };
+        std::thread::spawn(move || {
+            net.publish_mqtt(&MqttSource::parse(&format!("mqtt://127.0.0.1:{port}/lat")).expect("url"), &o, |_, _| {})
+        })
     };
     let mut samples = Vec::new();
     let mut frames = 0u64;
@@ -221,7 +247,13 @@ fn latency(port: u16, render: bool) -> Result<()> {
     } else {
         println!("\nlatency publish → GPU style buffer, frames of 16 ms without drawing ({fps:.1} frames/s):");
     }
-    println!("  {} samples: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (goal: p99 < 100 ms)", samples.len(), q(0.5), q(0.99), q(1.0));
+    println!(
+        "  {} samples: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (goal: p99 < 100 ms)",
+        samples.len(),
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
     Ok(())
 }
 
@@ -238,10 +270,22 @@ fn main() -> Result<()> {
         let o = opts(batch, minutes, &format!("b{batch}"));
         let (msgs, secs) = baseline(b.1, &format!("b{batch}/#"), &net, &o)?;
         let readings = net.readings(net.start_ms, net.start_ms + (minutes * 60_000.0) as i64).len() as f64;
-        println!("{:<28} {:>10} {:>12.0} {:>14.0}", format!("baseline subscriber, {batch}/msg"), msgs, msgs as f64 / secs, readings / secs);
+        println!(
+            "{:<28} {:>10} {:>12.0} {:>14.0}",
+            format!("baseline subscriber, {batch}/msg"),
+            msgs,
+            msgs as f64 / secs,
+            readings / secs
+        );
         let o = opts(batch, minutes, &format!("u{batch}"));
         let (msgs, applied, secs) = urbis(b.1, &format!("u{batch}/#"), &net, &o)?;
-        println!("{:<28} {:>10} {:>12.0} {:>14.0}", format!("urbis (applied), {batch}/msg"), msgs, msgs as f64 / secs, applied as f64 / secs);
+        println!(
+            "{:<28} {:>10} {:>12.0} {:>14.0}",
+            format!("urbis (applied), {batch}/msg"),
+            msgs,
+            msgs as f64 / secs,
+            applied as f64 / secs
+        );
     }
     latency(b.1, true)?;
     latency(b.1, false)

@@ -119,7 +119,9 @@ pub fn start(
             }
             spawn_sensorthings(SensorThingsSource::new(base, ds), live.session.ingest(true))?
         } else {
-            bail!("unknown live source {spec:?}: use replay:FILE.jsonl, mqtt://host:port/topic/#, mqtts://… or sta:http://host/v1.1");
+            bail!(
+                "unknown live source {spec:?}: use replay:FILE.jsonl, mqtt://host:port/topic/#, mqtts://… or sta:http://host/v1.1"
+            );
         };
         eprintln!("live: {}", handle.name);
         live.sources.push(handle);
@@ -151,7 +153,8 @@ pub fn parse_at(s: &str) -> Result<i64> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
     }
-    urbis_live::payload::parse_time(s).with_context(|| format!("bad time {s:?} (want RFC 3339, e.g. 2026-07-15T01:10:00Z)"))
+    urbis_live::payload::parse_time(s)
+        .with_context(|| format!("bad time {s:?} (want RFC 3339, e.g. 2026-07-15T01:10:00Z)"))
 }
 
 /// `urbis live simulate`: write a recording and config, or publish to MQTT.
@@ -217,7 +220,9 @@ pub fn stats(model: &mut CityModel, live: &mut Live, seconds: f64, json: bool) -
     loop {
         live.step(model);
         let done = started.elapsed().as_secs_f64() >= seconds
-            || (!live.sources.is_empty() && live.sources.iter().all(|s| s.finished()) && live.session.pipeline().is_empty());
+            || (!live.sources.is_empty()
+                && live.sources.iter().all(|s| s.finished())
+                && live.session.pipeline().is_empty());
         if last_print.elapsed() >= Duration::from_secs(1) || done {
             let s = live.session.stats().snapshot();
             let dt = last_print.elapsed().as_secs_f64().max(1e-9);
@@ -245,10 +250,13 @@ pub fn stats(model: &mut CityModel, live: &mut Live, seconds: f64, json: bool) -
     }
     let s = live.session.stats().snapshot();
     if json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-            "stats": s,
-            "active_alarms": live.session.active_alarms().collect::<Vec<_>>(),
-        }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "stats": s,
+                "active_alarms": live.session.active_alarms().collect::<Vec<_>>(),
+            }))?
+        );
     } else {
         for a in live.session.active_alarms() {
             println!("alarm: {} {} ({}) since {}", a.alarm, a.feature, a.sensor, a.time);

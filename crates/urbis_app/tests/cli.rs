@@ -176,11 +176,8 @@ fn live_simulate_then_stats_counts_every_reading_and_the_flood() {
     let dir = std::env::temp_dir().join(format!("urbis-cli-live-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
     let rec = dir.join("rec.jsonl");
-    let out = urbis()
-        .args(["live", "simulate", "--duration", "5400", "--out"])
-        .arg(&rec)
-        .output()
-        .expect("run simulate");
+    let out =
+        urbis().args(["live", "simulate", "--duration", "5400", "--out"]).arg(&rec).output().expect("run simulate");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines = std::fs::read_to_string(&rec).expect("recording").lines().count() as u64;
     assert!(dir.join("rec.toml").is_file());

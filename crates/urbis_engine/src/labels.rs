@@ -53,7 +53,8 @@ pub fn label_panels(
         // A one-line panel is (chars × 8 + 12) × 22 px at scale 1.
         let w = (p.lines[0].len() as f32 * 8.0 + 12.0) * scale;
         let h = 22.0 * scale;
-        let overlaps = kept.iter().any(|(k, kw, kh)| p.x < k.x + kw && k.x < p.x + w && p.y < k.y + kh && k.y < p.y + h);
+        let overlaps =
+            kept.iter().any(|(k, kw, kh)| p.x < k.x + kw && k.x < p.x + w && p.y < k.y + kh && k.y < p.y + h);
         if !overlaps {
             kept.push((p, w, h));
             if kept.len() == max {

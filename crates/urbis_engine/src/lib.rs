@@ -24,8 +24,8 @@ pub mod window;
 pub use engine::{Engine, PrepareStats};
 pub use extract::{Extracted, Extractor};
 pub use headless::{RenderedImage, render_image};
-pub use view::{GeodeticPose, default_camera, default_lighting};
 pub use labels::label_panels;
+pub use view::{GeodeticPose, default_camera, default_lighting};
 pub use window::{FrameHook, ViewOptions, WindowError, run_viewer, run_viewer_with};
 
 use bevy_ecs::prelude::Entity;

@@ -301,9 +301,11 @@ impl Viewer {
             overlay.panels.push(Panel { x: 10.0, y: 90.0, title: Some("Selected".into()), lines: self.info.clone() });
         }
         if !self.hook_lines.is_empty() {
-            let y = (r.config.height as f32 - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale - 10.0).max(90.0);
+            let y = (r.config.height as f32 - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale - 10.0)
+                .max(90.0);
             overlay.panels.push(Panel { x: 10.0, y, title: Some("Live".into()), lines: self.hook_lines.clone() });
-            let labels = crate::label_panels(&mut r.engine.model, &camera, r.config.width, r.config.height, 30, overlay.scale);
+            let labels =
+                crate::label_panels(&mut r.engine.model, &camera, r.config.width, r.config.height, 30, overlay.scale);
             overlay.panels.extend(labels);
         }
         let lighting = default_lighting(&r.engine.model, &camera);

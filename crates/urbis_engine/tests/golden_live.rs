@@ -46,7 +46,12 @@ fn flood_at_its_peak_with_live_styles_labels_and_alarms() {
     let lighting = default_lighting(&engine.model, &camera);
     let mut overlay = Overlay { scale: 1.0, panels: label_panels(&mut engine.model, &camera, W, H, 12, 1.0) };
     assert!(overlay.panels.iter().any(|p| p.lines[0].ends_with(" m")), "the river's level is labelled");
-    overlay.panels.push(Panel { x: 4.0, y: H as f32 - 22.0 - 10.0 * lines.len() as f32 - 4.0, title: Some("Live".into()), lines });
+    overlay.panels.push(Panel {
+        x: 4.0,
+        y: H as f32 - 22.0 - 10.0 * lines.len() as f32 - 4.0,
+        title: Some("Live".into()),
+        lines,
+    });
     let img = render_image(&mut engine, &camera, &lighting, Some(&overlay), W, H).expect("render");
     support::assert_golden("live_flood", &img.image, 0.01);
 

@@ -253,7 +253,8 @@ impl LiveConfig {
     }
 
     pub fn read(path: &Path) -> Result<LiveConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
         Self::parse(&text, path)
     }
 
@@ -261,6 +262,8 @@ impl LiveConfig {
         ConfigError::Invalid { path: self.path.clone(), what }
     }
 
+    // `!(x > 0.0)` on purpose: NaN must fail every check.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.live;
         if l.capacity == 0 || l.history == 0 {

@@ -404,7 +404,15 @@ impl Parser<'_> {
         true
     }
 
-    fn finish(&self, stream: u32, time: Option<Result<i64, Reject>>, value: Option<Result<f64, Reject>>, quality: Quality, now_ms: i64, out: &mut Vec<Reading>) {
+    fn finish(
+        &self,
+        stream: u32,
+        time: Option<Result<i64, Reject>>,
+        value: Option<Result<f64, Reject>>,
+        quality: Quality,
+        now_ms: i64,
+        out: &mut Vec<Reading>,
+    ) {
         let value = match value {
             None => return self.stats.reject(Reject::MissingField, "value"),
             Some(Err(r)) => return self.stats.reject(r, "value"),

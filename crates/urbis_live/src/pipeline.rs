@@ -166,7 +166,11 @@ impl Pipeline {
     pub fn new(streams: usize, capacity: usize) -> Self {
         let per_stream = (capacity / streams.max(1)).max(1);
         Self {
-            inner: Mutex::new(Queues { queues: (0..streams).map(|_| VecDeque::new()).collect(), pending: Vec::new(), len: 0 }),
+            inner: Mutex::new(Queues {
+                queues: (0..streams).map(|_| VecDeque::new()).collect(),
+                pending: Vec::new(),
+                len: 0,
+            }),
             per_stream,
             capacity: per_stream * streams.max(1),
         }

@@ -127,12 +127,7 @@ const RECENT_EVENTS: usize = 200;
 /// The marker mesh of a sensor: a 1.2 m × 1.2 m post, 5 m tall, standing on its origin.
 fn marker_mesh() -> CpuMesh {
     let (h, r) = (5.0f32, 0.6f32);
-    let c = [
-        Vec3::new(-r, -r, 0.0),
-        Vec3::new(r, -r, 0.0),
-        Vec3::new(r, r, 0.0),
-        Vec3::new(-r, r, 0.0),
-    ];
+    let c = [Vec3::new(-r, -r, 0.0), Vec3::new(r, -r, 0.0), Vec3::new(r, r, 0.0), Vec3::new(-r, r, 0.0)];
     let mut m = CpuMesh::default();
     let color = [235, 235, 225, 255];
     for i in 0..4 {
@@ -161,10 +156,7 @@ fn binding_of(s: &crate::config::SensorConfig) -> BindingTarget {
 /// The height of the first surface under (x, y), or `None` over nothing.
 fn surface_height(model: &CityModel, x: f64, y: f64) -> Option<f64> {
     let top = model.bounds().max.z + 100.0;
-    model
-        .spatial()
-        .ray_cast(&model.world, DVec3::new(x, y, top), DVec3::NEG_Z, 20_000.0)
-        .map(|h| h.point.z)
+    model.spatial().ray_cast(&model.world, DVec3::new(x, y, top), DVec3::NEG_Z, 20_000.0).map(|h| h.point.z)
 }
 
 impl LiveSession {
@@ -182,7 +174,10 @@ impl LiveSession {
         let frame = *model.frame();
         let mut resolved = Vec::with_capacity(config.sensors.len());
         for s in &config.sensors {
-            let geo = s.position.as_ref().map(|p| frame.geodetic_to_enu(Geodetic::new(p[0], p[1], p.get(2).copied().unwrap_or(0.0))));
+            let geo = s
+                .position
+                .as_ref()
+                .map(|p| frame.geodetic_to_enu(Geodetic::new(p[0], p[1], p.get(2).copied().unwrap_or(0.0))));
             let target = match binder.resolve(model, &s.id, geo.unwrap_or(DVec3::ZERO), &binding_of(s)) {
                 Ok(t) => t,
                 Err(e) => {
@@ -576,7 +571,14 @@ pub fn time_text(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-fn event(a: &AlarmRule, state: Transition, time_ms: i64, sensor: &str, feature: &str, value: Option<f64>) -> AlarmEvent {
+fn event(
+    a: &AlarmRule,
+    state: Transition,
+    time_ms: i64,
+    sensor: &str,
+    feature: &str,
+    value: Option<f64>,
+) -> AlarmEvent {
     AlarmEvent {
         time_ms,
         time: time_text(time_ms),

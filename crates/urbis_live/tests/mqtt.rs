@@ -91,7 +91,9 @@ fn a_broker_restart_is_survived_with_state_kept_and_the_gap_reported() {
     let before: HashMap<String, LatestReading> = net
         .sensors
         .iter()
-        .map(|s| (s.id.clone(), *model.world.get::<LatestReading>(session.sensor_entity(&s.id).expect("e")).expect("l")))
+        .map(|s| {
+            (s.id.clone(), *model.world.get::<LatestReading>(session.sensor_entity(&s.id).expect("e")).expect("l"))
+        })
         .collect();
 
     broker.kill();
@@ -166,9 +168,7 @@ fn tls_with_a_password_works_and_wrong_credentials_are_refused() {
         cert.display(),
         key.display()
     ));
-    let url = |user: &str, topic: &str| {
-        format!("mqtts://{user}@127.0.0.1:{}/{topic}?ca={}", broker.port, ca.display())
-    };
+    let url = |user: &str, topic: &str| format!("mqtts://{user}@127.0.0.1:{}/{topic}?ca={}", broker.port, ca.display());
     let dir = tempfile::tempdir().expect("tmp");
     let (mut model, net, mut session) = sample_session(dir.path(), |_| {});
     let stats = session.stats().clone();
@@ -256,8 +256,9 @@ fn bad_payloads_are_counted_by_reason_and_good_ones_still_land() {
     }
     let broker = Broker::start("");
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut model, _net, mut session) =
-        sample_session(dir.path(), |t| *t = t.replacen("id = \"gauge-01\"\n", "id = \"gauge-01\"\ndatastream = \"17\"\n", 1));
+    let (mut model, _net, mut session) = sample_session(dir.path(), |t| {
+        *t = t.replacen("id = \"gauge-01\"\n", "id = \"gauge-01\"\ndatastream = \"17\"\n", 1)
+    });
     let stats = session.stats().clone();
     let _src = spawn_mqtt(MqttSource::parse(&broker.url("#")).expect("url"), session.ingest(true)).expect("spawn");
     assert!(wait_until(Duration::from_secs(10), || stats.subscribed.load(std::sync::atomic::Ordering::Relaxed) >= 1));
@@ -286,7 +287,12 @@ fn bad_payloads_are_counted_by_reason_and_good_ones_still_land() {
         ("city/x", big),
         ("city/x", "{\"sensor\":\"no-such-sensor\",\"value\":1}".into()),
         ("v1.1/Datastreams(99)/Observations", "{\"phenomenonTime\":\"2026-07-15T00:00:00Z\",\"result\":1}".into()),
-        ("city/x", format!("[{{\"sensor\":\"gauge-02\",\"value\":2.5,\"time\":{now}}},{{\"sensor\":\"gauge-03\",\"value\":true}}]")),
+        (
+            "city/x",
+            format!(
+                "[{{\"sensor\":\"gauge-02\",\"value\":2.5,\"time\":{now}}},{{\"sensor\":\"gauge-03\",\"value\":true}}]"
+            ),
+        ),
         ("v1.1/Datastreams(17)/Observations", "{\"phenomenonTime\":\"2026-07-15T00:00:00Z\",\"result\":3.25}".into()),
     ];
     let n = payloads.len();

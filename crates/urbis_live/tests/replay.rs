@@ -147,7 +147,9 @@ fn flood_alarm_waits_for_its_hold_time_and_clears_with_hysteresis() {
     assert_eq!(raised, net.sensors.iter().filter(|s| s.kind == Kind::WaterLevel).count());
     // The PM2.5 spike at one station.
     let spike = net.spike_sensor.clone().expect("spike");
-    assert!(events.iter().any(|e| e.sensor == spike && e.alarm == "PM2.5 very unhealthy" && e.state == Transition::Raised));
+    assert!(
+        events.iter().any(|e| e.sensor == spike && e.alarm == "PM2.5 very unhealthy" && e.state == Transition::Raised)
+    );
     // The log holds the same events as JSON lines.
     let log = std::fs::read_to_string(dir.path().join("alarms.jsonl")).expect("alarm log");
     let logged: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
@@ -312,11 +314,17 @@ fn config_errors_name_the_file_and_line() {
         .expect_err("bad type");
     let msg = err.to_string();
     assert!(msg.contains("city/sensors.toml") && msg.contains("line 2"), "{msg}");
-    let err = LiveConfig::parse("[[sensor]]\nid = \"a\"\nquantity = \"q\"\nperiod_s = -1\nfeature = \"x\"\n", std::path::Path::new("s.toml"))
-        .expect_err("negative period");
+    let err = LiveConfig::parse(
+        "[[sensor]]\nid = \"a\"\nquantity = \"q\"\nperiod_s = -1\nfeature = \"x\"\n",
+        std::path::Path::new("s.toml"),
+    )
+    .expect_err("negative period");
     assert!(err.to_string().contains("sensor[0] (a): period_s"), "{err}");
-    let err = LiveConfig::parse("[[style]]\nquantity = \"q\"\nramp = { min = 0, max = 1, colors = [\"red\", \"#000000\"] }\n", std::path::Path::new("s.toml"))
-        .expect_err("bad colour");
+    let err = LiveConfig::parse(
+        "[[style]]\nquantity = \"q\"\nramp = { min = 0, max = 1, colors = [\"red\", \"#000000\"] }\n",
+        std::path::Path::new("s.toml"),
+    )
+    .expect_err("bad colour");
     assert!(err.to_string().contains("bad colour \"red\""), "{err}");
     let _ = Entity::PLACEHOLDER;
 }

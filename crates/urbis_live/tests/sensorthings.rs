@@ -49,7 +49,13 @@ fn decode(s: &str) -> String {
 
 fn encode(s: &str) -> String {
     s.bytes()
-        .map(|c| if c.is_ascii_alphanumeric() || b"-_.~:".contains(&c) { (c as char).to_string() } else { format!("%{c:02X}") })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || b"-_.~:".contains(&c) {
+                (c as char).to_string()
+            } else {
+                format!("%{c:02X}")
+            }
+        })
         .collect()
 }
 
@@ -114,8 +120,9 @@ fn serve(service: Arc<Mutex<Service>>) -> (String, std::thread::JoinHandle<()>, 
 #[test]
 fn the_poller_pages_filters_and_survives_server_errors() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (mut model, net, mut session) =
-        sample_session(dir.path(), |t| *t = t.replacen("id = \"gauge-01\"\n", "id = \"gauge-01\"\ndatastream = \"17\"\n", 1));
+    let (mut model, net, mut session) = sample_session(dir.path(), |t| {
+        *t = t.replacen("id = \"gauge-01\"\n", "id = \"gauge-01\"\ndatastream = \"17\"\n", 1)
+    });
     let t0 = net.start_ms;
     let service = Arc::new(Mutex::new(Service {
         observations: (0..250).map(|i| (t0 + i * 30_000, 2.0 + i as f64 / 1000.0)).collect(),

@@ -88,7 +88,9 @@ impl MqttSource {
         };
         for kv in query.unwrap_or("").split('&').filter(|kv| !kv.is_empty()) {
             match kv.split_once('=') {
-                Some(("qos", q)) => s.qos = q.parse().ok().filter(|q| *q <= 1).ok_or_else(|| bad("qos must be 0 or 1"))?,
+                Some(("qos", q)) => {
+                    s.qos = q.parse().ok().filter(|q| *q <= 1).ok_or_else(|| bad("qos must be 0 or 1"))?
+                }
                 Some(("ca", p)) => s.tls = Some(Some(PathBuf::from(p))),
                 Some(("client_id", c)) => s.client_id = c.to_string(),
                 _ => return Err(bad(&format!("unknown option {kv:?}"))),
@@ -125,8 +127,8 @@ pub fn tls_config(ca: Option<&std::path::Path>) -> Result<rustls::ClientConfig, 
     let mut roots = rustls::RootCertStore::empty();
     match ca {
         Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| LiveError::Tls(format!("{}: {e}", path.display())))?;
+            let certs =
+                CertificateDer::pem_file_iter(path).map_err(|e| LiveError::Tls(format!("{}: {e}", path.display())))?;
             for c in certs {
                 let c = c.map_err(|e| LiveError::Tls(format!("{}: {e}", path.display())))?;
                 roots.add(c).map_err(|e| LiveError::Tls(format!("{}: {e}", path.display())))?;

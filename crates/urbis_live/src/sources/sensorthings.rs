@@ -54,10 +54,8 @@ pub fn poll_once(
     let mut queued = 0;
     for ds in &src.datastreams {
         let mut url = format!("{}/Datastreams({ds})/Observations", src.base);
-        let mut query: Vec<(String, String)> = vec![
-            ("$orderby".into(), "phenomenonTime asc".into()),
-            ("$top".into(), src.top.to_string()),
-        ];
+        let mut query: Vec<(String, String)> =
+            vec![("$orderby".into(), "phenomenonTime asc".into()), ("$top".into(), src.top.to_string())];
         if let Some(t) = last.get(ds) {
             query.push(("$filter".into(), format!("phenomenonTime gt {t}")));
         }
