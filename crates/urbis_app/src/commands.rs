@@ -82,7 +82,13 @@ fn start_live(inputs: &Inputs, model: &mut CityModel, live: &LiveArgs) -> Result
     if live.live.is_empty() {
         return Ok(None);
     }
-    let l = crate::live::start(model, &live.live, live.live_config.as_deref(), inputs.paths.is_empty(), None)?;
+    let l = crate::live::start(
+        model,
+        &live.live,
+        live.live_config.as_deref(),
+        inputs.paths.is_empty(),
+        live.record.as_deref(),
+    )?;
     Ok(Some(l))
 }
 

@@ -41,9 +41,24 @@ impl Live {
     }
 }
 
+/// How far one `[` or `]` moves the scrubbed time.
+const SCRUB_STEP_MS: i64 = 10 * 60_000;
+
 impl urbis_engine::FrameHook for Live {
     fn before_frame(&mut self, model: &mut CityModel) -> Vec<String> {
         self.step(model)
+    }
+
+    /// `[` and `]` scrub back and forward through the history; Backslash returns to live.
+    fn key(&mut self, key: &str, model: &mut CityModel) {
+        let now = self.now_ms();
+        let at = match (key, self.session.scrub_time()) {
+            ("BracketLeft", t) => Some(t.unwrap_or(now) - SCRUB_STEP_MS),
+            ("BracketRight", Some(t)) if t + SCRUB_STEP_MS < now => Some(t + SCRUB_STEP_MS),
+            ("BracketRight", _) | ("Backslash", _) => None,
+            _ => return,
+        };
+        self.session.show_at(model, at);
     }
 }
 
@@ -87,7 +102,7 @@ pub fn start(
     specs: &[String],
     config: Option<&Path>,
     sample_city: bool,
-    speed_override: Option<Speed>,
+    record: Option<&Path>,
 ) -> Result<Live> {
     let sample = if sample_city {
         let (cfg, _) = urbis_live::simulate::ensure_sample_files(&urbis_sample_city::default_dir(), model)
@@ -98,9 +113,13 @@ pub fn start(
     };
     let path = config_path(specs, config, sample.as_deref())?;
     let config = LiveConfig::read(&path)?;
-    let session = LiveSession::new(config, model)?;
+    let mut session = LiveSession::new(config, model)?;
     for e in session.bind_errors() {
         eprintln!("warning: {e}");
+    }
+    if let Some(path) = record {
+        session.record_to(path)?;
+        eprintln!("recording applied readings to {}", path.display());
     }
     let mut live = Live { session, sources: Vec::new(), clock_from: None };
     for spec in specs {
@@ -109,7 +128,7 @@ pub fn start(
             if live.clock_from.is_none() {
                 live.clock_from = Some(live.sources.len());
             }
-            spawn_replay(replay, speed_override.unwrap_or(speed), live.session.ingest(false))?
+            spawn_replay(replay, speed, live.session.ingest(false))?
         } else if spec.starts_with("mqtt://") || spec.starts_with("mqtts://") {
             spawn_mqtt(MqttSource::parse(spec)?, live.session.ingest(true))?
         } else if let Some(base) = spec.strip_prefix("sta:") {

@@ -100,6 +100,9 @@ pub struct LiveArgs {
     /// replay FILE.jsonl, or the sample city's.
     #[arg(long)]
     pub live_config: Option<PathBuf>,
+    /// Append every applied reading to this JSON-lines file (replayable with --live replay:FILE).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -43,6 +43,10 @@ pub struct ViewOptions {
 pub trait FrameHook {
     /// Updates the model; returns lines for a "Live" overlay panel.
     fn before_frame(&mut self, model: &mut CityModel) -> Vec<String>;
+
+    /// A key the viewer does not use itself was pressed (winit's `KeyCode` name,
+    /// e.g. "BracketLeft"); the model is updated on the next frame.
+    fn key(&mut self, _key: &str, _model: &mut CityModel) {}
 }
 
 struct Running {
@@ -367,7 +371,11 @@ impl ApplicationHandler for Viewer {
                                     self.camera = Some(default_camera(&r.engine.model));
                                 }
                             }
-                            _ => {}
+                            other => {
+                                if let (Some(h), Some(r)) = (self.hook.as_mut(), self.running.as_mut()) {
+                                    h.key(&format!("{other:?}"), &mut r.engine.model);
+                                }
+                            }
                         }
                         self.keys.insert(code);
                     }

@@ -107,6 +107,10 @@ pub struct LiveSession {
     start_ms: Option<i64>,
     last_clock_check: i64,
     batch: Vec<Reading>,
+    /// Every applied reading is appended here as a JSON line (a replayable recording).
+    recording: Option<(std::path::PathBuf, BufWriter<File>)>,
+    /// While scrubbing, styles show the history at this time instead of the latest values.
+    scrub: Option<i64>,
 }
 
 impl std::fmt::Debug for LiveSession {
@@ -120,6 +124,8 @@ impl std::fmt::Debug for LiveSession {
 pub enum SessionError {
     #[error("alarm log {path}: {source}")]
     AlarmLog { path: std::path::PathBuf, source: std::io::Error },
+    #[error("recording {path}: {source}")]
+    Recording { path: std::path::PathBuf, source: std::io::Error },
 }
 
 const RECENT_EVENTS: usize = 200;
@@ -265,6 +271,8 @@ impl LiveSession {
             start_ms: None,
             last_clock_check: i64::MIN,
             batch: Vec::new(),
+            recording: None,
+            scrub: None,
         })
     }
 
@@ -333,9 +341,76 @@ impl LiveSession {
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
         self.pipeline.drain(&mut batch);
+        self.record_readings(&batch);
         let report = self.apply(model, &batch, now_ms);
         self.batch = batch;
         report
+    }
+
+    /// Appends every reading applied from now on to `path` as JSON lines, the
+    /// form [`Replay`](crate::sources::replay::Replay) reads back.
+    pub fn record_to(&mut self, path: &std::path::Path) -> Result<(), SessionError> {
+        let f = File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| SessionError::Recording { path: path.to_path_buf(), source })?;
+        self.recording = Some((path.to_path_buf(), BufWriter::new(f)));
+        Ok(())
+    }
+
+    fn record_readings(&mut self, readings: &[Reading]) {
+        let Some((path, w)) = &mut self.recording else { return };
+        let mut result = Ok(());
+        for r in readings {
+            let quality = match r.quality {
+                urbis_model::Quality::Good => "",
+                urbis_model::Quality::Uncertain => ",\"quality\":\"uncertain\"",
+                urbis_model::Quality::Bad => ",\"quality\":\"bad\"",
+            };
+            let id = serde_json::to_string(self.registry.sensor_id(r.stream)).unwrap_or_default();
+            result =
+                writeln!(w, "{{\"sensor\":{id},\"time\":\"{}\",\"value\":{}{quality}}}", time_text(r.time_ms), r.value);
+            if result.is_err() {
+                break;
+            }
+        }
+        if let Err(e) = result.and_then(|_| w.flush()) {
+            tracing::error!("recording {}: {e}; recording stopped", path.display());
+            self.recording = None;
+        }
+    }
+
+    /// The time styles show while scrubbing, or `None` when they follow the latest values.
+    pub fn scrub_time(&self) -> Option<i64> {
+        self.scrub
+    }
+
+    /// Shows the city as it was at `at` (from each stream's history), or live
+    /// again with `None`. Readings keep arriving and alarms keep running meanwhile.
+    pub fn show_at(&mut self, model: &mut CityModel, at: Option<i64>) {
+        self.scrub = at;
+        let values: Vec<f64> = self
+            .streams
+            .iter()
+            .map(|s| match at {
+                Some(t) => model.world.get::<History>(s.entity).and_then(|h| h.at(t)).map_or(f64::NAN, |x| x.1),
+                None => s.value,
+            })
+            .collect();
+        for i in 0..self.streams.len() {
+            let own = values[i];
+            if !own.is_finite() {
+                continue;
+            }
+            let shown = self.streams[i]
+                .peers
+                .iter()
+                .map(|&p| values[p as usize])
+                .filter(|v| v.is_finite())
+                .fold(f64::NEG_INFINITY, f64::max);
+            self.paint(model, i, own, shown);
+        }
     }
 
     /// Applies readings (grouped by stream, as the pipeline hands them out).
@@ -412,9 +487,9 @@ impl LiveSession {
                 }
             }
         }
-        // Styles follow the newest value; a feature watched by several sensors
-        // of one quantity shows the highest.
-        if !is_newest || s.styles.is_empty() {
+        // Styles follow the newest value (unless scrubbing); a feature watched by
+        // several sensors of one quantity shows the highest.
+        if !is_newest || s.styles.is_empty() || self.scrub.is_some() {
             return;
         }
         let peers = std::mem::take(&mut s.peers);
@@ -423,39 +498,40 @@ impl LiveSession {
             .map(|&p| self.streams[p as usize].value)
             .filter(|v| v.is_finite())
             .fold(f64::NEG_INFINITY, f64::max);
-        let s = &mut self.streams[stream as usize];
-        s.peers = peers;
-        {
-            let mut color = None;
-            let mut scale = None;
-            let mut label = None;
-            for (rule, level) in &mut s.styles {
-                let is_sensor = self.styles[*rule].target == StyleTarget::Sensor;
-                let value = if is_sensor { newest.value } else { shown };
-                let out = self.styles[*rule].evaluate(value, &s.unit, &s.id, level);
-                let target_is_sensor = self.styles[*rule].target == StyleTarget::Sensor;
-                let e = if target_is_sensor { s.entity } else { s.target };
-                if target_is_sensor && e != s.target {
-                    if let Some(c) = out.color {
-                        set_style(model, e, |st| st.color_override = Some([c[0], c[1], c[2], 1.0]));
-                    }
-                    continue;
+        self.streams[stream as usize].peers = peers;
+        self.paint(model, stream as usize, newest.value, shown);
+    }
+
+    /// Evaluates a stream's style rules: `own` for its marker, `shown` for the observed feature.
+    fn paint(&mut self, model: &mut CityModel, stream: usize, own: f64, shown: f64) {
+        let Some(s) = self.streams.get_mut(stream) else { return };
+        let mut color = None;
+        let mut scale = None;
+        let mut label = None;
+        for (rule, level) in &mut s.styles {
+            let is_sensor = self.styles[*rule].target == StyleTarget::Sensor;
+            let value = if is_sensor { own } else { shown };
+            let out = self.styles[*rule].evaluate(value, &s.unit, &s.id, level);
+            if is_sensor && s.entity != s.target {
+                if let Some(c) = out.color {
+                    set_style(model, s.entity, |st| st.color_override = Some([c[0], c[1], c[2], 1.0]));
                 }
-                color = out.color.or(color);
-                scale = out.height_scale.or(scale);
-                label = out.label.or(label);
+                continue;
             }
-            if let Some(c) = color {
-                set_style(model, s.target, |st| st.color_override = Some([c[0], c[1], c[2], 0.85]));
-            }
-            if let Some(h) = scale {
-                set_style(model, s.target, |st| st.height_scale = h);
-            }
-            if let Some(l) = label {
-                let mut e = model.world.entity_mut(s.target);
-                if e.get::<LiveLabel>().is_none_or(|x| x.0 != l) {
-                    e.insert(LiveLabel(l));
-                }
+            color = out.color.or(color);
+            scale = out.height_scale.or(scale);
+            label = out.label.or(label);
+        }
+        if let Some(c) = color {
+            set_style(model, s.target, |st| st.color_override = Some([c[0], c[1], c[2], 0.85]));
+        }
+        if let Some(h) = scale {
+            set_style(model, s.target, |st| st.height_scale = h);
+        }
+        if let Some(l) = label {
+            let mut e = model.world.entity_mut(s.target);
+            if e.get::<LiveLabel>().is_none_or(|x| x.0 != l) {
+                e.insert(LiveLabel(l));
             }
         }
     }
@@ -520,7 +596,12 @@ impl LiveSession {
     pub fn overlay_lines(&self, now_ms: i64) -> Vec<String> {
         let st = self.stats.snapshot();
         let mut lines = vec![
-            format!("live  {}", time_text(now_ms)),
+            match self.scrub {
+                Some(t) => {
+                    format!("showing {}  (live {})  [ ] scrub 10 min, Backslash: live", time_text(t), time_text(now_ms))
+                }
+                None => format!("live  {}  [ ] scrub back/forward", time_text(now_ms)),
+            },
             format!(
                 "readings {}  applied {}  dropped {}  unknown {}  rejected {}",
                 st.readings,

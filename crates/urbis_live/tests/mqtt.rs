@@ -319,3 +319,38 @@ fn bad_payloads_are_counted_by_reason_and_good_ones_still_land() {
     assert_eq!((l("gauge-02").value, l("gauge-02").time_ms), (2.5, now));
     assert_eq!(l("gauge-01").value, 3.25, "SensorThings form through the topic's datastream");
 }
+
+#[test]
+fn an_mqtt_5_subscription_receives_every_reading_too() {
+    if !broker_or_skip() {
+        return;
+    }
+    let broker = Broker::start("");
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut model, net, mut session) = sample_session(dir.path(), |_| {});
+    let stats = session.stats().clone();
+    let source = MqttSource::parse(&format!("{}?v=5&qos=1", broker.url("city/#"))).expect("url");
+    assert!(source.v5);
+    let _src = spawn_mqtt(source, session.ingest(true)).expect("spawn");
+    assert!(wait_until(Duration::from_secs(10), || stats.subscribed.load(std::sync::atomic::Ordering::Relaxed) >= 1));
+    let sent = net
+        .publish_mqtt(&MqttSource::parse(&broker.url("city")).expect("url"), &publish_opts(5.0, 10), |_, _| {})
+        .expect("publish");
+    assert!(wait_until(Duration::from_secs(20), || stats.snapshot().readings >= sent.readings));
+    session.tick(&mut model, now_ms());
+    assert_eq!(stats.snapshot().applied, sent.readings);
+    assert!(broker.log().contains("p5"), "the broker saw an MQTT 5 client: {}", broker.log());
+}
+
+#[test]
+fn mqtt_urls_parse_and_bad_ones_are_named() {
+    let s = MqttSource::parse("mqtts://op:pw@broker.example:8884/city/+/water/#?qos=0&ca=/etc/ca.pem").expect("url");
+    assert_eq!((s.host.as_str(), s.port, s.topic.as_str(), s.qos), ("broker.example", 8884, "city/+/water/#", 0));
+    assert_eq!((s.username.as_deref(), s.password.as_deref()), (Some("op"), Some("pw")));
+    assert_eq!(s.tls, Some(Some(std::path::PathBuf::from("/etc/ca.pem"))));
+    assert_eq!(MqttSource::parse("mqtt://h/t").expect("url").port, 1883);
+    for bad in ["http://h/t", "mqtt://h", "mqtt://h:99999/t", "mqtt://h/t?qos=2", "mqtt://h/t?v=6", "mqtt://h/t?x=1"] {
+        let e = MqttSource::parse(bad).expect_err(bad).to_string();
+        assert!(e.starts_with(bad), "{e}");
+    }
+}

@@ -1,4 +1,4 @@
-//! MQTT 3.1.1 subscription through rumqttc, plain or TLS (rustls with the
+//! MQTT 3.1.1 or 5 subscription through rumqttc, plain or TLS (rustls with the
 //! ring provider), with username and password.
 //!
 //! The thread polls the connection with a short timeout, so it stops
@@ -34,10 +34,12 @@ pub struct MqttSource {
     pub tls: Option<Option<PathBuf>>,
     pub client_id: String,
     pub keep_alive_s: u64,
+    /// Speak MQTT 5 instead of 3.1.1 (`?v=5`).
+    pub v5: bool,
 }
 
 impl MqttSource {
-    /// Parses `mqtt://[user:pass@]host[:port]/topic/filter/#[?qos=1]` or
+    /// Parses `mqtt://[user:pass@]host[:port]/topic/filter/#[?qos=1&v=5]` or
     /// `mqtts://…[?ca=ca.pem]`. The topic is everything after the first `/`
     /// (so `#` and `+` need no escaping).
     pub fn parse(url: &str) -> Result<MqttSource, LiveError> {
@@ -85,6 +87,7 @@ impl MqttSource {
             tls: tls.then_some(None),
             client_id: format!("urbis-{}-{}", std::process::id(), now_ms() % 1_000_000),
             keep_alive_s: 5,
+            v5: false,
         };
         for kv in query.unwrap_or("").split('&').filter(|kv| !kv.is_empty()) {
             match kv.split_once('=') {
@@ -93,6 +96,13 @@ impl MqttSource {
                 }
                 Some(("ca", p)) => s.tls = Some(Some(PathBuf::from(p))),
                 Some(("client_id", c)) => s.client_id = c.to_string(),
+                Some(("v", v)) => {
+                    s.v5 = match v {
+                        "5" => true,
+                        "3" | "4" | "3.1.1" => false,
+                        _ => return Err(bad("v must be 3.1.1 (or 4) or 5")),
+                    }
+                }
                 _ => return Err(bad(&format!("unknown option {kv:?}"))),
             }
         }
@@ -110,6 +120,22 @@ impl MqttSource {
         // Payloads above the configured limit are refused by the parser (and
         // counted); only absurd packets are refused by the client itself.
         o.set_max_packet_size(64 << 20, 1 << 20);
+        if let Some(u) = &self.username {
+            o.set_credentials(u.clone(), self.password.clone().unwrap_or_default());
+        }
+        if let Some(ca) = &self.tls {
+            o.set_transport(Transport::Tls(TlsConfiguration::Rustls(Arc::new(tls_config(ca.as_deref())?))));
+        }
+        Ok(o)
+    }
+}
+
+impl MqttSource {
+    fn options_v5(&self) -> Result<rumqttc::v5::MqttOptions, LiveError> {
+        let mut o = rumqttc::v5::MqttOptions::new(self.client_id.clone(), self.host.clone(), self.port);
+        o.set_keep_alive(Duration::from_secs(self.keep_alive_s.max(1)));
+        o.set_clean_start(true);
+        o.set_max_packet_size(Some(64 << 20));
         if let Some(u) = &self.username {
             o.set_credentials(u.clone(), self.password.clone().unwrap_or_default());
         }
@@ -152,26 +178,87 @@ pub fn tls_config(ca: Option<&std::path::Path>) -> Result<rustls::ClientConfig, 
 /// are retried for ever (logged, counted as gaps); a refused login is
 /// logged as such and retried with backoff as well.
 pub fn spawn_mqtt(source: MqttSource, ingest: Ingest) -> Result<SourceHandle, LiveError> {
-    let options = source.options()?;
     let stop = Arc::new(AtomicBool::new(false));
     let clock = Arc::new(AtomicI64::new(now_ms()));
     let finished = Arc::new(AtomicBool::new(false));
     let (s, c) = (stop.clone(), clock.clone());
-    let name = format!("mqtt://{}:{}/{}", source.host, source.port, source.topic);
-    let label = name.clone();
-    let thread = std::thread::Builder::new()
-        .name("urbis-mqtt".into())
-        .spawn(move || run(source, options, ingest, &s, &c, &label))
-        .map_err(|e| LiveError::Io { path: PathBuf::from(&name), source: e })?;
+    let name = format!("mqtt{}://{}:{}/{}", if source.v5 { "5" } else { "" }, source.host, source.port, source.topic);
+    let handler = Handler::new(name.clone(), ingest);
+    let thread = if source.v5 {
+        let options = source.options_v5()?;
+        std::thread::Builder::new().name("urbis-mqtt5".into()).spawn(move || run_v5(source, options, handler, &s, &c))
+    } else {
+        let options = source.options()?;
+        std::thread::Builder::new().name("urbis-mqtt".into()).spawn(move || run(source, options, handler, &s, &c))
+    }
+    .map_err(|e| LiveError::Io { path: PathBuf::from(&name), source: e })?;
     Ok(SourceHandle::new(name, stop, clock, finished, thread))
 }
 
-fn run(source: MqttSource, options: MqttOptions, ingest: Ingest, stop: &AtomicBool, clock: &AtomicI64, name: &str) {
+/// What both protocol loops do with connections, messages and errors.
+struct Handler {
+    name: String,
+    ingest: Ingest,
+    backoff: Duration,
+    down_since: Option<i64>,
+    connected_once: bool,
+    batch: Vec<crate::payload::Reading>,
+}
+
+impl Handler {
+    fn new(name: String, ingest: Ingest) -> Self {
+        Self {
+            name,
+            ingest,
+            backoff: Duration::from_millis(50),
+            down_since: None,
+            connected_once: false,
+            batch: Vec::new(),
+        }
+    }
+
+    /// A successful CONNACK; the caller subscribes next.
+    fn connected(&mut self) {
+        self.backoff = Duration::from_millis(50);
+        if let Some(from) = self.down_since.take() {
+            self.ingest.stats.record_gap(Gap { source: self.name.clone(), from_ms: from, to_ms: now_ms() });
+        } else if self.connected_once {
+            self.ingest.stats.reconnects.fetch_add(1, Relaxed);
+        }
+        self.connected_once = true;
+        tracing::info!(source = %self.name, "MQTT connected");
+    }
+
+    fn message(&mut self, topic: &str, payload: &[u8]) {
+        let now = now_ms();
+        match datastream_of_topic(topic) {
+            Some(ds) => self.ingest.parser().sensorthings(ds, payload, now, &mut self.batch),
+            None => self.ingest.parser().json(topic, payload, now, &mut self.batch),
+        };
+        self.ingest.push(&mut self.batch);
+    }
+
+    /// A connection error: note the outage, log, and back off (stoppable).
+    fn failed(&mut self, refused: bool, error: &dyn std::fmt::Display, stop: &AtomicBool) {
+        if self.connected_once && self.down_since.is_none() {
+            self.down_since = Some(now_ms());
+        }
+        if refused {
+            self.ingest.stats.refused.fetch_add(1, Relaxed);
+            tracing::error!(source = %self.name, "MQTT login refused: {error}");
+        } else {
+            tracing::warn!(source = %self.name, "MQTT connection lost: {error}; retrying in {:?}", self.backoff);
+        }
+        let until = std::time::Instant::now() + self.backoff;
+        while std::time::Instant::now() < until && !stop.load(Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.backoff = (self.backoff * 2).min(Duration::from_millis(500));
+    }
+}
+
+fn run(source: MqttSource, options: MqttOptions, mut h: Handler, stop: &AtomicBool, clock: &AtomicI64) {
     let (client, mut connection) = Client::new(options, 64);
-    let mut backoff = Duration::from_millis(50);
-    let mut down_since: Option<i64> = None;
-    let mut connected_once = false;
-    let mut batch = Vec::new();
     while !stop.load(Relaxed) {
         clock.store(now_ms(), Relaxed);
         let event = match connection.recv_timeout(Duration::from_millis(100)) {
@@ -180,53 +267,60 @@ fn run(source: MqttSource, options: MqttOptions, ingest: Ingest, stop: &AtomicBo
             Err(rumqttc::RecvTimeoutError::Disconnected) => break,
         };
         match event {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                if ack.code != rumqttc::ConnectReturnCode::Success {
-                    tracing::error!(source = name, code = ?ack.code, "MQTT connection refused");
-                    continue;
-                }
-                backoff = Duration::from_millis(50);
-                if let Some(from) = down_since.take() {
-                    ingest.stats.record_gap(Gap { source: name.to_string(), from_ms: from, to_ms: now_ms() });
-                } else if connected_once {
-                    ingest.stats.reconnects.fetch_add(1, Relaxed);
-                }
-                connected_once = true;
-                tracing::info!(source = name, "MQTT connected");
+            Ok(Event::Incoming(Packet::ConnAck(ack))) if ack.code == rumqttc::ConnectReturnCode::Success => {
+                h.connected();
                 if let Err(e) = client.try_subscribe(source.topic.clone(), source.qos()) {
-                    tracing::error!(source = name, "subscribe: {e}");
+                    tracing::error!(source = %h.name, "subscribe: {e}");
                 }
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
-                ingest.stats.subscribed.fetch_add(1, Relaxed);
+                h.ingest.stats.subscribed.fetch_add(1, Relaxed);
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                let now = now_ms();
-                let topic = p.topic.as_str();
-                match datastream_of_topic(topic) {
-                    Some(ds) => ingest.parser().sensorthings(ds, &p.payload, now, &mut batch),
-                    None => ingest.parser().json(topic, &p.payload, now, &mut batch),
-                };
-                ingest.push(&mut batch);
+            Ok(Event::Incoming(Packet::Publish(p))) => h.message(&p.topic, &p.payload),
+            Ok(_) => {}
+            Err(e) => {
+                let refused = matches!(e, rumqttc::ConnectionError::ConnectionRefused(_));
+                h.failed(refused, &e, stop);
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
+fn run_v5(source: MqttSource, options: rumqttc::v5::MqttOptions, mut h: Handler, stop: &AtomicBool, clock: &AtomicI64) {
+    use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Packet as P5};
+    use rumqttc::v5::{Client as Client5, ConnectionError as E5, Event as Ev5, RecvTimeoutError as T5};
+    let (client, mut connection) = Client5::new(options, 64);
+    let qos = if source.qos == 0 {
+        rumqttc::v5::mqttbytes::QoS::AtMostOnce
+    } else {
+        rumqttc::v5::mqttbytes::QoS::AtLeastOnce
+    };
+    while !stop.load(Relaxed) {
+        clock.store(now_ms(), Relaxed);
+        let event = match connection.recv_timeout(Duration::from_millis(100)) {
+            Ok(e) => e,
+            Err(T5::Timeout) => continue,
+            Err(T5::Disconnected) => break,
+        };
+        match event {
+            Ok(Ev5::Incoming(P5::ConnAck(ack))) if ack.code == ConnectReturnCode::Success => {
+                h.connected();
+                if let Err(e) = client.try_subscribe(source.topic.clone(), qos) {
+                    tracing::error!(source = %h.name, "subscribe: {e}");
+                }
+            }
+            Ok(Ev5::Incoming(P5::SubAck(_))) => {
+                h.ingest.stats.subscribed.fetch_add(1, Relaxed);
+            }
+            Ok(Ev5::Incoming(P5::Publish(p))) => {
+                let topic = String::from_utf8_lossy(&p.topic).into_owned();
+                h.message(&topic, &p.payload);
             }
             Ok(_) => {}
             Err(e) => {
-                if connected_once && down_since.is_none() {
-                    down_since = Some(now_ms());
-                }
-                let refused = matches!(e, rumqttc::ConnectionError::ConnectionRefused(_));
-                if refused {
-                    ingest.stats.refused.fetch_add(1, Relaxed);
-                    tracing::error!(source = name, "MQTT login refused: {e}");
-                } else {
-                    tracing::warn!(source = name, "MQTT connection lost: {e}; retrying in {backoff:?}");
-                }
-                // Sleep in small steps so a stop request is honoured quickly.
-                let until = std::time::Instant::now() + backoff;
-                while std::time::Instant::now() < until && !stop.load(Relaxed) {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                backoff = (backoff * 2).min(Duration::from_millis(500));
+                let refused = matches!(e, E5::ConnectionRefused(_));
+                h.failed(refused, &e, stop);
             }
         }
     }
