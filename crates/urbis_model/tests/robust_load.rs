@@ -39,3 +39,19 @@ fn a_broken_file_in_a_directory_does_not_stop_the_rest() {
     assert!(e.contains("none of the 2 input files"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sensor_recordings_beside_a_city_are_not_read_as_cityjsonseq() {
+    let dir = std::env::temp_dir().join(format!("urbis-jsonl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let city = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/sample_city");
+    let city = urbis_sample_city::ensure(&city, &Default::default()).expect("sample city");
+    std::fs::copy(city.join(urbis_sample_city::CITYJSON_FILE), dir.join("district.city.json")).expect("copy");
+    std::fs::write(dir.join("sensors.jsonl"), "{\"sensor\":\"a\",\"time\":0,\"value\":1}\n").expect("write");
+    let (model, reports) = open_city(std::slice::from_ref(&dir)).expect("load");
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(model.feature_count() > 1000);
+    // Named explicitly, it is refused as an unsupported input.
+    assert!(open_city(&[dir.join("sensors.jsonl")]).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}

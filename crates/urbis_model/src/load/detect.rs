@@ -59,7 +59,11 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
         return Ok(Some(InputKind::CityJson));
     }
     match ext.as_str() {
-        "jsonl" => return Ok(Some(InputKind::CityJsonSeq)),
+        // JSON lines are CityJSONSeq only when they say so (sensor recordings are JSON lines too).
+        "jsonl" => {
+            let h = head(path, 64 * 1024)?;
+            return Ok(String::from_utf8_lossy(&h).contains("\"CityJSON").then_some(InputKind::CityJsonSeq));
+        }
         "ifc" => return Ok(Some(InputKind::Ifc)),
         "geojson" => return Ok(Some(InputKind::GeoJson)),
         "asc" => return Ok(Some(InputKind::AsciiGrid)),

@@ -215,6 +215,9 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, LoadError> {
                             .any(|k| e.eq_ignore_ascii_case(k))
                     })
                 })
+                // Files that are no city input at all (a sensor recording beside the city)
+                // are passed over; unreadable ones stay, to be reported.
+                .filter(|f| !matches!(detect(f), Ok(None)))
                 .collect();
             found.sort_by_key(|f| (!is_dem_name(f), f.clone()));
             if found.is_empty() {
