@@ -98,7 +98,7 @@ fn workspace_respects_the_architecture_invariants() {
     assert!(v.is_empty(), "architecture invariants broken:\n{}", v.join("\n"));
     // Spelled out for the crates ARCHITECTURE.md names.
     assert!(!reaches(&graph, "urbis_render", "bevy_ecs"), "render must not depend on bevy_ecs");
-    for c in ["urbis_geo", "urbis_model", "urbis_formats", "urbis_tiles", "urbis_live"] {
+    for c in ["urbis_geo", "urbis_model", "urbis_formats", "urbis_tiles", "urbis_live", "urbis_sim"] {
         assert!(!reaches(&graph, c, "wgpu") && !reaches(&graph, c, "winit"), "{c} must not depend on wgpu or winit");
     }
     assert!(members.contains("urbis_live"), "workspace lacks urbis_live");

@@ -187,6 +187,13 @@ pub struct FloodSim {
     tiles_x: usize,
     tiles_y: usize,
     active: Vec<bool>,
+    /// Tiles holding water after the last step (kept by the continuity pass).
+    wet_tiles: Vec<bool>,
+    /// Tiles that receive rain (from the rain mask), and how many cells do.
+    rain_tiles: Vec<bool>,
+    rained_cells: usize,
+    /// Deepest water after the last step (kept by the continuity pass).
+    h_max: f64,
 }
 
 impl FloodSim {
@@ -226,13 +233,40 @@ impl FloodSim {
             tiles_x,
             tiles_y,
             active: vec![true; tiles_x * tiles_y],
+            wet_tiles: vec![false; tiles_x * tiles_y],
+            rain_tiles: vec![false; tiles_x * tiles_y],
+            rained_cells: 0,
+            h_max: 0.0,
             h,
             model,
         };
+        let nx = sim.model.nx;
+        for c in 0..n {
+            let tile = (c / nx / TILE) * tiles_x + (c % nx) / TILE;
+            let finite = sim.model.z[c].is_finite();
+            if sim.model.rain_mask.as_ref().is_none_or(|m| m[c]) && finite {
+                sim.rain_tiles[tile] = true;
+                sim.rained_cells += 1;
+            }
+        }
         sim.apply_fixed_stage(0.0);
+        sim.rescan();
         sim.balance = Balance::default();
         sim.initial_volume = sim.volume();
         Ok(sim)
+    }
+
+    /// Recomputes the wet tiles and the deepest water from the depths.
+    fn rescan(&mut self) {
+        let (nx, tx) = (self.model.nx, self.tiles_x);
+        self.wet_tiles.iter_mut().for_each(|w| *w = false);
+        self.h_max = 0.0;
+        for (c, &d) in self.h.iter().enumerate() {
+            if d > 0.0 {
+                self.wet_tiles[(c / nx / TILE) * tx + (c % nx) / TILE] = true;
+                self.h_max = self.h_max.max(d);
+            }
+        }
     }
 
     /// Water volume on the grid, m³.
@@ -254,7 +288,7 @@ impl FloodSim {
 
     /// The next stable time step.
     pub fn stable_dt(&self) -> f64 {
-        let h_max = self.h.par_iter().copied().reduce(|| 0.0, f64::max);
+        let h_max = self.h_max;
         if h_max <= 0.0 {
             return self.model.max_dt;
         }
@@ -276,30 +310,20 @@ impl FloodSim {
             let target = (stage - z).max(0.0);
             self.balance.boundary_out += (self.h[c] - target) * dx2;
             self.h[c] = target;
+            self.h_max = self.h_max.max(target);
+            if target > 0.0 {
+                self.wet_tiles[(j / TILE) * self.tiles_x + i / TILE] = true;
+            }
         }
     }
 
     /// Marks tiles that hold water or receive rain or inflow, dilated by one tile.
     fn update_active(&mut self, raining: bool) {
         let (nx, tx, ty) = (self.model.nx, self.tiles_x, self.tiles_y);
-        let mut wet = vec![false; tx * ty];
-        for (j, row) in self.h.chunks(nx).enumerate() {
-            for (i, &d) in row.iter().enumerate() {
-                if d > 0.0 {
-                    wet[(j / TILE) * tx + i / TILE] = true;
-                }
-            }
-        }
+        let mut wet = self.wet_tiles.clone();
         if raining {
-            match &self.model.rain_mask {
-                None => wet.iter_mut().for_each(|w| *w = true),
-                Some(m) => {
-                    for (c, &r) in m.iter().enumerate() {
-                        if r {
-                            wet[(c / nx / TILE) * tx + (c % nx) / TILE] = true;
-                        }
-                    }
-                }
+            for (w, r) in wet.iter_mut().zip(&self.rain_tiles) {
+                *w |= *r;
             }
         }
         for f in &self.model.inflows {
@@ -358,7 +382,7 @@ impl FloodSim {
             let slope = (e1 - e0) / dx;
             let n2f = 0.5 * (n2[c0] * n2[c0] + n2[c1] * n2[c1]);
             let q_theta = theta * q + 0.5 * (1.0 - theta) * (q_before + q_after);
-            let q_new = (q_theta - G * hf * dt * slope) / (1.0 + G * dt * n2f * q.abs() / hf.powf(7.0 / 3.0));
+            let q_new = (q_theta - G * hf * dt * slope) / (1.0 + G * dt * n2f * q.abs() / (hf * hf * hf.cbrt()));
             // Froude limiter: shallow fronts cannot run supercritical, which is where the
             // local-inertial equations (no advection) go unstable.
             let cap = froude_max * hf * (G * hf).sqrt();
@@ -453,9 +477,11 @@ impl FloodSim {
             .zip(self.arrival.par_chunks_mut(nx))
             .zip(self.max_speed.par_chunks_mut(nx))
             .enumerate();
-        let updated: u64 = rows
+        let per_row: Vec<(u64, f64, Vec<usize>)> = rows
             .map(|(j, (((hrow, maxd), arr), maxv))| {
                 let mut count = 0u64;
+                let mut deepest = 0.0f64;
+                let mut wet_cols: Vec<usize> = Vec::new();
                 for i in 0..nx {
                     if !tile_on(i, j) {
                         continue;
@@ -478,6 +504,12 @@ impl FloodSim {
                     }
                     let d = d.max(0.0);
                     hrow[i] = d;
+                    if d > 0.0 {
+                        deepest = deepest.max(d);
+                        if wet_cols.last() != Some(&(i / TILE)) {
+                            wet_cols.push(i / TILE);
+                        }
+                    }
                     maxd[i] = maxd[i].max(d as f32);
                     if arr[i].is_nan() && d > arrival_depth {
                         arr[i] = t_next;
@@ -487,16 +519,23 @@ impl FloodSim {
                         maxv[i] = maxv[i].max(u.hypot(v) as f32);
                     }
                 }
-                count
+                (count, deepest, wet_cols)
             })
-            .sum();
+            .collect();
+        let tx = self.tiles_x;
+        self.wet_tiles.iter_mut().for_each(|w| *w = false);
+        self.h_max = 0.0;
+        let mut updated = 0;
+        for (j, (count, deepest, cols)) in per_row.into_iter().enumerate() {
+            updated += count;
+            self.h_max = self.h_max.max(deepest);
+            for c in cols {
+                self.wet_tiles[(j / TILE) * tx + c] = true;
+            }
+        }
         // Book the forcing actually applied.
         let dx2 = dx * dx;
-        let rained_cells = match &self.model.rain_mask {
-            None => self.model.z.iter().filter(|z| z.is_finite()).count(),
-            Some(mk) => mk.iter().zip(&self.model.z).filter(|(r, z)| **r && z.is_finite()).count(),
-        };
-        self.balance.rain += rain_depth * dx2 * rained_cells as f64;
+        self.balance.rain += rain_depth * dx2 * self.rained_cells as f64;
         self.balance.inflow += inflow_cells.iter().map(|(_, d)| d * dx2).sum::<f64>();
         self.apply_fixed_stage(dt);
         self.t += dt;
