@@ -128,7 +128,7 @@ impl FloodModel {
         if z.len() != nx * ny {
             return Err(FloodError::Size { what: "bed elevations", expected: nx * ny, got: z.len() });
         }
-        if !(dx > 0.0) || !(manning >= 0.0) {
+        if dx.is_nan() || dx <= 0.0 || manning.is_nan() || manning < 0.0 {
             return Err(FloodError::Invalid(format!("cell size {dx} and Manning's n {manning} must be positive")));
         }
         Ok(Self {

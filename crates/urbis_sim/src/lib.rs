@@ -9,11 +9,21 @@
 //!   limiting, and only active tiles updated. Outputs maximum depth,
 //!   arrival time and maximum speed per cell.
 //!
+//! - [`city`]: the city model's DEM as a flood grid in the DEM's own CRS,
+//!   cell centres placed in ENU through PROJ, buildings burnt in as raised
+//!   cells, water bodies filled, roughness from land cover; and the
+//!   buildings a flood reaches;
+//! - [`report`]: ASCII grids with `.prj`, CSV and GeoJSON, PNG maps with
+//!   legend, units, scale bar and north arrow.
+//!
 //! ```text
-//! DEM grid + burnt-in buildings + roughness ─► FloodModel ─► FloodSim::step (rayon over rows)
-//!                                                              └─► max depth, arrival, max speed, mass balance
+//! CityModel (Terrain, footprints, classes) ─► city::flood_grid ─► FloodModel ─► FloodSim::step (rayon over rows)
+//!                                                                     └─► max depth, arrival, max speed, mass balance
+//!                                               report ◄── city::flooded_buildings ◄──┘
 //! ```
 
+pub mod city;
 pub mod flood;
+pub mod report;
 
 pub use flood::{Balance, FloodError, FloodModel, FloodSim, Inflow, Series};

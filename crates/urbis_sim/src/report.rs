@@ -1,0 +1,217 @@
+//! Outputs an analyst can put in a report: ESRI ASCII grids (with a `.prj`
+//! naming the EPSG code), CSV and GeoJSON tables, and PNG maps with a
+//! colour legend, units, a scale bar and a north arrow, drawn with the
+//! 8×8 bitmap font so that they need no system fonts.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use image::{Rgb, RgbImage};
+use urbis_geo::CityFrame;
+
+use crate::city::{CityGrid, Cover, FloodedBuilding};
+
+/// Errors writing outputs; they name the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Image { path: PathBuf, source: image::ImageError },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io { path: path.to_path_buf(), source }
+}
+
+/// Writes a raster (row 0 south, as the solver keeps it) as an ESRI ASCII
+/// grid in the grid's CRS; NaN becomes NODATA (-9999).
+pub fn write_ascii_grid(path: &Path, grid: &CityGrid, values: &[f32]) -> Result<(), ReportError> {
+    let (nx, ny) = (grid.nx(), grid.ny());
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(io(path))?);
+    write!(
+        w,
+        "ncols {nx}\nnrows {ny}\nxllcorner {}\nyllcorner {}\ncellsize {}\nNODATA_value -9999\n",
+        grid.x_min, grid.y_min, grid.model.dx
+    )
+    .map_err(io(path))?;
+    for j in (0..ny).rev() {
+        let row: Vec<String> = values[j * nx..(j + 1) * nx]
+            .iter()
+            .map(|v| if v.is_finite() { format!("{:.3}", v) } else { "-9999".into() })
+            .collect();
+        writeln!(w, "{}", row.join(" ")).map_err(io(path))?;
+    }
+    w.flush().map_err(io(path))?;
+    if let Some(crs) = grid.crs {
+        let prj = path.with_extension("prj");
+        std::fs::write(&prj, format!("EPSG:{}\n", crs.0)).map_err(io(&prj))?;
+    }
+    Ok(())
+}
+
+/// Writes flooded buildings as CSV (id, max depth, lon, lat).
+pub fn write_buildings_csv(path: &Path, frame: &CityFrame, list: &[FloodedBuilding]) -> Result<(), ReportError> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(io(path))?);
+    writeln!(w, "building_id,max_depth_m,lon,lat").map_err(io(path))?;
+    for b in list {
+        let g = frame.enu_to_geodetic(b.centre);
+        writeln!(w, "{},{:.3},{:.7},{:.7}", b.id, b.max_depth, g.lon_deg, g.lat_deg).map_err(io(path))?;
+    }
+    w.flush().map_err(io(path))
+}
+
+/// Writes flooded buildings as a GeoJSON FeatureCollection of points (WGS 84).
+pub fn write_buildings_geojson(path: &Path, frame: &CityFrame, list: &[FloodedBuilding]) -> Result<(), ReportError> {
+    let features: Vec<serde_json::Value> = list
+        .iter()
+        .map(|b| {
+            let g = frame.enu_to_geodetic(b.centre);
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [g.lon_deg, g.lat_deg]},
+                "properties": {"building_id": b.id, "max_depth_m": (b.max_depth * 1000.0).round() / 1000.0},
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": features});
+    std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap_or_default()).map_err(io(path))
+}
+
+/// A colour ramp for a legend.
+#[derive(Debug, Clone)]
+pub struct Ramp {
+    pub title: String,
+    pub unit: String,
+    pub min: f64,
+    pub max: f64,
+    pub colors: Vec<[u8; 3]>,
+}
+
+impl Ramp {
+    fn color(&self, v: f64) -> [u8; 3] {
+        let t = ((v - self.min) / (self.max - self.min)).clamp(0.0, 1.0) * (self.colors.len() - 1) as f64;
+        let i = (t.floor() as usize).min(self.colors.len() - 2);
+        let f = t - i as f64;
+        let (a, b) = (self.colors[i], self.colors[i + 1]);
+        [0, 1, 2].map(|k| (a[k] as f64 + (b[k] as f64 - a[k] as f64) * f).round() as u8)
+    }
+}
+
+fn text(img: &mut RgbImage, x: i64, y: i64, s: &str, scale: i64, color: [u8; 3]) {
+    for (n, ch) in s.chars().enumerate() {
+        let glyph = font8x8::legacy::BASIC_LEGACY[if ch.is_ascii() { ch as usize } else { '?' as usize }];
+        for (row, bits) in glyph.iter().enumerate() {
+            for col in 0..8 {
+                if bits & (1 << col) == 0 {
+                    continue;
+                }
+                for sy in 0..scale {
+                    for sx in 0..scale {
+                        let px = x + (n as i64 * 8 + col) * scale + sx;
+                        let py = y + row as i64 * scale + sy;
+                        if px >= 0 && py >= 0 && (px as u32) < img.width() && (py as u32) < img.height() {
+                            img.put_pixel(px as u32, py as u32, Rgb(color));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, color: [u8; 3]) {
+    for y in y0.max(0)..y1.min(img.height() as i64) {
+        for x in x0.max(0)..x1.min(img.width() as i64) {
+            img.put_pixel(x as u32, y as u32, Rgb(color));
+        }
+    }
+}
+
+/// Draws a raster (row 0 south) over a shaded base map of the city: values
+/// at or below `ramp.min` are left transparent. Legend, units, scale bar and
+/// grid-north arrow are drawn in a side panel.
+pub fn map_png(path: &Path, grid: &CityGrid, values: &[f32], ramp: &Ramp, title: &str) -> Result<(), ReportError> {
+    let (nx, ny) = (grid.nx() as i64, grid.ny() as i64);
+    let px = (900 / nx.max(ny)).clamp(1, 4);
+    let (map_w, map_h) = (nx * px, ny * px);
+    let panel = 230;
+    let (w, h) = (map_w + panel + 30, (map_h + 70).max(420));
+    let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
+    let (ox, oy) = (15, 50);
+    text(&mut img, ox, 15, title, 2, [20, 20, 20]);
+    // Base map: hillshade of the bed, land cover tints, buildings dark.
+    let z = &grid.model.z;
+    let at = |i: i64, j: i64| z[(j.clamp(0, ny - 1) * nx + i.clamp(0, nx - 1)) as usize];
+    for j in 0..ny {
+        for i in 0..nx {
+            let c = (j * nx + i) as usize;
+            let base: [u8; 3] = if !z[c].is_finite() {
+                [255, 255, 255]
+            } else {
+                let (dzdx, dzdy) = ((at(i + 1, j) - at(i - 1, j)) / 2.0, (at(i, j + 1) - at(i, j - 1)) / 2.0);
+                let shade = (0.75 + 0.12 * (-dzdx + dzdy) / grid.model.dx.max(1e-6)).clamp(0.45, 1.0);
+                let tint = match grid.cover[c] {
+                    Cover::Building => [95, 95, 100],
+                    Cover::Road => [205, 205, 200],
+                    Cover::Vegetation => [200, 225, 190],
+                    Cover::Water => [170, 200, 230],
+                    Cover::Ground => [230, 228, 215],
+                };
+                if grid.cover[c] == Cover::Building { tint } else { tint.map(|t| (t as f64 * shade) as u8) }
+            };
+            let v = values[c] as f64;
+            let color =
+                if v.is_finite() && v > ramp.min && grid.cover[c] != Cover::Building { ramp.color(v) } else { base };
+            // Row 0 is south: draw it at the bottom.
+            let (x, y) = (ox + i * px, oy + (ny - 1 - j) * px);
+            rect(&mut img, x, y, x + px, y + px, color);
+        }
+    }
+    // Frame.
+    for (x0, y0, x1, y1) in [
+        (ox - 1, oy - 1, ox + map_w + 1, oy),
+        (ox - 1, oy + map_h, ox + map_w + 1, oy + map_h + 1),
+        (ox - 1, oy, ox, oy + map_h),
+        (ox + map_w, oy, ox + map_w + 1, oy + map_h),
+    ] {
+        rect(&mut img, x0, y0, x1, y1, [40, 40, 40]);
+    }
+    // Legend: a vertical colour bar with five labelled ticks.
+    let lx = ox + map_w + 25;
+    text(&mut img, lx, oy, &ramp.title, 1, [20, 20, 20]);
+    text(&mut img, lx, oy + 12, &format!("({})", ramp.unit), 1, [60, 60, 60]);
+    let (bar_top, bar_h) = (oy + 30, 180);
+    for k in 0..bar_h {
+        let v = ramp.max - (ramp.max - ramp.min) * k as f64 / (bar_h - 1) as f64;
+        rect(&mut img, lx, bar_top + k, lx + 24, bar_top + k + 1, ramp.color(v));
+    }
+    for t in 0..5 {
+        let v = ramp.max - (ramp.max - ramp.min) * t as f64 / 4.0;
+        let y = bar_top + (bar_h - 1) * t / 4;
+        rect(&mut img, lx + 24, y, lx + 30, y + 1, [20, 20, 20]);
+        text(&mut img, lx + 34, y - 4, &format!("{v:.2}"), 1, [20, 20, 20]);
+    }
+    // Scale bar: a round length near a quarter of the map width.
+    let width_m = grid.model.dx * nx as f64;
+    let nice = [10.0, 20.0, 50.0, 100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0];
+    let len_m = nice.iter().copied().rfind(|l| *l <= width_m / 4.0).unwrap_or(10.0);
+    let len_px = (len_m / grid.model.dx * px as f64) as i64;
+    let sy = bar_top + bar_h + 40;
+    rect(&mut img, lx, sy, lx + len_px.min(panel - 20), sy + 4, [20, 20, 20]);
+    let label = if len_m >= 1000.0 { format!("{} km", len_m / 1000.0) } else { format!("{len_m} m") };
+    text(&mut img, lx, sy + 10, &label, 1, [20, 20, 20]);
+    // North arrow (grid north: the map's rows run west-east in the DEM's CRS).
+    let (ax, ay) = (lx + 12, sy + 40);
+    for k in 0..24 {
+        let half = k / 3;
+        rect(&mut img, ax - half, ay + k, ax + half + 1, ay + k + 1, [20, 20, 20]);
+    }
+    text(&mut img, ax - 3, ay + 28, "N", 1, [20, 20, 20]);
+    text(&mut img, lx, ay + 42, "grid north", 1, [90, 90, 90]);
+    if let Some(crs) = grid.crs {
+        text(&mut img, lx, ay + 56, &format!("EPSG:{}", crs.0), 1, [90, 90, 90]);
+    }
+    text(&mut img, lx, ay + 70, &format!("cells {} m", grid.model.dx), 1, [90, 90, 90]);
+    img.save(path).map_err(|source| ReportError::Image { path: path.to_path_buf(), source })
+}
