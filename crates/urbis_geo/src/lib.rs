@@ -19,6 +19,7 @@
 //!
 //! - [`ellipsoid`]: WGS84 / CGCS2000 ellipsoids, geodetic ↔ ECEF.
 //! - [`frame`]: ENU bases and the [`CityFrame`] of a district.
+//! - [`sun`]: the sun's topocentric zenith and azimuth (NOAA class, 0.01°).
 //! - [`crs`]: `CrsTransform` between any two EPSG codes (through PROJ,
 //!   with ECEF handled in closed form so that heights survive). Feature
 //!   `proj` (on for everything but the format readers, which only name CRSs).
@@ -28,12 +29,14 @@ pub mod crs;
 pub mod ellipsoid;
 pub mod epsg;
 pub mod frame;
+pub mod sun;
 
 #[cfg(feature = "proj")]
 pub use crs::CrsTransform;
 pub use ellipsoid::{Ellipsoid, Geodetic};
 pub use epsg::Epsg;
 pub use frame::{CityFrame, enu_basis};
+pub use sun::{SunInput, SunPosition, julian_day, julian_day_of_unix_ms, sun_position};
 
 /// Errors of the geodesy crate.
 #[derive(Debug, thiserror::Error)]
