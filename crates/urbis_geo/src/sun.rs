@@ -90,14 +90,14 @@ pub fn sun_position(input: &SunInput) -> SunPosition {
     let r = 1.000_001_018 * (1.0 - e * e) / (1.0 + e * nu.cos());
     // Nutation (Meeus 22, the four main terms) and obliquity.
     let omega = (125.044_52 - 1_934.136_261 * t).to_radians();
-    let l_sun = (280.4665 + 36_000.7698 * t).to_radians();
-    let l_moon = (218.3165 + 481_267.8813 * t).to_radians();
+    let l_sun = (280.4665 + 36_000.769_8 * t).to_radians();
+    let l_moon = (218.3165 + 481_267.881_3 * t).to_radians();
     let d_psi = (-17.20 * omega.sin() - 1.32 * (2.0 * l_sun).sin() - 0.23 * (2.0 * l_moon).sin()
         + 0.21 * (2.0 * omega).sin())
         / 3600.0;
-    let d_eps =
-        (9.20 * omega.cos() + 0.57 * (2.0 * l_sun).cos() + 0.10 * (2.0 * l_moon).cos() - 0.09 * (2.0 * omega).cos())
-            / 3600.0;
+    let d_eps = (9.20 * omega.cos() + 0.57 * (2.0 * l_sun).cos() + 0.10 * (2.0 * l_moon).cos()
+        - 0.09 * (2.0 * omega).cos())
+        / 3600.0;
     let eps0 = 23.0 + 26.0 / 60.0 + 21.448 / 3600.0 - (46.8150 * t + 0.000_59 * t * t - 0.001_813 * t * t * t) / 3600.0;
     let eps = (eps0 + d_eps).to_radians();
     // Apparent longitude: nutation and aberration (−20.4898″ / R).
@@ -107,7 +107,8 @@ pub fn sun_position(input: &SunInput) -> SunPosition {
     // Apparent sidereal time at Greenwich (UT), then the local hour angle.
     let d = input.jd - 2_451_545.0;
     let tu = d / 36_525.0;
-    let theta0 = norm360(280.460_618_37 + 360.985_647_366_29 * d + 0.000_387_933 * tu * tu - tu * tu * tu / 38_710_000.0);
+    let theta0 =
+        norm360(280.460_618_37 + 360.985_647_366_29 * d + 0.000_387_933 * tu * tu - tu * tu * tu / 38_710_000.0);
     let theta = theta0 + d_psi * eps.cos();
     let h = norm360(theta + input.lon_deg - alpha.to_degrees()).to_radians();
     // Topocentric parallax (SPA 3.12).

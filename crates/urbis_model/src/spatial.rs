@@ -109,11 +109,26 @@ impl SpatialIndex {
     /// with a mesh are tested triangle by triangle; others by their bounds,
     /// except parents without geometry, whose parts are hit instead.
     pub fn ray_cast(&self, world: &World, origin: DVec3, dir: DVec3, max_distance: f64) -> Option<RayHit> {
+        self.ray_cast_where(world, origin, dir, max_distance, |_| true)
+    }
+
+    /// As [`SpatialIndex::ray_cast`], considering only the features `keep` accepts.
+    pub fn ray_cast_where(
+        &self,
+        world: &World,
+        origin: DVec3,
+        dir: DVec3,
+        max_distance: f64,
+        keep: impl Fn(Entity) -> bool,
+    ) -> Option<RayHit> {
         let dir = dir.normalize();
         let sel = RaySelection { origin, dir, max_distance };
         let meshes = world.get_resource::<MeshStore>();
         let mut best: Option<RayHit> = None;
         for f in self.tree.locate_with_selection_function(sel) {
+            if !keep(f.entity) {
+                continue;
+            }
             let entry = f.bounds.ray_entry(origin, dir).unwrap_or(0.0);
             if best.is_some_and(|b| entry > b.distance) {
                 continue;

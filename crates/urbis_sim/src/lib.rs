@@ -13,6 +13,9 @@
 //!   cell centres placed in ENU through PROJ, buildings burnt in as raised
 //!   cells, water bodies filled, roughness from land cover; and the
 //!   buildings a flood reaches;
+//! - [`sunlight`]: sun directions over a day in true solar time, façade
+//!   sample points per storey, sunlight hours and shadow masks by exact ray
+//!   casting through the spatial index (rayon);
 //! - [`report`]: ASCII grids with `.prj`, CSV and GeoJSON, PNG maps with
 //!   legend, units, scale bar and north arrow.
 //!
@@ -25,5 +28,6 @@
 pub mod city;
 pub mod flood;
 pub mod report;
+pub mod sunlight;
 
 pub use flood::{Balance, FloodError, FloodModel, FloodSim, Inflow, Series};
