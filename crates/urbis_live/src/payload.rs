@@ -563,3 +563,44 @@ pub fn datastream_of_topic(topic: &str) -> Option<&str> {
     let id = topic[start..end].trim_matches('\'');
     (!id.is_empty() && topic[end..].starts_with(")/Observations")).then_some(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> Registry {
+        let mut r = Registry::default();
+        r.add("g1", Some("17"));
+        r.add("g2", None);
+        r
+    }
+
+    #[test]
+    fn a_configured_field_mapping_and_topic_level_find_the_reading() {
+        let fields = FieldMap {
+            sensor: "id".into(),
+            time: "ts".into(),
+            value: "v".into(),
+            quality: "q".into(),
+            topic_sensor_level: Some(2),
+        };
+        let (reg, stats) = (registry(), Stats::default());
+        let p = Parser { fields: &fields, registry: &reg, stats: &stats, limits: Limits::default() };
+        let mut out = Vec::new();
+        // The payload names the sensor; extra fields are ignored.
+        assert_eq!(
+            p.json("city/x/ignored", br#"{"id":"g2","ts":1000,"v":2.5,"q":"bad","extra":[1,{"a":2}]}"#, 2000, &mut out),
+            1
+        );
+        assert_eq!(out[0], Reading { stream: 1, time_ms: 1000, value: 2.5, quality: Quality::Bad });
+        // No sensor field: the topic's third level names it; no time: the arrival time.
+        assert_eq!(p.json("city/water/g1", br#"{"v":4}"#, 5000, &mut out), 1);
+        assert_eq!(out[1], Reading { stream: 0, time_ms: 5000, value: 4.0, quality: Quality::Good });
+        // The default names mean nothing under this mapping.
+        assert_eq!(p.json("a", br#"{"sensor":"g1","value":1}"#, 0, &mut out), 0);
+        assert_eq!(stats.rejected(Reject::MissingField), 1);
+        assert_eq!(datastream_of_topic("v1.1/Datastreams(17)/Observations"), Some("17"));
+        assert_eq!(datastream_of_topic("v1.1/Datastreams('x')/Observations"), Some("x"));
+        assert_eq!(datastream_of_topic("v1.1/Things(1)"), None);
+    }
+}
