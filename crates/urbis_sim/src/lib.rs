@@ -16,6 +16,8 @@
 //! - [`sunlight`]: sun directions over a day in true solar time, façade
 //!   sample points per storey, sunlight hours and shadow masks by exact ray
 //!   casting through the spatial index (rayon);
+//! - [`viewshed`]: the cells an observer sees over the grid's surface
+//!   model, and sightlines through the city naming the first obstruction;
 //! - [`report`]: ASCII grids with `.prj`, CSV and GeoJSON, PNG maps with
 //!   legend, units, scale bar and north arrow.
 //!
@@ -29,5 +31,6 @@ pub mod city;
 pub mod flood;
 pub mod report;
 pub mod sunlight;
+pub mod viewshed;
 
 pub use flood::{Balance, FloodError, FloodModel, FloodSim, Inflow, Series};
