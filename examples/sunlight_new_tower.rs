@@ -1,0 +1,133 @@
+//! Analyst example: whose flats lose their winter sunlight if a 120 m tower
+//! is built in a park?
+//!
+//! Sunlight hours on 大寒 (20 January), 8:00–16:00 true solar time, on the
+//! south-facing windows (façade points every 5 m, every 3 m storey) of the
+//! residential buildings within 250 m north of the site, before and after.
+//! The site is the park with the most homes within 250 m to its north.
+//! GB 50180 asks at least 2 hours for dwellings in this climate zone. Writes
+//! `out/sunlight_new_tower/windows.csv` (every window, hours before and
+//! after) and `buildings.csv` (per building: failing windows before and
+//! after), and prints the buildings that lose compliance.
+//!
+//! ```text
+//! cargo run --release --example sunlight_new_tower
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use glam::{DVec3, Vec2, Vec3};
+use urbis_model::{Attributes, Bounds, CpuMesh, FeatureId, Lod, Material, NewFeature, SemanticClass};
+use urbis_sim::sunlight::{SunDay, buildings, facade_points, sunlight_hours};
+
+const HEIGHT: f32 = 120.0;
+const SIDE: f32 = 30.0;
+const REQUIRED_H: f64 = 2.0;
+
+fn tower_mesh() -> CpuMesh {
+    let c = [Vec3::ZERO, Vec3::new(SIDE, 0.0, 0.0), Vec3::new(SIDE, SIDE, 0.0), Vec3::new(0.0, SIDE, 0.0)];
+    let mut m = CpuMesh::default();
+    for i in 0..4 {
+        let (a, b) = (c[i], c[(i + 1) % 4]);
+        let quad = [a, b, b + Vec3::Z * HEIGHT, a + Vec3::Z * HEIGHT];
+        m.push_flat(&quad, &[[0, 1, 2], [0, 2, 3]], |_| Vec2::ZERO, [180, 190, 210, 255], Material::Facade);
+    }
+    m.push_flat(
+        &c.map(|p| p + Vec3::Z * HEIGHT),
+        &[[0, 1, 2], [0, 2, 3]],
+        |_| Vec2::ZERO,
+        [150, 150, 160, 255],
+        Material::Roof,
+    );
+    m
+}
+
+fn main() -> anyhow::Result<()> {
+    let dir = urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default())?;
+    let (mut city, _) = urbis_model::open_city(&[dir])?;
+    let out = PathBuf::from("out/sunlight_new_tower");
+    std::fs::create_dir_all(&out)?;
+
+    // Residential buildings, and the park with the most of them within 250 m to its north
+    // (winter shadows fall north): the site.
+    let homes: Vec<(bevy_ecs::prelude::Entity, DVec3)> = buildings(&mut city)
+        .into_iter()
+        .filter_map(|e| {
+            let r = city.world.entity(e);
+            let residential = r.get::<Attributes>().and_then(|a| a.str("use")) == Some("residential");
+            residential.then(|| (e, r.get::<Bounds>().map_or(DVec3::ZERO, |b| b.center())))
+        })
+        .collect();
+    let north_of = |site: DVec3| -> Vec<bevy_ecs::prelude::Entity> {
+        homes.iter().filter(|(_, c)| c.y > site.y && (*c - site).truncate().length() < 250.0).map(|(e, _)| *e).collect()
+    };
+    let site = {
+        let mut q = city.world.query::<(&SemanticClass, &Bounds, &FeatureId)>();
+        q.iter(&city.world)
+            .filter(|(c, _, _)| **c == SemanticClass::PlantCover)
+            .map(|(_, b, f)| (b.center(), b.min.z, f.guid.clone()))
+            .max_by_key(|(c, _, id)| (north_of(*c).len(), std::cmp::Reverse(id.clone())))
+            .ok_or_else(|| anyhow::anyhow!("no park in the city"))?
+    };
+    let origin = DVec3::new(site.0.x - SIDE as f64 / 2.0, site.0.y - SIDE as f64 / 2.0, site.1);
+    println!("site: park {} at ENU ({:.0}, {:.0}); tower {SIDE} m × {SIDE} m × {HEIGHT} m", site.2, site.0.x, site.0.y);
+    let neighbours = north_of(site.0);
+    let windows: Vec<_> =
+        facade_points(&city, &neighbours, 5.0, 3.0).into_iter().filter(|p| p.normal.y < -0.5).collect();
+    let day = SunDay::major_cold(2027);
+    let dirs = day.directions(city.frame());
+    let before = sunlight_hours(&city, &windows, &dirs, day.step_min);
+
+    // Build the tower and look again.
+    let (s, o) = (SIDE as f64, origin);
+    let mut tower = NewFeature::new("proposed-tower", SemanticClass::Building, origin);
+    tower.mesh = Some((tower_mesh(), Lod(12)));
+    tower.footprint = Some(geo::Polygon::new(
+        geo::LineString::from(vec![(o.x, o.y), (o.x + s, o.y), (o.x + s, o.y + s), (o.x, o.y + s), (o.x, o.y)]),
+        vec![],
+    ));
+    tower.attributes = Attributes::default().with("use", "office").with("height", HEIGHT as f64);
+    city.spawn_feature(tower);
+    city.rebuild_spatial_index();
+    let after = sunlight_hours(&city, &windows, &dirs, day.step_min);
+
+    let mut w = std::io::BufWriter::new(std::fs::File::create(out.join("windows.csv"))?);
+    writeln!(w, "building_id,floor,x_enu,y_enu,hours_before,hours_after")?;
+    let mut per_building: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for ((p, b), a) in windows.iter().zip(&before).zip(&after) {
+        let id = city.world.get::<FeatureId>(p.building).map(|f| f.guid.clone()).unwrap_or_default();
+        writeln!(w, "{id},{},{:.1},{:.1},{b:.2},{a:.2}", p.floor, p.position.x, p.position.y)?;
+        let e = per_building.entry(id).or_default();
+        e.0 += 1;
+        e.1 += usize::from(*b < REQUIRED_H);
+        e.2 += usize::from(*a < REQUIRED_H);
+    }
+    w.flush()?;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(out.join("buildings.csv"))?);
+    writeln!(w, "building_id,windows,failing_before,failing_after,loses_compliance")?;
+    let mut losing = Vec::new();
+    for (id, (n, fb, fa)) in &per_building {
+        let loses = *fb == 0 && *fa > 0;
+        writeln!(w, "{id},{n},{fb},{fa},{loses}")?;
+        if loses {
+            losing.push((id.clone(), *fa, *n));
+        }
+    }
+    w.flush()?;
+    let failing = |h: &[f64]| h.iter().filter(|x| **x < REQUIRED_H).count();
+    println!(
+        "{} residential buildings, {} south-facing windows: failing the {REQUIRED_H} h rule {} before, {} after",
+        per_building.len(),
+        windows.len(),
+        failing(&before),
+        failing(&after)
+    );
+    println!("buildings that lose compliance because of the tower: {}", losing.len());
+    for (id, fa, n) in losing.iter().take(15) {
+        println!("  {id}: {fa} of {n} windows under {REQUIRED_H} h");
+    }
+    println!("outputs in {}", out.display());
+    Ok(())
+}
