@@ -82,3 +82,29 @@ pub fn line_of_sight(city: &CityModel, from: DVec3, to: DVec3) -> Sight {
         },
     }
 }
+
+/// The skyline seen from `observer` (a cell, eyes `eye_height` up) towards
+/// `azimuth_deg` (clockwise from grid north): the largest elevation angle,
+/// degrees, of the surface model along that bearing, out to the grid's edge.
+pub fn skyline_angle(grid: &CityGrid, observer: (usize, usize), eye_height: f64, azimuth_deg: f64) -> f64 {
+    let (nx, ny) = (grid.nx(), grid.ny());
+    let z = &grid.model.z;
+    let eye = z[observer.1 * nx + observer.0] + eye_height;
+    let (sx, sy) = (azimuth_deg.to_radians().sin(), azimuth_deg.to_radians().cos());
+    let mut best = f64::NEG_INFINITY;
+    let mut s = 1.0;
+    loop {
+        let (x, y) = (observer.0 as f64 + sx * s * 0.5, observer.1 as f64 + sy * s * 0.5);
+        let (i, j) = (x.round() as i64, y.round() as i64);
+        if i < 0 || j < 0 || i >= nx as i64 || j >= ny as i64 {
+            break;
+        }
+        let v = z[j as usize * nx + i as usize];
+        if v.is_finite() {
+            let d = s * 0.5 * grid.model.dx;
+            best = best.max(((v - eye) / d).atan().to_degrees());
+        }
+        s += 1.0;
+    }
+    best
+}
