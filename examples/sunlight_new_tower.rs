@@ -18,31 +18,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use glam::{DVec3, Vec2, Vec3};
-use urbis_model::{Attributes, Bounds, CpuMesh, FeatureId, Lod, Material, NewFeature, SemanticClass};
+use glam::DVec3;
+use urbis_model::{Attributes, Bounds, FeatureId, SemanticClass};
+use urbis_sim::proposal::Proposal;
 use urbis_sim::sunlight::{SunDay, buildings, facade_points, sunlight_hours};
 
-const HEIGHT: f32 = 120.0;
-const SIDE: f32 = 30.0;
+const HEIGHT: f64 = 120.0;
+const SIDE: f64 = 30.0;
 const REQUIRED_H: f64 = 2.0;
-
-fn tower_mesh() -> CpuMesh {
-    let c = [Vec3::ZERO, Vec3::new(SIDE, 0.0, 0.0), Vec3::new(SIDE, SIDE, 0.0), Vec3::new(0.0, SIDE, 0.0)];
-    let mut m = CpuMesh::default();
-    for i in 0..4 {
-        let (a, b) = (c[i], c[(i + 1) % 4]);
-        let quad = [a, b, b + Vec3::Z * HEIGHT, a + Vec3::Z * HEIGHT];
-        m.push_flat(&quad, &[[0, 1, 2], [0, 2, 3]], |_| Vec2::ZERO, [180, 190, 210, 255], Material::Facade);
-    }
-    m.push_flat(
-        &c.map(|p| p + Vec3::Z * HEIGHT),
-        &[[0, 1, 2], [0, 2, 3]],
-        |_| Vec2::ZERO,
-        [150, 150, 160, 255],
-        Material::Roof,
-    );
-    m
-}
 
 fn main() -> anyhow::Result<()> {
     let dir = urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default())?;
@@ -71,7 +54,7 @@ fn main() -> anyhow::Result<()> {
             .max_by_key(|(c, _, id)| (north_of(*c).len(), std::cmp::Reverse(id.clone())))
             .ok_or_else(|| anyhow::anyhow!("no park in the city"))?
     };
-    let origin = DVec3::new(site.0.x - SIDE as f64 / 2.0, site.0.y - SIDE as f64 / 2.0, site.1);
+    let origin = DVec3::new(site.0.x - SIDE / 2.0, site.0.y - SIDE / 2.0, site.1);
     println!("site: park {} at ENU ({:.0}, {:.0}); tower {SIDE} m × {SIDE} m × {HEIGHT} m", site.2, site.0.x, site.0.y);
     let neighbours = north_of(site.0);
     let windows: Vec<_> =
@@ -81,16 +64,16 @@ fn main() -> anyhow::Result<()> {
     let before = sunlight_hours(&city, &windows, &dirs, day.step_min);
 
     // Build the tower and look again.
-    let (s, o) = (SIDE as f64, origin);
-    let mut tower = NewFeature::new("proposed-tower", SemanticClass::Building, origin);
-    tower.mesh = Some((tower_mesh(), Lod(12)));
-    tower.footprint = Some(geo::Polygon::new(
-        geo::LineString::from(vec![(o.x, o.y), (o.x + s, o.y), (o.x + s, o.y + s), (o.x, o.y + s), (o.x, o.y)]),
-        vec![],
-    ));
-    tower.attributes = Attributes::default().with("use", "office").with("height", HEIGHT as f64);
-    city.spawn_feature(tower);
-    city.rebuild_spatial_index();
+    Proposal {
+        id: "proposed-tower".into(),
+        origin,
+        width: SIDE,
+        depth: SIDE,
+        height: HEIGHT,
+        storey: 4.0,
+        usage: "office".into(),
+    }
+    .build(&mut city);
     let after = sunlight_hours(&city, &windows, &dirs, day.step_min);
 
     let mut w = std::io::BufWriter::new(std::fs::File::create(out.join("windows.csv"))?);

@@ -18,6 +18,7 @@
 //!   casting through the spatial index (rayon);
 //! - [`viewshed`]: the cells an observer sees over the grid's surface
 //!   model, and sightlines through the city naming the first obstruction;
+//! - [`proposal`]: a proposed building added to the model like any other;
 //! - [`report`]: ASCII grids with `.prj`, CSV and GeoJSON, PNG maps with
 //!   legend, units, scale bar and north arrow.
 //!
@@ -29,6 +30,7 @@
 
 pub mod city;
 pub mod flood;
+pub mod proposal;
 pub mod report;
 pub mod sunlight;
 pub mod viewshed;
