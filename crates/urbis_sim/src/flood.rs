@@ -28,6 +28,18 @@ use rayon::prelude::*;
 pub const G: f64 = 9.81;
 const TILE: usize = 32;
 
+/// `x^(−1/3)` for a positive, normal number: a bit-level first guess (3 %)
+/// and four division-free Newton steps (relative error below 1e-15).
+/// libm's `cbrt` had been a third of a dense step's time.
+#[inline]
+fn inv_cbrt_positive(x: f64) -> f64 {
+    let mut r = f64::from_bits(0x553E_F0FF_289D_D796 - x.to_bits() / 3);
+    for _ in 0..4 {
+        r = r * (4.0 - x * r * r * r) * (1.0 / 3.0);
+    }
+    r
+}
+
 /// Errors building a flood model.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FloodError {
@@ -369,6 +381,7 @@ impl FloodSim {
         self.qx_old.copy_from_slice(&self.qx);
         self.qy_old.copy_from_slice(&self.qy);
         let (qx_old, qy_old, theta, froude_max) = (&self.qx_old, &self.qy_old, m.theta, m.froude_max);
+        let inv_dx = 1.0 / dx;
         let flux = |q: f64, q_before: f64, q_after: f64, c0: usize, c1: usize| -> f64 {
             let (z0, z1) = (z[c0], z[c1]);
             if !z0.is_finite() || !z1.is_finite() {
@@ -379,12 +392,20 @@ impl FloodSim {
             if hf <= h_min {
                 return 0.0;
             }
-            let slope = (e1 - e0) / dx;
+            let slope = (e1 - e0) * inv_dx;
             let n2f = 0.5 * (n2[c0] * n2[c0] + n2[c1] * n2[c1]);
             let q_theta = theta * q + 0.5 * (1.0 - theta) * (q_before + q_after);
-            let q_new = (q_theta - G * hf * dt * slope) / (1.0 + G * dt * n2f * q.abs() / (hf * hf * hf.cbrt()));
+            // h_f^(−7/3) = (h_f^(−1/3))^7.
+            let r = inv_cbrt_positive(hf);
+            let r2 = r * r;
+            let h_pow = r * r2 * r2 * r2;
+            let q_new = (q_theta - G * hf * dt * slope) / (1.0 + G * dt * n2f * q.abs() * h_pow);
             // Froude limiter: shallow fronts cannot run supercritical, which is where the
             // local-inertial equations (no advection) go unstable.
+            // |q| ≤ Fr·h·√(g·h), compared squared so the square root is taken only when it binds.
+            if q_new * q_new <= froude_max * froude_max * G * hf * hf * hf {
+                return q_new;
+            }
             let cap = froude_max * hf * (G * hf).sqrt();
             q_new.clamp(-cap, cap)
         };
@@ -516,7 +537,7 @@ impl FloodSim {
                     }
                     if d > 0.01 {
                         let (u, v) = (0.5 * (qw + qe) / d, 0.5 * (qs + qn) / d);
-                        maxv[i] = maxv[i].max(u.hypot(v) as f32);
+                        maxv[i] = maxv[i].max((u * u + v * v).sqrt() as f32);
                     }
                 }
                 (count, deepest, wet_cols)
@@ -574,5 +595,17 @@ impl FloodSim {
     pub fn level(&self, i: usize, j: usize) -> f64 {
         let c = self.idx(i, j);
         self.model.z[c] + self.h[c]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fast_inverse_cube_root_matches_libm() {
+        for k in 0..2000 {
+            let x = 1e-6 * 1.013f64.powi(k);
+            let (got, want) = (super::inv_cbrt_positive(x), 1.0 / x.cbrt());
+            assert!(((got - want) / want).abs() < 1e-12, "{x}: {got} vs {want}");
+        }
     }
 }
