@@ -17,9 +17,9 @@ use std::path::PathBuf;
 
 use geo::{Area, Distance, Euclidean};
 use glam::DVec3;
-use urbis_model::{Attributes, Bounds, FeatureId, Footprint, SemanticClass};
-use urbis_sim::proposal::Proposal;
-use urbis_sim::sunlight::{SunDay, buildings, facade_points, sunlight_hours};
+use urbis_model::{FeatureId, Footprint, SemanticClass};
+use urbis_sim::proposal::{Proposal, park_with_most_homes_north};
+use urbis_sim::sunlight::{SunDay, facade_points, sunlight_hours};
 
 const HEIGHT_LIMIT: f64 = 100.0;
 const SETBACK: f64 = 10.0;
@@ -33,25 +33,8 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&out)?;
 
     // The plot: the park with the most homes to its north (as in sunlight_new_tower).
-    let homes: Vec<(bevy_ecs::prelude::Entity, DVec3)> = buildings(&mut city)
-        .into_iter()
-        .filter_map(|e| {
-            let r = city.world.entity(e);
-            let residential = r.get::<Attributes>().and_then(|a| a.str("use")) == Some("residential");
-            residential.then(|| (e, r.get::<Bounds>().map_or(DVec3::ZERO, |b| b.center())))
-        })
-        .collect();
-    let north_of = |p: DVec3| -> Vec<bevy_ecs::prelude::Entity> {
-        homes.iter().filter(|(_, c)| c.y > p.y && (*c - p).truncate().length() < 250.0).map(|(e, _)| *e).collect()
-    };
-    let (centre, ground, plot_id, plot) = {
-        let mut q = city.world.query::<(&SemanticClass, &Bounds, &FeatureId, &Footprint)>();
-        q.iter(&city.world)
-            .filter(|(c, _, _, _)| **c == SemanticClass::PlantCover)
-            .map(|(_, b, f, fp)| (b.center(), b.min.z, f.guid.clone(), fp.0.clone()))
-            .max_by_key(|(c, _, id, _)| (north_of(*c).len(), std::cmp::Reverse(id.clone())))
-            .ok_or_else(|| anyhow::anyhow!("no park"))?
-    };
+    let site = park_with_most_homes_north(&mut city, 250.0).ok_or_else(|| anyhow::anyhow!("no park"))?;
+    let (centre, ground, plot_id, plot) = (site.centre, site.ground, site.park.clone(), site.plot.clone());
     let tower = Proposal {
         id: "proposed-tower".into(),
         origin: DVec3::new(centre.x - 15.0, centre.y - 15.0, ground),
@@ -75,7 +58,7 @@ fn main() -> anyhow::Result<()> {
     let far = tower.floor_area() / plot.unsigned_area();
 
     // Sunlight before and after.
-    let neighbours = north_of(centre);
+    let neighbours = site.homes_north;
     let windows: Vec<_> =
         facade_points(&city, &neighbours, 5.0, 3.0).into_iter().filter(|p| p.normal.y < -0.5).collect();
     let day = SunDay::major_cold(2027);

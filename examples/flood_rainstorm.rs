@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use urbis_sim::city::{GridOptions, flood_grid, flooded_buildings};
+use urbis_sim::city::{GridOptions, flood_grid};
 use urbis_sim::flood::{FloodSim, Series};
-use urbis_sim::report::{Ramp, map_png, write_ascii_grid, write_buildings_csv, write_buildings_geojson};
+use urbis_sim::report::{Ramp, write_flood_report};
 
 fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -58,52 +58,25 @@ fn main() -> anyhow::Result<()> {
     pb.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
 
-    write_ascii_grid(&out.join("max_depth.asc"), &grid, &sim.max_depth)?;
-    write_ascii_grid(&out.join("arrival_time.asc"), &grid, &sim.arrival)?;
-    write_ascii_grid(&out.join("max_speed.asc"), &grid, &sim.max_speed)?;
-    // Depth rise over the initial water (the river and pond are full from the start).
-    let rise: Vec<f32> = sim.max_depth.iter().zip(&grid.h0).map(|(d, h)| (*d as f64 - h) as f32).collect();
-    map_png(
-        &out.join("max_depth.png"),
+    let ramp = Ramp {
+        title: "max water depth".into(),
+        unit: "m above initial".into(),
+        min: 0.05,
+        max: 1.0,
+        colors: vec![[198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]],
+    };
+    let summary = write_flood_report(
+        &out,
+        &city,
         &grid,
-        &rise,
-        &Ramp {
-            title: "max water depth".into(),
-            unit: "m above initial".into(),
-            min: 0.05,
-            max: 1.0,
-            colors: vec![[198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]],
-        },
+        &sim,
+        &ramp,
         &format!("Rainstorm {rain_mm_h} mm/h for {} h: maximum depth", rain_s / 3600.0),
+        0.15,
+        &format!("rainstorm: {rain_mm_h} mm/h for {:.0} min", rain_s / 60.0),
+        secs,
     )?;
-    let flooded = flooded_buildings(&city, &grid, &rise, 0.15);
-    let frame = *city.frame();
-    write_buildings_csv(&out.join("flooded_buildings.csv"), &frame, &flooded)?;
-    write_buildings_geojson(&out.join("flooded_buildings.geojson"), &frame, &flooded)?;
-
-    let wet_cells = rise.iter().filter(|d| **d > 0.15).count();
-    let cell_area = grid.model.dx * grid.model.dx;
-    let mut summary = format!(
-        "rainstorm: {rain_mm_h} mm/h for {:.0} min, {:.0} min simulated on {} x {} cells of {} m\n\
-         {} steps in {secs:.1} s ({:.2e} cell-steps/s), mass error {:.1e}\n\
-         area deeper than 0.15 m: {:.3} km2\n\
-         flooded buildings (water > 0.15 m next to them): {}\n",
-        rain_s / 60.0,
-        total_s / 60.0,
-        grid.nx(),
-        grid.ny(),
-        grid.model.dx,
-        sim.steps,
-        sim.cell_steps as f64 / secs,
-        sim.mass_error(),
-        wet_cells as f64 * cell_area / 1e6,
-        flooded.len()
-    );
-    for b in flooded.iter().take(5) {
-        summary.push_str(&format!("  {}  {:.2} m\n", b.id, b.max_depth));
-    }
     print!("{summary}");
-    std::fs::write(out.join("summary.txt"), &summary)?;
     println!("outputs in {}", out.display());
     Ok(())
 }

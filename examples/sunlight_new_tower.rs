@@ -19,9 +19,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use glam::DVec3;
-use urbis_model::{Attributes, Bounds, FeatureId, SemanticClass};
-use urbis_sim::proposal::Proposal;
-use urbis_sim::sunlight::{SunDay, buildings, facade_points, sunlight_hours};
+use urbis_model::FeatureId;
+use urbis_sim::proposal::{Proposal, park_with_most_homes_north};
+use urbis_sim::sunlight::{SunDay, facade_points, sunlight_hours};
 
 const HEIGHT: f64 = 120.0;
 const SIDE: f64 = 30.0;
@@ -33,30 +33,14 @@ fn main() -> anyhow::Result<()> {
     let out = PathBuf::from("out/sunlight_new_tower");
     std::fs::create_dir_all(&out)?;
 
-    // Residential buildings, and the park with the most of them within 250 m to its north
-    // (winter shadows fall north): the site.
-    let homes: Vec<(bevy_ecs::prelude::Entity, DVec3)> = buildings(&mut city)
-        .into_iter()
-        .filter_map(|e| {
-            let r = city.world.entity(e);
-            let residential = r.get::<Attributes>().and_then(|a| a.str("use")) == Some("residential");
-            residential.then(|| (e, r.get::<Bounds>().map_or(DVec3::ZERO, |b| b.center())))
-        })
-        .collect();
-    let north_of = |site: DVec3| -> Vec<bevy_ecs::prelude::Entity> {
-        homes.iter().filter(|(_, c)| c.y > site.y && (*c - site).truncate().length() < 250.0).map(|(e, _)| *e).collect()
-    };
-    let site = {
-        let mut q = city.world.query::<(&SemanticClass, &Bounds, &FeatureId)>();
-        q.iter(&city.world)
-            .filter(|(c, _, _)| **c == SemanticClass::PlantCover)
-            .map(|(_, b, f)| (b.center(), b.min.z, f.guid.clone()))
-            .max_by_key(|(c, _, id)| (north_of(*c).len(), std::cmp::Reverse(id.clone())))
-            .ok_or_else(|| anyhow::anyhow!("no park in the city"))?
-    };
-    let origin = DVec3::new(site.0.x - SIDE / 2.0, site.0.y - SIDE / 2.0, site.1);
-    println!("site: park {} at ENU ({:.0}, {:.0}); tower {SIDE} m × {SIDE} m × {HEIGHT} m", site.2, site.0.x, site.0.y);
-    let neighbours = north_of(site.0);
+    // The site: the park with the most homes within 250 m to its north (winter shadows fall north).
+    let site = park_with_most_homes_north(&mut city, 250.0).ok_or_else(|| anyhow::anyhow!("no park in the city"))?;
+    let origin = DVec3::new(site.centre.x - SIDE / 2.0, site.centre.y - SIDE / 2.0, site.ground);
+    println!(
+        "site: park {} at ENU ({:.0}, {:.0}); tower {SIDE} m × {SIDE} m × {HEIGHT} m",
+        site.park, site.centre.x, site.centre.y
+    );
+    let neighbours = site.homes_north;
     let windows: Vec<_> =
         facade_points(&city, &neighbours, 5.0, 3.0).into_iter().filter(|p| p.normal.y < -0.5).collect();
     let day = SunDay::major_cold(2027);

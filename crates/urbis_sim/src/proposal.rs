@@ -70,3 +70,46 @@ impl Proposal {
         e
     }
 }
+
+/// A park chosen as a building site: the one with the most homes within
+/// `radius` metres to its north, where a tower's winter shadow falls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub park: String,
+    /// ENU centre of the park's bounds and its lowest ground height.
+    pub centre: DVec3,
+    pub ground: f64,
+    /// The park's footprint (the plot), ENU metres.
+    pub plot: geo::Polygon<f64>,
+    /// The residential buildings within `radius` to its north.
+    pub homes_north: Vec<Entity>,
+}
+
+/// The park ([`SemanticClass::PlantCover`] with a footprint) with the most
+/// residential buildings within `radius` metres to its north; ties go to the
+/// smallest id, so the choice is deterministic.
+pub fn park_with_most_homes_north(city: &mut CityModel, radius: f64) -> Option<Site> {
+    use urbis_model::{Bounds, FeatureId, Footprint};
+    let homes: Vec<(Entity, DVec3)> = crate::sunlight::buildings(city)
+        .into_iter()
+        .filter_map(|e| {
+            let r = city.world.entity(e);
+            let residential = r.get::<Attributes>().and_then(|a| a.str("use")) == Some("residential");
+            residential.then(|| (e, r.get::<Bounds>().map_or(DVec3::ZERO, |b| b.center())))
+        })
+        .collect();
+    let north_of = |p: DVec3| -> Vec<Entity> {
+        homes.iter().filter(|(_, c)| c.y > p.y && (*c - p).truncate().length() < radius).map(|(e, _)| *e).collect()
+    };
+    let mut q = city.world.query::<(&SemanticClass, &Bounds, &FeatureId, &Footprint)>();
+    q.iter(&city.world)
+        .filter(|(c, _, _, _)| **c == SemanticClass::PlantCover)
+        .map(|(_, b, f, fp)| Site {
+            park: f.guid.clone(),
+            centre: b.center(),
+            ground: b.min.z,
+            plot: fp.0.clone(),
+            homes_north: north_of(b.center()),
+        })
+        .max_by_key(|s| (s.homes_north.len(), std::cmp::Reverse(s.park.clone())))
+}

@@ -215,3 +215,55 @@ pub fn map_png(path: &Path, grid: &CityGrid, values: &[f32], ramp: &Ramp, title:
     text(&mut img, lx, ay + 70, &format!("cells {} m", grid.model.dx), 1, [90, 90, 90]);
     img.save(path).map_err(|source| ReportError::Image { path: path.to_path_buf(), source })
 }
+
+/// Writes the standard outputs of a flood run into `dir` and returns the
+/// summary text (also written to `summary.txt`): the depth, arrival and
+/// speed grids; a map of the depth rise over the initial water (`ramp`,
+/// `title`); the buildings with water deeper than `threshold` m next to
+/// them (CSV and GeoJSON); the area that deep, mass error and run figures.
+/// `headline` opens the summary; `seconds` is the run's wall time.
+#[allow(clippy::too_many_arguments)]
+pub fn write_flood_report(
+    dir: &Path,
+    city: &urbis_model::CityModel,
+    grid: &CityGrid,
+    sim: &crate::flood::FloodSim,
+    ramp: &Ramp,
+    title: &str,
+    threshold: f64,
+    headline: &str,
+    seconds: f64,
+) -> Result<String, ReportError> {
+    write_ascii_grid(&dir.join("max_depth.asc"), grid, &sim.max_depth)?;
+    write_ascii_grid(&dir.join("arrival_time.asc"), grid, &sim.arrival)?;
+    write_ascii_grid(&dir.join("max_speed.asc"), grid, &sim.max_speed)?;
+    // Depth rise over the initial water (rivers and ponds are full from the start).
+    let rise: Vec<f32> = sim.max_depth.iter().zip(&grid.h0).map(|(d, h)| (*d as f64 - h) as f32).collect();
+    map_png(&dir.join("max_depth.png"), grid, &rise, ramp, title)?;
+    let flooded = crate::city::flooded_buildings(city, grid, &rise, threshold);
+    let frame = *city.frame();
+    write_buildings_csv(&dir.join("flooded_buildings.csv"), &frame, &flooded)?;
+    write_buildings_geojson(&dir.join("flooded_buildings.geojson"), &frame, &flooded)?;
+    let deep_cells = rise.iter().filter(|d| **d as f64 > threshold).count();
+    let mut summary = format!(
+        "{headline}; {:.0} min simulated on {} x {} cells of {} m\n\
+         {} steps in {seconds:.1} s ({:.2e} cell-steps/s), mass error {:.1e}\n\
+         area deeper than {threshold} m: {:.3} km2\n\
+         flooded buildings (water > {threshold} m next to them): {}\n",
+        sim.t / 60.0,
+        grid.nx(),
+        grid.ny(),
+        grid.model.dx,
+        sim.steps,
+        sim.cell_steps as f64 / seconds.max(1e-9),
+        sim.mass_error(),
+        deep_cells as f64 * grid.model.dx * grid.model.dx / 1e6,
+        flooded.len()
+    );
+    for b in flooded.iter().take(5) {
+        summary.push_str(&format!("  {}  {:.2} m\n", b.id, b.max_depth));
+    }
+    let path = dir.join("summary.txt");
+    std::fs::write(&path, &summary).map_err(io(&path))?;
+    Ok(summary)
+}
