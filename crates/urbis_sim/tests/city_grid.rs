@@ -42,11 +42,21 @@ fn the_sample_city_becomes_a_flood_grid_and_a_rainstorm_report() {
     // The river is filled to its surface and held where it crosses the west and east edges.
     let river = city.features().by_guid("XA-W-river").expect("river");
     let surface = city.world.get::<Bounds>(river).expect("bounds").max.z;
+    // Every wet cell's level is the surface of a water body (the river's or the pond's).
+    let surfaces: Vec<f64> = ["XA-W-river", "XA-W-pond"]
+        .iter()
+        .filter_map(|id| city.features().by_guid(id))
+        .filter_map(|e| city.world.get::<Bounds>(e).map(|b| b.max.z))
+        .collect();
+    assert!(surfaces.contains(&surface));
     let wet: Vec<usize> = (0..nx * ny).filter(|&c| grid.h0[c] > 0.0).collect();
     assert!(wet.len() > 300, "{}", wet.len());
+    let on_river = wet.iter().filter(|&&c| (grid.model.z[c] + grid.h0[c] - surface).abs() < 1e-6).count();
+    assert!(on_river > 300, "{on_river} cells at the river's surface");
     for &c in &wet {
         assert!(grid.cover[c] == Cover::Water);
-        assert!((grid.model.z[c] + grid.h0[c] - surface).abs() < 1e-6 || grid.h0[c] > 0.0);
+        let level = grid.model.z[c] + grid.h0[c];
+        assert!(surfaces.iter().any(|s| (level - s).abs() < 1e-6), "cell {c} at {level}, surfaces {surfaces:?}");
     }
     let outlets = &grid.model.fixed_stage;
     assert!(outlets.iter().any(|((i, _), _)| *i == 0) && outlets.iter().any(|((i, _), _)| *i == nx - 1), "{outlets:?}");
