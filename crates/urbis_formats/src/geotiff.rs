@@ -1,7 +1,8 @@
 //! GeoTIFF digital elevation models through the `tiff` crate: one band of
 //! integer or float heights, placed by ModelTiepoint + ModelPixelScale, the
 //! CRS from the GeoKey directory (projected or geographic EPSG code), and
-//! NODATA from GDAL's tag.
+//! NODATA from GDAL's tag. [`write`] produces the same kind of file
+//! (float32, deflate, PixelIsArea), so analysis rasters open in QGIS/GDAL.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -123,4 +124,87 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
         nodata_value: nodata,
         crs,
     })
+}
+
+/// NODATA value [`write`] stores for NaN cells.
+pub const WRITE_NODATA: f32 = -9999.0;
+
+/// Writes a one-band float32 GeoTIFF: deflate-compressed, placed by
+/// ModelTiepoint + ModelPixelScale (PixelIsArea), the CRS as a projected or
+/// geographic GeoKey, NaN cells as GDAL NODATA [`WRITE_NODATA`].
+pub fn write(path: &Path, grid: &DemGrid) -> Result<(), FormatError> {
+    let name = path.display().to_string();
+    let fail = |msg: String| FormatError::Offset { path: name.clone(), offset: 0, msg };
+    if grid.heights.len() != grid.ncols * grid.nrows || grid.ncols == 0 || grid.nrows == 0 {
+        return Err(fail(format!("{} values for a {} × {} grid", grid.heights.len(), grid.ncols, grid.nrows)));
+    }
+    let file = std::fs::File::create(path).map_err(|source| FormatError::Io { path: name.clone(), source })?;
+    let mut enc = tiff::encoder::TiffEncoder::new(std::io::BufWriter::new(file))
+        .map_err(|e| fail(e.to_string()))?
+        .with_compression(tiff::encoder::Compression::Deflate(tiff::encoder::DeflateLevel::Balanced));
+    let data: Vec<f32> = grid.heights.iter().map(|v| if v.is_finite() { *v } else { WRITE_NODATA }).collect();
+    let mut image = enc
+        .new_image::<tiff::encoder::colortype::Gray32Float>(grid.ncols as u32, grid.nrows as u32)
+        .map_err(|e| fail(e.to_string()))?;
+    let y_max = grid.y_min + grid.nrows as f64 * grid.cell_size;
+    let dir = image.encoder();
+    let tags: [(Tag, &[f64]); 2] = [
+        (Tag::ModelPixelScaleTag, &[grid.cell_size, grid.cell_size, 0.0]),
+        (Tag::ModelTiepointTag, &[0.0, 0.0, 0.0, grid.x_min, y_max, 0.0]),
+    ];
+    for (tag, v) in tags {
+        dir.write_tag(tag, v).map_err(|e| fail(e.to_string()))?;
+    }
+    // GeoKey directory: version 1.1.0, then (key, location 0, count 1, value).
+    let mut keys: Vec<u16> = vec![1, 1, 0, 0];
+    let mut key = |id: u16, v: u16| keys.extend_from_slice(&[id, 0, 1, v]);
+    const MODEL_TYPE: u16 = 1024;
+    match grid.crs {
+        Some(crs) if crs.is_geographic() => {
+            key(MODEL_TYPE, 2);
+            key(RASTER_TYPE, 1);
+            key(GEOGRAPHIC_TYPE, u16::try_from(crs.0).unwrap_or(32767));
+        }
+        Some(crs) => {
+            key(MODEL_TYPE, 1);
+            key(RASTER_TYPE, 1);
+            key(PROJECTED_CS_TYPE, u16::try_from(crs.0).unwrap_or(32767));
+        }
+        None => key(RASTER_TYPE, 1),
+    }
+    keys[3] = (keys.len() / 4 - 1) as u16;
+    dir.write_tag(Tag::GeoKeyDirectoryTag, &keys[..]).map_err(|e| fail(e.to_string()))?;
+    dir.write_tag(Tag::GdalNodata, &*format!("{WRITE_NODATA}")).map_err(|e| fail(e.to_string()))?;
+    image.write_data(&data).map_err(|e| fail(e.to_string()))
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    #[test]
+    fn written_geotiff_reads_back_with_placement_crs_and_nodata() {
+        let grid = DemGrid {
+            ncols: 3,
+            nrows: 2,
+            x_min: 500_000.0,
+            y_min: 3_000_000.0,
+            cell_size: 10.0,
+            heights: vec![1.0, 2.5, f32::NAN, -3.0, 0.0, 7.25],
+            nodata_value: None,
+            crs: Some(Epsg(32650)),
+        };
+        let dir = std::env::temp_dir().join(format!("urbis-geotiff-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("g.tif");
+        write(&path, &grid).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!((back.ncols, back.nrows, back.crs), (3, 2, Some(Epsg(32650))));
+        assert_eq!((back.x_min, back.y_min, back.cell_size), (500_000.0, 3_000_000.0, 10.0));
+        assert!(back.heights[2].is_nan(), "NODATA read back as NaN");
+        for (a, b) in grid.heights.iter().zip(&back.heights) {
+            assert!(a.is_nan() && b.is_nan() || a == b, "{a} vs {b}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
