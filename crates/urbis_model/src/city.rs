@@ -174,6 +174,23 @@ impl CityModel {
         }
     }
 
+    /// Removes a feature and its parts from the world and the lookup tables
+    /// (their indices stay retired; call [`CityModel::rebuild_spatial_index`] after).
+    pub fn remove_feature(&mut self, entity: Entity) {
+        let parts = self.world.get::<Parts>(entity).map(|p| p.0.clone()).unwrap_or_default();
+        for e in parts.into_iter().chain([entity]) {
+            let Some(id) = self.world.get::<FeatureId>(e).cloned() else { continue };
+            let mut table = self.world.resource_mut::<FeatureTable>();
+            if let Some(slot) = table.by_index.get_mut(id.index as usize) {
+                *slot = None;
+            }
+            if table.by_guid.get(&id.guid) == Some(&e) {
+                table.by_guid.remove(&id.guid);
+            }
+            self.world.despawn(e);
+        }
+    }
+
     pub fn feature_count(&self) -> usize {
         self.features().by_index.iter().flatten().count()
     }

@@ -32,6 +32,7 @@ pub mod city;
 pub mod flood;
 pub mod proposal;
 pub mod report;
+pub mod scenario;
 pub mod sunlight;
 pub mod viewshed;
 

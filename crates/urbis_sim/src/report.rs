@@ -1,7 +1,8 @@
 //! Outputs an analyst can put in a report: ESRI ASCII grids (with a `.prj`
-//! naming the EPSG code), CSV and GeoJSON tables, and PNG maps with a
+//! naming the EPSG code) and float32 GeoTIFFs, CSV and GeoJSON tables, and PNG maps with a
 //! colour legend, units, a scale bar and a north arrow, drawn with the
-//! 8×8 bitmap font so that they need no system fonts.
+//! 8×8 bitmap font so that they need no system fonts, and line charts of
+//! time series (gauges).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -132,6 +133,19 @@ fn rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, color: [u8; 3]) 
 /// at or below `ramp.min` are left transparent. Legend, units, scale bar and
 /// grid-north arrow are drawn in a side panel.
 pub fn map_png(path: &Path, grid: &CityGrid, values: &[f32], ramp: &Ramp, title: &str) -> Result<(), ReportError> {
+    map_png_where(path, grid, values, ramp, title, |v| v > ramp.min)
+}
+
+/// As [`map_png`], colouring the cells whose value `show` accepts (e.g.
+/// `|v| v.abs() > 0.02` for a diverging difference map).
+pub fn map_png_where(
+    path: &Path,
+    grid: &CityGrid,
+    values: &[f32],
+    ramp: &Ramp,
+    title: &str,
+    show: impl Fn(f64) -> bool,
+) -> Result<(), ReportError> {
     let (nx, ny) = (grid.nx() as i64, grid.ny() as i64);
     let px = (900 / nx.max(ny)).clamp(1, 4);
     let (map_w, map_h) = (nx * px, ny * px);
@@ -162,7 +176,7 @@ pub fn map_png(path: &Path, grid: &CityGrid, values: &[f32], ramp: &Ramp, title:
             };
             let v = values[c] as f64;
             let color =
-                if v.is_finite() && v > ramp.min && grid.cover[c] != Cover::Building { ramp.color(v) } else { base };
+                if v.is_finite() && show(v) && grid.cover[c] != Cover::Building { ramp.color(v) } else { base };
             // Row 0 is south: draw it at the bottom.
             let (x, y) = (ox + i * px, oy + (ny - 1 - j) * px);
             rect(&mut img, x, y, x + px, y + px, color);
@@ -237,6 +251,9 @@ pub fn write_flood_report(
     write_ascii_grid(&dir.join("max_depth.asc"), grid, &sim.max_depth)?;
     write_ascii_grid(&dir.join("arrival_time.asc"), grid, &sim.arrival)?;
     write_ascii_grid(&dir.join("max_speed.asc"), grid, &sim.max_speed)?;
+    write_geotiff(&dir.join("max_depth.tif"), grid, &sim.max_depth)?;
+    write_geotiff(&dir.join("arrival_time.tif"), grid, &sim.arrival)?;
+    write_geotiff(&dir.join("max_speed.tif"), grid, &sim.max_speed)?;
     // Depth rise over the initial water (rivers and ponds are full from the start).
     let rise: Vec<f32> = sim.max_depth.iter().zip(&grid.h0).map(|(d, h)| (*d as f64 - h) as f32).collect();
     map_png(&dir.join("max_depth.png"), grid, &rise, ramp, title)?;
@@ -266,4 +283,95 @@ pub fn write_flood_report(
     let path = dir.join("summary.txt");
     std::fs::write(&path, &summary).map_err(io(&path))?;
     Ok(summary)
+}
+
+/// One line of a chart: its label, colour, whether dashed, and (x, y) points.
+#[derive(Debug, Clone)]
+pub struct ChartLine {
+    pub label: String,
+    pub color: [u8; 3],
+    pub dashed: bool,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart (time series) with axes, ticks, units and a legend.
+pub fn line_chart_png(path: &Path, title: &str, x_unit: &str, y_unit: &str, lines: &[ChartLine]) -> Result<(), ReportError> {
+    let (w, h) = (900i64, 480i64);
+    let (left, right, top, bottom) = (80i64, 230i64, 50i64, 60i64);
+    let (pw, ph) = (w - left - right, h - top - bottom);
+    let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
+    text(&mut img, 15, 15, title, 2, [20, 20, 20]);
+    let all = || lines.iter().flat_map(|l| l.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
+    let (mut x0, mut x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, _)| (a.min(*x), b.max(*x)));
+    let (mut y0, mut y1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| (a.min(*y), b.max(*y)));
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if x1 - x0 < 1e-9 {
+        x1 = x0 + 1.0;
+    }
+    let pad = ((y1 - y0) * 0.08).max(0.05);
+    (y0, y1) = (y0 - pad, y1 + pad);
+    let sx = |x: f64| left + ((x - x0) / (x1 - x0) * pw as f64) as i64;
+    let sy = |y: f64| top + ph - ((y - y0) / (y1 - y0) * ph as f64) as i64;
+    // Grid and ticks.
+    for t in 0..=5 {
+        let (xv, yv) = (x0 + (x1 - x0) * t as f64 / 5.0, y0 + (y1 - y0) * t as f64 / 5.0);
+        let (px, py) = (sx(xv), sy(yv));
+        rect(&mut img, px, top, px + 1, top + ph, [230, 230, 230]);
+        rect(&mut img, left, py, left + pw, py + 1, [230, 230, 230]);
+        text(&mut img, px - 16, top + ph + 8, &format!("{xv:.0}"), 1, [40, 40, 40]);
+        text(&mut img, 8, py - 4, &format!("{yv:.2}"), 1, [40, 40, 40]);
+    }
+    rect(&mut img, left, top, left + 1, top + ph, [20, 20, 20]);
+    rect(&mut img, left, top + ph, left + pw, top + ph + 1, [20, 20, 20]);
+    text(&mut img, left + pw / 2 - 20, top + ph + 26, x_unit, 1, [20, 20, 20]);
+    text(&mut img, 8, top - 14, y_unit, 1, [20, 20, 20]);
+    for (k, l) in lines.iter().enumerate() {
+        let mut drawn = 0i64;
+        for s in l.points.windows(2) {
+            let ((ax, ay), (bx, by)) = ((sx(s[0].0), sy(s[0].1)), (sx(s[1].0), sy(s[1].1)));
+            let n = (bx - ax).abs().max((by - ay).abs()).max(1);
+            for i in 0..=n {
+                drawn += 1;
+                if l.dashed && (drawn / 6) % 2 == 1 {
+                    continue;
+                }
+                let (x, y) = (ax + (bx - ax) * i / n, ay + (by - ay) * i / n);
+                rect(&mut img, x, y - 1, x + 2, y + 1, l.color);
+            }
+        }
+        let ly = top + 10 + k as i64 * 16;
+        let lx = left + pw + 15;
+        for i in 0..24 {
+            if !l.dashed || (i / 6) % 2 == 0 {
+                rect(&mut img, lx + i, ly + 3, lx + i + 1, ly + 5, l.color);
+            }
+        }
+        text(&mut img, lx + 30, ly, &l.label, 1, [20, 20, 20]);
+    }
+    img.save(path).map_err(|source| ReportError::Image { path: path.to_path_buf(), source })
+}
+
+/// Writes a raster (row 0 south) as a float32 GeoTIFF in the grid's CRS; NaN becomes NODATA.
+pub fn write_geotiff(path: &Path, grid: &CityGrid, values: &[f32]) -> Result<(), ReportError> {
+    let (nx, ny) = (grid.nx(), grid.ny());
+    let mut heights = Vec::with_capacity(nx * ny);
+    for j in (0..ny).rev() {
+        heights.extend_from_slice(&values[j * nx..(j + 1) * nx]);
+    }
+    let dem = urbis_formats::ascii_grid::DemGrid {
+        ncols: nx,
+        nrows: ny,
+        x_min: grid.x_min,
+        y_min: grid.y_min,
+        cell_size: grid.model.dx,
+        heights,
+        nodata_value: None,
+        crs: grid.crs,
+    };
+    urbis_formats::geotiff::write(path, &dem).map_err(|e| ReportError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
 }

@@ -1,0 +1,332 @@
+//! The scenario's sunlight, viewshed and compliance sections: each runs on
+//! the baseline and the modified city, writes its tables and maps, and
+//! appends its part of the report.
+
+use std::collections::BTreeMap;
+
+use bevy_ecs::prelude::*;
+use glam::DVec3;
+use serde_json::json;
+use urbis_model::{Attributes, Bounds, CityModel, FeatureId, Footprint, SemanticClass};
+
+use super::apply::{Changes, building_extent, to_enu};
+use super::run::{Ctx, Progress, RunError};
+use super::{ComplianceSpec, SunlightSpec, ViewshedSpec};
+use crate::city::{CityGrid, Cover};
+use crate::report::{Ramp, map_png_where};
+use crate::sunlight::{FacadePoint, buildings, facade_points, sunlight_hours};
+use crate::viewshed::{skyline_angle, viewshed};
+
+fn guid(city: &CityModel, e: Entity) -> Option<String> {
+    city.world.get::<FeatureId>(e).map(|f| f.guid.clone())
+}
+
+/// Hours of sun on ground cells within `radius` of `centres` (NaN elsewhere and on buildings).
+fn ground_hours(city: &CityModel, grid: &CityGrid, centres: &[DVec3], radius: f64, spec: &SunlightSpec) -> Vec<f32> {
+    let dirs = spec.day.directions(city.frame());
+    let cells: Vec<usize> = (0..grid.enu.len())
+        .filter(|c| {
+            let p = grid.enu[*c];
+            grid.cover[*c] != Cover::Building
+                && grid.model.z[*c].is_finite()
+                && centres.iter().any(|q| (p - *q).truncate().length() <= radius)
+        })
+        .collect();
+    let points: Vec<FacadePoint> = cells
+        .iter()
+        .map(|c| FacadePoint {
+            building: Entity::PLACEHOLDER,
+            position: grid.enu[*c] + DVec3::Z * 0.1,
+            normal: DVec3::Z,
+            floor: 0,
+        })
+        .collect();
+    let hours = sunlight_hours(city, &points, &dirs, spec.day.step_min);
+    let mut out = vec![f32::NAN; grid.enu.len()];
+    for (c, h) in cells.iter().zip(hours) {
+        out[*c] = h as f32;
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn sunlight_section(
+    cx: &mut Ctx,
+    spec: &SunlightSpec,
+    baseline: &mut CityModel,
+    modified: &mut CityModel,
+    changes: &Changes,
+    grid_b: &CityGrid,
+    grid_s: &CityGrid,
+    progress: &mut dyn Progress,
+) -> Result<bool, RunError> {
+    let d = spec.day;
+    cx.md.push_str(&format!(
+        "\n## Sunlight\n\n{}-{:02}-{:02}, {:.0}:00–{:.0}:00 true solar time, every {} min; a window needs {} h.\n",
+        d.year, d.month, d.day, d.from_h, d.to_h, d.step_min, spec.min_hours
+    ));
+    let centres = changes.centres(modified);
+    if centres.is_empty() {
+        cx.md.push_str("\nNo building is added or raised: nothing casts a new shadow.\n");
+        return Ok(false);
+    }
+    progress.stage("sunlight", 4);
+    // Neighbours of `usage` within the radius, by id (the same buildings in both cities).
+    let changed: Vec<Entity> = changes.added.iter().chain(changes.raised.iter().map(|(e, _)| e)).copied().collect();
+    let near: Vec<String> = buildings(modified)
+        .into_iter()
+        .filter(|e| !changed.contains(e))
+        .filter(|e| {
+            let r = modified.world.entity(*e);
+            let ok_use = spec.usage.is_empty() || r.get::<Attributes>().and_then(|a| a.str("use")) == Some(spec.usage.as_str());
+            let c = r.get::<Bounds>().map_or(DVec3::splat(f64::INFINITY), |b| b.center());
+            ok_use && centres.iter().any(|q| (c - *q).truncate().length() <= spec.radius_m)
+        })
+        .filter_map(|e| guid(modified, e))
+        .collect();
+    let ents: Vec<Entity> = near.iter().filter_map(|id| baseline.features().by_guid(id)).collect();
+    let windows = facade_points(baseline, &ents, spec.spacing_m, spec.storey_m);
+    let dirs_b = d.directions(baseline.frame());
+    let before = sunlight_hours(baseline, &windows, &dirs_b, d.step_min);
+    progress.advance(1, "sunlight: baseline façades");
+    if cx.cancelled() {
+        return Ok(true);
+    }
+    let after = sunlight_hours(modified, &windows, &d.directions(modified.frame()), d.step_min);
+    progress.advance(2, "sunlight: scenario façades");
+    let mut csv = String::from("building_id,floor,x_enu,y_enu,z_enu,facing_deg,baseline_hours,scenario_hours\n");
+    let mut per: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for ((p, b), a) in windows.iter().zip(&before).zip(&after) {
+        let id = guid(baseline, p.building).unwrap_or_default();
+        let facing = p.normal.x.atan2(p.normal.y).to_degrees().rem_euclid(360.0);
+        csv.push_str(&format!(
+            "{id},{},{:.2},{:.2},{:.2},{facing:.0},{b:.2},{a:.2}\n",
+            p.floor, p.position.x, p.position.y, p.position.z
+        ));
+        let e = per.entry(id).or_default();
+        e.0 += 1;
+        e.1 += usize::from(*b < spec.min_hours);
+        e.2 += usize::from(*a < spec.min_hours);
+    }
+    cx.write("sunlight_windows.csv", &csv)?;
+    let mut bcsv = String::from("building_id,windows,failing_baseline,failing_scenario,loses_compliance\n");
+    let mut losing = Vec::new();
+    for (id, (n, fb, fs)) in &per {
+        // A building complies when none of its sampled windows falls short (as GB 50180 is applied per dwelling).
+        let loses = *fb == 0 && *fs > 0;
+        bcsv.push_str(&format!("{id},{n},{fb},{fs},{loses}\n"));
+        cx.building(id, "sun_failing_windows", json!([fb, fs]));
+        if loses {
+            losing.push(id.clone());
+            cx.building(id, "loses_sunlight", json!(true));
+        }
+    }
+    cx.write("sunlight_buildings.csv", &bcsv)?;
+    let (nb, ns) = (before.iter().filter(|h| **h < spec.min_hours).count(), after.iter().filter(|h| **h < spec.min_hours).count());
+    cx.md.push_str(&format!(
+        "\n{} {} buildings within {} m of the changes, {} windows: {nb} fall short in the baseline, {ns} in the scenario.\n\n\
+         **Buildings that lose compliance** (no window short before, some after): {}\n\n\
+         Tables: `sunlight_windows.csv`, `sunlight_buildings.csv`.\n",
+        per.len(),
+        if spec.usage.is_empty() { "" } else { spec.usage.as_str() },
+        spec.radius_m,
+        windows.len(),
+        if losing.is_empty() { "none".to_string() } else { losing.join(", ") }
+    ));
+    cx.summary.push(format!("sunlight: {} windows short of {} h (baseline {nb}); {} buildings lose compliance", ns, spec.min_hours, losing.len()));
+    if cx.cancelled() {
+        return Ok(true);
+    }
+    // Ground sunlight hours around the changes.
+    let hb = ground_hours(baseline, grid_b, &centres, spec.radius_m, spec);
+    progress.advance(3, "sunlight: baseline ground");
+    let hs = ground_hours(modified, grid_s, &centres, spec.radius_m, spec);
+    progress.advance(4, "sunlight: scenario ground");
+    let span = (d.to_h - d.from_h).max(1.0);
+    let sun = Ramp {
+        title: "sunlight".into(),
+        unit: "hours".into(),
+        min: 0.0,
+        max: span,
+        colors: vec![[37, 37, 80], [120, 80, 140], [230, 120, 80], [255, 230, 110]],
+    };
+    for (name, grid, h) in [("baseline", grid_b, &hb), ("scenario", grid_s, &hs)] {
+        let path = cx.out.join(format!("sun_hours_ground_{name}.png"));
+        map_png_where(&path, grid, h, &sun, &format!("Ground sunlight hours ({name})"), |v| v >= 0.0)?;
+    }
+    let diff: Vec<f32> = hb.iter().zip(&hs).map(|(b, s)| s - b).collect();
+    let div = Ramp {
+        title: "sunlight change".into(),
+        unit: "hours, scenario - baseline".into(),
+        min: -span / 2.0,
+        max: span / 2.0,
+        colors: vec![[84, 39, 136], [178, 171, 210], [247, 247, 247], [253, 184, 99], [230, 97, 1]],
+    };
+    map_png_where(&cx.out.join("sun_hours_ground_diff.png"), grid_s, &diff, &div, "Ground sunlight change", |v| v.abs() >= 0.05)?;
+    let cell = grid_s.model.dx * grid_s.model.dx;
+    let lost = diff.iter().filter(|v| **v <= -1.0).count() as f64 * cell;
+    cx.md.push_str(&format!(
+        "\nGround within {} m losing an hour or more: {lost:.0} m².\n\n![ground sunlight change](sun_hours_ground_diff.png)\n",
+        spec.radius_m
+    ));
+    Ok(false)
+}
+
+pub(super) fn viewshed_section(
+    cx: &mut Ctx,
+    spec: &ViewshedSpec,
+    modified: &CityModel,
+    changes: &Changes,
+    grid_b: &CityGrid,
+    grid_s: &CityGrid,
+    progress: &mut dyn Progress,
+) -> Result<(), RunError> {
+    let frame = *modified.frame();
+    cx.md.push_str("\n## Viewsheds and skyline\n\n| viewpoint | visible baseline (km²) | visible scenario (km²) | newly hidden (km²) | skyline towards changes (°) | breaks skyline |\n|---|---|---|---|---|---|\n");
+    let mut csv = String::from("viewpoint,visible_baseline_km2,visible_scenario_km2,hidden_km2,skyline_baseline_deg,skyline_scenario_deg,breaks_skyline\n");
+    progress.stage("viewsheds", spec.viewpoints.len() as u64);
+    let cell = grid_s.model.dx * grid_s.model.dx / 1e6;
+    let centres = changes.centres(modified);
+    for (k, vp) in spec.viewpoints.iter().enumerate() {
+        if cx.cancelled() {
+            break;
+        }
+        let p = to_enu(&vp.at, &frame).map_err(|e| cx.apply_err(e))?[0];
+        let Some(obs) = grid_s.cell_at_enu(p.x, p.y) else {
+            return Err(cx.apply_err(super::apply::ApplyError { at: vp.at.at.clone(), message: "lies outside the city's terrain".into() }));
+        };
+        let vb = viewshed(grid_b, obs, vp.eye_height, spec.target_height);
+        let vs = viewshed(grid_s, obs, vp.eye_height, spec.target_height);
+        let diff: Vec<f32> = vb.iter().zip(&vs).map(|(b, s)| f32::from(u8::from(*s)) - f32::from(u8::from(*b))).collect();
+        let (nb, ns) = (vb.iter().filter(|v| **v).count(), vs.iter().filter(|v| **v).count());
+        let hidden = diff.iter().filter(|v| **v < 0.0).count();
+        // The skyline along the bearing of each changed building.
+        let (mut sb, mut ss) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for c in &centres {
+            if let Some((ti, tj)) = grid_s.cell_at_enu(c.x, c.y) {
+                let az = (ti as f64 - obs.0 as f64).atan2(tj as f64 - obs.1 as f64).to_degrees();
+                sb = sb.max(skyline_angle(grid_b, obs, vp.eye_height, az));
+                ss = ss.max(skyline_angle(grid_s, obs, vp.eye_height, az));
+            }
+        }
+        let breaks = ss > sb + 0.05;
+        let slug: String = vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        let ramp = Ramp {
+            title: "visibility change".into(),
+            unit: "-1 hidden, +1 revealed".into(),
+            min: -1.0,
+            max: 1.0,
+            colors: vec![[202, 0, 32], [247, 247, 247], [5, 113, 176]],
+        };
+        let file = format!("viewshed_{slug}_diff.png");
+        map_png_where(&cx.out.join(&file), grid_s, &diff, &ramp, &format!("Viewshed from {}: change", vp.name), |v| v != 0.0)?;
+        let sky = |v: f64| if v.is_finite() { format!("{v:.1}") } else { "-".into() };
+        cx.md.push_str(&format!(
+            "| {} | {:.3} | {:.3} | {:.3} | {} → {} | {} |\n",
+            vp.name,
+            nb as f64 * cell,
+            ns as f64 * cell,
+            hidden as f64 * cell,
+            sky(sb),
+            sky(ss),
+            if breaks { "**yes**" } else { "no" }
+        ));
+        csv.push_str(&format!("\"{}\",{:.4},{:.4},{:.4},{},{},{breaks}\n", vp.name, nb as f64 * cell, ns as f64 * cell, hidden as f64 * cell, sky(sb), sky(ss)));
+        cx.summary.push(format!("view from {}: {:.3} km2 hidden, skyline {} -> {} deg", vp.name, hidden as f64 * cell, sky(sb), sky(ss)));
+        progress.advance(k as u64 + 1, &vp.name);
+    }
+    cx.write("viewshed.csv", &csv)?;
+    cx.md.push('\n');
+    for vp in &spec.viewpoints {
+        let slug: String = vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        cx.md.push_str(&format!("![{}](viewshed_{slug}_diff.png)\n", vp.name));
+    }
+    Ok(())
+}
+
+pub(super) fn compliance_section(cx: &mut Ctx, spec: &ComplianceSpec, city: &mut CityModel, changes: &Changes) -> Result<(), RunError> {
+    use geo::{Area, Centroid, Contains, Distance, Euclidean};
+    let frame = *city.frame();
+    let mut ids = spec.buildings.clone();
+    if ids.is_empty() {
+        ids = changes.added.iter().chain(changes.raised.iter().map(|(e, _)| e)).filter_map(|e| guid(city, *e)).collect();
+    }
+    let mut zones = Vec::new();
+    for z in &spec.height_zones {
+        let pts = to_enu(&z.polygon, &frame).map_err(|e| cx.apply_err(e))?;
+        let ring: Vec<(f64, f64)> = pts.iter().map(|p| (p.x, p.y)).collect();
+        zones.push((z, geo::Polygon::new(geo::LineString::from(ring), vec![])));
+    }
+    let roads: Vec<(String, geo::Polygon<f64>)> = {
+        let mut q = city.world.query::<(&SemanticClass, &FeatureId, &Footprint)>();
+        q.iter(&city.world).filter(|(c, _, _)| **c == SemanticClass::Road).map(|(_, f, fp)| (f.guid.clone(), fp.0.clone())).collect()
+    };
+    let plots: Vec<(String, geo::Polygon<f64>)> = {
+        let mut q = city.world.query::<(&SemanticClass, &FeatureId, &Footprint)>();
+        q.iter(&city.world)
+            .filter(|(c, _, _)| !matches!(c, SemanticClass::Building | SemanticClass::BuildingPart | SemanticClass::Road))
+            .map(|(_, f, fp)| (f.guid.clone(), fp.0.clone()))
+            .collect()
+    };
+    cx.md.push_str("\n## Planning compliance\n\n| building | rule | value | limit | result |\n|---|---|---|---|---|\n");
+    let mut csv = String::from("building_id,rule,value,limit,pass\n");
+    for id in &ids {
+        let Some(e) = city.features().by_guid(id) else {
+            cx.md.push_str(&format!("| {id} | - | not in the city | - | - |\n"));
+            continue;
+        };
+        let Some(fp) = city.world.get::<Footprint>(e).map(|f| f.0.clone()) else { continue };
+        let (base, top) = building_extent(city, e).unwrap_or((0.0, 0.0));
+        let height = top - base;
+        let centre = fp.centroid().unwrap_or(geo::Point::new(0.0, 0.0));
+        let mut rows: Vec<(String, String, String, bool)> = Vec::new();
+        let zone = zones.iter().filter(|(_, p)| p.contains(&centre)).min_by(|a, b| a.0.max_height_m.total_cmp(&b.0.max_height_m));
+        let limit = zone.map(|(z, _)| (z.max_height_m, format!("zone {}", z.name))).or(spec.height_limit_m.map(|h| (h, "everywhere".into())));
+        if let Some((lim, which)) = limit {
+            rows.push(("height limit".into(), format!("{height:.1} m"), format!("<= {lim:.1} m ({which})"), height <= lim + 1e-6));
+        }
+        if let Some(setback) = spec.setback_m {
+            let near = roads.iter().map(|(rid, r)| (rid, Euclidean.distance(&fp, r))).min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((rid, dist)) = near {
+                rows.push(("setback from roads".into(), format!("{dist:.1} m (to {rid})"), format!(">= {setback} m"), dist >= setback));
+            }
+        }
+        if let Some(max_far) = spec.max_far {
+            let plot = match &spec.plot {
+                Some(p) => plots.iter().find(|(pid, _)| pid == p),
+                None => plots.iter().filter(|(_, p)| p.contains(&centre)).min_by(|a, b| a.1.unsigned_area().total_cmp(&b.1.unsigned_area())),
+            };
+            let floors = city
+                .world
+                .get::<Attributes>(e)
+                .and_then(|a| a.get("floors").and_then(|v| v.as_f64()))
+                .unwrap_or((height / 3.0).floor().max(1.0));
+            match plot {
+                Some((pid, p)) => {
+                    let far = fp.unsigned_area() * floors / p.unsigned_area().max(1e-9);
+                    rows.push(("floor-area ratio".into(), format!("{far:.2} ({floors:.0} floors on plot {pid}, {:.0} m2)", p.unsigned_area()), format!("<= {max_far}"), far <= max_far));
+                }
+                None => rows.push(("floor-area ratio".into(), "no plot under the building".into(), format!("<= {max_far}"), false)),
+            }
+        }
+        if cx.scenario.sunlight.is_some() {
+            let losing: Vec<&String> = cx.buildings.iter().filter(|(_, v)| v.get("loses_sunlight").is_some()).map(|(k, _)| k).collect();
+            rows.push((
+                "neighbours' sunlight".into(),
+                format!("{} buildings lose compliance", losing.len()),
+                "none may".into(),
+                losing.is_empty(),
+            ));
+        }
+        let mut all = true;
+        for (rule, value, lim, pass) in &rows {
+            all &= *pass;
+            let verdict = if *pass { "PASS" } else { "**FAIL**" };
+            cx.md.push_str(&format!("| {id} | {rule} | {value} | {lim} | {verdict} |\n"));
+            csv.push_str(&format!("{id},\"{rule}\",\"{value}\",\"{lim}\",{pass}\n"));
+        }
+        cx.building(id, "complies", json!(all));
+        cx.summary.push(format!("compliance of {id}: {}", if all { "PASS" } else { "FAIL" }));
+    }
+    cx.write("compliance.csv", &csv)
+}
