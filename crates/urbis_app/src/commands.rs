@@ -11,7 +11,7 @@ use urbis_model::{CityModel, FeatureQuery, FeatureStyle, TileDetail};
 use urbis_render::{GpuContext, HeadlessTarget, Overlay, Panel};
 use urbis_sample_city::SampleCityConfig;
 
-use crate::{Frame, Inputs, LiveArgs};
+use crate::{Frame, Inputs, LiveArgs, ScenarioArgs};
 
 fn spinner(msg: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new_spinner();
@@ -113,14 +113,54 @@ pub fn live_stats(inputs: &Inputs, live: &LiveArgs, seconds: f64, json: bool) ->
     crate::live::stats(&mut model, &mut l, seconds, json)
 }
 
-pub fn view(inputs: &Inputs, camera: Option<GeodeticPose>, frames: Option<u64>, live: &LiveArgs) -> Result<()> {
+/// The scenario named by `--scenario`, and the inputs with its city when no PATH was given.
+fn scenario_inputs(inputs: &Inputs, args: &ScenarioArgs) -> Result<(Inputs, Option<urbis_sim::scenario::Scenario>)> {
+    let Some(path) = &args.scenario else { return Ok((inputs.clone(), None)) };
+    let s = urbis_sim::scenario::Scenario::load(path)?;
+    let mut inputs = inputs.clone();
+    if inputs.paths.is_empty() {
+        inputs.paths = crate::scenario::city_paths(&s)?;
+    }
+    Ok((inputs, Some(s)))
+}
+
+fn start_comparison(
+    model: &mut CityModel,
+    scenario: Option<&urbis_sim::scenario::Scenario>,
+    args: &ScenarioArgs,
+) -> Result<Option<crate::scenario::Comparison>> {
+    scenario
+        .map(|s| crate::scenario::Comparison::new(model, s, args.scenario_results.as_deref(), args.scenario_mode))
+        .transpose()
+}
+
+pub fn view(
+    inputs: &Inputs,
+    camera: Option<GeodeticPose>,
+    frames: Option<u64>,
+    live: &LiveArgs,
+    scenario_args: &ScenarioArgs,
+) -> Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         bail!(
             "no display (DISPLAY/WAYLAND_DISPLAY unset). Render headless instead:\n  urbis render --out city.png --width 1280 --height 720\nor run the viewer under a virtual display: xvfb-run -a urbis view"
         );
     }
+    let (inputs, scenario) = scenario_inputs(inputs, scenario_args)?;
+    let inputs = &inputs;
     let mut model = load(inputs, tile_detail(camera, 1280, 760))?;
-    let hook = start_live(inputs, &mut model, live)?.map(|l| Box::new(l) as Box<dyn urbis_engine::FrameHook>);
+    let mut hooks: Vec<Box<dyn urbis_engine::FrameHook>> = Vec::new();
+    if let Some(c) = start_comparison(&mut model, scenario.as_ref(), scenario_args)? {
+        hooks.push(Box::new(c));
+    }
+    if let Some(l) = start_live(inputs, &mut model, live)? {
+        hooks.push(Box::new(l));
+    }
+    let hook: Option<Box<dyn urbis_engine::FrameHook>> = match hooks.len() {
+        0 => None,
+        1 => hooks.pop(),
+        _ => Some(Box::new(crate::scenario::Hooks(hooks))),
+    };
     urbis_engine::run_viewer_with(model, ViewOptions { title: "Urbis".into(), camera, max_frames: frames }, hook)?;
     Ok(())
 }
@@ -129,6 +169,7 @@ fn find_feature(model: &CityModel, guid: &str) -> Result<Entity> {
     model.features().by_guid(guid).with_context(|| format!("no feature with id `{guid}`"))
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     inputs: &Inputs,
     out: &Path,
@@ -137,8 +178,12 @@ pub fn render(
     highlight: Option<&str>,
     live: &LiveArgs,
     live_at: Option<&str>,
+    scenario_args: &ScenarioArgs,
 ) -> Result<()> {
+    let (inputs, scenario) = scenario_inputs(inputs, scenario_args)?;
+    let inputs = &inputs;
     let mut model = load(inputs, tile_detail(frame.camera, frame.width, frame.height))?;
+    let comparison = start_comparison(&mut model, scenario.as_ref(), scenario_args)?;
     let mut live_lines = None;
     if let Some(mut l) = start_live(inputs, &mut model, live)? {
         match live_at {
@@ -190,6 +235,13 @@ pub fn render(
         let y = (frame.height as f32 - (22.0 + 10.0 * lines.len() as f32) * s - 10.0).max(10.0);
         o.panels.push(Panel { x: 10.0, y, title: Some("Live".into()), lines });
         o.panels.extend(urbis_engine::label_panels(&mut engine.model, &camera, frame.width, frame.height, 24, s));
+    }
+    if let Some(c) = &comparison {
+        let scale = if frame.width >= 1600 { 2.0 } else { 1.0 };
+        let o = overlay.get_or_insert_with(|| Overlay { scale, panels: Vec::new() });
+        let lines = c.lines();
+        let y = (frame.height as f32 - (22.0 + 10.0 * lines.len() as f32) * o.scale - 10.0).max(10.0);
+        o.panels.push(Panel { x: 10.0, y, title: Some("Scenario".into()), lines });
     }
     let pb = spinner("rendering");
     let lighting = default_lighting(&engine.model, &camera);

@@ -8,7 +8,13 @@
 //! urbis sample-city [--out DIR]               (re)generate the sample district
 //! urbis live simulate [--out F.jsonl] [--mqtt URL]   a sensor network for the city
 //! urbis live stats --live SPEC                 ingestion counters, no rendering
+//! urbis sim run SCENARIO.toml [--out DIR]       baseline vs scenario: flood, sunlight, views, compliance
 //! ```
+//!
+//! `view` and `render` take `--scenario SCENARIO.toml` to show the scenario's
+//! city against its baseline (`--scenario-mode baseline|scenario|difference`;
+//! keys 1/2/3 or Tab in the window), coloured by the impacts of the last
+//! `urbis sim run` where its results.json is found.
 //!
 //! `view` and `render` take `--live SPEC` (replay:FILE.jsonl, mqtt://host:port/topic/#,
 //! mqtts://…, sta:http://host/v1.1) to bind live sensors onto the city.
@@ -18,6 +24,7 @@
 
 mod commands;
 mod live;
+mod scenario;
 
 /// mimalloc keeps freed memory for reuse: decoding tiles allocates and frees large buffers.
 #[global_allocator]
@@ -105,6 +112,31 @@ pub struct LiveArgs {
     pub record: Option<PathBuf>,
 }
 
+#[derive(Args, Debug, Clone, Default)]
+pub struct ScenarioArgs {
+    /// Compare a scenario (TOML) with its baseline; without PATH, the scenario's city is loaded.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// What to show first: baseline, scenario or difference.
+    #[arg(long, value_enum, default_value = "scenario")]
+    pub scenario_mode: scenario::Mode,
+    /// The `urbis sim run` output directory whose results.json colours the difference (default: out/<scenario name>).
+    #[arg(long)]
+    pub scenario_results: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum SimCommand {
+    /// Run a scenario's analyses on the baseline and the modified city; write results, diffs and report.md.
+    Run {
+        /// The scenario file (TOML); see examples/scenarios/.
+        scenario: PathBuf,
+        /// Output directory (default: out/<scenario file name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum LiveCommand {
     /// Simulate a sensor network for the city: write a recording (and its config) or publish to MQTT.
@@ -156,6 +188,8 @@ enum Command {
         frames: Option<u64>,
         #[command(flatten)]
         live: LiveArgs,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
     },
     /// Render the city headless to a PNG file.
     Render {
@@ -177,6 +211,8 @@ enum Command {
         /// With replay sources: render the state at this time (RFC 3339 or Unix ms).
         #[arg(long)]
         live_at: Option<String>,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
     },
     /// Print entity counts per semantic class and the attribute keys.
     Inspect {
@@ -216,6 +252,11 @@ enum Command {
         #[command(subcommand)]
         command: LiveCommand,
     },
+    /// What-if scenarios: flood, sunlight, viewsheds and compliance, baseline against scenario.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -224,9 +265,24 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cli.command {
-        Command::View { inputs, camera, frames, live } => commands::view(&inputs, camera, frames, &live),
-        Command::Render { inputs, out, frame, select, highlight, live, live_at } => {
-            commands::render(&inputs, &out, &frame, select.as_deref(), highlight.as_deref(), &live, live_at.as_deref())
+        Command::View { inputs, camera, frames, live, scenario } => {
+            commands::view(&inputs, camera, frames, &live, &scenario)
+        }
+        Command::Render { inputs, out, frame, select, highlight, live, live_at, scenario } => commands::render(
+            &inputs,
+            &out,
+            &frame,
+            select.as_deref(),
+            highlight.as_deref(),
+            &live,
+            live_at.as_deref(),
+            &scenario,
+        ),
+        Command::Sim { command: SimCommand::Run { scenario, out } } => {
+            if scenario::sim_run(&scenario, out.as_deref())? {
+                std::process::exit(130);
+            }
+            Ok(())
         }
         Command::Live { command: LiveCommand::Simulate { inputs, mqtt, out, speed, duration, batch } } => {
             commands::live_simulate(&inputs, mqtt.as_deref(), out.as_deref(), speed, duration, batch)

@@ -47,6 +47,11 @@ pub trait FrameHook {
     /// A key the viewer does not use itself was pressed (winit's `KeyCode` name,
     /// e.g. "BracketLeft"); the model is updated on the next frame.
     fn key(&mut self, _key: &str, _model: &mut CityModel) {}
+
+    /// The title of the overlay panel showing [`FrameHook::before_frame`]'s lines.
+    fn title(&self) -> String {
+        "Live".into()
+    }
 }
 
 struct Running {
@@ -307,7 +312,8 @@ impl Viewer {
         if !self.hook_lines.is_empty() {
             let y = (r.config.height as f32 - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale - 10.0)
                 .max(90.0);
-            overlay.panels.push(Panel { x: 10.0, y, title: Some("Live".into()), lines: self.hook_lines.clone() });
+            let title = self.hook.as_ref().map_or_else(|| "Live".into(), |h| h.title());
+            overlay.panels.push(Panel { x: 10.0, y, title: Some(title), lines: self.hook_lines.clone() });
             let labels =
                 crate::label_panels(&mut r.engine.model, &camera, r.config.width, r.config.height, 30, overlay.scale);
             overlay.panels.extend(labels);
