@@ -146,6 +146,19 @@ pub fn map_png_where(
     title: &str,
     show: impl Fn(f64) -> bool,
 ) -> Result<(), ReportError> {
+    map_png_marked(path, grid, values, ramp, title, show, &[])
+}
+
+/// As [`map_png_where`], with labelled markers (a cross and a label) at cells `(i, j)`.
+pub fn map_png_marked(
+    path: &Path,
+    grid: &CityGrid,
+    values: &[f32],
+    ramp: &Ramp,
+    title: &str,
+    show: impl Fn(f64) -> bool,
+    markers: &[((usize, usize), String)],
+) -> Result<(), ReportError> {
     let (nx, ny) = (grid.nx() as i64, grid.ny() as i64);
     let px = (900 / nx.max(ny)).clamp(1, 4);
     let (map_w, map_h) = (nx * px, ny * px);
@@ -181,6 +194,15 @@ pub fn map_png_where(
             let (x, y) = (ox + i * px, oy + (ny - 1 - j) * px);
             rect(&mut img, x, y, x + px, y + px, color);
         }
+    }
+    for ((i, j), label) in markers {
+        let (x, y) = (ox + *i as i64 * px + px / 2, oy + (ny - 1 - *j as i64) * px + px / 2);
+        rect(&mut img, x - 7, y - 1, x + 8, y + 2, [0, 0, 0]);
+        rect(&mut img, x - 1, y - 7, x + 2, y + 8, [0, 0, 0]);
+        rect(&mut img, x - 5, y, x + 6, y + 1, [255, 230, 0]);
+        rect(&mut img, x, y - 5, x + 1, y + 6, [255, 230, 0]);
+        rect(&mut img, x + 9, y - 6, x + 11 + 8 * label.len() as i64, y + 6, [255, 255, 255]);
+        text(&mut img, x + 10, y - 4, label, 1, [0, 0, 0]);
     }
     // Frame.
     for (x0, y0, x1, y1) in [
@@ -296,8 +318,8 @@ pub struct ChartLine {
 
 /// A line chart (time series) with axes, ticks, units and a legend.
 pub fn line_chart_png(path: &Path, title: &str, x_unit: &str, y_unit: &str, lines: &[ChartLine]) -> Result<(), ReportError> {
-    let (w, h) = (900i64, 480i64);
-    let (left, right, top, bottom) = (80i64, 230i64, 50i64, 60i64);
+    let (w, h) = (1000i64, 480i64);
+    let (left, right, top, bottom) = (80i64, 310i64, 50i64, 60i64);
     let (pw, ph) = (w - left - right, h - top - bottom);
     let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
     text(&mut img, 15, 15, title, 2, [20, 20, 20]);
@@ -311,7 +333,7 @@ pub fn line_chart_png(path: &Path, title: &str, x_unit: &str, y_unit: &str, line
         x1 = x0 + 1.0;
     }
     let pad = ((y1 - y0) * 0.08).max(0.05);
-    (y0, y1) = (y0 - pad, y1 + pad);
+    (y0, y1) = (if y0 >= 0.0 { (y0 - pad).max(0.0) } else { y0 - pad }, y1 + pad);
     let sx = |x: f64| left + ((x - x0) / (x1 - x0) * pw as f64) as i64;
     let sy = |y: f64| top + ph - ((y - y0) / (y1 - y0) * ph as f64) as i64;
     // Grid and ticks.

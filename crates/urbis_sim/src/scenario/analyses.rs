@@ -13,7 +13,7 @@ use super::apply::{Changes, building_extent, to_enu};
 use super::run::{Ctx, Progress, RunError};
 use super::{ComplianceSpec, SunlightSpec, ViewshedSpec};
 use crate::city::{CityGrid, Cover};
-use crate::report::{Ramp, map_png_where};
+use crate::report::{Ramp, map_png_marked, map_png_where};
 use crate::sunlight::{FacadePoint, buildings, facade_points, sunlight_hours};
 use crate::viewshed::{skyline_angle, viewshed};
 
@@ -85,7 +85,11 @@ pub(super) fn sunlight_section(
         .filter_map(|e| guid(modified, e))
         .collect();
     let ents: Vec<Entity> = near.iter().filter_map(|id| baseline.features().by_guid(id)).collect();
-    let windows = facade_points(baseline, &ents, spec.spacing_m, spec.storey_m);
+    let mut windows = facade_points(baseline, &ents, spec.spacing_m, spec.storey_m);
+    if spec.south_only {
+        // Within 60° of due south: the outward normal's northing below -cos 60°.
+        windows.retain(|p| p.normal.y < -0.5);
+    }
     let dirs_b = d.directions(baseline.frame());
     let before = sunlight_hours(baseline, &windows, &dirs_b, d.step_min);
     progress.advance(1, "sunlight: baseline façades");
@@ -124,13 +128,14 @@ pub(super) fn sunlight_section(
     cx.write("sunlight_buildings.csv", &bcsv)?;
     let (nb, ns) = (before.iter().filter(|h| **h < spec.min_hours).count(), after.iter().filter(|h| **h < spec.min_hours).count());
     cx.md.push_str(&format!(
-        "\n{} {} buildings within {} m of the changes, {} windows: {nb} fall short in the baseline, {ns} in the scenario.\n\n\
+        "\n{} {} buildings within {} m of the changes, {} {}windows: {nb} fall short in the baseline, {ns} in the scenario.\n\n\
          **Buildings that lose compliance** (no window short before, some after): {}\n\n\
          Tables: `sunlight_windows.csv`, `sunlight_buildings.csv`.\n",
         per.len(),
         if spec.usage.is_empty() { "" } else { spec.usage.as_str() },
         spec.radius_m,
         windows.len(),
+        if spec.south_only { "south-facing " } else { "" },
         if losing.is_empty() { "none".to_string() } else { losing.join(", ") }
     ));
     cx.summary.push(format!("sunlight: {} windows short of {} h (baseline {nb}); {} buildings lose compliance", ns, spec.min_hours, losing.len()));
@@ -158,8 +163,8 @@ pub(super) fn sunlight_section(
     let div = Ramp {
         title: "sunlight change".into(),
         unit: "hours, scenario - baseline".into(),
-        min: -span / 2.0,
-        max: span / 2.0,
+        min: -span / 4.0,
+        max: span / 4.0,
         colors: vec![[84, 39, 136], [178, 171, 210], [247, 247, 247], [253, 184, 99], [230, 97, 1]],
     };
     map_png_where(&cx.out.join("sun_hours_ground_diff.png"), grid_s, &diff, &div, "Ground sunlight change", |v| v.abs() >= 0.05)?;
@@ -197,7 +202,15 @@ pub(super) fn viewshed_section(
         };
         let vb = viewshed(grid_b, obs, vp.eye_height, spec.target_height);
         let vs = viewshed(grid_s, obs, vp.eye_height, spec.target_height);
-        let diff: Vec<f32> = vb.iter().zip(&vs).map(|(b, s)| f32::from(u8::from(*s)) - f32::from(u8::from(*b))).collect();
+        // -1 hidden by the scenario, 0 visible in both, +1 revealed, NaN never visible.
+        let diff: Vec<f32> = vb
+            .iter()
+            .zip(&vs)
+            .map(|(b, s)| match (b, s) {
+                (false, false) => f32::NAN,
+                _ => f32::from(u8::from(*s)) - f32::from(u8::from(*b)),
+            })
+            .collect();
         let (nb, ns) = (vb.iter().filter(|v| **v).count(), vs.iter().filter(|v| **v).count());
         let hidden = diff.iter().filter(|v| **v < 0.0).count();
         // The skyline along the bearing of each changed building.
@@ -212,14 +225,16 @@ pub(super) fn viewshed_section(
         let breaks = ss > sb + 0.05;
         let slug: String = vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
         let ramp = Ramp {
-            title: "visibility change".into(),
-            unit: "-1 hidden, +1 revealed".into(),
+            title: "visibility".into(),
+            unit: "-1 lost, 0 seen, +1 new".into(),
             min: -1.0,
             max: 1.0,
-            colors: vec![[202, 0, 32], [247, 247, 247], [5, 113, 176]],
+            colors: vec![[215, 25, 28], [120, 200, 110], [5, 113, 176]],
         };
         let file = format!("viewshed_{slug}_diff.png");
-        map_png_where(&cx.out.join(&file), grid_s, &diff, &ramp, &format!("Viewshed from {}: change", vp.name), |v| v != 0.0)?;
+        let mut marks = vec![(obs, vp.name.clone())];
+        marks.extend(centres.iter().filter_map(|c| grid_s.cell_at_enu(c.x, c.y)).map(|c| (c, "changed".to_string())));
+        map_png_marked(&cx.out.join(&file), grid_s, &diff, &ramp, &format!("Viewshed from {}: scenario vs baseline", vp.name), |v| v.is_finite(), &marks)?;
         let sky = |v: f64| if v.is_finite() { format!("{v:.1}") } else { "-".into() };
         cx.md.push_str(&format!(
             "| {} | {:.3} | {:.3} | {:.3} | {} → {} | {} |\n",

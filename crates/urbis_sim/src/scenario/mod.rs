@@ -143,6 +143,8 @@ pub struct SunlightSpec {
     /// Window spacing along façades and storey height, metres.
     pub spacing_m: f64,
     pub storey_m: f64,
+    /// Only windows facing within 60° of due south (where dwellings' main rooms face); else every façade.
+    pub south_only: bool,
 }
 
 /// A named observer.

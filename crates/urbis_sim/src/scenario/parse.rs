@@ -109,6 +109,7 @@ struct RawSun {
     usage: Option<String>,
     spacing_m: Option<Spanned<f64>>,
     storey_m: Option<Spanned<f64>>,
+    facing: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -476,6 +477,14 @@ fn parse_sun(cx: &Ctx, s: &RawSun) -> Result<SunlightSpec, ScenarioError> {
         usage: s.usage.clone().unwrap_or_else(|| "residential".into()),
         spacing_m: cx.opt(&s.spacing_m, "sunlight.spacing_m", 0.5, 100.0, 5.0)?,
         storey_m: cx.opt(&s.storey_m, "sunlight.storey_m", 2.0, 10.0, 3.0)?,
+        south_only: match &s.facing {
+            None => true,
+            Some(f) => match f.get_ref().as_str() {
+                "south" => true,
+                "all" => false,
+                other => return Err(cx.err(f.span(), "sunlight.facing", format!("`{other}`: write \"south\" or \"all\""))),
+            },
+        },
     })
 }
 

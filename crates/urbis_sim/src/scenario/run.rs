@@ -237,11 +237,26 @@ fn simulate(
     for (shape, q) in &spec.inflows {
         model.inflows.push(Inflow { cell: cell_of(shape)?, discharge: q.clone() });
     }
-    let gauge_cells: Vec<usize> = spec
-        .gauges
-        .iter()
-        .map(|(_, s)| cell_of(s).map(|(i, j)| j * grid.nx() + i))
-        .collect::<Result<_, _>>()?;
+    // A gauge on a building is moved to the nearest open cell (within 5 cells) beside it.
+    let open = |(i, j): (usize, usize)| -> usize {
+        let (nx, ny) = (grid.nx() as i64, grid.ny() as i64);
+        let mut best = (i64::MAX, j * grid.nx() + i);
+        for dj in -5i64..=5 {
+            for di in -5i64..=5 {
+                let (a, b) = (i as i64 + di, j as i64 + dj);
+                if a < 0 || b < 0 || a >= nx || b >= ny {
+                    continue;
+                }
+                let c = (b * nx + a) as usize;
+                let d = di * di + dj * dj;
+                if grid.cover[c] != crate::city::Cover::Building && grid.model.z[c].is_finite() && d < best.0 {
+                    best = (d, c);
+                }
+            }
+        }
+        best.1
+    };
+    let gauge_cells: Vec<usize> = spec.gauges.iter().map(|(_, s)| cell_of(s).map(open)).collect::<Result<_, _>>()?;
     let normal = model.fixed_stage.clone();
     let mut sim = FloodSim::new(model, Some(grid.h0.clone()))?;
     let mut gauges: Vec<Vec<(f64, f64)>> = gauge_cells.iter().map(|c| vec![(0.0, sim.h[*c])]).collect();
