@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use bevy_ecs::prelude::Entity;
-use urbis_model::{CityModel, FeatureId, FeatureStyle, SemanticClass};
-use urbis_sim::scenario::apply::{Apply, Changes, apply_to_city};
+use urbis_model::CityModel;
+use urbis_sim::scenario::compare;
 use urbis_sim::scenario::run::Progress;
 use urbis_sim::scenario::{CitySource, Scenario};
 
@@ -95,7 +94,7 @@ pub fn sim_run(path: &Path, out: Option<&Path>) -> Result<bool> {
     Ok(outcome.interrupted)
 }
 
-/// Which city the comparison shows.
+/// Which city the comparison shows first (`--scenario-mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Mode {
     Baseline,
@@ -104,139 +103,37 @@ pub enum Mode {
     Difference,
 }
 
-/// The scenario overlaid on a loaded city, switchable between modes.
-pub struct Comparison {
-    name: String,
-    changes: Changes,
-    /// Per building id, from a previous `urbis sim run` (results.json), if found.
-    results: serde_json::Map<String, serde_json::Value>,
-    results_from: Option<PathBuf>,
-    mode: Mode,
+impl From<Mode> for compare::Mode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Baseline => compare::Mode::Baseline,
+            Mode::Scenario => compare::Mode::Scenario,
+            Mode::Difference => compare::Mode::Difference,
+        }
+    }
 }
 
-fn linear(rgb: [u8; 3], weight: f32) -> Option<[f32; 4]> {
-    let c = |v: u8| (v as f32 / 255.0).powf(2.2);
-    Some([c(rgb[0]), c(rgb[1]), c(rgb[2]), weight])
-}
+/// A comparison for the viewer.
+pub struct Comparison(pub compare::Comparison);
 
 impl Comparison {
-    /// Overlays `scenario` on `model`; reads results.json from `results` (or the default run directory) when present.
     pub fn new(model: &mut CityModel, scenario: &Scenario, results: Option<&Path>, mode: Mode) -> Result<Comparison> {
-        let changes = apply_to_city(model, scenario, Apply::Overlay)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", scenario.path.display()))?;
         let dir = results.map(Path::to_path_buf).unwrap_or_else(|| default_out(&scenario.path));
-        let file = dir.join("results.json");
-        let (results, results_from) = match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let v: serde_json::Value =
-                    serde_json::from_str(&text).with_context(|| format!("reading {}", file.display()))?;
-                (v.get("buildings").and_then(|b| b.as_object()).cloned().unwrap_or_default(), Some(file))
-            }
-            Err(_) => (Default::default(), None),
-        };
-        let mut c = Comparison { name: scenario.name.clone(), changes, results, results_from, mode };
-        c.restyle(model);
-        Ok(c)
+        Ok(Comparison(compare::Comparison::new(model, scenario, &dir, mode.into())?))
     }
 
-    /// Restyles the model for the current mode.
-    pub fn restyle(&mut self, model: &mut CityModel) {
-        let scenario_on = self.mode != Mode::Baseline;
-        let diff = self.mode == Mode::Difference;
-        let mut q = model.world.query::<(Entity, &FeatureId, &SemanticClass, &mut FeatureStyle)>();
-        for (e, id, class, mut style) in q.iter_mut(&mut model.world) {
-            let mut s = FeatureStyle { selected: style.selected, ..FeatureStyle::default() };
-            let building = matches!(class, SemanticClass::Building);
-            if self.changes.added.contains(&e) || self.changes.earthworks.contains(&e) {
-                s.visible = scenario_on;
-                if diff {
-                    s.color_override = if building { linear([230, 40, 30], 1.0) } else { linear([150, 100, 40], 1.0) };
-                }
-            } else if self.changes.removed.contains(&e) {
-                s.visible = self.mode != Mode::Scenario;
-                if diff {
-                    s.color_override = linear([60, 120, 230], 0.9);
-                }
-            } else if let Some((_, f)) = self.changes.raised.iter().find(|(r, _)| *r == e) {
-                if scenario_on {
-                    s.height_scale = *f as f32;
-                }
-                if diff {
-                    s.color_override = linear([245, 150, 30], 1.0);
-                }
-            } else if diff && building {
-                let r = self.results.get(&id.guid);
-                let depth = r.and_then(|v| v.get("flood_depth_m")).and_then(|d| d.as_array()).map(|a| {
-                    let f = |k: usize| a.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
-                    f(1) - f(0)
-                });
-                let loses_sun = r.and_then(|v| v.get("loses_sunlight")).is_some();
-                s.color_override = if loses_sun {
-                    linear([150, 60, 200], 1.0)
-                } else if depth.is_some_and(|d| d > 0.05) {
-                    linear([20, 200, 220], 1.0)
-                } else if depth.is_some_and(|d| d < -0.05) {
-                    linear([60, 190, 80], 1.0)
-                } else {
-                    linear([235, 235, 235], 0.7)
-                };
-            }
-            if *style != s {
-                *style = s;
-            }
-        }
-    }
-
-    /// The panel's lines.
     pub fn lines(&self) -> Vec<String> {
-        let mode = match self.mode {
-            Mode::Baseline => "BASELINE",
-            Mode::Scenario => "SCENARIO",
-            Mode::Difference => "DIFFERENCE",
-        };
-        let mut v = vec![
-            format!("{}: {mode}   (1 baseline, 2 scenario, 3 difference, Tab cycles)", self.name),
-            format!(
-                "{} added, {} raised, {} removed, {} earthworks",
-                self.changes.added.len(),
-                self.changes.raised.len(),
-                self.changes.removed.len(),
-                self.changes.earthworks.len()
-            ),
-        ];
-        if self.mode == Mode::Difference {
-            v.push("red added, orange raised, blue removed, brown earthworks".into());
-            match &self.results_from {
-                Some(f) => v.push(format!(
-                    "purple loses sunlight, cyan floods deeper, green drier (from {})",
-                    f.display()
-                )),
-                None => v.push("run `urbis sim run` first to colour buildings by impact".into()),
-            }
-        }
-        v
+        self.0.lines()
     }
 }
 
 impl urbis_engine::FrameHook for Comparison {
     fn before_frame(&mut self, _model: &mut CityModel) -> Vec<String> {
-        self.lines()
+        self.0.lines()
     }
 
     fn key(&mut self, key: &str, model: &mut CityModel) {
-        let mode = match key {
-            "Digit1" | "Numpad1" => Mode::Baseline,
-            "Digit2" | "Numpad2" => Mode::Scenario,
-            "Digit3" | "Numpad3" => Mode::Difference,
-            "Tab" => match self.mode {
-                Mode::Baseline => Mode::Scenario,
-                Mode::Scenario => Mode::Difference,
-                Mode::Difference => Mode::Baseline,
-            },
-            _ => return,
-        };
-        self.mode = mode;
-        self.restyle(model);
+        self.0.key(key, model);
     }
 
     fn title(&self) -> String {

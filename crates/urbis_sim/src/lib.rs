@@ -1,7 +1,7 @@
 //! # urbis_sim: what-if scenarios
 //!
 //! Analyses that read the city (its terrain grid and features) and write
-//! rasters, tables and reports; no GPU. So far:
+//! rasters, tables and reports; no GPU.
 //!
 //! - [`flood`]: a 2D local-inertial shallow-water solver (Bates et al. 2010,
 //!   LISFLOOD-FP ACC) on a raster: rainfall, inflow hydrographs and fixed
@@ -19,13 +19,20 @@
 //! - [`viewshed`]: the cells an observer sees over the grid's surface
 //!   model, and sightlines through the city naming the first obstruction;
 //! - [`proposal`]: a proposed building added to the model like any other;
-//! - [`report`]: ASCII grids with `.prj`, CSV and GeoJSON, PNG maps with
-//!   legend, units, scale bar and north arrow.
+//! - [`report`]: ASCII grids with `.prj`, GeoTIFF, CSV and GeoJSON, PNG maps with
+//!   legend, units, scale bar and north arrow, line charts;
+//! - [`scenario`]: TOML scenario files (errors with line and field), their
+//!   modifications applied to a city and its flood grid, the run of every
+//!   analysis on baseline and scenario with diffs and a Markdown report, and
+//!   the 3D comparison by style.
 //!
 //! ```text
 //! CityModel (Terrain, footprints, classes) ─► city::flood_grid ─► FloodModel ─► FloodSim::step (rayon over rows)
 //!                                                                     └─► max depth, arrival, max speed, mass balance
 //!                                               report ◄── city::flooded_buildings ◄──┘
+//!
+//! scenario.toml ─► Scenario ─► apply (city: buildings; grid: terrain, levees) ─► run: each analysis on
+//!                                 baseline and scenario ─► diffs, maps, CSV, report.md, results.json
 //! ```
 
 pub mod city;

@@ -188,8 +188,7 @@ pub fn map_png_marked(
                 if grid.cover[c] == Cover::Building { tint } else { tint.map(|t| (t as f64 * shade) as u8) }
             };
             let v = values[c] as f64;
-            let color =
-                if v.is_finite() && show(v) && grid.cover[c] != Cover::Building { ramp.color(v) } else { base };
+            let color = if v.is_finite() && show(v) && grid.cover[c] != Cover::Building { ramp.color(v) } else { base };
             // Row 0 is south: draw it at the bottom.
             let (x, y) = (ox + i * px, oy + (ny - 1 - j) * px);
             rect(&mut img, x, y, x + px, y + px, color);
@@ -317,7 +316,13 @@ pub struct ChartLine {
 }
 
 /// A line chart (time series) with axes, ticks, units and a legend.
-pub fn line_chart_png(path: &Path, title: &str, x_unit: &str, y_unit: &str, lines: &[ChartLine]) -> Result<(), ReportError> {
+pub fn line_chart_png(
+    path: &Path,
+    title: &str,
+    x_unit: &str,
+    y_unit: &str,
+    lines: &[ChartLine],
+) -> Result<(), ReportError> {
     let (w, h) = (1000i64, 480i64);
     let (left, right, top, bottom) = (80i64, 310i64, 50i64, 60i64);
     let (pw, ph) = (w - left - right, h - top - bottom);
@@ -392,8 +397,6 @@ pub fn write_geotiff(path: &Path, grid: &CityGrid, values: &[f32]) -> Result<(),
         nodata_value: None,
         crs: grid.crs,
     };
-    urbis_formats::geotiff::write(path, &dem).map_err(|e| ReportError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })
+    urbis_formats::geotiff::write(path, &dem)
+        .map_err(|e| ReportError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) })
 }

@@ -211,7 +211,15 @@ fn a_scenario_runs_baseline_and_scenario_and_writes_its_report() {
     let outcome = run(&s, &mut a, &mut b, &out, &AtomicBool::new(false), &mut Quiet).expect("runs");
     assert!(!outcome.interrupted);
     let report = std::fs::read_to_string(&outcome.report).expect("report");
-    for section in ["## Changes", "## Flood", "### Difference", "### Gauges", "## Sunlight", "## Viewsheds", "## Planning compliance"] {
+    for section in [
+        "## Changes",
+        "## Flood",
+        "### Difference",
+        "### Gauges",
+        "## Sunlight",
+        "## Viewsheds",
+        "## Planning compliance",
+    ] {
         assert!(report.contains(section), "report lacks {section}:\n{report}");
     }
     // The tower is 60 m against a 50 m limit.

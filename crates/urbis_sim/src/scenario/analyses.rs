@@ -78,7 +78,8 @@ pub(super) fn sunlight_section(
         .filter(|e| !changed.contains(e))
         .filter(|e| {
             let r = modified.world.entity(*e);
-            let ok_use = spec.usage.is_empty() || r.get::<Attributes>().and_then(|a| a.str("use")) == Some(spec.usage.as_str());
+            let ok_use =
+                spec.usage.is_empty() || r.get::<Attributes>().and_then(|a| a.str("use")) == Some(spec.usage.as_str());
             let c = r.get::<Bounds>().map_or(DVec3::splat(f64::INFINITY), |b| b.center());
             ok_use && centres.iter().any(|q| (c - *q).truncate().length() <= spec.radius_m)
         })
@@ -126,7 +127,8 @@ pub(super) fn sunlight_section(
         }
     }
     cx.write("sunlight_buildings.csv", &bcsv)?;
-    let (nb, ns) = (before.iter().filter(|h| **h < spec.min_hours).count(), after.iter().filter(|h| **h < spec.min_hours).count());
+    let (nb, ns) =
+        (before.iter().filter(|h| **h < spec.min_hours).count(), after.iter().filter(|h| **h < spec.min_hours).count());
     cx.md.push_str(&format!(
         "\n{} {} buildings within {} m of the changes, {} {}windows: {nb} fall short in the baseline, {ns} in the scenario.\n\n\
          **Buildings that lose compliance** (no window short before, some after): {}\n\n\
@@ -138,7 +140,12 @@ pub(super) fn sunlight_section(
         if spec.south_only { "south-facing " } else { "" },
         if losing.is_empty() { "none".to_string() } else { losing.join(", ") }
     ));
-    cx.summary.push(format!("sunlight: {} windows short of {} h (baseline {nb}); {} buildings lose compliance", ns, spec.min_hours, losing.len()));
+    cx.summary.push(format!(
+        "sunlight: {} windows short of {} h (baseline {nb}); {} buildings lose compliance",
+        ns,
+        spec.min_hours,
+        losing.len()
+    ));
     if cx.cancelled() {
         return Ok(true);
     }
@@ -167,7 +174,9 @@ pub(super) fn sunlight_section(
         max: span / 4.0,
         colors: vec![[84, 39, 136], [178, 171, 210], [247, 247, 247], [253, 184, 99], [230, 97, 1]],
     };
-    map_png_where(&cx.out.join("sun_hours_ground_diff.png"), grid_s, &diff, &div, "Ground sunlight change", |v| v.abs() >= 0.05)?;
+    map_png_where(&cx.out.join("sun_hours_ground_diff.png"), grid_s, &diff, &div, "Ground sunlight change", |v| {
+        v.abs() >= 0.05
+    })?;
     let cell = grid_s.model.dx * grid_s.model.dx;
     let lost = diff.iter().filter(|v| **v <= -1.0).count() as f64 * cell;
     cx.md.push_str(&format!(
@@ -188,7 +197,9 @@ pub(super) fn viewshed_section(
 ) -> Result<(), RunError> {
     let frame = *modified.frame();
     cx.md.push_str("\n## Viewsheds and skyline\n\n| viewpoint | visible baseline (km²) | visible scenario (km²) | newly hidden (km²) | skyline towards changes (°) | breaks skyline |\n|---|---|---|---|---|---|\n");
-    let mut csv = String::from("viewpoint,visible_baseline_km2,visible_scenario_km2,hidden_km2,skyline_baseline_deg,skyline_scenario_deg,breaks_skyline\n");
+    let mut csv = String::from(
+        "viewpoint,visible_baseline_km2,visible_scenario_km2,hidden_km2,skyline_baseline_deg,skyline_scenario_deg,breaks_skyline\n",
+    );
     progress.stage("viewsheds", spec.viewpoints.len() as u64);
     let cell = grid_s.model.dx * grid_s.model.dx / 1e6;
     let centres = changes.centres(modified);
@@ -198,7 +209,10 @@ pub(super) fn viewshed_section(
         }
         let p = to_enu(&vp.at, &frame).map_err(|e| cx.apply_err(e))?[0];
         let Some(obs) = grid_s.cell_at_enu(p.x, p.y) else {
-            return Err(cx.apply_err(super::apply::ApplyError { at: vp.at.at.clone(), message: "lies outside the city's terrain".into() }));
+            return Err(cx.apply_err(super::apply::ApplyError {
+                at: vp.at.at.clone(),
+                message: "lies outside the city's terrain".into(),
+            }));
         };
         let vb = viewshed(grid_b, obs, vp.eye_height, spec.target_height);
         let vs = viewshed(grid_s, obs, vp.eye_height, spec.target_height);
@@ -223,7 +237,8 @@ pub(super) fn viewshed_section(
             }
         }
         let breaks = ss > sb + 0.05;
-        let slug: String = vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        let slug: String =
+            vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
         let ramp = Ramp {
             title: "visibility".into(),
             unit: "-1 lost, 0 seen, +1 new".into(),
@@ -234,7 +249,15 @@ pub(super) fn viewshed_section(
         let file = format!("viewshed_{slug}_diff.png");
         let mut marks = vec![(obs, vp.name.clone())];
         marks.extend(centres.iter().filter_map(|c| grid_s.cell_at_enu(c.x, c.y)).map(|c| (c, "changed".to_string())));
-        map_png_marked(&cx.out.join(&file), grid_s, &diff, &ramp, &format!("Viewshed from {}: scenario vs baseline", vp.name), |v| v.is_finite(), &marks)?;
+        map_png_marked(
+            &cx.out.join(&file),
+            grid_s,
+            &diff,
+            &ramp,
+            &format!("Viewshed from {}: scenario vs baseline", vp.name),
+            |v| v.is_finite(),
+            &marks,
+        )?;
         let sky = |v: f64| if v.is_finite() { format!("{v:.1}") } else { "-".into() };
         cx.md.push_str(&format!(
             "| {} | {:.3} | {:.3} | {:.3} | {} → {} | {} |\n",
@@ -246,25 +269,46 @@ pub(super) fn viewshed_section(
             sky(ss),
             if breaks { "**yes**" } else { "no" }
         ));
-        csv.push_str(&format!("\"{}\",{:.4},{:.4},{:.4},{},{},{breaks}\n", vp.name, nb as f64 * cell, ns as f64 * cell, hidden as f64 * cell, sky(sb), sky(ss)));
-        cx.summary.push(format!("view from {}: {:.3} km2 hidden, skyline {} -> {} deg", vp.name, hidden as f64 * cell, sky(sb), sky(ss)));
+        csv.push_str(&format!(
+            "\"{}\",{:.4},{:.4},{:.4},{},{},{breaks}\n",
+            vp.name,
+            nb as f64 * cell,
+            ns as f64 * cell,
+            hidden as f64 * cell,
+            sky(sb),
+            sky(ss)
+        ));
+        cx.summary.push(format!(
+            "view from {}: {:.3} km2 hidden, skyline {} -> {} deg",
+            vp.name,
+            hidden as f64 * cell,
+            sky(sb),
+            sky(ss)
+        ));
         progress.advance(k as u64 + 1, &vp.name);
     }
     cx.write("viewshed.csv", &csv)?;
     cx.md.push('\n');
     for vp in &spec.viewpoints {
-        let slug: String = vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        let slug: String =
+            vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
         cx.md.push_str(&format!("![{}](viewshed_{slug}_diff.png)\n", vp.name));
     }
     Ok(())
 }
 
-pub(super) fn compliance_section(cx: &mut Ctx, spec: &ComplianceSpec, city: &mut CityModel, changes: &Changes) -> Result<(), RunError> {
+pub(super) fn compliance_section(
+    cx: &mut Ctx,
+    spec: &ComplianceSpec,
+    city: &mut CityModel,
+    changes: &Changes,
+) -> Result<(), RunError> {
     use geo::{Area, Centroid, Contains, Distance, Euclidean};
     let frame = *city.frame();
     let mut ids = spec.buildings.clone();
     if ids.is_empty() {
-        ids = changes.added.iter().chain(changes.raised.iter().map(|(e, _)| e)).filter_map(|e| guid(city, *e)).collect();
+        ids =
+            changes.added.iter().chain(changes.raised.iter().map(|(e, _)| e)).filter_map(|e| guid(city, *e)).collect();
     }
     let mut zones = Vec::new();
     for z in &spec.height_zones {
@@ -274,12 +318,17 @@ pub(super) fn compliance_section(cx: &mut Ctx, spec: &ComplianceSpec, city: &mut
     }
     let roads: Vec<(String, geo::Polygon<f64>)> = {
         let mut q = city.world.query::<(&SemanticClass, &FeatureId, &Footprint)>();
-        q.iter(&city.world).filter(|(c, _, _)| **c == SemanticClass::Road).map(|(_, f, fp)| (f.guid.clone(), fp.0.clone())).collect()
+        q.iter(&city.world)
+            .filter(|(c, _, _)| **c == SemanticClass::Road)
+            .map(|(_, f, fp)| (f.guid.clone(), fp.0.clone()))
+            .collect()
     };
     let plots: Vec<(String, geo::Polygon<f64>)> = {
         let mut q = city.world.query::<(&SemanticClass, &FeatureId, &Footprint)>();
         q.iter(&city.world)
-            .filter(|(c, _, _)| !matches!(c, SemanticClass::Building | SemanticClass::BuildingPart | SemanticClass::Road))
+            .filter(|(c, _, _)| {
+                !matches!(c, SemanticClass::Building | SemanticClass::BuildingPart | SemanticClass::Road)
+            })
             .map(|(_, f, fp)| (f.guid.clone(), fp.0.clone()))
             .collect()
     };
@@ -295,21 +344,40 @@ pub(super) fn compliance_section(cx: &mut Ctx, spec: &ComplianceSpec, city: &mut
         let height = top - base;
         let centre = fp.centroid().unwrap_or(geo::Point::new(0.0, 0.0));
         let mut rows: Vec<(String, String, String, bool)> = Vec::new();
-        let zone = zones.iter().filter(|(_, p)| p.contains(&centre)).min_by(|a, b| a.0.max_height_m.total_cmp(&b.0.max_height_m));
-        let limit = zone.map(|(z, _)| (z.max_height_m, format!("zone {}", z.name))).or(spec.height_limit_m.map(|h| (h, "everywhere".into())));
+        let zone = zones
+            .iter()
+            .filter(|(_, p)| p.contains(&centre))
+            .min_by(|a, b| a.0.max_height_m.total_cmp(&b.0.max_height_m));
+        let limit = zone
+            .map(|(z, _)| (z.max_height_m, format!("zone {}", z.name)))
+            .or(spec.height_limit_m.map(|h| (h, "everywhere".into())));
         if let Some((lim, which)) = limit {
-            rows.push(("height limit".into(), format!("{height:.1} m"), format!("<= {lim:.1} m ({which})"), height <= lim + 1e-6));
+            rows.push((
+                "height limit".into(),
+                format!("{height:.1} m"),
+                format!("<= {lim:.1} m ({which})"),
+                height <= lim + 1e-6,
+            ));
         }
         if let Some(setback) = spec.setback_m {
-            let near = roads.iter().map(|(rid, r)| (rid, Euclidean.distance(&fp, r))).min_by(|a, b| a.1.total_cmp(&b.1));
+            let near =
+                roads.iter().map(|(rid, r)| (rid, Euclidean.distance(&fp, r))).min_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((rid, dist)) = near {
-                rows.push(("setback from roads".into(), format!("{dist:.1} m (to {rid})"), format!(">= {setback} m"), dist >= setback));
+                rows.push((
+                    "setback from roads".into(),
+                    format!("{dist:.1} m (to {rid})"),
+                    format!(">= {setback} m"),
+                    dist >= setback,
+                ));
             }
         }
         if let Some(max_far) = spec.max_far {
             let plot = match &spec.plot {
                 Some(p) => plots.iter().find(|(pid, _)| pid == p),
-                None => plots.iter().filter(|(_, p)| p.contains(&centre)).min_by(|a, b| a.1.unsigned_area().total_cmp(&b.1.unsigned_area())),
+                None => plots
+                    .iter()
+                    .filter(|(_, p)| p.contains(&centre))
+                    .min_by(|a, b| a.1.unsigned_area().total_cmp(&b.1.unsigned_area())),
             };
             let floors = city
                 .world
@@ -319,13 +387,24 @@ pub(super) fn compliance_section(cx: &mut Ctx, spec: &ComplianceSpec, city: &mut
             match plot {
                 Some((pid, p)) => {
                     let far = fp.unsigned_area() * floors / p.unsigned_area().max(1e-9);
-                    rows.push(("floor-area ratio".into(), format!("{far:.2} ({floors:.0} floors on plot {pid}, {:.0} m2)", p.unsigned_area()), format!("<= {max_far}"), far <= max_far));
+                    rows.push((
+                        "floor-area ratio".into(),
+                        format!("{far:.2} ({floors:.0} floors on plot {pid}, {:.0} m2)", p.unsigned_area()),
+                        format!("<= {max_far}"),
+                        far <= max_far,
+                    ));
                 }
-                None => rows.push(("floor-area ratio".into(), "no plot under the building".into(), format!("<= {max_far}"), false)),
+                None => rows.push((
+                    "floor-area ratio".into(),
+                    "no plot under the building".into(),
+                    format!("<= {max_far}"),
+                    false,
+                )),
             }
         }
         if cx.scenario.sunlight.is_some() {
-            let losing: Vec<&String> = cx.buildings.iter().filter(|(_, v)| v.get("loses_sunlight").is_some()).map(|(k, _)| k).collect();
+            let losing: Vec<&String> =
+                cx.buildings.iter().filter(|(_, v)| v.get("loses_sunlight").is_some()).map(|(k, _)| k).collect();
             rows.push((
                 "neighbours' sunlight".into(),
                 format!("{} buildings lose compliance", losing.len()),

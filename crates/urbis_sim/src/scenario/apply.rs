@@ -14,8 +14,8 @@ use bevy_ecs::prelude::*;
 use glam::{DVec2, DVec3, Vec2, Vec3};
 use urbis_geo::{CityFrame, CrsTransform, Epsg};
 use urbis_model::{
-    Attributes, Bounds, CityModel, CpuMesh, GeometryHandle, InstanceTransform, Lod, Material, MeshStore,
-    NewFeature, Parts, Placement, SemanticClass,
+    Attributes, Bounds, CityModel, CpuMesh, GeometryHandle, InstanceTransform, Lod, Material, MeshStore, NewFeature,
+    Parts, Placement, SemanticClass,
 };
 
 use super::{Crs, Located, Modification, Scenario, Shape};
@@ -93,10 +93,22 @@ pub fn ground_at(city: &CityModel, x: f64, y: f64) -> Option<f64> {
 }
 
 /// A prism over a counter-clockwise ring (ENU, relative to `origin`), from `z0` to `z1`.
-fn prism(ring: &geo::Polygon<f64>, origin: DVec3, height: f64, wall: [u8; 4], roof: [u8; 4], wall_mat: Material) -> CpuMesh {
+fn prism(
+    ring: &geo::Polygon<f64>,
+    origin: DVec3,
+    height: f64,
+    wall: [u8; 4],
+    roof: [u8; 4],
+    wall_mat: Material,
+) -> CpuMesh {
     use geo::TriangulateEarcut;
-    let pts: Vec<Vec3> =
-        ring.exterior().0.iter().take(ring.exterior().0.len().saturating_sub(1)).map(|c| Vec3::new((c.x - origin.x) as f32, (c.y - origin.y) as f32, 0.0)).collect();
+    let pts: Vec<Vec3> = ring
+        .exterior()
+        .0
+        .iter()
+        .take(ring.exterior().0.len().saturating_sub(1))
+        .map(|c| Vec3::new((c.x - origin.x) as f32, (c.y - origin.y) as f32, 0.0))
+        .collect();
     let h = Vec3::Z * height as f32;
     let mut m = CpuMesh::default();
     for i in 0..pts.len() {
@@ -104,14 +116,19 @@ fn prism(ring: &geo::Polygon<f64>, origin: DVec3, height: f64, wall: [u8; 4], ro
         m.push_flat(&[a, b, b + h, a + h], &[[0, 1, 2], [0, 2, 3]], |_| Vec2::ZERO, wall, wall_mat);
     }
     let tri = ring.earcut_triangles_raw();
-    let top: Vec<Vec3> = tri.vertices.iter().map(|c| Vec3::new((c[0] - origin.x) as f32, (c[1] - origin.y) as f32, 0.0) + h).collect();
-    let idx: Vec<[u32; 3]> = tri.triangle_indices.chunks_exact(3).map(|t| [t[0] as u32, t[1] as u32, t[2] as u32]).collect();
+    let top: Vec<Vec3> =
+        tri.vertices.iter().map(|c| Vec3::new((c[0] - origin.x) as f32, (c[1] - origin.y) as f32, 0.0) + h).collect();
+    let idx: Vec<[u32; 3]> =
+        tri.triangle_indices.chunks_exact(3).map(|t| [t[0] as u32, t[1] as u32, t[2] as u32]).collect();
     m.push_flat(&top, &idx, |_| Vec2::ZERO, roof, Material::Roof);
     m
 }
 
 fn building(city: &CityModel, id: &str, at: &Located) -> Result<Entity, ApplyError> {
-    let e = city.features().by_guid(id).ok_or_else(|| ApplyError { at: at.clone(), message: format!("no feature `{id}` in the city") })?;
+    let e = city
+        .features()
+        .by_guid(id)
+        .ok_or_else(|| ApplyError { at: at.clone(), message: format!("no feature `{id}` in the city") })?;
     match city.world.get::<SemanticClass>(e) {
         Some(SemanticClass::Building | SemanticClass::BuildingPart) => Ok(e),
         other => Err(ApplyError { at: at.clone(), message: format!("`{id}` is a {other:?}, not a building") }),
@@ -127,13 +144,16 @@ fn with_parts(city: &CityModel, e: Entity) -> Vec<Entity> {
 
 /// Base height and top of a building with its parts.
 pub fn building_extent(city: &CityModel, e: Entity) -> Option<(f64, f64)> {
-    let b = with_parts(city, e).iter().filter_map(|p| city.world.get::<Bounds>(*p).copied()).reduce(|a, b| a.union(b))?;
+    let b =
+        with_parts(city, e).iter().filter_map(|p| city.world.get::<Bounds>(*p).copied()).reduce(|a, b| a.union(b))?;
     (!b.is_empty()).then_some((b.min.z, b.max.z))
 }
 
 /// Stretches a feature's geometry vertically about `base` (ENU height) by `factor`.
 fn stretch(city: &mut CityModel, e: Entity, base: f64, factor: f64) {
-    let (Some(handle), Some(place)) = (city.world.get::<GeometryHandle>(e).copied(), city.world.get::<Placement>(e).copied()) else {
+    let (Some(handle), Some(place)) =
+        (city.world.get::<GeometryHandle>(e).copied(), city.world.get::<Placement>(e).copied())
+    else {
         return;
     };
     let Some(mesh) = city.meshes().get(handle.mesh) else { return };
@@ -167,7 +187,10 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                 let ground = if ground.is_finite() { ground } else { 0.0 };
                 let origin = DVec3::new(pts[0].x, pts[0].y, ground);
                 let mut f = NewFeature::new(id.clone(), SemanticClass::Building, origin);
-                f.mesh = Some((prism(&poly, origin, *height, [205, 120, 110, 255], [170, 95, 90, 255], Material::Facade), Lod(12)));
+                f.mesh = Some((
+                    prism(&poly, origin, *height, [205, 120, 110, 255], [170, 95, 90, 255], Material::Facade),
+                    Lod(12),
+                ));
                 f.footprint = Some(poly);
                 let floors = (height / storey).floor().max(1.0) as i64;
                 f.attributes = Attributes::default()
@@ -188,7 +211,8 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
             }
             Modification::RaiseBuilding { id, by, to, at } => {
                 let e = building(city, id, at)?;
-                let (base, top) = building_extent(city, e).ok_or_else(|| ApplyError { at: at.clone(), message: format!("`{id}` has no geometry") })?;
+                let (base, top) = building_extent(city, e)
+                    .ok_or_else(|| ApplyError { at: at.clone(), message: format!("`{id}` has no geometry") })?;
                 let old = (top - base).max(0.1);
                 let new = to.unwrap_or(old + by.unwrap_or(0.0));
                 if new < 1.0 {
@@ -213,7 +237,11 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                 let ground = if ground.is_finite() { ground } else { 0.0 };
                 let origin = DVec3::new(pts[0].x, pts[0].y, ground + by.min(0.0));
                 let colour = if *by >= 0.0 { [190, 160, 110, 255] } else { [120, 90, 60, 255] };
-                let mut f = NewFeature::new(format!("earthwork-{}", changes.earthworks.len() + 1), SemanticClass::GenericCityObject, origin);
+                let mut f = NewFeature::new(
+                    format!("earthwork-{}", changes.earthworks.len() + 1),
+                    SemanticClass::GenericCityObject,
+                    origin,
+                );
                 f.mesh = Some((prism(&poly, origin, by.abs().max(0.3), colour, colour, Material::Terrain), Lod(12)));
                 f.footprint = Some(poly);
                 f.attributes = Attributes::default().with("scenario", m.describe());
@@ -225,12 +253,20 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                     let d = (w[1] - w[0]).normalize_or_zero();
                     let n = DVec2::new(-d.y, d.x) * (*width / 2.0);
                     let quad = [w[0] - n, w[1] - n, w[1] + n, w[0] + n];
-                    let ground = [w[0], w[1]].iter().filter_map(|p| ground_at(city, p.x, p.y)).fold(f64::INFINITY, f64::min);
+                    let ground =
+                        [w[0], w[1]].iter().filter_map(|p| ground_at(city, p.x, p.y)).fold(f64::INFINITY, f64::min);
                     let ground = if ground.is_finite() { ground } else { 0.0 };
                     let origin = DVec3::new(quad[0].x, quad[0].y, ground);
-                    let mut f = NewFeature::new(format!("levee-{}-{k}", changes.earthworks.len() + 1), SemanticClass::GenericCityObject, origin);
+                    let mut f = NewFeature::new(
+                        format!("levee-{}-{k}", changes.earthworks.len() + 1),
+                        SemanticClass::GenericCityObject,
+                        origin,
+                    );
                     let poly = polygon(&quad);
-                    f.mesh = Some((prism(&poly, origin, *height, [150, 140, 120, 255], [120, 150, 90, 255], Material::Terrain), Lod(12)));
+                    f.mesh = Some((
+                        prism(&poly, origin, *height, [150, 140, 120, 255], [120, 150, 90, 255], Material::Terrain),
+                        Lod(12),
+                    ));
                     f.footprint = Some(poly);
                     f.attributes = Attributes::default().with("scenario", m.describe());
                     changes.earthworks.push(city.spawn_feature(f));
@@ -269,7 +305,10 @@ pub fn apply_to_grid(grid: &mut CityGrid, scenario: &Scenario, frame: &CityFrame
                 let poly = polygon(&to_enu(shape, frame)?);
                 for c in 0..grid.enu.len() {
                     let p = grid.enu[c];
-                    if grid.cover[c] == Cover::Building || !grid.model.z[c].is_finite() || !poly.contains(&geo::Point::new(p.x, p.y)) {
+                    if grid.cover[c] == Cover::Building
+                        || !grid.model.z[c].is_finite()
+                        || !poly.contains(&geo::Point::new(p.x, p.y))
+                    {
                         continue;
                     }
                     let level = grid.model.z[c] + grid.h0[c];

@@ -16,6 +16,7 @@
 
 mod analyses;
 pub mod apply;
+pub mod compare;
 mod parse;
 pub mod run;
 
@@ -74,14 +75,35 @@ pub enum CitySource {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modification {
     /// A new building extruded from its footprint (its ground: the lowest terrain under it).
-    AddBuilding { id: String, footprint: Shape, height: f64, usage: String, storey: f64 },
-    RemoveBuilding { id: String, at: Located },
+    AddBuilding {
+        id: String,
+        footprint: Shape,
+        height: f64,
+        usage: String,
+        storey: f64,
+    },
+    RemoveBuilding {
+        id: String,
+        at: Located,
+    },
     /// Sets a building's height (above its base) to `to`, or adds `by` metres.
-    RaiseBuilding { id: String, by: Option<f64>, to: Option<f64>, at: Located },
+    RaiseBuilding {
+        id: String,
+        by: Option<f64>,
+        to: Option<f64>,
+        at: Located,
+    },
     /// Raises (positive) or lowers (negative) the ground inside a polygon.
-    Terrain { polygon: Shape, by: f64 },
+    Terrain {
+        polygon: Shape,
+        by: f64,
+    },
     /// An embankment along a line: crest `height` m above the ground, `width` m wide.
-    Levee { line: Shape, height: f64, width: f64 },
+    Levee {
+        line: Shape,
+        height: f64,
+        width: f64,
+    },
 }
 
 impl Modification {
@@ -98,7 +120,12 @@ impl Modification {
                 (None, None) => format!("building `{id}` unchanged"),
             },
             Modification::Terrain { by, polygon } => {
-                format!("{} ground by {} m over a {}-corner polygon", if *by >= 0.0 { "raise" } else { "lower" }, by.abs(), polygon.points.len())
+                format!(
+                    "{} ground by {} m over a {}-corner polygon",
+                    if *by >= 0.0 { "raise" } else { "lower" },
+                    by.abs(),
+                    polygon.points.len()
+                )
             }
             Modification::Levee { height, width, line } => {
                 format!("levee {height} m high, {width} m wide, along {} points", line.points.len())
@@ -205,8 +232,8 @@ pub struct Scenario {
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
         Scenario::parse(&text, path)
     }
 

@@ -240,7 +240,20 @@ fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
     let y: i32 = it.next()?.parse().ok()?;
     let m: u32 = it.next()?.parse().ok()?;
     let d: u32 = it.next()?.parse().ok()?;
-    let days = [31, if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days = [
+        31,
+        if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     ((1..=12).contains(&m) && d >= 1 && d <= days[m as usize - 1] && (1900..=2200).contains(&y)).then_some((y, m, d))
 }
 
@@ -300,7 +313,9 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> 
     for (i, m) in raw.modify.iter().enumerate() {
         let f = |name: &str| format!("modify[{i}].{name}");
         let r = m.get_ref();
-        let need = |v: Option<Range<usize>>, name: &str| v.ok_or_else(|| cx.err(m.span(), f(name), "is required for this kind"));
+        let need = |v: Option<Range<usize>>, name: &str| {
+            v.ok_or_else(|| cx.err(m.span(), f(name), "is required for this kind"))
+        };
         let crs = cx.crs(&r.crs, &f("crs"))?;
         let id = |cx: &Ctx| -> Result<(String, Located), ScenarioError> {
             let s = r.id.as_ref().ok_or_else(|| cx.err(m.span(), f("id"), "is required for this kind"))?;
@@ -317,7 +332,13 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> 
                 if modifications.iter().any(|x| matches!(x, Modification::AddBuilding { id: o, .. } if *o == id)) {
                     return Err(cx.err(m.span(), f("id"), format!("building `{id}` is added twice")));
                 }
-                Modification::AddBuilding { id, footprint, height, usage: r.usage.clone().unwrap_or_else(|| "residential".into()), storey }
+                Modification::AddBuilding {
+                    id,
+                    footprint,
+                    height,
+                    usage: r.usage.clone().unwrap_or_else(|| "residential".into()),
+                    storey,
+                }
             }
             "remove_building" => {
                 let (id, at) = id(&cx)?;
@@ -328,7 +349,11 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> 
                 let by = r.by.as_ref().map(|v| cx.num(v, &f("by"), -1000.0, 1000.0)).transpose()?;
                 let to = r.to.as_ref().map(|v| cx.num(v, &f("to"), 1.0, 1000.0)).transpose()?;
                 if by.is_some() == to.is_some() {
-                    return Err(cx.err(m.span(), f("by"), "give exactly one of `by` (metres added) or `to` (new height)"));
+                    return Err(cx.err(
+                        m.span(),
+                        f("by"),
+                        "give exactly one of `by` (metres added) or `to` (new height)",
+                    ));
                 }
                 Modification::RaiseBuilding { id, by, to, at }
             }
@@ -360,7 +385,9 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> 
         Some(r) => {
             let d = Roughness::default();
             let r = r.get_ref();
-            let n = |v: &Option<Spanned<f64>>, name: &str, dflt: f64| cx.opt(v, &format!("roughness.{name}"), 0.005, 1.0, dflt);
+            let n = |v: &Option<Spanned<f64>>, name: &str, dflt: f64| {
+                cx.opt(v, &format!("roughness.{name}"), 0.005, 1.0, dflt)
+            };
             Some(Roughness {
                 road: n(&r.road, "road", d.road)?,
                 vegetation: n(&r.vegetation, "vegetation", d.vegetation)?,
@@ -392,15 +419,26 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> 
             }
             let coarsen = v.coarsen.as_ref().map_or(Ok(2), |c| {
                 let k = *c.get_ref();
-                if (1..=64).contains(&k) { Ok(k as usize) } else { Err(cx.err(c.span(), "viewshed.coarsen", "must be 1..=64")) }
+                if (1..=64).contains(&k) {
+                    Ok(k as usize)
+                } else {
+                    Err(cx.err(c.span(), "viewshed.coarsen", "must be 1..=64"))
+                }
             })?;
-            Some(ViewshedSpec { viewpoints, target_height: cx.opt(&v.target_height, "viewshed.target_height", 0.0, 500.0, 1.5)?, coarsen })
+            Some(ViewshedSpec {
+                viewpoints,
+                target_height: cx.opt(&v.target_height, "viewshed.target_height", 0.0, 500.0, 1.5)?,
+                coarsen,
+            })
         }
     };
     let compliance = raw.compliance.as_ref().map(|c| parse_compliance(&cx, c, dir)).transpose()?;
     Ok(Scenario {
         path: path.to_path_buf(),
-        name: raw.name.clone().unwrap_or_else(|| path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into())),
+        name: raw
+            .name
+            .clone()
+            .unwrap_or_else(|| path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into())),
         description: raw.description.clone().unwrap_or_default(),
         city,
         modifications,
@@ -426,17 +464,25 @@ fn parse_flood(cx: &Ctx, f: &RawFlood) -> Result<FloodSpec, ScenarioError> {
             Series(vec![(0.0, mm_h / 1000.0 / 3600.0), (minutes * 60.0, 0.0)])
         }
         (None, None) => Series::default(),
-        (Some(h), Some(_)) => return Err(cx.err(h.span(), "flood.hyetograph", "give either hyetograph or rain_mm_per_h, not both")),
+        (Some(h), Some(_)) => {
+            return Err(cx.err(h.span(), "flood.hyetograph", "give either hyetograph or rain_mm_per_h, not both"));
+        }
     };
     let mut inflows = Vec::new();
     for (k, p) in f.inflow.iter().enumerate() {
         let field = format!("flood.inflow[{k}]");
-        let h = p.hydrograph.as_ref().ok_or_else(|| cx.err(p.at.span(), format!("{field}.hydrograph"), "is required: [[minute, m3/s], ...]"))?;
+        let h = p
+            .hydrograph
+            .as_ref()
+            .ok_or_else(|| cx.err(p.at.span(), format!("{field}.hydrograph"), "is required: [[minute, m3/s], ...]"))?;
         inflows.push((cx.point(p, &field)?, steps(cx, h, &format!("{field}.hydrograph"), 1.0, "discharge (m3/s)")?));
     }
     let mut gauges = Vec::new();
     for (k, p) in f.gauge.iter().enumerate() {
-        gauges.push((p.name.clone().unwrap_or_else(|| format!("gauge {}", k + 1)), cx.point(p, &format!("flood.gauge[{k}]"))?));
+        gauges.push((
+            p.name.clone().unwrap_or_else(|| format!("gauge {}", k + 1)),
+            cx.point(p, &format!("flood.gauge[{k}]"))?,
+        ));
     }
     Ok(FloodSpec {
         coarsen,
@@ -460,7 +506,8 @@ fn parse_sun(cx: &Ctx, s: &RawSun) -> Result<SunlightSpec, ScenarioError> {
             toml::Value::Datetime(t) => t.to_string(),
             _ => String::new(),
         };
-        let (y, m, dd) = parse_date(&text).ok_or_else(|| cx.err(d.span(), "sunlight.date", format!("`{text}` is not a date YYYY-MM-DD")))?;
+        let (y, m, dd) = parse_date(&text)
+            .ok_or_else(|| cx.err(d.span(), "sunlight.date", format!("`{text}` is not a date YYYY-MM-DD")))?;
         (day.year, day.month, day.day) = (y, m, dd);
     }
     day.from_h = cx.opt(&s.from_h, "sunlight.from_h", 0.0, 24.0, 8.0)?;
@@ -482,7 +529,9 @@ fn parse_sun(cx: &Ctx, s: &RawSun) -> Result<SunlightSpec, ScenarioError> {
             Some(f) => match f.get_ref().as_str() {
                 "south" => true,
                 "all" => false,
-                other => return Err(cx.err(f.span(), "sunlight.facing", format!("`{other}`: write \"south\" or \"all\""))),
+                other => {
+                    return Err(cx.err(f.span(), "sunlight.facing", format!("`{other}`: write \"south\" or \"all\"")));
+                }
             },
         },
     })
@@ -501,23 +550,34 @@ fn parse_compliance(cx: &Ctx, c: &RawCompliance, dir: &Path) -> Result<Complianc
     }
     if let Some(file) = &c.height_limits {
         let p = dir.join(file.get_ref());
-        let layer = urbis_formats::geojson::read(&p).map_err(|e| cx.err(file.span(), "compliance.height_limits", e.to_string()))?;
+        let layer = urbis_formats::geojson::read(&p)
+            .map_err(|e| cx.err(file.span(), "compliance.height_limits", e.to_string()))?;
         for (k, f) in layer.features.iter().enumerate() {
             let field = format!("compliance.height_limits ({} feature {k})", p.display());
             let h = f.properties.get("max_height_m").and_then(|v| v.as_f64()).filter(|h| h.is_finite() && *h >= 0.0);
-            let h = h.ok_or_else(|| cx.err(file.span(), field.clone(), "needs a non-negative number property `max_height_m`"))?;
+            let h = h.ok_or_else(|| {
+                cx.err(file.span(), field.clone(), "needs a non-negative number property `max_height_m`")
+            })?;
             for poly in &f.polygons {
                 let Some(ring) = poly.first() else { continue };
                 let pts: Vec<P2> = ring.iter().map(|p| [p.x, p.y]).collect();
                 let polygon = cx.polygon(&Spanned::new(file.span(), pts), Crs::Epsg(layer.crs), &field)?;
                 let name = f.id.clone().or_else(|| f.properties.get("name").and_then(|v| v.as_str()).map(String::from));
-                height_zones.push(HeightZone { name: name.unwrap_or_else(|| format!("feature {k}")), polygon, max_height_m: h });
+                height_zones.push(HeightZone {
+                    name: name.unwrap_or_else(|| format!("feature {k}")),
+                    polygon,
+                    max_height_m: h,
+                });
             }
         }
     }
     Ok(ComplianceSpec {
         buildings: c.buildings.clone(),
-        height_limit_m: c.height_limit_m.as_ref().map(|v| cx.num(v, "compliance.height_limit_m", 0.0, 2000.0)).transpose()?,
+        height_limit_m: c
+            .height_limit_m
+            .as_ref()
+            .map(|v| cx.num(v, "compliance.height_limit_m", 0.0, 2000.0))
+            .transpose()?,
         height_zones,
         setback_m: c.setback_m.as_ref().map(|v| cx.num(v, "compliance.setback_m", 0.0, 1000.0)).transpose()?,
         max_far: c.max_far.as_ref().map(|v| cx.num(v, "compliance.max_far", 0.01, 100.0)).transpose()?,

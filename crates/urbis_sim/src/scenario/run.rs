@@ -27,7 +27,9 @@ use super::apply::{Apply, ApplyError, Changes, apply_to_city, apply_to_grid, to_
 use super::{FloodSpec, Scenario};
 use crate::city::{CityGrid, CityGridError, GridOptions, Roughness, flood_grid, flooded_buildings};
 use crate::flood::{FloodError, FloodSim, Inflow};
-use crate::report::{ChartLine, Ramp, ReportError, line_chart_png, map_png_where, write_ascii_grid, write_flood_report, write_geotiff};
+use crate::report::{
+    ChartLine, Ramp, ReportError, line_chart_png, map_png_where, write_ascii_grid, write_flood_report, write_geotiff,
+};
 
 /// Progress of a long run: stages with a length, and positions in them.
 pub trait Progress {
@@ -113,7 +115,8 @@ impl Ctx<'_> {
             md.push_str("\n**Interrupted (Ctrl-C)**: the sections above are complete or marked partial; later analyses did not run.\n");
         }
         self.write("report.md", &md)?;
-        let results = json!({ "scenario": self.scenario.name, "interrupted": interrupted, "buildings": self.buildings });
+        let results =
+            json!({ "scenario": self.scenario.name, "interrupted": interrupted, "buildings": self.buildings });
         self.write("results.json", &serde_json::to_string_pretty(&results).unwrap_or_default())
     }
 }
@@ -132,7 +135,12 @@ pub fn run(
     std::fs::create_dir_all(out).map_err(|source| RunError::Io { path: out.to_path_buf(), source })?;
     let mut cx = Ctx { scenario, out, cancel, md: String::new(), summary: Vec::new(), buildings: Default::default() };
     let changes = apply_to_city(modified, scenario, Apply::Rebuild).map_err(|e| cx.apply_err(e))?;
-    cx.md = format!("# Scenario: {}\n\n{}\n\nScenario file: `{}`\n\n## Changes\n\n", scenario.name, scenario.description, scenario.path.display());
+    cx.md = format!(
+        "# Scenario: {}\n\n{}\n\nScenario file: `{}`\n\n## Changes\n\n",
+        scenario.name,
+        scenario.description,
+        scenario.path.display()
+    );
     for m in &scenario.modifications {
         cx.md.push_str(&format!("- {}\n", m.describe()));
     }
@@ -223,14 +231,16 @@ fn simulate(
     progress: &mut dyn Progress,
 ) -> Result<FloodRun, RunError> {
     let frame = *city.frame();
-    let mut grid = flood_grid(city, &GridOptions { coarsen: spec.coarsen, roughness, memory_limit: spec.memory_limit })?;
+    let mut grid =
+        flood_grid(city, &GridOptions { coarsen: spec.coarsen, roughness, memory_limit: spec.memory_limit })?;
     if edit {
         apply_to_grid(&mut grid, cx.scenario, &frame).map_err(|e| cx.apply_err(e))?;
     }
     let cell_of = |shape: &super::Shape| -> Result<(usize, usize), RunError> {
         let p = to_enu(shape, &frame).map_err(|e| cx.apply_err(e))?[0];
-        grid.cell_at_enu(p.x, p.y)
-            .ok_or_else(|| cx.apply_err(ApplyError { at: shape.at.clone(), message: "lies outside the flood grid".into() }))
+        grid.cell_at_enu(p.x, p.y).ok_or_else(|| {
+            cx.apply_err(ApplyError { at: shape.at.clone(), message: "lies outside the flood grid".into() })
+        })
     };
     let mut model = grid.model.clone();
     model.rain = spec.rain.clone();
@@ -322,9 +332,23 @@ fn flood_section(
     ] {
         let run = simulate(cx, city, spec, roughness, edit, &format!("flood ({label})"), progress)?;
         let dir = cx.mkdir(&format!("{label}/flood"))?;
-        let state = if run.complete { String::new() } else { format!(" — PARTIAL, interrupted at {:.1} min", run.sim.t / 60.0) };
+        let state = if run.complete {
+            String::new()
+        } else {
+            format!(" — PARTIAL, interrupted at {:.1} min", run.sim.t / 60.0)
+        };
         let title = format!("{}: {label} max depth{state}", cx.scenario.name);
-        write_flood_report(&dir, city, &run.grid, &run.sim, &ramp, &title, spec.threshold_m, &format!("{headline}{state}"), run.seconds)?;
+        write_flood_report(
+            &dir,
+            city,
+            &run.grid,
+            &run.sim,
+            &ramp,
+            &title,
+            spec.threshold_m,
+            &format!("{headline}{state}"),
+            run.seconds,
+        )?;
         let complete = run.complete;
         runs.push(run);
         if !complete {
@@ -332,7 +356,11 @@ fn flood_section(
         }
     }
     let interrupted = runs.iter().any(|r| !r.complete);
-    cx.md.push_str(&format!("\n## Flood\n\n{headline}; {:.0} min simulated; cells of {} m.\n\n", spec.duration_s / 60.0, runs[0].grid.model.dx));
+    cx.md.push_str(&format!(
+        "\n## Flood\n\n{headline}; {:.0} min simulated; cells of {} m.\n\n",
+        spec.duration_s / 60.0,
+        runs[0].grid.model.dx
+    ));
     cx.md.push_str("| run | steps | cell-steps/s | mass error | area deeper than threshold (km²) | flooded buildings |\n|---|---|---|---|---|---|\n");
     let mut flooded = Vec::new();
     for (label, r, city) in [("baseline", runs.first(), &*baseline), ("scenario", runs.get(1), &*modified)] {
@@ -350,10 +378,14 @@ fn flood_section(
         ));
         flooded.push(list);
     }
-    cx.md.push_str(&format!("\nMaps: [baseline](baseline/flood/max_depth.png), [scenario](scenario/flood/max_depth.png)\n\n![baseline](baseline/flood/max_depth.png)\n"));
+    cx.md.push_str(
+        "\nMaximum depth: [baseline](baseline/flood/max_depth.png), [scenario](scenario/flood/max_depth.png) \
+         (grids as .asc and .tif beside them).\n\n![scenario](scenario/flood/max_depth.png)\n",
+    );
     if let [b, s] = &runs[..] {
         let (rb, rs) = (rise(b), rise(s));
-        let diff: Vec<f32> = rb.iter().zip(&rs).map(|(a, c)| if a.is_finite() && c.is_finite() { c - a } else { f32::NAN }).collect();
+        let diff: Vec<f32> =
+            rb.iter().zip(&rs).map(|(a, c)| if a.is_finite() && c.is_finite() { c - a } else { f32::NAN }).collect();
         let d = cx.mkdir("diff")?;
         write_ascii_grid(&d.join("flood_max_depth_diff.asc"), &s.grid, &diff)?;
         write_geotiff(&d.join("flood_max_depth_diff.tif"), &s.grid, &diff)?;
@@ -364,7 +396,14 @@ fn flood_section(
             max: 0.5,
             colors: vec![[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43]],
         };
-        map_png_where(&d.join("flood_max_depth_diff.png"), &s.grid, &diff, &div, &format!("{}: max depth change", cx.scenario.name), |v| v.abs() > 0.02)?;
+        map_png_where(
+            &d.join("flood_max_depth_diff.png"),
+            &s.grid,
+            &diff,
+            &div,
+            &format!("{}: max depth change", cx.scenario.name),
+            |v| v.abs() > 0.02,
+        )?;
         let deeper = diff.iter().filter(|v| **v > 0.02).count() as f64 * s.grid.model.dx.powi(2) / 1e6;
         let shallower = diff.iter().filter(|v| **v < -0.02).count() as f64 * s.grid.model.dx.powi(2) / 1e6;
         cx.md.push_str(&format!(
@@ -372,12 +411,17 @@ fn flood_section(
         ));
         cx.summary.push(format!("flood: {deeper:.3} km2 deeper, {shallower:.3} km2 shallower"));
         // Buildings, matched by id.
-        let by_id = |l: &Vec<crate::city::FloodedBuilding>| -> std::collections::BTreeMap<String, f64> { l.iter().map(|b| (b.id.clone(), b.max_depth)).collect() };
+        let by_id = |l: &Vec<crate::city::FloodedBuilding>| -> std::collections::BTreeMap<String, f64> {
+            l.iter().map(|b| (b.id.clone(), b.max_depth)).collect()
+        };
         let (fb, fs) = (by_id(&flooded[0]), by_id(&flooded[1]));
         let mut ids: Vec<&String> = fb.keys().chain(fs.keys()).collect();
         ids.sort();
         ids.dedup();
-        let mut rows: Vec<(String, f64, f64)> = ids.iter().map(|id| ((*id).clone(), fb.get(*id).copied().unwrap_or(0.0), fs.get(*id).copied().unwrap_or(0.0))).collect();
+        let mut rows: Vec<(String, f64, f64)> = ids
+            .iter()
+            .map(|id| ((*id).clone(), fb.get(*id).copied().unwrap_or(0.0), fs.get(*id).copied().unwrap_or(0.0)))
+            .collect();
         rows.sort_by(|a, b| (b.2 - b.1).abs().total_cmp(&(a.2 - a.1).abs()));
         let mut csv = String::from("building_id,baseline_depth_m,scenario_depth_m,change_m\n");
         for (id, a, c) in &rows {
@@ -391,7 +435,11 @@ fn flood_section(
         for (id, a, c) in rows.iter().take(10) {
             cx.md.push_str(&format!("| {id} | {a:.2} | {c:.2} |\n"));
         }
-        cx.summary.push(format!("flooded buildings: {} baseline, {} scenario ({newly} new, {relieved} relieved)", fb.len(), fs.len()));
+        cx.summary.push(format!(
+            "flooded buildings: {} baseline, {} scenario ({newly} new, {relieved} relieved)",
+            fb.len(),
+            fs.len()
+        ));
     }
     if !spec.gauges.is_empty() {
         let palette = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [148, 103, 189], [255, 127, 14], [23, 190, 207]];
@@ -403,7 +451,12 @@ fn flood_section(
                 for (t, h) in &r.gauges[k] {
                     csv.push_str(&format!("\"{name}\",{label},{t:.2},{h:.4}\n"));
                 }
-                lines.push(ChartLine { label: format!("{name} ({label})"), color: palette[k % palette.len()], dashed, points: r.gauges[k].clone() });
+                lines.push(ChartLine {
+                    label: format!("{name} ({label})"),
+                    color: palette[k % palette.len()],
+                    dashed,
+                    points: r.gauges[k].clone(),
+                });
             }
         }
         cx.mkdir("diff")?;
@@ -411,7 +464,8 @@ fn flood_section(
         line_chart_png(&cx.out.join("diff/flood_gauges.png"), "Water depth at gauges", "minutes", "depth (m)", &lines)?;
         cx.md.push_str("\n### Gauges\n\n![gauges](diff/flood_gauges.png)\n\n| gauge | baseline peak (m) | scenario peak (m) |\n|---|---|---|\n");
         for (k, (name, _)) in spec.gauges.iter().enumerate() {
-            let peak = |r: Option<&FloodRun>| r.map_or(f64::NAN, |r| r.gauges[k].iter().map(|p| p.1).fold(0.0, f64::max));
+            let peak =
+                |r: Option<&FloodRun>| r.map_or(f64::NAN, |r| r.gauges[k].iter().map(|p| p.1).fold(0.0, f64::max));
             cx.md.push_str(&format!("| {name} | {:.2} | {:.2} |\n", peak(runs.first()), peak(runs.get(1))));
         }
     }
