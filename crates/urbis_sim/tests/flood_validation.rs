@@ -171,3 +171,25 @@ fn grids_too_large_for_memory_are_refused_up_front() {
     assert!(matches!(e, FloodError::TooLarge { .. }), "{e}");
     assert!(e.to_string().contains("200000 × 200000"));
 }
+
+#[test]
+fn nodata_cells_are_walls_that_hold_no_water() {
+    // A 1D channel with a NODATA (NaN) block in the middle: water released on
+    // the left never reaches the right, NaN cells stay dry, mass is exact.
+    let (nx, ny, dx) = (40, 3, 2.0);
+    let mut z = vec![0.0; nx * ny];
+    for j in 0..ny {
+        z[j * nx + 20] = f64::NAN;
+    }
+    let h0: Vec<f64> = (0..nx * ny).map(|c| if c % nx < 10 { 1.0 } else { 0.0 }).collect();
+    let mut sim = FloodSim::new(model(nx, ny, dx, z, 0.03), Some(h0)).expect("sim");
+    sim.run_until(600.0, |_| {});
+    for j in 0..ny {
+        assert_eq!(sim.h[j * nx + 20], 0.0, "NODATA holds no water");
+        for i in 21..nx {
+            assert_eq!(sim.h[j * nx + i], 0.0, "water crossed the NODATA wall at {i},{j}");
+        }
+    }
+    assert!(sim.h[15] > 0.0, "water spread up to the wall");
+    assert!(sim.mass_error().abs() < 1e-12, "{}", sim.mass_error());
+}
