@@ -24,21 +24,11 @@
 
 use rayon::prelude::*;
 
+use crate::flood_kernel::{Run, Step, faces};
+
 /// Gravity, m/s².
 pub const G: f64 = 9.81;
 const TILE: usize = 32;
-
-/// `x^(−1/3)` for a positive, normal number: a bit-level first guess (3 %)
-/// and four division-free Newton steps (relative error below 1e-15).
-/// libm's `cbrt` had been a third of a dense step's time.
-#[inline]
-fn inv_cbrt_positive(x: f64) -> f64 {
-    let mut r = f64::from_bits(0x553E_F0FF_289D_D796 - x.to_bits() / 3);
-    for _ in 0..4 {
-        r = r * (4.0 - x * r * r * r) * (1.0 / 3.0);
-    }
-    r
-}
 
 /// Errors building a flood model.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -378,56 +368,81 @@ impl FloodSim {
         let tile_on = |i: usize, j: usize| active[(j / TILE) * tx + i / TILE];
 
         // 1. Momentum on faces: x faces row by row, y faces row by row, from the old discharges.
-        self.qx_old.copy_from_slice(&self.qx);
-        self.qy_old.copy_from_slice(&self.qy);
-        let (qx_old, qy_old, theta, froude_max) = (&self.qx_old, &self.qy_old, m.theta, m.froude_max);
-        let inv_dx = 1.0 / dx;
-        let flux = |q: f64, q_before: f64, q_after: f64, c0: usize, c1: usize| -> f64 {
-            let (z0, z1) = (z[c0], z[c1]);
-            if !z0.is_finite() || !z1.is_finite() {
-                return 0.0;
+        // The buffers swap; faces outside active tiles keep their values (copied back below).
+        std::mem::swap(&mut self.qx, &mut self.qx_old);
+        std::mem::swap(&mut self.qy, &mut self.qy_old);
+        let (qx_old, qy_old) = (&self.qx_old, &self.qy_old);
+        let k = Step {
+            g_dt: G * dt,
+            inv_dx: 1.0 / dx,
+            h_min,
+            theta: m.theta,
+            froude2_g: m.froude_max * m.froude_max * G,
+        };
+        let tiles_x = self.tiles_x;
+        // Runs of faces [a, b) along a row whose tiles (in tile row `tr`, and `tr2` for y faces) are active.
+        let runs = |tr: usize, tr2: usize, lo: usize, hi: usize, extra: usize| -> Vec<(usize, usize)> {
+            let mut v: Vec<(usize, usize)> = Vec::new();
+            for t in 0..tiles_x {
+                if !(active[tr * tiles_x + t] || active[tr2 * tiles_x + t]) {
+                    continue;
+                }
+                let (a, b) = ((t * TILE).max(lo), ((t + 1) * TILE + extra).min(hi));
+                match v.last_mut() {
+                    Some(last) if last.1 >= a => last.1 = last.1.max(b),
+                    _ if a < b => v.push((a, b)),
+                    _ => {}
+                }
             }
-            let (e0, e1) = (z0 + h[c0], z1 + h[c1]);
-            let hf = e0.max(e1) - z0.max(z1);
-            if hf <= h_min {
-                return 0.0;
-            }
-            let slope = (e1 - e0) * inv_dx;
-            let n2f = 0.5 * (n2[c0] * n2[c0] + n2[c1] * n2[c1]);
-            let q_theta = theta * q + 0.5 * (1.0 - theta) * (q_before + q_after);
-            // h_f^(−7/3) = (h_f^(−1/3))^7.
-            let r = inv_cbrt_positive(hf);
-            let r2 = r * r;
-            let h_pow = r * r2 * r2 * r2;
-            let q_new = (q_theta - G * hf * dt * slope) / (1.0 + G * dt * n2f * q.abs() * h_pow);
-            // Froude limiter: shallow fronts cannot run supercritical, which is where the
-            // local-inertial equations (no advection) go unstable.
-            // |q| ≤ Fr·h·√(g·h), compared squared so the square root is taken only when it binds.
-            if q_new * q_new <= froude_max * froude_max * G * hf * hf * hf {
-                return q_new;
-            }
-            let cap = froude_max * hf * (G * hf).sqrt();
-            q_new.clamp(-cap, cap)
+            v
         };
         self.qx.par_chunks_mut(nx + 1).enumerate().for_each(|(j, row)| {
             let old = &qx_old[j * (nx + 1)..(j + 1) * (nx + 1)];
-            for i in 1..nx {
-                if tile_on(i, j) || tile_on(i - 1, j) {
-                    row[i] = flux(old[i], old[i - 1], old[i + 1], j * nx + i - 1, j * nx + i);
-                }
+            let (zr, hr, nr) = (&z[j * nx..(j + 1) * nx], &h[j * nx..(j + 1) * nx], &n2[j * nx..(j + 1) * nx]);
+            // Face i lies between cells i − 1 and i; it is active when either cell's tile is.
+            let mut done = 0;
+            for (a, b) in runs(j / TILE, j / TILE, 1, nx, 1) {
+                row[done..a].copy_from_slice(&old[done..a]);
+                done = b;
+                let run = Run {
+                    q: &old[a..b],
+                    q_before: &old[a - 1..b - 1],
+                    q_after: &old[a + 1..b + 1],
+                    z0: &zr[a - 1..b - 1],
+                    z1: &zr[a..b],
+                    h0: &hr[a - 1..b - 1],
+                    h1: &hr[a..b],
+                    n0: &nr[a - 1..b - 1],
+                    n1: &nr[a..b],
+                };
+                faces(&k, &run, &mut row[a..b]);
             }
+            row[done..].copy_from_slice(&old[done..]);
         });
         self.qy.par_chunks_mut(nx).enumerate().for_each(|(j, row)| {
             if j == 0 || j == ny {
                 return;
             }
-            let (below, here, above) =
-                (&qy_old[(j - 1) * nx..j * nx], &qy_old[j * nx..(j + 1) * nx], &qy_old[(j + 1) * nx..(j + 2) * nx]);
-            for (i, q) in row.iter_mut().enumerate() {
-                if tile_on(i, j) || tile_on(i, j - 1) {
-                    *q = flux(here[i], below[i], above[i], (j - 1) * nx + i, j * nx + i);
-                }
+            // Face j lies between rows j − 1 and j.
+            let (s, n) = ((j - 1) * nx, j * nx);
+            let mut done = 0;
+            for (a, b) in runs(j / TILE, (j - 1) / TILE, 0, nx, 0) {
+                row[done..a].copy_from_slice(&qy_old[n + done..n + a]);
+                done = b;
+                let run = Run {
+                    q: &qy_old[n + a..n + b],
+                    q_before: &qy_old[s + a..s + b],
+                    q_after: &qy_old[n + nx + a..n + nx + b],
+                    z0: &z[s + a..s + b],
+                    z1: &z[n + a..n + b],
+                    h0: &h[s + a..s + b],
+                    h1: &h[n + a..n + b],
+                    n0: &n2[s + a..s + b],
+                    n1: &n2[n + a..n + b],
+                };
+                faces(&k, &run, &mut row[a..b]);
             }
+            row[done..].copy_from_slice(&qy_old[n + done..n + nx]);
         });
 
         // 2. Limit outflows to the water a cell holds (plus what rains on it this step).
@@ -463,26 +478,20 @@ impl FloodSim {
             }
         });
         let limit = &self.limit;
+        // Each face carries the limit of the cell its water leaves (branch-free, so it vectorizes).
         self.qx.par_chunks_mut(nx + 1).enumerate().for_each(|(j, row)| {
-            for i in 1..nx {
-                let q = row[i];
-                if q > 0.0 {
-                    row[i] = q * limit[j * nx + i - 1];
-                } else if q < 0.0 {
-                    row[i] = q * limit[j * nx + i];
-                }
+            let lim = &limit[j * nx..(j + 1) * nx];
+            for ((q, l0), l1) in row[1..nx].iter_mut().zip(&lim[..nx - 1]).zip(&lim[1..]) {
+                *q *= if *q > 0.0 { *l0 } else { *l1 };
             }
         });
         self.qy.par_chunks_mut(nx).enumerate().for_each(|(j, row)| {
             if j == 0 || j == ny {
                 return;
             }
-            for (i, q) in row.iter_mut().enumerate() {
-                if *q > 0.0 {
-                    *q *= limit[(j - 1) * nx + i];
-                } else if *q < 0.0 {
-                    *q *= limit[j * nx + i];
-                }
+            let (below, here) = (&limit[(j - 1) * nx..j * nx], &limit[j * nx..(j + 1) * nx]);
+            for ((q, l0), l1) in row.iter_mut().zip(below).zip(here) {
+                *q *= if *q > 0.0 { *l0 } else { *l1 };
             }
         });
 
@@ -536,8 +545,13 @@ impl FloodSim {
                         arr[i] = t_next;
                     }
                     if d > 0.01 {
-                        let (u, v) = (0.5 * (qw + qe) / d, 0.5 * (qs + qn) / d);
-                        maxv[i] = maxv[i].max((u * u + v * v).sqrt() as f32);
+                        let half_inv = 0.5 / d;
+                        let (u, v) = ((qw + qe) * half_inv, (qs + qn) * half_inv);
+                        // The square root only when the maximum grows.
+                        let s2 = (u * u + v * v) as f32;
+                        if s2 > maxv[i] * maxv[i] {
+                            maxv[i] = s2.sqrt();
+                        }
                     }
                 }
                 (count, deepest, wet_cols)
@@ -595,17 +609,5 @@ impl FloodSim {
     pub fn level(&self, i: usize, j: usize) -> f64 {
         let c = self.idx(i, j);
         self.model.z[c] + self.h[c]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_fast_inverse_cube_root_matches_libm() {
-        for k in 0..2000 {
-            let x = 1e-6 * 1.013f64.powi(k);
-            let (got, want) = (super::inv_cbrt_positive(x), 1.0 / x.cbrt());
-            assert!(((got - want) / want).abs() < 1e-12, "{x}: {got} vs {want}");
-        }
     }
 }

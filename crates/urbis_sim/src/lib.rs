@@ -37,6 +37,7 @@
 
 pub mod city;
 pub mod flood;
+mod flood_kernel;
 pub mod proposal;
 pub mod report;
 pub mod scenario;
