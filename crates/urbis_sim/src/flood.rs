@@ -24,7 +24,7 @@
 
 use rayon::prelude::*;
 
-use crate::flood_kernel::{Run, Step, faces};
+mod step;
 
 /// Gravity, m/s².
 pub const G: f64 = 9.81;
@@ -183,9 +183,6 @@ pub struct FloodSim {
     pub max_speed: Vec<f32>,
     pub balance: Balance,
     initial_volume: f64,
-    limit: Vec<f64>,
-    qx_old: Vec<f64>,
-    qy_old: Vec<f64>,
     tiles_x: usize,
     tiles_y: usize,
     active: Vec<bool>,
@@ -229,9 +226,6 @@ impl FloodSim {
             max_speed: vec![0.0; n],
             balance: Balance::default(),
             initial_volume: 0.0,
-            limit: vec![1.0; n],
-            qx_old: vec![0.0; (model.nx + 1) * model.ny],
-            qy_old: vec![0.0; model.nx * (model.ny + 1)],
             tiles_x,
             tiles_y,
             active: vec![true; tiles_x * tiles_y],
@@ -361,213 +355,14 @@ impl FloodSim {
         let rain_rate = self.model.rain.integral(self.t, self.t + dt) / dt;
         self.update_active(rain_rate > 0.0);
         let m = &self.model;
-        let (nx, ny, dx) = (m.nx, m.ny, m.dx);
-        let (h, z, n2, h_min) = (&self.h, &m.z, &m.manning, m.h_min);
-        let active = &self.active;
-        let tx = self.tiles_x;
-        let tile_on = |i: usize, j: usize| active[(j / TILE) * tx + i / TILE];
-
-        // 1. Momentum on faces: x faces row by row, y faces row by row, from the old discharges.
-        // The buffers swap; faces outside active tiles keep their values (copied back below).
-        std::mem::swap(&mut self.qx, &mut self.qx_old);
-        std::mem::swap(&mut self.qy, &mut self.qy_old);
-        let (qx_old, qy_old) = (&self.qx_old, &self.qy_old);
-        let k = Step {
-            g_dt: G * dt,
-            inv_dx: 1.0 / dx,
-            h_min,
-            theta: m.theta,
-            froude2_g: m.froude_max * m.froude_max * G,
-        };
-        let tiles_x = self.tiles_x;
-        // Runs of faces [a, b) along a row whose tiles (in tile row `tr`, and `tr2` for y faces) are active.
-        let runs = |tr: usize, tr2: usize, lo: usize, hi: usize, extra: usize| -> Vec<(usize, usize)> {
-            let mut v: Vec<(usize, usize)> = Vec::new();
-            for t in 0..tiles_x {
-                if !(active[tr * tiles_x + t] || active[tr2 * tiles_x + t]) {
-                    continue;
-                }
-                let (a, b) = ((t * TILE).max(lo), ((t + 1) * TILE + extra).min(hi));
-                match v.last_mut() {
-                    Some(last) if last.1 >= a => last.1 = last.1.max(b),
-                    _ if a < b => v.push((a, b)),
-                    _ => {}
-                }
-            }
-            v
-        };
-        self.qx.par_chunks_mut(nx + 1).enumerate().for_each(|(j, row)| {
-            let old = &qx_old[j * (nx + 1)..(j + 1) * (nx + 1)];
-            let (zr, hr, nr) = (&z[j * nx..(j + 1) * nx], &h[j * nx..(j + 1) * nx], &n2[j * nx..(j + 1) * nx]);
-            // Face i lies between cells i − 1 and i; it is active when either cell's tile is.
-            let mut done = 0;
-            for (a, b) in runs(j / TILE, j / TILE, 1, nx, 1) {
-                row[done..a].copy_from_slice(&old[done..a]);
-                done = b;
-                let run = Run {
-                    q: &old[a..b],
-                    q_before: &old[a - 1..b - 1],
-                    q_after: &old[a + 1..b + 1],
-                    z0: &zr[a - 1..b - 1],
-                    z1: &zr[a..b],
-                    h0: &hr[a - 1..b - 1],
-                    h1: &hr[a..b],
-                    n0: &nr[a - 1..b - 1],
-                    n1: &nr[a..b],
-                };
-                faces(&k, &run, &mut row[a..b]);
-            }
-            row[done..].copy_from_slice(&old[done..]);
-        });
-        self.qy.par_chunks_mut(nx).enumerate().for_each(|(j, row)| {
-            if j == 0 || j == ny {
-                return;
-            }
-            // Face j lies between rows j − 1 and j.
-            let (s, n) = ((j - 1) * nx, j * nx);
-            let mut done = 0;
-            for (a, b) in runs(j / TILE, (j - 1) / TILE, 0, nx, 0) {
-                row[done..a].copy_from_slice(&qy_old[n + done..n + a]);
-                done = b;
-                let run = Run {
-                    q: &qy_old[n + a..n + b],
-                    q_before: &qy_old[s + a..s + b],
-                    q_after: &qy_old[n + nx + a..n + nx + b],
-                    z0: &z[s + a..s + b],
-                    z1: &z[n + a..n + b],
-                    h0: &h[s + a..s + b],
-                    h1: &h[n + a..n + b],
-                    n0: &n2[s + a..s + b],
-                    n1: &n2[n + a..n + b],
-                };
-                faces(&k, &run, &mut row[a..b]);
-            }
-            row[done..].copy_from_slice(&qy_old[n + done..n + nx]);
-        });
-
-        // 2. Limit outflows to the water a cell holds (plus what rains on it this step).
-        let (qx, qy) = (&self.qx, &self.qy);
-        let mask = m.rain_mask.as_deref();
-        let rain_depth = rain_rate * dt;
+        let (nx, dx) = (m.nx, m.dx);
         let inflow_cells: Vec<(usize, f64)> = m
             .inflows
             .iter()
             .map(|f| (f.cell.1 * nx + f.cell.0, f.discharge.integral(self.t, self.t + dt) / (dx * dx)))
             .collect();
-        self.limit.par_chunks_mut(nx).enumerate().for_each(|(j, row)| {
-            for (i, l) in row.iter_mut().enumerate() {
-                *l = 1.0;
-                if !tile_on(i, j) {
-                    continue;
-                }
-                let c = j * nx + i;
-                let out = qx[j * (nx + 1) + i + 1].max(0.0)
-                    + (-qx[j * (nx + 1) + i]).max(0.0)
-                    + qy[(j + 1) * nx + i].max(0.0)
-                    + (-qy[j * nx + i]).max(0.0);
-                if out <= 0.0 {
-                    continue;
-                }
-                let rained = if mask.is_none_or(|m| m[c]) { rain_depth } else { 0.0 };
-                let fed: f64 = inflow_cells.iter().filter(|(k, _)| *k == c).map(|(_, d)| d).sum();
-                let available = h[c] + rained + fed;
-                let wanted = out * dt / dx;
-                if wanted > available {
-                    *l = (available / wanted).max(0.0);
-                }
-            }
-        });
-        let limit = &self.limit;
-        // Each face carries the limit of the cell its water leaves (branch-free, so it vectorizes).
-        self.qx.par_chunks_mut(nx + 1).enumerate().for_each(|(j, row)| {
-            let lim = &limit[j * nx..(j + 1) * nx];
-            for ((q, l0), l1) in row[1..nx].iter_mut().zip(&lim[..nx - 1]).zip(&lim[1..]) {
-                *q *= if *q > 0.0 { *l0 } else { *l1 };
-            }
-        });
-        self.qy.par_chunks_mut(nx).enumerate().for_each(|(j, row)| {
-            if j == 0 || j == ny {
-                return;
-            }
-            let (below, here) = (&limit[(j - 1) * nx..j * nx], &limit[j * nx..(j + 1) * nx]);
-            for ((q, l0), l1) in row.iter_mut().zip(below).zip(here) {
-                *q *= if *q > 0.0 { *l0 } else { *l1 };
-            }
-        });
-
-        // 3. Continuity, outputs.
-        let (qx, qy) = (&self.qx, &self.qy);
-        let t_next = (self.t + dt) as f32;
-        let arrival_depth = m.arrival_depth;
-        let rain_mask = m.rain_mask.as_deref();
-        let rows = self
-            .h
-            .par_chunks_mut(nx)
-            .zip(self.max_depth.par_chunks_mut(nx))
-            .zip(self.arrival.par_chunks_mut(nx))
-            .zip(self.max_speed.par_chunks_mut(nx))
-            .enumerate();
-        let per_row: Vec<(u64, f64, Vec<usize>)> = rows
-            .map(|(j, (((hrow, maxd), arr), maxv))| {
-                let mut count = 0u64;
-                let mut deepest = 0.0f64;
-                let mut wet_cols: Vec<usize> = Vec::new();
-                for i in 0..nx {
-                    if !tile_on(i, j) {
-                        continue;
-                    }
-                    let c = j * nx + i;
-                    if !z[c].is_finite() {
-                        continue;
-                    }
-                    count += 1;
-                    let (qw, qe) = (qx[j * (nx + 1) + i], qx[j * (nx + 1) + i + 1]);
-                    let (qs, qn) = (qy[j * nx + i], qy[(j + 1) * nx + i]);
-                    let mut d = hrow[i] + dt * (qw - qe + qs - qn) / dx;
-                    if rain_mask.is_none_or(|m| m[c]) {
-                        d += rain_depth;
-                    }
-                    for &(k, fed) in &inflow_cells {
-                        if k == c {
-                            d += fed;
-                        }
-                    }
-                    let d = d.max(0.0);
-                    hrow[i] = d;
-                    if d > 0.0 {
-                        deepest = deepest.max(d);
-                        if wet_cols.last() != Some(&(i / TILE)) {
-                            wet_cols.push(i / TILE);
-                        }
-                    }
-                    maxd[i] = maxd[i].max(d as f32);
-                    if arr[i].is_nan() && d > arrival_depth {
-                        arr[i] = t_next;
-                    }
-                    if d > 0.01 {
-                        let half_inv = 0.5 / d;
-                        let (u, v) = ((qw + qe) * half_inv, (qs + qn) * half_inv);
-                        // The square root only when the maximum grows.
-                        let s2 = (u * u + v * v) as f32;
-                        if s2 > maxv[i] * maxv[i] {
-                            maxv[i] = s2.sqrt();
-                        }
-                    }
-                }
-                (count, deepest, wet_cols)
-            })
-            .collect();
-        let tx = self.tiles_x;
-        self.wet_tiles.iter_mut().for_each(|w| *w = false);
-        self.h_max = 0.0;
-        let mut updated = 0;
-        for (j, (count, deepest, cols)) in per_row.into_iter().enumerate() {
-            updated += count;
-            self.h_max = self.h_max.max(deepest);
-            for c in cols {
-                self.wet_tiles[(j / TILE) * tx + c] = true;
-            }
-        }
+        let rain_depth = rain_rate * dt;
+        let updated = step::advance(self, dt, rain_depth, &inflow_cells);
         // Book the forcing actually applied.
         let dx2 = dx * dx;
         self.balance.rain += rain_depth * dx2 * self.rained_cells as f64;

@@ -1,0 +1,401 @@
+//! One flood step in bands of rows, fused so that a band's faces, limits
+//! and depths stay in cache between the three stages.
+//!
+//! A band of `BAND` rows computes, in local scratch, the raw discharges of
+//! its faces plus a halo (the x faces of one row above and below, the y faces
+//! of two face rows beyond each edge), the outflow limits of its cells plus
+//! one halo row, and then the continuity of its own rows, writing the
+//! limited discharges of the faces it owns (its x faces and the y faces
+//! south of its rows) and the new depths. The halo rows of neighbouring
+//! bands are read from `Edge` snapshots taken before the bands start, so
+//! bands run in parallel without seeing each other's new values. Every band
+//! recomputes its halo exactly as its neighbour computes it, so the result
+//! equals the unfused three-pass step and does not depend on thread count.
+
+use rayon::prelude::*;
+
+use super::{FloodSim, G, TILE};
+use crate::flood_kernel::{Run, Step, faces};
+
+/// Rows per band. Scratch per band is about (3 × BAND + 7) rows of f64.
+const BAND: usize = 16;
+
+/// Old values around row `b` (a band's first row), read by the bands on both sides.
+struct Edge {
+    /// Depth rows b−2 .. b+2.
+    h: Vec<f64>,
+    /// x-face rows b−1 .. b+1.
+    qx: Vec<f64>,
+    /// y-face rows b−2 .. b+3.
+    qy: Vec<f64>,
+}
+
+fn edge(sim: &FloodSim, b: usize) -> Edge {
+    let (nx, ny) = (sim.model.nx, sim.model.ny);
+    let rows = |src: &[f64], width: usize, from: isize, n: usize, limit: usize| -> Vec<f64> {
+        let mut v = vec![0.0; n * width];
+        for k in 0..n {
+            let r = from + k as isize;
+            if r >= 0 && (r as usize) < limit {
+                let r = r as usize;
+                v[k * width..(k + 1) * width].copy_from_slice(&src[r * width..(r + 1) * width]);
+            }
+        }
+        v
+    };
+    let b = b as isize;
+    Edge {
+        h: rows(&sim.h, nx, b - 2, 4, ny),
+        qx: rows(&sim.qx, nx + 1, b - 1, 2, ny),
+        qy: rows(&sim.qy, nx, b - 2, 5, ny + 1),
+    }
+}
+
+/// What a band reports back.
+#[derive(Default)]
+struct BandStats {
+    updated: u64,
+    deepest: f64,
+    /// (row, tile column) of wet tiles.
+    wet: Vec<(usize, usize)>,
+}
+
+/// Per-step inputs shared by all bands.
+struct Forcing<'a> {
+    dt: f64,
+    rain_depth: f64,
+    rain_mask: Option<&'a [bool]>,
+    /// (cell, depth added this step).
+    inflow: &'a [(usize, f64)],
+    arrival_depth: f64,
+    t_next: f32,
+}
+
+impl Forcing<'_> {
+    fn added(&self, c: usize) -> f64 {
+        let mut d = if self.rain_mask.is_none_or(|m| m[c]) { self.rain_depth } else { 0.0 };
+        for &(k, fed) in self.inflow {
+            if k == c {
+                d += fed;
+            }
+        }
+        d
+    }
+}
+
+/// Advances `sim` by `dt` (after `update_active`); returns the cells updated.
+pub(super) fn advance(sim: &mut FloodSim, dt: f64, rain_depth: f64, inflow: &[(usize, f64)]) -> u64 {
+    let (nx, ny, dx) = (sim.model.nx, sim.model.ny, sim.model.dx);
+    let n_bands = ny.div_ceil(BAND);
+    let edges: Vec<Edge> = (0..=n_bands).into_par_iter().map(|t| edge(sim, (t * BAND).min(ny))).collect();
+    let k = Step {
+        g_dt: G * dt,
+        inv_dx: 1.0 / dx,
+        h_min: sim.model.h_min,
+        theta: sim.model.theta,
+        froude2_g: sim.model.froude_max * sim.model.froude_max * G,
+    };
+    let forcing = Forcing {
+        dt,
+        rain_depth,
+        rain_mask: sim.model.rain_mask.as_deref(),
+        inflow,
+        arrival_depth: sim.model.arrival_depth,
+        t_next: (sim.t + dt) as f32,
+    };
+    let (z, manning) = (&sim.model.z, &sim.model.manning);
+    let (active, tiles_x) = (&sim.active, sim.tiles_x);
+    let bands = sim
+        .h
+        .par_chunks_mut(BAND * nx)
+        .zip(sim.qx.par_chunks_mut(BAND * (nx + 1)))
+        .zip(sim.qy.par_chunks_mut(BAND * nx))
+        .zip(sim.max_depth.par_chunks_mut(BAND * nx))
+        .zip(sim.arrival.par_chunks_mut(BAND * nx))
+        .zip(sim.max_speed.par_chunks_mut(BAND * nx))
+        .enumerate();
+    let stats: Vec<BandStats> = bands
+        .map_init(
+            || Scratch::new(nx),
+            |scratch, (t, (((((h, qx), qy), maxd), arr), maxv))| {
+                let j0 = t * BAND;
+                let j1 = (j0 + BAND).min(ny);
+                let band = Band {
+                    nx,
+                    ny,
+                    j0,
+                    j1,
+                    z,
+                    manning,
+                    top: &edges[t],
+                    bottom: &edges[t + 1],
+                    runs: runs(active, tiles_x, nx, ny, j0, j1),
+                };
+                band.step(scratch, &k, &forcing, h, qx, qy, (maxd, arr, maxv))
+            },
+        )
+        .collect();
+    let mut updated = 0;
+    sim.wet_tiles.iter_mut().for_each(|w| *w = false);
+    sim.h_max = 0.0;
+    for s in stats {
+        updated += s.updated;
+        sim.h_max = sim.h_max.max(s.deepest);
+        for (j, c) in s.wet {
+            sim.wet_tiles[(j / TILE) * tiles_x + c] = true;
+        }
+    }
+    updated
+}
+
+/// Column runs `[a, b)` of the active tiles in the tile rows touching rows `j0 − 3 .. j1 + 3`.
+fn runs(active: &[bool], tiles_x: usize, nx: usize, ny: usize, j0: usize, j1: usize) -> Vec<(usize, usize)> {
+    let (tr0, tr1) = (j0.saturating_sub(3) / TILE, (j1 + 3).min(ny) .saturating_sub(1) / TILE);
+    let mut v: Vec<(usize, usize)> = Vec::new();
+    for tc in 0..tiles_x {
+        if !(tr0..=tr1).any(|tr| active[tr * tiles_x + tc]) {
+            continue;
+        }
+        let (a, b) = (tc * TILE, ((tc + 1) * TILE).min(nx));
+        match v.last_mut() {
+            Some(last) if last.1 == a => last.1 = b,
+            _ => v.push((a, b)),
+        }
+    }
+    v
+}
+
+/// Band-local buffers: raw x faces of rows j0−1 .. j1+1, raw y faces j0−1 ..= j1+1, limits of rows j0−1 .. j1+1.
+struct Scratch {
+    fx: Vec<f64>,
+    fy: Vec<f64>,
+    lim: Vec<f64>,
+    zero: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(nx: usize) -> Self {
+        Self {
+            fx: vec![0.0; (BAND + 2) * (nx + 1)],
+            fy: vec![0.0; (BAND + 3) * nx],
+            lim: vec![1.0; (BAND + 2) * nx],
+            zero: vec![0.0; nx + 1],
+        }
+    }
+}
+
+struct Band<'a> {
+    nx: usize,
+    ny: usize,
+    j0: usize,
+    j1: usize,
+    z: &'a [f64],
+    manning: &'a [f64],
+    top: &'a Edge,
+    bottom: &'a Edge,
+    runs: Vec<(usize, usize)>,
+}
+
+impl Band<'_> {
+    /// Old depths of row r (own rows from `own`, others from the edges).
+    fn h_row<'s>(&'s self, own: &'s [f64], r: usize) -> &'s [f64] {
+        let nx = self.nx;
+        if r >= self.j0 && r < self.j1 {
+            &own[(r - self.j0) * nx..(r - self.j0 + 1) * nx]
+        } else if r < self.j0 {
+            let k = r + 2 - self.j0;
+            &self.top.h[k * nx..(k + 1) * nx]
+        } else {
+            let k = r + 2 - self.j1;
+            &self.bottom.h[k * nx..(k + 1) * nx]
+        }
+    }
+
+    fn qx_row<'s>(&'s self, own: &'s [f64], r: usize) -> &'s [f64] {
+        let w = self.nx + 1;
+        if r >= self.j0 && r < self.j1 {
+            &own[(r - self.j0) * w..(r - self.j0 + 1) * w]
+        } else if r < self.j0 {
+            &self.top.qx[0..w]
+        } else {
+            &self.bottom.qx[w..2 * w]
+        }
+    }
+
+    /// Old y faces of face row f (0 and ny are closed boundaries).
+    fn qy_row<'s>(&'s self, own: &'s [f64], zero: &'s [f64], f: usize) -> &'s [f64] {
+        let nx = self.nx;
+        if f == 0 || f >= self.ny {
+            &zero[..nx]
+        } else if f >= self.j0 && f < self.j1 {
+            &own[(f - self.j0) * nx..(f - self.j0 + 1) * nx]
+        } else if f < self.j0 {
+            let k = f + 2 - self.j0;
+            &self.top.qy[k * nx..(k + 1) * nx]
+        } else {
+            let k = f + 2 - self.j1;
+            &self.bottom.qy[k * nx..(k + 1) * nx]
+        }
+    }
+
+    fn row<'s>(&self, v: &'s [f64], r: usize) -> &'s [f64] {
+        &v[r * self.nx..(r + 1) * self.nx]
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &self,
+        s: &mut Scratch,
+        k: &Step,
+        f: &Forcing,
+        h: &mut [f64],
+        qx: &mut [f64],
+        qy: &mut [f64],
+        (maxd, arr, maxv): (&mut [f32], &mut [f32], &mut [f32]),
+    ) -> BandStats {
+        let (nx, ny, j0, j1) = (self.nx, self.ny, self.j0, self.j1);
+        let mut stats = BandStats::default();
+        if self.runs.is_empty() {
+            return stats;
+        }
+        let (r_lo, r_hi) = (j0.saturating_sub(1), (j1 + 1).min(ny));
+        let Scratch { fx, fy, lim, zero } = s;
+        {
+            let (h, qx, qy) = (&*h, &*qx, &*qy);
+            // Raw x faces of rows r_lo .. r_hi (index r − j0 + 1); faces 0 and nx stay closed.
+            for r in r_lo..r_hi {
+                let (hr, qr, zr, nr) = (self.h_row(h, r), self.qx_row(qx, r), self.row(self.z, r), self.row(self.manning, r));
+                let out = &mut fx[(r + 1 - j0) * (nx + 1)..(r + 2 - j0) * (nx + 1)];
+                for &(c0, c1) in &self.runs {
+                    let (a, b) = (c0.max(1), (c1 + 1).min(nx));
+                    out[c0] = 0.0;
+                    if c1 == nx {
+                        out[nx] = 0.0;
+                    }
+                    if a >= b {
+                        continue;
+                    }
+                    let run = Run {
+                        q: &qr[a..b],
+                        q_before: &qr[a - 1..b - 1],
+                        q_after: &qr[a + 1..b + 1],
+                        z0: &zr[a - 1..b - 1],
+                        z1: &zr[a..b],
+                        h0: &hr[a - 1..b - 1],
+                        h1: &hr[a..b],
+                        n0: &nr[a - 1..b - 1],
+                        n1: &nr[a..b],
+                    };
+                    faces(k, &run, &mut out[a..b]);
+                }
+            }
+            // Raw y faces f = j0 − 1 ..= j1 + 1 (index f + 1 − j0); faces 0 and ny stay closed.
+            for fr in j0.saturating_sub(1)..=(j1 + 1).min(ny) {
+                let out = &mut fy[(fr + 1 - j0) * nx..(fr + 2 - j0) * nx];
+                if fr == 0 || fr == ny {
+                    for &(c0, c1) in &self.runs {
+                        out[c0..c1].fill(0.0);
+                    }
+                    continue;
+                }
+                let (q, qb, qa) = (self.qy_row(qy, zero, fr), self.qy_row(qy, zero, fr - 1), self.qy_row(qy, zero, fr + 1));
+                let (h0, h1) = (self.h_row(h, fr - 1), self.h_row(h, fr));
+                let (z0, z1) = (self.row(self.z, fr - 1), self.row(self.z, fr));
+                let (n0, n1) = (self.row(self.manning, fr - 1), self.row(self.manning, fr));
+                for &(a, b) in &self.runs {
+                    let run = Run {
+                        q: &q[a..b],
+                        q_before: &qb[a..b],
+                        q_after: &qa[a..b],
+                        z0: &z0[a..b],
+                        z1: &z1[a..b],
+                        h0: &h0[a..b],
+                        h1: &h1[a..b],
+                        n0: &n0[a..b],
+                        n1: &n1[a..b],
+                    };
+                    faces(k, &run, &mut out[a..b]);
+                }
+            }
+            // Limits of rows r_lo .. r_hi (index r − j0 + 1): outflow may not exceed what a cell holds.
+            for r in r_lo..r_hi {
+                let hr = self.h_row(h, r);
+                let (x, s_, n_) = (
+                    &fx[(r + 1 - j0) * (nx + 1)..(r + 2 - j0) * (nx + 1)],
+                    &fy[(r + 1 - j0) * nx..(r + 2 - j0) * nx],
+                    &fy[(r + 2 - j0) * nx..(r + 3 - j0) * nx],
+                );
+                let l = &mut lim[(r + 1 - j0) * nx..(r + 2 - j0) * nx];
+                for &(a, b) in &self.runs {
+                    // Cells just outside a run are dry and carry no flux; their limit is 1.
+                    if a > 0 {
+                        l[a - 1] = 1.0;
+                    }
+                    if b < nx {
+                        l[b] = 1.0;
+                    }
+                    for i in a..b {
+                        let out = x[i + 1].max(0.0) + (-x[i]).max(0.0) + n_[i].max(0.0) + (-s_[i]).max(0.0);
+                        let wanted = out * f.dt * k.inv_dx;
+                        let available = hr[i] + f.added(r * nx + i);
+                        l[i] = if wanted > available { (available / wanted).max(0.0) } else { 1.0 };
+                    }
+                }
+            }
+        }
+        // Continuity of the own rows; the limited discharges of the owned faces are written back.
+        let dt_dx = f.dt * k.inv_dx;
+        for j in j0..j1 {
+            let (jr, c_row) = (j - j0, (j + 1 - j0));
+            let x = &fx[c_row * (nx + 1)..(c_row + 1) * (nx + 1)];
+            let (ys, yn) = (&fy[c_row * nx..(c_row + 1) * nx], &fy[(c_row + 1) * nx..(c_row + 2) * nx]);
+            let (lb, lh, la) = (
+                &lim[(c_row - 1) * nx..c_row * nx],
+                &lim[c_row * nx..(c_row + 1) * nx],
+                &lim[(c_row + 1) * nx..(c_row + 2) * nx],
+            );
+            let zr = self.row(self.z, j);
+            for &(a, b) in &self.runs {
+                for i in a..b {
+                    let c = jr * nx + i;
+                    // The limited discharge: raw × the limit of the cell the water leaves.
+                    let eff = |q: f64, up: f64, down: f64| q.max(0.0) * up + q.min(0.0) * down;
+                    let qw = if i == 0 { 0.0 } else { eff(x[i], lh[i - 1], lh[i]) };
+                    let qe = if i + 1 == nx { 0.0 } else { eff(x[i + 1], lh[i], lh[i + 1]) };
+                    let qs = eff(ys[i], lb[i], lh[i]);
+                    let qn = eff(yn[i], lh[i], la[i]);
+                    qx[jr * (nx + 1) + i] = qw;
+                    if i + 1 == b {
+                        qx[jr * (nx + 1) + i + 1] = qe;
+                    }
+                    qy[jr * nx + i] = qs;
+                    if !zr[i].is_finite() {
+                        continue;
+                    }
+                    stats.updated += 1;
+                    let d = (h[c] + dt_dx * (qw - qe + qs - qn) + f.added(j * nx + i)).max(0.0);
+                    h[c] = d;
+                    if d > 0.0 {
+                        stats.deepest = stats.deepest.max(d);
+                        if stats.wet.last() != Some(&(j, i / TILE)) {
+                            stats.wet.push((j, i / TILE));
+                        }
+                    }
+                    maxd[c] = maxd[c].max(d as f32);
+                    if arr[c].is_nan() && d > f.arrival_depth {
+                        arr[c] = f.t_next;
+                    }
+                    if d > 0.01 {
+                        let half_inv = 0.5 / d;
+                        let (u, v) = ((qw + qe) * half_inv, (qs + qn) * half_inv);
+                        let s2 = (u * u + v * v) as f32;
+                        if s2 > maxv[c] * maxv[c] {
+                            maxv[c] = s2.sqrt();
+                        }
+                    }
+                }
+            }
+        }
+        stats
+    }
+}
