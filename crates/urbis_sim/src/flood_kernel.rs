@@ -48,8 +48,8 @@ fn face(k: &Step, q: f64, q_side: f64, z0: f64, z1: f64, h0: f64, h1: f64, n0: f
     let r2 = r * r;
     let h_pow = (r * r2 * r2 * r2) as f64;
     let q_new = (q_theta - k.g_dt * hf * slope) / (1.0 + k.g_dt * n2 * q.abs() * h_pow);
-    // Froude cap: |q| ≤ Fr·h·√(g·h).
-    let cap = (k.froude2_g * hf * hf * hf).sqrt();
+    // Froude cap: |q| ≤ Fr·h·√(g·h) (a limiter: f32 precision is plenty).
+    let cap = ((k.froude2_g * hf * hf * hf) as f32).sqrt() as f64;
     let q_new = q_new.max(-cap).min(cap);
     if wet { q_new } else { 0.0 }
 }
@@ -68,6 +68,10 @@ pub(crate) struct Run<'a> {
 }
 
 /// New discharges of a run of faces into `out` (all slices of `out`'s length).
+/// Compiled for AVX2 as well and picked at run time (`multiversion`): the
+/// same code 4 lanes wide. No FMA contraction happens, so both versions
+/// give identical results.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
 pub(crate) fn faces(k: &Step, r: &Run, out: &mut [f64]) {
     let n = out.len();
     let (q, qb, qa) = (&r.q[..n], &r.q_before[..n], &r.q_after[..n]);

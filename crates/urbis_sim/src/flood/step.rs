@@ -150,7 +150,7 @@ pub(super) fn advance(sim: &mut FloodSim, dt: f64, rain_depth: f64, inflow: &[(u
 
 /// Column runs `[a, b)` of the active tiles in the tile rows touching rows `j0 − 3 .. j1 + 3`.
 fn runs(active: &[bool], tiles_x: usize, nx: usize, ny: usize, j0: usize, j1: usize) -> Vec<(usize, usize)> {
-    let (tr0, tr1) = (j0.saturating_sub(3) / TILE, (j1 + 3).min(ny) .saturating_sub(1) / TILE);
+    let (tr0, tr1) = (j0.saturating_sub(3) / TILE, (j1 + 3).min(ny).saturating_sub(1) / TILE);
     let mut v: Vec<(usize, usize)> = Vec::new();
     for tc in 0..tiles_x {
         if !(tr0..=tr1).any(|tr| active[tr * tiles_x + tc]) {
@@ -264,7 +264,8 @@ impl Band<'_> {
             let (h, qx, qy) = (&*h, &*qx, &*qy);
             // Raw x faces of rows r_lo .. r_hi (index r − j0 + 1); faces 0 and nx stay closed.
             for r in r_lo..r_hi {
-                let (hr, qr, zr, nr) = (self.h_row(h, r), self.qx_row(qx, r), self.row(self.z, r), self.row(self.manning, r));
+                let (hr, qr, zr, nr) =
+                    (self.h_row(h, r), self.qx_row(qx, r), self.row(self.z, r), self.row(self.manning, r));
                 let out = &mut fx[(r + 1 - j0) * (nx + 1)..(r + 2 - j0) * (nx + 1)];
                 for &(c0, c1) in &self.runs {
                     let (a, b) = (c0.max(1), (c1 + 1).min(nx));
@@ -298,7 +299,8 @@ impl Band<'_> {
                     }
                     continue;
                 }
-                let (q, qb, qa) = (self.qy_row(qy, zero, fr), self.qy_row(qy, zero, fr - 1), self.qy_row(qy, zero, fr + 1));
+                let (q, qb, qa) =
+                    (self.qy_row(qy, zero, fr), self.qy_row(qy, zero, fr - 1), self.qy_row(qy, zero, fr + 1));
                 let (h0, h1) = (self.h_row(h, fr - 1), self.h_row(h, fr));
                 let (z0, z1) = (self.row(self.z, fr - 1), self.row(self.z, fr));
                 let (n0, n1) = (self.row(self.manning, fr - 1), self.row(self.manning, fr));
