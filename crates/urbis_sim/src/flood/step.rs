@@ -71,18 +71,6 @@ struct Forcing<'a> {
     t_next: f32,
 }
 
-impl Forcing<'_> {
-    fn added(&self, c: usize) -> f64 {
-        let mut d = if self.rain_mask.is_none_or(|m| m[c]) { self.rain_depth } else { 0.0 };
-        for &(k, fed) in self.inflow {
-            if k == c {
-                d += fed;
-            }
-        }
-        d
-    }
-}
-
 /// Advances `sim` by `dt` (after `update_active`); returns the cells updated.
 pub(super) fn advance(sim: &mut FloodSim, dt: f64, rain_depth: f64, inflow: &[(usize, f64)]) -> u64 {
     let (nx, ny, dx) = (sim.model.nx, sim.model.ny, sim.model.dx);
@@ -165,11 +153,14 @@ fn runs(active: &[bool], tiles_x: usize, nx: usize, ny: usize, j0: usize, j1: us
     v
 }
 
-/// Band-local buffers: raw x faces of rows j0−1 .. j1+1, raw y faces j0−1 ..= j1+1, limits of rows j0−1 .. j1+1.
+/// Band-local buffers: raw x faces of rows j0−1 .. j1+1, raw y faces j0−1 ..= j1+1, water added to and limits of rows j0−1 .. j1+1.
 struct Scratch {
     fx: Vec<f64>,
     fy: Vec<f64>,
+    /// Padded by one cell each side.
     lim: Vec<f64>,
+    /// Water added this step per cell (rain, inflows).
+    add: Vec<f64>,
     zero: Vec<f64>,
 }
 
@@ -178,7 +169,8 @@ impl Scratch {
         Self {
             fx: vec![0.0; (BAND + 2) * (nx + 1)],
             fy: vec![0.0; (BAND + 3) * nx],
-            lim: vec![1.0; (BAND + 2) * nx],
+            lim: vec![1.0; (BAND + 2) * (nx + 2)],
+            add: vec![0.0; (BAND + 2) * nx],
             zero: vec![0.0; nx + 1],
         }
     }
@@ -259,7 +251,7 @@ impl Band<'_> {
             return stats;
         }
         let (r_lo, r_hi) = (j0.saturating_sub(1), (j1 + 1).min(ny));
-        let Scratch { fx, fy, lim, zero } = s;
+        let Scratch { fx, fy, lim, add, zero } = s;
         {
             let (h, qx, qy) = (&*h, &*qx, &*qy);
             // Raw x faces of rows r_lo .. r_hi (index r − j0 + 1); faces 0 and nx stay closed.
@@ -319,85 +311,171 @@ impl Band<'_> {
                     faces(k, &run, &mut out[a..b]);
                 }
             }
-            // Limits of rows r_lo .. r_hi (index r − j0 + 1): outflow may not exceed what a cell holds.
+            // Water added this step (rain, inflows) and limits of rows r_lo .. r_hi (index r − j0 + 1):
+            // outflow may not exceed what a cell holds.
             for r in r_lo..r_hi {
-                let hr = self.h_row(h, r);
-                let (x, s_, n_) = (
-                    &fx[(r + 1 - j0) * (nx + 1)..(r + 2 - j0) * (nx + 1)],
-                    &fy[(r + 1 - j0) * nx..(r + 2 - j0) * nx],
-                    &fy[(r + 2 - j0) * nx..(r + 3 - j0) * nx],
-                );
-                let l = &mut lim[(r + 1 - j0) * nx..(r + 2 - j0) * nx];
+                let row = r + 1 - j0;
+                let ad = &mut add[row * nx..(row + 1) * nx];
                 for &(a, b) in &self.runs {
-                    // Cells just outside a run are dry and carry no flux; their limit is 1.
-                    if a > 0 {
-                        l[a - 1] = 1.0;
+                    match f.rain_mask {
+                        None => ad[a..b].fill(f.rain_depth),
+                        Some(m) => {
+                            for (d, on) in ad[a..b].iter_mut().zip(&m[r * nx + a..r * nx + b]) {
+                                *d = if *on { f.rain_depth } else { 0.0 };
+                            }
+                        }
                     }
-                    if b < nx {
-                        l[b] = 1.0;
+                }
+                for &(c, fed) in f.inflow {
+                    if c / nx == r && self.runs.iter().any(|(a, b)| (*a..*b).contains(&(c % nx))) {
+                        ad[c % nx] += fed;
                     }
-                    for i in a..b {
-                        let out = x[i + 1].max(0.0) + (-x[i]).max(0.0) + n_[i].max(0.0) + (-s_[i]).max(0.0);
-                        let wanted = out * f.dt * k.inv_dx;
-                        let available = hr[i] + f.added(r * nx + i);
-                        l[i] = if wanted > available { (available / wanted).max(0.0) } else { 1.0 };
-                    }
+                }
+                let hr = self.h_row(h, r);
+                let x = &fx[row * (nx + 1)..(row + 1) * (nx + 1)];
+                let (ys, yn) = (&fy[row * nx..(row + 1) * nx], &fy[(row + 1) * nx..(row + 2) * nx]);
+                // Limits are padded by one cell on each side (index i + 1 for cell i).
+                let l = &mut lim[row * (nx + 2)..(row + 1) * (nx + 2)];
+                for &(a, b) in &self.runs {
+                    limits(
+                        &x[a..=b],
+                        &ys[a..b],
+                        &yn[a..b],
+                        &hr[a..b],
+                        &ad[a..b],
+                        f.dt * k.inv_dx,
+                        &mut l[a + 1..b + 1],
+                    );
                 }
             }
         }
         // Continuity of the own rows; the limited discharges of the owned faces are written back.
         let dt_dx = f.dt * k.inv_dx;
+        let w = nx + 2;
         for j in j0..j1 {
-            let (jr, c_row) = (j - j0, (j + 1 - j0));
-            let x = &fx[c_row * (nx + 1)..(c_row + 1) * (nx + 1)];
-            let (ys, yn) = (&fy[c_row * nx..(c_row + 1) * nx], &fy[(c_row + 1) * nx..(c_row + 2) * nx]);
-            let (lb, lh, la) = (
-                &lim[(c_row - 1) * nx..c_row * nx],
-                &lim[c_row * nx..(c_row + 1) * nx],
-                &lim[(c_row + 1) * nx..(c_row + 2) * nx],
+            let (jr, row) = (j - j0, j + 1 - j0);
+            let x = &fx[row * (nx + 1)..(row + 1) * (nx + 1)];
+            let (ys, yn) = (&fy[row * nx..(row + 1) * nx], &fy[(row + 1) * nx..(row + 2) * nx]);
+            let (lb, lh, la) =
+                (&lim[(row - 1) * w..row * w], &lim[row * w..(row + 1) * w], &lim[(row + 1) * w..(row + 2) * w]);
+            let (zr, ad) = (self.row(self.z, j), &add[row * nx..(row + 1) * nx]);
+            let (hr, qxr, qyr) = (
+                &mut h[jr * nx..(jr + 1) * nx],
+                &mut qx[jr * (nx + 1)..(jr + 1) * (nx + 1)],
+                &mut qy[jr * nx..(jr + 1) * nx],
             );
-            let zr = self.row(self.z, j);
+            let (md, ar, mv) = (
+                &mut maxd[jr * nx..(jr + 1) * nx],
+                &mut arr[jr * nx..(jr + 1) * nx],
+                &mut maxv[jr * nx..(jr + 1) * nx],
+            );
             for &(a, b) in &self.runs {
-                for i in a..b {
-                    let c = jr * nx + i;
-                    // The limited discharge: raw × the limit of the cell the water leaves.
-                    let eff = |q: f64, up: f64, down: f64| q.max(0.0) * up + q.min(0.0) * down;
-                    let qw = if i == 0 { 0.0 } else { eff(x[i], lh[i - 1], lh[i]) };
-                    let qe = if i + 1 == nx { 0.0 } else { eff(x[i + 1], lh[i], lh[i + 1]) };
-                    let qs = eff(ys[i], lb[i], lh[i]);
-                    let qn = eff(yn[i], lh[i], la[i]);
-                    qx[jr * (nx + 1) + i] = qw;
-                    if i + 1 == b {
-                        qx[jr * (nx + 1) + i + 1] = qe;
-                    }
-                    qy[jr * nx + i] = qs;
-                    if !zr[i].is_finite() {
-                        continue;
-                    }
-                    stats.updated += 1;
-                    let d = (h[c] + dt_dx * (qw - qe + qs - qn) + f.added(j * nx + i)).max(0.0);
-                    h[c] = d;
-                    if d > 0.0 {
-                        stats.deepest = stats.deepest.max(d);
-                        if stats.wet.last() != Some(&(j, i / TILE)) {
-                            stats.wet.push((j, i / TILE));
-                        }
-                    }
-                    maxd[c] = maxd[c].max(d as f32);
-                    if arr[c].is_nan() && d > f.arrival_depth {
-                        arr[c] = f.t_next;
-                    }
-                    if d > 0.01 {
-                        let half_inv = 0.5 / d;
-                        let (u, v) = ((qw + qe) * half_inv, (qs + qn) * half_inv);
-                        let s2 = (u * u + v * v) as f32;
-                        if s2 > maxv[c] * maxv[c] {
-                            maxv[c] = s2.sqrt();
-                        }
+                let c = Cells {
+                    x: &x[a..=b],
+                    ys: &ys[a..b],
+                    yn: &yn[a..b],
+                    lb: &lb[a..b + 2],
+                    lh: &lh[a..b + 2],
+                    la: &la[a..b + 2],
+                    z: &zr[a..b],
+                    add: &ad[a..b],
+                };
+                let o = Out {
+                    h: &mut hr[a..b],
+                    qx: &mut qxr[a..=b],
+                    qy: &mut qyr[a..b],
+                    maxd: &mut md[a..b],
+                    arrival: &mut ar[a..b],
+                    max_speed: &mut mv[a..b],
+                };
+                stats.updated += continuity(&c, o, dt_dx, f.arrival_depth, f.t_next);
+                for t in a / TILE..b.div_ceil(TILE) {
+                    let cells = &hr[(t * TILE).max(a)..((t + 1) * TILE).min(b)];
+                    let deepest = cells.iter().fold(0.0f64, |m, d| m.max(*d));
+                    if deepest > 0.0 {
+                        stats.deepest = stats.deepest.max(deepest);
+                        stats.wet.push((j, t));
                     }
                 }
             }
         }
         stats
     }
+}
+
+/// Outflow limits of a run of cells: `x` its x faces (one more than cells),
+/// `s`/`n` its south and north faces, `h` depths, `add` water added this step.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn limits(x: &[f64], s: &[f64], n: &[f64], h: &[f64], add: &[f64], dt_dx: f64, l: &mut [f64]) {
+    let m = l.len();
+    let (x0, x1, s, n, h, add) = (&x[..m], &x[1..=m], &s[..m], &n[..m], &h[..m], &add[..m]);
+    for i in 0..m {
+        let out = x1[i].max(0.0) + (-x0[i]).max(0.0) + n[i].max(0.0) + (-s[i]).max(0.0);
+        let wanted = out * dt_dx;
+        let available = h[i] + add[i];
+        l[i] = if wanted > available { (available / wanted).max(0.0) } else { 1.0 };
+    }
+}
+
+/// Inputs of a run of cells for continuity; limits padded (index i + 1 for cell i).
+struct Cells<'a> {
+    x: &'a [f64],
+    ys: &'a [f64],
+    yn: &'a [f64],
+    lb: &'a [f64],
+    lh: &'a [f64],
+    la: &'a [f64],
+    z: &'a [f64],
+    add: &'a [f64],
+}
+
+/// What continuity writes for a run of cells.
+struct Out<'a> {
+    h: &'a mut [f64],
+    /// The run's x faces (one more than cells).
+    qx: &'a mut [f64],
+    /// The y faces south of the run's cells.
+    qy: &'a mut [f64],
+    maxd: &'a mut [f32],
+    arrival: &'a mut [f32],
+    max_speed: &'a mut [f32],
+}
+
+/// The limited discharge of a face: raw × the limit of the cell the water leaves.
+#[inline(always)]
+fn limited(q: f64, up: f64, down: f64) -> f64 {
+    q.max(0.0) * up + q.min(0.0) * down
+}
+
+/// Continuity and outputs of a run of cells, branch-free; returns the cells updated (finite beds).
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn continuity(c: &Cells, o: Out, dt_dx: f64, arrival_depth: f64, t_next: f32) -> u64 {
+    let m = o.h.len();
+    let (x, ys, yn, z, add) = (&c.x[..=m], &c.ys[..m], &c.yn[..m], &c.z[..m], &c.add[..m]);
+    let (lb, lh, la) = (&c.lb[..m + 2], &c.lh[..m + 2], &c.la[..m + 2]);
+    let (h, qx, qy) = (&mut o.h[..m], &mut o.qx[..=m], &mut o.qy[..m]);
+    let (maxd, arr, maxv) = (&mut o.maxd[..m], &mut o.arrival[..m], &mut o.max_speed[..m]);
+    let mut updated = 0u64;
+    for i in 0..m {
+        let qw = limited(x[i], lh[i], lh[i + 1]);
+        let qe = limited(x[i + 1], lh[i + 1], lh[i + 2]);
+        let qs = limited(ys[i], lb[i + 1], lh[i + 1]);
+        let qn = limited(yn[i], lh[i + 1], la[i + 1]);
+        qx[i] = qw;
+        qy[i] = qs;
+        let finite = z[i].is_finite();
+        updated += u64::from(finite);
+        let d = (h[i] + dt_dx * (qw - qe + qs - qn) + add[i]).max(0.0);
+        let d = if finite { d } else { h[i] };
+        h[i] = d;
+        maxd[i] = maxd[i].max(d as f32);
+        arr[i] = if arr[i].is_nan() && d > arrival_depth { t_next } else { arr[i] };
+        let half_inv = 0.5 / d.max(0.01);
+        let (u, v) = ((qw + qe) * half_inv, (qs + qn) * half_inv);
+        let s2 = (u * u + v * v) as f32;
+        let mv = maxv[i];
+        maxv[i] = if d > 0.01 && s2 > mv * mv { s2.sqrt() } else { mv };
+    }
+    qx[m] = limited(x[m], lh[m], lh[m + 1]);
+    updated
 }
