@@ -68,10 +68,8 @@ pub(crate) struct Run<'a> {
 }
 
 /// New discharges of a run of faces into `out` (all slices of `out`'s length).
-/// Compiled for AVX2 as well and picked at run time (`multiversion`): the
-/// same code 4 lanes wide. No FMA contraction happens, so both versions
-/// give identical results.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+/// Inlined into the flood step, which is compiled for AVX2 as well.
+#[inline(always)]
 pub(crate) fn faces(k: &Step, r: &Run, out: &mut [f64]) {
     let n = out.len();
     let (q, qb, qa) = (&r.q[..n], &r.q_before[..n], &r.q_after[..n]);
