@@ -484,9 +484,9 @@ fn continuity(c: &Cells, o: Out, dt_dx: f64, arrival_depth: f64, t_next: f32) ->
         h[i] = d;
         maxd[i] = maxd[i].max(d as f32);
         arr[i] = if arr[i].is_nan() && d > arrival_depth { t_next } else { arr[i] };
-        let half_inv = 0.5 / d.max(0.01);
-        let (u, v) = ((qw + qe) * half_inv, (qs + qn) * half_inv);
-        let s2 = (u * u + v * v) as f32;
+        // Speed² = |q|² / d² with q the mean of opposite faces; f32 like the stored maximum.
+        let (a, b, df) = ((qw + qe) as f32, (qs + qn) as f32, d.max(0.01) as f32);
+        let s2 = (a * a + b * b) * 0.25 / (df * df);
         let mv = maxv[i];
         maxv[i] = if d > 0.01 && s2 > mv * mv { s2.sqrt() } else { mv };
     }
