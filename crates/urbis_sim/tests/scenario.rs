@@ -300,7 +300,50 @@ fn a_grid_too_large_for_memory_is_refused_up_front() {
     let s = Scenario::load(&path).expect("parses");
     let (mut a, mut b) = (sample(), sample());
     let e = run(&s, &mut a, &mut b, &out, &AtomicBool::new(false), &mut Quiet).expect_err("too large").to_string();
-    assert!(e.contains("memory") || e.contains("MiB") || e.contains("bytes"), "{e}");
+    // TOWER has 7 lines plus a blank one: `coarsen = 1` is on line 10.
+    assert!(e.contains("big.toml") && e.contains("line 10") && e.contains("flood.coarsen"), "{e}");
+    assert!(e.contains("bytes, over the limit"), "{e}");
     assert!(!out.join("baseline/flood/max_depth.tif").exists());
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn height_limits_come_from_a_geojson_layer_of_zones() {
+    let out = temp("zones");
+    // Two zones in WGS84 around the tower (at about 115.9036, 39.0006): the lower limit applies.
+    let ring = |d: f64| {
+        format!(
+            "[[{a},{b}],[{c},{b}],[{c},{e}],[{a},{e}],[{a},{b}]]",
+            a = 115.9036 - d,
+            b = 39.0006 - d,
+            c = 115.9036 + d,
+            e = 39.0006 + d
+        )
+    };
+    let layer = format!(
+        r#"{{"type":"FeatureCollection","features":[
+        {{"type":"Feature","id":"core","properties":{{"max_height_m":45}},"geometry":{{"type":"Polygon","coordinates":[{}]}}}},
+        {{"type":"Feature","id":"district","properties":{{"max_height_m":80}},"geometry":{{"type":"Polygon","coordinates":[{}]}}}}]}}"#,
+        ring(0.001),
+        ring(0.01)
+    );
+    std::fs::write(out.join("zones.geojson"), layer).expect("layer");
+    let path = out.join("z.toml");
+    std::fs::write(&path, format!("{TOWER}\n[compliance]\nheight_limits = \"zones.geojson\"\n")).expect("write");
+    let s = Scenario::load(&path).expect("parses");
+    let zones = &s.compliance.as_ref().expect("compliance").height_zones;
+    assert_eq!(
+        zones.iter().map(|z| (z.name.as_str(), z.max_height_m)).collect::<Vec<_>>(),
+        [("core", 45.0), ("district", 80.0)]
+    );
+    let (mut a, mut b) = (sample(), sample());
+    run(&s, &mut a, &mut b, &out, &AtomicBool::new(false), &mut Quiet).expect("runs");
+    let csv = std::fs::read_to_string(out.join("compliance.csv")).expect("csv");
+    assert!(csv.contains("t,\"height limit\",\"60.0 m\",\"<= 45.0 m (zone core)\",false"), "{csv}");
+
+    // A zone without its property is refused, naming the layer and the feature.
+    std::fs::write(out.join("zones.geojson"), r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#).expect("layer");
+    let e = Scenario::load(&path).expect_err("no max_height_m").to_string();
+    assert!(e.contains("z.toml:10:") && e.contains("zones.geojson feature 0") && e.contains("max_height_m"), "{e}");
     std::fs::remove_dir_all(&out).ok();
 }

@@ -155,6 +155,8 @@ pub struct FloodSpec {
     pub threshold_m: f64,
     /// Refuse grids needing more memory than this, bytes.
     pub memory_limit: u64,
+    /// Where the grid's size is set (for a refusal).
+    pub grid_at: Located,
 }
 
 /// Sunlight hours on façades near the changes, and on the ground around them.

@@ -34,7 +34,7 @@ struct Raw {
     #[serde(default)]
     modify: Vec<Spanned<RawMod>>,
     roughness: Option<Spanned<RawRoughness>>,
-    flood: Option<RawFlood>,
+    flood: Option<Spanned<RawFlood>>,
     sunlight: Option<RawSun>,
     viewshed: Option<RawView>,
     compliance: Option<RawCompliance>,
@@ -450,7 +450,13 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> 
     })
 }
 
-fn parse_flood(cx: &Ctx, f: &RawFlood) -> Result<FloodSpec, ScenarioError> {
+fn parse_flood(cx: &Ctx, spanned: &Spanned<RawFlood>) -> Result<FloodSpec, ScenarioError> {
+    let f = spanned.get_ref();
+    // Where a grid that is too large is blamed: the coarsening if given, else the table.
+    let grid_at = match &f.coarsen {
+        Some(c) => cx.at(c.span(), "flood.coarsen"),
+        None => cx.at(spanned.span(), "flood"),
+    };
     let coarsen = f.coarsen.as_ref().map_or(Ok(2), |c| {
         let k = *c.get_ref();
         if (1..=64).contains(&k) { Ok(k as usize) } else { Err(cx.err(c.span(), "flood.coarsen", "must be 1..=64")) }
@@ -495,6 +501,7 @@ fn parse_flood(cx: &Ctx, f: &RawFlood) -> Result<FloodSpec, ScenarioError> {
         gauge_interval_s: cx.opt(&f.gauge_interval_s, "flood.gauge_interval_s", 1.0, 86_400.0, 60.0)?,
         threshold_m: cx.opt(&f.threshold_m, "flood.threshold_m", 0.001, 100.0, 0.15)?,
         memory_limit: (cx.opt(&f.memory_limit_mb, "flood.memory_limit_mb", 1.0, 1.0e6, 4096.0)? * 1048576.0) as u64,
+        grid_at,
     })
 }
 

@@ -231,8 +231,14 @@ fn simulate(
     progress: &mut dyn Progress,
 ) -> Result<FloodRun, RunError> {
     let frame = *city.frame();
-    let mut grid =
-        flood_grid(city, &GridOptions { coarsen: spec.coarsen, roughness, memory_limit: spec.memory_limit })?;
+    let mut grid = flood_grid(city, &GridOptions { coarsen: spec.coarsen, roughness, memory_limit: spec.memory_limit })
+        .map_err(|e| match e {
+            CityGridError::Flood(too @ FloodError::TooLarge { .. }) => cx.apply_err(ApplyError {
+                at: spec.grid_at.clone(),
+                message: format!("{too}; raise flood.coarsen or flood.memory_limit_mb"),
+            }),
+            other => other.into(),
+        })?;
     if edit {
         apply_to_grid(&mut grid, cx.scenario, &frame).map_err(|e| cx.apply_err(e))?;
     }
