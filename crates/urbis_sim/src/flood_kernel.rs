@@ -17,8 +17,8 @@ pub(crate) struct Step {
     pub inv_dx: f64,
     pub h_min: f64,
     pub theta: f64,
-    /// Froude cap squared times g.
-    pub froude2_g: f64,
+    /// Froude cap times √g.
+    pub froude_sqrt_g: f64,
 }
 
 /// `x^(−1/3)` in f32 for a positive normal x: a bit-level guess (3.5 %;
@@ -29,6 +29,18 @@ fn inv_cbrt_f32(x: f32) -> f32 {
     let mut r = f32::from_bits(0x54A2_1E0A_u32.wrapping_sub(x.to_bits() / 3));
     for _ in 0..2 {
         r = r * (4.0 - x * r * r * r) * (1.0 / 3.0);
+    }
+    r
+}
+
+/// `1/√x` for a positive normal x: the classic bit-level guess (3.4 %) and
+/// two Newton steps, relative error below 1e-5; vectorizes where `sqrt`
+/// and a division would not be cheap.
+#[inline(always)]
+fn inv_sqrt(x: f64) -> f64 {
+    let mut r = f64::from_bits(0x5FE6_EB50_C7B5_37A9_u64.wrapping_sub(x.to_bits() >> 1));
+    for _ in 0..2 {
+        r *= 1.5 - 0.5 * x * r * r;
     }
     r
 }
@@ -51,8 +63,8 @@ fn face(k: &Step, q: f64, q_side: f64, z0: f64, z1: f64, h0: f64, h1: f64, n0: f
     let r2 = r * r;
     let h_pow = (r * r2 * r2 * r2) as f64;
     let q_new = (q_theta - k.g_dt * hf * slope) / (1.0 + k.g_dt * n2 * q.abs() * h_pow);
-    // Froude cap: |q| ≤ Fr·h·√(g·h) (a limiter: f32 precision is plenty).
-    let cap = ((k.froude2_g * hf * hf * hf) as f32).sqrt() as f64;
+    // Froude cap: |q| ≤ Fr·√g·h^(3/2) = Fr·√g·h²/√h (a limiter: 1e-5 is plenty).
+    let cap = k.froude_sqrt_g * hf * hf * inv_sqrt(hf);
     let q_new = q_new.max(-cap).min(cap);
     if wet { q_new } else { 0.0 }
 }
@@ -98,8 +110,17 @@ mod tests {
     }
 
     #[test]
+    fn the_inverse_square_root_is_within_1e5() {
+        for k in 0..2000 {
+            let x = 1e-6f64 * 1.013f64.powi(k);
+            let (got, want) = (inv_sqrt(x), 1.0 / x.sqrt());
+            assert!(((got - want) / want).abs() < 1e-5, "{x}: {got} vs {want}");
+        }
+    }
+
+    #[test]
     fn dry_and_nodata_faces_carry_nothing() {
-        let k = Step { g_dt: 9.81 * 0.1, inv_dx: 0.5, h_min: 1e-3, theta: 0.8, froude2_g: 9.81 };
+        let k = Step { g_dt: 9.81 * 0.1, inv_dx: 0.5, h_min: 1e-3, theta: 0.8, froude_sqrt_g: 9.81f64.sqrt() };
         assert_eq!(face(&k, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0005, 0.03, 0.03), 0.0);
         assert_eq!(face(&k, 0.3, 0.0, f64::NAN, 0.0, 0.0, 1.0, 0.03, 0.03), 0.0);
         // Still water stays still.

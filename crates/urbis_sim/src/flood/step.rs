@@ -84,7 +84,7 @@ pub(super) fn advance(sim: &mut FloodSim, dt: f64, rain_depth: f64, inflow: &[(u
         inv_dx: 1.0 / dx,
         h_min: sim.model.h_min,
         theta: sim.model.theta,
-        froude2_g: sim.model.froude_max * sim.model.froude_max * G,
+        froude_sqrt_g: sim.model.froude_max * G.sqrt(),
     };
     let forcing = Forcing {
         dt,
