@@ -347,3 +347,25 @@ fn height_limits_come_from_a_geojson_layer_of_zones() {
     assert!(e.contains("z.toml:10:") && e.contains("zones.geojson feature 0") && e.contains("max_height_m"), "{e}");
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn hostile_scenario_files_are_errors_not_crashes() {
+    // 100,000-deep arrays and inline tables.
+    let deep = format!("name = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(parse(&deep).is_err());
+    let deep = format!("x = {}1{}\n", "{a = ".repeat(50_000), "}".repeat(50_000));
+    assert!(parse(&deep).is_err());
+    // A footprint of a million points is read (bounded by the file) and refused for what it is.
+    let pts = "[1.0, 2.0], ".repeat(1_000_000);
+    let e = parse(&format!("crs = \"local\"\n[[modify]]\nkind = \"add_building\"\nid = \"x\"\nheight = 10\nfootprint = [{pts}]\n"))
+        .expect_err("all points equal: not a valid polygon")
+        .to_string();
+    assert!(e.contains("modify[0].footprint"), "{e}");
+    // Numbers that are not numbers.
+    for bad in ["nan", "inf", "-inf", "1e999"] {
+        let e = parse(&format!("[flood]\nrain_mm_per_h = {bad}\n")).expect_err(bad).to_string();
+        assert!(e.contains("test.toml:2:"), "{bad}: {e}");
+    }
+    // Not UTF-8 / not TOML at all.
+    assert!(parse("\u{0}\u{1}\u{2}garbage = = =").is_err());
+}
