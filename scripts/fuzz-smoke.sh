@@ -29,8 +29,9 @@ seed geojson
 seed geotiff
 seed ascii_grid "$shared/dem/hugo_site.asc"
 seed live_payload
+seed scenario_toml examples/scenarios/*.toml
 cargo fuzz build --sanitizer none -O
-for t in glb b3dm i3dm pnts cmpt subtree tileset_json cityjson ifc_step geojson geotiff ascii_grid live_payload; do
+for t in glb b3dm i3dm pnts cmpt subtree tileset_json cityjson ifc_step geojson geotiff ascii_grid live_payload scenario_toml; do
   echo "fuzzing $t for ${secs}s"
   cargo fuzz run --sanitizer none -O "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -timeout=10
 done

@@ -115,14 +115,27 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Reads a whole file, refusing files over [`MAX_FILE_BYTES`].
+/// Reads a whole file, refusing files over [`MAX_FILE_BYTES`] and anything
+/// that is not a regular file (a device such as `/dev/zero` would never end).
+/// At most the limit is read even if the file grows meanwhile.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, FormatError> {
+    use std::io::Read;
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| FormatError::Io { path: name.clone(), source })?;
+    let io = |source| FormatError::Io { path: name.clone(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(FormatError::Unsupported { path: name, what: "not a regular file".into() });
+    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(FormatError::TooLarge { path: name, size: meta.len(), limit: MAX_FILE_BYTES });
     }
-    std::fs::read(path).map_err(|source| FormatError::Io { path: name, source })
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(FormatError::TooLarge { path: name, size: bytes.len() as u64, limit: MAX_FILE_BYTES });
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -147,6 +160,17 @@ mod tests {
             "%zz",
         ] {
             assert!(resolve_relative(root, bad).is_err(), "{bad} should be refused");
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod read_file_tests {
+    #[test]
+    fn devices_and_directories_are_refused_not_read_forever() {
+        for p in ["/dev/zero", "/dev/urandom", "/"] {
+            let e = super::read_file(std::path::Path::new(p)).expect_err(p).to_string();
+            assert!(e.contains(p), "{e}");
         }
     }
 }

@@ -253,8 +253,16 @@ impl LiveConfig {
     }
 
     pub fn read(path: &Path) -> Result<LiveConfig, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let io = |source| ConfigError::Io { path: path.to_path_buf(), source };
+        // A regular file of sane size only: a device (e.g. /dev/zero) would never end.
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if !meta.is_file() || meta.len() > 64 << 20 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                what: "not a regular file of at most 64 MiB".into(),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
         Self::parse(&text, path)
     }
 

@@ -357,9 +357,11 @@ fn hostile_scenario_files_are_errors_not_crashes() {
     assert!(parse(&deep).is_err());
     // A footprint of a million points is read (bounded by the file) and refused for what it is.
     let pts = "[1.0, 2.0], ".repeat(1_000_000);
-    let e = parse(&format!("crs = \"local\"\n[[modify]]\nkind = \"add_building\"\nid = \"x\"\nheight = 10\nfootprint = [{pts}]\n"))
-        .expect_err("all points equal: not a valid polygon")
-        .to_string();
+    let e = parse(&format!(
+        "crs = \"local\"\n[[modify]]\nkind = \"add_building\"\nid = \"x\"\nheight = 10\nfootprint = [{pts}]\n"
+    ))
+    .expect_err("all points equal: not a valid polygon")
+    .to_string();
     assert!(e.contains("modify[0].footprint"), "{e}");
     // Numbers that are not numbers.
     for bad in ["nan", "inf", "-inf", "1e999"] {

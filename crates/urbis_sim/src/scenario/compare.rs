@@ -58,13 +58,14 @@ impl Comparison {
         let changes = apply_to_city(model, scenario, Apply::Overlay)
             .map_err(|source| CompareError::Apply { path: scenario.path.clone(), source })?;
         let file = results_dir.join("results.json");
-        let (results, results_from) = match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let v: serde_json::Value = serde_json::from_str(&text)
+        let (results, results_from) = match file.is_file().then(|| urbis_formats::read_file(&file)) {
+            Some(Ok(bytes)) => {
+                let v: serde_json::Value = serde_json::from_slice(&bytes)
                     .map_err(|e| CompareError::Results { path: file.clone(), message: e.to_string() })?;
                 (v.get("buildings").and_then(|b| b.as_object()).cloned().unwrap_or_default(), Some(file))
             }
-            Err(_) => (Default::default(), None),
+            Some(Err(e)) => return Err(CompareError::Results { path: file, message: e.to_string() }),
+            None => (Default::default(), None),
         };
         let mut c = Comparison { name: scenario.name.clone(), changes, results, results_from, mode };
         c.restyle(model);

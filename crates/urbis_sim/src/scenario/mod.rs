@@ -234,8 +234,13 @@ pub struct Scenario {
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_path_buf(), source })?;
+        // Through the formats reader: regular files only, bounded size.
+        let io = |source| ScenarioError::Io { path: path.to_path_buf(), source };
+        let bytes = urbis_formats::read_file(path)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            io(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 at byte {at}")))
+        })?;
         Scenario::parse(&text, path)
     }
 

@@ -16,6 +16,9 @@ use super::*;
 pub enum ScenarioError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// The file could not be read (it names itself).
+    #[error(transparent)]
+    Read(#[from] urbis_formats::FormatError),
     #[error("{path}:{line}:{column}: {message}")]
     Toml { path: PathBuf, line: usize, column: usize, message: String },
     #[error("{path}:{}:{}: {}: {message}", at.line, at.column, at.field)]
