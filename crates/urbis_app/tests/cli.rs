@@ -127,10 +127,22 @@ fn view_opens_a_window_under_xvfb() {
         .spawn()
         .expect("start Xvfb");
     std::thread::sleep(Duration::from_millis(800));
-    // The plain viewer, then the viewer with the sample sensors replayed at 600×.
-    let runs: [&[&str]; 2] = [
+    // The plain viewer, the viewer with the sample sensors replayed at 600×, and a scenario
+    // compared with its baseline together with live sensors (both frame hooks at once).
+    let runs: [&[&str]; 3] = [
         &["view", "--frames", "5"],
         &["view", "--frames", "30", "--live", "replay:assets/sample_city/sensors.jsonl?speed=600"],
+        &[
+            "view",
+            "--frames",
+            "10",
+            "--scenario",
+            "examples/scenarios/tower_in_park.toml",
+            "--scenario-mode",
+            "difference",
+            "--live",
+            "replay:assets/sample_city/sensors.jsonl?speed=600",
+        ],
     ];
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     for args in runs {
