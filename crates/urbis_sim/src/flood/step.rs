@@ -202,45 +202,45 @@ struct Band<'a> {
 }
 
 impl Band<'_> {
-    /// Old depths of row r (own rows from `own`, others from the edges).
-    fn h_row<'s>(&'s self, own: &'s [f64], r: usize) -> &'s [f64] {
-        let nx = self.nx;
-        if r >= self.j0 && r < self.j1 {
-            &own[(r - self.j0) * nx..(r - self.j0 + 1) * nx]
+    /// Row `r` of an array `width` wide: the band's own rows from `own`,
+    /// others from the edge snapshots, whose rows start `back` rows before
+    /// the band's first row (top) and the next band's (bottom).
+    #[allow(clippy::too_many_arguments)]
+    fn window_row<'s>(
+        &self,
+        own: &'s [f64],
+        top: &'s [f64],
+        bottom: &'s [f64],
+        r: usize,
+        width: usize,
+        back: usize,
+    ) -> &'s [f64] {
+        let (slice, k) = if r >= self.j0 && r < self.j1 {
+            (own, r - self.j0)
         } else if r < self.j0 {
-            let k = r + 2 - self.j0;
-            &self.top.h[k * nx..(k + 1) * nx]
+            (top, r + back - self.j0)
         } else {
-            let k = r + 2 - self.j1;
-            &self.bottom.h[k * nx..(k + 1) * nx]
-        }
+            (bottom, r + back - self.j1)
+        };
+        &slice[k * width..(k + 1) * width]
     }
 
+    /// Old depths of row r.
+    fn h_row<'s>(&'s self, own: &'s [f64], r: usize) -> &'s [f64] {
+        self.window_row(own, &self.top.h, &self.bottom.h, r, self.nx, 2)
+    }
+
+    /// Old x faces of row r.
     fn qx_row<'s>(&'s self, own: &'s [f64], r: usize) -> &'s [f64] {
-        let w = self.nx + 1;
-        if r >= self.j0 && r < self.j1 {
-            &own[(r - self.j0) * w..(r - self.j0 + 1) * w]
-        } else if r < self.j0 {
-            &self.top.qx[0..w]
-        } else {
-            &self.bottom.qx[w..2 * w]
-        }
+        self.window_row(own, &self.top.qx, &self.bottom.qx, r, self.nx + 1, 1)
     }
 
     /// Old y faces of face row f (0 and ny are closed boundaries).
     fn qy_row<'s>(&'s self, own: &'s [f64], zero: &'s [f64], f: usize) -> &'s [f64] {
-        let nx = self.nx;
         if f == 0 || f >= self.ny {
-            &zero[..nx]
-        } else if f >= self.j0 && f < self.j1 {
-            &own[(f - self.j0) * nx..(f - self.j0 + 1) * nx]
-        } else if f < self.j0 {
-            let k = f + 2 - self.j0;
-            &self.top.qy[k * nx..(k + 1) * nx]
-        } else {
-            let k = f + 2 - self.j1;
-            &self.bottom.qy[k * nx..(k + 1) * nx]
+            return &zero[..self.nx];
         }
+        self.window_row(own, &self.top.qy, &self.bottom.qy, f, self.nx, 2)
     }
 
     fn row<'s>(&self, v: &'s [f64], r: usize) -> &'s [f64] {
