@@ -16,6 +16,7 @@
 //! - [`sunlight`]: sun directions over a day in true solar time, façade
 //!   sample points per storey, sunlight hours and shadow masks by exact ray
 //!   casting through the spatial index (rayon);
+//! - [`terrain`]: the DEM as a height field in ENU, for rays that must see hills;
 //! - [`viewshed`]: the cells an observer sees over the grid's surface
 //!   model, and sightlines through the city naming the first obstruction;
 //! - [`proposal`]: a proposed building added to the model like any other;
@@ -42,6 +43,7 @@ pub mod proposal;
 pub mod report;
 pub mod scenario;
 pub mod sunlight;
+pub mod terrain;
 pub mod viewshed;
 
 pub use flood::{Balance, FloodError, FloodModel, FloodSim, Inflow, Series};

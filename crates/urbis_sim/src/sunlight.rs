@@ -11,13 +11,16 @@
 //! China's GB 50180 counts sunlight hours (大寒日 8:00–16:00). A façade point
 //! is lit when the sun is above the horizon, in front of the façade, and the
 //! ray towards it leaves the city unobstructed by buildings, trees, bridges
-//! and other features. The terrain surface is not tested (see [`sees_sun`]).
+//! and other features (exact triangles, [`sees_sun`]) and by the terrain
+//! (a height-field march over the DEM, [`crate::terrain::TerrainSurface`]).
 
 use bevy_ecs::prelude::*;
 use glam::DVec3;
 use rayon::prelude::*;
 use urbis_geo::{CityFrame, SunInput, julian_day, sun_position};
 use urbis_model::{Bounds, CityModel, Footprint, SemanticClass};
+
+use crate::terrain::TerrainSurface;
 
 /// A point on a façade, just outside the wall.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,38 +139,43 @@ impl SunDay {
 }
 
 /// Whether `point` sees the sun in `direction` (ENU unit vector) past every
-/// feature of the city but the terrain surface (whose single large mesh would
-/// be tested triangle by triangle for every ray; hills do not shade here).
+/// feature of the city but the terrain surface, whose single large mesh would
+/// be tested triangle by triangle for every ray; [`sunlight_hours`] and
+/// [`shadow_mask`] test the terrain as a height field instead.
 pub fn sees_sun(city: &CityModel, point: DVec3, direction: DVec3) -> bool {
     let world = &city.world;
     let not_terrain = |e: Entity| world.get::<SemanticClass>(e) != Some(&SemanticClass::TINRelief);
     city.spatial().ray_cast_where(world, point, direction, 50_000.0, not_terrain).is_none()
 }
 
-/// Hours of direct sun at each façade point over the day's samples, in parallel.
+/// Hours of direct sun at each façade point over the day's samples, in
+/// parallel; features and terrain both cast shadows.
 pub fn sunlight_hours(
     city: &CityModel,
     points: &[FacadePoint],
     directions: &[Option<DVec3>],
     step_min: f64,
 ) -> Vec<f64> {
+    let terrain = TerrainSurface::from_city(city);
+    let lit = |p: DVec3, d: DVec3| !terrain.as_ref().is_some_and(|t| t.blocks(p, d)) && sees_sun(city, p, d);
     points
         .par_iter()
         .map(|p| {
-            let lit = directions
-                .iter()
-                .flatten()
-                .filter(|d| d.dot(p.normal) > 0.0 && sees_sun(city, p.position, **d))
-                .count();
-            lit as f64 * step_min / 60.0
+            let n = directions.iter().flatten().filter(|d| d.dot(p.normal) > 0.0 && lit(p.position, **d)).count();
+            n as f64 * step_min / 60.0
         })
         .collect()
 }
 
-/// For each point, whether it lies in shadow with the sun in `direction` (None: night, all shadow).
+/// For each point, whether it lies in shadow (of features or terrain) with
+/// the sun in `direction` (None: night, all shadow).
 pub fn shadow_mask(city: &CityModel, points: &[DVec3], direction: Option<DVec3>) -> Vec<bool> {
+    let terrain = TerrainSurface::from_city(city);
     match direction {
         None => vec![true; points.len()],
-        Some(d) => points.par_iter().map(|p| !sees_sun(city, *p, d)).collect(),
+        Some(d) => points
+            .par_iter()
+            .map(|p| terrain.as_ref().is_some_and(|t| t.blocks(*p, d)) || !sees_sun(city, *p, d))
+            .collect(),
     }
 }

@@ -126,3 +126,39 @@ fn a_wall_to_the_south_takes_sun_from_the_lower_floors() {
         assert!(by_floor(f) >= by_floor(f - 1), "higher floors see more sun");
     }
 }
+
+/// A 30 m ridge from 40 to 60 m south of a point on flat ground (a DEM in
+/// local metres, 5 m cells): with the sun due south the point is in the
+/// ridge's shadow exactly when the sun is lower than the ridge's top edge
+/// seen from it: atan(29.9 / 40) = 36.8° (the bilinear flank between the
+/// last flat and the first ridge cell centre peaks there).
+#[test]
+fn hills_cast_shadows() {
+    let dir = std::env::temp_dir().join(format!("urbis-ridge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let (n, cell) = (81usize, 5.0);
+    let mut text =
+        format!("ncols {n}\nnrows {n}\nxllcorner -202.5\nyllcorner -202.5\ncellsize {cell}\nNODATA_value -9999\n");
+    for r in 0..n {
+        let y = 200.0 - r as f64 * cell; // row 0 is north
+        let row: Vec<&str> = (0..n).map(|_| if (-60.0..=-40.0).contains(&y) { "30" } else { "0" }).collect();
+        text.push_str(&row.join(" "));
+        text.push('\n');
+    }
+    let path = dir.join("ridge.asc");
+    std::fs::write(&path, text).expect("dem");
+    let (city, _) = urbis_model::open_city(&[path]).expect("open");
+    let t = urbis_sim::terrain::TerrainSurface::from_city(&city).expect("terrain");
+    assert!((t.height(0.0, -50.0).expect("ridge") - 30.0).abs() < 1e-9);
+    assert!(t.height(0.0, 0.0).expect("flat").abs() < 1e-9);
+    let p = DVec3::new(0.0, 0.0, 0.1);
+    let sun = |elev: f64| DVec3::new(0.0, -elev.to_radians().cos(), elev.to_radians().sin());
+    for (elev, shaded) in [(10.0, true), (30.0, true), (34.0, true), (40.0, false), (60.0, false)] {
+        assert_eq!(t.blocks(p, sun(elev)), shaded, "sun at {elev}°");
+        let mask = shadow_mask(&city, &[p], Some(sun(elev)));
+        assert_eq!(mask, vec![shaded], "shadow mask at {elev}°");
+    }
+    // Towards the north the ground is flat: lit at any elevation.
+    assert!(!t.blocks(p, DVec3::new(0.0, 0.98, 0.2).normalize()));
+    std::fs::remove_dir_all(&dir).ok();
+}
