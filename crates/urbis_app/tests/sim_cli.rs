@@ -136,3 +136,47 @@ fn ctrl_c_stops_the_run_and_keeps_partial_outputs() {
     assert!(out.join("baseline/flood/max_depth.tif").is_file());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The shipped example scenarios run end to end and still show what the README says they show.
+#[test]
+fn the_example_scenarios_show_their_effects() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = temp("examples");
+    let run = |name: &str| -> (String, String) {
+        let out = dir.join(name);
+        let r = urbis()
+            .current_dir(&root)
+            .args(["sim", "run"])
+            .arg(format!("examples/scenarios/{name}.toml"))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run");
+        assert!(r.status.success(), "{name}: {}", String::from_utf8_lossy(&r.stderr));
+        (
+            String::from_utf8_lossy(&r.stdout).into_owned(),
+            std::fs::read_to_string(out.join("report.md")).expect("report"),
+        )
+    };
+    // The tower: fails the 100 m zone, breaks the skyline from Park 175, takes winter sun from homes.
+    let (stdout, report) = run("tower_in_park");
+    assert!(report.contains("<= 100.0 m (zone riverside 100 m zone) | **FAIL**"), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("| Park 175 |") && l.contains("**yes**")), "{report}");
+    let losing = stdout.lines().find(|l| l.starts_with("sunlight:")).expect("sunlight line");
+    let n: usize = losing
+        .rsplit(';')
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("count");
+    assert!(n >= 1, "{losing}");
+    // The levee: fewer flooded buildings, and the east riverside gauge stays dry.
+    let (stdout, report) = run("river_levee");
+    let line = stdout.lines().find(|l| l.starts_with("flooded buildings:")).expect("flooded line");
+    let nums: Vec<usize> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect();
+    assert!(nums[1] < nums[0], "{line}");
+    let gauge = report.lines().find(|l| l.starts_with("| East riverside |")).expect("gauge row");
+    let peaks: Vec<f64> = gauge.split('|').filter_map(|s| s.trim().parse().ok()).collect();
+    assert!(peaks[0] > 0.1 && peaks[1] < 0.01, "{gauge}");
+    std::fs::remove_dir_all(&dir).ok();
+}
