@@ -139,13 +139,27 @@ impl SunDay {
 }
 
 /// Whether `point` sees the sun in `direction` (ENU unit vector) past every
-/// feature of the city but the terrain surface, whose single large mesh would
-/// be tested triangle by triangle for every ray; [`sunlight_hours`] and
-/// [`shadow_mask`] test the terrain as a height field instead.
+/// feature that stands up from the ground: buildings, trees, bridges,
+/// furniture. Ground surfaces (terrain, roads, railways, plant cover, water)
+/// lie a few centimetres above the DEM and would otherwise shade every
+/// point on the ground; the terrain's relief is tested as a height field by
+/// [`sunlight_hours`] and [`shadow_mask`] instead (its single large mesh
+/// would be tested triangle by triangle for every ray).
 pub fn sees_sun(city: &CityModel, point: DVec3, direction: DVec3) -> bool {
     let world = &city.world;
-    let not_terrain = |e: Entity| world.get::<SemanticClass>(e) != Some(&SemanticClass::TINRelief);
-    city.spatial().ray_cast_where(world, point, direction, 50_000.0, not_terrain).is_none()
+    let casts_shadow = |e: Entity| {
+        !matches!(
+            world.get::<SemanticClass>(e),
+            Some(
+                SemanticClass::TINRelief
+                    | SemanticClass::Road
+                    | SemanticClass::Railway
+                    | SemanticClass::PlantCover
+                    | SemanticClass::WaterBody
+            )
+        )
+    };
+    city.spatial().ray_cast_where(world, point, direction, 50_000.0, casts_shadow).is_none()
 }
 
 /// Hours of direct sun at each façade point over the day's samples, in

@@ -85,11 +85,12 @@ impl TerrainSurface {
 
     /// Whether the ground rises above the ray from `p` along the unit
     /// vector `dir` before the ray clears the highest ground or leaves the grid.
+    /// A point below the interpolated ground (a coarser grid's cell centre,
+    /// a façade's base) starts 5 cm above it: it stands on the surface.
     pub fn blocks(&self, p: DVec3, dir: DVec3) -> bool {
         // Points off the grid are not tested (the terrain is unknown there).
-        if self.height(p.x, p.y).is_none() {
-            return false;
-        }
+        let Some(ground) = self.height(p.x, p.y) else { return false };
+        let p = DVec3::new(p.x, p.y, p.z.max(ground + 0.05));
         let mut s = self.step;
         loop {
             let q = p + dir * s;

@@ -232,6 +232,9 @@ fn a_scenario_runs_baseline_and_scenario_and_writes_its_report() {
         "diff/flood_gauges.png",
         "sunlight_windows.csv",
         "sun_hours_ground_diff.png",
+        "sunlight_windows.png",
+        "shadow_1000.png",
+        "shadow_1400.png",
         "viewshed_pond_diff.png",
         "compliance.csv",
     ] {
@@ -249,6 +252,10 @@ fn a_scenario_runs_baseline_and_scenario_and_writes_its_report() {
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("json")).expect("parse");
     assert_eq!(results["buildings"]["t"]["change"], "added");
     assert!(report.contains("Ground within 120 m losing an hour or more"), "{report}");
+    // At 10:00 the 60 m tower's shadow falls north-west of it: new shade, and some of it.
+    let row = report.lines().find(|l| l.starts_with("| 1000 |")).expect("shadow row");
+    let new_shade: f64 = row.split('|').nth(2).and_then(|s| s.trim().parse().ok()).expect("m2");
+    assert!(new_shade >= 400.0, "{row}");
     let windows = std::fs::read_to_string(out.join("sunlight_windows.csv")).expect("windows");
     let rows: Vec<(f64, f64)> = windows
         .lines()

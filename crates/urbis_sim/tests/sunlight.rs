@@ -162,3 +162,32 @@ fn hills_cast_shadows() {
     assert!(!t.blocks(p, DVec3::new(0.0, 0.98, 0.2).normalize()));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Points given slightly below the interpolated ground (a coarse grid's
+/// cell centre on a slope) stand on the surface: a gentle slope does not
+/// shade them from a sun higher than the slope.
+#[test]
+fn points_below_the_ground_stand_on_it() {
+    let dir = std::env::temp_dir().join(format!("urbis-slope-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let n = 41usize;
+    let mut text =
+        format!("ncols {n}\nnrows {n}\nxllcorner -102.5\nyllcorner -102.5\ncellsize 5\nNODATA_value -9999\n");
+    for r in 0..n {
+        let y = 100.0 - r as f64 * 5.0;
+        // Rising 5 % towards the south.
+        let row: Vec<String> = (0..n).map(|_| format!("{}", -0.05 * y)).collect();
+        text.push_str(&row.join(" "));
+        text.push('\n');
+    }
+    let path = dir.join("slope.asc");
+    std::fs::write(&path, text).expect("dem");
+    let (city, _) = urbis_model::open_city(&[path]).expect("open");
+    let t = urbis_sim::terrain::TerrainSurface::from_city(&city).expect("terrain");
+    let sun = |elev: f64| DVec3::new(0.0, -elev.to_radians().cos(), elev.to_radians().sin());
+    // 0.5 m under the ground at the origin: still lit by a 10° sun (the slope is 2.9°), shaded by a 2° one.
+    let p = DVec3::new(0.0, 0.0, -0.5);
+    assert!(!t.blocks(p, sun(10.0)));
+    assert!(t.blocks(p, sun(2.0)));
+    std::fs::remove_dir_all(&dir).ok();
+}

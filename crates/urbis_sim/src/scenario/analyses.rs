@@ -13,8 +13,8 @@ use super::apply::{Changes, building_extent, to_enu};
 use super::run::{Ctx, Progress, RunError};
 use super::{ComplianceSpec, SunlightSpec, ViewshedSpec};
 use crate::city::{CityGrid, Cover};
-use crate::report::{Ramp, map_png_marked, map_png_where};
-use crate::sunlight::{FacadePoint, buildings, facade_points, sunlight_hours};
+use crate::report::{ChartLine, Ramp, line_chart_png, map_png_marked, map_png_where};
+use crate::sunlight::{FacadePoint, SunDay, buildings, facade_points, shadow_mask, sunlight_hours};
 use crate::viewshed::{skyline_angle, viewshed};
 
 fn guid(city: &CityModel, e: Entity) -> Option<String> {
@@ -183,6 +183,70 @@ pub(super) fn sunlight_section(
         "\nGround within {} m losing an hour or more: {lost:.0} m².\n\n![ground sunlight change](sun_hours_ground_diff.png)\n",
         spec.radius_m
     ));
+    // How the windows' hours are distributed: the share with at least h hours, before and after.
+    let share = |hours: &[f64]| -> Vec<(f64, f64)> {
+        let steps = (span * 60.0 / d.step_min).round() as usize;
+        (0..=steps)
+            .map(|k| {
+                let h = k as f64 * d.step_min / 60.0;
+                (h, 100.0 * hours.iter().filter(|x| **x >= h - 1e-9).count() as f64 / hours.len().max(1) as f64)
+            })
+            .collect()
+    };
+    line_chart_png(
+        &cx.out.join("sunlight_windows.png"),
+        &format!("Windows with at least h hours of sun (needed: {} h)", spec.min_hours),
+        "hours of sun",
+        "% of windows",
+        &[
+            ChartLine { label: "baseline".into(), color: [90, 90, 90], dashed: true, points: share(&before) },
+            ChartLine { label: "scenario".into(), color: [214, 39, 40], dashed: false, points: share(&after) },
+        ],
+    )?;
+    cx.md.push_str("\n![windows by hours of sun](sunlight_windows.png)\n");
+    // Shadow masks at set true solar times: shade in both, and shade the scenario adds.
+    cx.md.push_str("\n| time | ground newly in shadow (m²) |\n|---|---|\n");
+    for &t in &spec.shadow_times_h {
+        let at = SunDay { from_h: t - d.step_min / 120.0, to_h: t + d.step_min / 120.0, ..d };
+        let Some(Some(sun)) = at.directions(modified.frame()).first().copied() else { continue };
+        let cells: Vec<usize> = (0..grid_s.enu.len())
+            .filter(|c| {
+                let p = grid_s.enu[*c];
+                grid_s.cover[*c] != Cover::Building
+                    && p.z.is_finite()
+                    && centres.iter().any(|q| (p - *q).truncate().length() <= spec.radius_m)
+            })
+            .collect();
+        let points: Vec<DVec3> = cells.iter().map(|c| grid_s.enu[*c] + DVec3::Z * 0.1).collect();
+        let (mb, ms) = (shadow_mask(baseline, &points, Some(sun)), shadow_mask(modified, &points, Some(sun)));
+        // 0: shade in both, 1: new shade; NaN: sunlit or outside the radius.
+        let mut v = vec![f32::NAN; grid_s.enu.len()];
+        let mut new_shade = 0usize;
+        for ((c, b), s_) in cells.iter().zip(&mb).zip(&ms) {
+            if *s_ {
+                v[*c] = if *b { 0.0 } else { 1.0 };
+                new_shade += usize::from(!*b);
+            }
+        }
+        let hh = format!("{:02}{:02}", t.floor() as u32, ((t.fract()) * 60.0).round() as u32);
+        let ramp = Ramp {
+            title: "shadow".into(),
+            unit: "0 both, 1 new".into(),
+            min: 0.0,
+            max: 1.0,
+            colors: vec![[120, 120, 140], [150, 60, 200]],
+        };
+        let file = format!("shadow_{hh}.png");
+        map_png_where(&cx.out.join(&file), grid_s, &v, &ramp, &format!("Shadows at {hh} true solar time"), |x| {
+            x >= 0.0
+        })?;
+        cx.md.push_str(&format!("| {hh} | {:.0} |\n", new_shade as f64 * cell));
+    }
+    for &t in &spec.shadow_times_h {
+        let hh = format!("{:02}{:02}", t.floor() as u32, ((t.fract()) * 60.0).round() as u32);
+        cx.md.push_str(&format!("\n![shadows at {hh}](shadow_{hh}.png)"));
+    }
+    cx.md.push('\n');
     Ok(false)
 }
 

@@ -174,6 +174,8 @@ pub struct SunlightSpec {
     pub storey_m: f64,
     /// Only windows facing within 60° of due south (where dwellings' main rooms face); else every façade.
     pub south_only: bool,
+    /// True solar times (hours) at which shadow maps are drawn.
+    pub shadow_times_h: Vec<f64>,
 }
 
 /// A named observer.

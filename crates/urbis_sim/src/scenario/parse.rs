@@ -113,6 +113,7 @@ struct RawSun {
     spacing_m: Option<Spanned<f64>>,
     storey_m: Option<Spanned<f64>>,
     facing: Option<Spanned<String>>,
+    shadow_times_h: Option<Spanned<Vec<f64>>>,
 }
 
 #[derive(Deserialize)]
@@ -534,6 +535,16 @@ fn parse_sun(cx: &Ctx, s: &RawSun) -> Result<SunlightSpec, ScenarioError> {
         usage: s.usage.clone().unwrap_or_else(|| "residential".into()),
         spacing_m: cx.opt(&s.spacing_m, "sunlight.spacing_m", 0.5, 100.0, 5.0)?,
         storey_m: cx.opt(&s.storey_m, "sunlight.storey_m", 2.0, 10.0, 3.0)?,
+        shadow_times_h: match &s.shadow_times_h {
+            None => vec![10.0, 12.0, 14.0],
+            Some(v) => {
+                let t = v.get_ref().clone();
+                if t.len() > 24 || t.iter().any(|h| !(h.is_finite() && *h > 0.0 && *h < 24.0)) {
+                    return Err(cx.err(v.span(), "sunlight.shadow_times_h", "at most 24 times, each in (0, 24) hours"));
+                }
+                t
+            }
+        },
         south_only: match &s.facing {
             None => true,
             Some(f) => match f.get_ref().as_str() {
