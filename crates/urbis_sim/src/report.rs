@@ -347,7 +347,8 @@ pub fn line_chart_png(
         let (px, py) = (sx(xv), sy(yv));
         rect(&mut img, px, top, px + 1, top + ph, [230, 230, 230]);
         rect(&mut img, left, py, left + pw, py + 1, [230, 230, 230]);
-        text(&mut img, px - 16, top + ph + 8, &format!("{xv:.0}"), 1, [40, 40, 40]);
+        let label = if (x1 - x0) / 5.0 >= 10.0 { format!("{xv:.0}") } else { format!("{xv:.1}") };
+        text(&mut img, px - 16, top + ph + 8, &label, 1, [40, 40, 40]);
         text(&mut img, 8, py - 4, &format!("{yv:.2}"), 1, [40, 40, 40]);
     }
     rect(&mut img, left, top, left + 1, top + ph, [20, 20, 20]);
