@@ -146,10 +146,40 @@ pub fn map_png_where(
     title: &str,
     show: impl Fn(f64) -> bool,
 ) -> Result<(), ReportError> {
-    map_png_marked(path, grid, values, ramp, title, show, &[])
+    map_png_marked(path, grid, values, ramp, title, show, &[], None)
 }
 
-/// As [`map_png_where`], with labelled markers (a cross and a label) at cells `(i, j)`.
+/// A window of grid cells `[i0, i1) × [j0, j1)` (row 0 south) to draw instead of the whole grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub i0: usize,
+    pub j0: usize,
+    pub i1: usize,
+    pub j1: usize,
+}
+
+impl Window {
+    /// The cells whose values are finite, padded by `pad` cells; None if there are none.
+    pub fn around_finite(grid: &CityGrid, values: &[f32], pad: usize) -> Option<Window> {
+        let nx = grid.nx();
+        let (mut i0, mut j0, mut i1, mut j1) = (usize::MAX, usize::MAX, 0, 0);
+        for (c, v) in values.iter().enumerate() {
+            if v.is_finite() {
+                let (i, j) = (c % nx, c / nx);
+                (i0, j0, i1, j1) = (i0.min(i), j0.min(j), i1.max(i + 1), j1.max(j + 1));
+            }
+        }
+        (i1 > 0).then(|| Window {
+            i0: i0.saturating_sub(pad),
+            j0: j0.saturating_sub(pad),
+            i1: (i1 + pad).min(nx),
+            j1: (j1 + pad).min(grid.ny()),
+        })
+    }
+}
+
+/// As [`map_png_where`], with labelled markers (a cross and a label) at cells `(i, j)`,
+/// drawing only `window` when given (larger pixels for a local analysis).
 pub fn map_png_marked(
     path: &Path,
     grid: &CityGrid,
@@ -158,10 +188,15 @@ pub fn map_png_marked(
     title: &str,
     show: impl Fn(f64) -> bool,
     markers: &[((usize, usize), String)],
+    window: Option<Window>,
 ) -> Result<(), ReportError> {
     let (nx, ny) = (grid.nx() as i64, grid.ny() as i64);
-    let px = (900 / nx.max(ny)).clamp(1, 4);
-    let (map_w, map_h) = (nx * px, ny * px);
+    let w_ = window.unwrap_or(Window { i0: 0, j0: 0, i1: grid.nx(), j1: grid.ny() });
+    let (i0, j0) = (w_.i0.min(grid.nx() - 1) as i64, w_.j0.min(grid.ny() - 1) as i64);
+    let (i1, j1) = ((w_.i1 as i64).clamp(i0 + 1, nx), (w_.j1 as i64).clamp(j0 + 1, ny));
+    let (wnx, wny) = (i1 - i0, j1 - j0);
+    let px = (900 / wnx.max(wny)).clamp(1, 12);
+    let (map_w, map_h) = (wnx * px, wny * px);
     let panel = 230;
     let (w, h) = (map_w + panel + 30, (map_h + 70).max(420));
     let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
@@ -170,8 +205,8 @@ pub fn map_png_marked(
     // Base map: hillshade of the bed, land cover tints, buildings dark.
     let z = &grid.model.z;
     let at = |i: i64, j: i64| z[(j.clamp(0, ny - 1) * nx + i.clamp(0, nx - 1)) as usize];
-    for j in 0..ny {
-        for i in 0..nx {
+    for j in j0..j1 {
+        for i in i0..i1 {
             let c = (j * nx + i) as usize;
             let base: [u8; 3] = if !z[c].is_finite() {
                 [255, 255, 255]
@@ -190,12 +225,16 @@ pub fn map_png_marked(
             let v = values[c] as f64;
             let color = if v.is_finite() && show(v) && grid.cover[c] != Cover::Building { ramp.color(v) } else { base };
             // Row 0 is south: draw it at the bottom.
-            let (x, y) = (ox + i * px, oy + (ny - 1 - j) * px);
+            let (x, y) = (ox + (i - i0) * px, oy + (j1 - 1 - j) * px);
             rect(&mut img, x, y, x + px, y + px, color);
         }
     }
     for ((i, j), label) in markers {
-        let (x, y) = (ox + *i as i64 * px + px / 2, oy + (ny - 1 - *j as i64) * px + px / 2);
+        let (i, j) = (*i as i64, *j as i64);
+        if i < i0 || i >= i1 || j < j0 || j >= j1 {
+            continue;
+        }
+        let (x, y) = (ox + (i - i0) * px + px / 2, oy + (j1 - 1 - j) * px + px / 2);
         rect(&mut img, x - 7, y - 1, x + 8, y + 2, [0, 0, 0]);
         rect(&mut img, x - 1, y - 7, x + 2, y + 8, [0, 0, 0]);
         rect(&mut img, x - 5, y, x + 6, y + 1, [255, 230, 0]);
@@ -228,7 +267,7 @@ pub fn map_png_marked(
         text(&mut img, lx + 34, y - 4, &format!("{v:.2}"), 1, [20, 20, 20]);
     }
     // Scale bar: a round length near a quarter of the map width.
-    let width_m = grid.model.dx * nx as f64;
+    let width_m = grid.model.dx * wnx as f64;
     let nice = [10.0, 20.0, 50.0, 100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0];
     let len_m = nice.iter().copied().rfind(|l| *l <= width_m / 4.0).unwrap_or(10.0);
     let len_px = (len_m / grid.model.dx * px as f64) as i64;

@@ -13,7 +13,7 @@ use super::apply::{Changes, building_extent, to_enu};
 use super::run::{Ctx, Progress, RunError};
 use super::{ComplianceSpec, SunlightSpec, ViewshedSpec};
 use crate::city::{CityGrid, Cover};
-use crate::report::{ChartLine, Ramp, line_chart_png, map_png_marked, map_png_where};
+use crate::report::{ChartLine, Ramp, Window, line_chart_png, map_png_marked};
 use crate::sunlight::{FacadePoint, SunDay, buildings, facade_points, shadow_mask, sunlight_hours};
 use crate::viewshed::{skyline_angle, viewshed};
 
@@ -162,9 +162,14 @@ pub(super) fn sunlight_section(
         max: span,
         colors: vec![[37, 37, 80], [120, 80, 140], [230, 120, 80], [255, 230, 110]],
     };
+    // Local maps: the analysed disc and a margin, the changed buildings marked.
+    let window = Window::around_finite(grid_s, &hs, 6);
+    let marks: Vec<((usize, usize), String)> =
+        centres.iter().filter_map(|c| grid_s.cell_at_enu(c.x, c.y)).map(|c| (c, "changed".to_string())).collect();
     for (name, grid, h) in [("baseline", grid_b, &hb), ("scenario", grid_s, &hs)] {
         let path = cx.out.join(format!("sun_hours_ground_{name}.png"));
-        map_png_where(&path, grid, h, &sun, &format!("Ground sunlight hours ({name})"), |v| v >= 0.0)?;
+        let title = format!("Ground sunlight hours ({name})");
+        map_png_marked(&path, grid, h, &sun, &title, |v| v >= 0.0, &marks, window)?;
     }
     let diff: Vec<f32> = hb.iter().zip(&hs).map(|(b, s)| s - b).collect();
     let div = Ramp {
@@ -174,9 +179,8 @@ pub(super) fn sunlight_section(
         max: span / 4.0,
         colors: vec![[84, 39, 136], [178, 171, 210], [247, 247, 247], [253, 184, 99], [230, 97, 1]],
     };
-    map_png_where(&cx.out.join("sun_hours_ground_diff.png"), grid_s, &diff, &div, "Ground sunlight change", |v| {
-        v.abs() >= 0.05
-    })?;
+    let path = cx.out.join("sun_hours_ground_diff.png");
+    map_png_marked(&path, grid_s, &diff, &div, "Ground sunlight change", |v| v.abs() >= 0.05, &marks, window)?;
     let cell = grid_s.model.dx * grid_s.model.dx;
     let lost = diff.iter().filter(|v| **v <= -1.0).count() as f64 * cell;
     cx.md.push_str(&format!(
@@ -237,9 +241,8 @@ pub(super) fn sunlight_section(
             colors: vec![[120, 120, 140], [150, 60, 200]],
         };
         let file = format!("shadow_{hh}.png");
-        map_png_where(&cx.out.join(&file), grid_s, &v, &ramp, &format!("Shadows at {hh} true solar time"), |x| {
-            x >= 0.0
-        })?;
+        let title = format!("Shadows at {hh} true solar time");
+        map_png_marked(&cx.out.join(&file), grid_s, &v, &ramp, &title, |x| x >= 0.0, &marks, window)?;
         cx.md.push_str(&format!("| {hh} | {:.0} |\n", new_shade as f64 * cell));
     }
     for &t in &spec.shadow_times_h {
@@ -321,6 +324,7 @@ pub(super) fn viewshed_section(
             &format!("Viewshed from {}: scenario vs baseline", vp.name),
             |v| v.is_finite(),
             &marks,
+            None,
         )?;
         let sky = |v: f64| if v.is_finite() { format!("{v:.1}") } else { "-".into() };
         cx.md.push_str(&format!(
