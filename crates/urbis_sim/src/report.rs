@@ -180,6 +180,7 @@ impl Window {
 
 /// As [`map_png_where`], with labelled markers (a cross and a label) at cells `(i, j)`,
 /// drawing only `window` when given (larger pixels for a local analysis).
+#[allow(clippy::too_many_arguments)]
 pub fn map_png_marked(
     path: &Path,
     grid: &CityGrid,
