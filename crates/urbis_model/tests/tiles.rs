@@ -104,3 +104,57 @@ fn sample_city_and_tilesets_combine_in_one_scene() {
     assert!(reports[2].features == 20 && reports[3].features == 32, "{} {}", reports[2].features, reports[3].features);
     assert!(model.counts_by_class()[&SemanticClass::Building] > 3000);
 }
+
+/// Feature IDs in a texture are followed texel by texel: each feature's
+/// surface covers the share of the quad that its texels cover in the ID
+/// texture (the sample maps the whole texture once onto a unit quad), within
+/// the texels its outline crosses.
+#[test]
+fn texture_feature_ids_are_followed_per_texel() {
+    let Some(p) = shared::shared(
+        "gltf/EXT_structural_metadata/FeatureIdTextureAndPropertyTable/FeatureIdTextureAndPropertyTable.gltf",
+    ) else {
+        return;
+    };
+    // The reference: the ID texture's histogram.
+    let g = urbis_formats::gltf::read(&p).expect("gltf");
+    let prim = &g.primitives[0];
+    let urbis_formats::gltf::features::FeatureIdSource::Texture { texture, channels, .. } = &prim.feature_ids[0].source
+    else {
+        panic!("a texture ID set");
+    };
+    let img =
+        image::load_from_memory(&g.images[g.textures[*texture].image.expect("image")].bytes).expect("png").to_rgba8();
+    let (w, h) = img.dimensions();
+    let mut texels: std::collections::BTreeMap<u32, f64> = Default::default();
+    for px in img.pixels() {
+        *texels.entry(urbis_formats::gltf::features::texel_feature_id(px.0, channels)).or_default() +=
+            1.0 / (w * h) as f64;
+    }
+    assert!(texels.len() >= 3, "{texels:?}");
+    // The model: each feature's mesh area.
+    let (mut model, _) = open_city(&[p]).expect("load");
+    let mut areas: std::collections::BTreeMap<u32, f64> = Default::default();
+    let mut q = model.world.query::<(&Attributes, &GeometryHandle)>();
+    for (a, gh) in q.iter(&model.world) {
+        let id = a.get("feature_id").and_then(AttributeValue::as_f64).expect("feature id") as u32;
+        let mesh = model.meshes().get(gh.mesh).expect("mesh");
+        let area: f64 = mesh
+            .indices
+            .chunks_exact(3)
+            .map(|t| {
+                let v = |k: usize| mesh.vertices[t[k] as usize].position.as_dvec3();
+                0.5 * (v(1) - v(0)).cross(v(2) - v(0)).length()
+            })
+            .sum();
+        *areas.entry(id).or_default() += area;
+    }
+    let total: f64 = areas.values().sum();
+    assert!((total - 1.0).abs() < 1e-3, "the unit quad: {total}");
+    // Every texel is a 1/w × 1/h patch; an outline crosses at most about w + h of them per feature.
+    let tolerance = 2.0 * (w + h) as f64 / (w * h) as f64;
+    for (id, share) in &texels {
+        let got = areas.get(id).copied().unwrap_or(0.0) / total;
+        assert!((got - share).abs() <= tolerance, "feature {id}: {got:.4} of the surface vs {share:.4} of the texels");
+    }
+}

@@ -12,6 +12,7 @@ mod dem;
 mod detect;
 mod footprints;
 mod ifc;
+mod texel_features;
 mod tiles;
 
 use std::path::{Path, PathBuf};

@@ -119,6 +119,19 @@ fn sample(img: &image::RgbaImage, uv: [f32; 2]) -> [u8; 4] {
     img.get_pixel(x, y).0
 }
 
+/// A triangle primitive whose first feature-ID set is a texture, split so
+/// that its features follow the texels (see `texel_features`).
+fn texel_split(model: &GltfModel, p: &Primitive) -> Option<Primitive> {
+    if p.mode == urbis_formats::gltf::PrimitiveMode::Points {
+        return None;
+    }
+    let FeatureIdSource::Texture { texture, tex_coord, channels, transform } = &p.feature_ids.first()?.source else {
+        return None;
+    };
+    let img = decode_texture(model, *texture)?;
+    super::texel_features::split_by_texels(p, &img, *tex_coord, channels, *transform)
+}
+
 /// Per-vertex feature IDs of a primitive, with the set they came from.
 fn vertex_feature_ids(model: &GltfModel, p: &Primitive) -> Option<(Vec<u32>, Option<usize>, Option<u32>)> {
     if let Some(set) = p.feature_ids.first() {
@@ -257,6 +270,9 @@ pub(crate) fn add_gltf(
     // feature key → (mesh, attributes)
     let mut features: BTreeMap<String, (Vec<(CpuMesh, DVec3)>, Attributes)> = BTreeMap::new();
     for (pi, p) in g.primitives.iter().enumerate() {
+        // Texture feature IDs: split the triangles along the texels first.
+        let split = texel_split(g, p);
+        let p = split.as_ref().unwrap_or(p);
         let is_points = p.mode == urbis_formats::gltf::PrimitiveMode::Points;
         let tris = if is_points { Vec::new() } else { p.triangles() };
         if tris.is_empty() && !is_points {
