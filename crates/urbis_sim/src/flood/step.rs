@@ -205,7 +205,6 @@ impl Band<'_> {
     /// Row `r` of an array `width` wide: the band's own rows from `own`,
     /// others from the edge snapshots, whose rows start `back` rows before
     /// the band's first row (top) and the next band's (bottom).
-    #[allow(clippy::too_many_arguments)]
     fn window_row<'s>(
         &self,
         own: &'s [f64],
