@@ -437,9 +437,18 @@ fn flood_section(
         cx.write("diff/flooded_buildings_diff.csv", &csv)?;
         let newly = rows.iter().filter(|r| r.1 == 0.0 && r.2 > 0.0).count();
         let relieved = rows.iter().filter(|r| r.1 > 0.0 && r.2 == 0.0).count();
-        cx.md.push_str(&format!("\nBuildings newly flooded: {newly}; no longer flooded: {relieved}. Largest changes:\n\n| building | baseline (m) | scenario (m) |\n|---|---|---|\n"));
-        for (id, a, c) in rows.iter().take(10) {
-            cx.md.push_str(&format!("| {id} | {a:.2} | {c:.2} |\n"));
+        // Changes under a centimetre are left to the CSV.
+        let changed: Vec<&(String, f64, f64)> = rows.iter().filter(|r| (r.2 - r.1).abs() >= 0.01).collect();
+        cx.md.push_str(&format!(
+            "\nBuildings newly flooded: {newly}; no longer flooded: {relieved}; depth next to them changed by 1 cm or more: {} \
+             (all in `diff/flooded_buildings_diff.csv`).\n",
+            changed.len()
+        ));
+        if !changed.is_empty() {
+            cx.md.push_str("\n| building | baseline (m) | scenario (m) |\n|---|---|---|\n");
+            for (id, a, c) in changed.iter().take(10) {
+                cx.md.push_str(&format!("| {id} | {a:.2} | {c:.2} |\n"));
+            }
         }
         cx.summary.push(format!(
             "flooded buildings: {} baseline, {} scenario ({newly} new, {relieved} relieved)",
