@@ -66,13 +66,7 @@ fn main() -> anyhow::Result<()> {
     pb.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
 
-    let ramp = Ramp {
-        title: "max water depth".into(),
-        unit: "m above normal".into(),
-        min: 0.05,
-        max: 3.0,
-        colors: vec![[198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]],
-    };
+    let ramp = Ramp::water_depth("m above normal", 3.0);
     let summary = write_flood_report(
         &out,
         &city,

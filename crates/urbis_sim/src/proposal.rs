@@ -36,29 +36,20 @@ impl Proposal {
         self.width * self.depth * self.storeys() as f64
     }
 
-    fn mesh(&self) -> CpuMesh {
-        let (w, d, h) = (self.width as f32, self.depth as f32, self.height as f32);
-        let c = [Vec3::ZERO, Vec3::new(w, 0.0, 0.0), Vec3::new(w, d, 0.0), Vec3::new(0.0, d, 0.0)];
-        let mut m = CpuMesh::default();
-        for i in 0..4 {
-            let (a, b) = (c[i], c[(i + 1) % 4]);
-            let quad = [a, b, b + Vec3::Z * h, a + Vec3::Z * h];
-            m.push_flat(&quad, &[[0, 1, 2], [0, 2, 3]], |_| Vec2::ZERO, [180, 190, 210, 255], Material::Facade);
-        }
-        m.push_flat(
-            &c.map(|p| p + Vec3::Z * h),
-            &[[0, 1, 2], [0, 2, 3]],
-            |_| Vec2::ZERO,
-            [150, 150, 160, 255],
-            Material::Roof,
-        );
-        m
-    }
-
     /// Adds the building to the city (and rebuilds the spatial index).
     pub fn build(&self, city: &mut CityModel) -> Entity {
         let mut f = NewFeature::new(self.id.clone(), SemanticClass::Building, self.origin);
-        f.mesh = Some((self.mesh(), Lod(12)));
+        f.mesh = Some((
+            prism_mesh(
+                &self.footprint(),
+                self.origin,
+                self.height,
+                [180, 190, 210, 255],
+                [150, 150, 160, 255],
+                Material::Facade,
+            ),
+            Lod(12),
+        ));
         f.footprint = Some(self.footprint());
         f.attributes = Attributes::default()
             .with("use", self.usage.clone())
@@ -69,6 +60,40 @@ impl Proposal {
         city.rebuild_spatial_index();
         e
     }
+}
+
+/// A prism over a counter-clockwise footprint (ENU), `height` metres tall, in
+/// coordinates relative to `origin` (its base is at `origin`'s height): walls
+/// of `wall_mat`, an earcut-triangulated roof.
+pub fn prism_mesh(
+    ring: &geo::Polygon<f64>,
+    origin: DVec3,
+    height: f64,
+    wall: [u8; 4],
+    roof: [u8; 4],
+    wall_mat: Material,
+) -> CpuMesh {
+    use geo::TriangulateEarcut;
+    let pts: Vec<Vec3> = ring
+        .exterior()
+        .0
+        .iter()
+        .take(ring.exterior().0.len().saturating_sub(1))
+        .map(|c| Vec3::new((c.x - origin.x) as f32, (c.y - origin.y) as f32, 0.0))
+        .collect();
+    let h = Vec3::Z * height as f32;
+    let mut m = CpuMesh::default();
+    for i in 0..pts.len() {
+        let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
+        m.push_flat(&[a, b, b + h, a + h], &[[0, 1, 2], [0, 2, 3]], |_| Vec2::ZERO, wall, wall_mat);
+    }
+    let tri = ring.earcut_triangles_raw();
+    let top: Vec<Vec3> =
+        tri.vertices.iter().map(|c| Vec3::new((c[0] - origin.x) as f32, (c[1] - origin.y) as f32, 0.0) + h).collect();
+    let idx: Vec<[u32; 3]> =
+        tri.triangle_indices.chunks_exact(3).map(|t| [t[0] as u32, t[1] as u32, t[2] as u32]).collect();
+    m.push_flat(&top, &idx, |_| Vec2::ZERO, roof, Material::Roof);
+    m
 }
 
 /// A park chosen as a building site: the one with the most homes within

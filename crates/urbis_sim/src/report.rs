@@ -90,6 +90,17 @@ pub struct Ramp {
 }
 
 impl Ramp {
+    /// Maximum water depth in blues, shown from 5 cm up to `max` metres.
+    pub fn water_depth(unit: &str, max: f64) -> Ramp {
+        Ramp {
+            title: "max water depth".into(),
+            unit: unit.into(),
+            min: 0.05,
+            max,
+            colors: vec![[198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]],
+        }
+    }
+
     fn color(&self, v: f64) -> [u8; 3] {
         let t = ((v - self.min) / (self.max - self.min)).clamp(0.0, 1.0) * (self.colors.len() - 1) as f64;
         let i = (t.floor() as usize).min(self.colors.len() - 2);

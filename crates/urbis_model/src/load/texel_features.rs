@@ -17,6 +17,16 @@ use urbis_formats::gltf::{Primitive, PrimitiveMode, TextureTransform};
 /// At most this many sub-triangles per primitive; beyond, each sub-triangle spans several texels.
 pub(super) const MAX_SUB_TRIANGLES: usize = 1 << 17;
 
+/// The point of triangle `t` (vertex attributes `v`) with integer barycentric
+/// weights `wt` summing to `sum`; integer weights keep points on shared edges
+/// bit-identical whichever triangle computes them.
+fn lerp<const N: usize>(v: &[[f32; N]], t: &[u32; 3], wt: [u32; 3], sum: u32) -> [f32; N] {
+    std::array::from_fn(|c| {
+        (v[t[0] as usize][c] * wt[0] as f32 + v[t[1] as usize][c] * wt[1] as f32 + v[t[2] as usize][c] * wt[2] as f32)
+            / sum as f32
+    })
+}
+
 fn texel(img: &RgbaImage, uv: [f32; 2]) -> [u8; 4] {
     let (w, h) = img.dimensions();
     let wrap = |t: f32| t - t.floor();
@@ -60,34 +70,6 @@ pub(super) fn split_by_texels(
     }
     let budget = ((MAX_SUB_TRIANGLES / tris.len()) as f32).sqrt().floor().max(1.0);
     let n = longest.ceil().min(budget) as u32;
-    // Barycentric weights (integers summing to n) keep shared edges bit-identical.
-    let lerp2 = |v: &[[f32; 2]], t: &[u32; 3], wt: [u32; 3]| -> [f32; 2] {
-        let f = |c: usize| {
-            (v[t[0] as usize][c] * wt[0] as f32
-                + v[t[1] as usize][c] * wt[1] as f32
-                + v[t[2] as usize][c] * wt[2] as f32)
-                / n as f32
-        };
-        [f(0), f(1)]
-    };
-    let lerp3 = |v: &[[f32; 3]], t: &[u32; 3], wt: [u32; 3]| -> [f32; 3] {
-        let f = |c: usize| {
-            (v[t[0] as usize][c] * wt[0] as f32
-                + v[t[1] as usize][c] * wt[1] as f32
-                + v[t[2] as usize][c] * wt[2] as f32)
-                / n as f32
-        };
-        [f(0), f(1), f(2)]
-    };
-    let lerp4 = |v: &[[f32; 4]], t: &[u32; 3], wt: [u32; 3]| -> [f32; 4] {
-        let f = |c: usize| {
-            (v[t[0] as usize][c] * wt[0] as f32
-                + v[t[1] as usize][c] * wt[1] as f32
-                + v[t[2] as usize][c] * wt[2] as f32)
-                / n as f32
-        };
-        [f(0), f(1), f(2), f(3)]
-    };
     let mut out = p.clone();
     out.mode = PrimitiveMode::Triangles;
     out.indices = None;
@@ -109,30 +91,22 @@ pub(super) fn split_by_texels(
                 for sub in &subs {
                     // The feature of the texel under the sub-triangle's centre.
                     let c = sub.iter().fold([0u32; 3], |a, w| [a[0] + w[0], a[1] + w[1], a[2] + w[2]]);
-                    let centre = {
-                        let f = |k: usize| {
-                            (uvs[t[0] as usize][k] * c[0] as f32
-                                + uvs[t[1] as usize][k] * c[1] as f32
-                                + uvs[t[2] as usize][k] * c[2] as f32)
-                                / (3 * n) as f32
-                        };
-                        [f(0), f(1)]
-                    };
+                    let centre = lerp(uvs, t, c, 3 * n);
                     let id = texel_feature_id(texel(img, id_uv(centre)), channels);
                     for &wt in sub {
-                        out.positions.push(lerp3(&p.positions, t, wt));
+                        out.positions.push(lerp(&p.positions, t, wt, n));
                         if let (Some(dst), Some(src)) = (out.normals.as_mut(), p.normals.as_ref()) {
-                            let v = lerp3(src, t, wt);
+                            let v = lerp(src, t, wt, n);
                             let l = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt().max(1e-12);
                             dst.push([v[0] / l, v[1] / l, v[2] / l]);
                         }
                         for (dst, src) in out.tex_coords.iter_mut().zip(&p.tex_coords) {
                             if src.len() == p.positions.len() {
-                                dst.push(lerp2(src, t, wt));
+                                dst.push(lerp(src, t, wt, n));
                             }
                         }
                         if let (Some(dst), Some(src)) = (out.colors.as_mut(), p.colors.as_ref()) {
-                            dst.push(lerp4(src, t, wt));
+                            dst.push(lerp(src, t, wt, n));
                         }
                         ids.push(id);
                     }

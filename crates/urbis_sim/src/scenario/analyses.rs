@@ -21,17 +21,32 @@ fn guid(city: &CityModel, e: Entity) -> Option<String> {
     city.world.get::<FeatureId>(e).map(|f| f.guid.clone())
 }
 
-/// Hours of sun on ground cells within `radius` of `centres` (NaN elsewhere and on buildings).
-fn ground_hours(city: &CityModel, grid: &CityGrid, centres: &[DVec3], radius: f64, spec: &SunlightSpec) -> Vec<f32> {
-    let dirs = spec.day.directions(city.frame());
-    let cells: Vec<usize> = (0..grid.enu.len())
+/// A name as a file-name part: lower-case ASCII letters and digits, `_` for the rest.
+fn slug(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+}
+
+/// A true solar time in hours as `HHMM`.
+fn clock(t: f64) -> String {
+    format!("{:02}{:02}", t.floor() as u32, (t.fract() * 60.0).round() as u32)
+}
+
+/// The open ground cells (not buildings, not NODATA) within `radius` of any of `centres`.
+fn ground_cells(grid: &CityGrid, centres: &[DVec3], radius: f64) -> Vec<usize> {
+    (0..grid.enu.len())
         .filter(|c| {
             let p = grid.enu[*c];
             grid.cover[*c] != Cover::Building
                 && grid.model.z[*c].is_finite()
                 && centres.iter().any(|q| (p - *q).truncate().length() <= radius)
         })
-        .collect();
+        .collect()
+}
+
+/// Hours of sun on ground cells within `radius` of `centres` (NaN elsewhere and on buildings).
+fn ground_hours(city: &CityModel, grid: &CityGrid, centres: &[DVec3], radius: f64, spec: &SunlightSpec) -> Vec<f32> {
+    let dirs = spec.day.directions(city.frame());
+    let cells = ground_cells(grid, centres, radius);
     let points: Vec<FacadePoint> = cells
         .iter()
         .map(|c| FacadePoint {
@@ -210,18 +225,11 @@ pub(super) fn sunlight_section(
     cx.md.push_str("\n![windows by hours of sun](sunlight_windows.png)\n");
     // Shadow masks at set true solar times: shade in both, and shade the scenario adds.
     cx.md.push_str("\n| time | ground newly in shadow (m²) |\n|---|---|\n");
+    let cells = ground_cells(grid_s, &centres, spec.radius_m);
+    let points: Vec<DVec3> = cells.iter().map(|c| grid_s.enu[*c] + DVec3::Z * 0.1).collect();
     for &t in &spec.shadow_times_h {
         let at = SunDay { from_h: t - d.step_min / 120.0, to_h: t + d.step_min / 120.0, ..d };
         let Some(Some(sun)) = at.directions(modified.frame()).first().copied() else { continue };
-        let cells: Vec<usize> = (0..grid_s.enu.len())
-            .filter(|c| {
-                let p = grid_s.enu[*c];
-                grid_s.cover[*c] != Cover::Building
-                    && p.z.is_finite()
-                    && centres.iter().any(|q| (p - *q).truncate().length() <= spec.radius_m)
-            })
-            .collect();
-        let points: Vec<DVec3> = cells.iter().map(|c| grid_s.enu[*c] + DVec3::Z * 0.1).collect();
         let (mb, ms) = (shadow_mask(baseline, &points, Some(sun)), shadow_mask(modified, &points, Some(sun)));
         // 0: shade in both, 1: new shade; NaN: sunlit or outside the radius.
         let mut v = vec![f32::NAN; grid_s.enu.len()];
@@ -232,7 +240,7 @@ pub(super) fn sunlight_section(
                 new_shade += usize::from(!*b);
             }
         }
-        let hh = format!("{:02}{:02}", t.floor() as u32, ((t.fract()) * 60.0).round() as u32);
+        let hh = clock(t);
         let ramp = Ramp {
             title: "shadow".into(),
             unit: "0 both, 1 new".into(),
@@ -246,7 +254,7 @@ pub(super) fn sunlight_section(
         cx.md.push_str(&format!("| {hh} | {:.0} |\n", new_shade as f64 * cell));
     }
     for &t in &spec.shadow_times_h {
-        let hh = format!("{:02}{:02}", t.floor() as u32, ((t.fract()) * 60.0).round() as u32);
+        let hh = clock(t);
         cx.md.push_str(&format!("\n![shadows at {hh}](shadow_{hh}.png)"));
     }
     cx.md.push('\n');
@@ -304,8 +312,7 @@ pub(super) fn viewshed_section(
             }
         }
         let breaks = ss > sb + 0.05;
-        let slug: String =
-            vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        let slug = slug(&vp.name);
         let ramp = Ramp {
             title: "visibility".into(),
             unit: "-1 lost, 0 seen, +1 new".into(),
@@ -358,8 +365,7 @@ pub(super) fn viewshed_section(
     cx.write("viewshed.csv", &csv)?;
     cx.md.push('\n');
     for vp in &spec.viewpoints {
-        let slug: String =
-            vp.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        let slug = slug(&vp.name);
         cx.md.push_str(&format!("![{}](viewshed_{slug}_diff.png)\n", vp.name));
     }
     Ok(())

@@ -11,15 +11,16 @@
 //!   both axes so that water cannot pass between diagonal neighbours.
 
 use bevy_ecs::prelude::*;
-use glam::{DVec2, DVec3, Vec2, Vec3};
+use glam::{DVec2, DVec3};
 use urbis_geo::{CityFrame, CrsTransform, Epsg};
 use urbis_model::{
-    Attributes, Bounds, CityModel, CpuMesh, GeometryHandle, InstanceTransform, Lod, Material, MeshStore, NewFeature,
-    Parts, Placement, SemanticClass,
+    Attributes, Bounds, CityModel, GeometryHandle, InstanceTransform, Lod, Material, MeshStore, NewFeature, Parts,
+    Placement, SemanticClass,
 };
 
 use super::{Crs, Located, Modification, Scenario, Shape};
 use crate::city::{CityGrid, Cover};
+use crate::proposal::prism_mesh;
 
 /// A modification that cannot be applied to this city.
 #[derive(Debug, thiserror::Error)]
@@ -92,38 +93,6 @@ pub fn ground_at(city: &CityModel, x: f64, y: f64) -> Option<f64> {
     Some(hit.point.z)
 }
 
-/// A prism over a counter-clockwise ring (ENU, relative to `origin`), from `z0` to `z1`.
-fn prism(
-    ring: &geo::Polygon<f64>,
-    origin: DVec3,
-    height: f64,
-    wall: [u8; 4],
-    roof: [u8; 4],
-    wall_mat: Material,
-) -> CpuMesh {
-    use geo::TriangulateEarcut;
-    let pts: Vec<Vec3> = ring
-        .exterior()
-        .0
-        .iter()
-        .take(ring.exterior().0.len().saturating_sub(1))
-        .map(|c| Vec3::new((c.x - origin.x) as f32, (c.y - origin.y) as f32, 0.0))
-        .collect();
-    let h = Vec3::Z * height as f32;
-    let mut m = CpuMesh::default();
-    for i in 0..pts.len() {
-        let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
-        m.push_flat(&[a, b, b + h, a + h], &[[0, 1, 2], [0, 2, 3]], |_| Vec2::ZERO, wall, wall_mat);
-    }
-    let tri = ring.earcut_triangles_raw();
-    let top: Vec<Vec3> =
-        tri.vertices.iter().map(|c| Vec3::new((c[0] - origin.x) as f32, (c[1] - origin.y) as f32, 0.0) + h).collect();
-    let idx: Vec<[u32; 3]> =
-        tri.triangle_indices.chunks_exact(3).map(|t| [t[0] as u32, t[1] as u32, t[2] as u32]).collect();
-    m.push_flat(&top, &idx, |_| Vec2::ZERO, roof, Material::Roof);
-    m
-}
-
 fn building(city: &CityModel, id: &str, at: &Located) -> Result<Entity, ApplyError> {
     let e = city
         .features()
@@ -188,7 +157,7 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                 let origin = DVec3::new(pts[0].x, pts[0].y, ground);
                 let mut f = NewFeature::new(id.clone(), SemanticClass::Building, origin);
                 f.mesh = Some((
-                    prism(&poly, origin, *height, [205, 120, 110, 255], [170, 95, 90, 255], Material::Facade),
+                    prism_mesh(&poly, origin, *height, [205, 120, 110, 255], [170, 95, 90, 255], Material::Facade),
                     Lod(12),
                 ));
                 f.footprint = Some(poly);
@@ -242,7 +211,8 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                     SemanticClass::GenericCityObject,
                     origin,
                 );
-                f.mesh = Some((prism(&poly, origin, by.abs().max(0.3), colour, colour, Material::Terrain), Lod(12)));
+                f.mesh =
+                    Some((prism_mesh(&poly, origin, by.abs().max(0.3), colour, colour, Material::Terrain), Lod(12)));
                 f.footprint = Some(poly);
                 f.attributes = Attributes::default().with("scenario", m.describe());
                 changes.earthworks.push(city.spawn_feature(f));
@@ -264,7 +234,14 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                     );
                     let poly = polygon(&quad);
                     f.mesh = Some((
-                        prism(&poly, origin, *height, [150, 140, 120, 255], [120, 150, 90, 255], Material::Terrain),
+                        prism_mesh(
+                            &poly,
+                            origin,
+                            *height,
+                            [150, 140, 120, 255],
+                            [120, 150, 90, 255],
+                            Material::Terrain,
+                        ),
                         Lod(12),
                     ));
                     f.footprint = Some(poly);

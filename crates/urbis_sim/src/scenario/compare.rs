@@ -148,10 +148,6 @@ impl Comparison {
         v
     }
 
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
     /// Switches mode and restyles.
     pub fn set_mode(&mut self, model: &mut CityModel, mode: Mode) {
         self.mode = mode;

@@ -237,11 +237,13 @@ impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
         // Through the formats reader: regular files only, bounded size.
-        let io = |source| ScenarioError::Io { path: path.to_path_buf(), source };
         let bytes = urbis_formats::read_file(path)?;
         let text = String::from_utf8(bytes).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            io(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 at byte {at}")))
+            let msg = format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to());
+            ScenarioError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, msg),
+            }
         })?;
         Scenario::parse(&text, path)
     }
@@ -249,16 +251,5 @@ impl Scenario {
     /// Parses scenario text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &std::path::Path) -> Result<Scenario, ScenarioError> {
         parse::parse(text, path)
-    }
-
-    /// The ids of the buildings the scenario adds or changes.
-    pub fn changed_buildings(&self) -> Vec<String> {
-        self.modifications
-            .iter()
-            .filter_map(|m| match m {
-                Modification::AddBuilding { id, .. } | Modification::RaiseBuilding { id, .. } => Some(id.clone()),
-                _ => None,
-            })
-            .collect()
     }
 }

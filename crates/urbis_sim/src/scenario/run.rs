@@ -150,7 +150,7 @@ pub fn run(
             r.road, r.vegetation, r.water, r.ground
         ));
     }
-    record_changes(&mut cx, baseline, modified, &changes);
+    record_changes(&mut cx, modified, &changes);
     cx.flush(false)?;
     let mut interrupted = false;
     if let Some(spec) = &scenario.flood {
@@ -165,7 +165,7 @@ pub fn run(
         let opts = GridOptions { coarsen, ..Default::default() };
         let gb = flood_grid(baseline, &opts)?;
         let mut gs = flood_grid(modified, &opts)?;
-        apply_to_grid(&mut gs, scenario, &modified.frame().clone()).map_err(|e| cx.apply_err(e))?;
+        apply_to_grid(&mut gs, scenario, modified.frame()).map_err(|e| cx.apply_err(e))?;
         grids = Some((gb, gs));
     }
     if let (Some(spec), Some((gb, gs)), false) = (&scenario.sunlight, &grids, interrupted) {
@@ -188,7 +188,7 @@ fn guid(city: &CityModel, e: bevy_ecs::prelude::Entity) -> String {
     city.world.get::<FeatureId>(e).map_or_else(|| format!("{e:?}"), |f| f.guid.clone())
 }
 
-fn record_changes(cx: &mut Ctx, baseline: &CityModel, modified: &CityModel, changes: &Changes) {
+fn record_changes(cx: &mut Ctx, modified: &CityModel, changes: &Changes) {
     for e in &changes.added {
         let id = guid(modified, *e);
         cx.building(&id, "change", json!("added"));
@@ -198,10 +198,11 @@ fn record_changes(cx: &mut Ctx, baseline: &CityModel, modified: &CityModel, chan
         cx.building(&id, "change", json!("raised"));
         cx.building(&id, "height_factor", json!(f));
     }
-    for e in &changes.removed {
-        // Despawned from `modified`; the id is the same in the baseline.
-        let id = baseline.world.get::<FeatureId>(*e).map(|f| f.guid.clone()).unwrap_or_default();
-        cx.building(&id, "change", json!("removed"));
+    // Removed buildings are gone from `modified`: their ids come from the scenario.
+    for m in &cx.scenario.modifications {
+        if let super::Modification::RemoveBuilding { id, .. } = m {
+            cx.building(id, "change", json!("removed"));
+        }
     }
     cx.summary.push(format!(
         "{} buildings added, {} raised, {} removed",
@@ -322,13 +323,7 @@ fn flood_section(
     modified: &mut CityModel,
     progress: &mut dyn Progress,
 ) -> Result<bool, RunError> {
-    let ramp = Ramp {
-        title: "max water depth".into(),
-        unit: "m above initial".into(),
-        min: 0.05,
-        max: (spec.river_rise_m.abs() + 1.0).max(1.0),
-        colors: vec![[198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]],
-    };
+    let ramp = Ramp::water_depth("m above initial", (spec.river_rise_m.abs() + 1.0).max(1.0));
     let rain_mm: f64 = spec.rain.integral(0.0, spec.duration_s) * 1000.0;
     let headline = format!("{rain_mm:.0} mm of rain, river {:+.1} m", spec.river_rise_m);
     let mut runs = Vec::new();
