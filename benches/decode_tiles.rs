@@ -146,15 +146,35 @@ fn compare(c: &mut Criterion, name: &str, bytes: &[u8]) {
     g.finish();
 }
 
+/// `URBIS_BENCH_COUNT=urbis|gltf_import|gltf_import_and_read:N` runs only that
+/// decoder N times on the JSON-heavy tile and exits: for `perf stat -e
+/// cycles`, which counts this process's own cycles and so stays steady on a
+/// VM whose wall-clock timings swing with its neighbours.
+fn fixed_count(spec: &str, bytes: &[u8]) {
+    let (which, n) = spec.split_once(':').unwrap_or((spec, "100"));
+    let n: usize = n.parse().expect("URBIS_BENCH_COUNT=name:count");
+    for _ in 0..n {
+        match which {
+            "urbis" => drop(std::hint::black_box(gltf::parse(bytes, "t", &NoResources).expect("urbis parse"))),
+            "gltf_import" => drop(std::hint::black_box(::gltf::import_slice(bytes).expect("gltf import"))),
+            "gltf_import_and_read" => drop(std::hint::black_box(gltf_crate_decode(bytes))),
+            other => panic!("unknown decoder {other}"),
+        }
+    }
+    println!("{which}: {n} decodes of {} bytes", bytes.len());
+}
+
 fn benches(c: &mut Criterion) {
     let heavy = json_heavy(3000);
+    if let Ok(spec) = std::env::var("URBIS_BENCH_COUNT") {
+        fixed_count(&spec, &heavy);
+        std::process::exit(0);
+    }
     compare(c, "json_heavy_glb", &heavy);
     if std::env::var("URBIS_BENCH_PROFILE").is_ok() {
         let g = gltf::parse_glb(&heavy).expect("glb");
         let json = g.json.to_vec();
-        c.bench_function("json_heavy_glb/serde_root_only", |b| {
-            b.iter(|| serde_json::from_slice::<gltf::json::Root>(&json).expect("json"))
-        });
+        c.bench_function("json_heavy_glb/json_root_only", |b| b.iter(|| gltf::json::Root::read(&json).expect("json")));
         c.bench_function("json_heavy_glb/serde_value_only", |b| {
             b.iter(|| serde_json::from_slice::<serde_json::Value>(&json).expect("json"))
         });

@@ -1,43 +1,81 @@
-//! The subset of the glTF 2.0 JSON schema Urbis reads (serde). Unknown
-//! members are ignored; extensions stay raw JSON until a reader wants them.
+//! The subset of the glTF 2.0 JSON schema Urbis reads. The members every
+//! tile repeats (accessors, buffer views, meshes, nodes, scenes) are read by
+//! hand with [`json_reader`](super::json_reader), in one pass and without a
+//! tree; the rest (asset, buffers, materials, textures, images, samplers and
+//! every `extensions` object) go through serde from their raw spans. Unknown
+//! members are skipped (their syntax still checked); extensions stay raw JSON
+//! until a reader wants them.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+use super::json_reader::{self, JsonError, Reader};
+
+type Extensions = Map<String, Value>;
+
+#[derive(Debug, Default)]
 pub struct Root {
-    #[serde(default)]
     pub asset: Asset,
-    #[serde(default)]
     pub accessors: Vec<Accessor>,
-    #[serde(default)]
     pub buffer_views: Vec<BufferView>,
-    #[serde(default)]
     pub buffers: Vec<Buffer>,
-    #[serde(default)]
     pub meshes: Vec<Mesh>,
-    #[serde(default)]
     pub nodes: Vec<Node>,
-    #[serde(default)]
     pub scenes: Vec<Scene>,
     pub scene: Option<usize>,
-    #[serde(default)]
     pub materials: Vec<Material>,
-    #[serde(default)]
     pub textures: Vec<Texture>,
-    #[serde(default)]
     pub images: Vec<Image>,
-    #[serde(default)]
     pub samplers: Vec<Sampler>,
-    #[serde(default)]
     pub extensions_used: Vec<String>,
-    #[serde(default)]
     pub extensions_required: Vec<String>,
-    #[serde(default)]
-    pub extensions: Map<String, Value>,
+    pub extensions: Extensions,
+}
+
+impl Root {
+    /// Reads a glTF JSON document.
+    pub fn read(bytes: &[u8]) -> json_reader::Result<Root> {
+        let mut r = Reader::new(bytes);
+        let mut root = Root::default();
+        r.object(|r, key| {
+            match key {
+                b"asset" => root.asset = r.serde()?,
+                b"accessors" => root.accessors = r.vec_in_place(Accessor::fill)?,
+                b"bufferViews" => root.buffer_views = r.vec_in_place(BufferView::fill)?,
+                b"buffers" => root.buffers = r.serde()?,
+                b"meshes" => root.meshes = r.vec_in_place(Mesh::fill)?,
+                b"nodes" => root.nodes = r.vec_in_place(Node::fill)?,
+                b"scenes" => root.scenes = r.vec(Scene::read)?,
+                b"scene" => root.scene = r.option(Reader::usize)?,
+                b"materials" => root.materials = r.serde()?,
+                b"textures" => root.textures = r.serde()?,
+                b"images" => root.images = r.serde()?,
+                b"samplers" => root.samplers = r.serde()?,
+                b"extensionsUsed" => root.extensions_used = r.serde()?,
+                b"extensionsRequired" => root.extensions_required = r.serde()?,
+                b"extensions" => root.extensions = r.serde()?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        r.end()?;
+        Ok(root)
+    }
+}
+
+/// An error for the first required member that is absent.
+fn required(start: usize, members: &[(bool, &str)]) -> json_reader::Result<()> {
+    match members.iter().find(|(present, _)| !present) {
+        Some((_, name)) => Err(missing(start, name)),
+        None => Ok(()),
+    }
+}
+
+/// The error for a required member that is absent.
+fn missing(start: usize, name: &str) -> Box<JsonError> {
+    Box::new(JsonError { offset: start, path: String::new(), msg: format!("missing member `{name}`") })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,41 +86,73 @@ pub struct Asset {
     pub generator: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct Accessor {
     pub buffer_view: Option<usize>,
-    #[serde(default)]
     pub byte_offset: u64,
     pub component_type: u32,
-    #[serde(default)]
     pub normalized: bool,
     pub count: u64,
-    #[serde(rename = "type")]
     pub kind: AccessorType,
-    pub sparse: Option<Sparse>,
+    /// Boxed: rare, and accessors are many.
+    pub sparse: Option<Box<Sparse>>,
+}
+
+impl Accessor {
+    fn fill(r: &mut Reader, a: &mut Self) -> json_reader::Result<()> {
+        let start = r.offset();
+        let (mut has_component_type, mut has_count, mut has_kind) = (false, false, false);
+        r.object(|r, key| {
+            match key {
+                b"bufferView" => a.buffer_view = r.option(Reader::usize)?,
+                b"byteOffset" => a.byte_offset = r.u64()?,
+                b"componentType" => (a.component_type, has_component_type) = (r.u32()?, true),
+                b"normalized" => a.normalized = r.bool()?,
+                b"count" => (a.count, has_count) = (r.u64()?, true),
+                b"type" => (a.kind, has_kind) = (AccessorType::read(r)?, true),
+                b"sparse" => a.sparse = r.option(|r| Sparse::read(r).map(Box::new))?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        required(start, &[(has_component_type, "componentType"), (has_count, "count"), (has_kind, "type")])
+    }
 }
 
 /// The element type of an accessor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AccessorType {
-    #[serde(rename = "SCALAR")]
+    #[default]
     Scalar,
-    #[serde(rename = "VEC2")]
     Vec2,
-    #[serde(rename = "VEC3")]
     Vec3,
-    #[serde(rename = "VEC4")]
     Vec4,
-    #[serde(rename = "MAT2")]
     Mat2,
-    #[serde(rename = "MAT3")]
     Mat3,
-    #[serde(rename = "MAT4")]
     Mat4,
 }
 
 impl AccessorType {
+    fn read(r: &mut Reader) -> json_reader::Result<Self> {
+        let start = r.offset();
+        Ok(match r.key()?.as_ref() {
+            b"SCALAR" => AccessorType::Scalar,
+            b"VEC2" => AccessorType::Vec2,
+            b"VEC3" => AccessorType::Vec3,
+            b"VEC4" => AccessorType::Vec4,
+            b"MAT2" => AccessorType::Mat2,
+            b"MAT3" => AccessorType::Mat3,
+            b"MAT4" => AccessorType::Mat4,
+            other => {
+                return Err(Box::new(JsonError {
+                    offset: start,
+                    path: String::new(),
+                    msg: format!("unknown accessor type `{}`", String::from_utf8_lossy(other)),
+                }));
+            }
+        })
+    }
+
     /// Components per element.
     pub fn components(self) -> usize {
         match self {
@@ -100,41 +170,110 @@ impl AccessorType {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub struct Sparse {
     pub count: u64,
     pub indices: SparseIndices,
     pub values: SparseValues,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+impl Sparse {
+    fn read(r: &mut Reader) -> json_reader::Result<Self> {
+        let start = r.offset();
+        let (mut count, mut indices, mut values) = (None, None, None);
+        r.object(|r, key| {
+            match key {
+                b"count" => count = Some(r.u64()?),
+                b"indices" => indices = Some(SparseIndices::read(r)?),
+                b"values" => values = Some(SparseValues::read(r)?),
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(Self {
+            count: count.ok_or_else(|| missing(start, "count"))?,
+            indices: indices.ok_or_else(|| missing(start, "indices"))?,
+            values: values.ok_or_else(|| missing(start, "values"))?,
+        })
+    }
+}
+
+#[derive(Debug)]
 pub struct SparseIndices {
     pub buffer_view: usize,
-    #[serde(default)]
     pub byte_offset: u64,
     pub component_type: u32,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+impl SparseIndices {
+    fn read(r: &mut Reader) -> json_reader::Result<Self> {
+        let start = r.offset();
+        let (mut buffer_view, mut byte_offset, mut component_type) = (None, 0, None);
+        r.object(|r, key| {
+            match key {
+                b"bufferView" => buffer_view = Some(r.usize()?),
+                b"byteOffset" => byte_offset = r.u64()?,
+                b"componentType" => component_type = Some(r.u32()?),
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(Self {
+            buffer_view: buffer_view.ok_or_else(|| missing(start, "bufferView"))?,
+            byte_offset,
+            component_type: component_type.ok_or_else(|| missing(start, "componentType"))?,
+        })
+    }
+}
+
+#[derive(Debug)]
 pub struct SparseValues {
     pub buffer_view: usize,
-    #[serde(default)]
     pub byte_offset: u64,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+impl SparseValues {
+    fn read(r: &mut Reader) -> json_reader::Result<Self> {
+        let start = r.offset();
+        let (mut buffer_view, mut byte_offset) = (None, 0);
+        r.object(|r, key| {
+            match key {
+                b"bufferView" => buffer_view = Some(r.usize()?),
+                b"byteOffset" => byte_offset = r.u64()?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(Self { buffer_view: buffer_view.ok_or_else(|| missing(start, "bufferView"))?, byte_offset })
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct BufferView {
     pub buffer: usize,
-    #[serde(default)]
     pub byte_offset: u64,
     pub byte_length: u64,
     pub byte_stride: Option<u64>,
-    #[serde(default)]
-    pub extensions: Map<String, Value>,
+    pub extensions: Extensions,
+}
+
+impl BufferView {
+    fn fill(r: &mut Reader, v: &mut Self) -> json_reader::Result<()> {
+        let start = r.offset();
+        let (mut has_buffer, mut has_length) = (false, false);
+        r.object(|r, key| {
+            match key {
+                b"buffer" => (v.buffer, has_buffer) = (r.usize()?, true),
+                b"byteOffset" => v.byte_offset = r.u64()?,
+                b"byteLength" => (v.byte_length, has_length) = (r.u64()?, true),
+                b"byteStride" => v.byte_stride = r.option(Reader::u64)?,
+                b"extensions" => v.extensions = r.serde()?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        required(start, &[(has_buffer, "buffer"), (has_length, "byteLength")])
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,48 +282,181 @@ pub struct Buffer {
     pub uri: Option<String>,
     pub byte_length: u64,
     #[serde(default)]
-    pub extensions: Map<String, Value>,
+    pub extensions: Extensions,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub struct Mesh {
-    #[serde(default)]
     pub primitives: Vec<Primitive>,
 }
 
-#[derive(Debug, Deserialize)]
+impl Mesh {
+    fn fill(r: &mut Reader, m: &mut Self) -> json_reader::Result<()> {
+        r.object(|r, key| {
+            match key {
+                b"primitives" => m.primitives = r.vec_in_place(Primitive::fill)?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A primitive's vertex attributes: name and accessor, in file order.
+#[derive(Debug, Default, Clone)]
+pub struct Attributes(Vec<(Cow<'static, str>, usize)>);
+
+impl Attributes {
+    /// The accessor of an attribute.
+    pub fn get(&self, name: &str) -> Option<&usize> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Cow<'static, str>, &usize)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Sets an attribute (a repeated name keeps the last value, as serde's maps do).
+    pub fn insert(&mut self, name: &str, accessor: usize) {
+        match self.0.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = accessor,
+            None => self.0.push((intern(name), accessor)),
+        }
+    }
+}
+
+/// Attribute names as shared statics when they are the common ones.
+fn intern(name: &str) -> Cow<'static, str> {
+    const COMMON: &[&str] = &[
+        "POSITION",
+        "NORMAL",
+        "TANGENT",
+        "TEXCOORD_0",
+        "TEXCOORD_1",
+        "COLOR_0",
+        "JOINTS_0",
+        "WEIGHTS_0",
+        "_BATCHID",
+        "_FEATURE_ID_0",
+        "_FEATURE_ID_1",
+    ];
+    match COMMON.iter().find(|&&c| c == name) {
+        Some(&c) => Cow::Borrowed(c),
+        None => Cow::Owned(name.to_string()),
+    }
+}
+
+#[derive(Debug)]
 pub struct Primitive {
-    #[serde(default)]
-    pub attributes: BTreeMap<String, usize>,
+    pub attributes: Attributes,
     pub indices: Option<usize>,
     pub material: Option<usize>,
-    #[serde(default = "triangles")]
     pub mode: u32,
-    #[serde(default)]
-    pub extensions: Map<String, Value>,
+    pub extensions: Extensions,
 }
 
-fn triangles() -> u32 {
-    4
+impl Default for Primitive {
+    fn default() -> Self {
+        Self {
+            attributes: Attributes::default(),
+            indices: None,
+            material: None,
+            mode: 4,
+            extensions: Extensions::new(),
+        }
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl Primitive {
+    fn fill(r: &mut Reader, p: &mut Self) -> json_reader::Result<()> {
+        r.object(|r, key| {
+            match key {
+                b"attributes" => r.object(|r, name| {
+                    let start = r.offset();
+                    let name = std::str::from_utf8(name).map_err(|_| {
+                        Box::new(JsonError {
+                            offset: start,
+                            path: String::new(),
+                            msg: "attribute name is not UTF-8".into(),
+                        })
+                    })?;
+                    let a = r.usize()?;
+                    p.attributes.insert(name, a);
+                    Ok(())
+                })?,
+                b"indices" => p.indices = r.option(Reader::usize)?,
+                b"material" => p.material = r.option(Reader::usize)?,
+                b"mode" => p.mode = r.u32()?,
+                b"extensions" => p.extensions = r.serde()?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A node; absent TRS members hold their glTF defaults. Kept small: a tile
+/// may have thousands, and they are moved as they are collected.
+#[derive(Debug)]
 pub struct Node {
-    #[serde(default)]
     pub children: Vec<usize>,
     pub mesh: Option<usize>,
-    pub matrix: Option<[f64; 16]>,
-    pub translation: Option<[f64; 3]>,
-    pub rotation: Option<[f64; 4]>,
-    pub scale: Option<[f64; 3]>,
-    #[serde(default)]
-    pub extensions: Map<String, Value>,
+    pub matrix: Option<Box<[f64; 16]>>,
+    pub translation: [f64; 3],
+    pub rotation: [f64; 4],
+    pub scale: [f64; 3],
+    pub extensions: Extensions,
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl Default for Node {
+    fn default() -> Self {
+        Self {
+            children: Vec::new(),
+            mesh: None,
+            matrix: None,
+            translation: [0.0; 3],
+            rotation: [0.0, 0.0, 0.0, 1.0],
+            scale: [1.0; 3],
+            extensions: Extensions::new(),
+        }
+    }
+}
+
+impl Node {
+    fn fill(r: &mut Reader, n: &mut Self) -> json_reader::Result<()> {
+        r.object(|r, key| {
+            match key {
+                b"children" => n.children = r.vec(Reader::usize)?,
+                b"mesh" => n.mesh = r.option(Reader::usize)?,
+                b"matrix" => n.matrix = r.option(|r| r.f64_array::<16>().map(Box::new))?,
+                b"translation" => n.translation = r.option(Reader::f64_array::<3>)?.unwrap_or([0.0; 3]),
+                b"rotation" => n.rotation = r.option(Reader::f64_array::<4>)?.unwrap_or([0.0, 0.0, 0.0, 1.0]),
+                b"scale" => n.scale = r.option(Reader::f64_array::<3>)?.unwrap_or([1.0; 3]),
+                b"extensions" => n.extensions = r.serde()?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct Scene {
-    #[serde(default)]
     pub nodes: Vec<usize>,
+}
+
+impl Scene {
+    fn read(r: &mut Reader) -> json_reader::Result<Self> {
+        let mut nodes = Vec::new();
+        r.object(|r, key| {
+            match key {
+                b"nodes" => nodes = r.vec(Reader::usize)?,
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        Ok(Self { nodes })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,7 +468,7 @@ pub struct Material {
     pub double_sided: bool,
     pub alpha_mode: Option<String>,
     #[serde(default)]
-    pub extensions: Map<String, Value>,
+    pub extensions: Extensions,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -215,7 +487,7 @@ pub struct TextureInfo {
     #[serde(default)]
     pub tex_coord: u32,
     #[serde(default)]
-    pub extensions: Map<String, Value>,
+    pub extensions: Extensions,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,7 +495,7 @@ pub struct Texture {
     pub source: Option<usize>,
     pub sampler: Option<usize>,
     #[serde(default)]
-    pub extensions: Map<String, Value>,
+    pub extensions: Extensions,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -18,18 +18,18 @@ fn slice<'b>(
     buffer: usize,
     offset: u64,
     length: u64,
-    field: &str,
+    field: impl Fn() -> String,
 ) -> Result<&'b [u8], GltfError> {
     let data = buffers
         .get(buffer)
-        .ok_or_else(|| GltfError::field(field, format!("buffer {buffer} does not exist")))?
+        .ok_or_else(|| GltfError::field(field(), format!("buffer {buffer} does not exist")))?
         .as_deref()
-        .ok_or_else(|| GltfError::field(field, format!("buffer {buffer} has no data (meshopt fallback)")))?;
-    let start = usize::try_from(offset).map_err(|_| GltfError::field(field, "byteOffset overflows"))?;
-    let len = usize::try_from(length).map_err(|_| GltfError::field(field, "byteLength overflows"))?;
-    let end = start.checked_add(len).ok_or_else(|| GltfError::field(field, "range overflows"))?;
+        .ok_or_else(|| GltfError::field(field(), format!("buffer {buffer} has no data (meshopt fallback)")))?;
+    let start = usize::try_from(offset).map_err(|_| GltfError::field(field(), "byteOffset overflows"))?;
+    let len = usize::try_from(length).map_err(|_| GltfError::field(field(), "byteLength overflows"))?;
+    let end = start.checked_add(len).ok_or_else(|| GltfError::field(field(), "range overflows"))?;
     data.get(start..end).ok_or_else(|| {
-        GltfError::field(field, format!("bytes {start}..{end} outside buffer {buffer} ({} bytes)", data.len()))
+        GltfError::field(field(), format!("bytes {start}..{end} outside buffer {buffer} ({} bytes)", data.len()))
     })
 }
 
@@ -54,18 +54,21 @@ impl Views {
         buffers: &'s [Option<Cow<'_, [u8]>>],
         index: usize,
     ) -> Result<(&'s [u8], Option<usize>), GltfError> {
-        if let Some((bytes, stride)) = self.decoded.get(&index) {
+        if !self.decoded.is_empty()
+            && let Some((bytes, stride)) = self.decoded.get(&index)
+        {
             return Ok((bytes, *stride));
         }
-        let field = format!("/bufferViews/{index}");
-        let v = root.buffer_views.get(index).ok_or_else(|| GltfError::field(&field, "does not exist"))?;
+        // Formatted only on error: this runs for every accessor read.
+        let field = || format!("/bufferViews/{index}");
+        let v = root.buffer_views.get(index).ok_or_else(|| GltfError::field(field(), "does not exist"))?;
         let stride = v.byte_stride.map(|s| s as usize);
         if let Some(s) = stride
             && !(4..=252).contains(&s)
         {
-            return Err(GltfError::field(&field, format!("byteStride {s} outside 4..252")));
+            return Err(GltfError::field(field(), format!("byteStride {s} outside 4..252")));
         }
-        Ok((slice(buffers, v.buffer, v.byte_offset, v.byte_length, &field)?, stride))
+        Ok((slice(buffers, v.buffer, v.byte_offset, v.byte_length, field)?, stride))
     }
 
     /// Decodes every meshopt-compressed view.
@@ -93,7 +96,7 @@ impl Views {
                     format!("{count} × {stride} bytes exceed the view's byteLength {}", v.byte_length),
                 ));
             }
-            let src = slice(buffers, buffer, offset, length, &field)?;
+            let src = slice(buffers, buffer, offset, length, || field.clone())?;
             let mode = ext.get("mode").and_then(Value::as_str).unwrap_or("");
             let filter = ext.get("filter").and_then(Value::as_str).unwrap_or("NONE");
             let bad = |e: meshopt::Error| GltfError::field(&field, format!("meshopt decode failed: {e}"));

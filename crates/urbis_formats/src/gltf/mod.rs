@@ -17,6 +17,7 @@ pub mod accessor;
 pub mod container;
 pub mod features;
 pub mod json;
+pub mod json_reader;
 mod meshopt_views;
 pub mod metadata;
 
@@ -190,7 +191,7 @@ pub struct Primitive {
     /// Indices of `EXT_structural_metadata` property attributes on this primitive.
     pub property_attributes: Vec<usize>,
     /// The primitive's raw accessor indices by attribute name (for property attributes).
-    pub attribute_accessors: Vec<(String, usize)>,
+    pub attribute_accessors: Vec<(Cow<'static, str>, usize)>,
 }
 
 impl Primitive {
@@ -288,15 +289,10 @@ pub fn parse_at(
     } else {
         (bytes, 0, None)
     };
-    let root: json::Root = serde_json::from_slice(json_bytes).map_err(|e| FormatError::Json {
-        path: if json_offset > 0 {
-            format!("{name} (JSON chunk at byte {})", base_offset + json_offset)
-        } else {
-            name.into()
-        },
-        line: e.line(),
-        column: e.column(),
-        msg: e.to_string(),
+    let root = json::Root::read(json_bytes).map_err(|e| FormatError::Offset {
+        path: name.into(),
+        offset: base_offset + json_offset + e.offset,
+        msg: format!("JSON `{}`: {}", if e.path.is_empty() { "/" } else { &e.path }, e.msg),
     })?;
     Loader::new(&root, bin, bytes.len(), resources).and_then(|l| l.load()).map_err(|e| match e {
         LoadError::Gltf(g) => g.in_file(name, base_offset),
@@ -453,6 +449,8 @@ impl<'a> Loader<'a> {
                 (0..root.nodes.len()).filter(|&i| !is_child[i]).collect()
             }
         };
+        // Usually one placement per primitive; reserving avoids moving thousands of them while growing.
+        model.primitives.reserve(root.meshes.iter().map(|m| m.primitives.len()).sum::<usize>().min(1 << 16));
         let mut stack: Vec<(usize, DMat4, usize)> = roots.iter().rev().map(|&n| (n, DMat4::IDENTITY, 0)).collect();
         let mut visits = 0usize;
         while let Some((n, parent, depth)) = stack.pop() {
@@ -461,7 +459,9 @@ impl<'a> Loader<'a> {
             if depth > 64 || visits > root.nodes.len() * 4 + 16 {
                 return Err(GltfError::field(format!("/nodes/{n}"), "node hierarchy is cyclic or too deep").into());
             }
-            let world = parent * local_transform(node);
+            let local = local_transform(node);
+            // Roots (most nodes of a flat tile) need no product.
+            let world = if parent == DMat4::IDENTITY { local } else { parent * local };
             if let Some(m) = node.mesh {
                 self.mesh_primitives(m, n, world, node, &mut model)?;
             }
@@ -487,16 +487,17 @@ impl<'a> Loader<'a> {
             .ok_or_else(|| GltfError::field(format!("/nodes/{node_index}/mesh"), format!("mesh {m} does not exist")))?;
         let instances = self.instances(node, node_index)?;
         for (pi, p) in mesh.primitives.iter().enumerate() {
-            let field = format!("/meshes/{m}/primitives/{pi}");
+            // Built only when needed: formatting it for every primitive showed in profiles.
+            let field = || format!("/meshes/{m}/primitives/{pi}");
             if p.extensions.contains_key("KHR_draco_mesh_compression") {
                 return Err(
                     GltfError::unsupported("Draco (KHR_draco_mesh_compression): no maintained Rust decoder").into()
                 );
             }
             let mode =
-                PrimitiveMode::from_gl(p.mode).ok_or_else(|| GltfError::field(&field, format!("mode {}", p.mode)))?;
+                PrimitiveMode::from_gl(p.mode).ok_or_else(|| GltfError::field(field(), format!("mode {}", p.mode)))?;
             let Some(&pos) = p.attributes.get("POSITION") else {
-                model.warnings.push(format!("{field}: no POSITION, skipped"));
+                model.warnings.push(format!("{}: no POSITION, skipped", field()));
                 continue;
             };
             let positions = accessor::read_vec::<3>(&root.accessors, pos, self)?;
@@ -505,7 +506,7 @@ impl<'a> Loader<'a> {
             };
             let normals = get3("NORMAL")?;
             let mut tex_coords = Vec::new();
-            while let Some(&a) = p.attributes.get(&format!("TEXCOORD_{}", tex_coords.len())) {
+            while let Some(&a) = p.attributes.get(&texcoord_name(tex_coords.len())) {
                 tex_coords.push(accessor::read_vec::<2>(&root.accessors, a, self)?);
             }
             let colors = match p.attributes.get("COLOR_0") {
@@ -529,11 +530,15 @@ impl<'a> Loader<'a> {
             if let Some(idx) = &indices
                 && let Some(bad) = idx.iter().find(|&&i| i as usize >= positions.len())
             {
-                return Err(GltfError::field(&field, format!("index {bad} ≥ vertex count {}", positions.len())).into());
+                return Err(GltfError::field(field(), format!("index {bad} ≥ vertex count {}", positions.len())).into());
             }
             let batch_ids =
                 p.attributes.get("_BATCHID").map(|&a| accessor::read_u32(&root.accessors, a, self)).transpose()?;
-            let feature_ids = features::read_primitive(p, &field, &root.accessors, self, positions.len())?;
+            let feature_ids = if p.extensions.is_empty() {
+                Vec::new()
+            } else {
+                features::read_primitive(p, &field(), &root.accessors, self, positions.len())?
+            };
             let property_attributes = p
                 .extensions
                 .get("EXT_structural_metadata")
@@ -546,7 +551,7 @@ impl<'a> Loader<'a> {
                     && v.len() != positions.len()
                 {
                     return Err(GltfError::field(
-                        &field,
+                        field(),
                         format!("{name} has {} values for {} positions", v.len(), positions.len()),
                     )
                     .into());
@@ -615,17 +620,27 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// `TEXCOORD_n`, without formatting for the usual sets.
+fn texcoord_name(n: usize) -> Cow<'static, str> {
+    const NAMES: [&str; 4] = ["TEXCOORD_0", "TEXCOORD_1", "TEXCOORD_2", "TEXCOORD_3"];
+    NAMES.get(n).map_or_else(|| Cow::Owned(format!("TEXCOORD_{n}")), |&s| Cow::Borrowed(s))
+}
+
 fn local_transform(n: &json::Node) -> DMat4 {
-    if let Some(m) = n.matrix {
-        let m = DMat4::from_cols_array(&m);
+    if let Some(m) = &n.matrix {
+        let m = DMat4::from_cols_array(m);
         if m.is_finite() {
             return m;
         }
     }
-    let t = n.translation.map_or(DVec3::ZERO, DVec3::from_array);
-    let r = n.rotation.map_or(DQuat::IDENTITY, |q| DQuat::from_xyzw(q[0], q[1], q[2], q[3]));
+    let t = DVec3::from_array(n.translation);
+    if n.rotation == [0.0, 0.0, 0.0, 1.0] && n.scale == [1.0; 3] {
+        return if t.is_finite() { DMat4::from_translation(t) } else { DMat4::IDENTITY };
+    }
+    let [x, y, z, w] = n.rotation;
+    let r = DQuat::from_xyzw(x, y, z, w);
     let r = if r.is_finite() && r.length() > 1e-12 { r.normalize() } else { DQuat::IDENTITY };
-    let s = n.scale.map_or(DVec3::ONE, DVec3::from_array);
+    let s = DVec3::from_array(n.scale);
     let m = DMat4::from_scale_rotation_translation(s, r, t);
     if m.is_finite() { m } else { DMat4::IDENTITY }
 }

@@ -1,0 +1,832 @@
+//! A pull reader over JSON bytes, for the glTF members every tile repeats
+//! (accessors, buffer views, meshes, nodes).
+//!
+//! ```text
+//! bytes ─► Reader (one pass, no tree) ─► members matched by their raw key
+//!        ├─► numbers, strings (borrowed unless escaped) into json::Root
+//!        ├─► values nobody reads (names, extras, min/max) skipped, still checked
+//!        └─► rare members as raw spans, handed to serde_json
+//! ```
+//!
+//! It exists for speed: glTF in 3D Tiles is JSON-heavy, and building serde's
+//! field visitors and ignored-value trees for thousands of nodes cost more
+//! than the geometry. It is strict where it reads (types, ranges, syntax) and
+//! iterative everywhere, with serde_json's nesting limit of 128, so hostile
+//! input fails with a byte offset and a JSON path instead of a deep stack.
+
+use std::borrow::Cow;
+
+/// The nesting limit, serde_json's.
+pub const MAX_DEPTH: usize = 128;
+
+/// A JSON error: byte offset in the document, path of the member, message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonError {
+    pub offset: usize,
+    /// JSON pointer of the value, built as the error leaves each level.
+    pub path: String,
+    pub msg: String,
+}
+
+impl JsonError {
+    /// Prefixes the path with one more level (an object key or array index).
+    pub fn within(mut self: Box<Self>, level: impl std::fmt::Display) -> Box<Self> {
+        self.path = format!("/{level}{}", self.path);
+        self
+    }
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = if self.path.is_empty() { "/" } else { &self.path };
+        write!(f, "at byte {}, `{path}`: {}", self.offset, self.msg)
+    }
+}
+
+/// Boxed, so that every `Result` on the hot path stays two words.
+pub type Result<T> = std::result::Result<T, Box<JsonError>>;
+
+/// A cursor over JSON text.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        // A UTF-8 byte-order mark is tolerated, as serde_json does not; glTF forbids it but exporters write it.
+        let pos = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        Self { bytes, pos, depth: 0 }
+    }
+
+    /// The byte offset of the cursor.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    pub fn error<T>(&self, msg: impl Into<String>) -> Result<T> {
+        Err(Box::new(JsonError { offset: self.pos, path: String::new(), msg: msg.into() }))
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.bytes.get(self.pos) {
+            // Every significant byte is above the space: one compare in the usual case.
+            if c > b' ' || !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// The next significant byte, not consumed.
+    #[inline]
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn describe(&mut self) -> &'static str {
+        match self.peek() {
+            None => "the end of the input",
+            Some(b'{') => "an object",
+            Some(b'[') => "an array",
+            Some(b'"') => "a string",
+            Some(b't' | b'f') => "a boolean",
+            Some(b'n') => "null",
+            Some(b'-' | b'0'..=b'9') => "a number",
+            Some(_) => "an unexpected character",
+        }
+    }
+
+    fn expected<T>(&mut self, what: &str) -> Result<T> {
+        let found = self.describe();
+        self.error(format!("expected {what}, found {found}"))
+    }
+
+    /// Checks that only whitespace follows.
+    pub fn end(&mut self) -> Result<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => self.error("trailing characters after the document"),
+        }
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.error(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        Ok(())
+    }
+
+    /// Reads an object, calling `member` with each key (unescaped bytes, not
+    /// yet checked as UTF-8: they are matched against ASCII names) and the
+    /// reader positioned at the value, which `member` must consume. Errors
+    /// inside a member get the key added to their path.
+    pub fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Result<()>) -> Result<()> {
+        if !self.eat(b'{') {
+            return self.expected("an object");
+        }
+        self.enter()?;
+        if !self.eat(b'}') {
+            loop {
+                if self.peek() != Some(b'"') {
+                    return self.expected("a member name");
+                }
+                let key = self.key()?;
+                if !self.eat(b':') {
+                    return self.expected("`:`");
+                }
+                member(self, &key).map_err(|e| e.within(String::from_utf8_lossy(&key)))?;
+                if self.eat(b',') {
+                    continue;
+                }
+                if self.eat(b'}') {
+                    break;
+                }
+                return self.expected("`,` or `}`");
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Reads an array, calling `element` with each index and the reader at the element.
+    pub fn array(&mut self, mut element: impl FnMut(&mut Self, usize) -> Result<()>) -> Result<()> {
+        if !self.eat(b'[') {
+            return self.expected("an array");
+        }
+        self.enter()?;
+        if !self.eat(b']') {
+            let mut i = 0;
+            loop {
+                element(self, i).map_err(|e| e.within(i))?;
+                i += 1;
+                if self.eat(b',') {
+                    continue;
+                }
+                if self.eat(b']') {
+                    break;
+                }
+                return self.expected("`,` or `]`");
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// An array of values read by `value`, collected.
+    pub fn vec<T>(&mut self, mut value: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.array(|r, _| {
+            out.push(value(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// An array of objects read in place: each element starts as
+    /// `T::default()` inside the vector and `fill` sets its members, so large
+    /// elements are never moved (a measurable cost for thousands of nodes).
+    pub fn vec_in_place<T: Default>(
+        &mut self,
+        mut fill: impl FnMut(&mut Self, &mut T) -> Result<()>,
+    ) -> Result<Vec<T>> {
+        let mut out: Vec<T> = Vec::new();
+        self.array(|r, _| {
+            out.push(T::default());
+            match out.last_mut() {
+                Some(slot) => fill(r, slot),
+                None => Ok(()),
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// An array of exactly `N` numbers.
+    pub fn f64_array<const N: usize>(&mut self) -> Result<[f64; N]> {
+        let mut out = [0.0; N];
+        let start = self.pos;
+        let mut n = 0;
+        self.array(|r, i| {
+            let v = r.f64()?;
+            if let Some(o) = out.get_mut(i) {
+                *o = v;
+            }
+            n = i + 1;
+            Ok(())
+        })?;
+        if n != N {
+            self.pos = start;
+            return self.error(format!("expected {N} numbers, found {n}"));
+        }
+        Ok(out)
+    }
+
+    /// `null` (consumed) or not.
+    pub fn null(&mut self) -> Result<bool> {
+        if self.peek() == Some(b'n') {
+            self.literal(b"null")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// A value or `null`.
+    pub fn option<T>(&mut self, value: impl FnOnce(&mut Self) -> Result<T>) -> Result<Option<T>> {
+        if self.null()? { Ok(None) } else { value(self).map(Some) }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<()> {
+        if self.bytes.get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            self.error("invalid literal")
+        }
+    }
+
+    pub fn bool(&mut self) -> Result<bool> {
+        match self.peek() {
+            Some(b't') => self.literal(b"true").map(|_| true),
+            Some(b'f') => self.literal(b"false").map(|_| false),
+            _ => self.expected("a boolean"),
+        }
+    }
+
+    /// The span of a number token, checked against JSON's number grammar.
+    #[inline]
+    fn number_span(&mut self) -> Result<(&'a [u8], bool)> {
+        self.ws();
+        let b = self.bytes;
+        let start = self.pos;
+        let mut p = start;
+        let digits = |p: &mut usize| {
+            let s = *p;
+            while b.get(*p).is_some_and(u8::is_ascii_digit) {
+                *p += 1;
+            }
+            *p - s
+        };
+        if b.get(p) == Some(&b'-') {
+            p += 1;
+        }
+        let int = digits(&mut p);
+        if int == 0 || (int > 1 && b[p - int] == b'0') {
+            return self.expected("a number");
+        }
+        let mut integer = true;
+        if b.get(p) == Some(&b'.') {
+            p += 1;
+            integer = false;
+            if digits(&mut p) == 0 {
+                self.pos = p;
+                return self.error("a digit must follow the decimal point");
+            }
+        }
+        if matches!(b.get(p), Some(b'e' | b'E')) {
+            p += 1;
+            integer = false;
+            if matches!(b.get(p), Some(b'+' | b'-')) {
+                p += 1;
+            }
+            if digits(&mut p) == 0 {
+                self.pos = p;
+                return self.error("a digit must follow the exponent");
+            }
+        }
+        self.pos = p;
+        Ok((&b[start..p], integer))
+    }
+
+    /// A non-negative integer (no fraction, no exponent).
+    #[inline]
+    pub fn u64(&mut self) -> Result<u64> {
+        self.ws();
+        let b = self.bytes;
+        let start = self.pos;
+        // Digits accumulated as they are scanned; anything unusual (sign,
+        // fraction, exponent, overflow, leading zero) takes the careful path.
+        let mut p = start;
+        let mut v: u64 = 0;
+        while let Some(&c) = b.get(p) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            p += 1;
+        }
+        let n = p - start;
+        let plain =
+            (1..=19).contains(&n) && !(n > 1 && b[start] == b'0') && !matches!(b.get(p), Some(b'.' | b'e' | b'E'));
+        if plain {
+            self.pos = p;
+            return Ok(v);
+        }
+        let (span, integer) = self.number_span()?;
+        if !integer || span[0] == b'-' {
+            self.pos = start;
+            return self.expected_integer();
+        }
+        let mut v: u64 = 0;
+        for &d in span {
+            v = match v.checked_mul(10).and_then(|v| v.checked_add(u64::from(d - b'0'))) {
+                Some(v) => v,
+                None => {
+                    self.pos = start;
+                    return self.error("integer too large");
+                }
+            };
+        }
+        Ok(v)
+    }
+
+    fn expected_integer<T>(&mut self) -> Result<T> {
+        self.expected("a non-negative integer").map_err(|mut e: Box<JsonError>| {
+            e.msg = e.msg.replace("found a number", "found a negative or fractional number");
+            e
+        })
+    }
+
+    #[inline]
+    pub fn usize(&mut self) -> Result<usize> {
+        let start = self.pos;
+        let v = self.u64()?;
+        usize::try_from(v).or_else(|_| {
+            self.pos = start;
+            self.error("integer too large")
+        })
+    }
+
+    #[inline]
+    pub fn u32(&mut self) -> Result<u32> {
+        let start = self.pos;
+        let v = self.u64()?;
+        u32::try_from(v).or_else(|_| {
+            self.pos = start;
+            self.error("integer too large for 32 bits")
+        })
+    }
+
+    /// Any number, as f64 (correctly rounded, as Rust's parser is).
+    #[inline]
+    pub fn f64(&mut self) -> Result<f64> {
+        let (span, integer) = self.number_span()?;
+        if let Some(v) = simple_decimal(span, integer) {
+            return Ok(v);
+        }
+        // The span holds only ASCII digits, signs, '.', 'e'.
+        let text = std::str::from_utf8(span).unwrap_or("");
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(v),
+            _ => self.error("number out of range"),
+        }
+    }
+
+    pub fn f32(&mut self) -> Result<f32> {
+        self.f64().map(|v| v as f32)
+    }
+
+    /// A string's bytes (unescaped), borrowed when it has no escapes; not
+    /// checked as UTF-8 unless it had escapes. For names matched against
+    /// ASCII; [`Reader::string`] for text that is kept.
+    #[inline]
+    pub fn key(&mut self) -> Result<Cow<'a, [u8]>> {
+        if self.peek() != Some(b'"') {
+            return self.expected("a string");
+        }
+        let start = self.pos + 1;
+        let (end, stop) = find_special(self.bytes, start);
+        if stop == Some(b'"') {
+            self.pos = end + 1;
+            return Ok(Cow::Borrowed(&self.bytes[start..end]));
+        }
+        self.string().map(|s| match s {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        })
+    }
+
+    /// A string, borrowed unless it has escapes.
+    pub fn string(&mut self) -> Result<Cow<'a, str>> {
+        if self.peek() != Some(b'"') {
+            return self.expected("a string");
+        }
+        let start = self.pos + 1;
+        let b = self.bytes;
+        let mut p = start;
+        let mut owned: Option<String> = None;
+        let mut run = start;
+        loop {
+            let Some(i) = memchr::memchr2(b'"', b'\\', &b[p..]).map(|i| p + i) else {
+                self.pos = b.len();
+                return self.error("unterminated string");
+            };
+            // Control characters must be escaped.
+            if let Some(c) = b[p..i].iter().position(|&c| c < 0x20) {
+                self.pos = p + c;
+                return self.error("control character in a string");
+            }
+            if b[i] == b'"' {
+                let tail = self.utf8(run, i)?;
+                self.pos = i + 1;
+                return Ok(match owned {
+                    None => Cow::Borrowed(tail),
+                    Some(mut s) => {
+                        s.push_str(tail);
+                        Cow::Owned(s)
+                    }
+                });
+            }
+            // A backslash.
+            let head = self.utf8(run, i)?;
+            let s = owned.get_or_insert_with(String::new);
+            s.push_str(head);
+            p = self.escape(i, s)?;
+            run = p;
+        }
+    }
+
+    fn utf8(&mut self, from: usize, to: usize) -> Result<&'a str> {
+        std::str::from_utf8(&self.bytes[from..to]).or_else(|e| {
+            self.pos = from + e.valid_up_to();
+            self.error("invalid UTF-8 in a string")
+        })
+    }
+
+    /// Decodes the escape at `at` (a backslash) into `out`; returns the position after it.
+    fn escape(&mut self, at: usize, out: &mut String) -> Result<usize> {
+        let b = self.bytes;
+        let c = b.get(at + 1).copied();
+        let simple = match c {
+            Some(b'"') => Some('"'),
+            Some(b'\\') => Some('\\'),
+            Some(b'/') => Some('/'),
+            Some(b'b') => Some('\u{8}'),
+            Some(b'f') => Some('\u{c}'),
+            Some(b'n') => Some('\n'),
+            Some(b'r') => Some('\r'),
+            Some(b't') => Some('\t'),
+            _ => None,
+        };
+        if let Some(ch) = simple {
+            out.push(ch);
+            return Ok(at + 2);
+        }
+        if c != Some(b'u') {
+            self.pos = at;
+            return self.error("invalid escape");
+        }
+        let hex = |p: usize| -> Option<u32> {
+            let s = std::str::from_utf8(b.get(p..p + 4)?).ok()?;
+            u32::from_str_radix(s, 16).ok()
+        };
+        let Some(hi) = hex(at + 2) else {
+            self.pos = at;
+            return self.error("invalid \\u escape");
+        };
+        let (code, next) = if (0xD800..0xDC00).contains(&hi) {
+            match (b.get(at + 6..at + 8), hex(at + 8)) {
+                (Some(b"\\u"), Some(lo)) if (0xDC00..0xE000).contains(&lo) => {
+                    (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00), at + 12)
+                }
+                _ => {
+                    self.pos = at;
+                    return self.error("unpaired surrogate in a \\u escape");
+                }
+            }
+        } else {
+            (hi, at + 6)
+        };
+        match char::from_u32(code) {
+            Some(ch) => out.push(ch),
+            None => {
+                self.pos = at;
+                return self.error("unpaired surrogate in a \\u escape");
+            }
+        }
+        Ok(next)
+    }
+
+    /// Skips a string without decoding it (escapes stepped over, control
+    /// characters refused).
+    #[inline]
+    fn skip_string(&mut self) -> Result<()> {
+        let mut p = self.pos + 1;
+        loop {
+            let (at, stop) = find_special(self.bytes, p);
+            match stop {
+                Some(b'"') => {
+                    self.pos = at + 1;
+                    return Ok(());
+                }
+                Some(b'\\') => p = at + 2,
+                Some(_) => {
+                    self.pos = at;
+                    return self.error("control character in a string");
+                }
+                None => {
+                    self.pos = self.bytes.len();
+                    return self.error("unterminated string");
+                }
+            }
+        }
+    }
+
+    /// Skips one value of any kind, without recursion. Scalars are checked
+    /// as when read; inside a skipped array or object only the structure is
+    /// (brackets matched in kind, strings closed, the nesting limit), since
+    /// nobody reads what lies between: the bounds that matter for hostile
+    /// input hold, at a fraction of the cost of full validation.
+    pub fn skip(&mut self) -> Result<()> {
+        match self.peek() {
+            Some(b'{' | b'[') => self.skip_container(),
+            Some(b'"') => self.skip_string(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number_span().map(|_| ()),
+            _ => self.expected("a value"),
+        }
+    }
+
+    /// Skips an array or object: see [`Reader::skip`].
+    fn skip_container(&mut self) -> Result<()> {
+        let b = self.bytes;
+        let mut p = self.pos;
+        // Open containers as bits (1: object), innermost lowest; the depth
+        // limit of 128 keeps them within a u128, with no allocation.
+        let mut open: u128 = 0;
+        let mut levels = 0usize;
+        loop {
+            let Some(&c) = b.get(p) else {
+                self.pos = p;
+                return self.error("unterminated array or object");
+            };
+            match c {
+                b'{' | b'[' => {
+                    if self.depth + levels >= MAX_DEPTH {
+                        self.pos = p;
+                        return self.error(format!("nested deeper than {MAX_DEPTH} levels"));
+                    }
+                    open = (open << 1) | u128::from(c == b'{');
+                    levels += 1;
+                }
+                b'}' | b']' => {
+                    if levels == 0 || (open & 1 == 1) != (c == b'}') {
+                        self.pos = p;
+                        return self.error("mismatched bracket");
+                    }
+                    open >>= 1;
+                    levels -= 1;
+                    if levels == 0 {
+                        self.pos = p + 1;
+                        return Ok(());
+                    }
+                }
+                b'"' => {
+                    self.pos = p;
+                    self.skip_string()?;
+                    p = self.pos;
+                    continue;
+                }
+                _ => {}
+            }
+            p += 1;
+        }
+    }
+
+    /// The raw bytes of the next value (skipped and checked), and where they start.
+    pub fn raw(&mut self) -> Result<(&'a [u8], usize)> {
+        self.ws();
+        let start = self.pos;
+        self.skip()?;
+        Ok((&self.bytes[start..self.pos], start))
+    }
+
+    /// The next value deserialised by serde_json from its raw span; errors
+    /// point into the document.
+    pub fn serde<T: serde::de::DeserializeOwned>(&mut self) -> Result<T> {
+        let (span, start) = self.raw()?;
+        serde_json::from_slice(span).map_err(|e| {
+            Box::new(JsonError {
+                offset: start + offset_of(span, e.line(), e.column()),
+                path: String::new(),
+                msg: strip_position(&e.to_string()),
+            })
+        })
+    }
+}
+
+/// The byte offset of a 1-based line and column in `text`.
+fn offset_of(text: &[u8], line: usize, column: usize) -> usize {
+    let mut line_start = 0;
+    for _ in 1..line {
+        match memchr::memchr(b'\n', &text[line_start..]) {
+            Some(i) => line_start += i + 1,
+            None => break,
+        }
+    }
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+/// serde_json's message without its " at line L column C" suffix (the offset replaces it).
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// The first quote, backslash or control character at or after `from`: its
+/// position and byte (`None` at the end). Eight bytes at a time (SWAR): the
+/// strings of glTF are short names, where a byte loop mispredicts at every
+/// end and memchr's set-up costs more than the search.
+#[inline]
+fn find_special(b: &[u8], from: usize) -> (usize, Option<u8>) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut p = from;
+    while let Some(chunk) = b.get(p..p + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        // Bytes equal to '"' or '\\', or below 0x20. A false positive can only
+        // sit above a true one, so the lowest flagged byte is exact.
+        let hits = zero_byte(w ^ (ONES * u64::from(b'"')))
+            | zero_byte(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if hits != 0 {
+            let i = p + (hits.trailing_zeros() / 8) as usize;
+            return (i, Some(b[i]));
+        }
+        p += 8;
+    }
+    while let Some(&c) = b.get(p) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return (p, Some(c));
+        }
+        p += 1;
+    }
+    (p, None)
+}
+
+/// Clinger's fast path: a number of at most 15 significant digits and no
+/// exponent is `digits / 10^k` with both operands exact in f64, so one IEEE
+/// division gives the correctly rounded value, as the full parser would.
+#[inline]
+fn simple_decimal(span: &[u8], integer: bool) -> Option<f64> {
+    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let (neg, body) = match span.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, span),
+    };
+    if body.len() > 16 || (!integer && body.iter().any(|&c| c == b'e' || c == b'E')) {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut frac = None;
+    for (i, &c) in body.iter().enumerate() {
+        if c == b'.' {
+            frac = Some(body.len() - i - 1);
+        } else {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+            digits += 1;
+        }
+    }
+    if digits > 15 {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[frac.unwrap_or(0)];
+    Some(if neg { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_of<T: std::fmt::Debug>(r: Result<T>) -> JsonError {
+        *r.expect_err("an error")
+    }
+
+    #[test]
+    fn strings_keys_and_escapes() {
+        let text = r#"{"a\u0062c": "x\"y\\z\u00e9\ud83d\ude00", "plain": "héllo"}"#;
+        let mut r = Reader::new(text.as_bytes());
+        let mut seen = Vec::new();
+        r.object(|r, key| {
+            seen.push((String::from_utf8(key.to_vec()).expect("utf8"), r.string()?.into_owned()));
+            Ok(())
+        })
+        .expect("object");
+        r.end().expect("end");
+        assert_eq!(seen, [("abc".into(), "x\"y\\zé😀".into()), ("plain".to_string(), "héllo".to_string())]);
+    }
+
+    #[test]
+    fn numbers_match_the_standard_parser() {
+        // The fast path and the fallback against Rust's correctly rounded parser.
+        let mut cases: Vec<String> = ["0", "-0", "12.5", "0.25", "-3.14159", "1e3", "2.5E-3", "123456789012345", "0.1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 17) as usize + 1;
+            let mantissa = (x >> 8) % 10u64.pow(digits.min(17) as u32 - 1).max(1);
+            let point = (x >> 3) as usize % (digits + 1);
+            let s = format!("{mantissa:0digits$}");
+            let s = if point == 0 || point >= s.len() { s } else { format!("{}.{}", &s[..point], &s[point..]) };
+            let s = s.trim_start_matches('0').to_string();
+            let s = if s.is_empty() || s.starts_with('.') { format!("0{s}") } else { s };
+            cases.push(if x & 1 == 1 { format!("-{s}") } else { s });
+        }
+        for c in cases {
+            let want: f64 = c.parse().expect("std parse");
+            let got = Reader::new(c.as_bytes()).f64().unwrap_or_else(|e| panic!("{c}: {e}"));
+            assert_eq!(got.to_bits(), want.to_bits(), "{c}");
+        }
+    }
+
+    #[test]
+    fn integers_refuse_sign_fraction_and_overflow() {
+        assert_eq!(Reader::new(b"18446744073709551615").u64().expect("max"), u64::MAX);
+        assert!(err_of(Reader::new(b"18446744073709551616").u64()).msg.contains("too large"));
+        assert!(err_of(Reader::new(b"-1").u64()).msg.contains("negative or fractional"));
+        assert!(err_of(Reader::new(b"1.5").u64()).msg.contains("negative or fractional"));
+        assert!(err_of(Reader::new(b"012").u64()).msg.contains("number"));
+        assert!(err_of(Reader::new(b"4294967296").u32()).msg.contains("32 bits"));
+    }
+
+    #[test]
+    fn errors_name_offset_and_path() {
+        let text = br#"{"a": [1, {"b": tru}]}"#;
+        let mut r = Reader::new(text);
+        let e =
+            err_of(r.object(|r, key| {
+                assert_eq!(key, b"a");
+                r.array(|r, _| {
+                    if r.peek() == Some(b'{') { r.object(|r, _| r.bool().map(|_| ())) } else { r.u64().map(|_| ()) }
+                })
+            }));
+        assert_eq!(e.path, "/a/1/b");
+        assert_eq!(e.offset, 16, "{e}");
+        assert!(e.to_string().contains("at byte 16, `/a/1/b`"), "{e}");
+    }
+
+    #[test]
+    fn skipping_checks_structure_and_depth() {
+        let ok = br#"{"x": [1, {"y": "]}\"["}, [[], {}], -2.5e3, true, null], "z": 1}"#;
+        Reader::new(ok).skip().expect("skip");
+        for (bad, what) in [
+            (&br#"[1, 2"#[..], "unterminated"),
+            (br#"{"a": [1, 2}"#, "mismatched"),
+            (br#"["abc]"#, "unterminated string"),
+            (b"[\"a\x01\"]", "control character"),
+            (b"tru", "invalid literal"),
+        ] {
+            let e = err_of(Reader::new(bad).skip());
+            assert!(e.msg.contains(what), "{}: {e}", String::from_utf8_lossy(bad));
+        }
+        let deep = format!("{{\"extras\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        let e = err_of(Reader::new(deep.as_bytes()).skip());
+        assert!(e.msg.contains("nested deeper than 128"), "{e}");
+        assert!(e.offset < 200, "refused at the limit, not at the end: {e}");
+    }
+
+    #[test]
+    fn trailing_and_truncated_documents() {
+        let mut r = Reader::new(b"{} x");
+        r.object(|r, _| r.skip()).expect("object");
+        assert!(err_of(r.end()).msg.contains("trailing"));
+        let e = err_of(Reader::new(br#"{"a": "#).object(|r, _| r.skip()));
+        assert!(e.msg.contains("end of the input"), "{e}");
+    }
+
+    #[test]
+    fn serde_spans_point_into_the_document() {
+        let text = b"{\"m\":\n  {\"a\": [1, 2,]}}";
+        let mut r = Reader::new(text);
+        let e = err_of(r.object(|r, _| r.serde::<serde_json::Value>().map(|_| ())));
+        assert_eq!(e.path, "/m");
+        assert_eq!(&text[e.offset..e.offset + 1], b"]", "{e}");
+    }
+}

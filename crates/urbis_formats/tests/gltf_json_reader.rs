@@ -1,0 +1,94 @@
+//! The hand-written glTF JSON reader against serde_json on every glTF and
+//! GLB of the shared samples: both accept the same files, and the arrays
+//! Urbis reads by hand have the lengths and members serde sees.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use urbis_formats::gltf::{self, json::Root};
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "gltf" || x == "glb") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn hand_reader_agrees_with_serde_on_the_shared_samples() {
+    let mut paths = Vec::new();
+    for rel in ["gltf", "3dtiles"] {
+        if let Some(dir) = support::shared(rel) {
+            files(&dir, &mut paths);
+        }
+    }
+    if paths.is_empty() {
+        return;
+    }
+    for p in &paths {
+        let bytes = std::fs::read(p).expect("read");
+        let json = if bytes.starts_with(gltf::GLB_MAGIC) { gltf::parse_glb(&bytes).expect("glb").json } else { &bytes };
+        let tree: Value = serde_json::from_slice(json).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let root = Root::read(json).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let len = |k: &str| tree.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+        assert_eq!(root.accessors.len(), len("accessors"), "{}", p.display());
+        assert_eq!(root.buffer_views.len(), len("bufferViews"), "{}", p.display());
+        assert_eq!(root.meshes.len(), len("meshes"), "{}", p.display());
+        assert_eq!(root.nodes.len(), len("nodes"), "{}", p.display());
+        for (i, a) in root.accessors.iter().enumerate() {
+            let t = &tree["accessors"][i];
+            assert_eq!(Some(a.count), t["count"].as_u64(), "{} accessor {i}", p.display());
+            assert_eq!(Some(u64::from(a.component_type)), t["componentType"].as_u64());
+            assert_eq!(a.buffer_view.map(|v| v as u64), t["bufferView"].as_u64());
+            assert_eq!(a.byte_offset, t["byteOffset"].as_u64().unwrap_or(0));
+            assert_eq!(
+                a.kind.components(),
+                gltf::accessor::component_count(t["type"].as_str().expect("type")).expect("kind")
+            );
+            assert_eq!(a.sparse.is_some(), t.get("sparse").is_some());
+        }
+        for (i, m) in root.meshes.iter().enumerate() {
+            let prims = tree["meshes"][i]["primitives"].as_array().expect("primitives");
+            assert_eq!(m.primitives.len(), prims.len());
+            for (pm, pt) in m.primitives.iter().zip(prims) {
+                let attrs = pt["attributes"].as_object().expect("attributes");
+                assert_eq!(pm.attributes.iter().count(), attrs.len());
+                for (k, v) in attrs {
+                    assert_eq!(pm.attributes.get(k).map(|&a| a as u64), v.as_u64(), "{} {k}", p.display());
+                }
+                assert_eq!(pm.indices.map(|v| v as u64), pt["indices"].as_u64());
+                assert_eq!(pm.mode as u64, pt["mode"].as_u64().unwrap_or(4));
+                assert_eq!(pm.extensions.len(), pt.get("extensions").and_then(Value::as_object).map_or(0, |o| o.len()));
+            }
+        }
+        for (i, n) in root.nodes.iter().enumerate() {
+            let t = &tree["nodes"][i];
+            assert_eq!(n.mesh.map(|v| v as u64), t["mesh"].as_u64());
+            assert_eq!(n.children.len(), t.get("children").and_then(Value::as_array).map_or(0, Vec::len));
+            if let Some(tr) = t.get("translation").and_then(Value::as_array) {
+                let want: Vec<f64> = tr.iter().map(|v| v.as_f64().expect("number")).collect();
+                assert_eq!(n.translation.to_vec(), want, "{} node {i}", p.display());
+            }
+            assert_eq!(n.matrix.is_some(), t.get("matrix").is_some());
+        }
+    }
+    eprintln!("{} glTF documents read alike", paths.len());
+}
+
+#[test]
+fn json_errors_name_the_file_offset_and_path() {
+    let text = br#"{"asset":{"version":"2.0"},"accessors":[{"componentType":5126,"count":4,"type":"VEC3"},{"componentType":5126,"count":-4,"type":"VEC3"}]}"#;
+    let e = gltf::parse(text, "bad.gltf", &gltf::NoResources).expect_err("negative count").to_string();
+    let at = text.windows(2).position(|w| w == b"-4").expect("offset");
+    assert!(e.contains("bad.gltf") && e.contains(&format!("at byte {at}")) && e.contains("/accessors/1/count"), "{e}");
+    let missing = br#"{"accessors":[{"componentType":5126,"count":4}]}"#;
+    let e = gltf::parse(missing, "m.gltf", &gltf::NoResources).expect_err("no type").to_string();
+    assert!(e.contains("/accessors/0") && e.contains("missing member `type`"), "{e}");
+}
