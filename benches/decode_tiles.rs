@@ -17,6 +17,8 @@
 //! index list, the work urbis does). Throughput is printed in bytes/s of
 //! input (criterion's MB/s column). Goal: ≥ 3× the gltf crate on JSON-heavy
 //! tiles (see the README's performance notes for where this stands).
+//! `URBIS_BENCH_PROFILE=1` adds the JSON reader alone and serde_json's
+//! `Value` on the same text; `URBIS_BENCH_COUNT` runs a fixed count (below).
 
 /// The allocator the `urbis` binary uses.
 #[global_allocator]
@@ -146,7 +148,7 @@ fn compare(c: &mut Criterion, name: &str, bytes: &[u8]) {
     g.finish();
 }
 
-/// `URBIS_BENCH_COUNT=urbis|gltf_import|gltf_import_and_read:N` runs only that
+/// `URBIS_BENCH_COUNT=urbis|urbis_json_only|gltf_import|gltf_import_and_read:N` runs only that
 /// decoder N times on the JSON-heavy tile and exits: for `perf stat -e
 /// cycles`, which counts this process's own cycles and so stays steady on a
 /// VM whose wall-clock timings swing with its neighbours.
@@ -156,6 +158,10 @@ fn fixed_count(spec: &str, bytes: &[u8]) {
     for _ in 0..n {
         match which {
             "urbis" => drop(std::hint::black_box(gltf::parse(bytes, "t", &NoResources).expect("urbis parse"))),
+            "urbis_json_only" => {
+                let json = gltf::parse_glb(bytes).expect("glb").json;
+                drop(std::hint::black_box(gltf::json::Root::read(json).expect("json")))
+            }
             "gltf_import" => drop(std::hint::black_box(::gltf::import_slice(bytes).expect("gltf import"))),
             "gltf_import_and_read" => drop(std::hint::black_box(gltf_crate_decode(bytes))),
             other => panic!("unknown decoder {other}"),

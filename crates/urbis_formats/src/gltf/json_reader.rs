@@ -145,18 +145,24 @@ impl<'a> Reader<'a> {
                 if self.peek() != Some(b'"') {
                     return self.expected("a member name");
                 }
-                let key = self.key()?;
+                // Plain names (the rule) borrowed in registers; escaped ones decoded.
+                let key = match self.plain_string() {
+                    Some(k) => Cow::Borrowed(k),
+                    None => self.key()?,
+                };
                 if !self.eat(b':') {
                     return self.expected("`:`");
                 }
                 member(self, &key).map_err(|e| e.within(String::from_utf8_lossy(&key)))?;
-                if self.eat(b',') {
-                    continue;
+                // One look at what follows, not one per possibility.
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return self.expected("`,` or `}`"),
                 }
-                if self.eat(b'}') {
-                    break;
-                }
-                return self.expected("`,` or `}`");
             }
         }
         self.depth -= 1;
@@ -174,13 +180,14 @@ impl<'a> Reader<'a> {
             loop {
                 element(self, i).map_err(|e| e.within(i))?;
                 i += 1;
-                if self.eat(b',') {
-                    continue;
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return self.expected("`,` or `]`"),
                 }
-                if self.eat(b']') {
-                    break;
-                }
-                return self.expected("`,` or `]`");
             }
         }
         self.depth -= 1;
@@ -400,6 +407,20 @@ impl<'a> Reader<'a> {
         self.f64().map(|v| v as f32)
     }
 
+    /// At an opening quote: the string's bytes if it has no escape or
+    /// control character (cursor moved past it), else `None` (cursor kept).
+    #[inline(always)]
+    fn plain_string(&mut self) -> Option<&'a [u8]> {
+        let start = self.pos + 1;
+        let (end, stop) = find_special(self.bytes, start);
+        if stop == Some(b'"') {
+            self.pos = end + 1;
+            Some(&self.bytes[start..end])
+        } else {
+            None
+        }
+    }
+
     /// A string's bytes (unescaped), borrowed when it has no escapes; not
     /// checked as UTF-8 unless it had escapes. For names matched against
     /// ASCII; [`Reader::string`] for text that is kept.
@@ -408,11 +429,8 @@ impl<'a> Reader<'a> {
         if self.peek() != Some(b'"') {
             return self.expected("a string");
         }
-        let start = self.pos + 1;
-        let (end, stop) = find_special(self.bytes, start);
-        if stop == Some(b'"') {
-            self.pos = end + 1;
-            return Ok(Cow::Borrowed(&self.bytes[start..end]));
+        if let Some(k) = self.plain_string() {
+            return Ok(Cow::Borrowed(k));
         }
         self.string().map(|s| match s {
             Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
@@ -763,6 +781,38 @@ mod tests {
             let want: f64 = c.parse().expect("std parse");
             let got = Reader::new(c.as_bytes()).f64().unwrap_or_else(|e| panic!("{c}: {e}"));
             assert_eq!(got.to_bits(), want.to_bits(), "{c}");
+        }
+    }
+
+    #[test]
+    fn integers_read_alike_whatever_follows() {
+        for v in [0u64, 7, 10, 99, 5126, 34962, 1_234_567, 12_345_678, 4_294_967_295, u64::MAX / 3] {
+            for tail in ["", ",", "}", "]   ", ",\"a\":1", " x"] {
+                let text = format!("{v}{tail}");
+                let mut r = Reader::new(text.as_bytes());
+                assert_eq!(r.u64().expect(&text), v, "{text}");
+                assert_eq!(r.offset(), v.to_string().len(), "{text}");
+            }
+        }
+        // Every length, followed by every byte that is not part of a number.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x >> 20) % 10u64.pow((x % 9) as u32 + 1);
+            let follower = (x >> 8) as u8;
+            if follower.is_ascii_digit() || matches!(follower, b'.' | b'e' | b'E') {
+                continue;
+            }
+            let mut text = v.to_string().into_bytes();
+            text.push(follower);
+            text.extend_from_slice(b"\xff\xfa99999");
+            let mut r = Reader::new(&text);
+            assert_eq!(r.u64().expect("integer"), v, "{text:?}");
+        }
+        for bad in ["1.5,", "2e3,", "00,", "-1,"] {
+            assert!(Reader::new(bad.as_bytes()).u64().is_err(), "{bad}");
         }
     }
 

@@ -190,7 +190,8 @@ pub struct Primitive {
     pub instances: Vec<DMat4>,
     /// Indices of `EXT_structural_metadata` property attributes on this primitive.
     pub property_attributes: Vec<usize>,
-    /// The primitive's raw accessor indices by attribute name (for property attributes).
+    /// The primitive's raw accessor indices by attribute name, for primitives
+    /// with property attributes (empty otherwise).
     pub attribute_accessors: Vec<(Cow<'static, str>, usize)>,
 }
 
@@ -539,7 +540,7 @@ impl<'a> Loader<'a> {
             } else {
                 features::read_primitive(p, &field(), &root.accessors, self, positions.len())?
             };
-            let property_attributes = p
+            let property_attributes: Vec<usize> = p
                 .extensions
                 .get("EXT_structural_metadata")
                 .and_then(|e| e.get("propertyAttributes"))
@@ -572,8 +573,13 @@ impl<'a> Loader<'a> {
                 feature_ids,
                 batch_ids,
                 instances: instances.clone(),
+                // Only primitives with property attributes need them; others skip an allocation each.
+                attribute_accessors: if property_attributes.is_empty() {
+                    Vec::new()
+                } else {
+                    p.attributes.iter().map(|(k, v)| (k.clone(), *v)).collect()
+                },
                 property_attributes,
-                attribute_accessors: p.attributes.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             });
         }
         Ok(())
