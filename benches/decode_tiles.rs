@@ -148,16 +148,21 @@ fn compare(c: &mut Criterion, name: &str, bytes: &[u8]) {
     g.finish();
 }
 
-/// `URBIS_BENCH_COUNT=urbis|urbis_json_only|gltf_import|gltf_import_and_read:N` runs only that
+/// `URBIS_BENCH_COUNT=urbis|urbis_json_only|skip_only|gltf_import|gltf_import_and_read:N` runs only that
 /// decoder N times on the JSON-heavy tile and exits: for `perf stat -e
 /// cycles`, which counts this process's own cycles and so stays steady on a
-/// VM whose wall-clock timings swing with its neighbours.
+/// VM whose wall-clock timings swing with its neighbours. `skip_only` skips
+/// the whole JSON structurally: the floor for a byte-at-a-time reader.
 fn fixed_count(spec: &str, bytes: &[u8]) {
     let (which, n) = spec.split_once(':').unwrap_or((spec, "100"));
     let n: usize = n.parse().expect("URBIS_BENCH_COUNT=name:count");
     for _ in 0..n {
         match which {
             "urbis" => drop(std::hint::black_box(gltf::parse(bytes, "t", &NoResources).expect("urbis parse"))),
+            "skip_only" => {
+                let json = gltf::parse_glb(bytes).expect("glb").json;
+                gltf::json_reader::Reader::new(json).skip().expect("skip");
+            }
             "urbis_json_only" => {
                 let json = gltf::parse_glb(bytes).expect("glb").json;
                 drop(std::hint::black_box(gltf::json::Root::read(json).expect("json")))
@@ -170,12 +175,48 @@ fn fixed_count(spec: &str, bytes: &[u8]) {
     println!("{which}: {n} decodes of {} bytes", bytes.len());
 }
 
+/// The three decoders interleaved, one decode each in turn, `rounds` times:
+/// on a VM whose speed drifts over seconds, this compares them under the
+/// same conditions, which criterion's one-group-after-another cannot.
+/// Prints the median of each and the ratios.
+fn interleaved(bytes: &[u8], rounds: usize) {
+    let mut times: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        let t = std::time::Instant::now();
+        drop(std::hint::black_box(gltf::parse(bytes, "t", &NoResources).expect("urbis parse")));
+        times[0].push(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        drop(std::hint::black_box(::gltf::import_slice(bytes).expect("gltf import")));
+        times[1].push(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        std::hint::black_box(gltf_crate_decode(bytes));
+        times[2].push(t.elapsed().as_secs_f64());
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let [u, i, r] = times.each_mut().map(median);
+    let mib = bytes.len() as f64 / (1 << 20) as f64;
+    println!(
+        "json_heavy_glb interleaved ({rounds} rounds, medians): urbis {:.2} ms ({:.0} MiB/s), gltf import {:.2} ms, \
+         import+read {:.2} ms; urbis is {:.2}× import and {:.2}× import+read",
+        u * 1e3,
+        mib / u,
+        i * 1e3,
+        r * 1e3,
+        i / u,
+        r / u
+    );
+}
+
 fn benches(c: &mut Criterion) {
     let heavy = json_heavy(3000);
     if let Ok(spec) = std::env::var("URBIS_BENCH_COUNT") {
         fixed_count(&spec, &heavy);
         std::process::exit(0);
     }
+    interleaved(&heavy, 300);
     compare(c, "json_heavy_glb", &heavy);
     if std::env::var("URBIS_BENCH_PROFILE").is_ok() {
         let g = gltf::parse_glb(&heavy).expect("glb");

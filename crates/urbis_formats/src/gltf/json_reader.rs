@@ -71,11 +71,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn ws(&mut self) {
-        while let Some(&c) = self.bytes.get(self.pos) {
-            // Every significant byte is above the space: one compare in the usual case.
-            if c > b' ' || !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
-                break;
-            }
+        while self.bytes.get(self.pos).is_some_and(|&c| is_space(c)) {
             self.pos += 1;
         }
     }
@@ -142,17 +138,7 @@ impl<'a> Reader<'a> {
         self.enter()?;
         if !self.eat(b'}') {
             loop {
-                if self.peek() != Some(b'"') {
-                    return self.expected("a member name");
-                }
-                // Plain names (the rule) borrowed in registers; escaped ones decoded.
-                let key = match self.plain_string() {
-                    Some(k) => Cow::Borrowed(k),
-                    None => self.key()?,
-                };
-                if !self.eat(b':') {
-                    return self.expected("`:`");
-                }
+                let key = self.member_key()?;
                 member(self, &key).map_err(|e| e.within(String::from_utf8_lossy(&key)))?;
                 // One look at what follows, not one per possibility.
                 match self.peek() {
@@ -167,6 +153,41 @@ impl<'a> Reader<'a> {
         }
         self.depth -= 1;
         Ok(())
+    }
+
+    /// A member's name and its colon. The usual case (a plain name) runs on
+    /// a local cursor stored once: the cursor lives behind `&mut self`, and
+    /// each store and reload of it sits on the parse's critical path.
+    #[inline(always)]
+    fn member_key(&mut self) -> Result<Cow<'a, [u8]>> {
+        let b = self.bytes;
+        let mut p = self.pos;
+        while b.get(p).is_some_and(|&c| is_space(c)) {
+            p += 1;
+        }
+        if b.get(p) == Some(&b'"') {
+            let (end, stop) = find_special(b, p + 1);
+            if stop == Some(b'"') {
+                let mut q = end + 1;
+                while b.get(q).is_some_and(|&c| is_space(c)) {
+                    q += 1;
+                }
+                if b.get(q) == Some(&b':') {
+                    self.pos = q + 1;
+                    return Ok(Cow::Borrowed(&b[p + 1..end]));
+                }
+            }
+        }
+        // Escapes, or an error to report: the general path.
+        self.pos = p;
+        if self.peek() != Some(b'"') {
+            return self.expected("a member name");
+        }
+        let key = self.key()?;
+        if !self.eat(b':') {
+            return self.expected("`:`");
+        }
+        Ok(key)
     }
 
     /// Reads an array, calling `element` with each index and the reader at the element.
@@ -701,6 +722,13 @@ fn find_special(b: &[u8], from: usize) -> (usize, Option<u8>) {
         p += 1;
     }
     (p, None)
+}
+
+/// JSON whitespace. Every significant byte is above the space, so the usual
+/// case costs one compare.
+#[inline(always)]
+fn is_space(c: u8) -> bool {
+    c <= b' ' && matches!(c, b' ' | b'\n' | b'\r' | b'\t')
 }
 
 /// Clinger's fast path: a number of at most 15 significant digits and no
