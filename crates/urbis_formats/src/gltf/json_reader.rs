@@ -19,6 +19,12 @@ use std::borrow::Cow;
 /// The nesting limit, serde_json's.
 pub const MAX_DEPTH: usize = 128;
 
+/// The most memory one array read in place may take per byte of the
+/// document. Real glTF stays far below (a node is at least ~10 bytes of JSON
+/// for 152 bytes of memory); only degenerate input such as a million empty
+/// objects reaches it.
+pub const MEMORY_PER_INPUT_BYTE: usize = 64;
+
 /// A JSON error: byte offset in the document, path of the member, message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonError {
@@ -233,7 +239,15 @@ impl<'a> Reader<'a> {
         mut fill: impl FnMut(&mut Self, &mut T) -> Result<()>,
     ) -> Result<Vec<T>> {
         let mut out: Vec<T> = Vec::new();
+        // `[{},{},…]` costs 3 bytes of input per element but a whole `T` of
+        // memory: the decoded arrays may not exceed a fixed multiple of the document.
+        let budget = MEMORY_PER_INPUT_BYTE * self.bytes.len() + (1 << 20);
         self.array(|r, _| {
+            if (out.len() + 1) * size_of::<T>() > budget {
+                return r.error(format!(
+                    "array elements would take over {MEMORY_PER_INPUT_BYTE}× the document's size in memory"
+                ));
+            }
             out.push(T::default());
             match out.last_mut() {
                 Some(slot) => fill(r, slot),
@@ -888,6 +902,22 @@ mod tests {
         let e = err_of(Reader::new(deep.as_bytes()).skip());
         assert!(e.msg.contains("nested deeper than 128"), "{e}");
         assert!(e.offset < 200, "refused at the limit, not at the end: {e}");
+    }
+
+    #[test]
+    fn arrays_of_empty_objects_are_bounded_by_the_document() {
+        #[derive(Debug, Default)]
+        struct Big {
+            _payload: [u64; 32],
+        }
+        let n = 100_000;
+        let text = format!("[{}{{}}]", "{},".repeat(n - 1));
+        let mut r = Reader::new(text.as_bytes());
+        let e = err_of(r.vec_in_place(|r, _: &mut Big| r.skip()));
+        assert!(e.msg.contains("64× the document"), "{e}");
+        let small = format!("[{}{{}}]", "{},".repeat(99));
+        let v = Reader::new(small.as_bytes()).vec_in_place(|r, _: &mut Big| r.skip()).expect("small");
+        assert_eq!(v.len(), 100);
     }
 
     #[test]
