@@ -3,8 +3,9 @@
 //! hand with [`json_reader`](super::json_reader), in one pass and without a
 //! tree; the rest (asset, buffers, materials, textures, images, samplers and
 //! every `extensions` object) go through serde from their raw spans. Unknown
-//! members are skipped (their syntax still checked); extensions stay raw JSON
-//! until a reader wants them.
+//! members are skipped (scalars checked, containers for matched brackets and
+//! closed strings); extensions stay raw JSON until a reader wants them. A
+//! repeated member keeps its last value.
 
 use std::borrow::Cow;
 

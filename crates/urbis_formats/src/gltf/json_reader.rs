@@ -4,7 +4,7 @@
 //! ```text
 //! bytes ─► Reader (one pass, no tree) ─► members matched by their raw key
 //!        ├─► numbers, strings (borrowed unless escaped) into json::Root
-//!        ├─► values nobody reads (names, extras, min/max) skipped, still checked
+//!        ├─► values nobody reads (names, extras, min/max) skipped by structure
 //!        └─► rare members as raw spans, handed to serde_json
 //! ```
 //!
@@ -29,7 +29,8 @@ pub const MEMORY_PER_INPUT_BYTE: usize = 64;
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonError {
     pub offset: usize,
-    /// JSON pointer of the value, built as the error leaves each level.
+    /// Path of the value (keys and indices, `/`-separated), built as the
+    /// error leaves each level.
     pub path: String,
     pub msg: String,
 }
@@ -61,7 +62,8 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        // A UTF-8 byte-order mark is tolerated, as serde_json does not; glTF forbids it but exporters write it.
+        // A UTF-8 byte-order mark is tolerated (serde_json refuses it): glTF
+        // forbids it, but some exporters write it.
         let pos = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
         Self { bytes, pos, depth: 0 }
     }
