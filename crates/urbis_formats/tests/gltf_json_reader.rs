@@ -92,3 +92,33 @@ fn json_errors_name_the_file_offset_and_path() {
     let e = gltf::parse(missing, "m.gltf", &gltf::NoResources).expect_err("no type").to_string();
     assert!(e.contains("/accessors/0") && e.contains("missing member `type`"), "{e}");
 }
+
+#[test]
+fn empty_objects_cannot_blow_memory_up() {
+    // `[{},{},…]` costs 3 bytes a primitive or node; what it decodes to must
+    // stay within the reader's budget of 64× the document (plus 1 MiB).
+    for (member, size) in
+        [("meshes\":[{\"primitives\"", size_of::<gltf::json::Primitive>()), ("nodes\"", size_of::<gltf::json::Node>())]
+    {
+        let n = 1_000_000;
+        let text = format!(
+            "{{\"{member}:[{}{{}}]{}}}",
+            "{},".repeat(n - 1),
+            if member.starts_with("meshes") { "}]" } else { "" }
+        );
+        let budget = gltf::json_reader::MEMORY_PER_INPUT_BYTE * text.len() + (1 << 20);
+        match Root::read(text.as_bytes()) {
+            Ok(root) => {
+                let decoded = root.meshes.iter().map(|m| m.primitives.len()).sum::<usize>() + root.nodes.len();
+                assert_eq!(decoded, n);
+                assert!(n * size <= budget, "{member}: {n} × {size} bytes decoded past the budget of {budget}");
+                eprintln!("{member}: {n} elements of {size} bytes decoded within the budget");
+            }
+            Err(e) => {
+                eprintln!("{member}: {n} elements of {size} bytes refused: {e}");
+                assert!(n * size > budget, "{member}: refused within budget: {e}");
+                assert!(e.msg.contains("64× the document"), "{e}");
+            }
+        }
+    }
+}

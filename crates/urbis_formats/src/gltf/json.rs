@@ -287,16 +287,28 @@ pub struct Buffer {
     pub extensions: Extensions,
 }
 
+/// A mesh. Most meshes of a tile have one primitive, held inline: no
+/// allocation (of room for four) per mesh.
 #[derive(Debug, Default)]
 pub struct Mesh {
-    pub primitives: Vec<Primitive>,
+    pub primitives: SmallVec<[Primitive; 1]>,
 }
 
 impl Mesh {
     fn fill(r: &mut Reader, m: &mut Self) -> json_reader::Result<()> {
         r.object(|r, key| {
             match key {
-                b"primitives" => m.primitives = r.vec_in_place(Primitive::fill)?,
+                b"primitives" => {
+                    m.primitives.clear();
+                    r.array(|r, _| {
+                        r.room_for::<Primitive>(m.primitives.len() + 1)?;
+                        m.primitives.push(Primitive::default());
+                        match m.primitives.last_mut() {
+                            Some(p) => Primitive::fill(r, p),
+                            None => Ok(()),
+                        }
+                    })?
+                }
                 _ => r.skip()?,
             }
             Ok(())

@@ -241,15 +241,8 @@ impl<'a> Reader<'a> {
         mut fill: impl FnMut(&mut Self, &mut T) -> Result<()>,
     ) -> Result<Vec<T>> {
         let mut out: Vec<T> = Vec::new();
-        // `[{},{},…]` costs 3 bytes of input per element but a whole `T` of
-        // memory: the decoded arrays may not exceed a fixed multiple of the document.
-        let budget = MEMORY_PER_INPUT_BYTE * self.bytes.len() + (1 << 20);
         self.array(|r, _| {
-            if (out.len() + 1) * size_of::<T>() > budget {
-                return r.error(format!(
-                    "array elements would take over {MEMORY_PER_INPUT_BYTE}× the document's size in memory"
-                ));
-            }
+            r.room_for::<T>(out.len() + 1)?;
             out.push(T::default());
             match out.last_mut() {
                 Some(slot) => fill(r, slot),
@@ -257,6 +250,19 @@ impl<'a> Reader<'a> {
             }
         })?;
         Ok(out)
+    }
+
+    /// Whether `count` elements of `T` fit the memory budget: `[{},{},…]`
+    /// costs 3 bytes of input per element but a whole `T` of memory, so the
+    /// arrays read in place may not exceed a fixed multiple of the document.
+    pub fn room_for<T>(&self, count: usize) -> Result<()> {
+        let budget = MEMORY_PER_INPUT_BYTE * self.bytes.len() + (1 << 20);
+        if count.saturating_mul(size_of::<T>()) > budget {
+            return self.error(format!(
+                "array elements would take over {MEMORY_PER_INPUT_BYTE}× the document's size in memory"
+            ));
+        }
+        Ok(())
     }
 
     /// An array of exactly `N` numbers.
