@@ -138,27 +138,37 @@ fn gltf_crate_decode(bytes: &[u8]) -> usize {
     n
 }
 
+/// Urbis's decode (JSON, buffers, accessors, transforms, feature IDs).
+fn urbis_decode(bytes: &[u8]) -> gltf::GltfModel {
+    gltf::parse(bytes, "bench", &NoResources).expect("urbis parse")
+}
+
+/// The gltf crate's import alone.
+fn gltf_crate_import(bytes: &[u8]) -> ::gltf::Document {
+    ::gltf::import_slice(bytes).expect("gltf import").0
+}
+
 fn compare(c: &mut Criterion, name: &str, bytes: &[u8]) {
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.sample_size(10);
-    g.bench_function("urbis", |b| b.iter(|| gltf::parse(bytes, name, &NoResources).expect("urbis parse")));
-    g.bench_function("gltf_crate_import", |b| b.iter(|| ::gltf::import_slice(bytes).expect("gltf import")));
+    g.bench_function("urbis", |b| b.iter(|| urbis_decode(bytes)));
+    g.bench_function("gltf_crate_import", |b| b.iter(|| gltf_crate_import(bytes)));
     g.bench_function("gltf_crate_import_and_read", |b| b.iter(|| gltf_crate_decode(bytes)));
     g.finish();
 }
 
 /// `URBIS_BENCH_COUNT=urbis|urbis_json_only|skip_only|gltf_import|gltf_import_and_read:N` runs only that
-/// decoder N times on the JSON-heavy tile and exits: for `perf stat -e
-/// cycles`, which counts this process's own cycles and so stays steady on a
-/// VM whose wall-clock timings swing with its neighbours. `skip_only` skips
-/// the whole JSON structurally: the floor for a byte-at-a-time reader.
+/// decoder N times on the JSON-heavy tile and exits: for `perf record` or
+/// valgrind, whose instruction counts stay steady on a VM whose wall-clock
+/// timings swing with its neighbours. `skip_only` skips the whole JSON
+/// structurally: the floor for a byte-at-a-time reader.
 fn fixed_count(spec: &str, bytes: &[u8]) {
     let (which, n) = spec.split_once(':').unwrap_or((spec, "100"));
     let n: usize = n.parse().expect("URBIS_BENCH_COUNT=name:count");
     for _ in 0..n {
         match which {
-            "urbis" => drop(std::hint::black_box(gltf::parse(bytes, "t", &NoResources).expect("urbis parse"))),
+            "urbis" => drop(std::hint::black_box(urbis_decode(bytes))),
             "skip_only" => {
                 let json = gltf::parse_glb(bytes).expect("glb").json;
                 gltf::json_reader::Reader::new(json).skip().expect("skip");
@@ -167,7 +177,7 @@ fn fixed_count(spec: &str, bytes: &[u8]) {
                 let json = gltf::parse_glb(bytes).expect("glb").json;
                 drop(std::hint::black_box(gltf::json::Root::read(json).expect("json")))
             }
-            "gltf_import" => drop(std::hint::black_box(::gltf::import_slice(bytes).expect("gltf import"))),
+            "gltf_import" => drop(std::hint::black_box(gltf_crate_import(bytes))),
             "gltf_import_and_read" => drop(std::hint::black_box(gltf_crate_decode(bytes))),
             other => panic!("unknown decoder {other}"),
         }
@@ -183,10 +193,10 @@ fn interleaved(bytes: &[u8], rounds: usize) {
     let mut times: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..rounds {
         let t = std::time::Instant::now();
-        drop(std::hint::black_box(gltf::parse(bytes, "t", &NoResources).expect("urbis parse")));
+        drop(std::hint::black_box(urbis_decode(bytes)));
         times[0].push(t.elapsed().as_secs_f64());
         let t = std::time::Instant::now();
-        drop(std::hint::black_box(::gltf::import_slice(bytes).expect("gltf import")));
+        drop(std::hint::black_box(gltf_crate_import(bytes)));
         times[1].push(t.elapsed().as_secs_f64());
         let t = std::time::Instant::now();
         std::hint::black_box(gltf_crate_decode(bytes));
@@ -264,17 +274,10 @@ fn benches(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(total as u64));
         g.sample_size(10);
         g.bench_function("sequential", |b| {
-            b.iter(|| {
-                tiles.iter().map(|t| gltf::parse(t, "t", &NoResources).expect("parse").primitives.len()).sum::<usize>()
-            })
+            b.iter(|| tiles.iter().map(|t| urbis_decode(t).primitives.len()).sum::<usize>())
         });
         g.bench_function("rayon", |b| {
-            b.iter(|| {
-                tiles
-                    .par_iter()
-                    .map(|t| gltf::parse(t, "t", &NoResources).expect("parse").primitives.len())
-                    .sum::<usize>()
-            })
+            b.iter(|| tiles.par_iter().map(|t| urbis_decode(t).primitives.len()).sum::<usize>())
         });
         g.finish();
     }

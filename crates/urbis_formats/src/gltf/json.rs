@@ -44,11 +44,11 @@ impl Root {
         r.object(|r, key| {
             match key {
                 b"asset" => root.asset = r.serde()?,
-                b"accessors" => root.accessors = r.vec_in_place(Accessor::fill)?,
-                b"bufferViews" => root.buffer_views = r.vec_in_place(BufferView::fill)?,
+                b"accessors" => r.fill_each(&mut root.accessors, Accessor::fill)?,
+                b"bufferViews" => r.fill_each(&mut root.buffer_views, BufferView::fill)?,
                 b"buffers" => root.buffers = r.serde()?,
-                b"meshes" => root.meshes = r.vec_in_place(Mesh::fill)?,
-                b"nodes" => root.nodes = r.vec_in_place(Node::fill)?,
+                b"meshes" => r.fill_each(&mut root.meshes, Mesh::fill)?,
+                b"nodes" => r.fill_each(&mut root.nodes, Node::fill)?,
                 b"scenes" => root.scenes = r.vec(Scene::read)?,
                 b"scene" => root.scene = r.option(Reader::usize)?,
                 b"materials" => root.materials = r.serde()?,
@@ -298,17 +298,7 @@ impl Mesh {
     fn fill(r: &mut Reader, m: &mut Self) -> json_reader::Result<()> {
         r.object(|r, key| {
             match key {
-                b"primitives" => {
-                    m.primitives.clear();
-                    r.array(|r, _| {
-                        r.room_for::<Primitive>(m.primitives.len() + 1)?;
-                        m.primitives.push(Primitive::default());
-                        match m.primitives.last_mut() {
-                            Some(p) => Primitive::fill(r, p),
-                            None => Ok(()),
-                        }
-                    })?
-                }
+                b"primitives" => r.fill_each(&mut m.primitives, Primitive::fill)?,
                 _ => r.skip()?,
             }
             Ok(())
@@ -410,8 +400,12 @@ impl Primitive {
     }
 }
 
+/// glTF's default rotation (none) and scale (one).
+pub const NO_ROTATION: [f64; 4] = [0.0, 0.0, 0.0, 1.0];
+pub const UNIT_SCALE: [f64; 3] = [1.0; 3];
+
 /// A node; absent TRS members hold their glTF defaults. Kept small: a tile
-/// may have thousands, and they are moved as they are collected.
+/// may have thousands.
 #[derive(Debug)]
 pub struct Node {
     pub children: Vec<usize>,
@@ -430,8 +424,8 @@ impl Default for Node {
             mesh: None,
             matrix: None,
             translation: [0.0; 3],
-            rotation: [0.0, 0.0, 0.0, 1.0],
-            scale: [1.0; 3],
+            rotation: NO_ROTATION,
+            scale: UNIT_SCALE,
             extensions: Extensions::new(),
         }
     }
@@ -445,8 +439,8 @@ impl Node {
                 b"mesh" => n.mesh = r.option(Reader::usize)?,
                 b"matrix" => n.matrix = r.option(|r| r.f64_array::<16>().map(Box::new))?,
                 b"translation" => n.translation = r.option(Reader::f64_array::<3>)?.unwrap_or([0.0; 3]),
-                b"rotation" => n.rotation = r.option(Reader::f64_array::<4>)?.unwrap_or([0.0, 0.0, 0.0, 1.0]),
-                b"scale" => n.scale = r.option(Reader::f64_array::<3>)?.unwrap_or([1.0; 3]),
+                b"rotation" => n.rotation = r.option(Reader::f64_array::<4>)?.unwrap_or(NO_ROTATION),
+                b"scale" => n.scale = r.option(Reader::f64_array::<3>)?.unwrap_or(UNIT_SCALE),
                 b"extensions" => n.extensions = r.serde()?,
                 _ => r.skip()?,
             }

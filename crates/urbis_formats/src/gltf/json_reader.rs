@@ -16,6 +16,8 @@
 
 use std::borrow::Cow;
 
+use super::json_scan::{find_special, is_space, simple_decimal};
+
 /// The nesting limit, serde_json's.
 pub const MAX_DEPTH: usize = 128;
 
@@ -36,6 +38,11 @@ pub struct JsonError {
 }
 
 impl JsonError {
+    /// The path, `/` for the document itself.
+    pub fn path_or_root(&self) -> &str {
+        if self.path.is_empty() { "/" } else { &self.path }
+    }
+
     /// Prefixes the path with one more level (an object key or array index).
     pub fn within(mut self: Box<Self>, level: impl std::fmt::Display) -> Box<Self> {
         self.path = format!("/{level}{}", self.path);
@@ -45,8 +52,7 @@ impl JsonError {
 
 impl std::fmt::Display for JsonError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = if self.path.is_empty() { "/" } else { &self.path };
-        write!(f, "at byte {}, `{path}`: {}", self.offset, self.msg)
+        write!(f, "at byte {}, `{}`: {}", self.offset, self.path_or_root(), self.msg)
     }
 }
 
@@ -233,44 +239,34 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// An array of objects read in place: each element starts as
-    /// `T::default()` inside the vector and `fill` sets its members, so large
-    /// elements are never moved (a measurable cost for thousands of nodes).
-    pub fn vec_in_place<T: Default>(
+    /// An array of objects read in place into `out` (emptied first): each
+    /// element starts as `T::default()` inside the collection and `fill`
+    /// sets its members, so large elements are never moved (a measurable
+    /// cost for thousands of nodes). The elements stay within the memory
+    /// budget ([`Reader::element_budget`]).
+    pub fn fill_each<T: Default, C: InPlace<T>>(
         &mut self,
+        out: &mut C,
         mut fill: impl FnMut(&mut Self, &mut T) -> Result<()>,
-    ) -> Result<Vec<T>> {
-        let mut out: Vec<T> = Vec::new();
+    ) -> Result<()> {
+        out.clear();
+        let budget = self.element_budget::<T>();
         self.array(|r, _| {
-            r.room_for::<T>(out.len() + 1)?;
-            if out.len() == out.capacity() {
-                // Growing fourfold, not twofold (a third of the copying for
-                // long arrays), but never past the memory budget.
-                let room = r.element_budget::<T>().saturating_sub(out.len()).max(1);
-                out.reserve((out.len().max(4) * 3).min(room));
+            if out.count() >= budget {
+                return r.over_budget();
             }
-            out.push(T::default());
-            match out.last_mut() {
-                Some(slot) => fill(r, slot),
-                None => Ok(()),
-            }
-        })?;
-        Ok(out)
+            fill(r, out.push_default(budget))
+        })
     }
 
-    /// Whether `count` elements of `T` fit the memory budget: `[{},{},…]`
-    /// costs 3 bytes of input per element but a whole `T` of memory, so the
-    /// arrays read in place may not exceed a fixed multiple of the document.
-    pub fn room_for<T>(&self, count: usize) -> Result<()> {
-        if count > self.element_budget::<T>() {
-            return self.error(format!(
-                "array elements would take over {MEMORY_PER_INPUT_BYTE}× the document's size in memory"
-            ));
-        }
-        Ok(())
+    /// The error for an array past the memory budget.
+    fn over_budget<T>(&self) -> Result<T> {
+        self.error(format!("array elements would take over {MEMORY_PER_INPUT_BYTE}× the document's size in memory"))
     }
 
-    /// How many elements of `T` the memory budget allows.
+    /// How many elements of `T` the memory budget allows: `[{},{},…]` costs
+    /// 3 bytes of input per element but a whole `T` of memory, so the arrays
+    /// read in place may not exceed a fixed multiple of the document.
     pub fn element_budget<T>(&self) -> usize {
         (MEMORY_PER_INPUT_BYTE * self.bytes.len() + (1 << 20)) / size_of::<T>().max(1)
     }
@@ -456,10 +452,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn f32(&mut self) -> Result<f32> {
-        self.f64().map(|v| v as f32)
-    }
-
     /// At an opening quote: the string's bytes if it has no escape or
     /// control character (cursor moved past it), else `None` (cursor kept).
     #[inline(always)]
@@ -496,38 +488,37 @@ impl<'a> Reader<'a> {
         if self.peek() != Some(b'"') {
             return self.expected("a string");
         }
-        let start = self.pos + 1;
-        let b = self.bytes;
-        let mut p = start;
+        let mut p = self.pos + 1;
         let mut owned: Option<String> = None;
-        let mut run = start;
         loop {
-            let Some(i) = memchr::memchr2(b'"', b'\\', &b[p..]).map(|i| p + i) else {
-                self.pos = b.len();
-                return self.error("unterminated string");
-            };
-            // Control characters must be escaped.
-            if let Some(c) = b[p..i].iter().position(|&c| c < 0x20) {
-                self.pos = p + c;
-                return self.error("control character in a string");
+            let (i, stop) = find_special(self.bytes, p);
+            match stop {
+                Some(b'"') => {
+                    let tail = self.utf8(p, i)?;
+                    self.pos = i + 1;
+                    return Ok(match owned {
+                        None => Cow::Borrowed(tail),
+                        Some(mut s) => {
+                            s.push_str(tail);
+                            Cow::Owned(s)
+                        }
+                    });
+                }
+                Some(b'\\') => {
+                    let head = self.utf8(p, i)?;
+                    let s = owned.get_or_insert_with(String::new);
+                    s.push_str(head);
+                    p = self.escape(i, s)?;
+                }
+                Some(_) => {
+                    self.pos = i;
+                    return self.error("control character in a string");
+                }
+                None => {
+                    self.pos = self.bytes.len();
+                    return self.error("unterminated string");
+                }
             }
-            if b[i] == b'"' {
-                let tail = self.utf8(run, i)?;
-                self.pos = i + 1;
-                return Ok(match owned {
-                    None => Cow::Borrowed(tail),
-                    Some(mut s) => {
-                        s.push_str(tail);
-                        Cow::Owned(s)
-                    }
-                });
-            }
-            // A backslash.
-            let head = self.utf8(run, i)?;
-            let s = owned.get_or_insert_with(String::new);
-            s.push_str(head);
-            p = self.escape(i, s)?;
-            run = p;
         }
     }
 
@@ -722,76 +713,53 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// The first quote, backslash or control character at or after `from`: its
-/// position and byte (`None` at the end). Eight bytes at a time (SWAR): the
-/// strings of glTF are short names, where a byte loop mispredicts at every
-/// end and memchr's set-up costs more than the search.
-#[inline]
-fn find_special(b: &[u8], from: usize) -> (usize, Option<u8>) {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let mut p = from;
-    while let Some(chunk) = b.get(p..p + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(w);
-        // Bytes equal to '"' or '\\', or below 0x20. A false positive can only
-        // sit above a true one, so the lowest flagged byte is exact.
-        let hits = zero_byte(w ^ (ONES * u64::from(b'"')))
-            | zero_byte(w ^ (ONES * u64::from(b'\\')))
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
-        if hits != 0 {
-            let i = p + (hits.trailing_zeros() / 8) as usize;
-            return (i, Some(b[i]));
-        }
-        p += 8;
-    }
-    while let Some(&c) = b.get(p) {
-        if c == b'"' || c == b'\\' || c < 0x20 {
-            return (p, Some(c));
-        }
-        p += 1;
-    }
-    (p, None)
+/// A collection that [`Reader::fill_each`] fills: a `Vec`, or a
+/// `SmallVec` when one or two elements are the rule.
+pub trait InPlace<T>: Default {
+    /// Elements so far.
+    fn count(&self) -> usize;
+    fn clear(&mut self);
+    /// Appends `T::default()` and returns it; `budget` is the most elements
+    /// the collection may ever need room for.
+    fn push_default(&mut self, budget: usize) -> &mut T;
 }
 
-/// JSON whitespace. Every significant byte is above the space, so the usual
-/// case costs one compare.
-#[inline(always)]
-fn is_space(c: u8) -> bool {
-    c <= b' ' && matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+impl<T: Default> InPlace<T> for Vec<T> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+
+    fn push_default(&mut self, budget: usize) -> &mut T {
+        if self.len() == self.capacity() {
+            // Growing fourfold, not twofold (a third of the copying for
+            // long arrays), but never past the memory budget.
+            let room = budget.saturating_sub(self.len()).max(1);
+            self.reserve((self.len().max(4) * 3).min(room));
+        }
+        self.push(T::default());
+        let last = self.len() - 1;
+        &mut self[last]
+    }
 }
 
-/// Clinger's fast path: a number of at most 15 significant digits and no
-/// exponent is `digits / 10^k` with both operands exact in f64, so one IEEE
-/// division gives the correctly rounded value, as the full parser would.
-#[inline]
-fn simple_decimal(span: &[u8], integer: bool) -> Option<f64> {
-    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
-    let (neg, body) = match span.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, span),
-    };
-    if body.len() > 16 || (!integer && body.iter().any(|&c| c == b'e' || c == b'E')) {
-        return None;
+impl<A: smallvec::Array<Item: Default>> InPlace<A::Item> for smallvec::SmallVec<A> {
+    fn count(&self) -> usize {
+        self.len()
     }
-    let mut mantissa: u64 = 0;
-    let mut digits = 0usize;
-    let mut frac = None;
-    for (i, &c) in body.iter().enumerate() {
-        if c == b'.' {
-            frac = Some(body.len() - i - 1);
-        } else {
-            mantissa = mantissa * 10 + u64::from(c - b'0');
-            digits += 1;
-        }
+
+    fn clear(&mut self) {
+        smallvec::SmallVec::clear(self);
     }
-    if digits > 15 {
-        return None;
+
+    fn push_default(&mut self, _budget: usize) -> &mut A::Item {
+        self.push(A::Item::default());
+        let last = self.len() - 1;
+        &mut self[last]
     }
-    let v = mantissa as f64 / POW10[frac.unwrap_or(0)];
-    Some(if neg { -v } else { v })
 }
 
 #[cfg(test)]

@@ -134,10 +134,11 @@ fn arrays_of_empty_objects_are_bounded_by_the_document() {
     let n = 100_000;
     let text = format!("[{}{{}}]", "{},".repeat(n - 1));
     let mut r = Reader::new(text.as_bytes());
-    let e = err_of(r.vec_in_place(|r, _: &mut Big| r.skip()));
+    let mut v: Vec<Big> = Vec::new();
+    let e = err_of(r.fill_each(&mut v, |r, _| r.skip()));
     assert!(e.msg.contains("64× the document"), "{e}");
     let small = format!("[{}{{}}]", "{},".repeat(99));
-    let v = Reader::new(small.as_bytes()).vec_in_place(|r, _: &mut Big| r.skip()).expect("small");
+    Reader::new(small.as_bytes()).fill_each(&mut v, |r, _| r.skip()).expect("small");
     assert_eq!(v.len(), 100);
 }
 

@@ -18,6 +18,7 @@ pub mod container;
 pub mod features;
 pub mod json;
 pub mod json_reader;
+mod json_scan;
 mod meshopt_views;
 pub mod metadata;
 
@@ -293,7 +294,7 @@ pub fn parse_at(
     let root = json::Root::read(json_bytes).map_err(|e| FormatError::Offset {
         path: name.into(),
         offset: base_offset + json_offset + e.offset,
-        msg: format!("JSON `{}`: {}", if e.path.is_empty() { "/" } else { &e.path }, e.msg),
+        msg: format!("JSON `{}`: {}", e.path_or_root(), e.msg),
     })?;
     Loader::new(&root, bin, bytes.len(), resources).and_then(|l| l.load()).map_err(|e| match e {
         LoadError::Gltf(g) => g.in_file(name, base_offset),
@@ -640,7 +641,7 @@ fn local_transform(n: &json::Node) -> DMat4 {
         }
     }
     let t = DVec3::from_array(n.translation);
-    if n.rotation == [0.0, 0.0, 0.0, 1.0] && n.scale == [1.0; 3] {
+    if n.rotation == json::NO_ROTATION && n.scale == json::UNIT_SCALE {
         return if t.is_finite() { DMat4::from_translation(t) } else { DMat4::IDENTITY };
     }
     let [x, y, z, w] = n.rotation;
