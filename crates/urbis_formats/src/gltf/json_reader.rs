@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 
-use super::json_scan::{find_special, is_space, simple_decimal};
+use super::json_scan::{find_special, is_space};
 
 /// The nesting limit, serde_json's.
 pub const MAX_DEPTH: usize = 128;
@@ -440,16 +440,71 @@ impl<'a> Reader<'a> {
     /// Any number, as f64 (correctly rounded, as Rust's parser is).
     #[inline]
     pub fn f64(&mut self) -> Result<f64> {
-        let (span, integer) = self.number_span()?;
-        if let Some(v) = simple_decimal(span, integer) {
+        if let Some(v) = self.short_decimal() {
             return Ok(v);
         }
+        let (span, _) = self.number_span()?;
         // The span holds only ASCII digits, signs, '.', 'e'.
         let text = std::str::from_utf8(span).unwrap_or("");
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
             _ => self.error("number out of range"),
         }
+    }
+
+    /// The usual number in one pass: a sign, at most 15 digits with an
+    /// optional fraction and no exponent, whose value `digits / 10^k` is
+    /// correctly rounded by one division (Clinger's fast path). `None`
+    /// (cursor kept) for anything else, which [`Reader::f64`] then scans,
+    /// checks and parses in full.
+    #[inline(always)]
+    fn short_decimal(&mut self) -> Option<f64> {
+        const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+        let b = self.bytes;
+        let mut p = self.pos;
+        while b.get(p).is_some_and(|&c| is_space(c)) {
+            p += 1;
+        }
+        let neg = b.get(p) == Some(&b'-');
+        p += usize::from(neg);
+        let int_start = p;
+        let mut mantissa: u64 = 0;
+        while let Some(&c) = b.get(p) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            p += 1;
+        }
+        let int_digits = p - int_start;
+        // Leading zeros are not JSON; the full path reports them.
+        if int_digits == 0 || (int_digits > 1 && b[int_start] == b'0') {
+            return None;
+        }
+        let mut frac_digits = 0;
+        if b.get(p) == Some(&b'.') {
+            p += 1;
+            let frac_start = p;
+            while let Some(&c) = b.get(p) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+                p += 1;
+            }
+            frac_digits = p - frac_start;
+            if frac_digits == 0 {
+                return None;
+            }
+        }
+        if int_digits + frac_digits > 15 || matches!(b.get(p), Some(b'e' | b'E')) {
+            return None;
+        }
+        let v = mantissa as f64 / POW10[frac_digits];
+        self.pos = p;
+        Some(if neg { -v } else { v })
     }
 
     /// At an opening quote: the string's bytes if it has no escape or
