@@ -61,7 +61,7 @@ fn hand_reader_agrees_with_serde_on_the_shared_samples() {
                 let attrs = pt["attributes"].as_object().expect("attributes");
                 assert_eq!(pm.attributes.iter().count(), attrs.len());
                 for (k, v) in attrs {
-                    assert_eq!(pm.attributes.get(k).map(|&a| a as u64), v.as_u64(), "{} {k}", p.display());
+                    assert_eq!(pm.attributes.get(k).map(|a| a as u64), v.as_u64(), "{} {k}", p.display());
                 }
                 assert_eq!(pm.indices.map(|v| v as u64), pt["indices"].as_u64());
                 assert_eq!(pm.mode as u64, pt["mode"].as_u64().unwrap_or(4));
@@ -121,4 +121,23 @@ fn empty_objects_cannot_blow_memory_up() {
             }
         }
     }
+}
+
+#[test]
+fn attributes_are_named_numbered_and_bounded() {
+    let text = br#"{"meshes":[{"primitives":[{"attributes":{"POSITION":3,"_HEIGHT":7,"TEXCOORD_0":4,"_HEIGHT":8,"NORMAL":5}}]}]}"#;
+    let root = Root::read(text).expect("read");
+    let a = &root.meshes[0].primitives[0].attributes;
+    // File order kept, a repeated name keeps its last value.
+    let names: Vec<(&str, usize)> = a.iter().collect();
+    assert_eq!(names, [("POSITION", 3), ("_HEIGHT", 8), ("TEXCOORD_0", 4), ("NORMAL", 5)]);
+    assert_eq!(a.get("_HEIGHT"), Some(8));
+    assert_eq!(a.get_common(gltf::json::Common::TexCoord0), Some(4));
+    assert_eq!(a.get("TEXCOORD_1"), None);
+    // Thousands of distinct names would cost quadratic time to match: refused.
+    let n = gltf::json::MAX_ATTRIBUTES + 1;
+    let many: Vec<String> = (0..n).map(|i| format!("\"_A{i}\":0")).collect();
+    let text = format!(r#"{{"meshes":[{{"primitives":[{{"attributes":{{{}}}}}]}}]}}"#, many.join(","));
+    let e = Root::read(text.as_bytes()).expect_err("too many attributes");
+    assert!(e.msg.contains("attributes") && e.path.starts_with("/meshes/0/primitives/0/attributes"), "{e}");
 }

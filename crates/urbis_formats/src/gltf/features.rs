@@ -65,7 +65,7 @@ pub(super) fn read_primitive(
             as u32;
         let source = if let Some(set) = u("attribute") {
             let name = format!("_FEATURE_ID_{set}");
-            let &a = p
+            let a = p
                 .attributes
                 .get(&name)
                 .ok_or_else(|| GltfError::field(&ff, format!("attribute {name} not on the primitive")))?;

@@ -15,7 +15,36 @@ use smallvec::SmallVec;
 
 use super::json_reader::{self, JsonError, Reader};
 
-type Extensions = Map<String, Value>;
+/// A glTF object's `extensions`, kept as raw JSON values until a reader
+/// wants them. Nearly every node and primitive has none: then nothing is
+/// allocated and the field takes one word.
+#[derive(Debug, Default, Clone)]
+pub struct Extensions(Option<Box<Map<String, Value>>>);
+
+impl Extensions {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.as_ref()?.get(name)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |m| m.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for Extensions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m = Map::deserialize(d)?;
+        Ok(Self((!m.is_empty()).then(|| Box::new(m))))
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Root {
@@ -306,48 +335,111 @@ impl Mesh {
     }
 }
 
-/// A primitive's vertex attributes: name and accessor, in file order. Up to
-/// four live inline: one allocation fewer per primitive of a JSON-heavy tile.
+/// The attribute names common enough to be stored as a number, in the
+/// order of [`Common`].
+const COMMON_NAMES: [&str; 11] = [
+    "POSITION",
+    "NORMAL",
+    "TANGENT",
+    "TEXCOORD_0",
+    "TEXCOORD_1",
+    "COLOR_0",
+    "JOINTS_0",
+    "WEIGHTS_0",
+    "_BATCHID",
+    "_FEATURE_ID_0",
+    "_FEATURE_ID_1",
+];
+
+/// The most attributes a primitive may have (real ones have a handful).
+pub const MAX_ATTRIBUTES: usize = 1024;
+
+/// A common attribute name, for lookups without string compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Common {
+    Position,
+    Normal,
+    Tangent,
+    TexCoord0,
+    TexCoord1,
+    Color0,
+    Joints0,
+    Weights0,
+    BatchId,
+    FeatureId0,
+    FeatureId1,
+}
+
+/// A primitive's vertex attributes, in file order: each a name number and
+/// an accessor. Common names are numbered by [`Common`]; others by their
+/// place in `other_names` after those. Up to four entries live inline and
+/// the whole takes 64 bytes: a JSON-heavy tile has thousands of primitives,
+/// and their size is memory traffic.
 #[derive(Debug, Default, Clone)]
-pub struct Attributes(SmallVec<[(Cow<'static, str>, usize); 4]>);
+pub struct Attributes {
+    entries: SmallVec<[(u32, u32); 4]>,
+    other_names: Vec<String>,
+}
 
 impl Attributes {
     /// The accessor of an attribute.
-    pub fn get(&self, name: &str) -> Option<&usize> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.get_id(self.id_of(name)?)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Cow<'static, str>, &usize)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    /// The accessor of a common attribute.
+    #[inline]
+    pub fn get_common(&self, name: Common) -> Option<usize> {
+        self.get_id(name as u32)
+    }
+
+    fn get_id(&self, id: u32) -> Option<usize> {
+        self.entries.iter().find(|(k, _)| *k == id).map(|&(_, a)| a as usize)
+    }
+
+    fn id_of(&self, name: &str) -> Option<u32> {
+        match COMMON_NAMES.iter().position(|&c| c == name) {
+            Some(i) => Some(i as u32),
+            None => self.other_names.iter().position(|o| o == name).map(|i| (i + COMMON_NAMES.len()) as u32),
+        }
+    }
+
+    fn name(&self, id: u32) -> &str {
+        let id = id as usize;
+        COMMON_NAMES.get(id).copied().unwrap_or_else(|| &self.other_names[id - COMMON_NAMES.len()])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.entries.iter().map(|&(k, a)| (self.name(k), a as usize))
+    }
+
+    /// Name and accessor pairs; common names shared as statics.
+    pub fn to_named(&self) -> Vec<(Cow<'static, str>, usize)> {
+        self.entries
+            .iter()
+            .map(|&(k, a)| {
+                let name = match COMMON_NAMES.get(k as usize) {
+                    Some(&c) => Cow::Borrowed(c),
+                    None => Cow::Owned(self.name(k).to_string()),
+                };
+                (name, a as usize)
+            })
+            .collect()
     }
 
     /// Sets an attribute (a repeated name keeps the last value, as serde's maps do).
-    pub fn insert(&mut self, name: &str, accessor: usize) {
-        match self.0.iter_mut().find(|(k, _)| k == name) {
+    pub fn insert(&mut self, name: &str, accessor: u32) {
+        let id = match self.id_of(name) {
+            Some(id) => id,
+            None => {
+                self.other_names.push(name.to_string());
+                (COMMON_NAMES.len() + self.other_names.len() - 1) as u32
+            }
+        };
+        match self.entries.iter_mut().find(|(k, _)| *k == id) {
             Some(slot) => slot.1 = accessor,
-            None => self.0.push((intern(name), accessor)),
+            None => self.entries.push((id, accessor)),
         }
-    }
-}
-
-/// Attribute names as shared statics when they are the common ones.
-fn intern(name: &str) -> Cow<'static, str> {
-    const COMMON: &[&str] = &[
-        "POSITION",
-        "NORMAL",
-        "TANGENT",
-        "TEXCOORD_0",
-        "TEXCOORD_1",
-        "COLOR_0",
-        "JOINTS_0",
-        "WEIGHTS_0",
-        "_BATCHID",
-        "_FEATURE_ID_0",
-        "_FEATURE_ID_1",
-    ];
-    match COMMON.iter().find(|&&c| c == name) {
-        Some(&c) => Cow::Borrowed(c),
-        None => Cow::Owned(name.to_string()),
     }
 }
 
@@ -367,7 +459,7 @@ impl Default for Primitive {
             indices: None,
             material: None,
             mode: 4,
-            extensions: Extensions::new(),
+            extensions: Extensions::default(),
         }
     }
 }
@@ -385,7 +477,12 @@ impl Primitive {
                             msg: "attribute name is not UTF-8".into(),
                         })
                     })?;
-                    let a = r.usize()?;
+                    let a = r.u32()?;
+                    // Names are matched one by one: a hostile list of
+                    // thousands would take quadratic time.
+                    if p.attributes.entries.len() >= MAX_ATTRIBUTES {
+                        return r.error(format!("more than {MAX_ATTRIBUTES} attributes"));
+                    }
                     p.attributes.insert(name, a);
                     Ok(())
                 })?,
@@ -426,7 +523,7 @@ impl Default for Node {
             translation: [0.0; 3],
             rotation: NO_ROTATION,
             scale: UNIT_SCALE,
-            extensions: Extensions::new(),
+            extensions: Extensions::default(),
         }
     }
 }

@@ -33,6 +33,7 @@ pub use features::{FeatureIdSet, FeatureIdSource};
 pub use metadata::{MetadataValue, PropertyTable, StructuralMetadata};
 
 use crate::FormatError;
+use json::Common;
 
 /// An error inside a glTF document, before it is tied to a file name.
 #[derive(Debug, Clone, PartialEq)]
@@ -498,21 +499,22 @@ impl<'a> Loader<'a> {
             }
             let mode =
                 PrimitiveMode::from_gl(p.mode).ok_or_else(|| GltfError::field(field(), format!("mode {}", p.mode)))?;
-            let Some(&pos) = p.attributes.get("POSITION") else {
+            let Some(pos) = p.attributes.get_common(Common::Position) else {
                 model.warnings.push(format!("{}: no POSITION, skipped", field()));
                 continue;
             };
             let positions = accessor::read_vec::<3>(&root.accessors, pos, self)?;
-            let get3 = |name: &str| {
-                p.attributes.get(name).map(|&a| accessor::read_vec::<3>(&root.accessors, a, self)).transpose()
-            };
-            let normals = get3("NORMAL")?;
+            let normals = p
+                .attributes
+                .get_common(Common::Normal)
+                .map(|a| accessor::read_vec::<3>(&root.accessors, a, self))
+                .transpose()?;
             let mut tex_coords = Vec::new();
-            while let Some(&a) = p.attributes.get(&texcoord_name(tex_coords.len())) {
+            while let Some(a) = texcoord(&p.attributes, tex_coords.len()) {
                 tex_coords.push(accessor::read_vec::<2>(&root.accessors, a, self)?);
             }
-            let colors = match p.attributes.get("COLOR_0") {
-                Some(&a) => {
+            let colors = match p.attributes.get_common(Common::Color0) {
+                Some(a) => {
                     let (flat, n) = accessor::read_f64(&root.accessors, a, self)?;
                     Some(match n {
                         3 => flat.chunks_exact(3).map(|c| [c[0] as f32, c[1] as f32, c[2] as f32, 1.0]).collect(),
@@ -535,7 +537,7 @@ impl<'a> Loader<'a> {
                 return Err(GltfError::field(field(), format!("index {bad} ≥ vertex count {}", positions.len())).into());
             }
             let batch_ids =
-                p.attributes.get("_BATCHID").map(|&a| accessor::read_u32(&root.accessors, a, self)).transpose()?;
+                p.attributes.get_common(Common::BatchId).map(|a| accessor::read_u32(&root.accessors, a, self)).transpose()?;
             let feature_ids = if p.extensions.is_empty() {
                 Vec::new()
             } else {
@@ -578,7 +580,7 @@ impl<'a> Loader<'a> {
                 attribute_accessors: if property_attributes.is_empty() {
                     Vec::new()
                 } else {
-                    p.attributes.iter().map(|(k, v)| (k.clone(), *v)).collect()
+                    p.attributes.to_named()
                 },
                 property_attributes,
             });
@@ -628,9 +630,13 @@ impl<'a> Loader<'a> {
 }
 
 /// `TEXCOORD_n`, without formatting for the usual sets.
-fn texcoord_name(n: usize) -> Cow<'static, str> {
-    const NAMES: [&str; 4] = ["TEXCOORD_0", "TEXCOORD_1", "TEXCOORD_2", "TEXCOORD_3"];
-    NAMES.get(n).map_or_else(|| Cow::Owned(format!("TEXCOORD_{n}")), |&s| Cow::Borrowed(s))
+/// The accessor of `TEXCOORD_n`.
+fn texcoord(attributes: &json::Attributes, n: usize) -> Option<usize> {
+    match n {
+        0 => attributes.get_common(Common::TexCoord0),
+        1 => attributes.get_common(Common::TexCoord1),
+        _ => attributes.get(&format!("TEXCOORD_{n}")),
+    }
 }
 
 fn local_transform(n: &json::Node) -> DMat4 {
