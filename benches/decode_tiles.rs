@@ -166,6 +166,8 @@ fn compare(c: &mut Criterion, name: &str, bytes: &[u8]) {
 fn fixed_count(spec: &str, bytes: &[u8]) {
     let (which, n) = spec.split_once(':').unwrap_or((spec, "100"));
     let n: usize = n.parse().expect("URBIS_BENCH_COUNT=name:count");
+    // URBIS_BENCH_JSON=FILE: that JSON text for `urbis_json_only` (to profile one part).
+    let json_text = std::env::var("URBIS_BENCH_JSON").ok().map(|f| std::fs::read(f).expect("URBIS_BENCH_JSON"));
     for _ in 0..n {
         match which {
             "urbis" => drop(std::hint::black_box(urbis_decode(bytes))),
@@ -174,7 +176,7 @@ fn fixed_count(spec: &str, bytes: &[u8]) {
                 gltf::json_reader::Reader::new(json).skip().expect("skip");
             }
             "urbis_json_only" => {
-                let json = gltf::parse_glb(bytes).expect("glb").json;
+                let json = json_text.as_deref().unwrap_or_else(|| gltf::parse_glb(bytes).expect("glb").json);
                 drop(std::hint::black_box(gltf::json::Root::read(json).expect("json")))
             }
             "gltf_import" => drop(std::hint::black_box(gltf_crate_import(bytes))),

@@ -133,12 +133,19 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline(always)]
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return self.error(format!("nested deeper than {MAX_DEPTH} levels"));
+            return self.too_deep();
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_deep(&self) -> Result<()> {
+        self.error(format!("nested deeper than {MAX_DEPTH} levels"))
     }
 
     /// Reads an object, calling `member` with each key (unescaped bytes, not
@@ -192,8 +199,14 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        // Escapes, or an error to report: the general path.
         self.pos = p;
+        self.member_key_careful()
+    }
+
+    /// [`Reader::member_key`] for escapes, whitespace before the colon, and errors.
+    #[cold]
+    #[inline(never)]
+    fn member_key_careful(&mut self) -> Result<Cow<'a, [u8]>> {
         if self.peek() != Some(b'"') {
             return self.expected("a member name");
         }
@@ -367,15 +380,18 @@ impl<'a> Reader<'a> {
         Ok((&b[start..p], integer))
     }
 
-    /// A non-negative integer (no fraction, no exponent).
-    #[inline]
+    /// A non-negative integer (no fraction, no exponent). The usual case
+    /// (a few digits, as glTF's indices and counts are) is inlined into the
+    /// caller; anything unusual (sign, fraction, exponent, overflow, leading
+    /// zero, an error) takes the careful path out of line.
+    #[inline(always)]
     pub fn u64(&mut self) -> Result<u64> {
-        self.ws();
         let b = self.bytes;
-        let start = self.pos;
-        // Digits accumulated as they are scanned; anything unusual (sign,
-        // fraction, exponent, overflow, leading zero) takes the careful path.
-        let mut p = start;
+        let mut p = self.pos;
+        while b.get(p).is_some_and(|&c| is_space(c)) {
+            p += 1;
+        }
+        let start = p;
         let mut v: u64 = 0;
         while let Some(&c) = b.get(p) {
             let d = c.wrapping_sub(b'0');
@@ -387,11 +403,21 @@ impl<'a> Reader<'a> {
         }
         let n = p - start;
         let plain =
-            (1..=19).contains(&n) && !(n > 1 && b[start] == b'0') && !matches!(b.get(p), Some(b'.' | b'e' | b'E'));
+            (n == 1 || (2..=19).contains(&n) && b[start] != b'0') && !matches!(b.get(p), Some(b'.' | b'e' | b'E'));
         if plain {
             self.pos = p;
             return Ok(v);
         }
+        self.pos = start;
+        self.u64_careful()
+    }
+
+    /// [`Reader::u64`] for everything but the usual case: checked against
+    /// the number grammar, with overflow and sign errors.
+    #[cold]
+    #[inline(never)]
+    fn u64_careful(&mut self) -> Result<u64> {
+        let start = self.pos;
         let (span, integer) = self.number_span()?;
         if !integer || span[0] == b'-' {
             self.pos = start;
@@ -417,32 +443,46 @@ impl<'a> Reader<'a> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn usize(&mut self) -> Result<usize> {
         let start = self.pos;
         let v = self.u64()?;
-        usize::try_from(v).or_else(|_| {
-            self.pos = start;
-            self.error("integer too large")
-        })
+        match usize::try_from(v) {
+            Ok(v) => Ok(v),
+            Err(_) => self.too_large_at(start, "integer too large"),
+        }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u32(&mut self) -> Result<u32> {
         let start = self.pos;
         let v = self.u64()?;
-        u32::try_from(v).or_else(|_| {
-            self.pos = start;
-            self.error("integer too large for 32 bits")
-        })
+        match u32::try_from(v) {
+            Ok(v) => Ok(v),
+            Err(_) => self.too_large_at(start, "integer too large for 32 bits"),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_large_at<T>(&mut self, start: usize, msg: &str) -> Result<T> {
+        self.pos = start;
+        self.error(msg)
     }
 
     /// Any number, as f64 (correctly rounded, as Rust's parser is).
-    #[inline]
+    #[inline(always)]
     pub fn f64(&mut self) -> Result<f64> {
-        if let Some(v) = self.short_decimal() {
-            return Ok(v);
+        match self.short_decimal() {
+            Some(v) => Ok(v),
+            None => self.f64_careful(),
         }
+    }
+
+    /// [`Reader::f64`] for exponents, long mantissas and errors.
+    #[cold]
+    #[inline(never)]
+    fn f64_careful(&mut self) -> Result<f64> {
         let (span, _) = self.number_span()?;
         // The span holds only ASCII digits, signs, '.', 'e'.
         let text = std::str::from_utf8(span).unwrap_or("");
