@@ -708,7 +708,29 @@ impl<'a> Reader<'a> {
     /// (brackets matched in kind, strings closed, the nesting limit), since
     /// nobody reads what lies between: the bounds that matter for hostile
     /// input hold, at a fraction of the cost of full validation.
+    ///
+    /// A plain string (the usual skipped member: a name) is skipped inline.
+    #[inline(always)]
     pub fn skip(&mut self) -> Result<()> {
+        let b = self.bytes;
+        let mut p = self.pos;
+        while b.get(p).is_some_and(|&c| is_space(c)) {
+            p += 1;
+        }
+        self.pos = p;
+        if b.get(p) == Some(&b'"') {
+            let (at, stop) = find_special(b, p + 1);
+            if stop == Some(b'"') {
+                self.pos = at + 1;
+                return Ok(());
+            }
+        }
+        self.skip_any()
+    }
+
+    /// [`Reader::skip`] for every other value.
+    #[inline(never)]
+    fn skip_any(&mut self) -> Result<()> {
         match self.peek() {
             Some(b'{' | b'[') => self.skip_container(),
             Some(b'"') => self.skip_string(),

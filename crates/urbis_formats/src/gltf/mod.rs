@@ -454,7 +454,13 @@ impl<'a> Loader<'a> {
         };
         // Usually one placement per primitive; reserving avoids moving thousands of them while growing.
         model.primitives.reserve(root.meshes.iter().map(|m| m.primitives.len()).sum::<usize>().min(1 << 16));
-        let mut stack: Vec<(usize, DMat4, usize)> = roots.iter().rev().map(|&n| (n, DMat4::IDENTITY, 0)).collect();
+        // Depth first, without recursion. The stack holds node, the slot of
+        // its parent's world transform in `worlds` (`NO_PARENT` for roots)
+        // and depth: 24 bytes a node, where a transform per entry made a
+        // flat tile of thousands of roots write half a megabyte of identities.
+        const NO_PARENT: usize = usize::MAX;
+        let mut worlds: Vec<DMat4> = Vec::new();
+        let mut stack: Vec<(usize, usize, usize)> = roots.iter().rev().map(|&n| (n, NO_PARENT, 0)).collect();
         let mut visits = 0usize;
         while let Some((n, parent, depth)) = stack.pop() {
             let node = root.nodes.get(n).ok_or_else(|| GltfError::field(format!("/nodes/{n}"), "does not exist"))?;
@@ -463,13 +469,19 @@ impl<'a> Loader<'a> {
                 return Err(GltfError::field(format!("/nodes/{n}"), "node hierarchy is cyclic or too deep").into());
             }
             let local = local_transform(node);
-            // Roots (most nodes of a flat tile) need no product.
-            let world = if parent == DMat4::IDENTITY { local } else { parent * local };
+            let world = match worlds.get(parent) {
+                Some(p) => *p * local,
+                None => local,
+            };
             if let Some(m) = node.mesh {
-                self.mesh_primitives(m, n, world, node, &mut model)?;
+                self.mesh_primitives(m as usize, n, world, node, &mut model)?;
             }
-            for &c in node.children.iter().rev() {
-                stack.push((c, world, depth + 1));
+            if !node.children.is_empty() {
+                worlds.push(world);
+                let slot = worlds.len() - 1;
+                for &c in node.children.iter().rev() {
+                    stack.push((c, slot, depth + 1));
+                }
             }
         }
         Ok(model)
@@ -530,7 +542,7 @@ impl<'a> Loader<'a> {
                 }
                 None => None,
             };
-            let indices = p.indices.map(|i| accessor::read_u32(&root.accessors, i, self)).transpose()?;
+            let indices = p.indices.map(|i| accessor::read_u32(&root.accessors, i as usize, self)).transpose()?;
             if let Some(idx) = &indices
                 && let Some(bad) = idx.iter().find(|&&i| i as usize >= positions.len())
             {
@@ -572,10 +584,10 @@ impl<'a> Loader<'a> {
                 tex_coords,
                 colors,
                 indices,
-                material: p.material,
+                material: p.material.map(|m| m as usize),
                 feature_ids,
                 batch_ids,
-                instances: instances.clone(),
+                instances: if instances.is_empty() { Vec::new() } else { instances.clone() },
                 // Only primitives with property attributes need them; others skip an allocation each.
                 attribute_accessors: if property_attributes.is_empty() {
                     Vec::new()
