@@ -18,7 +18,8 @@
 //! input (criterion's MB/s column). Goal: ≥ 3× the gltf crate on JSON-heavy
 //! tiles (see the README's performance notes for where this stands).
 //! `URBIS_BENCH_PROFILE=1` adds the JSON reader alone and serde_json's
-//! `Value` on the same text; `URBIS_BENCH_COUNT` runs a fixed count (below).
+//! `Value` on the same text; `URBIS_BENCH_COUNT` runs a fixed count (below),
+//! and `URBIS_BENCH_JSON=FILE` gives `urbis_json_only` that JSON to read.
 
 /// The allocator the `urbis` binary uses.
 #[global_allocator]
