@@ -126,6 +126,35 @@ fn skipping_checks_structure_and_depth() {
 }
 
 #[test]
+fn skipped_strings_end_at_their_closing_quote() {
+    // Short and long (past one sixteen-byte block), escapes anywhere,
+    // including an escaped quote or backslash right at a block's edge.
+    for text in [
+        r#""""#,
+        r#""name""#,
+        r#""positions of building 2999""#,
+        r#""a\"b""#,
+        r#""0123456789abcd\"ef""#,
+        r#""0123456789abcde\\""#,
+        r#""0123456789abcdef0123456789\u00e9\n\"""#,
+        "\"été, 建筑\"",
+    ] {
+        let doc = format!("{text} ,1");
+        let mut r = Reader::new(doc.as_bytes());
+        r.skip().unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(r.offset(), text.len(), "{text}");
+    }
+    for (bad, what, at) in [
+        (&b"\"0123456789abcdef0123\x01\""[..], "control character", 21),
+        (b"\"0123456789abcdef0123", "unterminated", 21),
+        (b"\"ends in an escape\\", "unterminated", 19),
+    ] {
+        let e = err_of(Reader::new(bad).skip());
+        assert!(e.msg.contains(what) && e.offset == at, "{}: {e}", String::from_utf8_lossy(bad));
+    }
+}
+
+#[test]
 fn arrays_of_empty_objects_are_bounded_by_the_document() {
     #[derive(Debug, Default)]
     struct Big {
