@@ -160,7 +160,8 @@ fn compare(c: &mut Criterion, name: &str, bytes: &[u8]) {
 }
 
 /// `URBIS_BENCH_COUNT=urbis|urbis_json_only|skip_only|gltf_import|gltf_import_and_read:N` runs only that
-/// decoder N times on the JSON-heavy tile and exits: for `perf record` or
+/// decoder N times on the JSON-heavy tile (prefixed `geometry_`: on the
+/// geometry-heavy one) and exits: for `perf record` or
 /// valgrind, whose instruction counts stay steady on a VM whose wall-clock
 /// timings swing with its neighbours. `skip_only` skips the whole JSON
 /// structurally: the floor for a byte-at-a-time reader.
@@ -226,7 +227,11 @@ fn interleaved(bytes: &[u8], rounds: usize) {
 fn benches(c: &mut Criterion) {
     let heavy = json_heavy(3000);
     if let Ok(spec) = std::env::var("URBIS_BENCH_COUNT") {
-        fixed_count(&spec, &heavy);
+        // `geometry_urbis:N` decodes the geometry-heavy tile instead.
+        match spec.strip_prefix("geometry_") {
+            Some(rest) => fixed_count(rest, &geometry_heavy(300_000)),
+            None => fixed_count(&spec, &heavy),
+        }
         std::process::exit(0);
     }
     // Only when benchmarking (`cargo bench` passes --bench), not under `cargo test`.

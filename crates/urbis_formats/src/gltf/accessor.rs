@@ -175,15 +175,19 @@ pub fn read_vec<const N: usize>(
                     .and_then(|x| x.checked_add(offset + elem))
                     .is_some_and(|end| end <= bytes.len()));
         if fits {
-            let mut out = Vec::with_capacity(count);
-            for i in 0..count {
-                let at = offset + i * stride;
-                let e = &bytes[at..at + elem];
-                out.push(std::array::from_fn(|c| {
-                    f32::from_le_bytes([e[4 * c], e[4 * c + 1], e[4 * c + 2], e[4 * c + 3]])
-                }));
+            if count == 0 {
+                return Ok(Vec::new());
             }
-            return Ok(out);
+            // One element per `stride` bytes (the last one may stop right
+            // after its own bytes), read with one unaligned load; packed
+            // data is one copy.
+            let region = &bytes[offset..offset + (count - 1) * stride + elem];
+            if stride == elem && cfg!(target_endian = "little") {
+                let mut out = vec![[0f32; N]; count];
+                bytemuck::cast_slice_mut::<[f32; N], u8>(&mut out).copy_from_slice(region);
+                return Ok(out);
+            }
+            return Ok(region.chunks(stride).map(le_f32s::<N>).collect());
         }
     }
     let (flat, n) = read_f64(accessors, index, views)?;
@@ -191,6 +195,12 @@ pub fn read_vec<const N: usize>(
         return Err(GltfError::field(format!("/accessors/{index}"), format!("has {n} components, expected {N}")));
     }
     Ok(flat.chunks_exact(N).map(|c| std::array::from_fn(|i| c[i] as f32)).collect())
+}
+
+/// The first `N` little-endian f32 of `e`, in one unaligned load.
+fn le_f32s<const N: usize>(e: &[u8]) -> [f32; N] {
+    let v: [f32; N] = bytemuck::pod_read_unaligned(&e[..4 * N]);
+    if cfg!(target_endian = "little") { v } else { v.map(|x| f32::from_bits(u32::from_le(x.to_bits()))) }
 }
 
 /// A scalar accessor as unsigned integers (indices, feature IDs); floats are
@@ -214,11 +224,27 @@ pub fn read_u32(accessors: &[json::Accessor], index: usize, views: &impl ViewByt
                     .and_then(|x| x.checked_add(offset + size))
                     .is_some_and(|end| end <= bytes.len()));
         if fits {
-            let at = |i: usize| &bytes[offset + i * stride..];
-            return Ok(match size {
-                1 => (0..count).map(|i| at(i)[0] as u32).collect(),
-                2 => (0..count).map(|i| u16::from_le_bytes([at(i)[0], at(i)[1]]) as u32).collect(),
-                _ => (0..count).map(|i| u32::from_le_bytes([at(i)[0], at(i)[1], at(i)[2], at(i)[3]])).collect(),
+            if count == 0 {
+                return Ok(Vec::new());
+            }
+            let region = &bytes[offset..offset + (count - 1) * stride + size];
+            // Packed 32-bit values (the usual large indices) are one copy;
+            // others widen in one vectorised pass, or a chunk (one unaligned
+            // load) at a time.
+            if size == 4 && stride == 4 && cfg!(target_endian = "little") {
+                let mut out = vec![0u32; count];
+                bytemuck::cast_slice_mut::<u32, u8>(&mut out).copy_from_slice(region);
+                return Ok(out);
+            }
+            let u16_at = |e: &[u8]| u32::from(u16::from_le_bytes(bytemuck::pod_read_unaligned(&e[..2])));
+            let u32_at = |e: &[u8]| u32::from_le_bytes(bytemuck::pod_read_unaligned(&e[..4]));
+            return Ok(match (size, stride == size) {
+                (1, true) => region.iter().map(|&b| u32::from(b)).collect(),
+                (2, true) => region.chunks_exact(2).map(u16_at).collect(),
+                (_, true) => region.chunks_exact(4).map(u32_at).collect(),
+                (1, false) => region.chunks(stride).map(|e| u32::from(e[0])).collect(),
+                (2, false) => region.chunks(stride).map(u16_at).collect(),
+                (_, false) => region.chunks(stride).map(u32_at).collect(),
             });
         }
     }
@@ -240,4 +266,53 @@ pub fn read_u32(accessors: &[json::Accessor], index: usize, views: &impl ViewByt
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One buffer view: its bytes and stride.
+    struct OneView(Vec<u8>, Option<usize>);
+
+    impl ViewBytes for OneView {
+        fn view(&self, _index: usize) -> Result<(&[u8], Option<usize>), GltfError> {
+            Ok((&self.0, self.1))
+        }
+        fn max_synthetic_elements(&self) -> usize {
+            1 << 20
+        }
+    }
+
+    fn accessor(component_type: u32, kind: json::AccessorType, count: u64, byte_offset: u64) -> json::Accessor {
+        json::Accessor { buffer_view: Some(0), byte_offset, component_type, count, kind, ..Default::default() }
+    }
+
+    /// The fast readers (packed copies, strided unaligned loads) agree with
+    /// the general component-by-component path, for every stride and offset.
+    #[test]
+    fn fast_paths_agree_with_the_general_reader() {
+        let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for (stride, offset) in [(None, 0), (None, 3), (Some(12), 0), (Some(16), 4), (Some(20), 1), (Some(32), 7)] {
+            let views = OneView(bytes.clone(), stride);
+            let n = 60;
+            let vec3 = [accessor(5126, json::AccessorType::Vec3, n, offset)];
+            let fast = read_vec::<3>(&vec3, 0, &views).expect("vec3");
+            let (flat, _) = read_f64(&vec3, 0, &views).expect("f64");
+            assert_eq!(fast.len(), n as usize);
+            for (a, b) in fast.iter().flatten().zip(&flat) {
+                assert!(a.to_bits() == (*b as f32).to_bits() || (a.is_nan() && b.is_nan()), "{stride:?} {offset}");
+            }
+            for ct in [5121, 5123, 5125] {
+                let size = component_size(ct).unwrap_or(1) as u64;
+                let scalar = [accessor(ct, json::AccessorType::Scalar, n, offset.div_ceil(size) * size)];
+                if stride.is_some_and(|s| s < size as usize) {
+                    continue;
+                }
+                let fast = read_u32(&scalar, 0, &views).expect("u32");
+                let (flat, _) = read_f64(&scalar, 0, &views).expect("f64");
+                assert_eq!(fast, flat.iter().map(|&v| v as u32).collect::<Vec<_>>(), "{ct} {stride:?} {offset}");
+            }
+        }
+    }
 }

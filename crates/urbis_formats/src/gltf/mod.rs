@@ -543,7 +543,9 @@ impl<'a> Loader<'a> {
                 None => None,
             };
             let indices = p.indices.map(|i| accessor::read_u32(&root.accessors, i as usize, self)).transpose()?;
+            // The maximum first (a vectorised pass), the culprit only on error.
             if let Some(idx) = &indices
+                && idx.iter().copied().max().is_some_and(|m| m as usize >= positions.len())
                 && let Some(bad) = idx.iter().find(|&&i| i as usize >= positions.len())
             {
                 return Err(GltfError::field(field(), format!("index {bad} ≥ vertex count {}", positions.len())).into());
