@@ -182,7 +182,7 @@ pub fn read_vec<const N: usize>(
             // after its own bytes), read with one unaligned load; packed
             // data is one copy.
             let region = &bytes[offset..offset + (count - 1) * stride + elem];
-            if stride == elem && cfg!(target_endian = "little") {
+            if stride == elem && count >= COPY_FROM && cfg!(target_endian = "little") {
                 let mut out = vec![[0f32; N]; count];
                 bytemuck::cast_slice_mut::<[f32; N], u8>(&mut out).copy_from_slice(region);
                 return Ok(out);
@@ -196,6 +196,11 @@ pub fn read_vec<const N: usize>(
     }
     Ok(flat.chunks_exact(N).map(|c| std::array::from_fn(|i| c[i] as f32)).collect())
 }
+
+/// The element count from which packed data is read as one copy into a
+/// zeroed vector; below it, element by element into an unzeroed one (a
+/// zeroed allocation costs more than a few loads).
+const COPY_FROM: usize = 256;
 
 /// The first `N` little-endian f32 of `e`, in one unaligned load.
 fn le_f32s<const N: usize>(e: &[u8]) -> [f32; N] {
@@ -231,7 +236,7 @@ pub fn read_u32(accessors: &[json::Accessor], index: usize, views: &impl ViewByt
             // Packed 32-bit values (the usual large indices) are one copy;
             // others widen in one vectorised pass, or a chunk (one unaligned
             // load) at a time.
-            if size == 4 && stride == 4 && cfg!(target_endian = "little") {
+            if size == 4 && stride == 4 && count >= COPY_FROM && cfg!(target_endian = "little") {
                 let mut out = vec![0u32; count];
                 bytemuck::cast_slice_mut::<u32, u8>(&mut out).copy_from_slice(region);
                 return Ok(out);
@@ -292,10 +297,11 @@ mod tests {
     /// the general component-by-component path, for every stride and offset.
     #[test]
     fn fast_paths_agree_with_the_general_reader() {
-        let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-        for (stride, offset) in [(None, 0), (None, 3), (Some(12), 0), (Some(16), 4), (Some(20), 1), (Some(32), 7)] {
+        let bytes: Vec<u8> = (0..16_384u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let cases = [(None, 0), (None, 3), (Some(12), 0), (Some(16), 4), (Some(20), 1), (Some(32), 7)];
+        // Counts below and above the one from which packed data is copied whole.
+        for ((stride, offset), n) in cases.into_iter().flat_map(|c| [(c, 60), (c, COPY_FROM as u64 + 40)]) {
             let views = OneView(bytes.clone(), stride);
-            let n = 60;
             let vec3 = [accessor(5126, json::AccessorType::Vec3, n, offset)];
             let fast = read_vec::<3>(&vec3, 0, &views).expect("vec3");
             let (flat, _) = read_f64(&vec3, 0, &views).expect("f64");
