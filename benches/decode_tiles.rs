@@ -267,6 +267,7 @@ fn benches(c: &mut Criterion) {
         g.bench_function("gltf_crate_import", |b| {
             b.iter(|| ::gltf::import_slice(&b3dm[glb_at..]).expect("gltf import"))
         });
+        g.bench_function("gltf_crate_import_and_read", |b| b.iter(|| gltf_crate_decode(&b3dm[glb_at..])));
         g.finish();
     }
     let dir = shared.join("1.1/MetadataGranularities");

@@ -233,13 +233,19 @@ pub fn read_u32(accessors: &[json::Accessor], index: usize, views: &impl ViewByt
                 return Ok(Vec::new());
             }
             let region = &bytes[offset..offset + (count - 1) * stride + size];
-            // Packed 32-bit values (the usual large indices) are one copy;
-            // others widen in one vectorised pass, or a chunk (one unaligned
-            // load) at a time.
+            // Packed 32-bit values (the usual large indices) are one copy,
+            // packed 16-bit ones a copy and a widening; others a chunk (one
+            // unaligned load) at a time.
             if size == 4 && stride == 4 && count >= COPY_FROM && cfg!(target_endian = "little") {
                 let mut out = vec![0u32; count];
                 bytemuck::cast_slice_mut::<u32, u8>(&mut out).copy_from_slice(region);
                 return Ok(out);
+            }
+            if size == 2 && stride == 2 && count >= COPY_FROM && cfg!(target_endian = "little") {
+                // Copied whole, then widened in one vectorised pass.
+                let mut narrow = vec![0u16; count];
+                bytemuck::cast_slice_mut::<u16, u8>(&mut narrow).copy_from_slice(region);
+                return Ok(narrow.into_iter().map(u32::from).collect());
             }
             let u16_at = |e: &[u8]| u32::from(u16::from_le_bytes(bytemuck::pod_read_unaligned(&e[..2])));
             let u32_at = |e: &[u8]| u32::from_le_bytes(bytemuck::pod_read_unaligned(&e[..4]));
