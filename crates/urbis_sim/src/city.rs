@@ -235,6 +235,19 @@ pub struct FloodedBuilding {
     pub centre: DVec3,
 }
 
+/// The rise of the maximum depth over the initial water (rivers and ponds
+/// start full), NaN on building cells: rain ponding on a roof is not ground
+/// flooding. Reports' maps, deep areas and flooded-building lists all start
+/// from it, so that they agree.
+pub fn ground_rise(grid: &CityGrid, max_depth: &[f32]) -> Vec<f32> {
+    max_depth
+        .iter()
+        .zip(&grid.h0)
+        .zip(&grid.cover)
+        .map(|((d, h), c)| if *c == Cover::Building { f32::NAN } else { (*d as f64 - h) as f32 })
+        .collect()
+}
+
 /// Buildings whose neighbouring cells saw water deeper than `threshold`, deepest first.
 pub fn flooded_buildings(city: &CityModel, grid: &CityGrid, max_depth: &[f32], threshold: f64) -> Vec<FloodedBuilding> {
     use std::collections::HashMap;

@@ -304,9 +304,11 @@ pub fn map_png_marked(
 
 /// Writes the standard outputs of a flood run into `dir` and returns the
 /// summary text (also written to `summary.txt`): the depth, arrival and
-/// speed grids; a map of the depth rise over the initial water (`ramp`,
-/// `title`); the buildings with water deeper than `threshold` m next to
-/// them (CSV and GeoJSON); the area that deep, mass error and run figures.
+/// speed grids; a map of the depth rise over the initial water on the
+/// ground ([`ground_rise`](crate::city::ground_rise): roofs left out)
+/// (`ramp`, `title`); the buildings with water deeper than `threshold` m
+/// next to them (CSV and GeoJSON); the ground area that deep, mass error
+/// and run figures.
 /// `headline` opens the summary; `seconds` is the run's wall time.
 #[allow(clippy::too_many_arguments)]
 pub fn write_flood_report(
@@ -326,8 +328,8 @@ pub fn write_flood_report(
     write_geotiff(&dir.join("max_depth.tif"), grid, &sim.max_depth)?;
     write_geotiff(&dir.join("arrival_time.tif"), grid, &sim.arrival)?;
     write_geotiff(&dir.join("max_speed.tif"), grid, &sim.max_speed)?;
-    // Depth rise over the initial water (rivers and ponds are full from the start).
-    let rise: Vec<f32> = sim.max_depth.iter().zip(&grid.h0).map(|(d, h)| (*d as f64 - h) as f32).collect();
+    // Depth rise over the initial water, roofs left out (as in scenario reports).
+    let rise = crate::city::ground_rise(grid, &sim.max_depth);
     map_png(&dir.join("max_depth.png"), grid, &rise, ramp, title)?;
     let flooded = crate::city::flooded_buildings(city, grid, &rise, threshold);
     let frame = *city.frame();
@@ -337,7 +339,7 @@ pub fn write_flood_report(
     let mut summary = format!(
         "{headline}; {:.0} min simulated on {} x {} cells of {} m\n\
          {} steps in {seconds:.1} s ({:.2e} cell-steps/s), mass error {:.1e}\n\
-         area deeper than {threshold} m: {:.3} km2\n\
+         ground area deeper than {threshold} m: {:.3} km2\n\
          flooded buildings (water > {threshold} m next to them): {}\n",
         sim.t / 60.0,
         grid.nx(),

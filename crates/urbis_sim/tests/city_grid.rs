@@ -4,7 +4,7 @@
 //! CSV, GeoJSON, PNG map) are written and read back.
 
 use urbis_model::{Bounds, SemanticClass};
-use urbis_sim::city::{Cover, GridOptions, flood_grid, flooded_buildings};
+use urbis_sim::city::{Cover, GridOptions, flood_grid, flooded_buildings, ground_rise};
 use urbis_sim::flood::{FloodSim, Series};
 use urbis_sim::report::{Ramp, map_png, write_ascii_grid, write_buildings_csv, write_buildings_geojson};
 
@@ -105,4 +105,25 @@ fn the_sample_city_becomes_a_flood_grid_and_a_rainstorm_report() {
     let img = image::open(dir.join("map.png")).expect("png").to_rgb8();
     assert!(img.width() > 220 && img.height() > 220);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Water on roofs is not ground flooding: the rise every report starts from
+/// (maps, deep area, flooded buildings) leaves building cells out.
+#[test]
+fn ground_rise_leaves_roofs_out() {
+    let mut city = sample();
+    let grid = flood_grid(&mut city, &GridOptions { coarsen: 4, ..Default::default() }).expect("grid");
+    // A metre of water everywhere above the initial level, roofs included.
+    let depths: Vec<f32> = grid.h0.iter().map(|h| (h + 1.0) as f32).collect();
+    let rise = ground_rise(&grid, &depths);
+    let mut roofs = 0;
+    for (c, r) in rise.iter().enumerate() {
+        if grid.cover[c] == Cover::Building {
+            assert!(r.is_nan(), "cell {c} is a roof");
+            roofs += 1;
+        } else {
+            assert!((r - 1.0).abs() < 1e-6, "cell {c}: {r}");
+        }
+    }
+    assert!(roofs > 0, "the sample city has buildings");
 }

@@ -240,6 +240,16 @@ fn a_scenario_runs_baseline_and_scenario_and_writes_its_report() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    // The report's flood table and the run's own summary give the same
+    // ground area and flooded buildings (roofs left out of both).
+    let row = report.lines().find(|l| l.starts_with("| baseline |")).expect("baseline flood row");
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    let summary = std::fs::read_to_string(out.join("baseline/flood/summary.txt")).expect("summary");
+    let area = summary.lines().find_map(|l| l.split_once("m: ").filter(|_| l.starts_with("ground area")));
+    let area = area.map(|(_, v)| v.trim_end_matches(" km2")).expect("ground area line");
+    assert_eq!(cells[5], area, "report row {row} against summary {summary}");
+    let flooded = summary.lines().find_map(|l| l.strip_prefix("flooded buildings (water > ")).expect("flooded line");
+    assert_eq!(flooded.rsplit(' ').next(), Some(cells[6]), "{row} against {summary}");
     // The depth difference GeoTIFF is georeferenced like the grid and NaN on the tower.
     let tif = urbis_formats::geotiff::read(&out.join("diff/flood_max_depth_diff.tif")).expect("tif");
     assert_eq!(tif.crs, Some(urbis_geo::Epsg::CGCS2000_GK_CM_117E));

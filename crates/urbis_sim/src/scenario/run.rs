@@ -307,13 +307,7 @@ fn simulate(
 
 /// Depth rise over the initial water, NaN on buildings.
 fn rise(run: &FloodRun) -> Vec<f32> {
-    run.sim
-        .max_depth
-        .iter()
-        .zip(&run.grid.h0)
-        .zip(&run.grid.cover)
-        .map(|((d, h), c)| if *c == crate::city::Cover::Building { f32::NAN } else { (*d as f64 - h) as f32 })
-        .collect()
+    crate::city::ground_rise(&run.grid, &run.sim.max_depth)
 }
 
 fn flood_section(
@@ -362,7 +356,7 @@ fn flood_section(
         spec.duration_s / 60.0,
         runs[0].grid.model.dx
     ));
-    cx.md.push_str("| run | steps | cell-steps/s | mass error | area deeper than threshold (km²) | flooded buildings |\n|---|---|---|---|---|---|\n");
+    cx.md.push_str("| run | steps | cell-steps/s | mass error | ground area deeper than threshold (km²) | flooded buildings |\n|---|---|---|---|---|---|\n");
     let mut flooded = Vec::new();
     for (label, r, city) in [("baseline", runs.first(), &*baseline), ("scenario", runs.get(1), &*modified)] {
         let Some(r) = r else { continue };
