@@ -3,7 +3,9 @@
 //! of 大寒 8:00–16:00 (10-minute steps), each a ray through the spatial index
 //! with exact triangle tests against every feature but the terrain surface.
 //! Printed as façade points per second (each point: the full day) and rays
-//! per second. No in-process baseline exists.
+//! per second. No in-process baseline exists. `terrain_surface/from_city`
+//! times building the terrain's height field (the DEM through PROJ into
+//! ENU), which `sunlight::Shade` does once per city for all its questions.
 
 use std::time::Duration;
 
@@ -36,6 +38,12 @@ fn sunlight(c: &mut Criterion) {
     g.bench_function("facade_points_major_cold_day", |b| {
         b.iter(|| sunlight_hours(&city, &points, &dirs, day.step_min))
     });
+    g.finish();
+    // The terrain's height field (the sample DEM carried into ENU by PROJ),
+    // which every shadow test also marches through.
+    let mut g = c.benchmark_group("terrain_surface");
+    g.sample_size(10);
+    g.bench_function("from_city", |b| b.iter(|| urbis_sim::terrain::TerrainSurface::from_city(&city)));
     g.finish();
 }
 

@@ -14,7 +14,7 @@ use super::run::{Ctx, Progress, RunError};
 use super::{ComplianceSpec, SunlightSpec, ViewshedSpec};
 use crate::city::{CityGrid, Cover};
 use crate::report::{ChartLine, Ramp, Window, line_chart_png, map_png_marked};
-use crate::sunlight::{FacadePoint, SunDay, buildings, facade_points, shadow_mask, sunlight_hours};
+use crate::sunlight::{FacadePoint, Shade, SunDay, buildings, facade_points};
 use crate::viewshed::{skyline_angle, viewshed};
 
 fn guid(city: &CityModel, e: Entity) -> Option<String> {
@@ -44,8 +44,8 @@ fn ground_cells(grid: &CityGrid, centres: &[DVec3], radius: f64) -> Vec<usize> {
 }
 
 /// Hours of sun on ground cells within `radius` of `centres` (NaN elsewhere and on buildings).
-fn ground_hours(city: &CityModel, grid: &CityGrid, centres: &[DVec3], radius: f64, spec: &SunlightSpec) -> Vec<f32> {
-    let dirs = spec.day.directions(city.frame());
+fn ground_hours(shade: &Shade, grid: &CityGrid, centres: &[DVec3], radius: f64, spec: &SunlightSpec) -> Vec<f32> {
+    let dirs = spec.day.directions(shade.city().frame());
     let cells = ground_cells(grid, centres, radius);
     let points: Vec<FacadePoint> = cells
         .iter()
@@ -56,7 +56,7 @@ fn ground_hours(city: &CityModel, grid: &CityGrid, centres: &[DVec3], radius: f6
             floor: 0,
         })
         .collect();
-    let hours = sunlight_hours(city, &points, &dirs, spec.day.step_min);
+    let hours = shade.sunlight_hours(&points, &dirs, spec.day.step_min);
     let mut out = vec![f32::NAN; grid.enu.len()];
     for (c, h) in cells.iter().zip(hours) {
         out[*c] = h as f32;
@@ -106,13 +106,16 @@ pub(super) fn sunlight_section(
         // Within 60° of due south: the outward normal's northing below -cos 60°.
         windows.retain(|p| p.normal.y < -0.5);
     }
+    // From here on both cities are only read: one terrain height field each.
+    let (baseline, modified): (&CityModel, &CityModel) = (baseline, modified);
+    let (shade_b, shade_s) = (Shade::new(baseline), Shade::new(modified));
     let dirs_b = d.directions(baseline.frame());
-    let before = sunlight_hours(baseline, &windows, &dirs_b, d.step_min);
+    let before = shade_b.sunlight_hours(&windows, &dirs_b, d.step_min);
     progress.advance(1, "sunlight: baseline façades");
     if cx.cancelled() {
         return Ok(true);
     }
-    let after = sunlight_hours(modified, &windows, &d.directions(modified.frame()), d.step_min);
+    let after = shade_s.sunlight_hours(&windows, &d.directions(modified.frame()), d.step_min);
     progress.advance(2, "sunlight: scenario façades");
     let mut csv = String::from("building_id,floor,x_enu,y_enu,z_enu,facing_deg,baseline_hours,scenario_hours\n");
     let mut per: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
@@ -165,9 +168,9 @@ pub(super) fn sunlight_section(
         return Ok(true);
     }
     // Ground sunlight hours around the changes.
-    let hb = ground_hours(baseline, grid_b, &centres, spec.radius_m, spec);
+    let hb = ground_hours(&shade_b, grid_b, &centres, spec.radius_m, spec);
     progress.advance(3, "sunlight: baseline ground");
-    let hs = ground_hours(modified, grid_s, &centres, spec.radius_m, spec);
+    let hs = ground_hours(&shade_s, grid_s, &centres, spec.radius_m, spec);
     progress.advance(4, "sunlight: scenario ground");
     let span = (d.to_h - d.from_h).max(1.0);
     let sun = Ramp {
@@ -230,7 +233,7 @@ pub(super) fn sunlight_section(
     for &t in &spec.shadow_times_h {
         let at = SunDay { from_h: t - d.step_min / 120.0, to_h: t + d.step_min / 120.0, ..d };
         let Some(Some(sun)) = at.directions(modified.frame()).first().copied() else { continue };
-        let (mb, ms) = (shadow_mask(baseline, &points, Some(sun)), shadow_mask(modified, &points, Some(sun)));
+        let (mb, ms) = (shade_b.shadow_mask(&points, Some(sun)), shade_s.shadow_mask(&points, Some(sun)));
         // 0: shade in both, 1: new shade; NaN: sunlit or outside the radius.
         let mut v = vec![f32::NAN; grid_s.enu.len()];
         let mut new_shade = 0usize;
