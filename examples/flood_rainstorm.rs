@@ -17,24 +17,28 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
+use clap::Parser;
 use urbis_sim::city::{GridOptions, flood_grid};
 use urbis_sim::flood::{FloodSim, Series};
 use urbis_sim::report::{Ramp, write_flood_report};
 
+#[path = "common/mod.rs"]
+mod common;
+
+/// A 100 mm/h rainstorm for one hour over the city; outputs in out/flood_rainstorm/.
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    city: common::CityArgs,
+    /// Merge K × K DEM cells into one flood cell.
+    #[arg(long, default_value_t = 2)]
+    coarsen: usize,
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut coarsen = 2;
-    if let Some(i) = args.iter().position(|a| a == "--coarsen") {
-        coarsen = args.get(i + 1).context("--coarsen K")?.parse()?;
-        args.drain(i..=i + 1);
-    }
-    let paths: Vec<PathBuf> = if args.is_empty() {
-        vec![urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default())?]
-    } else {
-        args.iter().map(PathBuf::from).collect()
-    };
-    let (mut city, _) = urbis_model::open_city(&paths)?;
+    let args = Args::parse();
+    let coarsen = args.coarsen;
+    let mut city = args.city.open()?;
     let out = PathBuf::from("out/flood_rainstorm");
     std::fs::create_dir_all(&out)?;
 
@@ -44,11 +48,7 @@ fn main() -> anyhow::Result<()> {
     model.rain = Series(vec![(0.0, rain_mm_h / 1000.0 / 3600.0), (rain_s, 0.0)]);
     let mut sim = FloodSim::new(model, Some(grid.h0.clone()))?;
     let start = Instant::now();
-    let pb = indicatif::ProgressBar::new(total_s as u64);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} s simulated  {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let pb = common::simulated_seconds(total_s);
     sim.run_until(total_s, |s| {
         if s.steps % 20 == 0 {
             pb.set_position(s.t as u64);

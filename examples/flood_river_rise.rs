@@ -15,29 +15,31 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
+use clap::Parser;
 use urbis_sim::city::{GridOptions, flood_grid};
 use urbis_sim::flood::FloodSim;
 use urbis_sim::report::{Ramp, write_flood_report};
 
+#[path = "common/mod.rs"]
+mod common;
+
+/// The river rises for two hours; outputs in out/flood_river_rise/.
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    city: common::CityArgs,
+    /// Merge K × K DEM cells into one flood cell.
+    #[arg(long, default_value_t = 2)]
+    coarsen: usize,
+    /// How far the river rises, metres (reached after 30 min, then held).
+    #[arg(long, default_value_t = 3.0)]
+    rise: f64,
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut coarsen = 2;
-    if let Some(i) = args.iter().position(|a| a == "--coarsen") {
-        coarsen = args.get(i + 1).context("--coarsen K")?.parse()?;
-        args.drain(i..=i + 1);
-    }
-    let mut rise_m: f64 = 3.0;
-    if let Some(i) = args.iter().position(|a| a == "--rise") {
-        rise_m = args.get(i + 1).context("--rise METRES")?.parse()?;
-        args.drain(i..=i + 1);
-    }
-    let paths: Vec<PathBuf> = if args.is_empty() {
-        vec![urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default())?]
-    } else {
-        args.iter().map(PathBuf::from).collect()
-    };
-    let (mut city, _) = urbis_model::open_city(&paths)?;
+    let args = Args::parse();
+    let (coarsen, rise_m) = (args.coarsen, args.rise);
+    let mut city = args.city.open()?;
     let out = PathBuf::from("out/flood_river_rise");
     std::fs::create_dir_all(&out)?;
 
@@ -49,11 +51,7 @@ fn main() -> anyhow::Result<()> {
     anyhow::ensure!(!normal.is_empty(), "no water body crosses the grid's edge: nothing to raise");
     let mut sim = FloodSim::new(grid.model.clone(), Some(grid.h0.clone()))?;
     let start = Instant::now();
-    let pb = indicatif::ProgressBar::new(total_s as u64);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} s simulated  {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let pb = common::simulated_seconds(total_s);
     let mut t: f64 = 0.0;
     while t < total_s {
         t = (t + 60.0).min(total_s);

@@ -17,14 +17,18 @@ use urbis_engine::{Engine, default_camera, default_lighting, render_image};
 use urbis_model::{Attributes, FeatureId, FeatureQuery, FeatureStyle, Footprint};
 use urbis_render::{GpuContext, HeadlessTarget};
 
+#[path = "common/mod.rs"]
+mod common;
+
+/// Which residential buildings are taller than 50 m? Outputs in out/tall_residential/.
+#[derive(clap::Parser)]
+struct Args {
+    #[command(flatten)]
+    city: common::CityArgs,
+}
+
 fn main() -> anyhow::Result<()> {
-    let args: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
-    let paths = if args.is_empty() {
-        vec![urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default())?]
-    } else {
-        args
-    };
-    let (model, _) = urbis_model::open_city(&paths)?;
+    let model = <Args as clap::Parser>::parse().city.open()?;
     let out = PathBuf::from("out/tall_residential");
     std::fs::create_dir_all(&out)?;
 
