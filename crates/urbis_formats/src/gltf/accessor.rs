@@ -183,9 +183,7 @@ pub fn read_vec<const N: usize>(
             // data is one copy.
             let region = &bytes[offset..offset + (count - 1) * stride + elem];
             if stride == elem && count >= COPY_FROM && cfg!(target_endian = "little") {
-                let mut out = vec![[0f32; N]; count];
-                bytemuck::cast_slice_mut::<[f32; N], u8>(&mut out).copy_from_slice(region);
-                return Ok(out);
+                return Ok(copy_packed::<[f32; N]>(region, count));
             }
             return Ok(region.chunks(stride).map(le_f32s::<N>).collect());
         }
@@ -201,6 +199,16 @@ pub fn read_vec<const N: usize>(
 /// zeroed vector; below it, element by element into an unzeroed one (a
 /// zeroed allocation costs more than a few loads).
 const COPY_FROM: usize = 256;
+
+/// `count` packed values of `T` from `region` (exactly their bytes), as one
+/// copy: for little-endian data on a little-endian host. Out of line, so that
+/// the element-by-element paths of tiny accessors stay lean.
+#[inline(never)]
+fn copy_packed<T: bytemuck::Pod>(region: &[u8], count: usize) -> Vec<T> {
+    let mut out = vec![T::zeroed(); count];
+    bytemuck::cast_slice_mut::<T, u8>(&mut out).copy_from_slice(region);
+    out
+}
 
 /// The first `N` little-endian f32 of `e`, in one unaligned load.
 fn le_f32s<const N: usize>(e: &[u8]) -> [f32; N] {
@@ -237,15 +245,11 @@ pub fn read_u32(accessors: &[json::Accessor], index: usize, views: &impl ViewByt
             // packed 16-bit ones a copy and a widening; others a chunk (one
             // unaligned load) at a time.
             if size == 4 && stride == 4 && count >= COPY_FROM && cfg!(target_endian = "little") {
-                let mut out = vec![0u32; count];
-                bytemuck::cast_slice_mut::<u32, u8>(&mut out).copy_from_slice(region);
-                return Ok(out);
+                return Ok(copy_packed::<u32>(region, count));
             }
             if size == 2 && stride == 2 && count >= COPY_FROM && cfg!(target_endian = "little") {
                 // Copied whole, then widened in one vectorised pass.
-                let mut narrow = vec![0u16; count];
-                bytemuck::cast_slice_mut::<u16, u8>(&mut narrow).copy_from_slice(region);
-                return Ok(narrow.into_iter().map(u32::from).collect());
+                return Ok(copy_packed::<u16>(region, count).into_iter().map(u32::from).collect());
             }
             let u16_at = |e: &[u8]| u32::from(u16::from_le_bytes(bytemuck::pod_read_unaligned(&e[..2])));
             let u32_at = |e: &[u8]| u32::from_le_bytes(bytemuck::pod_read_unaligned(&e[..4]));

@@ -65,15 +65,7 @@ impl<'a> Reader<'a> {
         }
         let start = p;
         let mut v: u64 = 0;
-        while let Some(&c) = b.get(p) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
-            p += 1;
-        }
-        let n = p - start;
+        let n = digits(b, &mut p, &mut v);
         let plain =
             (n == 1 || (2..=19).contains(&n) && b[start] != b'0') && !matches!(b.get(p), Some(b'.' | b'e' | b'E'));
         if plain {
@@ -181,15 +173,7 @@ impl<'a> Reader<'a> {
         p += usize::from(neg);
         let int_start = p;
         let mut mantissa: u64 = 0;
-        while let Some(&c) = b.get(p) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            p += 1;
-        }
-        let int_digits = p - int_start;
+        let int_digits = digits(b, &mut p, &mut mantissa);
         // Leading zeros are not JSON; the full path reports them.
         if int_digits == 0 || (int_digits > 1 && b[int_start] == b'0') {
             return None;
@@ -197,16 +181,7 @@ impl<'a> Reader<'a> {
         let mut frac_digits = 0;
         if b.get(p) == Some(&b'.') {
             p += 1;
-            let frac_start = p;
-            while let Some(&c) = b.get(p) {
-                let d = c.wrapping_sub(b'0');
-                if d > 9 {
-                    break;
-                }
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-                p += 1;
-            }
-            frac_digits = p - frac_start;
+            frac_digits = digits(b, &mut p, &mut mantissa);
             if frac_digits == 0 {
                 return None;
             }
@@ -218,4 +193,20 @@ impl<'a> Reader<'a> {
         self.pos = p;
         Some(if neg { -v } else { v })
     }
+}
+
+/// Scans the ASCII digits from `*p`, appending each to `acc` (wrapping: the
+/// callers bound the count before trusting the value); returns how many.
+#[inline(always)]
+fn digits(b: &[u8], p: &mut usize, acc: &mut u64) -> usize {
+    let start = *p;
+    while let Some(&c) = b.get(*p) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
+        *p += 1;
+    }
+    *p - start
 }
