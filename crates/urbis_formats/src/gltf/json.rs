@@ -378,7 +378,7 @@ pub enum Common {
 /// A primitive's vertex attributes, in file order: each a name number and
 /// an accessor. Common names are numbered by [`Common`]; others by their
 /// place in `other_names` after those. Up to four entries live inline and
-/// the whole takes 64 bytes: a JSON-heavy tile has thousands of primitives,
+/// the whole takes 72 bytes: a JSON-heavy tile has thousands of primitives,
 /// and their size is memory traffic.
 #[derive(Debug, Default, Clone)]
 pub struct Attributes {
