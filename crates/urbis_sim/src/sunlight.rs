@@ -191,11 +191,8 @@ impl<'c> Shade<'c> {
         points
             .par_iter()
             .map(|p| {
-                let n = directions
-                    .iter()
-                    .flatten()
-                    .filter(|d| d.dot(p.normal) > 0.0 && self.lit(p.position, **d))
-                    .count();
+                let n =
+                    directions.iter().flatten().filter(|d| d.dot(p.normal) > 0.0 && self.lit(p.position, **d)).count();
                 n as f64 * step_min / 60.0
             })
             .collect()

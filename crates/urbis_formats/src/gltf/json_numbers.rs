@@ -109,21 +109,22 @@ impl<'a> Reader<'a> {
 
     #[inline(always)]
     pub fn usize(&mut self) -> Result<usize> {
-        let start = self.pos;
-        let v = self.u64()?;
-        match usize::try_from(v) {
-            Ok(v) => Ok(v),
-            Err(_) => self.too_large_at(start, "integer too large"),
-        }
+        self.narrowed("integer too large")
     }
 
     #[inline(always)]
     pub fn u32(&mut self) -> Result<u32> {
+        self.narrowed("integer too large for 32 bits")
+    }
+
+    /// A [`Reader::u64`] that must fit `T`; `msg` if it does not.
+    #[inline(always)]
+    fn narrowed<T: TryFrom<u64>>(&mut self, msg: &str) -> Result<T> {
         let start = self.pos;
         let v = self.u64()?;
-        match u32::try_from(v) {
+        match T::try_from(v) {
             Ok(v) => Ok(v),
-            Err(_) => self.too_large_at(start, "integer too large for 32 bits"),
+            Err(_) => self.too_large_at(start, msg),
         }
     }
 

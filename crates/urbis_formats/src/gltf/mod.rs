@@ -550,8 +550,11 @@ impl<'a> Loader<'a> {
             {
                 return Err(GltfError::field(field(), format!("index {bad} ≥ vertex count {}", positions.len())).into());
             }
-            let batch_ids =
-                p.attributes.get_common(Common::BatchId).map(|a| accessor::read_u32(&root.accessors, a, self)).transpose()?;
+            let batch_ids = p
+                .attributes
+                .get_common(Common::BatchId)
+                .map(|a| accessor::read_u32(&root.accessors, a, self))
+                .transpose()?;
             let feature_ids = if p.extensions.is_empty() {
                 Vec::new()
             } else {
@@ -589,13 +592,9 @@ impl<'a> Loader<'a> {
                 material: p.material.map(|m| m as usize),
                 feature_ids,
                 batch_ids,
-                instances: if instances.is_empty() { Vec::new() } else { instances.clone() },
+                instances: instances.clone(),
                 // Only primitives with property attributes need them; others skip an allocation each.
-                attribute_accessors: if property_attributes.is_empty() {
-                    Vec::new()
-                } else {
-                    p.attributes.to_named()
-                },
+                attribute_accessors: if property_attributes.is_empty() { Vec::new() } else { p.attributes.to_named() },
                 property_attributes,
             });
         }
@@ -643,8 +642,7 @@ impl<'a> Loader<'a> {
     }
 }
 
-/// `TEXCOORD_n`, without formatting for the usual sets.
-/// The accessor of `TEXCOORD_n`.
+/// The accessor of `TEXCOORD_n`, without formatting a name for the usual sets.
 fn texcoord(attributes: &json::Attributes, n: usize) -> Option<usize> {
     match n {
         0 => attributes.get_common(Common::TexCoord0),
