@@ -47,7 +47,7 @@ fn district(n: usize) -> CityModel {
     let side = (n as f64).sqrt().ceil() as usize;
     for i in 0..n {
         let (x, y) = ((i % side) as f64 * 12.0, (i / side) as f64 * 12.0);
-        let mut f = NewFeature::new(format!("b{i}"), SemanticClass::Building, DVec3::new(x, y, 0.0));
+        let mut f = NewFeature::new(format!("b{i}"), SemanticClass::BUILDING, DVec3::new(x, y, 0.0));
         f.mesh = Some((box_mesh(6.0 + (i % 17) as f32 * 3.0), Lod(12)));
         model.spawn_feature(f);
     }

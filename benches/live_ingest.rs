@@ -37,7 +37,7 @@ fn setup() -> (CityModel, LiveSession, Vec<Vec<u8>>) {
         let mut q = model.world.query::<(&FeatureId, &SemanticClass)>();
         let mut v: Vec<(u32, String)> = q
             .iter(&model.world)
-            .filter(|(_, c)| **c == SemanticClass::Building)
+            .filter(|(_, c)| **c == SemanticClass::BUILDING)
             .map(|(f, _)| (f.index, f.guid.clone()))
             .collect();
         v.sort();

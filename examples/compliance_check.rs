@@ -50,7 +50,7 @@ fn main() -> anyhow::Result<()> {
     let (road_id, road_distance) = {
         let mut q = city.world.query::<(&SemanticClass, &FeatureId, &Footprint)>();
         q.iter(&city.world)
-            .filter(|(c, _, _)| **c == SemanticClass::Road)
+            .filter(|(c, _, _)| **c == SemanticClass::ROAD)
             .map(|(_, f, r)| (f.guid.clone(), Euclidean.distance(&fp, &r.0)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or(("none".into(), f64::INFINITY))

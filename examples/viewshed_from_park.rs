@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     let park = {
         let mut q = city.world.query::<(&SemanticClass, &Bounds, &FeatureId)>();
         q.iter(&city.world)
-            .filter(|(c, _, _)| **c == SemanticClass::PlantCover)
+            .filter(|(c, _, _)| **c == SemanticClass::PLANT_COVER)
             .max_by(|a, b| {
                 let area = |b: &Bounds| b.size().x * b.size().y;
                 area(a.1).total_cmp(&area(b.1)).then_with(|| b.2.guid.cmp(&a.2.guid))

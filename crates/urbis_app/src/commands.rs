@@ -137,7 +137,7 @@ fn start_comparison(
 pub fn view(
     inputs: &Inputs,
     camera: Option<GeodeticPose>,
-    frames: Option<u64>,
+    (frames, screenshot): (Option<u64>, Option<PathBuf>),
     live: &LiveArgs,
     scenario_args: &ScenarioArgs,
 ) -> Result<()> {
@@ -161,7 +161,12 @@ pub fn view(
         1 => hooks.pop(),
         _ => Some(Box::new(crate::scenario::Hooks(hooks))),
     };
-    urbis_engine::run_viewer_with(model, ViewOptions { title: "Urbis".into(), camera, max_frames: frames }, hook)?;
+    let options = ViewOptions { title: "Urbis".into(), camera, max_frames: frames, screenshot: screenshot.clone() };
+    let summary = urbis_engine::run_viewer_with(model, options, hook)?;
+    eprintln!("view: presented {} frames at {}×{}", summary.frames, summary.width, summary.height);
+    if let Some(p) = screenshot {
+        eprintln!("view: wrote {}", p.display());
+    }
     Ok(())
 }
 
@@ -205,7 +210,7 @@ pub fn render(
     let mut engine = headless_engine(model)?;
     let mut overlay = None;
     if let Some(q) = highlight {
-        let q = FeatureQuery::parse(q)?;
+        let q = parse_query(&engine.model, q)?;
         let hits = engine.model.select(&q);
         eprintln!("highlighting {} features", hits.len());
         for e in hits {
@@ -268,6 +273,10 @@ pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()
     let (model, reports) = urbis_model::open_city_opts(&paths, &opts)?;
     let counts: serde_json::Map<String, serde_json::Value> =
         model.counts_by_class().into_iter().map(|(c, n)| (c.name().to_string(), n.into())).collect();
+    let family_counts: serde_json::Map<String, serde_json::Value> =
+        model.counts_by_family().into_iter().map(|(f, n)| (f.name().to_string(), n.into())).collect();
+    let families: serde_json::Map<String, serde_json::Value> =
+        model.counts_by_class().into_keys().map(|c| (c.name().to_string(), c.family().name().into())).collect();
     let keys: serde_json::Map<String, serde_json::Value> = model
         .attribute_keys()
         .into_iter()
@@ -288,11 +297,13 @@ pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()
         "frame": {"lon": f.lon_deg, "lat": f.lat_deg, "height": f.height},
         "feature_count": model.feature_count(),
         "counts": counts,
+        "family_counts": family_counts,
+        "class_families": families,
         "attribute_keys": keys,
         "bounds_enu": {"min": b.min.to_array(), "max": b.max.to_array()},
     });
     if let Some(q) = query {
-        let q = FeatureQuery::parse(q)?;
+        let q = parse_query(&model, q)?;
         let hits = model.select(&q);
         let ids: Vec<serde_json::Value> = hits.iter().take(100).filter_map(|&e| model.describe(e)).collect();
         out["query"] = json!({"matches": hits.len(), "first": ids});
@@ -307,14 +318,27 @@ pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()
             f.lon_deg,
             f.lat_deg
         );
-        for (c, n) in model.counts_by_class() {
-            println!("  {:<26} {n}", c.name());
+        for (f, n) in model.counts_by_family() {
+            println!("  {:<26} {n}", f.name());
+            for (c, n) in model.counts_by_class().into_iter().filter(|(c, _)| c.family() == f) {
+                println!("    {:<24} {n}", c.name());
+            }
         }
         if let Some(q) = out.get("query") {
             println!("query matches: {}", q["matches"]);
         }
     }
     Ok(())
+}
+
+/// A query, with a warning for each class it names that no loaded feature has.
+fn parse_query(model: &CityModel, text: &str) -> Result<FeatureQuery> {
+    let q = FeatureQuery::parse(text)?;
+    for absent in model.absent_classes(&q) {
+        let here: Vec<&str> = model.counts_by_class().into_keys().map(|c| c.name()).collect();
+        tracing::warn!("no feature of class `{absent}` is loaded (classes here: {})", here.join(", "));
+    }
+    Ok(q)
 }
 
 pub fn pick(inputs: &Inputs, x: u32, y: u32, frame: &Frame, as_json: bool) -> Result<()> {

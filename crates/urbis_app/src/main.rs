@@ -186,6 +186,9 @@ enum Command {
         /// Quit after this many frames (smoke tests).
         #[arg(long, hide = true)]
         frames: Option<u64>,
+        /// With --frames: save the last frame the window presented as a PNG.
+        #[arg(long, requires = "frames")]
+        screenshot: Option<PathBuf>,
         #[command(flatten)]
         live: LiveArgs,
         #[command(flatten)]
@@ -265,8 +268,8 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cli.command {
-        Command::View { inputs, camera, frames, live, scenario } => {
-            commands::view(&inputs, camera, frames, &live, &scenario)
+        Command::View { inputs, camera, frames, screenshot, live, scenario } => {
+            commands::view(&inputs, camera, (frames, screenshot), &live, &scenario)
         }
         Command::Render { inputs, out, frame, select, highlight, live, live_at, scenario } => commands::render(
             &inputs,

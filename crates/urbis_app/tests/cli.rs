@@ -120,7 +120,7 @@ fn view_opens_a_window_under_xvfb() {
         return;
     }
     let display = format!(":{}", 90 + std::process::id() % 100);
-    let mut server = Command::new(xvfb)
+    let mut server = Command::new(&xvfb)
         .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -145,9 +145,15 @@ fn view_opens_a_window_under_xvfb() {
         ],
     ];
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shot = std::env::temp_dir().join(format!("urbis-window-{}.png", std::process::id()));
+    let mut first = true;
     for args in runs {
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if first {
+            args.extend(["--screenshot".to_string(), shot.display().to_string()]);
+        }
         let mut child = urbis()
-            .args(args)
+            .args(&args)
             .current_dir(&root)
             .env("DISPLAY", &display)
             .env_remove("WAYLAND_DISPLAY")
@@ -176,9 +182,57 @@ fn view_opens_a_window_under_xvfb() {
             panic!("urbis {args:?} did not finish in 120 s");
         };
         assert!(status.success(), "urbis {args:?} failed: {err}");
+        let frames: u64 = args[args.iter().position(|a| a == "--frames").expect("frames") + 1].parse().expect("n");
+        assert!(err.contains(&format!("view: presented {frames} frames at ")), "urbis {args:?}: {err}");
+        if std::mem::take(&mut first) {
+            server.kill().ok();
+            server.wait().ok();
+            window_shows_what_render_draws(&root, &shot, &err);
+            server = Command::new(PathBuf::from(&xvfb))
+                .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("restart Xvfb");
+            std::thread::sleep(Duration::from_millis(800));
+        }
     }
     server.kill().ok();
     server.wait().ok();
+    let _ = std::fs::remove_file(&shot);
+}
+
+/// The window's last frame, read back from its surface, shows the same city as
+/// `urbis render` at the same size and default camera: outside the help panel
+/// (the top 120 rows), nearly every pixel agrees. A blank, black or
+/// mis-oriented window would not.
+fn window_shows_what_render_draws(root: &std::path::Path, shot: &std::path::Path, log: &str) {
+    let win = image::open(shot).unwrap_or_else(|e| panic!("{}: {e}; {log}", shot.display())).to_rgba8();
+    let (w, h) = win.dimensions();
+    assert!(log.contains(&format!("at {w}×{h}")), "the screenshot is the presented size: {log}");
+    let reference = shot.with_extension("render.png");
+    let out = urbis()
+        .current_dir(root)
+        .args(["render", "--width", &w.to_string(), "--height", &h.to_string(), "--out"])
+        .arg(&reference)
+        .output()
+        .expect("render");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rend = image::open(&reference).expect("reference").to_rgba8();
+    let _ = std::fs::remove_file(&reference);
+    let (mut same, mut total, mut distinct) = (0u64, 0u64, std::collections::HashSet::new());
+    for y in 120..h {
+        for x in 0..w {
+            let (a, b) = (win.get_pixel(x, y).0, rend.get_pixel(x, y).0);
+            total += 1;
+            same += u64::from((0..3).all(|c| a[c].abs_diff(b[c]) <= 8));
+            distinct.insert([a[0] / 16, a[1] / 16, a[2] / 16]);
+        }
+    }
+    let share = same as f64 / total as f64;
+    eprintln!("window vs render: {:.2} % of pixels agree, {} colour bins", share * 100.0, distinct.len());
+    assert!(distinct.len() > 50, "the window shows a picture, not a flat fill ({} colours)", distinct.len());
+    assert!(share > 0.98, "only {:.2} % of the window's pixels match `urbis render`", share * 100.0);
 }
 
 /// `urbis live simulate` writes a recording and its config; `urbis live stats`
@@ -232,5 +286,91 @@ fn inspect_json_counts_unsupported_ifc_geometry() {
         source["warnings"].as_array().expect("warnings").iter().any(|w| w.as_str().is_some_and(|w| w.contains("#"))),
         "warnings name the entity: {source}"
     );
-    assert!(v["counts"]["Building"].as_u64().is_some_and(|n| n >= 5), "{}", v["counts"]);
+    // Every IFC product keeps its own class; the families group them.
+    let counts = &v["counts"];
+    for (class, n) in [("IfcWall", 1), ("IfcSlab", 1), ("IfcColumn", 1), ("IfcBuildingElementProxy", 2), ("IfcSite", 1)]
+    {
+        assert_eq!(counts[class], n, "{class}: {counts}");
+    }
+    assert!(counts.get("Building").is_none(), "no IFC product is counted as a CityJSON Building: {counts}");
+    assert_eq!(v["class_families"]["IfcWall"], "Building");
+    assert_eq!(v["class_families"]["IfcSite"], "Generic");
+    let total: u64 = counts.as_object().expect("counts").values().filter_map(|n| n.as_u64()).sum();
+    assert_eq!(v["family_counts"]["Building"].as_u64(), Some(total - 1), "all but the site: {}", v["family_counts"]);
+    assert_eq!(v["family_counts"]["Generic"], 1);
+    // A query by either level.
+    let q = json_of(urbis().arg("inspect").arg("--json").arg("--where").arg("class = IfcWall").arg(&ifc));
+    assert_eq!(q["query"]["matches"], 1, "{}", q["query"]);
+    assert_eq!(q["query"]["first"][0]["class"], "IfcWall");
+    assert_eq!(q["query"]["first"][0]["family"], "Building");
+    let q = json_of(urbis().arg("inspect").arg("--json").arg("--where").arg("family = Building").arg(&ifc));
+    assert_eq!(q["query"]["matches"].as_u64(), Some(total - 1));
+}
+
+/// The public data beside the repository, or `None` (a skip) unless CI requires it.
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        !std::env::var("URBIS_REQUIRE_SHARED_DATA").is_ok_and(|v| v == "1"),
+        "URBIS_REQUIRE_SHARED_DATA=1 but {} is missing",
+        p.display()
+    );
+    eprintln!("SKIP: {} is missing", p.display());
+    None
+}
+
+/// The CityJSON 2.0 conformance case with one object of every type: each
+/// keeps its own type as its class (LandUse is LandUse, not PlantCover), and
+/// the families group them as the specification's modules do.
+#[test]
+fn inspect_json_keeps_every_cityjson_type_and_counts_families() {
+    let Some(path) = shared("cityjson/corpus/conformance/v2_0/cityobject_all_types/cityobject_all_types.city.json")
+    else {
+        return;
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+    let mut want = std::collections::BTreeMap::<String, u64>::new();
+    for o in doc["CityObjects"].as_object().expect("objects").values() {
+        *want.entry(o["type"].as_str().expect("type").to_string()).or_default() += 1;
+    }
+    assert_eq!(want.len(), 33, "the case holds the 33 types of CityJSON 2.0");
+    let v = json_of(urbis().arg("inspect").arg("--json").arg(&path));
+    let got: std::collections::BTreeMap<String, u64> =
+        v["counts"].as_object().expect("counts").iter().map(|(k, n)| (k.clone(), n.as_u64().expect("count"))).collect();
+    assert_eq!(got, want);
+    assert_eq!(v["counts"]["LandUse"], 1);
+    // Families after the CityJSON 2.0 modules (Building, Bridge/Tunnel/Transportation,
+    // Vegetation, WaterBody, Relief/LandUse, CityFurniture, Generic/Group/OtherConstruction).
+    let module = |t: &str| match t {
+        t if t.starts_with("Building") => "Building",
+        t if t.starts_with("Bridge") || t.starts_with("Tunnel") => "Transport",
+        "Road" | "Railway" | "TransportSquare" | "Waterway" => "Transport",
+        "PlantCover" | "SolitaryVegetationObject" => "Vegetation",
+        "WaterBody" => "Water",
+        "TINRelief" | "LandUse" => "Terrain",
+        "CityFurniture" => "Furniture",
+        _ => "Generic",
+    };
+    let mut families = std::collections::BTreeMap::<&str, u64>::new();
+    for (t, n) in &want {
+        *families.entry(module(t)).or_default() += n;
+    }
+    let got_families: std::collections::BTreeMap<&str, u64> = v["family_counts"]
+        .as_object()
+        .expect("family counts")
+        .iter()
+        .map(|(k, n)| (k.as_str(), n.as_u64().expect("count")))
+        .collect();
+    assert_eq!(got_families, families);
+    for (query, n) in
+        [("class = LandUse", 1), ("class = PlantCover", 1), ("family = Vegetation", 2), ("family = Terrain", 2)]
+    {
+        let q = json_of(urbis().arg("inspect").arg("--json").arg("--where").arg(query).arg(&path));
+        assert_eq!(q["query"]["matches"], n, "{query}: {}", q["query"]);
+    }
+    let q = json_of(urbis().arg("inspect").arg("--json").arg("--where").arg("class = LandUse").arg(&path));
+    assert_eq!(q["query"]["first"][0]["family"], "Terrain");
 }

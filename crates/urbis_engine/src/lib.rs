@@ -26,7 +26,7 @@ pub use extract::{Extracted, Extractor};
 pub use headless::{RenderedImage, render_image};
 pub use labels::label_panels;
 pub use view::{GeodeticPose, default_camera, default_lighting};
-pub use window::{FrameHook, ViewOptions, WindowError, run_viewer, run_viewer_with};
+pub use window::{FrameHook, ViewOptions, ViewSummary, WindowError, run_viewer, run_viewer_with};
 
 use bevy_ecs::prelude::Entity;
 use urbis_model::CityModel;

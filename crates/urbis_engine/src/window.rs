@@ -28,6 +28,8 @@ pub enum WindowError {
     NoDisplay(String),
     #[error("{0}")]
     Render(#[from] urbis_render::RenderError),
+    #[error("screenshot: {0}")]
+    Screenshot(String),
 }
 
 /// Options of the viewer.
@@ -37,6 +39,18 @@ pub struct ViewOptions {
     pub camera: Option<GeodeticPose>,
     /// Close after this many frames (for smoke tests); `None` runs until Esc.
     pub max_frames: Option<u64>,
+    /// Save the last frame presented (after `max_frames`) as a PNG here.
+    pub screenshot: Option<std::path::PathBuf>,
+}
+
+/// What the viewer did, reported when it closes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewSummary {
+    /// Frames rendered and presented to the window.
+    pub frames: u64,
+    /// The window's surface size at the last frame, pixels.
+    pub width: u32,
+    pub height: u32,
 }
 
 /// Work done on the model before every frame (live sensors, animations).
@@ -75,12 +89,13 @@ struct Viewer {
     fps: f64,
     info: Vec<String>,
     error: Option<WindowError>,
+    summary: ViewSummary,
     hook: Option<Box<dyn FrameHook>>,
     hook_lines: Vec<String>,
 }
 
 /// Opens a window on the model and runs until the user quits.
-pub fn run_viewer(model: CityModel, options: ViewOptions) -> Result<(), WindowError> {
+pub fn run_viewer(model: CityModel, options: ViewOptions) -> Result<ViewSummary, WindowError> {
     run_viewer_with(model, options, None)
 }
 
@@ -89,7 +104,7 @@ pub fn run_viewer_with(
     model: CityModel,
     options: ViewOptions,
     hook: Option<Box<dyn FrameHook>>,
-) -> Result<(), WindowError> {
+) -> Result<ViewSummary, WindowError> {
     let event_loop = EventLoop::new().map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_with_display_handle_from_env(Box::new(
         event_loop.owned_display_handle(),
@@ -108,13 +123,14 @@ pub fn run_viewer_with(
         fps: 0.0,
         info: Vec::new(),
         error: None,
+        summary: ViewSummary::default(),
         hook,
         hook_lines: Vec::new(),
     };
     event_loop.run_app(&mut viewer).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     match viewer.error {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(viewer.summary),
     }
 }
 
@@ -136,6 +152,9 @@ impl Viewer {
             config.format = *f;
         }
         config.present_mode = wgpu::PresentMode::AutoVsync;
+        if self.options.screenshot.is_some() && caps.usages.contains(wgpu::TextureUsages::COPY_SRC) {
+            config.usage |= wgpu::TextureUsages::COPY_SRC;
+        }
         surface.configure(&ctx.device, &config);
         let model = self.model.take().ok_or_else(|| WindowError::NoDisplay("model already used".into()))?;
         let engine = Engine::new(model, ctx, config.format);
@@ -320,12 +339,31 @@ impl Viewer {
         }
         let lighting = default_lighting(&r.engine.model, &camera);
         r.engine.render(&camera, &lighting, Some(&overlay), &view, r.config.width, r.config.height);
-        r.engine.ctx.queue.present(frame);
         self.frames += 1;
-        if self.options.max_frames.is_some_and(|m| self.frames >= m) {
+        self.summary = ViewSummary { frames: self.frames, width: r.config.width, height: r.config.height };
+        let last = self.options.max_frames.is_some_and(|m| self.frames >= m);
+        if last && let Some(path) = &self.options.screenshot {
+            if let Err(e) = save_frame(&r.engine.ctx, &frame.texture, path) {
+                self.error = Some(e);
+            }
+        }
+        r.engine.ctx.queue.present(frame);
+        if last {
             event_loop.exit();
         }
     }
+}
+
+/// Saves a presented frame as PNG (the surface must have been configured with `COPY_SRC`).
+fn save_frame(ctx: &GpuContext, texture: &wgpu::Texture, path: &std::path::Path) -> Result<(), WindowError> {
+    if !texture.usage().contains(wgpu::TextureUsages::COPY_SRC) {
+        return Err(WindowError::Screenshot(format!("{}: this surface cannot be read back", path.display())));
+    }
+    let size = texture.size();
+    let px = urbis_render::read_texture_rgba(ctx, texture)?;
+    let img = image::RgbaImage::from_raw(size.width, size.height, px)
+        .ok_or_else(|| WindowError::Screenshot("readback size mismatch".into()))?;
+    img.save(path).map_err(|e| WindowError::Screenshot(format!("{}: {e}", path.display())))
 }
 
 fn orthonormal(m: DMat3) -> DMat3 {

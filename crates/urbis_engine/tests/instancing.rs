@@ -39,7 +39,7 @@ fn model(instanced: bool) -> CityModel {
     let mut model = CityModel::new(CityFrame::new(Geodetic::new(115.9, 39.0, 10.0)));
     let shared = model.world.resource_mut::<MeshStore>().add(pyramid());
     for (i, (at, linear)) in placements().into_iter().enumerate() {
-        let mut f = NewFeature::new(format!("p{i}"), SemanticClass::SolitaryVegetationObject, at);
+        let mut f = NewFeature::new(format!("p{i}"), SemanticClass::SOLITARY_VEGETATION_OBJECT, at);
         if instanced {
             f.instance_of = Some((shared, Lod(20), InstanceTransform { linear }));
         } else {

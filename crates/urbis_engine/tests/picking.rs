@@ -13,10 +13,20 @@ use urbis_model::{Attributes, Bounds, CityModel, FeatureId, FeatureStyle, Geomet
 fn tallest(model: &mut CityModel) -> (Entity, Bounds) {
     let mut q = model.world.query_filtered::<(Entity, &SemanticClass, &Bounds), With<GeometryHandle>>();
     q.iter(&model.world)
-        .filter(|(_, c, _)| matches!(c, SemanticClass::Building | SemanticClass::BuildingPart))
+        .filter(|(_, c, _)| c.is_building_or_part())
         .map(|(e, _, b)| (e, *b))
         .max_by(|a, b| a.1.max.z.total_cmp(&b.1.max.z))
         .expect("buildings")
+}
+
+/// The tallest building part that belongs to a building (the sample city's towers have parts).
+fn tallest_part(model: &mut CityModel) -> (Entity, Entity, Bounds) {
+    let mut q = model.world.query_filtered::<(Entity, &SemanticClass, &Bounds, &PartOf), With<GeometryHandle>>();
+    q.iter(&model.world)
+        .filter(|(_, c, _, _)| **c == SemanticClass::BUILDING_PART)
+        .map(|(e, _, b, p)| (e, p.0, *b))
+        .max_by(|a, b| a.2.max.z.total_cmp(&b.2.max.z))
+        .expect("the sample city has building parts")
 }
 
 /// The building a picked entity belongs to.
@@ -70,7 +80,7 @@ fn centre_pixel_over_the_tallest_roof_picks_that_building() {
 #[test]
 fn restyling_features_uploads_styles_not_geometry() {
     let mut model = support::sample_city();
-    let (target, b) = tallest(&mut model);
+    let (target, parent, b) = tallest_part(&mut model);
     let roof = DVec3::new(b.center().x, b.center().y, b.max.z);
     let Some(mut engine) = support::engine(model) else {
         return;
@@ -78,6 +88,7 @@ fn restyling_features_uploads_styles_not_geometry() {
     let camera = support::enu_camera(&engine.model, roof + DVec3::new(0.0, 0.0, 120.0), roof);
     let lighting = support::enu_lighting(&engine.model);
     let before = render_image(&mut engine, &camera, &lighting, None, 160, 120).expect("render").image;
+    assert_eq!(engine.pick(80, 60).expect("pick"), Some(target), "the centre pixel shows the part");
     let uploads = engine.scene.stats();
 
     // Paint every residential building red and the target pure blue.
@@ -103,18 +114,16 @@ fn restyling_features_uploads_styles_not_geometry() {
     assert!(c1[2] > c1[0] + 40 && c1[2] > c1[1] + 40, "centre should be blue now: {c0:?} → {c1:?}");
 
     // Styling a parent Building reaches its parts.
-    if let Some(parent) = engine.model.world.get::<PartOf>(target).map(|p| p.0) {
-        engine.model.world.get_mut::<FeatureStyle>(target).expect("style").color_override = None;
-        engine.model.world.get_mut::<FeatureStyle>(parent).expect("style").color_override = Some([0.0, 1.0, 0.0, 1.0]);
-        let green = render_image(&mut engine, &camera, &lighting, None, 160, 120).expect("render").image;
-        let c = green.get_pixel(80, 60).0;
-        assert!(c[1] > c[0] + 40 && c[1] > c[2] + 40, "the part should show its parent's green: {c:?}");
-    }
+    engine.model.world.get_mut::<FeatureStyle>(target).expect("style").color_override = None;
+    engine.model.world.get_mut::<FeatureStyle>(parent).expect("style").color_override = Some([0.0, 1.0, 0.0, 1.0]);
+    let green = render_image(&mut engine, &camera, &lighting, None, 160, 120).expect("render").image;
+    let c = green.get_pixel(80, 60).0;
+    assert!(c[1] > c[0] + 40 && c[1] > c[2] + 40, "the part should show its parent's green: {c:?}");
 
     // Hiding the target reveals what is below it.
     engine.model.world.get_mut::<FeatureStyle>(target).expect("style").visible = false;
     render_image(&mut engine, &camera, &lighting, None, 160, 120).expect("render");
-    let below = engine.pick(80, 60).expect("pick");
-    assert_ne!(below, Some(target));
+    let below = engine.pick(80, 60).expect("pick").expect("something lies below the hidden part");
+    assert_ne!(below, target, "a hidden feature cannot be picked");
     assert_eq!(engine.scene.stats().geometry_uploads, uploads.geometry_uploads);
 }

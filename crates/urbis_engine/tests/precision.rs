@@ -37,7 +37,7 @@ fn scene(frame: CityFrame) -> CityModel {
         (DVec3::new(2.0, -3.0, -0.2), Vec3::new(60.0, 60.0, 0.2), [150, 150, 140, 255]),
     ];
     for (i, (at, size, color)) in items.into_iter().enumerate() {
-        let mut f = NewFeature::new(format!("box-{i}"), SemanticClass::GenericCityObject, at);
+        let mut f = NewFeature::new(format!("box-{i}"), SemanticClass::GENERIC_CITY_OBJECT, at);
         f.mesh = Some((box_mesh(size, color), Lod(10)));
         model.spawn_feature(f);
     }

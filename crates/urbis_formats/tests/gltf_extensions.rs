@@ -134,6 +134,7 @@ fn metadata_offset_scale_nodata_and_defaults() {
     let t = &m.metadata.as_ref().expect("metadata").property_tables[0];
     let level: Vec<f64> = t.columns["level"].iter().map(|v| v.as_f64().expect("f")).collect();
     let want = [10.0, 10.0 + 2.0 * 100.0 / 255.0, 12.0];
+    assert_eq!(level.len(), want.len(), "{level:?}");
     assert!(level.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12), "{level:?}");
     assert_eq!(t.columns["code"], vec![MetadataValue::Int(5), MetadataValue::Int(42), MetadataValue::Int(7)]);
     assert_eq!(t.columns["name"], vec![MetadataValue::String("unnamed".into()); 3]);

@@ -16,6 +16,7 @@
 //! position = [115.905, 39.012]           # lon, lat (and height) in WGS 84
 //! feature = "XA-W-river"                 # or: attribute = { key = "address", value = "…" }
 //!                                        # or: nearest = { class = "Road", radius = 50 }
+//!                                        # (or family = "Transport": either level)
 //!
 //! [[style]]
 //! quantity = "water_level"
@@ -32,6 +33,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use urbis_model::ClassFilter;
 
 use crate::payload::FieldMap;
 
@@ -85,15 +88,45 @@ impl Default for LiveSettings {
 pub struct AttributeBinding {
     pub key: String,
     pub value: String,
+    /// Only features of this source class (`Road`, `IfcWall`)...
     pub class: Option<String>,
+    /// ...or of this family (`Transport`).
+    pub family: Option<String>,
+}
+
+impl AttributeBinding {
+    /// The class filter it names, if any.
+    pub fn filter(&self) -> Result<Option<ClassFilter>, String> {
+        class_filter(&self.class, &self.family)
+    }
 }
 
 /// A nearest-feature binding.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NearestBinding {
+    /// Only features of this source class...
     pub class: Option<String>,
+    /// ...or of this family.
+    pub family: Option<String>,
     pub radius: f64,
+}
+
+impl NearestBinding {
+    /// The class filter it names, if any.
+    pub fn filter(&self) -> Result<Option<ClassFilter>, String> {
+        class_filter(&self.class, &self.family)
+    }
+}
+
+fn class_filter(class: &Option<String>, family: &Option<String>) -> Result<Option<ClassFilter>, String> {
+    match (class, family) {
+        (Some(_), Some(_)) => Err("give class or family, not both".into()),
+        (Some(c), None) if c.trim().is_empty() => Err("class is empty".into()),
+        (Some(c), None) => Ok(Some(ClassFilter::Class(c.trim().to_string()))),
+        (None, Some(f)) => ClassFilter::family(f).map(Some).map_err(|e| e.to_string()),
+        (None, None) => Ok(None),
+    }
 }
 
 /// One configured datastream.
@@ -308,6 +341,12 @@ impl LiveConfig {
                 && !(n.radius >= 0.0)
             {
                 return Err(self.invalid(format!("{at}: nearest.radius must be ≥ 0")));
+            }
+            if let Some(Err(e)) = s.attribute.as_ref().map(AttributeBinding::filter) {
+                return Err(self.invalid(format!("{at}: attribute: {e}")));
+            }
+            if let Some(Err(e)) = s.nearest.as_ref().map(NearestBinding::filter) {
+                return Err(self.invalid(format!("{at}: nearest: {e}")));
             }
         }
         for (i, st) in self.styles.iter().enumerate() {

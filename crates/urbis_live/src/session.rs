@@ -22,7 +22,7 @@ use glam::{DMat3, DVec3, Vec2, Vec3};
 use urbis_geo::Geodetic;
 use urbis_model::{
     BindError, Binder, BindingTarget, Bounds, CityModel, CpuMesh, FeatureId, FeatureStyle, History, InstanceTransform,
-    LatestReading, LiveLabel, Lod, Material, MeshId, NewSensor, SemanticClass, Sensor,
+    LatestReading, LiveLabel, Lod, Material, MeshId, NewSensor, Sensor,
 };
 
 use crate::config::{LiveConfig, Severity, StyleTarget};
@@ -146,14 +146,14 @@ fn marker_mesh() -> CpuMesh {
     m
 }
 
+/// The binding a (validated) sensor configuration names.
 fn binding_of(s: &crate::config::SensorConfig) -> BindingTarget {
-    let class = |c: &Option<String>| c.as_deref().and_then(SemanticClass::from_name);
     if let Some(f) = &s.feature {
         BindingTarget::Feature(f.clone())
     } else if let Some(a) = &s.attribute {
-        BindingTarget::Attribute { key: a.key.clone(), value: a.value.clone(), class: class(&a.class) }
+        BindingTarget::Attribute { key: a.key.clone(), value: a.value.clone(), class: a.filter().ok().flatten() }
     } else if let Some(n) = &s.nearest {
-        BindingTarget::Nearest { class: class(&n.class), radius: n.radius }
+        BindingTarget::Nearest { class: n.filter().ok().flatten(), radius: n.radius }
     } else {
         BindingTarget::None
     }

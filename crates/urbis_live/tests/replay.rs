@@ -25,12 +25,12 @@ fn every_sensor_is_bound_to_the_entity_its_config_names() {
     let (model, net, session) = sample_session(dir.path(), |_| {});
     assert!(session.bind_errors().is_empty(), "{:?}", session.bind_errors());
     assert!(net.sensors.len() >= 300, "a few hundred sensors: {}", net.sensors.len());
-    assert_eq!(model.counts_by_class()[&SemanticClass::Sensor], net.sensors.len());
+    assert_eq!(model.counts_by_class()[&SemanticClass::SENSOR], net.sensors.len());
     let mut kinds: HashMap<&str, usize> = HashMap::new();
     for s in &net.sensors {
         let e = session.sensor_entity(&s.id).expect("sensor entity");
         let r = model.world.entity(e);
-        assert_eq!(r.get::<SemanticClass>(), Some(&SemanticClass::Sensor));
+        assert_eq!(r.get::<SemanticClass>(), Some(&SemanticClass::SENSOR));
         assert_eq!(r.get::<Sensor>().map(|x| x.quantity.as_str()), Some(s.kind.quantity()));
         let target = r.get::<Observes>().expect("observes").0;
         let t = model.world.entity(target);
@@ -41,11 +41,11 @@ fn every_sensor_is_bound_to_the_entity_its_config_names() {
             }
             Bind::Address(a) => {
                 assert_eq!(t.get::<Attributes>().and_then(|x| x.str("address")), Some(a.as_str()));
-                assert_eq!(t.get::<SemanticClass>(), Some(&SemanticClass::Building));
+                assert_eq!(t.get::<SemanticClass>(), Some(&SemanticClass::BUILDING));
                 *kinds.entry("attribute").or_default() += 1;
             }
             Bind::NearestBuilding(radius) => {
-                assert_eq!(t.get::<SemanticClass>(), Some(&SemanticClass::Building));
+                assert_eq!(t.get::<SemanticClass>(), Some(&SemanticClass::BUILDING));
                 let b = t.get::<Bounds>().expect("bounds");
                 let p = model.frame().geodetic_to_enu(urbis_geo::Geodetic::new(s.position[0], s.position[1], 0.0));
                 let dx = (b.min.x - p.x).max(p.x - b.max.x).max(0.0);
@@ -238,7 +238,7 @@ fn styles_colour_extrude_and_label_the_observed_features() {
     for s in net.sensors.iter().filter(|s| s.kind == Kind::Traffic) {
         let e = session.sensor_entity(&s.id).expect("entity");
         let road = model.world.get::<Observes>(e).expect("observes").0;
-        assert_eq!(model.world.get::<SemanticClass>(road), Some(&SemanticClass::Road));
+        assert_eq!(model.world.get::<SemanticClass>(road), Some(&SemanticClass::ROAD));
         let c = model.world.get::<FeatureStyle>(road).and_then(|st| st.color_override);
         assert!(c.is_some_and(|c| c[3] > 0.5), "{}: {c:?}", s.id);
     }

@@ -7,6 +7,7 @@ use glam::DVec3;
 use urbis_geo::CityFrame;
 
 use crate::Attributes;
+use crate::class::Family;
 use crate::components::*;
 use crate::mesh::{CpuMesh, MeshId, MeshStore};
 use crate::query::FeatureQuery;
@@ -224,6 +225,27 @@ impl CityModel {
         counts
     }
 
+    /// Number of features per family (the coarse level of [`SemanticClass`]).
+    pub fn counts_by_family(&self) -> BTreeMap<Family, usize> {
+        let mut counts = BTreeMap::new();
+        for e in self.world.iter_entities() {
+            if let Some(c) = e.get::<SemanticClass>() {
+                *counts.entry(c.family()).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// The class names a query asks for that no feature of this model has:
+    /// most likely typing errors, worth a warning since they match nothing.
+    pub fn absent_classes<'q>(&self, query: &'q FeatureQuery) -> Vec<&'q str> {
+        if query.classes.is_empty() {
+            return Vec::new();
+        }
+        let present = self.counts_by_class();
+        query.classes.iter().map(String::as_str).filter(|n| !present.keys().any(|c| c.name() == *n)).collect()
+    }
+
     /// For each class, the attribute keys its features carry, with their value types.
     pub fn attribute_keys(&self) -> BTreeMap<SemanticClass, BTreeMap<String, BTreeSet<&'static str>>> {
         let mut keys: BTreeMap<SemanticClass, BTreeMap<String, BTreeSet<&'static str>>> = BTreeMap::new();
@@ -267,6 +289,7 @@ impl CityModel {
             "feature_id": id.guid,
             "feature_index": id.index,
             "class": class.name(),
+            "family": class.family().name(),
             "attributes": r.get::<Attributes>().map(Attributes::to_json).unwrap_or_default(),
         });
         if let Some(b) = r.get::<Bounds>() {

@@ -16,98 +16,7 @@ pub struct FeatureId {
     pub index: u32,
 }
 
-/// The semantic class of a feature, after CityJSON / CityGML 3.0.
-#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum SemanticClass {
-    Building,
-    BuildingPart,
-    Road,
-    Railway,
-    Bridge,
-    WaterBody,
-    PlantCover,
-    SolitaryVegetationObject,
-    TINRelief,
-    CityFurniture,
-    GenericCityObject,
-    /// A live device (sensor, meter, camera).
-    Sensor,
-}
-
-impl SemanticClass {
-    pub const ALL: [SemanticClass; 12] = [
-        SemanticClass::Building,
-        SemanticClass::BuildingPart,
-        SemanticClass::Road,
-        SemanticClass::Railway,
-        SemanticClass::Bridge,
-        SemanticClass::WaterBody,
-        SemanticClass::PlantCover,
-        SemanticClass::SolitaryVegetationObject,
-        SemanticClass::TINRelief,
-        SemanticClass::CityFurniture,
-        SemanticClass::GenericCityObject,
-        SemanticClass::Sensor,
-    ];
-
-    /// The CityJSON type name (also accepted by [`SemanticClass::from_name`]).
-    pub fn name(self) -> &'static str {
-        match self {
-            SemanticClass::Building => "Building",
-            SemanticClass::BuildingPart => "BuildingPart",
-            SemanticClass::Road => "Road",
-            SemanticClass::Railway => "Railway",
-            SemanticClass::Bridge => "Bridge",
-            SemanticClass::WaterBody => "WaterBody",
-            SemanticClass::PlantCover => "PlantCover",
-            SemanticClass::SolitaryVegetationObject => "SolitaryVegetationObject",
-            SemanticClass::TINRelief => "TINRelief",
-            SemanticClass::CityFurniture => "CityFurniture",
-            SemanticClass::GenericCityObject => "GenericCityObject",
-            SemanticClass::Sensor => "Sensor",
-        }
-    }
-
-    /// Maps a CityJSON / CityGML type name to a class. Close relatives map to
-    /// their family (`BridgePart` → Bridge, `TransportSquare` → Road, ...);
-    /// anything unknown is `None`.
-    pub fn from_name(name: &str) -> Option<SemanticClass> {
-        Some(match name {
-            "Building"
-            | "BuildingInstallation"
-            | "BuildingConstructiveElement"
-            | "BuildingFurniture"
-            | "BuildingRoom"
-            | "BuildingStorey"
-            | "BuildingUnit" => SemanticClass::Building,
-            "BuildingPart" => SemanticClass::BuildingPart,
-            "Road" | "TransportSquare" | "Waterway" => SemanticClass::Road,
-            "Railway" => SemanticClass::Railway,
-            "Bridge"
-            | "BridgePart"
-            | "BridgeInstallation"
-            | "BridgeConstructiveElement"
-            | "BridgeRoom"
-            | "BridgeFurniture" => SemanticClass::Bridge,
-            "WaterBody" => SemanticClass::WaterBody,
-            "PlantCover" | "LandUse" => SemanticClass::PlantCover,
-            "SolitaryVegetationObject" => SemanticClass::SolitaryVegetationObject,
-            "TINRelief" => SemanticClass::TINRelief,
-            "CityFurniture" => SemanticClass::CityFurniture,
-            "GenericCityObject" | "OtherConstruction" | "Tunnel" | "TunnelPart" | "TunnelInstallation" => {
-                SemanticClass::GenericCityObject
-            }
-            "Sensor" => SemanticClass::Sensor,
-            _ => return None,
-        })
-    }
-}
-
-impl std::fmt::Display for SemanticClass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::class::SemanticClass;
 
 /// Where a feature is: its local origin in the city's ENU frame, f64 metres.
 /// Its mesh vertices are f32 offsets from this point along the ENU axes.
@@ -279,15 +188,6 @@ mod tests {
         assert_eq!(Lod::parse("x"), None);
         assert_eq!(Lod(13).to_string(), "1.3");
         assert_eq!(Lod(20).to_string(), "2");
-    }
-
-    #[test]
-    fn class_names_round_trip() {
-        for c in SemanticClass::ALL {
-            assert_eq!(SemanticClass::from_name(c.name()), Some(c));
-        }
-        assert_eq!(SemanticClass::from_name("BridgePart"), Some(SemanticClass::Bridge));
-        assert_eq!(SemanticClass::from_name("+Custom"), None);
     }
 
     #[test]

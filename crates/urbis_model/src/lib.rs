@@ -4,7 +4,8 @@
 //! road segment, tree, water body, terrain), each with:
 //!
 //! - [`FeatureId`]: the source GUID and a compact u32 index for the GPU;
-//! - [`SemanticClass`]: the CityJSON / CityGML class;
+//! - [`SemanticClass`]: the source's own class (CityJSON type, IFC entity,
+//!   3D Tiles metadata class) and its [`Family`];
 //! - [`Attributes`]: typed values (string, int, float, bool, date);
 //! - [`Placement`]: an f64 origin in the city's ENU frame;
 //! - [`Footprint`]: a `geo::Polygon` in local metres, where it has one;
@@ -27,6 +28,7 @@
 
 pub mod attributes;
 pub mod city;
+pub mod class;
 pub mod components;
 pub mod load;
 pub mod mesh;
@@ -36,6 +38,7 @@ pub mod spatial;
 
 pub use attributes::{AttributeValue, Attributes, Date};
 pub use city::{CityModel, FeatureTable, Frame, NewFeature};
+pub use class::{ClassFilter, Family, UnknownFamily};
 pub use components::{
     Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, InstanceTransform, Lod, PartOf, Parts, Placement,
     SemanticClass,

@@ -2,15 +2,19 @@
 //!
 //! ```
 //! use urbis_model::{FeatureQuery, SemanticClass};
-//! let q = FeatureQuery::new().class(SemanticClass::Building).eq("use", "residential").gt("height", 50i64);
+//! let q = FeatureQuery::new().class(SemanticClass::BUILDING).eq("use", "residential").gt("height", 50i64);
 //! let same = FeatureQuery::parse("class = Building and use = residential and height > 50").unwrap();
 //! assert_eq!(q, same);
+//! // Either level of the classification: the source's class or its family.
+//! let green = FeatureQuery::parse("family = Vegetation").unwrap();
+//! let land = FeatureQuery::parse("class = LandUse").unwrap();
+//! # let _ = (green, land);
 //! ```
 
 use std::cmp::Ordering;
 
 use crate::attributes::{AttributeValue, Attributes};
-use crate::components::SemanticClass;
+use crate::class::{ClassFilter, Family, SemanticClass};
 
 /// A comparison on one attribute.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,10 +46,15 @@ impl CompareOp {
     }
 }
 
-/// A conjunction of a class filter and attribute predicates.
+/// A conjunction of class filters and attribute predicates. Class names
+/// accept any of theirs, families any of theirs, and a feature must pass
+/// both levels: `family = Building and class = BuildingPart` is parts only.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeatureQuery {
-    pub classes: Vec<SemanticClass>,
+    /// Source class names (`LandUse`, `IfcWall`); empty accepts every class.
+    pub classes: Vec<String>,
+    /// Families; empty accepts every family.
+    pub families: Vec<Family>,
     pub predicates: Vec<Predicate>,
 }
 
@@ -64,9 +73,28 @@ impl FeatureQuery {
     }
 
     /// Restricts to a class (several calls accept any of them).
-    pub fn class(mut self, c: SemanticClass) -> Self {
-        self.classes.push(c);
+    pub fn class(self, c: SemanticClass) -> Self {
+        self.class_name(c.name())
+    }
+
+    /// Restricts to a class by its source name, known to Urbis or not (`IfcBeam`).
+    pub fn class_name(mut self, name: &str) -> Self {
+        self.classes.push(name.to_string());
         self
+    }
+
+    /// Restricts to a family (several calls accept any of them).
+    pub fn family(mut self, f: Family) -> Self {
+        self.families.push(f);
+        self
+    }
+
+    /// Restricts by either level.
+    pub fn filter(self, f: ClassFilter) -> Self {
+        match f {
+            ClassFilter::Class(name) => self.class_name(&name),
+            ClassFilter::Family(fam) => self.family(fam),
+        }
     }
 
     pub fn exists(mut self, key: &str) -> Self {
@@ -93,7 +121,10 @@ impl FeatureQuery {
 
     /// Whether a feature of this class with these attributes matches.
     pub fn matches(&self, class: SemanticClass, attrs: &Attributes) -> bool {
-        if !self.classes.is_empty() && !self.classes.contains(&class) {
+        if !self.classes.is_empty() && !self.classes.iter().any(|c| c == class.name()) {
+            return false;
+        }
+        if !self.families.is_empty() && !self.families.contains(&class.family()) {
             return false;
         }
         self.predicates.iter().all(|p| match p {
@@ -105,8 +136,9 @@ impl FeatureQuery {
     }
 
     /// Parses `term and term and ...`, each term `key OP value` with OP one of
-    /// `= != < <= > >=`, or a bare `key` (exists). `class = Building` filters
-    /// by class. Values parse as int, float, bool, ISO date, else string
+    /// `= != < <= > >=`, or a bare `key` (exists). `class = LandUse` filters
+    /// by the source's class (any name: CityJSON types, IFC entities, 3D
+    /// Tiles classes), `family = Vegetation` by family. Values parse as int, float, bool, ISO date, else string
     /// (quotes optional).
     pub fn parse(s: &str) -> Result<FeatureQuery, QueryParseError> {
         let mut q = FeatureQuery::new();
@@ -144,8 +176,17 @@ impl FeatureQuery {
                 if op != CompareOp::Eq {
                     return Err(err("class only supports `=`"));
                 }
-                let c = SemanticClass::from_name(raw).ok_or_else(|| err("unknown class"))?;
-                q = q.class(c);
+                if raw.contains(char::is_whitespace) {
+                    return Err(err("a class name has no spaces"));
+                }
+                q = q.class_name(raw);
+                continue;
+            }
+            if key == "family" {
+                if op != CompareOp::Eq {
+                    return Err(err("family only supports `=`"));
+                }
+                q = q.filter(ClassFilter::family(raw).map_err(|e| err(&e.to_string()))?);
                 continue;
             }
             q = q.compare(key, op, parse_value(raw));
@@ -193,21 +234,46 @@ mod tests {
     #[test]
     fn predicates_filter_by_type_and_value() {
         let a = Attributes::default().with("use", "residential").with("height", 62.5).with("floors", 20i64);
-        let q = FeatureQuery::new().class(SemanticClass::Building).eq("use", "residential").gt("height", 50i64);
-        assert!(q.matches(SemanticClass::Building, &a));
-        assert!(!q.matches(SemanticClass::Road, &a));
-        assert!(!FeatureQuery::new().gt("height", 70.0).matches(SemanticClass::Building, &a));
+        let q = FeatureQuery::new().class(SemanticClass::BUILDING).eq("use", "residential").gt("height", 50i64);
+        assert!(q.matches(SemanticClass::BUILDING, &a));
+        assert!(!q.matches(SemanticClass::ROAD, &a));
+        assert!(!FeatureQuery::new().gt("height", 70.0).matches(SemanticClass::BUILDING, &a));
         assert!(
-            !FeatureQuery::new().gt("use", 3i64).matches(SemanticClass::Building, &a),
+            !FeatureQuery::new().gt("use", 3i64).matches(SemanticClass::BUILDING, &a),
             "string vs number never matches"
         );
-        assert!(FeatureQuery::parse("floors >= 20 and height<=62.5").unwrap().matches(SemanticClass::Building, &a));
-        assert!(!FeatureQuery::parse("missing").unwrap().matches(SemanticClass::Building, &a));
+        assert!(FeatureQuery::parse("floors >= 20 and height<=62.5").unwrap().matches(SemanticClass::BUILDING, &a));
+        assert!(!FeatureQuery::parse("missing").unwrap().matches(SemanticClass::BUILDING, &a));
+    }
+
+    #[test]
+    fn class_and_family_are_two_levels() {
+        let a = Attributes::default();
+        let land = FeatureQuery::parse("class = LandUse").unwrap();
+        assert!(land.matches(SemanticClass::LAND_USE, &a));
+        assert!(!land.matches(SemanticClass::PLANT_COVER, &a));
+        let veg = FeatureQuery::parse("family = Vegetation").unwrap();
+        assert!(veg.matches(SemanticClass::PLANT_COVER, &a));
+        assert!(veg.matches(SemanticClass::SOLITARY_VEGETATION_OBJECT, &a));
+        assert!(!veg.matches(SemanticClass::LAND_USE, &a));
+        let wall = SemanticClass::new("IfcWall", Family::Building);
+        assert!(FeatureQuery::parse("class = IfcWall").unwrap().matches(wall, &a));
+        assert!(FeatureQuery::parse("family = Building").unwrap().matches(wall, &a));
+        assert!(!FeatureQuery::parse("class = Building").unwrap().matches(wall, &a));
+        let parts = FeatureQuery::parse("family = Building and class = BuildingPart").unwrap();
+        assert!(parts.matches(SemanticClass::BUILDING_PART, &a));
+        assert!(!parts.matches(SemanticClass::BUILDING, &a));
+        assert!(!parts.matches(wall, &a));
+        let either = FeatureQuery::parse("class = Road and class = Railway").unwrap();
+        assert!(either.matches(SemanticClass::RAILWAY, &a) && !either.matches(SemanticClass::BRIDGE, &a));
     }
 
     #[test]
     fn bad_queries_are_errors() {
-        assert!(FeatureQuery::parse("class = Spaceship").is_err());
+        let e = FeatureQuery::parse("family = Spaceship").unwrap_err();
+        assert!(e.msg.contains("unknown family"), "{e}");
+        assert!(FeatureQuery::parse("class = Space ship").is_err());
+        assert!(FeatureQuery::parse("class > Building").is_err());
         assert!(FeatureQuery::parse("a b c").is_err());
         assert!(FeatureQuery::parse("height >").is_err());
     }

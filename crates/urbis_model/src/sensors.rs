@@ -1,5 +1,5 @@
 //! Sensors in the city model: a live device is an entity of class
-//! [`SemanticClass::Sensor`] with its position, linked by [`Observes`] to
+//! [`SemanticClass::SENSOR`] with its position, linked by [`Observes`] to
 //! the feature it measures. Its state is the [`LatestReading`] and a
 //! [`History`] ring buffer; the live crate writes both.
 //!
@@ -15,6 +15,7 @@ use glam::DVec3;
 
 use crate::attributes::AttributeValue;
 use crate::city::{CityModel, NewFeature};
+use crate::class::ClassFilter;
 use crate::components::{Bounds, SemanticClass};
 use crate::{Attributes, FeatureId};
 
@@ -142,10 +143,10 @@ pub enum BindingTarget {
     /// The feature with this GUID (CityJSON id, IFC GlobalId).
     Feature(String),
     /// The feature whose attribute `key` equals `value` (optionally of one class).
-    Attribute { key: String, value: String, class: Option<SemanticClass> },
+    Attribute { key: String, value: String, class: Option<ClassFilter> },
     /// The nearest feature of `class` whose ground box lies within `radius` metres
     /// of `position` (city ENU), measured horizontally.
-    Nearest { class: Option<SemanticClass>, radius: f64 },
+    Nearest { class: Option<ClassFilter>, radius: f64 },
     /// The sensor stands alone.
     None,
 }
@@ -211,7 +212,7 @@ impl Binder {
                 });
                 index
                     .get(value)
-                    .and_then(|list| list.iter().find(|(_, c)| class.is_none_or(|k| k == *c)))
+                    .and_then(|list| list.iter().find(|(_, c)| class.as_ref().is_none_or(|k| k.matches(*c))))
                     .map(|(e, _)| Some(*e))
                     .ok_or_else(|| BindError::NoAttributeMatch {
                         sensor: sensor.into(),
@@ -228,8 +229,8 @@ impl Binder {
                 let mut best: Option<(f64, u32, Entity)> = None;
                 for e in model.spatial().in_box(probe) {
                     let Ok(er) = model.world.get_entity(e) else { continue };
-                    let c = er.get::<SemanticClass>().copied();
-                    if c == Some(SemanticClass::Sensor) || class.is_some_and(|k| Some(k) != c) {
+                    let Some(&c) = er.get::<SemanticClass>() else { continue };
+                    if c == SemanticClass::SENSOR || class.as_ref().is_some_and(|k| !k.matches(c)) {
                         continue;
                     }
                     let Some(b) = er.get::<Bounds>() else { continue };
@@ -243,7 +244,7 @@ impl Binder {
                 }
                 best.map(|(_, _, e)| Some(e)).ok_or_else(|| BindError::NothingNear {
                     sensor: sensor.into(),
-                    class: class.map_or("feature".to_string(), |c| c.name().to_string()),
+                    class: class.as_ref().map_or("feature".to_string(), ToString::to_string),
                     radius: r,
                 })
             }
@@ -266,7 +267,7 @@ impl CityModel {
     /// Spawns a sensor as a feature of class Sensor (GUID `sensor:<id>`) with
     /// its state components, linked to the feature it observes.
     pub fn spawn_sensor(&mut self, s: NewSensor) -> Entity {
-        let mut f = NewFeature::new(format!("sensor:{}", s.sensor.id), SemanticClass::Sensor, s.position);
+        let mut f = NewFeature::new(format!("sensor:{}", s.sensor.id), SemanticClass::SENSOR, s.position);
         f.attributes = Attributes::default()
             .with("sensor_id", s.sensor.id.clone())
             .with("quantity", s.sensor.quantity.clone())

@@ -126,12 +126,12 @@ fn footprints_stand_on_a_geotiff_dem_in_rd_new() {
 
     // Looking down: the roof of A, the terrain in A's courtyard, both parts of B.
     let (class, guid, z) = hit_below(&model, rd_to_enu(&model, 84_965.0, 447_000.0, 0.0));
-    assert_eq!((class, guid.as_str()), (SemanticClass::Building, "a_buildings#A"));
+    assert_eq!((class, guid.as_str()), (SemanticClass::BUILDING, "a_buildings#A"));
     let a_bounds = model.world.get::<Bounds>(a).expect("bounds");
     assert!((z - a_bounds.max.z).abs() < 0.01);
     let court = rd_to_enu(&model, 84_980.0, 447_000.0, terrain_h(84_980.0));
     let (class, _, z) = hit_below(&model, DVec3::new(court.x, court.y, 0.0));
-    assert_eq!(class, SemanticClass::TINRelief, "the courtyard is open");
+    assert_eq!(class, SemanticClass::TIN_RELIEF, "the courtyard is open");
     assert!((z - court.z).abs() < 0.01, "courtyard ground {z} vs {}", court.z);
     for x in [85_025.0, 85_045.0] {
         let (_, guid, _) = hit_below(&model, rd_to_enu(&model, x, 447_005.0, 0.0));

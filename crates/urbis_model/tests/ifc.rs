@@ -40,7 +40,8 @@ fn ut_georef_1_lands_at_the_stated_eastings_and_northings() {
     assert!((site.x - 4_468_005.0).abs() < 0.01 && (site.y - 5_334_600.0).abs() < 0.01, "{site:?}");
     assert!((site.z - 515.0).abs() < 0.01, "height {}", site.z);
     let stratum = model.features().by_guid("28H$neCQf1NwtmczxBInPR").expect("stratum");
-    assert_eq!(model.world.get::<SemanticClass>(stratum), Some(&SemanticClass::TINRelief));
+    let class = *model.world.get::<SemanticClass>(stratum).expect("class");
+    assert_eq!((class.name(), class.family()), ("IfcSolidStratum", Family::Terrain));
     assert_eq!(model.world.get::<Attributes>(stratum).expect("attrs").str("ifc_class"), Some("IfcSolidStratum"));
 }
 

@@ -40,6 +40,7 @@ fn property_table_rows_become_feature_attributes() {
     // Feature IDs come from the texture: the components named in the README appear.
     let comps: Vec<&str> = attrs.iter().filter_map(|a| a.str("component")).collect();
     assert!(!comps.is_empty() && comps.iter().all(|c| ["Wall", "Door", "Roof", "Window"].contains(c)), "{comps:?}");
+    assert!(!attrs.is_empty());
     assert!(attrs.iter().all(|a| a.f64("yearBuilt").is_some_and(|y| [1960.0, 1996.0, 1985.0, 2002.0].contains(&y))));
 }
 
@@ -102,7 +103,7 @@ fn sample_city_and_tilesets_combine_in_one_scene() {
     // The city's frame wins; the local tilesets sit at its origin.
     assert!((model.frame().origin.lon_deg - 115.9).abs() < 0.01);
     assert!(reports[2].features == 20 && reports[3].features == 32, "{} {}", reports[2].features, reports[3].features);
-    assert!(model.counts_by_class()[&SemanticClass::Building] > 3000);
+    assert!(model.counts_by_class()[&SemanticClass::BUILDING] > 3000);
 }
 
 /// Feature IDs in a texture are followed texel by texel: each feature's

@@ -40,6 +40,24 @@ impl HeadlessTarget {
     }
 }
 
+/// The whole of an 8-bit, 4-channel texture (a window's surface texture, say)
+/// as RGBA rows, tightly packed; BGRA formats are swizzled. The texture
+/// needs `COPY_SRC` usage.
+pub fn read_texture_rgba(ctx: &GpuContext, texture: &wgpu::Texture) -> Result<Vec<u8>, RenderError> {
+    use wgpu::TextureFormat as F;
+    let format = texture.format();
+    let bgra = matches!(format, F::Bgra8Unorm | F::Bgra8UnormSrgb);
+    if !(bgra || matches!(format, F::Rgba8Unorm | F::Rgba8UnormSrgb)) {
+        return Err(RenderError::Readback(format!("cannot read back a {format:?} texture as RGBA8")));
+    }
+    let size = texture.size();
+    let mut px = read_texture(ctx, texture, wgpu::Origin3d::ZERO, size.width, size.height, 4)?;
+    if bgra {
+        px.chunks_exact_mut(4).for_each(|p| p.swap(0, 2));
+    }
+    Ok(px)
+}
+
 /// Copies a region of a texture to the CPU, rows tightly packed.
 pub(crate) fn read_texture(
     ctx: &GpuContext,

@@ -38,7 +38,7 @@ mod textures;
 
 pub use camera::Camera;
 pub use context::{GpuContext, RenderError};
-pub use headless::HeadlessTarget;
+pub use headless::{HeadlessTarget, read_texture_rgba};
 pub use overlay::{Overlay, Panel};
 pub use renderer::{FrameStats, Lighting, Renderer};
 pub use scene::{

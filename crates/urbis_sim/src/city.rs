@@ -9,9 +9,14 @@
 use bevy_ecs::prelude::*;
 use glam::DVec3;
 use urbis_geo::{CrsTransform, Epsg};
-use urbis_model::{Bounds, CityModel, FeatureId, SemanticClass, Terrain};
+use urbis_model::{Bounds, CityModel, Family, FeatureId, SemanticClass, Terrain};
 
 use crate::flood::{FloodError, FloodModel};
+
+/// Paved ground for Manning's n: roads, squares, bridges (rails and tunnels are not).
+fn is_paved(class: SemanticClass) -> bool {
+    class.family() == Family::Transport && class != SemanticClass::RAILWAY && !class.name().starts_with("Tunnel")
+}
 
 /// Errors building a city flood grid.
 #[derive(Debug, thiserror::Error)]
@@ -174,10 +179,10 @@ pub fn flood_grid(city: &mut CityModel, opts: &GridOptions) -> Result<CityGrid, 
         let p = points[c];
         for e in spatial.at_ground_point(world, p.x, p.y) {
             let Ok(r) = world.get_entity(e) else { continue };
-            let Some(class) = r.get::<SemanticClass>() else { continue };
+            let Some(&class) = r.get::<SemanticClass>() else { continue };
             let has_footprint = r.get::<urbis_model::Footprint>().is_some();
             match class {
-                SemanticClass::Building | SemanticClass::BuildingPart if has_footprint => {
+                k if k.is_building_or_part() && has_footprint => {
                     if let Some(b) = r.get::<Bounds>() {
                         // Raised to the roof: water flows around, never through.
                         model.z[c] = model.z[c].max(b.max.z);
@@ -187,17 +192,16 @@ pub fn flood_grid(city: &mut CityModel, opts: &GridOptions) -> Result<CityGrid, 
                         building[c] = Some(owner);
                     }
                 }
-                SemanticClass::WaterBody if cover[c] != Cover::Building => {
+                k if k.family() == Family::Water && cover[c] != Cover::Building => {
                     cover[c] = Cover::Water;
                     // The water body's surface: the top of its (flat) geometry, in ENU like the bed.
                     if let Some(s) = r.get::<Bounds>().map(|b| b.max.z) {
                         h0[c] = (s - model.z[c]).max(0.0);
                     }
                 }
-                SemanticClass::Road | SemanticClass::Bridge if matches!(cover[c], Cover::Ground) => {
-                    cover[c] = Cover::Road
-                }
-                SemanticClass::PlantCover if matches!(cover[c], Cover::Ground) => cover[c] = Cover::Vegetation,
+                // Paved: roads, squares and bridges (not rails or tunnels underground).
+                k if is_paved(k) && matches!(cover[c], Cover::Ground) => cover[c] = Cover::Road,
+                SemanticClass::PLANT_COVER if matches!(cover[c], Cover::Ground) => cover[c] = Cover::Vegetation,
                 _ => {}
             }
         }

@@ -38,7 +38,7 @@ impl Proposal {
 
     /// Adds the building to the city (and rebuilds the spatial index).
     pub fn build(&self, city: &mut CityModel) -> Entity {
-        let mut f = NewFeature::new(self.id.clone(), SemanticClass::Building, self.origin);
+        let mut f = NewFeature::new(self.id.clone(), SemanticClass::BUILDING, self.origin);
         f.mesh = Some((
             prism_mesh(
                 &self.footprint(),
@@ -110,7 +110,7 @@ pub struct Site {
     pub homes_north: Vec<Entity>,
 }
 
-/// The park ([`SemanticClass::PlantCover`] with a footprint) with the most
+/// The park ([`SemanticClass::PLANT_COVER`] with a footprint) with the most
 /// residential buildings within `radius` metres to its north; ties go to the
 /// smallest id, so the choice is deterministic.
 pub fn park_with_most_homes_north(city: &mut CityModel, radius: f64) -> Option<Site> {
@@ -128,7 +128,7 @@ pub fn park_with_most_homes_north(city: &mut CityModel, radius: f64) -> Option<S
     };
     let mut q = city.world.query::<(&SemanticClass, &Bounds, &FeatureId, &Footprint)>();
     q.iter(&city.world)
-        .filter(|(c, _, _, _)| **c == SemanticClass::PlantCover)
+        .filter(|(c, _, _, _)| **c == SemanticClass::PLANT_COVER)
         .map(|(_, b, f, fp)| Site {
             park: f.guid.clone(),
             centre: b.center(),

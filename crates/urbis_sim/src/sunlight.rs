@@ -18,7 +18,7 @@ use bevy_ecs::prelude::*;
 use glam::DVec3;
 use rayon::prelude::*;
 use urbis_geo::{CityFrame, SunInput, julian_day, sun_position};
-use urbis_model::{Bounds, CityModel, Footprint, SemanticClass};
+use urbis_model::{Bounds, CityModel, Family, Footprint, SemanticClass};
 
 use crate::terrain::TerrainSurface;
 
@@ -72,7 +72,7 @@ pub fn facade_points(city: &CityModel, buildings: &[Entity], spacing: f64, store
 pub fn buildings(city: &mut CityModel) -> Vec<Entity> {
     let mut q = city.world.query_filtered::<(Entity, &SemanticClass, &urbis_model::FeatureId), With<Footprint>>();
     let mut v: Vec<(u32, Entity)> =
-        q.iter(&city.world).filter(|(_, c, _)| **c == SemanticClass::Building).map(|(e, _, f)| (f.index, e)).collect();
+        q.iter(&city.world).filter(|(_, c, _)| **c == SemanticClass::BUILDING).map(|(e, _, f)| (f.index, e)).collect();
     v.sort();
     v.into_iter().map(|(_, e)| e).collect()
 }
@@ -147,17 +147,19 @@ impl SunDay {
 /// would be tested triangle by triangle for every ray).
 pub fn sees_sun(city: &CityModel, point: DVec3, direction: DVec3) -> bool {
     let world = &city.world;
+    // Flat surfaces lying on the ground cast no shadow: relief, land use, water, roads, rails, squares, plant cover.
     let casts_shadow = |e: Entity| {
-        !matches!(
-            world.get::<SemanticClass>(e),
-            Some(
-                SemanticClass::TINRelief
-                    | SemanticClass::Road
-                    | SemanticClass::Railway
-                    | SemanticClass::PlantCover
-                    | SemanticClass::WaterBody
-            )
-        )
+        world.get::<SemanticClass>(e).is_none_or(|&c| {
+            !matches!(c.family(), Family::Terrain | Family::Water)
+                && !matches!(
+                    c,
+                    SemanticClass::ROAD
+                        | SemanticClass::RAILWAY
+                        | SemanticClass::TRANSPORT_SQUARE
+                        | SemanticClass::WATERWAY
+                        | SemanticClass::PLANT_COVER
+                )
+        })
     };
     city.spatial().ray_cast_where(world, point, direction, 50_000.0, casts_shadow).is_none()
 }

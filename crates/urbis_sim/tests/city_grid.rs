@@ -35,7 +35,7 @@ fn the_sample_city_becomes_a_flood_grid_and_a_rainstorm_report() {
                 "cell {c}: {} (ground {ground}, top {top})",
                 grid.model.z[c]
             );
-            assert_eq!(city.world.get::<SemanticClass>(b), Some(&SemanticClass::Building));
+            assert_eq!(city.world.get::<SemanticClass>(b), Some(&SemanticClass::BUILDING));
         }
     }
     assert!(building_cells > 3000, "{building_cells}");

@@ -32,7 +32,7 @@ fn box_mesh(w: f32, d: f32, h: f32) -> CpuMesh {
 fn city(boxes: &[(f64, f64, f32, f32, f32)]) -> CityModel {
     let mut city = CityModel::new(CityFrame::new(Geodetic::new(116.0, 39.0, 10.0)));
     for (k, &(x, y, w, d, h)) in boxes.iter().enumerate() {
-        let mut f = NewFeature::new(format!("box-{k}"), SemanticClass::Building, DVec3::new(x, y, 0.0));
+        let mut f = NewFeature::new(format!("box-{k}"), SemanticClass::BUILDING, DVec3::new(x, y, 0.0));
         f.mesh = Some((box_mesh(w, d, h), Lod(12)));
         let (w, d) = (w as f64, d as f64);
         f.footprint = Some(geo::Polygon::new(
@@ -79,7 +79,9 @@ fn a_box_casts_the_closed_form_shadow_at_solar_noon() {
     assert!(shadow[..(length / 0.25) as usize - 1].iter().all(|s| *s), "continuous up to the tip");
     // South of the box is sunlit.
     let south: Vec<DVec3> = (1..20).map(|k| DVec3::new(10.0, -(k as f64), 0.01)).collect();
-    assert!(shadow_mask(&c, &south, Some(sun.enu_direction())).iter().all(|s| !s));
+    let lit = shadow_mask(&c, &south, Some(sun.enu_direction()));
+    assert_eq!(lit.len(), south.len());
+    assert!(lit.iter().all(|s| !s));
 }
 
 #[test]

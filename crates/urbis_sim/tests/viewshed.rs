@@ -77,7 +77,7 @@ fn box_mesh(w: f32, d: f32, h: f32) -> CpuMesh {
 fn a_sightline_names_the_first_building_in_the_way() {
     let mut city = CityModel::new(CityFrame::new(Geodetic::new(116.0, 39.0, 10.0)));
     for (k, x) in [(0, 0.0), (1, 40.0)] {
-        let mut f = NewFeature::new(format!("tower-{k}"), SemanticClass::Building, DVec3::new(x, 0.0, 0.0));
+        let mut f = NewFeature::new(format!("tower-{k}"), SemanticClass::BUILDING, DVec3::new(x, 0.0, 0.0));
         f.mesh = Some((box_mesh(20.0, 20.0, 30.0), Lod(12)));
         city.spawn_feature(f);
     }
@@ -85,7 +85,7 @@ fn a_sightline_names_the_first_building_in_the_way() {
     let eye = DVec3::new(-50.0, 10.0, 1.6);
     match line_of_sight(&city, eye, DVec3::new(100.0, 10.0, 1.6)) {
         Sight::Blocked { id, class, point, distance, .. } => {
-            assert_eq!((id.as_str(), class), ("tower-0", Some(SemanticClass::Building)));
+            assert_eq!((id.as_str(), class), ("tower-0", Some(SemanticClass::BUILDING)));
             assert!((point.x - 0.0).abs() < 1e-3 && (distance - 50.0).abs() < 1e-3, "{point:?} {distance}");
         }
         Sight::Clear => panic!("the towers are in the way"),

@@ -199,7 +199,7 @@ pub fn spawn_mqtt(source: MqttSource, ingest: Ingest) -> Result<SourceHandle, Li
 struct Handler {
     name: String,
     ingest: Ingest,
-    backoff: Duration,
+    backoff: Backoff,
     down_since: Option<i64>,
     connected_once: bool,
     batch: Vec<crate::payload::Reading>,
@@ -207,19 +207,12 @@ struct Handler {
 
 impl Handler {
     fn new(name: String, ingest: Ingest) -> Self {
-        Self {
-            name,
-            ingest,
-            backoff: Duration::from_millis(50),
-            down_since: None,
-            connected_once: false,
-            batch: Vec::new(),
-        }
+        Self { name, ingest, backoff: Backoff::default(), down_since: None, connected_once: false, batch: Vec::new() }
     }
 
     /// A successful CONNACK; the caller subscribes next.
     fn connected(&mut self) {
-        self.backoff = Duration::from_millis(50);
+        self.backoff = Backoff::default();
         if let Some(from) = self.down_since.take() {
             self.ingest.stats.record_gap(Gap { source: self.name.clone(), from_ms: from, to_ms: now_ms() });
         } else if self.connected_once {
@@ -247,13 +240,43 @@ impl Handler {
             self.ingest.stats.refused.fetch_add(1, Relaxed);
             tracing::error!(source = %self.name, "MQTT login refused: {error}");
         } else {
-            tracing::warn!(source = %self.name, "MQTT connection lost: {error}; retrying in {:?}", self.backoff);
+            tracing::warn!(source = %self.name, "MQTT connection lost: {error}; retrying in {:?}", self.backoff.peek());
         }
-        let until = std::time::Instant::now() + self.backoff;
+        let until = std::time::Instant::now() + self.backoff.next_delay();
         while std::time::Instant::now() < until && !stop.load(Relaxed) {
             std::thread::sleep(Duration::from_millis(10));
         }
-        self.backoff = (self.backoff * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// The wait before each reconnection attempt: 50 ms, doubling up to 500 ms,
+/// back to 50 ms after a successful connection. So a broker that is back is
+/// reached within half a second of listening again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    pub const FIRST: Duration = Duration::from_millis(50);
+    pub const MAX: Duration = Duration::from_millis(500);
+
+    /// The wait the next failure will take.
+    pub fn peek(&self) -> Duration {
+        self.next
+    }
+
+    /// The wait for this failure; the next one waits twice as long, up to [`Backoff::MAX`].
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        d
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
     }
 }
 
@@ -325,4 +348,17 @@ fn run_v5(source: MqttSource, options: rumqttc::v5::MqttOptions, mut h: Handler,
         }
     }
     let _ = client.try_disconnect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_half_a_second_and_resets() {
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..7).map(|_| b.next_delay().as_millis() as u64).collect();
+        assert_eq!(waits, [50, 100, 200, 400, 500, 500, 500]);
+        assert_eq!(Backoff::default().peek(), Duration::from_millis(50));
+    }
 }

@@ -42,16 +42,31 @@ pub struct Broker {
     child: Option<Child>,
 }
 
-fn mosquitto_available() -> bool {
-    Command::new("mosquitto").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+/// The mosquitto program: on PATH, or where Debian installs it (/usr/sbin,
+/// which is not on a normal user's PATH).
+pub fn mosquitto_program() -> Option<PathBuf> {
+    let runs = |p: &Path| Command::new(p).arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|d| d.join("mosquitto")).collect::<Vec<_>>())
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .chain(["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"].map(PathBuf::from))
+        .find(|p| p.is_file() && runs(p))
 }
 
-/// Whether broker tests run here: mosquitto must exist; in CI (URBIS_REQUIRE_SHARED_DATA or CI set) its absence fails.
+/// Whether an environment flag is set to a true value ("1", "true", "yes"); "0", "false" and "" are not.
+pub fn flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+/// Whether broker tests run here: mosquitto must exist; in CI (`CI` or
+/// `URBIS_REQUIRE_SHARED_DATA` set true) its absence fails.
 pub fn broker_or_skip() -> bool {
-    if mosquitto_available() {
+    if mosquitto_program().is_some() {
         return true;
     }
-    if std::env::var_os("CI").is_some() || std::env::var_os("URBIS_REQUIRE_SHARED_DATA").is_some() {
+    if flag("CI") || flag("URBIS_REQUIRE_SHARED_DATA") {
         panic!("mosquitto is required (install it: apt-get install mosquitto)");
     }
     eprintln!("skipping: mosquitto is not installed");
@@ -84,7 +99,7 @@ impl Broker {
 
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("mosquitto")
+        let child = Command::new(mosquitto_program().expect("mosquitto"))
             .arg("-c")
             .arg(&self.conf)
             .stdout(Stdio::null())

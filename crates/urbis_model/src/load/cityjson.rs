@@ -11,7 +11,7 @@ use urbis_formats::triangulate::polygon_with_holes;
 use super::appearance::{TRUNK, surface_appearance};
 use super::{LoadError, LoadReport, ToEnu};
 use crate::mesh::{CpuMesh, Material, MeshGroup, MeshId, MeshStore, MeshVertex, TextureId, TextureStore};
-use crate::{AttributeValue, Attributes, CityModel, InstanceTransform, Lod, NewFeature, SemanticClass};
+use crate::{AttributeValue, Attributes, CityModel, Family, InstanceTransform, Lod, NewFeature, SemanticClass};
 
 /// Adds every CityObject of the document as a feature.
 pub(super) fn add(model: &mut CityModel, doc: &CityJson, dir: &Path, to_enu: &ToEnu) -> Result<LoadReport, LoadError> {
@@ -22,7 +22,8 @@ pub(super) fn add(model: &mut CityModel, doc: &CityJson, dir: &Path, to_enu: &To
     let mut projected = project_all(doc, to_enu)?.into_iter();
     for obj in &doc.objects {
         let enu = projected.next().flatten();
-        let class = SemanticClass::from_name(&obj.object_type).unwrap_or(SemanticClass::GenericCityObject);
+        // The source's own type; extension types (`+NoiseBarrier`) are Generic.
+        let class = SemanticClass::new(&obj.object_type, Family::Generic);
         let attributes = attributes_of(obj, class);
         let instance = best_geometry(obj).and_then(|g| g.instance.map(|i| (g, i)));
         let feature = match instance.and_then(|(g, i)| doc.templates.get(i.template).map(|t| (g, i, t))) {
@@ -349,7 +350,7 @@ fn mesh_of(
             mesh.append(part, Vec3::ZERO);
             continue;
         }
-        if class == SemanticClass::SolitaryVegetationObject {
+        if class == SemanticClass::SOLITARY_VEGETATION_OBJECT {
             let mean_z = rings.iter().flatten().map(|p| p.z).sum::<f64>() / local.len() as f64;
             if mean_z - lo < height * 0.28 {
                 color = TRUNK;
@@ -418,7 +419,9 @@ fn footprint_of(
     points: &[DVec3],
 ) -> Option<geo::Polygon<f64>> {
     use geo::{Area, ConvexHull, MultiPoint};
-    if matches!(class, SemanticClass::SolitaryVegetationObject | SemanticClass::Sensor | SemanticClass::CityFurniture) {
+    if class == SemanticClass::SOLITARY_VEGETATION_OBJECT
+        || matches!(class.family(), Family::Sensor | Family::Furniture)
+    {
         return None;
     }
     let ground = polys
@@ -429,7 +432,7 @@ fn footprint_of(
     if ground.is_some() {
         return ground;
     }
-    if matches!(class, SemanticClass::Building | SemanticClass::BuildingPart) || polys.len() > 4 {
+    if class.is_building_or_part() || polys.len() > 4 {
         let pts: MultiPoint<f64> = polys
             .iter()
             .flat_map(|(r, _)| r.iter().flatten())

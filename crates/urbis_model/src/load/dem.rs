@@ -115,7 +115,7 @@ pub(super) fn add(model: &mut CityModel, grid: &DemGrid, to_enu: &ToEnu) -> Resu
     }
     let name = std::path::Path::new(&report.path).file_stem().map(|s| s.to_string_lossy().into_owned());
     let guid = format!("terrain:{}", name.unwrap_or_else(|| "dem".into()));
-    let mut f = NewFeature::new(guid, SemanticClass::TINRelief, placement);
+    let mut f = NewFeature::new(guid, SemanticClass::TIN_RELIEF, placement);
     f.attributes = attributes;
     f.bounds = Some(bounds);
     f.mesh = Some((mesh, Lod(10)));

@@ -44,7 +44,7 @@ fn number(v: &serde_json::Value) -> Option<f64> {
 /// Ground height under a point: the terrain (TINRelief) below it, if any.
 fn ground_at(model: &CityModel, x: f64, y: f64) -> Option<f64> {
     let hit = model.spatial().ray_cast(&model.world, DVec3::new(x, y, 1.0e5), -DVec3::Z, 2.0e5)?;
-    (model.world.get::<SemanticClass>(hit.entity) == Some(&SemanticClass::TINRelief)).then_some(hit.point.z)
+    (model.world.get::<SemanticClass>(hit.entity) == Some(&SemanticClass::TIN_RELIEF)).then_some(hit.point.z)
 }
 
 /// Signed area of a ring in plan (positive counter-clockwise).
@@ -120,8 +120,8 @@ pub(super) fn add(
         let placement = DVec3::new(centre.x, centre.y, base);
         let storey = floors.map_or(opts.storey_height, |n| height / n.max(1.0)) as f32;
         let (wall, wall_material) =
-            surface_appearance(SemanticClass::Building, Some("WallSurface"), &attributes, &guid);
-        let (roof, _) = surface_appearance(SemanticClass::Building, Some("RoofSurface"), &attributes, &guid);
+            surface_appearance(SemanticClass::BUILDING, Some("WallSurface"), &attributes, &guid);
+        let (roof, _) = surface_appearance(SemanticClass::BUILDING, Some("RoofSurface"), &attributes, &guid);
         let mut mesh = CpuMesh::default();
         let local = |p: DVec3, z: f64| Vec3::new((p.x - placement.x) as f32, (p.y - placement.y) as f32, z as f32);
         for rings in &polys {
@@ -151,7 +151,7 @@ pub(super) fn add(
             let ring = |r: &Vec<DVec3>| geo::LineString::from(r.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>());
             geo::Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
         });
-        let mut nf = NewFeature::new(guid, SemanticClass::Building, placement);
+        let mut nf = NewFeature::new(guid, SemanticClass::BUILDING, placement);
         nf.attributes = attributes;
         nf.footprint = footprint;
         nf.mesh = Some((mesh, Lod(10)));

@@ -12,7 +12,7 @@ use urbis_geo::{CityFrame, CrsTransform, Epsg, Geodetic};
 
 use super::{LoadError, LoadReport};
 use crate::mesh::{CpuMesh, Material, MeshVertex};
-use crate::{AttributeValue, Attributes, CityModel, Lod, NewFeature, SemanticClass};
+use crate::{AttributeValue, Attributes, CityModel, Family, Lod, NewFeature, SemanticClass};
 
 /// How project coordinates (metres) reach ECEF.
 pub(crate) enum IfcGeoref {
@@ -99,24 +99,24 @@ pub(crate) fn centre(doc: &IfcModel) -> DVec3 {
     (lo + hi) / 2.0
 }
 
-/// The city class of an IFC class: infrastructure to its family, strata to
-/// terrain, sites and facilities generic, everything else building.
+/// The semantic class of an IFC product: the IFC entity itself (`IfcWall`,
+/// `IfcSanitaryTerminal`), in the family its kind belongs to: infrastructure
+/// to Transport, strata and earthworks to Terrain, sites, facilities,
+/// alignments and geographic elements to Generic, everything else Building.
 pub fn class_of(ifc_class: &str) -> SemanticClass {
-    match ifc_class {
-        "IfcBridge" | "IfcBridgePart" | "IfcBearing" => SemanticClass::Bridge,
-        "IfcRoad" | "IfcRoadPart" | "IfcPavement" | "IfcKerb" | "IfcCourse" => SemanticClass::Road,
-        "IfcRailway" | "IfcRailwayPart" | "IfcRail" | "IfcTrackElement" => SemanticClass::Railway,
-        "IfcSolidStratum" | "IfcGeotechnicalStratum" | "IfcEarthworksCut" | "IfcEarthworksFill" => {
-            SemanticClass::TINRelief
-        }
+    let family = match ifc_class {
+        "IfcBridge" | "IfcBridgePart" | "IfcBearing" | "IfcRoad" | "IfcRoadPart" | "IfcPavement" | "IfcKerb"
+        | "IfcCourse" | "IfcRailway" | "IfcRailwayPart" | "IfcRail" | "IfcTrackElement" => Family::Transport,
+        "IfcSolidStratum" | "IfcGeotechnicalStratum" | "IfcEarthworksCut" | "IfcEarthworksFill" => Family::Terrain,
         "IfcGeographicElement"
         | "IfcSite"
         | "IfcFacility"
         | "IfcFacilityPart"
         | "IfcMarineFacility"
-        | "IfcAlignment" => SemanticClass::GenericCityObject,
-        _ => SemanticClass::Building,
-    }
+        | "IfcAlignment" => Family::Generic,
+        _ => Family::Building,
+    };
+    SemanticClass::new(ifc_class, family)
 }
 
 /// A colour for classes that come without a style (sRGB).

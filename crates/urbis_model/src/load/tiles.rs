@@ -13,7 +13,7 @@ use urbis_geo::{CityFrame, enu_basis};
 
 use super::LoadReport;
 use crate::mesh::{CpuMesh, Material, MeshGroup, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
-use crate::{AttributeValue, Attributes, CityModel, InstanceTransform, Lod, NewFeature, SemanticClass};
+use crate::{AttributeValue, Attributes, CityModel, Family, InstanceTransform, Lod, NewFeature, SemanticClass};
 
 /// glTF is y-up; 3D Tiles and Urbis are z-up: (x, y, z) → (x, −z, y).
 pub const Y_UP_TO_Z_UP: DMat4 =
@@ -85,24 +85,51 @@ pub(crate) fn entity_attributes(e: &MetadataEntity, prefix: &str) -> Attributes 
     a
 }
 
-/// The semantic class a feature's attributes suggest (`class`, `type`,
-/// `featureType`, or a metadata class name), else GenericCityObject.
+/// The semantic class of a tile feature. The source's own class is the
+/// EXT_structural_metadata class of its property table (`metadata.class`),
+/// else of its content (`content.class`); its family comes from a CityJSON
+/// type or the words in those names. Without metadata, a CityJSON type named
+/// by a `class`, `type` or `featureType` attribute is the class; else the
+/// words in them pick Building or SolitaryVegetationObject; else
+/// GenericCityObject.
 fn class_of(a: &Attributes) -> SemanticClass {
-    for key in ["class", "type", "featureType", "feature_type", "cityjson_type", "metadata.class", "content.class"] {
-        if let Some(s) = a.str(key) {
-            if let Some(c) = SemanticClass::from_name(s) {
-                return c;
-            }
-            let lower = s.to_ascii_lowercase();
-            if lower.contains("build") || lower.contains("house") {
-                return SemanticClass::Building;
-            }
-            if lower.contains("tree") || lower.contains("vegetation") {
-                return SemanticClass::SolitaryVegetationObject;
-            }
-        }
+    const NAMING_KEYS: [&str; 5] = ["class", "type", "featureType", "feature_type", "cityjson_type"];
+    let named = || NAMING_KEYS.iter().filter_map(|k| a.str(k));
+    let known = named().find_map(SemanticClass::from_name);
+    let metadata = ["metadata.class", "content.class"].iter().find_map(|k| a.str(k));
+    if let Some(m) = metadata {
+        let family = SemanticClass::from_name(m)
+            .or(known)
+            .map(SemanticClass::family)
+            .or_else(|| std::iter::once(m).chain(named()).find_map(family_in_words))
+            .unwrap_or(Family::Generic);
+        return SemanticClass::new(m, family);
     }
-    SemanticClass::GenericCityObject
+    if let Some(c) = known {
+        return c;
+    }
+    match named().find_map(family_in_words) {
+        Some(Family::Building) => SemanticClass::BUILDING,
+        Some(Family::Vegetation) => SemanticClass::SOLITARY_VEGETATION_OBJECT,
+        _ => SemanticClass::GENERIC_CITY_OBJECT,
+    }
+}
+
+/// The family a free-text class name suggests (`house`, `tree-beech`, `street`).
+fn family_in_words(name: &str) -> Option<Family> {
+    let lower = name.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if has(&["build", "house"]) {
+        Some(Family::Building)
+    } else if has(&["tree", "vegetation", "plant"]) {
+        Some(Family::Vegetation)
+    } else if has(&["road", "street", "rail", "bridge"]) {
+        Some(Family::Transport)
+    } else if has(&["water", "river", "lake"]) {
+        Some(Family::Water)
+    } else {
+        None
+    }
 }
 
 /// A decoded base-colour texture, for sampling colours or feature IDs at vertices.

@@ -396,7 +396,7 @@ pub(super) fn compliance_section(
     let roads: Vec<(String, geo::Polygon<f64>)> = {
         let mut q = city.world.query::<(&SemanticClass, &FeatureId, &Footprint)>();
         q.iter(&city.world)
-            .filter(|(c, _, _)| **c == SemanticClass::Road)
+            .filter(|(c, _, _)| matches!(**c, SemanticClass::ROAD | SemanticClass::TRANSPORT_SQUARE))
             .map(|(_, f, fp)| (f.guid.clone(), fp.0.clone()))
             .collect()
     };
@@ -404,7 +404,7 @@ pub(super) fn compliance_section(
         let mut q = city.world.query::<(&SemanticClass, &FeatureId, &Footprint)>();
         q.iter(&city.world)
             .filter(|(c, _, _)| {
-                !matches!(c, SemanticClass::Building | SemanticClass::BuildingPart | SemanticClass::Road)
+                !c.is_building_or_part() && !matches!(**c, SemanticClass::ROAD | SemanticClass::TRANSPORT_SQUARE)
             })
             .map(|(_, f, fp)| (f.guid.clone(), fp.0.clone()))
             .collect()

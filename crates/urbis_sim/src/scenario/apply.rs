@@ -88,7 +88,7 @@ fn polygon(points: &[DVec2]) -> geo::Polygon<f64> {
 /// The terrain's height under an ENU point (straight down through the terrain's triangles).
 pub fn ground_at(city: &CityModel, x: f64, y: f64) -> Option<f64> {
     let world = &city.world;
-    let terrain = |e: Entity| world.get::<SemanticClass>(e) == Some(&SemanticClass::TINRelief);
+    let terrain = |e: Entity| world.get::<SemanticClass>(e) == Some(&SemanticClass::TIN_RELIEF);
     let hit = city.spatial().ray_cast_where(world, DVec3::new(x, y, 20_000.0), DVec3::NEG_Z, 40_000.0, terrain)?;
     Some(hit.point.z)
 }
@@ -99,8 +99,11 @@ fn building(city: &CityModel, id: &str, at: &Located) -> Result<Entity, ApplyErr
         .by_guid(id)
         .ok_or_else(|| ApplyError { at: at.clone(), message: format!("no feature `{id}` in the city") })?;
     match city.world.get::<SemanticClass>(e) {
-        Some(SemanticClass::Building | SemanticClass::BuildingPart) => Ok(e),
-        other => Err(ApplyError { at: at.clone(), message: format!("`{id}` is a {other:?}, not a building") }),
+        Some(c) if c.is_building_or_part() => Ok(e),
+        other => Err(ApplyError {
+            at: at.clone(),
+            message: format!("`{id}` is a {}, not a building", other.map_or("feature without a class", |c| c.name())),
+        }),
     }
 }
 
@@ -155,7 +158,7 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                 let ground = pts.iter().filter_map(|p| ground_at(city, p.x, p.y)).fold(f64::INFINITY, f64::min);
                 let ground = if ground.is_finite() { ground } else { 0.0 };
                 let origin = DVec3::new(pts[0].x, pts[0].y, ground);
-                let mut f = NewFeature::new(id.clone(), SemanticClass::Building, origin);
+                let mut f = NewFeature::new(id.clone(), SemanticClass::BUILDING, origin);
                 f.mesh = Some((
                     prism_mesh(&poly, origin, *height, [205, 120, 110, 255], [170, 95, 90, 255], Material::Facade),
                     Lod(12),
@@ -208,7 +211,7 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                 let colour = if *by >= 0.0 { [190, 160, 110, 255] } else { [120, 90, 60, 255] };
                 let mut f = NewFeature::new(
                     format!("earthwork-{}", changes.earthworks.len() + 1),
-                    SemanticClass::GenericCityObject,
+                    SemanticClass::GENERIC_CITY_OBJECT,
                     origin,
                 );
                 f.mesh =
@@ -229,7 +232,7 @@ pub fn apply_to_city(city: &mut CityModel, scenario: &Scenario, mode: Apply) -> 
                     let origin = DVec3::new(quad[0].x, quad[0].y, ground);
                     let mut f = NewFeature::new(
                         format!("levee-{}-{k}", changes.earthworks.len() + 1),
-                        SemanticClass::GenericCityObject,
+                        SemanticClass::GENERIC_CITY_OBJECT,
                         origin,
                     );
                     let poly = polygon(&quad);

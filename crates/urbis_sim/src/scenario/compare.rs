@@ -79,7 +79,7 @@ impl Comparison {
         let mut q = model.world.query::<(Entity, &FeatureId, &SemanticClass, &mut FeatureStyle)>();
         for (e, id, class, mut style) in q.iter_mut(&mut model.world) {
             let mut s = FeatureStyle { selected: style.selected, ..FeatureStyle::default() };
-            let building = matches!(class, SemanticClass::Building);
+            let building = *class == SemanticClass::BUILDING;
             if self.changes.added.contains(&e) || self.changes.earthworks.contains(&e) {
                 s.visible = scenario_on;
                 if diff {
