@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
     let grid = flood_grid(&mut city, &GridOptions { coarsen, ..Default::default() })?;
     let mut model = grid.model.clone();
     let (rain_mm_h, rain_s, total_s) = (100.0, 3600.0, 5400.0);
-    model.rain = Series(vec![(0.0, rain_mm_h / 1000.0 / 3600.0), (rain_s, 0.0)]);
+    model.rain = Series::steps(vec![(0.0, rain_mm_h / 1000.0 / 3600.0), (rain_s, 0.0)]);
     let mut sim = FloodSim::new(model, Some(grid.h0.clone()))?;
     let start = Instant::now();
     let pb = common::simulated_seconds(total_s);

@@ -6,16 +6,27 @@
 //! faces. Each step:
 //!
 //! 1. `dt = α·dx / √(g·h_max)` (CFL, α = 0.5 by default), capped by `max_dt`;
-//! 2. on every face with a flow depth `h_f = max(η) − max(z) > h_min`:
+//! 2. on every face with a flow depth `h_f = max(η) − max(z) > h_min`
+//!    (optionally capped, as LISFLOOD-FP caps it at 10 m):
 //!    `q ← (q − g·h_f·dt·∂η/∂x) / (1 + g·dt·n²·|q| / h_f^(7/3))` (Manning friction,
-//!    semi-implicit) with de Almeida's θ-weighting and a Froude-number cap,
-//!    else `q = 0` (wet/dry);
+//!    semi-implicit; `|q|` is the speed of the flow in both directions, the
+//!    face's own discharge with the mean of the four across it, as LISFLOOD-FP
+//!    does by default, or the face-normal discharge alone with
+//!    [`Friction::FaceNormal`], its `1Dfriction`) with de Almeida's θ-weighting
+//!    (dropped where the result would flow against the surface slope, as
+//!    LISFLOOD-FP does) and an optional Froude-number cap, else `q = 0` (wet/dry);
 //! 3. outgoing discharges of a cell are scaled down when they would take
 //!    more water than it holds, so depths stay ≥ 0 and mass is conserved to
 //!    round-off (no clipping);
 //! 4. `h ← h + dt·(Σ q_in − Σ q_out)/dx + dt·rain + dt·Q_inflow/dx²`;
 //!    fixed-stage cells are then reset to their stage and the difference is
 //!    booked as boundary flow.
+//!
+//! The grid's edges are closed unless [`EdgeSegment`]s say otherwise: free
+//! outflow, a water level outside the edge, or an inflow per unit width
+//! (LISFLOOD-FP's FREE, HFIX/HVAR and QFIX/QVAR; `flood/edges.rs`). Their
+//! discharges are computed from the state at the start of the step, outflow
+//! never takes more than a cell holds, and every volume is booked.
 //!
 //! Only active tiles (32 × 32 cells holding water, receiving rain or
 //! inflow, or next to such a tile) are updated, so mostly dry cities run in
@@ -24,10 +35,16 @@
 
 use rayon::prelude::*;
 
+mod edges;
 mod step;
 
-/// Gravity, m/s².
-pub const G: f64 = 9.81;
+pub use edges::{EdgeCondition, EdgeSegment, Side};
+pub use step::Isa;
+
+/// Gravity, m/s²: LISFLOOD-FP's value (`lisflood.cpp`, `g = 9.8065500000000`),
+/// the default so that its cases run alike. Standard gravity is 9.80665 and
+/// local gravity 9.78–9.83; set [`FloodModel::g`] for either.
+pub const G: f64 = 9.806_55;
 const TILE: usize = 32;
 
 /// Errors building a flood model.
@@ -44,27 +61,83 @@ pub enum FloodError {
 /// Bytes of memory per cell the solver uses (state, outputs, scratch).
 pub const BYTES_PER_CELL: u64 = 8 * 8 + 4 * 4;
 
-/// A piecewise-constant series: `(time s, value)` steps, the value holding until the next time.
+/// How a [`Series`] runs between its points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Interpolation {
+    /// Each value holds until the next time; 0 before the first.
+    #[default]
+    Steps,
+    /// Straight lines between points; the first value before the first time
+    /// and the last after the last (LISFLOOD-FP's `.bdy` series).
+    Linear,
+}
+
+/// A time series of `(time s, value)` points, ascending in time.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Series(pub Vec<(f64, f64)>);
+pub struct Series {
+    pub points: Vec<(f64, f64)>,
+    pub interpolation: Interpolation,
+}
 
 impl Series {
+    /// Values that hold from their time until the next.
+    pub fn steps(points: Vec<(f64, f64)>) -> Series {
+        Series { points, interpolation: Interpolation::Steps }
+    }
+
+    /// Values joined by straight lines.
+    pub fn linear(points: Vec<(f64, f64)>) -> Series {
+        Series { points, interpolation: Interpolation::Linear }
+    }
+
     pub fn constant(v: f64) -> Series {
-        Series(vec![(0.0, v)])
+        Series::steps(vec![(0.0, v)])
     }
 
     pub fn at(&self, t: f64) -> f64 {
-        self.0.iter().take_while(|(s, _)| *s <= t).last().map_or(0.0, |(_, v)| *v)
+        let p = &self.points;
+        match self.interpolation {
+            Interpolation::Steps => p.iter().take_while(|(s, _)| *s <= t).last().map_or(0.0, |(_, v)| *v),
+            Interpolation::Linear => {
+                let Some(&(_, v0)) = p.first() else { return 0.0 };
+                let k = p.partition_point(|(s, _)| *s <= t);
+                if k == 0 {
+                    return v0;
+                }
+                if k == p.len() {
+                    return p[k - 1].1;
+                }
+                let ((ta, va), (tb, vb)) = (p[k - 1], p[k]);
+                va + (vb - va) * (t - ta) / (tb - ta)
+            }
+        }
     }
 
     /// ∫ from a to b.
     pub fn integral(&self, a: f64, b: f64) -> f64 {
+        let p = &self.points;
         let mut total = 0.0;
-        for (k, &(t0, v)) in self.0.iter().enumerate() {
-            let t1 = self.0.get(k + 1).map_or(f64::INFINITY, |x| x.0);
-            let (lo, hi) = (t0.max(a), t1.min(b));
-            if hi > lo {
-                total += v * (hi - lo);
+        match self.interpolation {
+            Interpolation::Steps => {
+                for (k, &(t0, v)) in p.iter().enumerate() {
+                    let t1 = p.get(k + 1).map_or(f64::INFINITY, |x| x.0);
+                    let (lo, hi) = (t0.max(a), t1.min(b));
+                    if hi > lo {
+                        total += v * (hi - lo);
+                    }
+                }
+            }
+            Interpolation::Linear => {
+                if p.is_empty() || b <= a {
+                    return 0.0;
+                }
+                // Breakpoints inside (a, b), then the trapezoid rule between them: exact for a polyline.
+                let mut ts = vec![a];
+                ts.extend(p.iter().map(|x| x.0).filter(|&t| t > a && t < b));
+                ts.push(b);
+                for w in ts.windows(2) {
+                    total += 0.5 * (self.at(w[0]) + self.at(w[1])) * (w[1] - w[0]);
+                }
             }
         }
         total
@@ -105,8 +178,20 @@ pub struct FloodModel {
     /// the mean of its two neighbours in the flow direction (1: Bates 2010 as
     /// is; 0.7–0.9 damp the checkerboard oscillations of weakly damped flow).
     pub theta: f64,
-    /// Face discharges are capped at this Froude number (LISFLOOD-FP's limiter; 1 by default).
+    /// Face discharges are capped at this Froude number (1 by default; infinity
+    /// turns the cap off, as in LISFLOOD-FP's ACC solver).
     pub froude_max: f64,
+    /// The flow depth of a face is capped here, metres (LISFLOOD-FP fixes
+    /// 10 m; infinity, the default, caps nothing).
+    pub h_flow_max: f64,
+    /// Gravity, m/s² (LISFLOOD-FP's 9.80655 by default).
+    pub g: f64,
+    /// Which speed the friction term uses.
+    pub friction: Friction,
+    /// Conditions on the grid's edges (closed where none is given; later segments win).
+    pub edges: Vec<EdgeSegment>,
+    /// The instruction set of the step (`URBIS_FLOOD_ISA`; results are identical).
+    pub isa: Isa,
     /// Largest time step, seconds.
     pub max_dt: f64,
     /// Depth at which a cell counts as flooded for arrival times, metres.
@@ -149,10 +234,27 @@ impl FloodModel {
             alpha: 0.5,
             theta: 0.8,
             froude_max: 1.0,
+            h_flow_max: f64::INFINITY,
+            g: G,
+            friction: Friction::default(),
+            edges: Vec::new(),
+            isa: Isa::from_env(),
             max_dt: 10.0,
             arrival_depth: 0.05,
         })
     }
+}
+
+/// The speed in Manning's friction term of a face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Friction {
+    /// The speed of the flow in both directions: the face's own discharge
+    /// with the mean of the four discharges across it on the two cells
+    /// (LISFLOOD-FP's default).
+    #[default]
+    TwoD,
+    /// The face-normal discharge alone (LISFLOOD-FP's `1Dfriction`).
+    FaceNormal,
 }
 
 /// Volumes booked since the start, m³.
@@ -162,6 +264,13 @@ pub struct Balance {
     pub inflow: f64,
     /// Net volume that left through fixed-stage cells (negative: entered).
     pub boundary_out: f64,
+}
+
+impl Balance {
+    /// Volume that entered minus volume that left, m³.
+    pub fn net_in(&self) -> f64 {
+        self.rain + self.inflow - self.boundary_out
+    }
 }
 
 /// The solver's state and outputs.
@@ -193,6 +302,8 @@ pub struct FloodSim {
     rained_cells: usize,
     /// Deepest water after the last step (kept by the continuity pass).
     h_max: f64,
+    /// The grid's boundary faces and their discharges (m²/s, into the grid positive).
+    edges: edges::EdgeFaces,
 }
 
 impl FloodSim {
@@ -233,6 +344,7 @@ impl FloodSim {
             rain_tiles: vec![false; tiles_x * tiles_y],
             rained_cells: 0,
             h_max: 0.0,
+            edges: edges::EdgeFaces::new(&model)?,
             h,
             model,
         };
@@ -288,7 +400,7 @@ impl FloodSim {
         if h_max <= 0.0 {
             return self.model.max_dt;
         }
-        (self.model.alpha * self.model.dx / (G * h_max).sqrt()).min(self.model.max_dt)
+        (self.model.alpha * self.model.dx / (self.model.g * h_max).sqrt()).min(self.model.max_dt)
     }
 
     fn apply_fixed_stage(&mut self, _dt: f64) {
@@ -353,20 +465,32 @@ impl FloodSim {
     /// Advances by `dt` (which must respect the CFL condition).
     pub fn step_dt(&mut self, dt: f64) {
         let rain_rate = self.model.rain.integral(self.t, self.t + dt) / dt;
-        self.update_active(rain_rate > 0.0);
         let m = &self.model;
         let (nx, dx) = (m.nx, m.dx);
-        let inflow_cells: Vec<(usize, f64)> = m
+        let mut added: Vec<(usize, f64)> = m
             .inflows
             .iter()
             .map(|f| (f.cell.1 * nx + f.cell.0, f.discharge.integral(self.t, self.t + dt) / (dx * dx)))
             .collect();
+        let inflow_volume = added.iter().map(|(_, d)| d * dx * dx).sum::<f64>();
+        // Edge discharges from the state at the start of the step, as depths added to their cells.
+        let edge_in = self.edges.discharges(&self.model, &self.h, self.t, dt, &mut added);
+        for &(c, d) in &added {
+            if d > 0.0 {
+                self.wet_tiles[(c / nx / TILE) * self.tiles_x + (c % nx) / TILE] = true;
+            }
+        }
+        self.update_active(rain_rate > 0.0);
+        // Sorted by cell, so each band row finds its own in a binary search.
+        added.sort_by_key(|(c, _)| *c);
         let rain_depth = rain_rate * dt;
-        let updated = step::advance(self, dt, rain_depth, &inflow_cells);
+        let updated = step::advance(self, dt, rain_depth, &added);
+        self.edges.store(&mut self.qx, &mut self.qy, self.model.nx, self.model.ny);
         // Book the forcing actually applied.
         let dx2 = dx * dx;
         self.balance.rain += rain_depth * dx2 * self.rained_cells as f64;
-        self.balance.inflow += inflow_cells.iter().map(|(_, d)| d * dx2).sum::<f64>();
+        self.balance.inflow += inflow_volume;
+        self.balance.boundary_out -= edge_in;
         self.apply_fixed_stage(dt);
         self.t += dt;
         self.steps += 1;

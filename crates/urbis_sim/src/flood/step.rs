@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use super::{FloodSim, G, TILE};
+use super::{FloodSim, Friction, TILE};
 use crate::flood_kernel::{Run, Step, faces};
 
 /// Rows per band (64 measured best on 1000 × 1000: less halo recomputation than 16 or 32,
@@ -25,7 +25,7 @@ const BAND: usize = 64;
 struct Edge {
     /// Depth rows b−2 .. b+2.
     h: Vec<f64>,
-    /// x-face rows b−1 .. b+1.
+    /// x-face rows b−2 .. b+2.
     qx: Vec<f64>,
     /// y-face rows b−2 .. b+3.
     qy: Vec<f64>,
@@ -49,7 +49,7 @@ fn edge(sim: &FloodSim, b: usize) -> Edge {
     let b = b as isize;
     Edge {
         h: rows(&sim.h, nx, b - 2, 4, ny),
-        qx: rows(&sim.qx, nx + 1, b - 1, 2, ny),
+        qx: rows(&sim.qx, nx + 1, b - 2, 4, ny),
         qy: rows(&sim.qy, nx, b - 2, 5, ny + 1),
     }
 }
@@ -68,10 +68,11 @@ struct Forcing<'a> {
     dt: f64,
     rain_depth: f64,
     rain_mask: Option<&'a [bool]>,
-    /// (cell, depth added this step).
+    /// (cell, depth added this step), sorted by cell.
     inflow: &'a [(usize, f64)],
     arrival_depth: f64,
     t_next: f32,
+    isa: Isa,
 }
 
 /// Advances `sim` by `dt` (after `update_active`); returns the cells updated.
@@ -79,13 +80,16 @@ pub(super) fn advance(sim: &mut FloodSim, dt: f64, rain_depth: f64, inflow: &[(u
     let (nx, ny, dx) = (sim.model.nx, sim.model.ny, sim.model.dx);
     let n_bands = ny.div_ceil(BAND);
     let edges: Vec<Edge> = (0..=n_bands).into_par_iter().map(|t| edge(sim, (t * BAND).min(ny))).collect();
+    let g = sim.model.g;
     let k = Step {
-        g_dt: G * dt,
+        g_dt: g * dt,
         inv_dx: 1.0 / dx,
         h_min: sim.model.h_min,
+        h_flow_max: sim.model.h_flow_max,
         theta: sim.model.theta,
-        froude_sqrt_g: sim.model.froude_max * G.sqrt(),
+        froude_sqrt_g: sim.model.froude_max * g.sqrt(),
     };
+    let two_d = sim.model.friction == Friction::TwoD;
     let forcing = Forcing {
         dt,
         rain_depth,
@@ -93,6 +97,7 @@ pub(super) fn advance(sim: &mut FloodSim, dt: f64, rain_depth: f64, inflow: &[(u
         inflow,
         arrival_depth: sim.model.arrival_depth,
         t_next: (sim.t + dt) as f32,
+        isa: sim.model.isa,
     };
     let (z, manning) = (&sim.model.z, &sim.model.manning);
     let (active, tiles_x) = (&sim.active, sim.tiles_x);
@@ -126,7 +131,7 @@ pub(super) fn advance(sim: &mut FloodSim, dt: f64, rain_depth: f64, inflow: &[(u
                     Some(s) if s.nx == nx => s,
                     _ => slot.insert(Scratch::new(nx)),
                 };
-                band_step(&band, scratch, &k, &forcing, h, qx, qy, (maxd, arr, maxv))
+                band_step(&band, scratch, &k, &forcing, two_d, h, qx, qy, (maxd, arr, maxv))
             })
         })
         .collect();
@@ -174,6 +179,8 @@ struct Scratch {
     /// Water added this step per cell (rain, inflows).
     add: Vec<f64>,
     zero: Vec<f64>,
+    /// The mean discharge across each face of one face row (2D friction).
+    across: Vec<f64>,
 }
 
 impl Scratch {
@@ -185,6 +192,7 @@ impl Scratch {
             lim: vec![1.0; (BAND + 2) * (nx + 2)],
             add: vec![0.0; (BAND + 2) * nx],
             zero: vec![0.0; nx + 1],
+            across: vec![0.0; nx + 1],
         }
     }
 }
@@ -229,14 +237,17 @@ impl Band<'_> {
         self.window_row(own, &self.top.h, &self.bottom.h, r, self.nx, 2)
     }
 
-    /// Old x faces of row r.
-    fn qx_row<'s>(&'s self, own: &'s [f64], r: usize) -> &'s [f64] {
-        self.window_row(own, &self.top.qx, &self.bottom.qx, r, self.nx + 1, 1)
+    /// Old x faces of row r (zeros outside the grid).
+    fn qx_row<'s>(&'s self, own: &'s [f64], zero: &'s [f64], r: isize) -> &'s [f64] {
+        if r < 0 || r as usize >= self.ny {
+            return &zero[..self.nx + 1];
+        }
+        self.window_row(own, &self.top.qx, &self.bottom.qx, r as usize, self.nx + 1, 2)
     }
 
-    /// Old y faces of face row f (0 and ny are closed boundaries).
+    /// Old y faces of face row f (rows 0 and ny are the boundary's: 0 where it is closed).
     fn qy_row<'s>(&'s self, own: &'s [f64], zero: &'s [f64], f: usize) -> &'s [f64] {
-        if f == 0 || f >= self.ny {
+        if f > self.ny {
             return &zero[..self.nx];
         }
         self.window_row(own, &self.top.qy, &self.bottom.qy, f, self.nx, 2)
@@ -248,7 +259,7 @@ impl Band<'_> {
 
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn step(
+    fn step<const TWO_D: bool>(
         &self,
         s: &mut Scratch,
         k: &Step,
@@ -264,13 +275,35 @@ impl Band<'_> {
             return stats;
         }
         let (r_lo, r_hi) = (j0.saturating_sub(1), (j1 + 1).min(ny));
-        let Scratch { fx, fy, lim, add, zero, .. } = s;
+        let Scratch { fx, fy, lim, add, zero, across, .. } = s;
+        // Limits outside the grid (the padding rows of the first and last band) let inflow through.
+        let w = nx + 2;
+        if j0 == 0 {
+            lim[..w].fill(1.0);
+        }
+        if j1 == ny {
+            let row = ny + 1 - j0;
+            lim[row * w..(row + 1) * w].fill(1.0);
+        }
         {
             let (h, qx, qy) = (&*h, &*qx, &*qy);
             // Raw x faces of rows r_lo .. r_hi (index r − j0 + 1); faces 0 and nx stay closed.
             for r in r_lo..r_hi {
-                let (hr, qr, zr, nr) =
-                    (self.h_row(h, r), self.qx_row(qx, r), self.row(self.z, r), self.row(self.manning, r));
+                let (hr, qr, zr, nr) = (
+                    self.h_row(h, r),
+                    self.qx_row(qx, zero, r as isize),
+                    self.row(self.z, r),
+                    self.row(self.manning, r),
+                );
+                if TWO_D {
+                    // Face i lies between cells i − 1 and i: the y faces south (row r) and north (r + 1) of both.
+                    let (s_, n_) = (self.qy_row(qy, zero, r), self.qy_row(qy, zero, r + 1));
+                    for &(c0, c1) in &self.runs {
+                        for i in c0.max(1)..(c1 + 1).min(nx) {
+                            across[i] = 0.25 * (s_[i - 1] + s_[i] + n_[i - 1] + n_[i]);
+                        }
+                    }
+                }
                 let out = &mut fx[(r + 1 - j0) * (nx + 1)..(r + 2 - j0) * (nx + 1)];
                 for &(c0, c1) in &self.runs {
                     let (a, b) = (c0.max(1), (c1 + 1).min(nx));
@@ -285,6 +318,7 @@ impl Band<'_> {
                         q: &qr[a..b],
                         q_before: &qr[a - 1..b - 1],
                         q_after: &qr[a + 1..b + 1],
+                        q_across: if TWO_D { &across[a..b] } else { &[] },
                         z0: &zr[a - 1..b - 1],
                         z1: &zr[a..b],
                         h0: &hr[a - 1..b - 1],
@@ -292,7 +326,7 @@ impl Band<'_> {
                         n0: &nr[a - 1..b - 1],
                         n1: &nr[a..b],
                     };
-                    faces(k, &run, &mut out[a..b]);
+                    faces::<TWO_D>(k, &run, &mut out[a..b]);
                 }
             }
             // Raw y faces f = j0 − 1 ..= j1 + 1 (index f + 1 − j0); faces 0 and ny stay closed.
@@ -306,6 +340,15 @@ impl Band<'_> {
                 }
                 let (q, qb, qa) =
                     (self.qy_row(qy, zero, fr), self.qy_row(qy, zero, fr - 1), self.qy_row(qy, zero, fr + 1));
+                if TWO_D {
+                    // Face fr lies between rows fr − 1 and fr: the x faces west (i) and east (i + 1) of both cells.
+                    let (xs, xn) = (self.qx_row(qx, zero, fr as isize - 1), self.qx_row(qx, zero, fr as isize));
+                    for &(a, b) in &self.runs {
+                        for i in a..b {
+                            across[i] = 0.25 * (xs[i] + xs[i + 1] + xn[i] + xn[i + 1]);
+                        }
+                    }
+                }
                 let (h0, h1) = (self.h_row(h, fr - 1), self.h_row(h, fr));
                 let (z0, z1) = (self.row(self.z, fr - 1), self.row(self.z, fr));
                 let (n0, n1) = (self.row(self.manning, fr - 1), self.row(self.manning, fr));
@@ -314,6 +357,7 @@ impl Band<'_> {
                         q: &q[a..b],
                         q_before: &qb[a..b],
                         q_after: &qa[a..b],
+                        q_across: if TWO_D { &across[a..b] } else { &[] },
                         z0: &z0[a..b],
                         z1: &z1[a..b],
                         h0: &h0[a..b],
@@ -321,7 +365,7 @@ impl Band<'_> {
                         n0: &n0[a..b],
                         n1: &n1[a..b],
                     };
-                    faces(k, &run, &mut out[a..b]);
+                    faces::<TWO_D>(k, &run, &mut out[a..b]);
                 }
             }
             // Water added this step (rain, inflows) and limits of rows r_lo .. r_hi (index r − j0 + 1):
@@ -339,8 +383,9 @@ impl Band<'_> {
                         }
                     }
                 }
-                for &(c, fed) in f.inflow {
-                    if c / nx == r && self.runs.iter().any(|(a, b)| (*a..*b).contains(&(c % nx))) {
+                let first = f.inflow.partition_point(|(c, _)| *c < r * nx);
+                for &(c, fed) in f.inflow[first..].iter().take_while(|(c, _)| *c < (r + 1) * nx) {
+                    if self.runs.iter().any(|(a, b)| (*a..*b).contains(&(c % nx))) {
                         ad[c % nx] += fed;
                     }
                 }
@@ -364,7 +409,6 @@ impl Band<'_> {
         }
         // Continuity of the own rows; the limited discharges of the owned faces are written back.
         let dt_dx = f.dt * k.inv_dx;
-        let w = nx + 2;
         for j in j0..j1 {
             let (jr, row) = (j - j0, j + 1 - j0);
             let x = &fx[row * (nx + 1)..(row + 1) * (nx + 1)];
@@ -493,21 +537,81 @@ fn continuity(c: &Cells, o: Out, dt_dx: f64, arrival_depth: f64, t_next: f32) ->
     updated
 }
 
-/// One band's step, compiled for AVX2 as well and chosen at run time
-/// (`multiversion`); everything it calls is inlined, so the face, limit
-/// and continuity loops run 4 lanes wide where the CPU allows. No FMA
-/// contraction happens, so both versions give identical results.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+/// The instruction sets the band step can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Chosen at run time: AVX2 where the CPU has it, else the baseline.
+    Auto,
+    /// The baseline x86-64 build (SSE2), as on CPUs without AVX2.
+    Baseline,
+}
+
+impl Isa {
+    /// From `URBIS_FLOOD_ISA` (`baseline` or `auto`, the default), read once;
+    /// so the baseline's speed can be measured on any CPU.
+    pub fn from_env() -> Isa {
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| match std::env::var("URBIS_FLOOD_ISA").as_deref().map(str::trim) {
+            Ok("baseline") | Ok("sse2") => Isa::Baseline,
+            Ok("auto") | Ok("") | Err(_) => Isa::Auto,
+            Ok(other) => {
+                tracing::warn!("URBIS_FLOOD_ISA={other:?} is neither `auto` nor `baseline`; using auto");
+                Isa::Auto
+            }
+        })
+    }
+}
+
+/// One band's step. Everything it calls is inlined, so the face, limit and
+/// continuity loops run as wide as the build allows: the multiversioned
+/// entry is compiled for AVX2 as well and chosen at run time
+/// (`multiversion`), the other is the baseline build only. No FMA
+/// contraction happens, so both give identical results.
 #[allow(clippy::too_many_arguments)]
 fn band_step(
     band: &Band,
     s: &mut Scratch,
     k: &Step,
     f: &Forcing,
+    two_d: bool,
     h: &mut [f64],
     qx: &mut [f64],
     qy: &mut [f64],
     outputs: (&mut [f32], &mut [f32], &mut [f32]),
 ) -> BandStats {
-    band.step(s, k, f, h, qx, qy, outputs)
+    match f.isa {
+        Isa::Auto => band_step_dispatched(band, s, k, f, two_d, h, qx, qy, outputs),
+        Isa::Baseline => band_step_baseline(band, s, k, f, two_d, h, qx, qy, outputs),
+    }
+}
+
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[allow(clippy::too_many_arguments)]
+fn band_step_dispatched(
+    band: &Band,
+    s: &mut Scratch,
+    k: &Step,
+    f: &Forcing,
+    two_d: bool,
+    h: &mut [f64],
+    qx: &mut [f64],
+    qy: &mut [f64],
+    outputs: (&mut [f32], &mut [f32], &mut [f32]),
+) -> BandStats {
+    if two_d { band.step::<true>(s, k, f, h, qx, qy, outputs) } else { band.step::<false>(s, k, f, h, qx, qy, outputs) }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn band_step_baseline(
+    band: &Band,
+    s: &mut Scratch,
+    k: &Step,
+    f: &Forcing,
+    two_d: bool,
+    h: &mut [f64],
+    qx: &mut [f64],
+    qy: &mut [f64],
+    outputs: (&mut [f32], &mut [f32], &mut [f32]),
+) -> BandStats {
+    if two_d { band.step::<true>(s, k, f, h, qx, qy, outputs) } else { band.step::<false>(s, k, f, h, qx, qy, outputs) }
 }

@@ -276,7 +276,7 @@ fn steps(cx: &Ctx, t: &Spanned<Vec<P2>>, field: &str, scale: f64, what: &str) ->
     if out.is_empty() {
         return Err(cx.err(t.span(), field, "is empty"));
     }
-    Ok(Series(out))
+    Ok(Series::steps(out))
 }
 
 pub(super) fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
@@ -471,7 +471,7 @@ fn parse_flood(cx: &Ctx, spanned: &Spanned<RawFlood>) -> Result<FloodSpec, Scena
         (None, Some(r)) => {
             let mm_h = cx.num(r, "flood.rain_mm_per_h", 0.0, 1000.0)?;
             let minutes = cx.opt(&f.rain_min, "flood.rain_min", 0.0, 7.0 * 24.0 * 60.0, 60.0)?;
-            Series(vec![(0.0, mm_h / 1000.0 / 3600.0), (minutes * 60.0, 0.0)])
+            Series::steps(vec![(0.0, mm_h / 1000.0 / 3600.0), (minutes * 60.0, 0.0)])
         }
         (None, None) => Series::default(),
         (Some(h), Some(_)) => {
