@@ -9,6 +9,7 @@
 //! urbis live simulate [--out F.jsonl] [--mqtt URL]   a sensor network for the city
 //! urbis live stats --live SPEC                 ingestion counters, no rendering
 //! urbis sim run SCENARIO.toml [--out DIR]       baseline vs scenario: flood, sunlight, views, compliance
+//! urbis sim lisflood CASE.par [--out DIR]      a LISFLOOD-FP case with Urbis' solver, LISFLOOD-FP's outputs
 //! ```
 //!
 //! `view` and `render` take `--scenario SCENARIO.toml` to show the scenario's
@@ -134,6 +135,18 @@ enum SimCommand {
         /// Output directory (default: out/<scenario file name>).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Run a LISFLOOD-FP case (ACC solver keywords) with Urbis' flood solver and write
+    /// LISFLOOD-FP's outputs (.stage, .mass, .max, .mxe, ...) in its formats.
+    Lisflood {
+        /// The case's .par file; relative paths in it are read from its folder.
+        case: PathBuf,
+        /// Output directory (default: the case's `dirroot`, else the .par's folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the run's summary as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -283,6 +296,12 @@ fn main() -> anyhow::Result<()> {
         ),
         Command::Sim { command: SimCommand::Run { scenario, out } } => {
             if scenario::sim_run(&scenario, out.as_deref())? {
+                std::process::exit(130);
+            }
+            Ok(())
+        }
+        Command::Sim { command: SimCommand::Lisflood { case, out, json } } => {
+            if scenario::sim_lisflood(&case, out.as_deref(), json)? {
                 std::process::exit(130);
             }
             Ok(())

@@ -94,6 +94,71 @@ pub fn sim_run(path: &Path, out: Option<&Path>) -> Result<bool> {
     Ok(outcome.interrupted)
 }
 
+/// `urbis sim lisflood`. Returns whether the run was interrupted.
+pub fn sim_lisflood(par: &Path, out: Option<&Path>, json: bool) -> Result<bool> {
+    use urbis_sim::lisflood;
+    let case = lisflood::Case::load(par)?;
+    for note in &case.notes {
+        eprintln!("note: {note}");
+    }
+    let dir = lisflood::output_dir(&case, out);
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let c = cancel.clone();
+        ctrlc::set_handler(move || {
+            if c.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupted: writing the outputs of what has been computed (Ctrl-C again to abort)");
+        })
+        .context("installing the Ctrl-C handler")?;
+    }
+    let p = &case.params;
+    let bar = indicatif::ProgressBar::new(((p.sim_time - p.tstart).max(0.0)).ceil() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>10} {bar:40} {pos}/{len} s simulated, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("lisflood");
+    let started = std::time::Instant::now();
+    let summary = lisflood::run(&case, &dir, 8 << 30, &cancel, |t| bar.set_position((t - p.tstart).max(0.0) as u64))?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let cells = (case.dem.ncols * case.dem.nrows) as f64;
+    if json {
+        let v = serde_json::json!({
+            "case": par.display().to_string(),
+            "out": dir.display().to_string(),
+            "cells": cells,
+            "steps": summary.steps,
+            "t_end_s": summary.t_end,
+            "interrupted": summary.cancelled,
+            "max_depth_m": summary.max_depth,
+            "volume_m3": summary.volume,
+            "mass_error": summary.mass_error,
+            "wall_s": secs,
+            "cell_steps_per_s": cells * summary.steps as f64 / secs.max(1e-9),
+            "files": summary.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{}: {} steps to t = {:.1} s in {secs:.1} s; deepest {:.3} m; {:.1} m³ on the grid, mass error {:.1e}",
+            par.display(),
+            summary.steps,
+            summary.t_end,
+            summary.max_depth,
+            summary.volume,
+            summary.mass_error
+        );
+        println!("outputs in {}", dir.display());
+    }
+    if summary.cancelled {
+        println!("interrupted: outputs hold the run up to t = {:.1} s", summary.t_end);
+    }
+    Ok(summary.cancelled)
+}
+
 /// Which city the comparison shows first (`--scenario-mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Mode {

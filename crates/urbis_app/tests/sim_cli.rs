@@ -180,3 +180,41 @@ fn the_example_scenarios_show_their_effects() {
     assert!(peaks[0] > 0.1 && peaks[1] < 0.01, "{gauge}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `urbis sim lisflood` runs a LISFLOOD-FP case end to end (EA Test 1 in
+/// LISFLOOD-FP's format) and writes its outputs; its peaks are LISFLOOD-FP
+/// 8.1's (`urbis_sim/tests/data/lisflood`); an unsupported keyword is refused.
+#[test]
+fn sim_lisflood_runs_a_case_and_refuses_what_it_cannot_run() {
+    let case = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../urbis_sim/tests/data/lisflood/ea1/ea1.par");
+    let dir = temp("lisflood");
+    let out = urbis().args(["sim", "lisflood", "--json", "--out"]).arg(&dir).arg(&case).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["t_end_s"].as_f64().is_some_and(|t| (72_000.0..72_011.0).contains(&t)), "{v}");
+    assert!(v["mass_error"].as_f64().is_some_and(|e| e.abs() < 1e-9), "{v}");
+    for ext in ["stage", "mass", "max", "mxe", "inittm", "maxtm", "totaltm", "dem"] {
+        assert!(dir.join(format!("ea1.{ext}")).is_file(), "ea1.{ext} missing");
+    }
+    // The gauges' peaks against LISFLOOD-FP 8.1's own run of the case.
+    let peaks = |path: &Path| -> Vec<f64> {
+        let text = std::fs::read_to_string(path).expect("stage");
+        let rows: Vec<Vec<f64>> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Time; stages"))
+            .skip(1)
+            .map(|l| l.split_whitespace().map(|x| x.parse().expect("n")).collect())
+            .collect();
+        (1..3).map(|g| rows.iter().map(|r| r[g]).fold(0.0, f64::max)).collect()
+    };
+    let ours = peaks(&dir.join("ea1.stage"));
+    let theirs = peaks(&case.parent().expect("dir").join("lisflood-fp-8.1/ea1.stage"));
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert!((a - b).abs() <= 0.05, "{ours:?} vs LISFLOOD-FP {theirs:?}");
+    }
+    let bad = write(&dir, "bad.par", "DEMfile x.asc\nacceleration\nSGCwidth w.asc\n");
+    let out = urbis().args(["sim", "lisflood"]).arg(&bad).output().expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.par") && err.contains("line 3: `SGCwidth`"), "{err}");
+}

@@ -262,8 +262,11 @@ pub enum Friction {
 pub struct Balance {
     pub rain: f64,
     pub inflow: f64,
-    /// Net volume that left through fixed-stage cells (negative: entered).
+    /// Net volume that left through fixed-stage cells and edges (negative: entered).
     pub boundary_out: f64,
+    /// The same, gross: what entered and what left through them.
+    pub boundary_in_gross: f64,
+    pub boundary_out_gross: f64,
 }
 
 impl Balance {
@@ -416,7 +419,13 @@ impl FloodSim {
                 continue;
             }
             let target = (stage - z).max(0.0);
-            self.balance.boundary_out += (self.h[c] - target) * dx2;
+            let left = (self.h[c] - target) * dx2;
+            self.balance.boundary_out += left;
+            if left > 0.0 {
+                self.balance.boundary_out_gross += left;
+            } else {
+                self.balance.boundary_in_gross -= left;
+            }
             self.h[c] = target;
             self.h_max = self.h_max.max(target);
             if target > 0.0 {
@@ -474,7 +483,7 @@ impl FloodSim {
             .collect();
         let inflow_volume = added.iter().map(|(_, d)| d * dx * dx).sum::<f64>();
         // Edge discharges from the state at the start of the step, as depths added to their cells.
-        let edge_in = self.edges.discharges(&self.model, &self.h, self.t, dt, &mut added);
+        let (edge_in, edge_out) = self.edges.discharges(&self.model, &self.h, self.t, dt, &mut added);
         for &(c, d) in &added {
             if d > 0.0 {
                 self.wet_tiles[(c / nx / TILE) * self.tiles_x + (c % nx) / TILE] = true;
@@ -490,7 +499,9 @@ impl FloodSim {
         let dx2 = dx * dx;
         self.balance.rain += rain_depth * dx2 * self.rained_cells as f64;
         self.balance.inflow += inflow_volume;
-        self.balance.boundary_out -= edge_in;
+        self.balance.boundary_out += edge_out - edge_in;
+        self.balance.boundary_in_gross += edge_in;
+        self.balance.boundary_out_gross += edge_out;
         self.apply_fixed_stage(dt);
         self.t += dt;
         self.steps += 1;

@@ -9,6 +9,10 @@
 //!   limiting, and only active tiles updated. Outputs maximum depth,
 //!   arrival time and maximum speed per cell.
 //!
+//! - [`lisflood`]: LISFLOOD-FP cases (`.par`, DEM, `.bci`, `.bdy`,
+//!   `.stage`, start and Manning grids) run with this solver under
+//!   LISFLOOD-FP's semantics, writing its `.stage`, `.mass`, `.max`, `.mxe`
+//!   and other outputs in its formats;
 //! - [`city`]: the city model's DEM as a flood grid in the DEM's own CRS,
 //!   cell centres placed in ENU through PROJ, buildings burnt in as raised
 //!   cells, water bodies filled, roughness from land cover; and the
@@ -39,6 +43,7 @@
 pub mod city;
 pub mod flood;
 mod flood_kernel;
+pub mod lisflood;
 pub mod proposal;
 pub mod report;
 pub mod scenario;

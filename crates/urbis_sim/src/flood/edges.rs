@@ -119,8 +119,8 @@ impl EdgeFaces {
     }
 
     /// This step's edge discharges from depths `h` at time `t`: each cell's
-    /// change of depth is appended to `added`; returns the net volume that
-    /// enters the grid, m³.
+    /// change of depth is appended to `added`; returns the volumes that
+    /// enter and that leave the grid, m³.
     pub(super) fn discharges(
         &mut self,
         m: &FloodModel,
@@ -128,9 +128,9 @@ impl EdgeFaces {
         t: f64,
         dt: f64,
         added: &mut Vec<(usize, f64)>,
-    ) -> f64 {
+    ) -> (f64, f64) {
         if self.faces.is_empty() {
-            return 0.0;
+            return (0.0, 0.0);
         }
         let (g, dx) = (m.g, m.dx);
         for (f, q) in self.faces.iter().zip(&mut self.q) {
@@ -165,7 +165,7 @@ impl EdgeFaces {
         for (f, q) in self.faces.iter().zip(&self.q) {
             *out.entry(f.cell).or_default() += (-q).max(0.0) * dt / dx;
         }
-        let mut net = 0.0;
+        let (mut vin, mut vout) = (0.0, 0.0);
         for (f, q) in self.faces.iter().zip(&mut self.q) {
             let wanted = out[&f.cell];
             if *q < 0.0 && wanted > h[f.cell] {
@@ -175,9 +175,13 @@ impl EdgeFaces {
             if depth != 0.0 {
                 added.push((f.cell, depth));
             }
-            net += *q * dt * dx;
+            if *q > 0.0 {
+                vin += *q * dt * dx;
+            } else {
+                vout -= *q * dt * dx;
+            }
         }
-        net
+        (vin, vout)
     }
 
     /// Writes the edge discharges onto the boundary faces of `qx` (positive
