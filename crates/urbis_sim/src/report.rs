@@ -1,8 +1,9 @@
 //! Outputs an analyst can put in a report: ESRI ASCII grids (with a `.prj`
 //! naming the EPSG code) and float32 GeoTIFFs, CSV and GeoJSON tables, and PNG maps with a
-//! colour legend, units, a scale bar and a north arrow, drawn with the
-//! 8×8 bitmap font so that they need no system fonts, and line charts of
-//! time series (gauges).
+//! colour legend, units, a scale bar, a north arrow and a CRS note, their
+//! text in the bundled font (`urbis_text`: Noto Sans CJK SC, so Chinese
+//! names draw as written) with no system fonts needed, and line charts of
+//! time series (gauges) drawn with `plotters` in the same font.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ pub enum ReportError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {source}")]
     Image { path: PathBuf, source: image::ImageError },
+    #[error("{path}: chart: {msg}")]
+    Chart { path: PathBuf, msg: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
@@ -110,26 +113,18 @@ impl Ramp {
     }
 }
 
-fn text(img: &mut RgbImage, x: i64, y: i64, s: &str, scale: i64, color: [u8; 3]) {
-    for (n, ch) in s.chars().enumerate() {
-        let glyph = font8x8::legacy::BASIC_LEGACY[if ch.is_ascii() { ch as usize } else { '?' as usize }];
-        for (row, bits) in glyph.iter().enumerate() {
-            for col in 0..8 {
-                if bits & (1 << col) == 0 {
-                    continue;
-                }
-                for sy in 0..scale {
-                    for sx in 0..scale {
-                        let px = x + (n as i64 * 8 + col) * scale + sx;
-                        let py = y + row as i64 * scale + sy;
-                        if px >= 0 && py >= 0 && (px as u32) < img.width() && (py as u32) < img.height() {
-                            img.put_pixel(px as u32, py as u32, Rgb(color));
-                        }
-                    }
-                }
-            }
-        }
-    }
+/// Text in the bundled font (Noto Sans CJK SC): `size` 1 is body text (13 px), 2 a title (22 px).
+fn text(img: &mut RgbImage, x: i64, y: i64, s: &str, size: i64, color: [u8; 3]) {
+    urbis_text::draw_rgb(img, (x as f32, y as f32 - 3.0), s, text_px(size), color);
+}
+
+fn text_px(size: i64) -> f32 {
+    if size >= 2 { 22.0 } else { 13.0 }
+}
+
+/// The width of `s` drawn by [`text`], pixels.
+fn text_width(s: &str, size: i64) -> i64 {
+    urbis_text::measure(s, text_px(size)).0.ceil() as i64
 }
 
 fn rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, color: [u8; 3]) {
@@ -251,8 +246,8 @@ pub fn map_png_marked(
         rect(&mut img, x - 1, y - 7, x + 2, y + 8, [0, 0, 0]);
         rect(&mut img, x - 5, y, x + 6, y + 1, [255, 230, 0]);
         rect(&mut img, x, y - 5, x + 1, y + 6, [255, 230, 0]);
-        rect(&mut img, x + 9, y - 6, x + 11 + 8 * label.len() as i64, y + 6, [255, 255, 255]);
-        text(&mut img, x + 10, y - 4, label, 1, [0, 0, 0]);
+        rect(&mut img, x + 9, y - 8, x + 13 + text_width(label, 1), y + 9, [255, 255, 255]);
+        text(&mut img, x + 11, y - 7, label, 1, [0, 0, 0]);
     }
     // Frame.
     for (x0, y0, x1, y1) in [
@@ -279,12 +274,20 @@ pub fn map_png_marked(
         text(&mut img, lx + 34, y - 4, &format!("{v:.2}"), 1, [20, 20, 20]);
     }
     // Scale bar: a round length near a quarter of the map width.
+    // Scale bar: the longest round length that fits the panel and a quarter of the map.
     let width_m = grid.model.dx * wnx as f64;
-    let nice = [10.0, 20.0, 50.0, 100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0];
-    let len_m = nice.iter().copied().rfind(|l| *l <= width_m / 4.0).unwrap_or(10.0);
-    let len_px = (len_m / grid.model.dx * px as f64) as i64;
+    let m_per_px = grid.model.dx / px as f64;
+    let nice = [
+        1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 20000.0, 50000.0,
+    ];
+    let fits = |l: f64| l <= width_m / 4.0 && l / m_per_px <= (panel - 40) as f64;
+    let len_m = nice.iter().copied().rfind(|l| fits(*l)).unwrap_or(1.0);
+    let len_px = (len_m / m_per_px).round() as i64;
     let sy = bar_top + bar_h + 40;
-    rect(&mut img, lx, sy, lx + len_px.min(panel - 20), sy + 4, [20, 20, 20]);
+    rect(&mut img, lx, sy, lx + len_px, sy + 4, [20, 20, 20]);
+    for end in [lx, lx + len_px - 1] {
+        rect(&mut img, end, sy - 4, end + 1, sy + 8, [20, 20, 20]);
+    }
     let label = if len_m >= 1000.0 { format!("{} km", len_m / 1000.0) } else { format!("{len_m} m") };
     text(&mut img, lx, sy + 10, &label, 1, [20, 20, 20]);
     // North arrow (grid north: the map's rows run west-east in the DEM's CRS).
@@ -368,7 +371,8 @@ pub struct ChartLine {
     pub points: Vec<(f64, f64)>,
 }
 
-/// A line chart (time series) with axes, ticks, units and a legend.
+/// A line chart (time series) drawn with `plotters` in the bundled font:
+/// title, axes with ticks and units, light grid, a legend; dashed lines dashed.
 pub fn line_chart_png(
     path: &Path,
     title: &str,
@@ -376,11 +380,9 @@ pub fn line_chart_png(
     y_unit: &str,
     lines: &[ChartLine],
 ) -> Result<(), ReportError> {
-    let (w, h) = (1000i64, 480i64);
-    let (left, right, top, bottom) = (80i64, 310i64, 50i64, 60i64);
-    let (pw, ph) = (w - left - right, h - top - bottom);
-    let mut img = RgbImage::from_pixel(w as u32, h as u32, Rgb([255, 255, 255]));
-    text(&mut img, 15, 15, title, 2, [20, 20, 20]);
+    use plotters::prelude::*;
+    register_chart_font();
+    let (w, h) = (1000u32, 520u32);
     let all = || lines.iter().flat_map(|l| l.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
     let (mut x0, mut x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, _)| (a.min(*x), b.max(*x)));
     let (mut y0, mut y1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| (a.min(*y), b.max(*y)));
@@ -392,46 +394,66 @@ pub fn line_chart_png(
     }
     let pad = ((y1 - y0) * 0.08).max(0.05);
     (y0, y1) = (if y0 >= 0.0 { (y0 - pad).max(0.0) } else { y0 - pad }, y1 + pad);
-    let sx = |x: f64| left + ((x - x0) / (x1 - x0) * pw as f64) as i64;
-    let sy = |y: f64| top + ph - ((y - y0) / (y1 - y0) * ph as f64) as i64;
-    // Grid and ticks.
-    for t in 0..=5 {
-        let (xv, yv) = (x0 + (x1 - x0) * t as f64 / 5.0, y0 + (y1 - y0) * t as f64 / 5.0);
-        let (px, py) = (sx(xv), sy(yv));
-        rect(&mut img, px, top, px + 1, top + ph, [230, 230, 230]);
-        rect(&mut img, left, py, left + pw, py + 1, [230, 230, 230]);
-        let label = if (x1 - x0) / 5.0 >= 10.0 { format!("{xv:.0}") } else { format!("{xv:.1}") };
-        text(&mut img, px - 16, top + ph + 8, &label, 1, [40, 40, 40]);
-        text(&mut img, 8, py - 4, &format!("{yv:.2}"), 1, [40, 40, 40]);
-    }
-    rect(&mut img, left, top, left + 1, top + ph, [20, 20, 20]);
-    rect(&mut img, left, top + ph, left + pw, top + ph + 1, [20, 20, 20]);
-    text(&mut img, left + pw / 2 - 20, top + ph + 26, x_unit, 1, [20, 20, 20]);
-    text(&mut img, 8, top - 14, y_unit, 1, [20, 20, 20]);
-    for (k, l) in lines.iter().enumerate() {
-        let mut drawn = 0i64;
-        for s in l.points.windows(2) {
-            let ((ax, ay), (bx, by)) = ((sx(s[0].0), sy(s[0].1)), (sx(s[1].0), sy(s[1].1)));
-            let n = (bx - ax).abs().max((by - ay).abs()).max(1);
-            for i in 0..=n {
-                drawn += 1;
-                if l.dashed && (drawn / 6) % 2 == 1 {
-                    continue;
-                }
-                let (x, y) = (ax + (bx - ax) * i / n, ay + (by - ay) * i / n);
-                rect(&mut img, x, y - 1, x + 2, y + 1, l.color);
-            }
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    let chart_err = |e: String| ReportError::Chart { path: path.to_path_buf(), msg: e };
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| chart_err(e.to_string()))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (CHART_FONT, 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| chart_err(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_unit)
+            .y_desc(y_unit)
+            .label_style((CHART_FONT, 15))
+            .y_label_formatter(&|v| format!("{:.2}", if v.abs() < 1e-9 { 0.0 } else { *v }))
+            .axis_desc_style((CHART_FONT, 16))
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()
+            .map_err(|e| chart_err(e.to_string()))?;
+        for l in lines {
+            let color = RGBColor(l.color[0], l.color[1], l.color[2]);
+            let style = color.stroke_width(2);
+            let points = l.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite());
+            let series = if l.dashed {
+                chart.draw_series(DashedLineSeries::new(points, 8, 6, style))
+            } else {
+                chart.draw_series(LineSeries::new(points, style))
+            };
+            series
+                .map_err(|e| chart_err(e.to_string()))?
+                .label(l.label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2)));
         }
-        let ly = top + 10 + k as i64 * 16;
-        let lx = left + pw + 15;
-        for i in 0..24 {
-            if !l.dashed || (i / 6) % 2 == 0 {
-                rect(&mut img, lx + i, ly + 3, lx + i + 1, ly + 5, l.color);
-            }
-        }
-        text(&mut img, lx + 30, ly, &l.label, 1, [20, 20, 20]);
+        chart
+            .configure_series_labels()
+            .label_font((CHART_FONT, 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| chart_err(e.to_string()))?;
+        root.present().map_err(|e| chart_err(e.to_string()))?;
     }
+    let img = RgbImage::from_raw(w, h, buf).ok_or_else(|| chart_err("buffer size".into()))?;
     img.save(path).map_err(|source| ReportError::Image { path: path.to_path_buf(), source })
+}
+
+/// The family name charts ask `plotters` for: the bundled font, registered once.
+const CHART_FONT: &str = "sans-serif";
+
+fn register_chart_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only if the bytes are not a font; the bundled font's own tests load it.
+        let _ = plotters::style::register_font(CHART_FONT, plotters::style::FontStyle::Normal, urbis_text::FONT_BYTES);
+    });
 }
 
 /// Writes a raster (row 0 south) as a float32 GeoTIFF in the grid's CRS; NaN becomes NODATA.

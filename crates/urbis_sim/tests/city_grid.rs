@@ -101,10 +101,41 @@ fn the_sample_city_becomes_a_flood_grid_and_a_rainstorm_report() {
         max: 0.5,
         colors: vec![[200, 220, 240], [8, 48, 107]],
     };
-    map_png(&dir.join("map.png"), &grid, &rise, &ramp, "test").expect("png");
+    let marks = vec![((grid.nx() / 2, grid.ny() / 2), "大寒 gauge 1".to_string())];
+    urbis_sim::report::map_png_marked(
+        &dir.join("map.png"),
+        &grid,
+        &rise,
+        &ramp,
+        "暴雨 rainstorm: max depth",
+        |v| v > 0.01,
+        &marks,
+        None,
+    )
+    .expect("png");
     let img = image::open(dir.join("map.png")).expect("png").to_rgb8();
     assert!(img.width() > 220 && img.height() > 220);
-    let _ = std::fs::remove_dir_all(&dir);
+    // The title is drawn: dark anti-aliased ink (grey levels, not one bitmap colour) in its band.
+    let title: Vec<u8> =
+        (0..300).flat_map(|x| (8..40).map(move |y| (x, y))).map(|(x, y)| img.get_pixel(x, y).0[0]).collect();
+    assert!(title.iter().filter(|v| **v < 100).count() > 200, "title ink");
+    assert!(title.iter().filter(|v| (100..220).contains(*v)).count() > 50, "anti-aliased edges");
+    let lines = [urbis_sim::report::ChartLine {
+        label: "大寒 gauge".into(),
+        color: [30, 90, 200],
+        dashed: true,
+        points: (0..50).map(|k| (k as f64, (k as f64 / 8.0).sin())).collect(),
+    }];
+    urbis_sim::report::line_chart_png(&dir.join("chart.png"), "水位 water level", "minutes", "depth (m)", &lines)
+        .expect("chart");
+    let chart = image::open(dir.join("chart.png")).expect("chart").to_rgb8();
+    let blue = chart.pixels().filter(|p| p.0[2] > 150 && p.0[0] < 90).count();
+    assert!(blue > 300, "the dashed line is drawn: {blue}");
+    if std::env::var_os("URBIS_KEEP_REPORT").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("kept {}", dir.display());
+    }
 }
 
 /// Water on roofs is not ground flooding: the rise every report starts from
