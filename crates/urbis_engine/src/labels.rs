@@ -5,7 +5,7 @@
 
 use glam::DVec3;
 use urbis_model::{Bounds, CityModel, FeatureStyle, LiveLabel};
-use urbis_render::{Camera, Panel};
+use urbis_render::{Camera, Panel, panel_size};
 
 /// Pixel position of an ENU point, or `None` behind the camera or off screen.
 pub fn project(model: &CityModel, camera: &Camera, enu: DVec3, width: u32, height: u32) -> Option<(f32, f32, f64)> {
@@ -19,7 +19,7 @@ pub fn project(model: &CityModel, camera: &Camera, enu: DVec3, width: u32, heigh
 }
 
 /// Up to `max` label panels, nearest first, skipping any that would overlap
-/// a nearer one. `scale` is the overlay's glyph scale (1 = 8 px glyphs).
+/// a nearer one. `scale` is the overlay's text scale (as `Overlay::scale`).
 pub fn label_panels(
     model: &mut CityModel,
     camera: &Camera,
@@ -42,17 +42,16 @@ pub fn label_panels(
         .into_iter()
         .filter_map(|(text, p)| {
             let (x, y, d) = project(model, camera, p, width, height)?;
-            let w = text.len() as f32 * 8.0 * scale;
-            let h = 22.0 * scale;
-            Some((d, Panel { x: (x - w / 2.0).max(0.0), y: (y - h).max(0.0), title: None, lines: vec![text] }))
+            let mut panel = Panel { x: 0.0, y: 0.0, title: None, lines: vec![text] };
+            let (w, h) = panel_size(&panel, scale);
+            (panel.x, panel.y) = ((x - w / 2.0).max(0.0), (y - h).max(0.0));
+            Some((d, panel))
         })
         .collect();
     placed.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut kept: Vec<(Panel, f32, f32)> = Vec::new();
     for (_, p) in placed {
-        // A one-line panel is (chars × 8 + 12) × 22 px at scale 1.
-        let w = (p.lines[0].len() as f32 * 8.0 + 12.0) * scale;
-        let h = 22.0 * scale;
+        let (w, h) = panel_size(&p, scale);
         let overlaps =
             kept.iter().any(|(k, kw, kh)| p.x < k.x + kw && k.x < p.x + w && p.y < k.y + kh && k.y < p.y + h);
         if !overlaps {

@@ -39,7 +39,7 @@ mod textures;
 pub use camera::Camera;
 pub use context::{GpuContext, RenderError};
 pub use headless::{HeadlessTarget, read_texture_rgba};
-pub use overlay::{Overlay, Panel};
+pub use overlay::{Overlay, Panel, panel_size};
 pub use renderer::{FrameStats, Lighting, Renderer};
 pub use scene::{
     ChunkKey, ChunkMesh, DrawBatch, FeatureStyle, GpuScene, InstanceBatch, InstanceData, PointVertex, SharedMeshKey,

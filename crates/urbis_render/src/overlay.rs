@@ -1,4 +1,10 @@
-//! Screen-space text panels drawn with an 8×8 bitmap font (`font8x8`).
+//! Screen-space text panels in the bundled font (`urbis_text`: Noto Sans
+//! CJK SC, so names such as 大寒 show as written). Glyphs are rasterised on
+//! the CPU when first needed, at the size they are drawn, into a single-
+//! channel atlas texture that is uploaded when it changes; quads then map
+//! screen pixels to atlas texels one to one.
+
+use std::collections::HashMap;
 
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
@@ -19,8 +25,18 @@ pub struct Panel {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overlay {
     pub panels: Vec<Panel>,
-    /// Glyph scale: 1 = 8 px characters.
+    /// Text scale: 1 = 8.5 px type on 10 px lines.
     pub scale: f32,
+}
+
+/// The size a panel is drawn at, pixels (text width and lines plus padding),
+/// at `scale` (as [`Overlay::scale`]), before any clipping at the screen's edge.
+pub fn panel_size(panel: &Panel, scale: f32) -> (f32, f32) {
+    let s = if scale > 0.0 { scale } else { 2.0 };
+    let (em, lh, pad) = ((8.5 * s).round(), 10.0 * s, 6.0 * s);
+    let lines = panel.title.iter().chain(&panel.lines);
+    let width = lines.clone().map(|l| urbis_text::measure(l, em).0).fold(0.0f32, f32::max);
+    (width.ceil() + 2.0 * pad, lines.count() as f32 * lh + 2.0 * pad)
 }
 
 #[repr(C)]
@@ -31,46 +47,106 @@ struct OverlayVertex {
     color: [f32; 4],
 }
 
-const ATLAS_COLS: u32 = 16;
+/// The atlas texture's side, texels.
+const ATLAS: u32 = 1024;
+
+/// Where a glyph lies in the atlas, and its offset from the pen at the line's top.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    dx: i32,
+    dy: i32,
+}
+
+/// Glyphs packed in shelves; cleared and refilled when it runs out of room.
+struct GlyphAtlas {
+    pixels: Vec<u8>,
+    slots: HashMap<(char, u32), Option<Slot>>,
+    /// The open shelf: next x, its top y, its height so far.
+    shelf: (u32, u32, u32),
+    dirty: bool,
+    /// Times the atlas was cleared (a frame laid out across a clear is laid out again).
+    resets: u64,
+}
+
+impl GlyphAtlas {
+    fn new() -> Self {
+        Self {
+            pixels: vec![0; (ATLAS * ATLAS) as usize],
+            slots: HashMap::new(),
+            shelf: (0, 0, 0),
+            dirty: true,
+            resets: 0,
+        }
+    }
+
+    /// The slot of `c` at `px` pixels per em (`None` for blank glyphs), rasterising it when new.
+    fn slot(&mut self, c: char, px: f32) -> Option<Slot> {
+        let key = (c, px.to_bits());
+        if let Some(s) = self.slots.get(&key) {
+            return *s;
+        }
+        let mut ink: Vec<(i32, i32, f32)> = Vec::new();
+        urbis_text::rasterize(&c.to_string(), px, (0.0, 0.0), |x, y, v| ink.push((x, y, v)));
+        let slot = if ink.is_empty() {
+            None
+        } else {
+            let (x0, y0) = (ink.iter().map(|p| p.0).min().unwrap_or(0), ink.iter().map(|p| p.1).min().unwrap_or(0));
+            let (x1, y1) = (ink.iter().map(|p| p.0).max().unwrap_or(0), ink.iter().map(|p| p.1).max().unwrap_or(0));
+            let (w, h) = ((x1 - x0 + 1) as u32, (y1 - y0 + 1) as u32);
+            let (mut sx, mut sy, mut sh) = self.shelf;
+            if sx + w + 1 > ATLAS {
+                (sx, sy, sh) = (0, sy + sh + 1, 0);
+            }
+            if sy + h + 1 > ATLAS || w + 1 > ATLAS {
+                // Full: start again (the frame re-requests what it needs).
+                self.pixels.fill(0);
+                self.slots.clear();
+                self.resets += 1;
+                (sx, sy, sh) = (0, 0, 0);
+                if h + 1 > ATLAS || w + 1 > ATLAS {
+                    return None;
+                }
+            }
+            for (x, y, v) in ink {
+                let (ax, ay) = (sx + (x - x0) as u32, sy + (y - y0) as u32);
+                let p = &mut self.pixels[(ay * ATLAS + ax) as usize];
+                *p = (*p).max((v * 255.0).round() as u8);
+            }
+            self.shelf = (sx + w + 1, sy, sh.max(h));
+            self.dirty = true;
+            Some(Slot { x: sx, y: sy, w, h, dx: x0, dy: y0 })
+        };
+        self.slots.insert(key, slot);
+        slot
+    }
+}
 
 pub(crate) struct OverlayPipeline {
     pipeline: wgpu::RenderPipeline,
     bind_group: wgpu::BindGroup,
     screen: wgpu::Buffer,
     encode_srgb: bool,
+    atlas: GlyphAtlas,
+    atlas_texture: wgpu::Texture,
 }
 
 impl OverlayPipeline {
     pub(crate) fn new(ctx: &GpuContext, format: wgpu::TextureFormat) -> Self {
         let device = &ctx.device;
-        // The atlas: 128 ASCII glyphs in a 16 × 8 grid of 8 × 8 cells.
-        let (aw, ah) = (ATLAS_COLS * 8, (128 / ATLAS_COLS) * 8);
-        let mut pixels = vec![0u8; (aw * ah) as usize];
-        for (c, glyph) in font8x8::legacy::BASIC_LEGACY.iter().enumerate() {
-            let (gx, gy) = ((c as u32 % ATLAS_COLS) * 8, (c as u32 / ATLAS_COLS) * 8);
-            for (row, bits) in glyph.iter().enumerate() {
-                for col in 0..8 {
-                    if bits & (1 << col) != 0 {
-                        pixels[((gy + row as u32) * aw + gx + col) as usize] = 255;
-                    }
-                }
-            }
-        }
-        let atlas = device.create_texture_with_data(
-            &ctx.queue,
-            &wgpu::TextureDescriptor {
-                label: Some("glyph atlas"),
-                size: wgpu::Extent3d { width: aw, height: ah, depth_or_array_layers: 1 },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::R8Unorm,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING,
-                view_formats: &[],
-            },
-            wgpu::util::TextureDataOrder::LayerMajor,
-            &pixels,
-        );
+        let atlas = device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("glyph atlas"),
+            size: wgpu::Extent3d { width: ATLAS, height: ATLAS, depth_or_array_layers: 1 },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::R8Unorm,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
         let screen = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("overlay screen"),
             size: 16,
@@ -152,20 +228,44 @@ impl OverlayPipeline {
             multiview_mask: None,
             cache: None,
         });
-        Self { pipeline, bind_group, screen, encode_srgb: !format.is_srgb() }
+        Self {
+            pipeline,
+            bind_group,
+            screen,
+            encode_srgb: !format.is_srgb(),
+            atlas: GlyphAtlas::new(),
+            atlas_texture: atlas,
+        }
     }
 
     pub(crate) fn draw(
-        &self,
+        &mut self,
         ctx: &GpuContext,
         pass: &mut wgpu::RenderPass<'_>,
         overlay: &Overlay,
         width: u32,
         height: u32,
     ) {
-        let verts = build_vertices(overlay, width as f32);
+        let resets = self.atlas.resets;
+        let mut verts = build_vertices(overlay, width as f32, &mut self.atlas);
+        if self.atlas.resets != resets {
+            verts = build_vertices(overlay, width as f32, &mut self.atlas);
+        }
         if verts.is_empty() {
             return;
+        }
+        if std::mem::take(&mut self.atlas.dirty) {
+            ctx.queue.write_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture: &self.atlas_texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d::ZERO,
+                    aspect: wgpu::TextureAspect::All,
+                },
+                &self.atlas.pixels,
+                wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(ATLAS), rows_per_image: Some(ATLAS) },
+                wgpu::Extent3d { width: ATLAS, height: ATLAS, depth_or_array_layers: 1 },
+            );
         }
         ctx.queue.write_buffer(
             &self.screen,
@@ -206,35 +306,46 @@ fn quad(
     ]);
 }
 
-fn build_vertices(overlay: &Overlay, screen_width: f32) -> Vec<OverlayVertex> {
+fn build_vertices(overlay: &Overlay, screen_width: f32, atlas: &mut GlyphAtlas) -> Vec<OverlayVertex> {
     let s = if overlay.scale > 0.0 { overlay.scale } else { 2.0 };
-    let (cw, lh, pad) = (8.0 * s, 10.0 * s, 6.0 * s);
+    let (em, lh, pad) = ((8.5 * s).round(), 10.0 * s, 6.0 * s);
     let mut out = Vec::new();
     for p in &overlay.panels {
         let lines: Vec<(&str, bool)> =
             p.title.iter().map(|t| (t.as_str(), true)).chain(p.lines.iter().map(|l| (l.as_str(), false))).collect();
-        let max_chars = ((screen_width - p.x - 2.0 * pad) / cw).max(1.0) as usize;
-        let cols = lines.iter().map(|(l, _)| l.chars().count().min(max_chars)).max().unwrap_or(0);
-        let (w, h) = (cols as f32 * cw + 2.0 * pad, lines.len() as f32 * lh + 2.0 * pad);
+        let max_w = (screen_width - p.x - 2.0 * pad).max(em);
+        // Each line's glyphs up to the width the screen leaves.
+        let laid: Vec<Vec<(char, f32)>> = lines
+            .iter()
+            .map(|(line, _)| {
+                line.chars()
+                    .zip(urbis_text::layout(line, em))
+                    .map(|(c, g)| (c, g.position.x))
+                    .take_while(|(c, x)| x + urbis_text::measure(&c.to_string(), em).0 <= max_w)
+                    .collect()
+            })
+            .collect();
+        let width = laid
+            .iter()
+            .filter_map(|l| l.last().map(|(c, x)| x + urbis_text::measure(&c.to_string(), em).0))
+            .fold(0.0f32, f32::max);
+        let (w, h) = (width.ceil() + 2.0 * pad, lines.len() as f32 * lh + 2.0 * pad);
         quad(&mut out, p.x, p.y, p.x + w, p.y + h, [-1.0, -1.0], [-1.0, -1.0], [0.02, 0.025, 0.035, 0.78]);
-        for (row, (line, title)) in lines.iter().enumerate() {
+        for (row, ((_, title), glyphs)) in lines.iter().zip(&laid).enumerate() {
             let color = if *title { [1.0, 0.72, 0.18, 1.0] } else { [0.92, 0.92, 0.92, 1.0] };
-            let y = p.y + pad + row as f32 * lh;
-            for (col, ch) in line.chars().take(max_chars).enumerate() {
-                let c = if ch.is_ascii() { ch as u32 } else { '?' as u32 };
-                if c == ' ' as u32 {
-                    continue;
-                }
-                let (gx, gy) = ((c % ATLAS_COLS) * 8, (c / ATLAS_COLS) * 8);
-                let x = p.x + pad + col as f32 * cw;
+            let y = (p.y + pad + row as f32 * lh + (lh - em) * 0.5).round();
+            for &(c, gx) in glyphs {
+                let Some(slot) = atlas.slot(c, em) else { continue };
+                let x = (p.x + pad + gx).round() + slot.dx as f32;
+                let top = y + slot.dy as f32;
                 quad(
                     &mut out,
                     x,
-                    y,
-                    x + cw,
-                    y + 8.0 * s,
-                    [gx as f32, gy as f32],
-                    [gx as f32 + 8.0, gy as f32 + 8.0],
+                    top,
+                    x + slot.w as f32,
+                    top + slot.h as f32,
+                    [slot.x as f32, slot.y as f32],
+                    [(slot.x + slot.w) as f32, (slot.y + slot.h) as f32],
                     color,
                 );
             }

@@ -6,7 +6,7 @@
 use urbis_model::{Bounds, SemanticClass};
 use urbis_sim::city::{Cover, GridOptions, flood_grid, flooded_buildings, ground_rise};
 use urbis_sim::flood::{FloodSim, Series};
-use urbis_sim::report::{Ramp, map_png, write_ascii_grid, write_buildings_csv, write_buildings_geojson};
+use urbis_sim::report::{Ramp, write_ascii_grid, write_buildings_csv, write_buildings_geojson};
 
 fn sample() -> urbis_model::CityModel {
     let dir = urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default()).expect("sample");
