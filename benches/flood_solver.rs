@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use urbis_sim::flood::{FloodModel, FloodSim, Series};
+use urbis_sim::flood::{FloodModel, FloodSim, Friction, Series};
 
 fn size() -> usize {
     if std::env::args().any(|a| a == "--bench") { 1000 } else { 200 }
@@ -36,6 +36,12 @@ fn dense(n: usize) -> FloodSim {
     let h0: Vec<f64> = z.iter().enumerate().map(|(c, z)| 1.0 + 0.0003 * (c % n) as f64 - z.min(0.0) * 0.0).collect();
     let m = FloodModel::new(n, n, 2.0, z, 0.03, 1 << 34).expect("model");
     FloodSim::new(m, Some(h0)).expect("sim")
+}
+
+fn dense_1d(n: usize) -> FloodSim {
+    let mut sim = dense(n);
+    sim.model.friction = Friction::FaceNormal;
+    sim
 }
 
 fn mostly_dry(n: usize) -> FloodSim {
@@ -62,13 +68,15 @@ fn report(name: &str, sim_fn: fn(usize) -> FloodSim) {
     let updated = (sim.cell_steps - cells0) as f64 / secs;
     let grid = (steps as f64 * (n * n) as f64) / secs;
     eprintln!(
-        "flood/{name}: {n}×{n}, {steps} steps in {secs:.2} s on {} threads: {updated:.3e} updated cell-steps/s, {grid:.3e} grid cell-steps/s",
-        rayon::current_num_threads()
+        "flood/{name}: {n}×{n}, {steps} steps in {secs:.2} s on {} threads ({:?}): {updated:.3e} updated cell-steps/s, {grid:.3e} grid cell-steps/s",
+        rayon::current_num_threads(),
+        sim.model.isa
     );
 }
 
 fn flood(c: &mut Criterion) {
     report("dense", dense);
+    report("dense_1d", dense_1d);
     report("mostly_dry", mostly_dry);
     let n = size();
     let mut g = c.benchmark_group("flood_step");

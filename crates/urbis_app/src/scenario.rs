@@ -61,6 +61,7 @@ impl Progress for Bars {
 
 /// `urbis sim run`. Returns whether the run was interrupted.
 pub fn sim_run(path: &Path, out: Option<&Path>) -> Result<bool> {
+    let started = std::time::Instant::now();
     let scenario = Scenario::load(path)?;
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| default_out(path));
     let cancel = Arc::new(AtomicBool::new(false));
@@ -91,6 +92,7 @@ pub fn sim_run(path: &Path, out: Option<&Path>) -> Result<bool> {
         println!("interrupted: partial outputs in {}", out.display());
     }
     println!("report: {}", outcome.report.display());
+    println!("finished in {:.1} s (both cities loaded and every analysis run)", started.elapsed().as_secs_f64());
     Ok(outcome.interrupted)
 }
 

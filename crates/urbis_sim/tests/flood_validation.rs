@@ -143,6 +143,45 @@ fn dam_break_on_a_wet_bed_matches_stoker() {
     assert!(sim.mass_error().abs() < 1e-9);
 }
 
+/// The local-inertial equations lack advection, so their shock lags
+/// Stoker's more as the Froude number grows; measured with the same set-up
+/// at three tailwater depths (Froude number behind the shock in brackets).
+/// The lags are pinned here, as the README states them.
+#[test]
+fn the_shock_lags_stoker_more_as_the_froude_number_grows() {
+    let lag = |h_r: f64| -> (f64, f64) {
+        let h_l = 1.0;
+        let (h_m, speed) = stoker(h_l, h_r);
+        let u_m = 2.0 * ((G * h_l).sqrt() - (G * h_m).sqrt());
+        let (nx, dx, dam) = (1200usize, 0.5, 600usize);
+        let h0: Vec<f64> = (0..nx).map(|i| if i < dam { h_l } else { h_r }).collect();
+        let mut m = model(nx, 1, dx, vec![0.0; nx], 0.0);
+        m.h_min = 1e-6;
+        m.g = G;
+        let mut sim = FloodSim::new(m, Some(h0)).expect("sim");
+        let t = 40.0;
+        sim.run_until(t, |_| {});
+        let threshold = h_r + 0.5 * (h_m - h_r);
+        let front_cell = (0..nx).rev().find(|&i| sim.h[i] > threshold).expect("front");
+        let got = (front_cell as f64 + 1.0) * dx - dam as f64 * dx;
+        (1.0 - got / (speed * t), u_m / (G * h_m).sqrt())
+    };
+    let cases: Vec<(f64, f64, f64)> = [0.85, 0.7, 0.5]
+        .iter()
+        .map(|&h_r| {
+            let (l, fr) = lag(h_r);
+            (h_r, l, fr)
+        })
+        .collect();
+    for (h_r, l, fr) in &cases {
+        eprintln!("Stoker, h_r = {h_r} m (Fr {fr:.2}): the local-inertial shock lags by {:.1} %", l * 100.0);
+    }
+    assert!(cases[0].1.abs() < 0.05, "{cases:?}");
+    assert!((0.06..=0.10).contains(&cases[1].1), "h_r 0.7: {cases:?}");
+    assert!((0.11..=0.15).contains(&cases[2].1), "h_r 0.5: {cases:?}");
+    assert!(cases[0].2 < cases[1].2 && cases[1].2 < cases[2].2);
+}
+
 #[test]
 fn a_closed_depression_fills_to_volume_over_area() {
     let (nx, ny, dx) = (40, 40, 1.0);
