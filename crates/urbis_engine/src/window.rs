@@ -342,10 +342,11 @@ impl Viewer {
         self.frames += 1;
         self.summary = ViewSummary { frames: self.frames, width: r.config.width, height: r.config.height };
         let last = self.options.max_frames.is_some_and(|m| self.frames >= m);
-        if last && let Some(path) = &self.options.screenshot {
-            if let Err(e) = save_frame(&r.engine.ctx, &frame.texture, path) {
-                self.error = Some(e);
-            }
+        if last
+            && let Some(path) = &self.options.screenshot
+            && let Err(e) = save_frame(&r.engine.ctx, &frame.texture, path)
+        {
+            self.error = Some(e);
         }
         r.engine.ctx.queue.present(frame);
         if last {

@@ -331,6 +331,7 @@ mod tests {
     /// Row counts and column sums of SPA's tables, as transcribed checksums
     /// (Python `math.fsum` over the pvlib text; the C tables are identical).
     #[test]
+    #[allow(clippy::approx_constant)] // column sums of the tables, not π
     fn the_periodic_term_tables_are_complete() {
         use spa_terms::*;
         let sums = |t: &[Term]| (t.iter().map(|r| r[0]).sum::<f64>(), t.iter().map(|r| r[1]).sum::<f64>());

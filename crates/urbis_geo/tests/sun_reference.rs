@@ -17,6 +17,9 @@
 //!   elevation (0.12° nearer the zenith, where azimuth is ill-conditioned),
 //!   0.1 minute in the equation of time and 0.005° in declination.
 
+// The literals are the references' own digits, kept as printed.
+#![allow(clippy::excessive_precision)]
+
 use urbis_geo::sun::{RiseTransitSet, rise_transit_set};
 use urbis_geo::{SunInput, julian_day, sun_position};
 

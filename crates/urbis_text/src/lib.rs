@@ -97,8 +97,8 @@ pub fn draw_rgb(img: &mut image::RgbImage, (x, y): (f32, f32), s: &str, px: f32,
     rasterize(s, px, (x, y), |px_, py, c| {
         if px_ >= 0 && py >= 0 && (px_ as u32) < w && (py as u32) < h {
             let p = img.get_pixel_mut(px_ as u32, py as u32);
-            for k in 0..3 {
-                p.0[k] = (p.0[k] as f32 * (1.0 - c) + color[k] as f32 * c).round() as u8;
+            for (channel, target) in p.0.iter_mut().zip(color) {
+                *channel = (*channel as f32 * (1.0 - c) + target as f32 * c).round() as u8;
             }
         }
     });

@@ -73,6 +73,12 @@ enum PointForcing {
     Flow(Series),
 }
 
+/// A gauge: its x and y, and its cell (column, row from the north) when on the grid.
+pub type Gauge = (f64, f64, Option<(usize, usize)>);
+
+/// A value per cell (column, row from the north) for an output grid.
+type CellValue<'a> = Box<dyn Fn(usize, usize) -> f64 + 'a>;
+
 /// A case read and checked, ready to run.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -87,7 +93,7 @@ pub struct Case {
     /// (column, row from the north, forcing).
     points: Vec<(usize, usize, PointForcing)>,
     /// Gauges: (x, y, cell (column, row from the north) if on the grid).
-    pub gauges: Vec<(f64, f64, Option<(usize, usize)>)>,
+    pub gauges: Vec<Gauge>,
     /// The stage file's name as the `.par` gives it.
     pub stage_name: Option<String>,
     /// Notes for the analyst (keywords that change nothing, `xllcenter`).
@@ -484,7 +490,7 @@ pub fn run(
     }
     mass.flush().map_err(|e| io(e, &mass_path))?;
     let north = |v: &[f64], c: usize, r: usize| v[(ny - 1 - r) * nx + c];
-    let grids: [(&str, Box<dyn Fn(usize, usize) -> f64 + '_>); 5] = [
+    let grids: [(&str, CellValue); 5] = [
         (".max", Box::new(|c, r| north(&max_h, c, r))),
         (
             ".mxe",
