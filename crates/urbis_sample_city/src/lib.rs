@@ -11,6 +11,10 @@
 //! - `terrain.asc` + `terrain.prj`: a 5 m ESRI ASCII grid DEM with a river
 //!   valley, floodplain, a hill and a pond.
 //!
+//! [`SampleTiles`] makes synthetic 3D Tiles tilesets of any size (an
+//! implicit quadtree of glb box buildings with feature metadata), written
+//! to disk or served file by file, for streaming tests and benchmarks.
+//!
 //! ```text
 //! seed ─► terrain (noise, river) ─► DEM
 //!      ─► street grid ─► blocks (zoning) ─► building typologies ─┐
@@ -23,7 +27,10 @@ mod massing;
 mod nature;
 mod streets;
 mod terrain;
+pub mod tiles;
 mod writer;
+
+pub use tiles::SampleTiles;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
-use urbis_formats::gltf::DirResources;
 use urbis_formats::tiles3d::subtree;
 use urbis_formats::tiles3d::tileset::ImplicitTiling;
 
@@ -65,7 +64,8 @@ pub(crate) fn expand(
     let children_needed = b.pow(levels) as usize;
     let base = tree.nodes[root.0 as usize].clone();
     tree.nodes[root.0 as usize].implicit = Some(ImplicitCoord { level: 0, x: 0, y: 0, z: 0 });
-    let resources = DirResources { dir: dir.to_path_buf() };
+    let fetcher = tree.fetcher.clone();
+    let resources = crate::fetch::FetchResources { fetcher: &fetcher, dir: dir.to_path_buf(), cancel: None };
     let mut ids: HashMap<(u32, u64, u64, u64), TileId> = HashMap::from([((0, 0, 0, 0), root)]);
     let mut queue = VecDeque::from([ImplicitCoord { level: 0, x: 0, y: 0, z: 0 }]);
     while let Some(sub) = queue.pop_front() {
@@ -79,7 +79,7 @@ pub(crate) fn expand(
                     Err(TilesError::Invalid { path: uri.clone(), msg: "subtree leaves the tileset root".into() })
                 }
             })
-            .and_then(|p| urbis_formats::read_file(&p).map_err(TilesError::from).map(|bytes| (p, bytes)))
+            .and_then(|p| fetcher.read(&p, None).map_err(TilesError::from).map(|bytes| (p, bytes)))
             .and_then(|(p, bytes)| {
                 subtree::parse(&bytes, &resources, bits_needed, children_needed)
                     .map_err(|e| TilesError::Format(e.in_file(&p.display().to_string())))

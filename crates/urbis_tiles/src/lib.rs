@@ -11,17 +11,23 @@
 //!                          REPLACE parent stays selected)
 //! ```
 //!
-//! The later streaming issue extends [`select`] with asynchronous loading
-//! and a memory budget.
+//! Streaming ([`stream`]): the same selection every frame, tiles fetched
+//! ([`fetch`]: files or HTTP with retries, a per-host limit and a disk
+//! cache) and parsed on loader threads, kept under a hard memory budget;
+//! the caller attaches parsed tiles within its own per-frame budget.
 
+pub mod fetch;
 pub mod implicit;
 pub mod load;
 pub mod select;
+pub mod stream;
 pub mod tree;
 pub mod volume;
 
+pub use fetch::{DiskCache, Fetcher, HttpOptions, is_url};
 pub use load::{LoadedTile, TileFailure, load_selection};
 pub use select::{Selection, View, select};
+pub use stream::{Decoded, StreamCounts, StreamOptions, StreamStatus, TileStream};
 pub use tree::{ContentRef, ImplicitCoord, Refine, TileId, TileNode, TileTree};
 pub use volume::Volume;
 

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
-use urbis_formats::tiles3d::{self, TileContent};
+use urbis_formats::tiles3d::TileContent;
 
 use crate::select::{View, select};
 use crate::tree::{TileId, TileTree};
@@ -45,7 +45,7 @@ pub fn load_selection(tree: &TileTree, view: &View) -> (Vec<LoadedTile>, Vec<Til
             .par_iter()
             .map(|&(t, i)| {
                 let c = &tree.get(t).contents[i];
-                (t, i, c.uri.clone(), tiles3d::read_content(&c.path))
+                (t, i, c.uri.clone(), crate::fetch::read_content(&tree.fetcher, &c.path, None).map(|(c, _)| c))
             })
             .collect();
         let mut new_failure = false;

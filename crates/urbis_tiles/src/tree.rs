@@ -3,6 +3,7 @@
 //! grafted in and implicit tiling expanded.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use glam::DMat4;
 use serde_json::{Map, Value};
@@ -10,6 +11,7 @@ use urbis_formats::FormatError;
 use urbis_formats::tiles3d::tileset::{self, MetadataEntity, Schema, Tile, Tileset};
 
 use crate::TilesError;
+use crate::fetch::Fetcher;
 use crate::volume::Volume;
 
 /// Index of a tile in its [`TileTree`].
@@ -75,6 +77,8 @@ pub struct TileTree {
     pub groups: Vec<MetadataEntity>,
     /// External tilesets or subtrees that failed, each with its reason; the rest of the tree is intact.
     pub errors: Vec<String>,
+    /// Reads this tileset's files (local or HTTP).
+    pub fetcher: Arc<Fetcher>,
 }
 
 /// Limits that keep hostile tilesets bounded.
@@ -90,8 +94,8 @@ impl Default for TreeLimits {
     }
 }
 
-fn load_tileset(path: &Path) -> Result<Tileset, FormatError> {
-    let bytes = urbis_formats::read_file(path)?;
+fn load_tileset(fetcher: &Fetcher, path: &Path) -> Result<Tileset, FormatError> {
+    let bytes = fetcher.read(path, None)?;
     tileset::parse(&bytes, &path.display().to_string())
 }
 
@@ -102,13 +106,19 @@ impl TileTree {
     }
 
     pub fn open_with(path: &Path, limits: TreeLimits) -> Result<TileTree, TilesError> {
-        let ts = load_tileset(path)?;
+        Self::open_through(path, limits, crate::fetch::default_fetcher())
+    }
+
+    /// Opens a tileset (a file path or an `http(s)://` URL) reading every
+    /// file through `fetcher`; contents are later read through it too.
+    pub fn open_through(path: &Path, limits: TreeLimits, fetcher: Arc<Fetcher>) -> Result<TileTree, TilesError> {
+        let ts = load_tileset(&fetcher, path)?;
         let root_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let schema = match (&ts.schema, &ts.schema_uri) {
             (Some(s), _) => Some(s.clone()),
             (None, Some(uri)) => {
                 let p = urbis_formats::resolve_relative(&root_dir, uri)?;
-                let bytes = urbis_formats::read_file(&p)?;
+                let bytes = fetcher.read(&p, None)?;
                 Some(serde_json::from_slice(&bytes).map_err(|e| FormatError::Json {
                     path: p.display().to_string(),
                     line: e.line(),
@@ -127,6 +137,7 @@ impl TileTree {
             metadata: ts.metadata.clone(),
             groups: ts.groups.clone(),
             errors: Vec::new(),
+            fetcher,
         };
         let mut b = Builder { tree: &mut tree, limits, external_chain: vec![path.to_path_buf()] };
         b.add_tile(&ts.root, None, DMat4::IDENTITY, Refine::Replace, &root_dir, path, 0)?;
@@ -297,7 +308,7 @@ impl Builder<'_> {
             ));
             return Ok(());
         }
-        let ts = match load_tileset(path) {
+        let ts = match load_tileset(&self.tree.fetcher.clone(), path) {
             Ok(ts) => ts,
             Err(e) => {
                 // A missing or broken external tileset is reported; the tree keeps the rest.
