@@ -21,7 +21,7 @@ fn spinner(msg: &str) -> indicatif::ProgressBar {
 }
 
 /// The inputs, or the sample city (generated on first use).
-fn input_paths(inputs: &Inputs) -> Result<Vec<PathBuf>> {
+pub(crate) fn input_paths(inputs: &Inputs) -> Result<Vec<PathBuf>> {
     if !inputs.paths.is_empty() {
         return Ok(inputs.paths.clone());
     }

@@ -24,6 +24,7 @@
 //! `assets/sample_city`, generating it first when it is missing.
 
 mod commands;
+mod fly;
 mod live;
 mod scenario;
 
@@ -255,6 +256,59 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fly a camera path headless while tilesets stream; prints what loading did per frame.
+    Fly {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// A tour: a JSON list of {lon, lat, height, heading, pitch, duration} poses.
+        #[arg(long, conflicts_with = "orbit")]
+        tour: Option<PathBuf>,
+        /// Orbit the first tileset (Cesium's viewBoundingSphere: pitch -35°, range 2r).
+        #[arg(long)]
+        orbit: bool,
+        /// Frames over the whole path (a waypoint also waits for full detail).
+        #[arg(long, default_value_t = 120)]
+        frames: usize,
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        #[arg(long, default_value_t = 720)]
+        height: u32,
+        /// Vertical field of view, degrees.
+        #[arg(long, default_value_t = 45.0)]
+        fov: f64,
+        /// Longest wait for full detail at a waypoint, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        settle: f64,
+        /// Print per-frame and total counters as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Write every frame as a PNG here.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        #[command(flatten)]
+        stream: fly::StreamArgs,
+    },
+    /// Write or serve a synthetic 3D Tiles tileset (implicit quadtree of glb box buildings with metadata).
+    SampleTiles {
+        /// Write it under this directory.
+        #[arg(long, conflicts_with = "serve")]
+        out: Option<PathBuf>,
+        /// Serve it over HTTP at this address (e.g. 127.0.0.1:8080), each file made on request.
+        #[arg(long)]
+        serve: Option<String>,
+        /// Quadtree levels (4^levels / 3 tiles).
+        #[arg(long, default_value_t = 5)]
+        levels: u32,
+        /// Buildings per tile side.
+        #[arg(long, default_value_t = 16)]
+        lots: u32,
+        /// Wall bands per building at the finest level (more triangles).
+        #[arg(long, default_value_t = 1)]
+        floors: u32,
+        /// Side of the whole tileset, metres.
+        #[arg(long, default_value_t = 2048.0)]
+        size: f64,
+    },
     /// Generate the sample district (CityJSON + DEM).
     SampleCity {
         /// Output directory (default: assets/sample_city).
@@ -315,5 +369,19 @@ fn main() -> anyhow::Result<()> {
         Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
         Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),
         Command::SampleCity { out, seed } => commands::sample_city(out, seed),
+        Command::Fly { inputs, tour, orbit, frames, width, height, fov, settle, json, out_dir, stream } => {
+            let args = fly::FlyArgs { tour, orbit, frames, width, height, fov, json, out_dir, settle_s: settle };
+            fly::fly(&inputs, &args, &stream)
+        }
+        Command::SampleTiles { out, serve, levels, lots, floors, size } => {
+            if !(1..=20).contains(&levels) || !(1..=256).contains(&lots) || !(1..=64).contains(&floors) {
+                anyhow::bail!("--levels 1..=20, --lots 1..=256 and --floors 1..=64");
+            }
+            if !(size.is_finite() && size > 0.0) {
+                anyhow::bail!("--size must be a positive number of metres");
+            }
+            let tiles = urbis_sample_city::SampleTiles { levels, lots, floors, size_m: size, ..Default::default() };
+            fly::sample_tiles(&tiles, out.as_deref(), serve.as_deref())
+        }
     }
 }

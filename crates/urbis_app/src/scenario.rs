@@ -222,6 +222,12 @@ impl urbis_engine::FrameHook for Hooks {
         }
     }
 
+    fn camera(&mut self, camera: &urbis_render::Camera, width: u32, height: u32) {
+        for h in &mut self.0 {
+            h.camera(camera, width, height);
+        }
+    }
+
     fn title(&self) -> String {
         self.0.iter().map(|h| h.title()).collect::<Vec<_>>().join(" + ")
     }

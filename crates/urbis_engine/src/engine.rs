@@ -63,6 +63,9 @@ impl Engine {
         for k in extracted.chunk_removals {
             self.scene.remove_chunk(k);
         }
+        for (k, visible) in extracted.chunk_visibility {
+            self.scene.set_chunk_visible(k, visible);
+        }
         for (i, s) in extracted.style_updates {
             self.scene.set_style(i, s);
         }

@@ -15,8 +15,8 @@ use bevy_ecs::prelude::*;
 use glam::{DVec2, DVec3};
 use rayon::prelude::*;
 use urbis_model::{
-    CityModel, FeatureId, FeatureStyle, GeometryHandle, InstanceTransform, MeshId, MeshStore, PartOf, Parts, Placement,
-    TextureId, TextureStore, Topology,
+    CityModel, FeatureId, FeatureStyle, GeometryHandle, HiddenChunks, InstanceTransform, MeshId, MeshStore, PartOf,
+    Parts, Placement, TextureId, TextureStore, TileChunk, Topology,
 };
 use urbis_render::{
     ChunkKey, ChunkMesh, DrawBatch, FeatureStyle as GpuStyle, InstanceBatch, InstanceData, PointVertex, SharedMeshKey,
@@ -36,6 +36,8 @@ pub struct Extracted {
     pub chunk_updates: Vec<(ChunkKey, ChunkMesh)>,
     pub chunk_removals: Vec<ChunkKey>,
     pub style_updates: Vec<(u32, GpuStyle)>,
+    /// Tile chunks to hide (false) or show again (true).
+    pub chunk_visibility: Vec<(ChunkKey, bool)>,
     /// One past the largest feature index.
     pub feature_capacity: u32,
 }
@@ -67,6 +69,10 @@ pub struct Extractor {
     pending_shared: Vec<MeshId>,
     textures_sent: HashSet<TextureId>,
     pending_textures: Vec<TextureId>,
+    /// Origins of streamed tiles' chunks (their keys have the top bit set).
+    tile_origins: HashMap<u64, DVec3>,
+    /// Tile chunks hidden on the GPU now.
+    hidden_sent: HashSet<u64>,
     first: bool,
 }
 
@@ -139,6 +145,8 @@ impl Extractor {
             pending_shared: Vec::new(),
             textures_sent: HashSet::new(),
             pending_textures: Vec::new(),
+            tile_origins: HashMap::new(),
+            hidden_sent: HashSet::new(),
             first: true,
         }
     }
@@ -149,6 +157,9 @@ impl Extractor {
 
     /// ENU origin of a chunk (its south-west corner at height 0).
     fn chunk_origin(&self, key: ChunkKey) -> DVec3 {
+        if let Some(o) = self.tile_origins.get(&key.0) {
+            return *o;
+        }
         let (i, j) = cell_of(key);
         DVec3::new(i as f64 * self.chunk_size, j as f64 * self.chunk_size, 0.0)
     }
@@ -159,18 +170,24 @@ impl Extractor {
         let mut dirty: HashSet<ChunkKey> = HashSet::new();
 
         // Geometry: added or changed features move between chunks.
-        type Row<'a> = (Entity, &'a Placement, &'a GeometryHandle, Option<&'a InstanceTransform>);
-        let changed: Vec<(Entity, DVec3, GeometryHandle, bool)> = if self.first {
+        type Row<'a> =
+            (Entity, &'a Placement, &'a GeometryHandle, Option<&'a InstanceTransform>, Option<&'a TileChunk>);
+        type Changes = (Entity, DVec3, GeometryHandle, bool, Option<TileChunk>);
+        let changed: Vec<Changes> = if self.first {
             let mut q = world.query::<Row>();
-            q.iter(world).map(|(e, p, g, i)| (e, p.enu, *g, i.is_some())).collect()
+            q.iter(world).map(|(e, p, g, i, t)| (e, p.enu, *g, i.is_some(), t.copied())).collect()
         } else {
-            let mut q = world
-                .query_filtered::<Row, Or<(Changed<Placement>, Changed<GeometryHandle>, Changed<InstanceTransform>)>>();
-            q.iter(world).map(|(e, p, g, i)| (e, p.enu, *g, i.is_some())).collect()
+            let mut q = world.query_filtered::<Row, Or<(
+                Changed<Placement>,
+                Changed<GeometryHandle>,
+                Changed<InstanceTransform>,
+                Changed<TileChunk>,
+            )>>();
+            q.iter(world).map(|(e, p, g, i, t)| (e, p.enu, *g, i.is_some(), t.copied())).collect()
         };
         {
             let meshes = world.resource::<MeshStore>();
-            for (e, placement, g, instanced) in changed {
+            for (e, placement, g, instanced, tile) in changed {
                 if let Some(old) = self.of_entity.remove(&e) {
                     for k in old.chunks {
                         if let Some(m) = self.members.get_mut(&k) {
@@ -182,6 +199,18 @@ impl Extractor {
                 let Some(mesh) = meshes.get(g.mesh) else {
                     continue;
                 };
+                if let Some(t) = tile {
+                    // A streamed tile's features share the tile's own chunk.
+                    let k = ChunkKey(t.key);
+                    self.tile_origins.insert(t.key, t.origin);
+                    self.members.entry(k).or_default().push(e);
+                    dirty.insert(k);
+                    self.of_entity.insert(e, Membership { chunks: vec![k], split: false });
+                    if instanced && self.shared_sent.insert(g.mesh) {
+                        self.pending_shared.push(g.mesh);
+                    }
+                    continue;
+                }
                 if instanced {
                     // An instance goes whole into the chunk under its placement.
                     let k = key_of(self.cell(placement.truncate()));
@@ -251,6 +280,7 @@ impl Extractor {
             }
             if mesh.is_empty() {
                 self.members.remove(&k);
+                self.tile_origins.remove(&k.0);
                 out.chunk_removals.push(k);
             } else {
                 out.chunk_updates.push((k, mesh));
@@ -289,6 +319,17 @@ impl Extractor {
             })
             .collect();
         out.style_updates = styles;
+        // Tile chunks an ancestor or descendant stands in for.
+        if self.first || world.is_resource_changed::<HiddenChunks>() {
+            let now: HashSet<u64> = world.get_resource::<HiddenChunks>().map(|h| h.0.clone()).unwrap_or_default();
+            for k in now.difference(&self.hidden_sent) {
+                out.chunk_visibility.push((ChunkKey(*k), false));
+            }
+            for k in self.hidden_sent.difference(&now) {
+                out.chunk_visibility.push((ChunkKey(*k), true));
+            }
+            self.hidden_sent = now;
+        }
         out.feature_capacity = world.resource::<urbis_model::FeatureTable>().index_capacity();
         out.textures = self.take_textures(world);
         world.clear_trackers();

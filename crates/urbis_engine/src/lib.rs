@@ -11,6 +11,10 @@
 //!                       ─► a window surface (window) or a texture read back (headless)
 //! ```
 //!
+//! Streamed tilesets ([`streaming`]) run before extract: each camera's
+//! view selects tiles, loader threads fetch them, and the frame attaches
+//! what arrived within its time budget.
+//!
 //! Picking reads the feature-id target and maps the index back to the
 //! entity through the model's `FeatureTable`.
 
@@ -18,6 +22,7 @@ pub mod engine;
 pub mod extract;
 pub mod headless;
 pub mod labels;
+pub mod streaming;
 pub mod view;
 pub mod window;
 
@@ -25,6 +30,7 @@ pub use engine::{Engine, PrepareStats};
 pub use extract::{Extracted, Extractor};
 pub use headless::{RenderedImage, render_image};
 pub use labels::label_panels;
+pub use streaming::{StreamSummary, Streams, progress_line, tile_view};
 pub use view::{GeodeticPose, default_camera, default_lighting};
 pub use window::{FrameHook, ViewOptions, ViewSummary, WindowError, run_viewer, run_viewer_with};
 

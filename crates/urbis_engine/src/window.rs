@@ -58,6 +58,10 @@ pub trait FrameHook {
     /// Updates the model; returns lines for a "Live" overlay panel.
     fn before_frame(&mut self, model: &mut CityModel) -> Vec<String>;
 
+    /// The camera of the coming frame and its viewport, before
+    /// [`FrameHook::before_frame`] (streaming selects tiles for it).
+    fn camera(&mut self, _camera: &Camera, _width: u32, _height: u32) {}
+
     /// A key the viewer does not use itself was pressed (winit's `KeyCode` name,
     /// e.g. "BracketLeft"); the model is updated on the next frame.
     fn key(&mut self, _key: &str, _model: &mut CityModel) {}
@@ -294,6 +298,7 @@ impl Viewer {
             return;
         };
         if let Some(h) = self.hook.as_mut() {
+            h.camera(&camera, r.config.width, r.config.height);
             self.hook_lines = h.before_frame(&mut r.engine.model);
             // The selected feature's panel follows live values.
             if let Some(e) = r.engine.selected() {

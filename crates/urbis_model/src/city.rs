@@ -23,7 +23,14 @@ pub struct FeatureTable {
     /// Slot 0 is "no feature".
     by_index: Vec<Option<Entity>>,
     by_guid: HashMap<String, Entity>,
+    /// Indices of removed features, handed out again (streamed tiles come and go).
+    free: Vec<u32>,
 }
+
+/// While present, every spawned feature is recorded here (the streaming
+/// bridge learns which entities a tile made).
+#[derive(Resource, Debug, Default)]
+pub struct SpawnLog(pub Vec<Entity>);
 
 impl FeatureTable {
     pub fn entity(&self, index: u32) -> Option<Entity> {
@@ -91,7 +98,7 @@ impl CityModel {
         world.insert_resource(Frame(frame));
         world.insert_resource(MeshStore::default());
         world.insert_resource(crate::mesh::TextureStore::default());
-        world.insert_resource(FeatureTable { by_index: vec![None], by_guid: HashMap::new() });
+        world.insert_resource(FeatureTable { by_index: vec![None], by_guid: HashMap::new(), free: Vec::new() });
         world.insert_resource(SpatialIndex::default());
         Self { world }
     }
@@ -133,8 +140,8 @@ impl CityModel {
             (None, Some((mesh, lod, _))) => Some(GeometryHandle { mesh, lod }),
             (None, None) => None,
         };
-        let table = self.world.resource_mut::<FeatureTable>();
-        let index = table.by_index.len() as u32;
+        let mut table = self.world.resource_mut::<FeatureTable>();
+        let index = table.free.pop().unwrap_or(table.by_index.len() as u32);
         let mut guid = f.guid;
         if table.by_guid.contains_key(&guid) {
             guid = format!("{guid}#{index}");
@@ -158,8 +165,15 @@ impl CityModel {
         }
         let id = e.id();
         let mut table = self.world.resource_mut::<FeatureTable>();
-        table.by_index.push(Some(id));
+        if (index as usize) < table.by_index.len() {
+            table.by_index[index as usize] = Some(id);
+        } else {
+            table.by_index.push(Some(id));
+        }
         table.by_guid.insert(guid, id);
+        if let Some(mut log) = self.world.get_resource_mut::<SpawnLog>() {
+            log.0.push(id);
+        }
         id
     }
 
@@ -175,18 +189,29 @@ impl CityModel {
         }
     }
 
-    /// Removes a feature and its parts from the world and the lookup tables
-    /// (their indices stay retired; call [`CityModel::rebuild_spatial_index`] after).
+    /// Removes a feature and its parts from the world and the lookup tables;
+    /// their indices and owned meshes are freed for reuse (call
+    /// [`CityModel::rebuild_spatial_index`] after).
     pub fn remove_feature(&mut self, entity: Entity) {
         let parts = self.world.get::<Parts>(entity).map(|p| p.0.clone()).unwrap_or_default();
         for e in parts.into_iter().chain([entity]) {
             let Some(id) = self.world.get::<FeatureId>(e).cloned() else { continue };
+            let owned_mesh = match (self.world.get::<GeometryHandle>(e), self.world.get::<InstanceTransform>(e)) {
+                (Some(g), None) => Some(g.mesh),
+                _ => None,
+            };
             let mut table = self.world.resource_mut::<FeatureTable>();
-            if let Some(slot) = table.by_index.get_mut(id.index as usize) {
+            if let Some(slot) = table.by_index.get_mut(id.index as usize)
+                && *slot == Some(e)
+            {
                 *slot = None;
+                table.free.push(id.index);
             }
             if table.by_guid.get(&id.guid) == Some(&e) {
                 table.by_guid.remove(&id.guid);
+            }
+            if let Some(m) = owned_mesh {
+                self.world.resource_mut::<MeshStore>().release(m);
             }
             self.world.despawn(e);
         }

@@ -156,6 +156,28 @@ pub struct PartOf(pub Entity);
 #[derive(Component, Debug, Clone, Default, PartialEq, Eq)]
 pub struct Parts(pub Vec<Entity>);
 
+/// The features of one streamed tile share one GPU chunk, the tile's own,
+/// so a tile is uploaded, shown, hidden and freed as a whole. `key` has its
+/// top bit set, apart from the spatial chunks' keys; vertices are relative
+/// to `origin` (ENU).
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct TileChunk {
+    pub key: u64,
+    pub origin: DVec3,
+}
+
+impl TileChunk {
+    /// The chunk key of tile `tile` of streamed tileset `tileset`.
+    pub fn key_of(tileset: u32, tile: u32) -> u64 {
+        (1 << 63) | ((tileset as u64 & 0x7fff_ffff) << 32) | tile as u64
+    }
+}
+
+/// Tile chunks not drawn this frame (a streamed tile whose children or
+/// parent stands in for it). Changing it never touches geometry.
+#[derive(bevy_ecs::resource::Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct HiddenChunks(pub std::collections::HashSet<u64>);
+
 /// Per-feature display state. The renderer keeps it in a per-feature GPU
 /// buffer, so changing it never touches geometry.
 #[derive(Component, Debug, Clone, Copy, PartialEq)]

@@ -37,15 +37,15 @@ pub mod sensors;
 pub mod spatial;
 
 pub use attributes::{AttributeValue, Attributes, Date};
-pub use city::{CityModel, FeatureTable, Frame, NewFeature};
+pub use city::{CityModel, FeatureTable, Frame, NewFeature, SpawnLog};
 pub use class::{ClassFilter, Family, UnknownFamily};
 pub use components::{
-    Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, InstanceTransform, Lod, PartOf, Parts, Placement,
-    SemanticClass,
+    Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, HiddenChunks, InstanceTransform, Lod, PartOf, Parts,
+    Placement, SemanticClass, TileChunk,
 };
 pub use load::{
-    FootprintOptions, LoadError, LoadOptions, LoadReport, Terrain, TileDetail, open_city, open_city_opts,
-    open_city_with,
+    FootprintOptions, LoadError, LoadOptions, LoadReport, StreamFrame, StreamedTileset, Terrain, TileDetail, open_city,
+    open_city_opts, open_city_streaming, open_city_with,
 };
 pub use mesh::{CpuMesh, Material, MeshGroup, MeshId, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
 pub use query::{CompareOp, FeatureQuery, Predicate};

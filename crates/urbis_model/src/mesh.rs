@@ -200,12 +200,31 @@ pub struct MeshId(pub u32);
 #[derive(Resource, Debug, Default)]
 pub struct MeshStore {
     meshes: Vec<CpuMesh>,
+    /// Slots released by removed features, reused by the next meshes.
+    free: Vec<u32>,
 }
 
 impl MeshStore {
     pub fn add(&mut self, mesh: CpuMesh) -> MeshId {
+        if let Some(i) = self.free.pop() {
+            self.meshes[i as usize] = mesh;
+            return MeshId(i);
+        }
         self.meshes.push(mesh);
         MeshId(self.meshes.len() as u32 - 1)
+    }
+
+    /// Frees a mesh that only one (removed) feature used; its slot is reused.
+    pub fn release(&mut self, id: MeshId) {
+        if let Some(m) = self.meshes.get_mut(id.0 as usize) {
+            *m = CpuMesh::default();
+            self.free.push(id.0);
+        }
+    }
+
+    /// Bytes of a mesh's vertex and index arrays.
+    pub fn bytes(&self, id: MeshId) -> u64 {
+        self.get(id).map_or(0, |m| (size_of_val(m.vertices.as_slice()) + size_of_val(m.indices.as_slice())) as u64)
     }
 
     pub fn get(&self, id: MeshId) -> Option<&CpuMesh> {
@@ -224,11 +243,12 @@ impl MeshStore {
         }
     }
 
+    /// Meshes held (released slots not counted).
     pub fn len(&self) -> usize {
-        self.meshes.len()
+        self.meshes.len() - self.free.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.meshes.is_empty()
+        self.len() == 0
     }
 }

@@ -61,6 +61,8 @@ enum Pass {
 pub struct FrameStats {
     pub chunks_drawn: u32,
     pub chunks_culled: u32,
+    /// Chunks skipped because they are hidden (streamed tiles stood in for).
+    pub chunks_hidden: u32,
     pub triangles: u64,
 }
 
@@ -394,6 +396,10 @@ impl Renderer {
         keys.sort_unstable();
         for key in keys {
             let c = &scene.chunks[&key];
+            if c.hidden {
+                stats.chunks_hidden += 1;
+                continue;
+            }
             let centre = (c.center - camera.position).as_vec3();
             let in_view = planes.iter().all(|p| p.truncate().dot(centre) + p.w >= -(c.radius as f32));
             let in_shadow = shadow.as_ref().is_some_and(|s| s.contains(centre, c.radius as f32));

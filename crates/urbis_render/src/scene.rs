@@ -233,6 +233,8 @@ pub(crate) struct GpuChunk {
     pub basis: DMat3,
     pub center: DVec3,
     pub radius: f64,
+    /// Not drawn (a streamed tile another level stands in for).
+    pub hidden: bool,
 }
 
 /// Chunks and feature styles on the GPU.
@@ -360,9 +362,10 @@ impl GpuScene {
             instances.push(GpuInstances { mesh: b.mesh, buffer, count: b.instances.len() as u32 });
         }
         let (center, radius) = chunk.bounding_sphere(|k| self.shared.get(&k).map_or(50.0, |m| m.radius));
+        let hidden = self.chunks.get(&key).is_some_and(|c| c.hidden);
         self.chunks.insert(
             key,
-            GpuChunk { mesh, points, instances, origin: chunk.origin, basis: chunk.basis, center, radius },
+            GpuChunk { mesh, points, instances, origin: chunk.origin, basis: chunk.basis, center, radius, hidden },
         );
     }
 
@@ -381,6 +384,29 @@ impl GpuScene {
 
     pub fn chunk_count(&self) -> usize {
         self.chunks.len()
+    }
+
+    /// Shows or hides a chunk without touching its buffers; false if there is no such chunk.
+    pub fn set_chunk_visible(&mut self, key: ChunkKey, visible: bool) -> bool {
+        match self.chunks.get_mut(&key) {
+            Some(c) => {
+                c.hidden = !visible;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Bytes of every chunk's vertex, index, point and instance buffers.
+    pub fn geometry_bytes(&self) -> u64 {
+        self.chunks
+            .values()
+            .map(|c| {
+                c.mesh.as_ref().map_or(0, |m| m.vertex_buffer.size() + m.index_buffer.size())
+                    + c.points.as_ref().map_or(0, |p| p.0.size())
+                    + c.instances.iter().map(|i| i.buffer.size()).sum::<u64>()
+            })
+            .sum()
     }
 
     /// Total triangles over all chunks.

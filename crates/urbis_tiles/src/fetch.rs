@@ -427,10 +427,21 @@ pub fn read_content(
     Ok((content, bytes.len() as u64))
 }
 
-/// A shared default fetcher (files and HTTP without a cache).
+static DEFAULT: std::sync::RwLock<Option<Arc<Fetcher>>> = std::sync::RwLock::new(None);
+
+/// The process's fetcher (files, and HTTP without a cache unless
+/// [`set_default_fetcher`] gave one with a cache).
 pub fn default_fetcher() -> Arc<Fetcher> {
-    static F: OnceLock<Arc<Fetcher>> = OnceLock::new();
-    F.get_or_init(|| Arc::new(Fetcher::default())).clone()
+    if let Some(f) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        return f.clone();
+    }
+    DEFAULT.write().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(|| Arc::new(Fetcher::default())).clone()
+}
+
+/// Sets the fetcher tilesets opened from now on read through (an
+/// application's `--cache DIR`, its HTTP settings).
+pub fn set_default_fetcher(f: Arc<Fetcher>) {
+    *DEFAULT.write().unwrap_or_else(|e| e.into_inner()) = Some(f);
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod dem;
 mod detect;
 mod footprints;
 mod ifc;
+mod stream;
 mod texel_features;
 mod tiles;
 
@@ -31,7 +32,9 @@ pub use dem::Terrain;
 pub use detect::{InputKind, detect};
 pub use footprints::FootprintOptions;
 pub use ifc::class_of as ifc_class_of;
+pub use stream::{StreamFrame, StreamedTileset};
 pub use tiles::Y_UP_TO_Z_UP;
+pub use urbis_tiles::StreamOptions;
 
 use crate::CityModel;
 
@@ -200,7 +203,9 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<LoadReport>),
 fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, LoadError> {
     let mut files = Vec::new();
     for p in paths {
-        if p.is_dir() {
+        if urbis_tiles::is_url(p) {
+            files.push((p.clone(), false));
+        } else if p.is_dir() {
             if p.join("tileset.json").is_file() {
                 files.push((p.join("tileset.json"), false));
                 continue;
@@ -239,6 +244,17 @@ fn is_dem_name(f: &Path) -> bool {
 /// Reads one file of any supported kind.
 pub fn read_source(f: &Path) -> Result<Source, LoadError> {
     let path = f.to_path_buf();
+    if urbis_tiles::is_url(f) {
+        // A URL is a tileset (a `.json` document or a directory holding `tileset.json`).
+        let s = f.to_string_lossy();
+        let loc = if s.to_ascii_lowercase().split(['?', '#']).next().is_some_and(|p| p.ends_with(".json")) {
+            path.clone()
+        } else {
+            PathBuf::from(format!("{}/tileset.json", s.trim_end_matches('/')))
+        };
+        let tree = TileTree::open_through(&loc, Default::default(), urbis_tiles::fetch::default_fetcher())?;
+        return Ok(Source::Tileset { tree: Box::new(tree), path: loc });
+    }
     Ok(match detect(f)? {
         Some(InputKind::CityJson) => Source::CityJson { doc: Box::new(urbis_formats::cityjson::read(f)?), path },
         Some(InputKind::CityJsonSeq) => Source::CityJson { doc: Box::new(urbis_formats::cityjson::read_seq(f)?), path },
@@ -409,6 +425,42 @@ pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityMode
     reports.extend(skipped);
     model.rebuild_spatial_index();
     Ok((model, reports))
+}
+
+/// Like [`open_city_opts`], but tilesets stream: each becomes a
+/// [`StreamedTileset`] that loads what the cameras need frame by frame;
+/// every other input is loaded whole. The frame is chosen from all inputs.
+pub fn open_city_streaming(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    stream: &StreamOptions,
+) -> Result<(CityModel, Vec<StreamedTileset>, Vec<LoadReport>), LoadError> {
+    let (sources, skipped) = read_sources(paths)?;
+    if sources.is_empty()
+        && let Some(first) = skipped.first()
+    {
+        return Err(LoadError::NothingLoaded {
+            path: first.path.clone(),
+            error: first.error.clone().unwrap_or_default(),
+            skipped: skipped.len(),
+        });
+    }
+    let frame = choose_frame(&sources)?;
+    let mut model = CityModel::new(frame);
+    let mut reports = Vec::new();
+    let mut streamed = Vec::new();
+    for s in sources {
+        match s {
+            Source::Tileset { tree, .. } => {
+                let index = streamed.len() as u32;
+                streamed.push(StreamedTileset::new(&model, std::sync::Arc::new(*tree), stream.clone(), index));
+            }
+            other => reports.push(add_source(&mut model, &other, opts)?),
+        }
+    }
+    reports.extend(skipped);
+    model.rebuild_spatial_index();
+    Ok((model, streamed, reports))
 }
 
 /// Adds one read source to a model (in the model's frame). Call

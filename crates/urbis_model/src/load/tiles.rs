@@ -614,28 +614,11 @@ pub(crate) fn add_tileset(
             .warnings
             .push(format!("{}: not georeferenced; placed at the city origin as local metres", path.display()));
     }
-    let name = path
-        .parent()
-        .and_then(|p| p.file_name())
-        .map_or_else(|| "tileset".to_string(), |n| n.to_string_lossy().into_owned());
-    let mut tileset_attrs = Attributes::default();
-    if let Some(m) = &tree.metadata {
-        tileset_attrs.0.extend(entity_attributes(m, "tileset.").0);
-    }
+    let name = tileset_name(path);
+    let tileset_attrs = tileset_attributes(tree);
     for l in &loaded {
         let node = tree.get(l.tile);
-        let c = &node.contents[l.content_index];
-        let mut common = tileset_attrs.clone();
-        common.insert("tile", l.uri.clone());
-        if let Some(m) = &node.metadata {
-            common.0.extend(entity_attributes(m, "tile.").0);
-        }
-        if let Some(m) = &c.metadata {
-            common.0.extend(entity_attributes(m, "content.").0);
-        }
-        if let Some(g) = c.group.and_then(|g| tree.groups.get(g)) {
-            common.0.extend(entity_attributes(g, "group.").0);
-        }
+        let common = content_attributes(tree, l.tile, l.content_index, &l.uri, &tileset_attrs);
         let mut ctx = ContentContext {
             placer,
             transform: node.transform,
@@ -647,6 +630,47 @@ pub(crate) fn add_tileset(
     }
     report.tiles_loaded = loaded.len();
     report
+}
+
+/// Attributes every feature of a tileset carries (its metadata).
+pub(crate) fn tileset_attributes(tree: &urbis_tiles::TileTree) -> Attributes {
+    let mut a = Attributes::default();
+    if let Some(m) = &tree.metadata {
+        a.0.extend(entity_attributes(m, "tileset.").0);
+    }
+    a
+}
+
+/// Attributes every feature of one tile content carries: the tileset's,
+/// the tile URI, and tile, content and group metadata.
+pub(crate) fn content_attributes(
+    tree: &urbis_tiles::TileTree,
+    tile: urbis_tiles::TileId,
+    content_index: usize,
+    uri: &str,
+    tileset: &Attributes,
+) -> Attributes {
+    let node = tree.get(tile);
+    let c = &node.contents[content_index];
+    let mut common = tileset.clone();
+    common.insert("tile", uri.to_string());
+    if let Some(m) = &node.metadata {
+        common.0.extend(entity_attributes(m, "tile.").0);
+    }
+    if let Some(m) = &c.metadata {
+        common.0.extend(entity_attributes(m, "content.").0);
+    }
+    if let Some(g) = c.group.and_then(|g| tree.groups.get(g)) {
+        common.0.extend(entity_attributes(g, "group.").0);
+    }
+    common
+}
+
+/// The name feature GUIDs of a tileset start with: its directory's name.
+pub(crate) fn tileset_name(path: &std::path::Path) -> String {
+    path.parent()
+        .and_then(|p| p.file_name())
+        .map_or_else(|| "tileset".to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn report_add(model: &mut CityModel, content: &TileContent, ctx: &mut ContentContext) {

@@ -1,0 +1,463 @@
+//! Streaming commands: `urbis fly` (a camera path flown headless while
+//! tiles stream, with per-frame counters), the streaming hook of `urbis
+//! view`, and `urbis sample-tiles` (synthetic tilesets written or served).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use glam::DVec3;
+use serde::Deserialize;
+use serde_json::json;
+use urbis_engine::{Engine, GeodeticPose, StreamSummary, Streams, default_lighting, progress_line};
+use urbis_geo::{Ellipsoid, enu_basis};
+use urbis_model::{CityModel, StreamedTileset};
+use urbis_render::{Camera, GpuContext, HeadlessTarget};
+use urbis_sample_city::SampleTiles;
+use urbis_tiles::StreamOptions;
+
+use crate::Inputs;
+
+/// How tilesets stream.
+#[derive(Args, Debug, Clone)]
+pub struct StreamArgs {
+    /// Hard limit on the tile bytes held in CPU and GPU memory, MB.
+    #[arg(long, default_value_t = 512)]
+    pub memory_budget: u64,
+    /// Screen-space error, pixels (Cesium's default 16); raised while the view does not fit the budget.
+    #[arg(long, default_value_t = 16.0)]
+    pub sse: f64,
+    /// Cache HTTP tiles in this directory.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Size limit of the --cache directory, MB.
+    #[arg(long, default_value_t = 2048)]
+    pub cache_size: u64,
+    /// HTTP requests in flight per host.
+    #[arg(long, default_value_t = 6)]
+    pub per_host: usize,
+    /// Main-thread time per frame for turning loaded tiles into entities, ms.
+    #[arg(long, default_value_t = 12)]
+    pub attach_ms: u64,
+    /// Also load the siblings and ancestors of the tiles in view.
+    #[arg(long)]
+    pub preload: bool,
+}
+
+impl StreamArgs {
+    pub fn options(&self) -> StreamOptions {
+        StreamOptions {
+            memory_budget: self.memory_budget << 20,
+            max_sse: self.sse,
+            workers: self.per_host.max(2),
+            preload_siblings: self.preload,
+            preload_ancestors: self.preload,
+            ..StreamOptions::default()
+        }
+    }
+
+    /// Installs the HTTP settings and the cache for every tileset opened after.
+    pub fn install_fetcher(&self) -> Result<()> {
+        let cache = match &self.cache {
+            Some(dir) => Some(
+                urbis_tiles::DiskCache::open(dir, self.cache_size << 20)
+                    .with_context(|| format!("cache {}", dir.display()))?,
+            ),
+            None => None,
+        };
+        let http = urbis_tiles::HttpOptions { per_host: self.per_host.max(1), ..Default::default() };
+        urbis_tiles::fetch::set_default_fetcher(Arc::new(urbis_tiles::Fetcher::new(http, cache)));
+        Ok(())
+    }
+}
+
+/// Opens the inputs with tilesets streaming.
+pub fn open_streaming(
+    paths: &[PathBuf],
+    inputs: &Inputs,
+    stream: &StreamArgs,
+) -> Result<(CityModel, Vec<StreamedTileset>)> {
+    stream.install_fetcher()?;
+    let opts = urbis_model::LoadOptions { footprints: inputs.footprint_options(), ..Default::default() };
+    let (model, tilesets, reports) = urbis_model::open_city_streaming(paths, &opts, &stream.options())?;
+    for r in &reports {
+        for w in &r.warnings {
+            tracing::warn!("{}: {w}", r.path);
+        }
+    }
+    for t in &tilesets {
+        for w in &t.report.warnings {
+            eprintln!("warning: {}: {w}", t.report.path);
+        }
+    }
+    Ok((model, tilesets))
+}
+
+/// One pose of a tour, reached after `duration` seconds from the previous one.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct TourPose {
+    pub lon: f64,
+    pub lat: f64,
+    pub height: f64,
+    #[serde(default)]
+    pub heading: f64,
+    #[serde(default)]
+    pub pitch: f64,
+    #[serde(default = "one")]
+    pub duration: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Reads a tour: a JSON list of poses with durations.
+pub fn read_tour(path: &Path) -> Result<Vec<TourPose>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let tour: Vec<TourPose> = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| anyhow::anyhow!("{}: {} at {}", path.display(), e.inner(), e.path()))?;
+    if tour.is_empty() {
+        bail!("{}: the tour has no poses", path.display());
+    }
+    for (i, p) in tour.iter().enumerate() {
+        let ok = [p.lon, p.lat, p.height, p.heading, p.pitch, p.duration].iter().all(|v| v.is_finite())
+            && p.lat.abs() <= 90.0
+            && p.pitch.abs() <= 90.0
+            && p.duration >= 0.0;
+        if !ok {
+            bail!("{}: pose [{i}] is out of range (lat and pitch within ±90°, duration ≥ 0)", path.display());
+        }
+    }
+    Ok(tour)
+}
+
+fn pose(p: &TourPose) -> GeodeticPose {
+    GeodeticPose { lon: p.lon, lat: p.lat, height: p.height, heading: p.heading, pitch: p.pitch }
+}
+
+/// The camera path: one camera per frame, and the index of the waypoint a frame arrives at.
+fn tour_frames(tour: &[TourPose], frames: usize, fov: f64) -> Vec<(Camera, Option<usize>)> {
+    let cam = |g: GeodeticPose| {
+        let mut c = g.camera();
+        c.fov_y = fov;
+        c
+    };
+    let total: f64 = tour.iter().skip(1).map(|p| p.duration).sum();
+    let mut out = vec![(cam(pose(&tour[0])), Some(0))];
+    for (i, w) in tour.windows(2).enumerate() {
+        let (a, b) = (&w[0], &w[1]);
+        let n = if total > 0.0 { ((frames as f64 * b.duration / total).round() as usize).max(1) } else { 1 };
+        for k in 1..=n {
+            let t = k as f64 / n as f64;
+            let lerp = |x: f64, y: f64| x + (y - x) * t;
+            let dh = (b.heading - a.heading + 540.0).rem_euclid(360.0) - 180.0;
+            let g = GeodeticPose {
+                lon: lerp(a.lon, b.lon),
+                lat: lerp(a.lat, b.lat),
+                height: lerp(a.height, b.height),
+                heading: a.heading + dh * t,
+                pitch: lerp(a.pitch, b.pitch),
+            };
+            out.push((cam(g), (k == n).then_some(i + 1)));
+        }
+    }
+    out
+}
+
+/// An orbit around a sphere: Cesium's viewBoundingSphere at pitch −35°, range 2r, heading 0 → 360°.
+fn orbit_frames(centre: DVec3, radius: f64, frames: usize, fov: f64) -> Vec<(Camera, Option<usize>)> {
+    let g = Ellipsoid::WGS84.ecef_to_geodetic(centre);
+    let b = enu_basis(g.lon_deg, g.lat_deg);
+    let n = frames.max(1);
+    (0..n)
+        .map(|i| {
+            let h = (i as f64 / n as f64) * std::f64::consts::TAU;
+            let p = (-35f64).to_radians();
+            let dir_enu = DVec3::new(h.sin() * p.cos(), h.cos() * p.cos(), p.sin());
+            let dir = b * dir_enu;
+            let mut c = Camera::look_at(centre - dir * radius * 2.0, centre, b.z_axis);
+            c.fov_y = fov;
+            (c, (i == 0).then_some(0))
+        })
+        .collect()
+}
+
+/// Peak and current resident set of this process, bytes (Linux).
+fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn percentile(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[((s.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Flying options.
+#[derive(Debug, Clone)]
+pub struct FlyArgs {
+    pub tour: Option<PathBuf>,
+    pub orbit: bool,
+    pub frames: usize,
+    pub width: u32,
+    pub height: u32,
+    pub fov: f64,
+    pub json: bool,
+    pub out_dir: Option<PathBuf>,
+    /// Longest wait for full detail at a waypoint, seconds.
+    pub settle_s: f64,
+}
+
+/// `urbis fly`: flies the camera path headless while tilesets stream.
+pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
+    if args.tour.is_none() == !args.orbit {
+        bail!("give exactly one of --tour FILE.json or --orbit");
+    }
+    let paths = crate::commands::input_paths(inputs)?;
+    let started = Instant::now();
+    let (model, tilesets) = open_streaming(&paths, inputs, stream)?;
+    let fov = args.fov.to_radians();
+    let path = match &args.tour {
+        Some(t) => tour_frames(&read_tour(t)?, args.frames, fov),
+        None => {
+            let (c, r) = match tilesets.first() {
+                Some(t) => t.stream.tree().get(t.stream.tree().root()).volume.bounding_sphere(),
+                None => {
+                    let b = model.bounds();
+                    (model.frame().enu_to_ecef(b.center()), b.size().length().max(1.0) / 2.0)
+                }
+            };
+            orbit_frames(c, r, args.frames, fov)
+        }
+    };
+    let ctx = GpuContext::headless()?;
+    let mut engine = Engine::new(model, ctx, HeadlessTarget::FORMAT);
+    let mut streams = Streams::new(tilesets, Duration::from_millis(stream.attach_ms));
+    for t in &mut streams.tilesets {
+        t.gpu_vertex_bytes = size_of::<urbis_render::Vertex>() as u64;
+    }
+    if let Some(d) = &args.out_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    let target = HeadlessTarget::new(&engine.ctx, args.width, args.height);
+    let pb = if args.json { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(path.len() as u64) };
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} frames  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut frames_json = Vec::new();
+    let mut waypoints = Vec::new();
+    let mut frame_ms = Vec::new();
+    let mut peak_resident = 0u64;
+    let mut fetched = 0u64;
+    let mut totals = urbis_tiles::StreamCounts::default();
+    let mut n = 0usize;
+    let draw = |engine: &mut Engine, streams: &mut Streams, cam: &Camera, n: usize| -> Result<(StreamSummary, f64)> {
+        let t0 = Instant::now();
+        let s = streams.frame(&mut engine.model, &[(*cam, args.width, args.height)]);
+        engine.update();
+        let lighting = default_lighting(&engine.model, cam);
+        engine.render(cam, &lighting, None, &target.view, args.width, args.height);
+        let px = target.read_rgba(&engine.ctx)?;
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        if let Some(d) = &args.out_dir {
+            let img = image::RgbaImage::from_raw(args.width, args.height, px).context("short frame")?;
+            img.save(d.join(format!("frame_{n:05}.png")))?;
+        }
+        for f in streams.new_failures() {
+            pb.suspend(|| eprintln!("warning: tile not loaded: {f}"));
+        }
+        Ok((s, ms))
+    };
+    for (cam, arrives) in &path {
+        let arrival = Instant::now();
+        let mut settle = 0;
+        loop {
+            let (s, ms) = draw(&mut engine, &mut streams, cam, n)?;
+            n += 1;
+            fetched += s.counts.bytes_fetched;
+            totals = add_counts(totals, s.counts);
+            peak_resident = peak_resident.max(s.resident_bytes);
+            frame_ms.push(ms);
+            pb.set_message(progress_line(&s, fetched));
+            frames_json.push(json!({
+                "frame": n - 1, "ms": ms, "waypoint": arrives, "settling": settle > 0,
+                "requested": s.counts.requested, "loaded": s.counts.loaded, "cancelled": s.counts.cancelled,
+                "evicted": s.counts.evicted, "failed": s.counts.failed, "dropped_for_budget": s.counts.dropped_for_budget,
+                "bytes_fetched": s.counts.bytes_fetched, "attached": s.frame.attached, "attach_ms": s.frame.attach_ms,
+                "shown_tiles": s.frame.shown, "pending": s.pending, "resident_tiles": s.resident_tiles,
+                "resident_bytes": s.resident_bytes, "sse": s.sse, "sse_raised": s.sse_raised, "complete": s.complete,
+                "triangles": engine.scene.triangle_count(),
+            }));
+            // At a waypoint the camera waits for full detail (up to settle_s).
+            let Some(w) = arrives else { break };
+            if s.complete || arrival.elapsed().as_secs_f64() > args.settle_s {
+                waypoints.push(json!({
+                    "waypoint": w,
+                    "full_detail_ms": s.complete.then(|| arrival.elapsed().as_secs_f64() * 1e3),
+                    "frames": settle + 1,
+                    "triangles": engine.scene.triangle_count(),
+                    "shown_tiles": s.frame.shown,
+                    "sse": s.sse,
+                }));
+                break;
+            }
+            settle += 1;
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let (peak_rss, rss_now) = rss();
+    let failures = streams.failures();
+    let report = json!({
+        "frames": frames_json,
+        "waypoints": waypoints,
+        "total": {
+            "frames": n,
+            "wall_s": started.elapsed().as_secs_f64(),
+            "requested": totals.requested, "loaded": totals.loaded, "cancelled": totals.cancelled,
+            "evicted": totals.evicted, "failed": totals.failed, "dropped_for_budget": totals.dropped_for_budget,
+            "bytes_fetched": totals.bytes_fetched,
+            "budget_bytes": stream.memory_budget << 20,
+            "peak_resident_bytes": peak_resident,
+            "peak_rss_bytes": peak_rss,
+            "rss_bytes": rss_now,
+            "frame_ms_p50": percentile(&frame_ms, 0.5),
+            "frame_ms_p99": percentile(&frame_ms, 0.99),
+        },
+        "failures": failures,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let t = &report["total"];
+        eprintln!(
+            "fly: {n} frames, {} tiles loaded ({:.1} MB), {} cancelled, {} evicted, {} failed; peak resident {:.1} MB of {} MB, peak RSS {:.0} MB; frame p50 {:.0} ms, p99 {:.0} ms",
+            totals.loaded,
+            totals.bytes_fetched as f64 / 1048576.0,
+            totals.cancelled,
+            totals.evicted,
+            totals.failed,
+            peak_resident as f64 / 1048576.0,
+            stream.memory_budget,
+            peak_rss as f64 / 1048576.0,
+            t["frame_ms_p50"].as_f64().unwrap_or(0.0),
+            t["frame_ms_p99"].as_f64().unwrap_or(0.0),
+        );
+        for w in &waypoints {
+            match w["full_detail_ms"].as_f64() {
+                Some(ms) => eprintln!("  waypoint {}: full detail in {ms:.0} ms", w["waypoint"]),
+                None => eprintln!("  waypoint {}: not at full detail after {} s", w["waypoint"], args.settle_s),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn add_counts(a: urbis_tiles::StreamCounts, b: urbis_tiles::StreamCounts) -> urbis_tiles::StreamCounts {
+    urbis_tiles::StreamCounts {
+        requested: a.requested + b.requested,
+        loaded: a.loaded + b.loaded,
+        cancelled: a.cancelled + b.cancelled,
+        evicted: a.evicted + b.evicted,
+        failed: a.failed + b.failed,
+        dropped_for_budget: a.dropped_for_budget + b.dropped_for_budget,
+        bytes_fetched: a.bytes_fetched + b.bytes_fetched,
+    }
+}
+
+/// Streams tilesets in the window: tiles for each frame's camera, a progress line in the overlay.
+pub struct StreamHook {
+    pub streams: Streams,
+    camera: Option<(Camera, u32, u32)>,
+    fetched: u64,
+}
+
+impl StreamHook {
+    pub fn new(mut streams: Streams) -> Self {
+        for t in &mut streams.tilesets {
+            t.gpu_vertex_bytes = size_of::<urbis_render::Vertex>() as u64;
+        }
+        Self { streams, camera: None, fetched: 0 }
+    }
+}
+
+impl urbis_engine::FrameHook for StreamHook {
+    fn camera(&mut self, camera: &Camera, width: u32, height: u32) {
+        self.camera = Some((*camera, width, height));
+    }
+
+    fn before_frame(&mut self, model: &mut CityModel) -> Vec<String> {
+        let Some(c) = self.camera else { return Vec::new() };
+        let s = self.streams.frame(model, &[c]);
+        self.fetched += s.counts.bytes_fetched;
+        for f in self.streams.new_failures() {
+            eprintln!("warning: tile not loaded: {f}");
+        }
+        vec![progress_line(&s, self.fetched)]
+    }
+
+    fn title(&self) -> String {
+        "Streaming".into()
+    }
+}
+
+/// `urbis sample-tiles`: writes a synthetic tileset, or serves one made on the fly.
+pub fn sample_tiles(tiles: &SampleTiles, out: Option<&Path>, serve: Option<&str>) -> Result<()> {
+    match (out, serve) {
+        (Some(dir), None) => {
+            let pb = indicatif::ProgressBar::new(tiles.tile_count());
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} tiles  {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let mut written = 0u64;
+            let total = tiles
+                .write(dir, |n| {
+                    written += n;
+                    pb.inc(1);
+                    pb.set_message(format!("{:.1} MB", written as f64 / 1048576.0));
+                })
+                .with_context(|| format!("writing {}", dir.display()))?;
+            pb.finish_and_clear();
+            eprintln!(
+                "sample-tiles: {} tiles, {:.1} MB in {}",
+                tiles.tile_count(),
+                total as f64 / 1048576.0,
+                dir.join("tileset.json").display()
+            );
+            Ok(())
+        }
+        (None, Some(addr)) => {
+            let server = tiny_http::Server::http(addr).map_err(|e| anyhow::anyhow!("serving on {addr}: {e}"))?;
+            let bound = server.server_addr().to_ip().map_or(addr.to_string(), |a| a.to_string());
+            eprintln!("sample-tiles: {} tiles at http://{bound}/tileset.json (Ctrl-C stops)", tiles.tile_count());
+            for req in server.incoming_requests() {
+                let url = req.url().split('?').next().unwrap_or_default().to_string();
+                let resp = match tiles.file(&url) {
+                    Some(bytes) => req.respond(tiny_http::Response::from_data(bytes)),
+                    None => req.respond(tiny_http::Response::from_string("not found").with_status_code(404)),
+                };
+                if let Err(e) = resp {
+                    tracing::debug!("{url}: {e}");
+                }
+            }
+            Ok(())
+        }
+        _ => bail!("give exactly one of --out DIR or --serve ADDR"),
+    }
+}

@@ -1,0 +1,122 @@
+//! Streaming tilesets for the cameras the engine draws: each frame, every
+//! camera becomes a tile [`View`], every streamed tileset selects, requests
+//! and attaches within the frame's time budget, and the counters are summed
+//! for stats and the progress line.
+
+use std::time::Duration;
+
+use urbis_model::{CityModel, StreamFrame, StreamedTileset};
+use urbis_render::Camera;
+use urbis_tiles::{StreamCounts, StreamStatus, View};
+
+/// The tile view of a camera drawing `width` × `height` pixels.
+pub fn tile_view(camera: &Camera, width: u32, height: u32, max_sse: f64) -> View {
+    View {
+        position: camera.position,
+        direction: camera.forward(),
+        up: camera.up(),
+        fov_y: camera.fov_y,
+        aspect: width as f64 / height.max(1) as f64,
+        viewport_height: height as f64,
+        max_sse,
+        cull: true,
+    }
+}
+
+/// What the streamed tilesets did in one frame, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct StreamSummary {
+    pub frame: StreamFrame,
+    /// Counters of this frame.
+    pub counts: StreamCounts,
+    pub pending: usize,
+    pub resident_tiles: usize,
+    pub resident_bytes: u64,
+    pub budget_bytes: u64,
+    /// The largest screen-space error in use.
+    pub sse: f64,
+    pub sse_raised: bool,
+    pub complete: bool,
+}
+
+/// Every streamed tileset of a scene.
+#[derive(Debug, Default)]
+pub struct Streams {
+    pub tilesets: Vec<StreamedTileset>,
+    /// Main-thread time per frame for turning loaded tiles into entities.
+    pub attach_budget: Duration,
+    /// Failures already reported.
+    reported: usize,
+}
+
+impl Streams {
+    pub fn new(tilesets: Vec<StreamedTileset>, attach_budget: Duration) -> Self {
+        Self { tilesets, attach_budget, reported: 0 }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tilesets.is_empty()
+    }
+
+    /// One frame for these cameras (each with its viewport).
+    pub fn frame(&mut self, model: &mut CityModel, cameras: &[(Camera, u32, u32)]) -> StreamSummary {
+        let mut s = StreamSummary { complete: true, ..Default::default() };
+        let per_set = self.attach_budget / self.tilesets.len().max(1) as u32;
+        for t in &mut self.tilesets {
+            let max_sse = t.stream.options().max_sse;
+            let views: Vec<View> = cameras.iter().map(|(c, w, h)| tile_view(c, *w, *h, max_sse)).collect();
+            let f = t.frame(model, &views, per_set);
+            s.frame.attached += f.attached;
+            s.frame.detached += f.detached;
+            s.frame.shown += f.shown;
+            s.frame.attach_ms += f.attach_ms;
+            let c = t.stream.take_frame_counts();
+            s.counts.requested += c.requested;
+            s.counts.loaded += c.loaded;
+            s.counts.cancelled += c.cancelled;
+            s.counts.evicted += c.evicted;
+            s.counts.failed += c.failed;
+            s.counts.dropped_for_budget += c.dropped_for_budget;
+            s.counts.bytes_fetched += c.bytes_fetched;
+            let st: StreamStatus = t.stream.status();
+            s.pending += st.pending + st.decoded;
+            s.resident_tiles += st.resident_tiles;
+            s.resident_bytes += st.resident_bytes;
+            s.budget_bytes += st.budget_bytes;
+            s.sse = s.sse.max(st.sse);
+            s.sse_raised |= st.sse_raised;
+            s.complete &= st.complete;
+        }
+        s
+    }
+
+    /// Failures since the last call, each as "URI: reason".
+    pub fn new_failures(&mut self) -> Vec<String> {
+        let all: Vec<String> = self.tilesets.iter().flat_map(|t| t.report.failed_tiles.iter().cloned()).collect();
+        let fresh = all.get(self.reported..).map(<[String]>::to_vec).unwrap_or_default();
+        self.reported = all.len();
+        fresh
+    }
+
+    /// Every failure so far.
+    pub fn failures(&self) -> Vec<String> {
+        self.tilesets.iter().flat_map(|t| t.report.failed_tiles.iter().cloned()).collect()
+    }
+}
+
+/// One line for a progress display.
+pub fn progress_line(s: &StreamSummary, fetched_total: u64) -> String {
+    let mb = |b: u64| b as f64 / (1 << 20) as f64;
+    let mut line = format!(
+        "tiles: {} pending, {} resident ({:.1} of {:.0} MB), {:.1} MB loaded",
+        s.pending,
+        s.resident_tiles,
+        mb(s.resident_bytes),
+        mb(s.budget_bytes),
+        mb(fetched_total)
+    );
+    if s.sse_raised {
+        line.push_str(&format!("; over budget: SSE raised to {:.0} px", s.sse));
+    }
+    line
+}

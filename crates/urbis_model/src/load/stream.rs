@@ -1,0 +1,196 @@
+//! Streamed tilesets in the city model: the main-thread half of
+//! [`urbis_tiles::stream`]. Each frame it lets the stream select and
+//! request, turns parsed tiles into feature entities within a time budget,
+//! measures what they hold, detaches evicted tiles (their entities leave
+//! the ECS, their meshes and feature indices are freed) and hides the
+//! chunks of tiles that an ancestor or descendant stands in for.
+//!
+//! ```text
+//! TileStream::begin_frame(views)
+//!   └► next_decoded ─► make_room (evict LRU) ─► spawn entities (TileChunk per tile)
+//!                      ─► attached(real bytes) ─► detach at once if it does not fit
+//!   └► render_set ─► HiddenChunks (the engine skips hidden tile chunks)
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bevy_ecs::prelude::Entity;
+use urbis_tiles::{Decoded, StreamOptions, TileId, TileStream, TileTree, View};
+
+use super::LoadReport;
+use super::tiles::{ContentContext, Placer, add_content, content_attributes, tileset_attributes, tileset_name};
+use crate::{Attributes, CityModel, GeometryHandle, HiddenChunks, InstanceTransform, SpawnLog, TileChunk};
+
+/// Bookkeeping bytes counted per feature entity besides its geometry
+/// (components, table slots, a GPU style).
+const ENTITY_OVERHEAD: u64 = 320;
+/// Bytes counted per attribute of a feature.
+const ATTRIBUTE_BYTES: u64 = 64;
+
+/// What one frame of a streamed tileset did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct StreamFrame {
+    pub attached: usize,
+    pub detached: usize,
+    /// Tiles drawn (ready tiles and stand-ins).
+    pub shown: usize,
+    /// Time spent turning tiles into entities, ms.
+    pub attach_ms: f64,
+}
+
+/// A tileset that streams into a [`CityModel`].
+pub struct StreamedTileset {
+    pub stream: TileStream,
+    index: u32,
+    placer: Placer,
+    name: String,
+    common: Attributes,
+    attached: HashMap<TileId, Vec<Entity>>,
+    hidden: HashSet<TileId>,
+    /// Bytes per vertex of the GPU copy (the engine's vertex size).
+    pub gpu_vertex_bytes: u64,
+    /// Warnings of the tree (external tilesets, subtrees) and tile failures.
+    pub report: LoadReport,
+}
+
+impl std::fmt::Debug for StreamedTileset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamedTileset").field("name", &self.name).field("stream", &self.stream).finish()
+    }
+}
+
+impl StreamedTileset {
+    /// Streams `tree` into `model`; `index` tells this tileset's tile chunks
+    /// from other streamed tilesets'.
+    pub fn new(model: &CityModel, tree: Arc<TileTree>, opts: StreamOptions, index: u32) -> Self {
+        let (c, _) = tree.get(tree.root()).volume.bounding_sphere();
+        let local = c.length() < 5.0e6;
+        let report =
+            LoadReport { path: tree.path.display().to_string(), warnings: tree.errors.clone(), ..Default::default() };
+        let name = tileset_name(&tree.path);
+        let common = tileset_attributes(&tree);
+        StreamedTileset {
+            stream: TileStream::new(tree, opts),
+            index,
+            placer: Placer { frame: *model.frame(), local },
+            name,
+            common,
+            attached: HashMap::new(),
+            hidden: HashSet::new(),
+            gpu_vertex_bytes: 48,
+            report,
+        }
+    }
+
+    /// One frame: select and request for `views`, attach parsed tiles for
+    /// at most `attach_budget` (at least one tile, so loading always
+    /// advances), evict, and update which tile chunks are hidden.
+    pub fn frame(&mut self, model: &mut CityModel, views: &[View], attach_budget: Duration) -> StreamFrame {
+        let mut out = StreamFrame::default();
+        self.stream.begin_frame(views);
+        let start = Instant::now();
+        while let Some(d) = self.stream.next_decoded() {
+            let (evicted, _) = self.stream.make_room(self.stream.expected_bytes(&d));
+            for t in evicted {
+                self.detach(model, t);
+                out.detached += 1;
+            }
+            let bytes = self.attach(model, &d);
+            if self.stream.attached(&d, bytes) {
+                out.attached += 1;
+            } else {
+                tracing::debug!("tile {} ({bytes} bytes) does not fit the budget", d.tile.0);
+                self.detach(model, d.tile);
+            }
+            if start.elapsed() >= attach_budget {
+                break;
+            }
+        }
+        for t in self.stream.evict_over_budget() {
+            self.detach(model, t);
+            out.detached += 1;
+        }
+        out.attach_ms = start.elapsed().as_secs_f64() * 1e3;
+        let shown: HashSet<TileId> = self.stream.render_set().into_iter().collect();
+        out.shown = shown.len();
+        let hidden: HashSet<TileId> = self.attached.keys().copied().filter(|t| !shown.contains(t)).collect();
+        if hidden != self.hidden {
+            let mut res = model.world.get_resource_or_insert_with(HiddenChunks::default);
+            for t in self.hidden.difference(&hidden) {
+                res.0.remove(&TileChunk::key_of(self.index, t.0));
+            }
+            for t in hidden.difference(&self.hidden) {
+                res.0.insert(TileChunk::key_of(self.index, t.0));
+            }
+            self.hidden = hidden;
+        }
+        for f in &self.stream.failures()[self.report.failed_tiles.len()..] {
+            self.report.failed_tiles.push(format!("{}: {}", f.uri, f.error));
+        }
+        out
+    }
+
+    /// Spawns a parsed tile's features; returns the bytes they hold.
+    fn attach(&mut self, model: &mut CityModel, d: &Decoded) -> u64 {
+        let tree = self.stream.tree().clone();
+        let node = tree.get(d.tile);
+        model.world.insert_resource(SpawnLog::default());
+        for (i, uri, content) in &d.contents {
+            let common = content_attributes(&tree, d.tile, *i, uri, &self.common);
+            let mut ctx = ContentContext {
+                placer: self.placer,
+                transform: node.transform,
+                guid_prefix: format!("{}/{uri}", self.name),
+                common,
+                report: &mut self.report,
+            };
+            self.report.features += add_content(model, content, &mut ctx);
+        }
+        let spawned = model.world.remove_resource::<SpawnLog>().map(|l| l.0).unwrap_or_default();
+        let origin = self.placer.enu(node.volume.bounding_sphere().0);
+        let chunk = TileChunk { key: TileChunk::key_of(self.index, d.tile.0), origin };
+        let mut bytes = 0;
+        for &e in &spawned {
+            let Ok(mut em) = model.world.get_entity_mut(e) else { continue };
+            em.insert(chunk);
+            bytes += ENTITY_OVERHEAD + em.get::<Attributes>().map_or(0, |a| a.0.len() as u64 * ATTRIBUTE_BYTES);
+            if let (Some(g), None) = (em.get::<GeometryHandle>().copied(), em.get::<InstanceTransform>()) {
+                let meshes = model.meshes();
+                bytes += meshes.bytes(g.mesh);
+                if let Some(m) = meshes.get(g.mesh) {
+                    bytes += m.vertices.len() as u64 * self.gpu_vertex_bytes + m.indices.len() as u64 * 4;
+                }
+            }
+        }
+        self.report.tiles_loaded += 1;
+        self.attached.insert(d.tile, spawned);
+        bytes
+    }
+
+    fn detach(&mut self, model: &mut CityModel, tile: TileId) {
+        if let Some(entities) = self.attached.remove(&tile) {
+            for e in entities {
+                if model.world.get_entity(e).is_ok() {
+                    model.remove_feature(e);
+                }
+            }
+        }
+        if self.hidden.remove(&tile)
+            && let Some(mut res) = model.world.get_resource_mut::<HiddenChunks>()
+        {
+            res.0.remove(&TileChunk::key_of(self.index, tile.0));
+        }
+    }
+
+    /// The entities a tile spawned, while it is attached.
+    pub fn entities_of(&self, tile: TileId) -> Option<&[Entity]> {
+        self.attached.get(&tile).map(Vec::as_slice)
+    }
+
+    /// Tiles attached now.
+    pub fn attached_tiles(&self) -> impl Iterator<Item = TileId> + '_ {
+        self.attached.keys().copied()
+    }
+}
