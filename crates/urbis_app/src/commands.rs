@@ -34,10 +34,13 @@ pub(crate) fn input_paths(inputs: &Inputs) -> Result<Vec<PathBuf>> {
 
 /// The tileset detail a camera needs: Cesium screen-space error (16 px) for
 /// its view and viewport; without a camera, the overview of each tileset.
-fn tile_detail(camera: Option<GeodeticPose>, width: u32, height: u32) -> TileDetail {
+fn tile_detail(camera: Option<GeodeticPose>, width: u32, height: u32, fov: Option<f64>) -> TileDetail {
     match camera {
         Some(pose) => {
-            let c = pose.camera();
+            let mut c = pose.camera();
+            if let Some(f) = fov {
+                c.fov_y = f.to_radians();
+            }
             TileDetail::View(urbis_tiles::View {
                 position: c.position,
                 direction: c.forward(),
@@ -70,6 +73,20 @@ fn load(inputs: &Inputs, detail: TileDetail) -> Result<CityModel> {
     }
     tracing::info!("{} features loaded", model.feature_count());
     Ok(model)
+}
+
+/// Loads the inputs with tilesets streaming (everything else whole).
+fn load_streaming(inputs: &Inputs, stream: &crate::fly::StreamArgs) -> Result<(CityModel, urbis_engine::Streams)> {
+    let paths = input_paths(inputs)?;
+    let pb =
+        spinner(&format!("loading {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+    let (model, tilesets) = crate::fly::open_streaming(&paths, inputs, stream)?;
+    pb.finish_and_clear();
+    let mut streams = urbis_engine::Streams::new(tilesets, Duration::from_millis(stream.attach_ms));
+    for t in &mut streams.tilesets {
+        t.gpu_vertex_bytes = size_of::<urbis_render::Vertex>() as u64;
+    }
+    Ok((model, streams))
 }
 
 fn headless_engine(model: CityModel) -> Result<Engine> {
@@ -134,12 +151,15 @@ fn start_comparison(
         .transpose()
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn view(
     inputs: &Inputs,
     camera: Option<GeodeticPose>,
     (frames, screenshot): (Option<u64>, Option<PathBuf>),
     live: &LiveArgs,
     scenario_args: &ScenarioArgs,
+    (size, fov): (Option<(u32, u32)>, Option<f64>),
+    stream: &crate::fly::StreamArgs,
 ) -> Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         bail!(
@@ -148,8 +168,18 @@ pub fn view(
     }
     let (inputs, scenario) = scenario_inputs(inputs, scenario_args)?;
     let inputs = &inputs;
-    let mut model = load(inputs, tile_detail(camera, 1280, 760))?;
+    let (mut model, streams) = load_streaming(inputs, stream)?;
     let mut hooks: Vec<Box<dyn urbis_engine::FrameHook>> = Vec::new();
+    // Without --camera, a scene of streamed tilesets alone opens on the first one.
+    let camera = match camera {
+        None if !streams.is_empty() && model.feature_count() == 0 => {
+            Some(GeodeticPose::from_camera(&crate::fly::scene_camera(&model, &streams)))
+        }
+        c => c,
+    };
+    if !streams.is_empty() {
+        hooks.push(Box::new(crate::fly::StreamHook::new(streams)));
+    }
     if let Some(c) = start_comparison(&mut model, scenario.as_ref(), scenario_args)? {
         hooks.push(Box::new(c));
     }
@@ -161,7 +191,14 @@ pub fn view(
         1 => hooks.pop(),
         _ => Some(Box::new(crate::scenario::Hooks(hooks))),
     };
-    let options = ViewOptions { title: "Urbis".into(), camera, max_frames: frames, screenshot: screenshot.clone() };
+    let options = ViewOptions {
+        title: "Urbis".into(),
+        camera,
+        max_frames: frames,
+        screenshot: screenshot.clone(),
+        size,
+        fov_deg: fov,
+    };
     let summary = urbis_engine::run_viewer_with(model, options, hook)?;
     eprintln!("view: presented {} frames at {}×{}", summary.frames, summary.width, summary.height);
     if let Some(p) = screenshot {
@@ -184,10 +221,11 @@ pub fn render(
     live: &LiveArgs,
     live_at: Option<&str>,
     scenario_args: &ScenarioArgs,
+    stream: &crate::fly::StreamArgs,
 ) -> Result<()> {
     let (inputs, scenario) = scenario_inputs(inputs, scenario_args)?;
     let inputs = &inputs;
-    let mut model = load(inputs, tile_detail(frame.camera, frame.width, frame.height))?;
+    let (mut model, mut streams) = load_streaming(inputs, stream)?;
     let comparison = start_comparison(&mut model, scenario.as_ref(), scenario_args)?;
     let mut live_lines = None;
     if let Some(mut l) = start_live(inputs, &mut model, live)? {
@@ -208,6 +246,13 @@ pub fn render(
         bail!("--live-at needs --live replay:FILE");
     }
     let mut engine = headless_engine(model)?;
+    // Tilesets stream for the camera until it has every tile it needs.
+    let camera = match frame.camera {
+        Some(p) => p.camera(),
+        None => crate::fly::scene_camera(&engine.model, &streams),
+    };
+    let camera = frame.with_fov(camera);
+    crate::fly::settle(&mut engine, &mut streams, &camera, frame.width, frame.height, Duration::from_secs(300));
     let mut overlay = None;
     if let Some(q) = highlight {
         let q = parse_query(&engine.model, q)?;
@@ -232,7 +277,6 @@ pub fn render(
             }],
         });
     }
-    let camera = frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model));
     if let Some(lines) = live_lines {
         let scale = if frame.width >= 1600 { 2.0 } else { 1.0 };
         let o = overlay.get_or_insert_with(|| Overlay { scale, panels: Vec::new() });
@@ -345,9 +389,9 @@ pub fn pick(inputs: &Inputs, x: u32, y: u32, frame: &Frame, as_json: bool) -> Re
     if x >= frame.width || y >= frame.height {
         bail!("pixel ({x}, {y}) is outside the {}×{} frame", frame.width, frame.height);
     }
-    let model = load(inputs, tile_detail(frame.camera, frame.width, frame.height))?;
+    let model = load(inputs, tile_detail(frame.camera, frame.width, frame.height, frame.fov))?;
     let mut engine = headless_engine(model)?;
-    let camera = frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model));
+    let camera = frame.with_fov(frame.camera.map(|p| p.camera()).unwrap_or_else(|| default_camera(&engine.model)));
     let lighting = default_lighting(&engine.model, &camera);
     render_image(&mut engine, &camera, &lighting, None, frame.width, frame.height)?;
     let hit = engine.pick(x, y)?;

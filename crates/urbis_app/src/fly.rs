@@ -95,6 +95,64 @@ pub fn open_streaming(
     Ok((model, tilesets))
 }
 
+/// The default camera: over the loaded features, else an oblique view of
+/// the first streamed tileset's root volume (from the south-south-west,
+/// looking down 40°, as the overview of a directly loaded tileset).
+pub fn scene_camera(model: &CityModel, streams: &Streams) -> Camera {
+    let first = streams.tilesets.first().map(|t| {
+        let tree = t.stream.tree();
+        tree.get(tree.root()).volume.bounding_sphere()
+    });
+    match first {
+        Some((c, r)) if model.feature_count() == 0 => {
+            let up = if c.length() < 1.0 { DVec3::Z } else { c.normalize() };
+            let side = if up.z.abs() > 0.9 { DVec3::X } else { DVec3::Z.cross(up).normalize() };
+            let dir = (side * 0.64 - up * 0.77).normalize();
+            let mut cam = Camera::look_at(c - dir * r.max(1.0) * 2.4, c, up);
+            cam.near = (r * 2.4e-3).clamp(0.01, 1.0);
+            cam
+        }
+        _ => urbis_engine::default_camera(model),
+    }
+}
+
+/// Streams frames at one camera until every wanted tile is attached (or `limit` passes), with a progress line.
+pub fn settle(engine: &mut Engine, streams: &mut Streams, camera: &Camera, width: u32, height: u32, limit: Duration) {
+    if streams.is_empty() {
+        return;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.enable_steady_tick(Duration::from_millis(120));
+    let start = Instant::now();
+    let mut fetched = 0;
+    loop {
+        let s = streams.frame(&mut engine.model, &[(*camera, width, height)]);
+        engine.update();
+        fetched += s.counts.bytes_fetched;
+        pb.set_message(progress_line(&s, fetched));
+        for f in streams.new_failures() {
+            pb.suspend(|| eprintln!("warning: tile not loaded: {f}"));
+        }
+        if s.complete {
+            if s.sse_raised {
+                pb.suspend(|| {
+                    eprintln!("warning: the view needs more than the memory budget; drawn at SSE {:.0} px", s.sse)
+                });
+            }
+            break;
+        }
+        if start.elapsed() > limit {
+            pb.suspend(|| {
+                eprintln!("warning: tiles still loading after {:.0} s; drawing what arrived", limit.as_secs_f64())
+            });
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    pb.finish_and_clear();
+    engine.model.rebuild_spatial_index();
+}
+
 /// One pose of a tour, reached after `duration` seconds from the previous one.
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct TourPose {
@@ -224,7 +282,7 @@ pub struct FlyArgs {
 
 /// `urbis fly`: flies the camera path headless while tilesets stream.
 pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
-    if args.tour.is_none() == !args.orbit {
+    if args.tour.is_some() == args.orbit {
         bail!("give exactly one of --tour FILE.json or --orbit");
     }
     let paths = crate::commands::input_paths(inputs)?;

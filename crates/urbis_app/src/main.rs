@@ -97,6 +97,19 @@ pub struct Frame {
     /// negative pitch looks down). Default: an oblique view of the whole scene.
     #[arg(long, allow_hyphen_values = true)]
     pub camera: Option<GeodeticPose>,
+    /// Vertical field of view, degrees (default 45).
+    #[arg(long)]
+    pub fov: Option<f64>,
+}
+
+impl Frame {
+    /// The camera with this frame's field of view.
+    pub fn with_fov(&self, mut c: urbis_render::Camera) -> urbis_render::Camera {
+        if let Some(f) = self.fov {
+            c.fov_y = f.to_radians();
+        }
+        c
+    }
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -207,6 +220,17 @@ enum Command {
         live: LiveArgs,
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// Window width (logical pixels).
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        /// Window height (logical pixels).
+        #[arg(long, default_value_t = 760)]
+        height: u32,
+        /// Vertical field of view, degrees (default 45).
+        #[arg(long)]
+        fov: Option<f64>,
+        #[command(flatten)]
+        stream: fly::StreamArgs,
     },
     /// Render the city headless to a PNG file.
     Render {
@@ -230,6 +254,8 @@ enum Command {
         live_at: Option<String>,
         #[command(flatten)]
         scenario: ScenarioArgs,
+        #[command(flatten)]
+        stream: fly::StreamArgs,
     },
     /// Print entity counts per semantic class and the attribute keys.
     Inspect {
@@ -335,10 +361,18 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cli.command {
-        Command::View { inputs, camera, frames, screenshot, live, scenario } => {
-            commands::view(&inputs, camera, (frames, screenshot), &live, &scenario)
+        Command::View { inputs, camera, frames, screenshot, live, scenario, width, height, fov, stream } => {
+            commands::view(
+                &inputs,
+                camera,
+                (frames, screenshot),
+                &live,
+                &scenario,
+                (Some((width, height)), fov),
+                &stream,
+            )
         }
-        Command::Render { inputs, out, frame, select, highlight, live, live_at, scenario } => commands::render(
+        Command::Render { inputs, out, frame, select, highlight, live, live_at, scenario, stream } => commands::render(
             &inputs,
             &out,
             &frame,
@@ -347,6 +381,7 @@ fn main() -> anyhow::Result<()> {
             &live,
             live_at.as_deref(),
             &scenario,
+            &stream,
         ),
         Command::Sim { command: SimCommand::Run { scenario, out } } => {
             if scenario::sim_run(&scenario, out.as_deref())? {

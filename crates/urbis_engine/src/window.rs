@@ -41,6 +41,10 @@ pub struct ViewOptions {
     pub max_frames: Option<u64>,
     /// Save the last frame presented (after `max_frames`) as a PNG here.
     pub screenshot: Option<std::path::PathBuf>,
+    /// Window size in logical pixels (default 1280 × 760).
+    pub size: Option<(u32, u32)>,
+    /// Vertical field of view, degrees (default 45).
+    pub fov_deg: Option<f64>,
 }
 
 /// What the viewer did, reported when it closes.
@@ -142,7 +146,10 @@ impl Viewer {
     fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<(), WindowError> {
         let attrs = Window::default_attributes()
             .with_title(if self.options.title.is_empty() { "Urbis" } else { &self.options.title })
-            .with_inner_size(winit::dpi::LogicalSize::new(1280.0, 760.0));
+            .with_inner_size({
+                let (w, h) = self.options.size.unwrap_or((1280, 760));
+                winit::dpi::LogicalSize::new(w.max(1) as f64, h.max(1) as f64)
+            });
         let window = Arc::new(event_loop.create_window(attrs).map_err(|e| WindowError::NoDisplay(e.to_string()))?);
         let instance = self.instance.take().ok_or_else(|| WindowError::NoDisplay("instance already used".into()))?;
         let surface = instance.create_surface(window.clone()).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
@@ -162,10 +169,13 @@ impl Viewer {
         surface.configure(&ctx.device, &config);
         let model = self.model.take().ok_or_else(|| WindowError::NoDisplay("model already used".into()))?;
         let engine = Engine::new(model, ctx, config.format);
-        let camera = match self.options.camera {
+        let mut camera = match self.options.camera {
             Some(p) => p.camera(),
             None => default_camera(&engine.model),
         };
+        if let Some(f) = self.options.fov_deg {
+            camera.fov_y = f.to_radians();
+        }
         self.camera = Some(camera);
         self.running = Some(Running { window, surface, config, engine });
         Ok(())
@@ -418,7 +428,11 @@ impl ApplicationHandler for Viewer {
                             KeyCode::Escape => event_loop.exit(),
                             KeyCode::KeyF => {
                                 if let Some(r) = &self.running {
-                                    self.camera = Some(default_camera(&r.engine.model));
+                                    let mut c = default_camera(&r.engine.model);
+                                    if let Some(f) = self.options.fov_deg {
+                                        c.fov_y = f.to_radians();
+                                    }
+                                    self.camera = Some(c);
                                 }
                             }
                             other => {

@@ -317,7 +317,7 @@ fn a_fly_through_ten_times_the_budget_stays_within_it() {
         c.evicted,
         c.dropped_for_budget
     );
-    assert!(c.loaded as u64 * 1000 > 0 && c.evicted > 0, "the fly-through evicts: {c:?}");
+    assert!(c.loaded > 0 && c.evicted > 0, "the fly-through evicts: {c:?}");
     assert!(peak > budget / 2, "the budget is used, not left idle: {peak} of {budget}");
     // A budget too small for the view raises the SSE until the view fits and says so.
     s.set_memory_budget(budget / 8);
