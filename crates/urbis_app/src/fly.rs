@@ -348,7 +348,7 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
             let (s, ms) = draw(&mut engine, &mut streams, cam, n)?;
             n += 1;
             fetched += s.counts.bytes_fetched;
-            totals = add_counts(totals, s.counts);
+            totals += s.counts;
             peak_resident = peak_resident.max(s.resident_bytes);
             frame_ms.push(ms);
             pb.set_message(progress_line(&s, fetched));
@@ -389,7 +389,7 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
             "wall_s": started.elapsed().as_secs_f64(),
             "requested": totals.requested, "loaded": totals.loaded, "cancelled": totals.cancelled,
             "evicted": totals.evicted, "failed": totals.failed, "dropped_for_budget": totals.dropped_for_budget,
-            "bytes_fetched": totals.bytes_fetched,
+            "bytes_fetched": totals.bytes_fetched, "expanded": totals.expanded,
             "budget_bytes": stream.memory_budget << 20,
             "peak_resident_bytes": peak_resident,
             "peak_rss_bytes": peak_rss,
@@ -424,18 +424,6 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn add_counts(a: urbis_tiles::StreamCounts, b: urbis_tiles::StreamCounts) -> urbis_tiles::StreamCounts {
-    urbis_tiles::StreamCounts {
-        requested: a.requested + b.requested,
-        loaded: a.loaded + b.loaded,
-        cancelled: a.cancelled + b.cancelled,
-        evicted: a.evicted + b.evicted,
-        failed: a.failed + b.failed,
-        dropped_for_budget: a.dropped_for_budget + b.dropped_for_budget,
-        bytes_fetched: a.bytes_fetched + b.bytes_fetched,
-    }
 }
 
 /// Streams tilesets in the window: tiles for each frame's camera, a progress line in the overlay.

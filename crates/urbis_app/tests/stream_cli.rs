@@ -61,6 +61,12 @@ fn check_budget(r: &serde_json::Value, budget: u64) -> (u64, u64) {
         assert!(resident <= budget, "frame {}: {resident} bytes resident over the {budget}-byte budget", f["frame"]);
     }
     let t = &r["total"];
+    // Over budget the SSE rises until the view fits; tiles are not loaded, dropped and loaded again.
+    let (loaded, dropped) = (t["loaded"].as_u64().expect("loaded"), t["dropped_for_budget"].as_u64().expect("dropped"));
+    assert!(dropped * 4 <= loaded, "{dropped} of {loaded} loaded tiles dropped for the budget");
+    for w in r["waypoints"].as_array().expect("waypoints") {
+        assert!(w["full_detail_ms"].as_f64().is_some(), "waypoint not at full detail: {w}");
+    }
     (t["peak_resident_bytes"].as_u64().expect("peak"), t["peak_rss_bytes"].as_u64().expect("rss"))
 }
 

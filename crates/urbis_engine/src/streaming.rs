@@ -71,13 +71,7 @@ impl Streams {
             s.frame.shown += f.shown;
             s.frame.attach_ms += f.attach_ms;
             let c = t.stream.take_frame_counts();
-            s.counts.requested += c.requested;
-            s.counts.loaded += c.loaded;
-            s.counts.cancelled += c.cancelled;
-            s.counts.evicted += c.evicted;
-            s.counts.failed += c.failed;
-            s.counts.dropped_for_budget += c.dropped_for_budget;
-            s.counts.bytes_fetched += c.bytes_fetched;
+            s.counts += c;
             let st: StreamStatus = t.stream.status();
             s.pending += st.pending + st.decoded;
             s.resident_tiles += st.resident_tiles;

@@ -62,7 +62,7 @@ fn settle(model: &mut CityModel, s: &mut StreamedTileset, v: View) {
 fn tiles_become_entities_and_evicted_tiles_leave_the_ecs() {
     let tiles = SampleTiles { levels: 4, lots: 6, size_m: 1024.0, ..Default::default() };
     let p = write(&tiles, "evict");
-    let (mut model, mut s) = open(&p, 6 << 20);
+    let (mut model, mut s) = open(&p, 2 << 20);
     let per_tile = (tiles.lots * tiles.lots) as usize;
     let mut seen: HashMap<TileId, Vec<Entity>> = HashMap::new();
     let mut evicted_checked = 0;
@@ -113,7 +113,7 @@ fn tiles_become_entities_and_evicted_tiles_leave_the_ecs() {
                 Some(Some(id.clone()))
             );
         }
-        assert!(s.stream.status().resident_bytes <= 6 << 20);
+        assert!(s.stream.status().resident_bytes <= 2 << 20);
     }
     let c = s.stream.counts();
     assert!(evicted_checked > 0 && c.evicted > 0, "the flight evicted tiles: {c:?}");

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use glam::DVec3;
 
-use crate::tree::{Refine, TileId, TileTree};
+use crate::tree::{Pending, Refine, TileId, TileTree};
 use crate::volume::Volume;
 
 /// The camera a selection is made for (world/ECEF coordinates).
@@ -40,19 +40,40 @@ impl View {
 
     /// Whether a sphere touches the view frustum (no far plane).
     pub fn sees(&self, center: DVec3, radius: f64) -> bool {
+        self.sees_extent(center, |_| radius)
+    }
+
+    /// Whether a bounding volume touches the view frustum; boxes are tested
+    /// as oriented boxes (a flat city tile's enclosing sphere is far larger).
+    pub fn sees_volume(&self, v: &Volume) -> bool {
+        match *v {
+            Volume::Box { center, half_axes } => self.sees_extent(center, |n| {
+                n.dot(half_axes.x_axis).abs() + n.dot(half_axes.y_axis).abs() + n.dot(half_axes.z_axis).abs()
+            }),
+            _ => {
+                let (c, r) = v.bounding_sphere();
+                self.sees(c, r)
+            }
+        }
+    }
+
+    /// The frustum test with the volume's extent along each plane normal.
+    fn sees_extent(&self, center: DVec3, extent: impl Fn(DVec3) -> f64) -> bool {
+        let radius = |n: DVec3| extent(n);
         let d = center - self.position;
         let right = self.direction.cross(self.up).normalize();
         let up = right.cross(self.direction);
         let ty = (self.fov_y / 2.0).tan();
         let tx = ty * self.aspect;
-        // Inward normals of the four side planes through the eye.
+        // Outward normals of the four side planes through the eye, each
+        // holding an edge direction of the frustum (dir ± right·tan, dir ± up·tan).
         let planes = [
-            (self.direction * tx + right).normalize().cross(up),
-            up.cross((self.direction * tx - right).normalize()),
-            right.cross((self.direction * ty + up).normalize()),
-            (self.direction * ty - up).normalize().cross(right),
+            (self.direction + right * tx).cross(up).normalize(),
+            up.cross(self.direction - right * tx).normalize(),
+            right.cross(self.direction + up * ty).normalize(),
+            (self.direction - up * ty).cross(right).normalize(),
         ];
-        d.dot(self.direction) >= -radius && planes.iter().all(|n| -n.dot(d) >= -radius)
+        d.dot(self.direction) >= -radius(self.direction) && planes.iter().all(|n| -n.dot(d) >= -radius(*n))
     }
 }
 
@@ -62,11 +83,18 @@ pub struct Selection {
     pub tiles: Vec<TileId>,
     pub visited: usize,
     pub culled: usize,
+    /// Tiles of a lazy tree whose pending part (an implicit subtree, an
+    /// external tileset) selection needs next; until it is grafted the tile
+    /// above stands in.
+    pub expand: Vec<TileId>,
 }
 
 fn visible(view: &View, v: &Volume) -> bool {
-    let (c, r) = v.bounding_sphere();
-    view.sees(c, r)
+    view.sees_volume(v)
+}
+
+fn visible_or_uncull(view: &View, v: &Volume) -> bool {
+    !view.cull || visible(view, v)
 }
 
 /// Selects the tiles to show for `view`. Tiles in `failed` cannot show
@@ -84,11 +112,35 @@ pub fn select(tree: &TileTree, view: &View, failed: &HashSet<TileId>) -> Selecti
             out.culled += 1;
             continue;
         }
+        if matches!(node.pending, Some(Pending::Subtree { .. })) {
+            // Its content and children are not known yet.
+            out.expand.push(id);
+            continue;
+        }
         let in_request_volume = node.viewer_request_volume.as_ref().is_none_or(|v| v.contains(view.position));
         let renderable = !node.contents.is_empty() && !failed.contains(&id) && in_request_volume;
         let sse = view.sse(node.geometric_error, node.volume.distance(view.position));
-        let refine = sse > view.max_sse && !node.children.is_empty();
+        let external = matches!(node.pending, Some(Pending::External { .. }));
+        let refine = sse > view.max_sse && (!node.children.is_empty() || external);
         if !refine {
+            if renderable {
+                out.tiles.push(id);
+            }
+            continue;
+        }
+        let waiting: Vec<TileId> = node
+            .children
+            .iter()
+            .copied()
+            .filter(|c| matches!(tree.get(*c).pending, Some(Pending::Subtree { .. })))
+            .filter(|c| visible_or_uncull(view, &tree.get(*c).volume))
+            .collect();
+        if external || (!waiting.is_empty() && node.refine == Refine::Replace) {
+            // Children not known yet: this tile stands in while they are fetched.
+            if external {
+                out.expand.push(id);
+            }
+            out.expand.extend(waiting.iter().copied());
             if renderable {
                 out.tiles.push(id);
             }
@@ -135,5 +187,45 @@ mod tests {
         assert!(!v.sees(DVec3::new(-10.0, 0.0, 0.0), 1.0));
         assert!(!v.sees(DVec3::new(10.0, 30.0, 0.0), 1.0));
         assert!(v.sees(DVec3::new(10.0, 30.0, 0.0), 30.0));
+    }
+
+    #[test]
+    fn frustum_edges_are_at_the_field_of_view() {
+        // 60° vertical, 2:1: half-angles 30° up/down and atan(2 tan 30°) = 49.1° sideways.
+        let v = View {
+            position: DVec3::ZERO,
+            direction: DVec3::X,
+            up: DVec3::Z,
+            fov_y: 60f64.to_radians(),
+            aspect: 2.0,
+            viewport_height: 1000.0,
+            max_sse: 16.0,
+            cull: true,
+        };
+        let at = |deg_up: f64, deg_side: f64| {
+            let (u, s) = (deg_up.to_radians(), deg_side.to_radians());
+            DVec3::new(100.0, -100.0 * s.tan(), 100.0 * u.tan())
+        };
+        let side = (2.0 * 30f64.to_radians().tan()).atan().to_degrees();
+        for (up, sideways, seen) in [
+            (29.0, 0.0, true),
+            (31.0, 0.0, false),
+            (-29.0, 0.0, true),
+            (-31.0, 0.0, false),
+            (0.0, side - 1.0, true),
+            (0.0, side + 1.0, false),
+            (0.0, -side + 1.0, true),
+            (0.0, -side - 1.0, false),
+        ] {
+            assert_eq!(v.sees(at(up, sideways), 0.01), seen, "{up}° up, {sideways}° to the right");
+        }
+        // An oriented box is culled by its extent along each plane, a flat tile's sphere would not be.
+        let flat = Volume::Box {
+            center: DVec3::new(100.0, 0.0, -200.0),
+            half_axes: glam::DMat3::from_diagonal(DVec3::new(150.0, 150.0, 1.0)),
+        };
+        assert!(!v.sees_volume(&flat));
+        let (c, r) = flat.bounding_sphere();
+        assert!(v.sees(c, r), "the enclosing sphere reaches into the view");
     }
 }

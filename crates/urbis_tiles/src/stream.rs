@@ -32,7 +32,7 @@ use urbis_formats::tiles3d::TileContent;
 
 use crate::load::TileFailure;
 use crate::select::{View, select};
-use crate::tree::{Refine, TileId, TileTree};
+use crate::tree::{Expansion, Refine, TileId, TileTree};
 
 /// How a stream behaves.
 #[derive(Debug, Clone)]
@@ -109,6 +109,21 @@ pub struct StreamCounts {
     /// Loaded but not attached because the budget could not hold them.
     pub dropped_for_budget: u64,
     pub bytes_fetched: u64,
+    /// Implicit subtrees and external tilesets grafted (lazy trees).
+    pub expanded: u64,
+}
+
+impl std::ops::AddAssign for StreamCounts {
+    fn add_assign(&mut self, o: StreamCounts) {
+        self.requested += o.requested;
+        self.loaded += o.loaded;
+        self.cancelled += o.cancelled;
+        self.evicted += o.evicted;
+        self.failed += o.failed;
+        self.dropped_for_budget += o.dropped_for_budget;
+        self.bytes_fetched += o.bytes_fetched;
+        self.expanded += o.expanded;
+    }
 }
 
 impl std::ops::Sub for StreamCounts {
@@ -122,6 +137,7 @@ impl std::ops::Sub for StreamCounts {
             failed: self.failed - o.failed,
             dropped_for_budget: self.dropped_for_budget - o.dropped_for_budget,
             bytes_fetched: self.bytes_fetched - o.bytes_fetched,
+            expanded: self.expanded - o.expanded,
         }
     }
 }
@@ -146,8 +162,14 @@ pub struct StreamStatus {
 struct Job {
     tile: TileId,
     generation: u64,
-    contents: Vec<(usize, String, PathBuf)>,
+    what: Work,
     cancel: Arc<AtomicBool>,
+}
+
+enum Work {
+    Contents(Vec<(usize, String, PathBuf)>),
+    /// A pending subtree (with its spec) or external tileset.
+    Expand(PathBuf, Option<Box<crate::implicit::ImplicitSpec>>),
 }
 
 struct Queue {
@@ -161,11 +183,19 @@ struct Shared {
     ready: Condvar,
 }
 
-type Outcome = (TileId, u64, Result<(Vec<(usize, String, TileContent)>, u64), TileFailure>);
+/// The parsed contents of a tile (index, URI, content) and the bytes fetched.
+type Parsed = (Vec<(usize, String, TileContent)>, u64);
+
+enum Outcome {
+    Loaded(TileId, u64, Result<Parsed, TileFailure>),
+    Expanded(TileId, u64, Result<Expansion, crate::TilesError>),
+}
 
 /// A tileset streamed for a moving camera.
 pub struct TileStream {
-    tree: Arc<TileTree>,
+    tree: TileTree,
+    /// Pending parts of the tree being fetched: generation of the request.
+    expanding: HashMap<TileId, u64>,
     opts: StreamOptions,
     entries: Vec<Entry>,
     shared: Arc<Shared>,
@@ -175,12 +205,18 @@ pub struct TileStream {
     generation: u64,
     sse: f64,
     wanted: Vec<TileId>,
+    /// Selection reached pending parts of the tree this frame.
+    needs_expansion: bool,
     protected: HashSet<TileId>,
     failures: Vec<TileFailure>,
     failed: HashSet<TileId>,
     counts: StreamCounts,
     frame_base: StreamCounts,
     resident_bytes: u64,
+    /// Tiles dropped for the budget since the SSE was last adapted.
+    drops_since_adapt: u64,
+    /// Frames in a row that would have fitted at a lower SSE.
+    calm_frames: u32,
     /// Bytes attached per byte fetched, largest seen: the size a tile will take before it is attached.
     expansion: f64,
 }
@@ -209,7 +245,7 @@ impl Drop for TileStream {
     }
 }
 
-fn worker(tree: Arc<TileTree>, shared: Arc<Shared>, out: Sender<Outcome>) {
+fn worker(fetcher: Arc<crate::fetch::Fetcher>, shared: Arc<Shared>, out: Sender<Outcome>) {
     loop {
         let job = {
             let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -226,11 +262,21 @@ fn worker(tree: Arc<TileTree>, shared: Arc<Shared>, out: Sender<Outcome>) {
         if job.cancel.load(Ordering::Relaxed) {
             continue;
         }
-        let mut contents = Vec::with_capacity(job.contents.len());
+        let list = match job.what {
+            Work::Contents(list) => list,
+            Work::Expand(loc, spec) => {
+                let r = crate::tree::fetch_expansion(&fetcher, &loc, spec.as_deref(), Some(&job.cancel));
+                if out.send(Outcome::Expanded(job.tile, job.generation, r)).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let mut contents = Vec::with_capacity(list.len());
         let mut fetched = 0;
         let mut failure = None;
-        for (i, uri, path) in &job.contents {
-            match crate::fetch::read_content(&tree.fetcher, path, Some(&job.cancel)) {
+        for (i, uri, path) in &list {
+            match crate::fetch::read_content(&fetcher, path, Some(&job.cancel)) {
                 Ok((c, n)) => {
                     fetched += n;
                     contents.push((*i, uri.clone(), c));
@@ -245,7 +291,7 @@ fn worker(tree: Arc<TileTree>, shared: Arc<Shared>, out: Sender<Outcome>) {
             Some(f) => Err(f),
             None => Ok((contents, fetched)),
         };
-        if out.send((job.tile, job.generation, result)).is_err() {
+        if out.send(Outcome::Loaded(job.tile, job.generation, result)).is_err() {
             return;
         }
     }
@@ -254,11 +300,12 @@ fn worker(tree: Arc<TileTree>, shared: Arc<Shared>, out: Sender<Outcome>) {
 impl TileStream {
     /// Starts the loader threads for a tileset.
     pub fn new(tree: Arc<TileTree>, opts: StreamOptions) -> TileStream {
+        let tree = Arc::unwrap_or_clone(tree);
         let shared =
             Arc::new(Shared { queue: Mutex::new(Queue { jobs: Vec::new(), stop: false }), ready: Condvar::new() });
         let (tx, rx) = channel();
         for k in 0..opts.workers.max(1) {
-            let (t, s, o) = (tree.clone(), shared.clone(), tx.clone());
+            let (t, s, o) = (tree.fetcher.clone(), shared.clone(), tx.clone());
             let spawned = std::thread::Builder::new().name(format!("urbis-tiles-{k}")).spawn(move || worker(t, s, o));
             if let Err(e) = spawned {
                 tracing::warn!("tile loader thread {k}: {e}");
@@ -268,6 +315,7 @@ impl TileStream {
         let sse = opts.max_sse;
         TileStream {
             tree,
+            expanding: HashMap::new(),
             opts,
             entries,
             shared,
@@ -277,6 +325,7 @@ impl TileStream {
             generation: 0,
             sse,
             wanted: Vec::new(),
+            needs_expansion: false,
             protected: HashSet::new(),
             failures: Vec::new(),
             failed: HashSet::new(),
@@ -284,10 +333,12 @@ impl TileStream {
             frame_base: StreamCounts::default(),
             resident_bytes: 0,
             expansion: 3.0,
+            drops_since_adapt: 0,
+            calm_frames: 0,
         }
     }
 
-    pub fn tree(&self) -> &Arc<TileTree> {
+    pub fn tree(&self) -> &TileTree {
         &self.tree
     }
 
@@ -313,9 +364,16 @@ impl TileStream {
         let mut wanted: Vec<TileId> = Vec::new();
         let mut seen = HashSet::new();
         let mut priority: HashMap<TileId, f64> = HashMap::new();
+        let mut expand: Vec<TileId> = Vec::new();
         for v in views {
             let v = View { max_sse: self.sse, ..*v };
-            for t in select(&self.tree, &v, &self.failed).tiles {
+            let sel = select(&self.tree, &v, &self.failed);
+            for t in sel.expand {
+                if !expand.contains(&t) {
+                    expand.push(t);
+                }
+            }
+            for t in sel.tiles {
                 let p = self.priority(t, &v);
                 let slot = priority.entry(t).or_insert(f64::INFINITY);
                 *slot = slot.min(p);
@@ -357,23 +415,16 @@ impl TileStream {
             }
         }
         // Everything a view may draw this frame is protected from eviction:
-        // the wanted tiles and their ready ancestors (stand-ins).
-        let mut protected: HashSet<TileId> = HashSet::with_capacity(wanted.len() * 2);
-        for &t in &wanted {
-            protected.insert(t);
-            let mut a = self.tree.get(t).parent;
-            while let Some(p) = a {
-                if !protected.insert(p) {
-                    break;
-                }
-                a = self.tree.get(p).parent;
-            }
-        }
+        // the wanted tiles and the ready ancestors that stand in for them.
+        self.wanted = wanted.clone();
+        let mut protected: HashSet<TileId> = wanted.iter().copied().collect();
+        protected.extend(self.render_set());
         let frame = self.frame;
         for &t in &protected {
             self.entry(t).last_used = frame;
         }
-        self.requeue(&wanted, &priority);
+        self.needs_expansion = !expand.is_empty();
+        self.requeue(&wanted, &priority, &expand);
         self.adapt_sse(&wanted);
         self.wanted = wanted;
         self.protected = protected;
@@ -391,7 +442,20 @@ impl TileStream {
     }
 
     fn drain_results(&mut self) {
-        while let Ok((tile, generation, result)) = self.results.try_recv() {
+        while let Ok(outcome) = self.results.try_recv() {
+            let (tile, generation, result) = match outcome {
+                Outcome::Loaded(t, g, r) => (t, g, r),
+                Outcome::Expanded(t, g, r) => {
+                    if self.expanding.get(&t) == Some(&g) {
+                        self.expanding.remove(&t);
+                        self.tree.apply_expansion(t, r);
+                        self.counts.expanded += 1;
+                        let n = self.tree.len();
+                        self.entries.resize(n, Entry { state: State::Unloaded, last_used: 0 });
+                    }
+                    continue;
+                }
+            };
             let current = matches!(&self.entries[tile.0 as usize].state, State::Loading { generation: g, .. } if *g == generation);
             if !current {
                 continue; // cancelled meanwhile: already counted
@@ -414,14 +478,22 @@ impl TileStream {
         }
     }
 
-    fn requeue(&mut self, wanted: &[TileId], priority: &HashMap<TileId, f64>) {
+    fn requeue(&mut self, wanted: &[TileId], priority: &HashMap<TileId, f64>, expand: &[TileId]) {
         let want: HashSet<TileId> = wanted.iter().copied().collect();
+        let grow: HashSet<TileId> = expand.iter().copied().collect();
         let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         // Queued jobs no view wants any more are dropped; the rest re-sorted.
         let old = std::mem::take(&mut q.jobs);
         let mut kept = Vec::with_capacity(old.len());
+        let mut expansions = Vec::new();
         for j in old {
-            if want.contains(&j.tile) {
+            if matches!(j.what, Work::Expand(..)) {
+                if grow.contains(&j.tile) {
+                    expansions.push(j);
+                } else {
+                    self.expanding.remove(&j.tile);
+                }
+            } else if want.contains(&j.tile) {
                 kept.push(j);
             } else {
                 self.counts.cancelled += 1;
@@ -465,11 +537,41 @@ impl TileStream {
             let cancel = Arc::new(AtomicBool::new(false));
             let contents =
                 self.tree.get(t).contents.iter().enumerate().map(|(i, c)| (i, c.uri.clone(), c.path.clone())).collect();
-            kept.push(Job { tile: t, generation: self.generation, contents, cancel: cancel.clone() });
+            kept.push(Job {
+                tile: t,
+                generation: self.generation,
+                what: Work::Contents(contents),
+                cancel: cancel.clone(),
+            });
             self.entries[t.0 as usize].state = State::Loading { generation: self.generation, cancel };
             self.counts.requested += 1;
         }
         kept.sort_by(|a, b| priority[&b.tile].total_cmp(&priority[&a.tile]));
+        // Expanding the tree comes first: it decides what else is needed.
+        for &t in expand {
+            if self.expanding.contains_key(&t) {
+                continue;
+            }
+            let Some((loc, spec)) = self.tree.expansion_job(t) else {
+                self.tree.apply_expansion(
+                    t,
+                    Err(crate::TilesError::Invalid {
+                        path: self.tree.path.display().to_string(),
+                        msg: "pending part refused".into(),
+                    }),
+                );
+                continue;
+            };
+            self.generation += 1;
+            self.expanding.insert(t, self.generation);
+            expansions.push(Job {
+                tile: t,
+                generation: self.generation,
+                what: Work::Expand(loc, spec.map(Box::new)),
+                cancel: Arc::new(AtomicBool::new(false)),
+            });
+        }
+        kept.extend(expansions);
         q.jobs = kept;
         drop(q);
         self.shared.ready.notify_all();
@@ -491,14 +593,23 @@ impl TileStream {
         let mean = if resident_tiles > 0 { self.resident_bytes as f64 / resident_tiles as f64 } else { 0.0 };
         let need = ready as f64 + unknown as f64 * mean;
         let budget = self.opts.memory_budget as f64;
-        if need > budget || self.counts.dropped_for_budget > self.frame_base.dropped_for_budget {
+        let dropped = std::mem::take(&mut self.drops_since_adapt);
+        if need > budget || dropped > 0 {
             let raised = (self.sse * 1.25).min(self.opts.max_raised_sse);
             if raised > self.sse {
                 tracing::info!("memory budget: screen-space error raised to {raised:.1} px");
             }
             self.sse = raised;
+            self.calm_frames = 0;
         } else if self.sse > self.opts.max_sse && need < 0.5 * budget {
-            self.sse = (self.sse / 1.1).max(self.opts.max_sse);
+            // Lowered again only after a quiet spell, so a view at the edge
+            // of the budget does not load, drop and reload the same tiles.
+            self.calm_frames += 1;
+            if self.calm_frames > 30 {
+                self.sse = (self.sse / 1.1).max(self.opts.max_sse);
+            }
+        } else {
+            self.calm_frames = 0;
         }
     }
 
@@ -556,6 +667,7 @@ impl TileStream {
         if self.resident_bytes + bytes > self.opts.memory_budget {
             self.entry(d.tile).state = State::Unloaded;
             self.counts.dropped_for_budget += 1;
+            self.drops_since_adapt += 1;
             return false;
         }
         self.resident_bytes += bytes;
@@ -570,6 +682,7 @@ impl TileStream {
     pub fn dropped(&mut self, d: &Decoded) {
         self.entry(d.tile).state = State::Unloaded;
         self.counts.dropped_for_budget += 1;
+        self.drops_since_adapt += 1;
     }
 
     /// Evicts every attached tile no view needs while over the budget (after the budget shrinks).
@@ -651,8 +764,10 @@ impl TileStream {
                 _ => {}
             }
         }
+        let pending = pending + self.expanding.len();
         let complete = pending == 0
             && self.decoded.is_empty()
+            && !self.needs_expansion
             && self.wanted.iter().all(|t| self.is_ready(*t) || self.tree.get(*t).contents.is_empty());
         StreamStatus {
             pending,

@@ -61,6 +61,40 @@ pub struct TileNode {
     pub metadata: Option<MetadataEntity>,
     pub implicit: Option<ImplicitCoord>,
     pub depth: u32,
+    /// Part of the tree below this tile not fetched yet (lazy trees).
+    pub pending: Option<Pending>,
+}
+
+/// A part of a lazy tree that is fetched when selection first reaches it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    /// This tile is the root of an implicit subtree not yet read: its
+    /// content and children come from the subtree file.
+    Subtree { spec: usize, coord: ImplicitCoord },
+    /// This tile's content is an external tileset, whose root becomes its child.
+    External { path: PathBuf, transform: DMat4, refine: Refine, chain: Vec<PathBuf> },
+}
+
+/// A fetched and parsed expansion, ready to graft on the main thread.
+#[derive(Debug)]
+pub enum Expansion {
+    Subtree(Box<urbis_formats::tiles3d::subtree::Subtree>),
+    Tileset(Box<Tileset>),
+}
+
+/// Fetches and parses a pending part (on any thread): a subtree with its
+/// spec, or an external tileset.
+pub fn fetch_expansion(
+    fetcher: &Fetcher,
+    loc: &Path,
+    spec: Option<&crate::implicit::ImplicitSpec>,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<Expansion, TilesError> {
+    let bytes = fetcher.read(loc, cancel)?;
+    match spec {
+        Some(sp) => Ok(Expansion::Subtree(Box::new(sp.parse(fetcher, loc, &bytes)?))),
+        None => Ok(Expansion::Tileset(Box::new(tileset::parse(&bytes, &loc.display().to_string())?))),
+    }
 }
 
 /// A tileset as a flat tree.
@@ -79,6 +113,9 @@ pub struct TileTree {
     pub errors: Vec<String>,
     /// Reads this tileset's files (local or HTTP).
     pub fetcher: Arc<Fetcher>,
+    /// The implicit roots of the tree.
+    pub implicit_specs: Vec<crate::implicit::ImplicitSpec>,
+    pub limits: TreeLimits,
 }
 
 /// Limits that keep hostile tilesets bounded.
@@ -86,11 +123,21 @@ pub struct TileTree {
 pub struct TreeLimits {
     pub max_tiles: usize,
     pub max_external_depth: usize,
+    /// Leave implicit subtrees and external tilesets unread until selection
+    /// reaches them ([`Pending`]); a streamer expands them.
+    pub lazy: bool,
 }
 
 impl Default for TreeLimits {
     fn default() -> Self {
-        Self { max_tiles: 1_000_000, max_external_depth: 16 }
+        Self { max_tiles: 1_000_000, max_external_depth: 16, lazy: false }
+    }
+}
+
+impl TreeLimits {
+    /// Limits of a lazy tree: up to 64 M tiles, expanded as they are reached.
+    pub fn lazy() -> Self {
+        Self { max_tiles: 64_000_000, lazy: true, ..Self::default() }
     }
 }
 
@@ -138,6 +185,8 @@ impl TileTree {
             groups: ts.groups.clone(),
             errors: Vec::new(),
             fetcher,
+            implicit_specs: Vec::new(),
+            limits,
         };
         let mut b = Builder { tree: &mut tree, limits, external_chain: vec![path.to_path_buf()] };
         b.add_tile(&ts.root, None, DMat4::IDENTITY, Refine::Replace, &root_dir, path, 0)?;
@@ -158,6 +207,69 @@ impl TileTree {
 
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// Where the pending part below `id` is read from.
+    pub fn expansion_location(&self, id: TileId) -> Option<Result<PathBuf, TilesError>> {
+        match self.get(id).pending.as_ref()? {
+            Pending::Subtree { spec, coord } => {
+                Some(self.implicit_specs[*spec].subtree_location(*coord, &self.root_dir))
+            }
+            Pending::External { path, .. } => Some(Ok(path.clone())),
+        }
+    }
+
+    /// What a loader thread needs to parse the pending part below `id`:
+    /// its location and, for a subtree, its implicit spec.
+    pub fn expansion_job(&self, id: TileId) -> Option<(PathBuf, Option<crate::implicit::ImplicitSpec>)> {
+        let loc = match self.expansion_location(id)? {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("{e}");
+                return None;
+            }
+        };
+        let spec = match self.get(id).pending.as_ref()? {
+            Pending::Subtree { spec, .. } => Some(self.implicit_specs[*spec].clone()),
+            Pending::External { .. } => None,
+        };
+        Some((loc, spec))
+    }
+
+    /// Grafts a parsed expansion (or records its failure) below `id`;
+    /// returns the tiles added. A failure leaves `id` without the part and
+    /// is listed in [`TileTree::errors`].
+    pub fn apply_expansion(&mut self, id: TileId, parsed: Result<Expansion, TilesError>) -> usize {
+        let before = self.nodes.len();
+        let pending = self.nodes[id.0 as usize].pending.clone();
+        let result = match (parsed, pending) {
+            (Ok(Expansion::Subtree(st)), Some(Pending::Subtree { .. })) => {
+                crate::implicit::apply_subtree(self, id, &st, self.limits.max_tiles).map(|_| ())
+            }
+            (Ok(Expansion::Tileset(ts)), Some(Pending::External { path, transform, refine, chain })) => {
+                self.nodes[id.0 as usize].pending = None;
+                let depth = self.nodes[id.0 as usize].depth;
+                let limits = self.limits;
+                let mut b = Builder { tree: self, limits, external_chain: chain };
+                if b.external_chain.len() > limits.max_external_depth || b.external_chain.contains(&path) {
+                    Err(TilesError::Invalid {
+                        path: path.display().to_string(),
+                        msg: format!("external tileset cycle or nesting deeper than {}", limits.max_external_depth),
+                    })
+                } else {
+                    b.external_chain.push(path.clone());
+                    b.add_external(*ts, &path, id, transform, refine, depth)
+                }
+            }
+            (Err(e), _) => Err(e),
+            (Ok(_), _) => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::warn!("{e}");
+            self.errors.push(e.to_string());
+        }
+        self.nodes[id.0 as usize].pending = None;
+        self.nodes.len() - before
     }
 
     /// Number of content references over all tiles.
@@ -237,6 +349,7 @@ impl Builder<'_> {
             metadata: t.metadata.clone(),
             implicit: None,
             depth,
+            pending: None,
         });
         if let Some(p) = parent {
             self.tree.nodes[p.0 as usize].children.push(id);
@@ -249,8 +362,8 @@ impl Builder<'_> {
                 imp,
                 template.as_deref(),
                 dir,
-                &self.tree.root_dir.clone(),
                 self.limits.max_tiles,
+                self.limits.lazy,
             )?;
             return Ok(id);
         }
@@ -272,7 +385,12 @@ impl Builder<'_> {
                 }
             };
             if is_tileset_uri(&c.uri) {
-                self.graft_external(&path, id, transform, refine, depth)?;
+                if self.limits.lazy {
+                    self.tree.nodes[id.0 as usize].pending =
+                        Some(Pending::External { path, transform, refine, chain: self.external_chain.clone() });
+                } else {
+                    self.graft_external(&path, id, transform, refine, depth)?;
+                }
                 continue;
             }
             let cv =
@@ -317,6 +435,18 @@ impl Builder<'_> {
                 return Ok(());
             }
         };
+        self.add_external(ts, path, parent, transform, refine, depth)
+    }
+
+    fn add_external(
+        &mut self,
+        ts: Tileset,
+        path: &Path,
+        parent: TileId,
+        transform: DMat4,
+        refine: Refine,
+        depth: u32,
+    ) -> Result<(), TilesError> {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.external_chain.push(path.to_path_buf());
         let r = self.add_tile(&ts.root, Some(parent), transform, refine, &dir, path, depth + 1);

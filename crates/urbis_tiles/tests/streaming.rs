@@ -370,3 +370,101 @@ fn a_fast_camera_move_cancels_what_is_no_longer_needed() {
     assert_eq!(server.in_flight.load(Ordering::SeqCst), 0, "the server has nothing left to answer");
     println!("cancelled {} of {} wanted; requested {}", c.cancelled, wanted_sw.len(), c.requested);
 }
+
+/// The paths of the contents of some tiles, sorted.
+fn content_paths(tree: &TileTree, tiles: &[TileId]) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = tiles.iter().flat_map(|t| tree.get(*t).contents.iter().map(|c| c.path.clone())).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_lazy_tree_of_millions_of_tiles_fetches_only_what_selection_reaches() {
+    // 12 levels: 5.6 million tiles, made by the server on request.
+    let tiles = SampleTiles { levels: 12, lots: 1, size_m: 131072.0, ..Default::default() };
+    assert!(tiles.tile_count() > 5_000_000);
+    let server = Server::start(tiles, HashMap::new());
+    let url = PathBuf::from(format!("{}/tileset.json", server.base));
+    let tree = TileTree::open_through(&url, TreeLimits::lazy(), quick_http()).expect("open lazily");
+    assert_eq!(tree.len(), 1, "only the root at open");
+    assert_eq!(server.requests("subtrees/0/0/0.subtree"), 0, "no subtree read at open");
+    let mut s = TileStream::new(Arc::new(tree), StreamOptions::default());
+    // Low over the south-west corner, looking steeply down.
+    let v = view(&tiles, -64000.0, -65000.0, 300.0, -70.0, 16.0);
+    assert!(run_until_complete(&mut s, &[v], 3, Duration::from_secs(60)), "{:?}", s.status());
+    let tree = s.tree();
+    let subtrees = server.log.lock().expect("log").iter().filter(|(_, p)| p.ends_with(".subtree")).count();
+    let c = s.counts();
+    println!(
+        "{} of {} tiles in memory; {subtrees} subtrees and {} contents fetched",
+        tree.len(),
+        tiles.tile_count(),
+        c.loaded
+    );
+    assert_eq!(c.expanded as usize, subtrees, "every subtree fetched was grafted");
+    assert!(tree.len() < 50_000 && subtrees < 500, "{} tiles, {subtrees} subtrees", tree.len());
+    let deepest = s.render_set().iter().map(|t| tree.get(*t).implicit.map_or(0, |c| c.level)).max().unwrap_or(0);
+    assert!(deepest >= 10, "the camera near the ground refines deep ({deepest})");
+}
+
+#[test]
+fn a_lazy_tree_selects_what_the_eager_tree_selects() {
+    let tiles = SampleTiles { levels: 5, lots: 2, size_m: 4096.0, ..Default::default() };
+    let p = write_tiles(&tiles, "lazy-eager");
+    let v = view(&tiles, -1500.0, -2500.0, 200.0, -20.0, 16.0);
+    let eager = TileTree::open(&p).expect("eager");
+    let want = content_paths(&eager, &urbis_tiles::select(&eager, &v, &Default::default()).tiles);
+    let lazy = TileTree::open_through(&p, TreeLimits::lazy(), urbis_tiles::fetch::default_fetcher()).expect("lazy");
+    assert!(lazy.len() < eager.len());
+    let mut s = TileStream::new(Arc::new(lazy), StreamOptions::default());
+    assert!(run_until_complete(&mut s, &[v], 3, Duration::from_secs(30)));
+    let got = content_paths(s.tree(), &s.render_set());
+    assert!(
+        got == want,
+        "lazy {} tiles, eager {}: {:?}",
+        got.len(),
+        want.len(),
+        got.iter().filter(|p| !want.contains(p)).collect::<Vec<_>>()
+    );
+    assert!(s.tree().len() < eager.len(), "{} of {}", s.tree().len(), eager.len());
+}
+
+#[test]
+fn external_tilesets_are_grafted_when_reached() {
+    let tiles = SampleTiles { levels: 3, lots: 2, size_m: 512.0, ..Default::default() };
+    let dir = std::env::temp_dir().join(format!("urbis-stream-external-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for name in ["east", "west"] {
+        tiles.write(&dir.join(name), |_| {}).expect("write");
+    }
+    // A parent tileset (ECEF, no transform: the children carry their own) whose two children are those tilesets.
+    let c = CityFrame::new(tiles.origin).enu_to_ecef(DVec3::new(0.0, 0.0, 40.0));
+    let sphere = serde_json::json!({"sphere": [c.x, c.y, c.z, 400.0]});
+    let child =
+        |uri: &str| serde_json::json!({"boundingVolume": sphere, "geometricError": 100, "content": {"uri": uri}});
+    let doc = serde_json::json!({
+        "asset": {"version": "1.1"}, "geometricError": 1000,
+        "root": {"boundingVolume": sphere,
+            "geometricError": 1000, "refine": "ADD",
+            "children": [child("east/tileset.json"), child("west/tileset.json")]}
+    });
+    let p = dir.join("tileset.json");
+    std::fs::write(&p, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let lazy = TileTree::open_through(&p, TreeLimits::lazy(), urbis_tiles::fetch::default_fetcher()).expect("lazy");
+    assert_eq!(lazy.len(), 3, "root and the two tiles that reference external tilesets");
+    assert!(
+        lazy.nodes.iter().filter(|n| matches!(n.pending, Some(urbis_tiles::tree::Pending::External { .. }))).count()
+            == 2
+    );
+    let eager = TileTree::open(&p).expect("eager");
+    let v = view(&tiles, 0.0, -700.0, 300.0, -30.0, 16.0);
+    let want = content_paths(&eager, &urbis_tiles::select(&eager, &v, &Default::default()).tiles);
+    eprintln!("eager: {} tiles, {} selected, errors {:?}", eager.len(), want.len(), eager.errors);
+    assert!(
+        want.iter().any(|p| p.starts_with(dir.join("east"))) && want.iter().any(|p| p.starts_with(dir.join("west")))
+    );
+    let mut s = TileStream::new(Arc::new(lazy), StreamOptions::default());
+    assert!(run_until_complete(&mut s, &[v], 3, Duration::from_secs(30)));
+    assert_eq!(content_paths(s.tree(), &s.render_set()), want);
+    assert!(s.counts().expanded >= 4, "two external tilesets and their root subtrees: {:?}", s.counts());
+}

@@ -25,6 +25,7 @@ use urbis_formats::ifc::IfcModel;
 use urbis_formats::tiles3d::TileContent;
 use urbis_formats::{FormatError, ascii_grid::DemGrid, cityjson::CityJson};
 use urbis_geo::{CityFrame, CrsTransform, Epsg, GeoError, Geodetic};
+use urbis_tiles::tree::TreeLimits;
 use urbis_tiles::{TileTree, TilesError, View};
 
 pub use appearance::{stable_hash, surface_appearance};
@@ -180,10 +181,15 @@ impl Source {
 /// directory that cannot be read is skipped: it gets a report with its
 /// error, and the rest of the directory loads. Files named explicitly must read.
 pub fn read_sources(paths: &[PathBuf]) -> Result<(Vec<Source>, Vec<LoadReport>), LoadError> {
+    read_sources_with(paths, TreeLimits::default())
+}
+
+/// Like [`read_sources`], opening tilesets with `limits` (lazy trees for streaming).
+pub fn read_sources_with(paths: &[PathBuf], limits: TreeLimits) -> Result<(Vec<Source>, Vec<LoadReport>), LoadError> {
     let mut sources = Vec::new();
     let mut skipped = Vec::new();
     for (f, from_dir) in expand(paths)? {
-        match read_source(&f) {
+        match read_source_with(&f, limits) {
             Ok(s) => sources.push(s),
             Err(e) if from_dir => {
                 tracing::warn!("skipped {}: {e}", f.display());
@@ -243,6 +249,11 @@ fn is_dem_name(f: &Path) -> bool {
 
 /// Reads one file of any supported kind.
 pub fn read_source(f: &Path) -> Result<Source, LoadError> {
+    read_source_with(f, TreeLimits::default())
+}
+
+/// Like [`read_source`], opening a tileset with `limits`.
+pub fn read_source_with(f: &Path, limits: TreeLimits) -> Result<Source, LoadError> {
     let path = f.to_path_buf();
     if urbis_tiles::is_url(f) {
         // A URL is a tileset (a `.json` document or a directory holding `tileset.json`).
@@ -252,7 +263,7 @@ pub fn read_source(f: &Path) -> Result<Source, LoadError> {
         } else {
             PathBuf::from(format!("{}/tileset.json", s.trim_end_matches('/')))
         };
-        let tree = TileTree::open_through(&loc, Default::default(), urbis_tiles::fetch::default_fetcher())?;
+        let tree = TileTree::open_through(&loc, limits, urbis_tiles::fetch::default_fetcher())?;
         return Ok(Source::Tileset { tree: Box::new(tree), path: loc });
     }
     Ok(match detect(f)? {
@@ -262,7 +273,10 @@ pub fn read_source(f: &Path) -> Result<Source, LoadError> {
         Some(InputKind::GeoTiff) => Source::Dem { grid: urbis_formats::geotiff::read(f)?, path },
         Some(InputKind::Ifc) => Source::Ifc { model: Box::new(urbis_formats::ifc::read(f)?), path },
         Some(InputKind::GeoJson) => Source::GeoJson { doc: Box::new(urbis_formats::geojson::read(f)?), path },
-        Some(InputKind::Tileset) => Source::Tileset { tree: Box::new(TileTree::open(f)?), path },
+        Some(InputKind::Tileset) => Source::Tileset {
+            tree: Box::new(TileTree::open_through(f, limits, urbis_tiles::fetch::default_fetcher())?),
+            path,
+        },
         Some(InputKind::Gltf) => Source::Gltf { model: Box::new(urbis_formats::gltf::read(f)?), path },
         Some(InputKind::Tile) => Source::Tile { content: Box::new(urbis_formats::tiles3d::read_content(f)?), path },
         None => return Err(LoadError::Unsupported { path: f.display().to_string() }),
@@ -435,7 +449,7 @@ pub fn open_city_streaming(
     opts: &LoadOptions,
     stream: &StreamOptions,
 ) -> Result<(CityModel, Vec<StreamedTileset>, Vec<LoadReport>), LoadError> {
-    let (sources, skipped) = read_sources(paths)?;
+    let (sources, skipped) = read_sources_with(paths, TreeLimits::lazy())?;
     if sources.is_empty()
         && let Some(first) = skipped.first()
     {

@@ -134,11 +134,11 @@ impl StreamedTileset {
 
     /// Spawns a parsed tile's features; returns the bytes they hold.
     fn attach(&mut self, model: &mut CityModel, d: &Decoded) -> u64 {
-        let tree = self.stream.tree().clone();
+        let tree = self.stream.tree();
         let node = tree.get(d.tile);
         model.world.insert_resource(SpawnLog::default());
         for (i, uri, content) in &d.contents {
-            let common = content_attributes(&tree, d.tile, *i, uri, &self.common);
+            let common = content_attributes(tree, d.tile, *i, uri, &self.common);
             let mut ctx = ContentContext {
                 placer: self.placer,
                 transform: node.transform,
