@@ -60,7 +60,7 @@ fn load(inputs: &Inputs, detail: TileDetail) -> Result<CityModel> {
     let paths = input_paths(inputs)?;
     let pb =
         spinner(&format!("loading {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
-    let opts = urbis_model::LoadOptions { detail, footprints: inputs.footprint_options() };
+    let opts = inputs.load_options(detail);
     let (model, reports) = urbis_model::open_city_opts(&paths, &opts)?;
     pb.finish_and_clear();
     for r in &reports {
@@ -313,7 +313,7 @@ pub fn render(
 pub fn inspect(inputs: &Inputs, as_json: bool, query: Option<&str>) -> Result<()> {
     let paths = input_paths(inputs)?;
     // Inspection covers every tile at its finest level.
-    let opts = urbis_model::LoadOptions { detail: TileDetail::Finest, footprints: inputs.footprint_options() };
+    let opts = inputs.load_options(TileDetail::Finest);
     let (model, reports) = urbis_model::open_city_opts(&paths, &opts)?;
     let counts: serde_json::Map<String, serde_json::Value> =
         model.counts_by_class().into_iter().map(|(c, n)| (c.name().to_string(), n.into())).collect();

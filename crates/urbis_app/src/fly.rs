@@ -80,7 +80,7 @@ pub fn open_streaming(
     stream: &StreamArgs,
 ) -> Result<(CityModel, Vec<StreamedTileset>)> {
     stream.install_fetcher()?;
-    let opts = urbis_model::LoadOptions { footprints: inputs.footprint_options(), ..Default::default() };
+    let opts = inputs.load_options(urbis_model::TileDetail::Overview);
     let (model, tilesets, reports) = urbis_model::open_city_streaming(paths, &opts, &stream.options())?;
     for r in &reports {
         for w in &r.warnings {

@@ -67,10 +67,19 @@ pub struct Inputs {
     /// GeoJSON footprints: height when no property gives one.
     #[arg(long, default_value_t = 10.0)]
     pub default_height: f64,
+    /// Place data without a georeference (a tileset at the Earth's centre, an IFC without map conversion,
+    /// a CityJSON without CRS) at lon,lat,height[,heading] (degrees, metres, degrees clockwise from north).
+    #[arg(long, allow_hyphen_values = true)]
+    pub place: Option<urbis_model::Place>,
 }
 
 impl Inputs {
     /// How footprints are extruded, from the flags.
+    /// How inputs load, from the flags (tileset detail aside).
+    pub fn load_options(&self, detail: urbis_model::TileDetail) -> urbis_model::LoadOptions {
+        urbis_model::LoadOptions { detail, footprints: self.footprint_options(), place: self.place }
+    }
+
     pub fn footprint_options(&self) -> urbis_model::FootprintOptions {
         let mut o = urbis_model::FootprintOptions::default();
         if let Some(h) = &self.height_attr {

@@ -45,8 +45,8 @@ pub struct ImplicitSpec {
     pub dir: PathBuf,
     /// The implicit root (transform, volume, error, refinement, depth).
     pub root: TileId,
-    base_transform: glam::DMat4,
-    base_volume: crate::volume::Volume,
+    pub(crate) base_transform: glam::DMat4,
+    pub(crate) base_volume: crate::volume::Volume,
     base_error: f64,
     base_refine: crate::tree::Refine,
     base_depth: u32,

@@ -272,6 +272,27 @@ impl TileTree {
         self.nodes.len() - before
     }
 
+    /// Places the whole tileset with a model matrix, as Cesium's
+    /// `modelMatrix` does: every tile transform and bounding volume (and
+    /// every part still pending) is premultiplied by `m`.
+    pub fn apply_model_matrix(&mut self, m: DMat4) {
+        for n in &mut self.nodes {
+            n.transform = m * n.transform;
+            n.volume = n.volume.transformed(&m);
+            n.viewer_request_volume = n.viewer_request_volume.map(|v| v.transformed(&m));
+            for c in &mut n.contents {
+                c.volume = c.volume.map(|v| v.transformed(&m));
+            }
+            if let Some(Pending::External { transform, .. }) = &mut n.pending {
+                *transform = m * *transform;
+            }
+        }
+        for s in &mut self.implicit_specs {
+            s.base_transform = m * s.base_transform;
+            s.base_volume = s.base_volume.transformed(&m);
+        }
+    }
+
     /// Number of content references over all tiles.
     pub fn content_count(&self) -> usize {
         self.nodes.iter().map(|n| n.contents.len()).sum()

@@ -90,6 +90,20 @@ impl Volume {
         pts
     }
 
+    /// The volume moved by a rigid (or uniformly scaled) transform; regions
+    /// are geographic and stay where they are.
+    pub fn transformed(&self, m: &DMat4) -> Volume {
+        match *self {
+            Volume::Box { center, half_axes } => {
+                Volume::Box { center: m.transform_point3(center), half_axes: DMat3::from_mat4(*m) * half_axes }
+            }
+            Volume::Sphere { center, radius } => {
+                Volume::Sphere { center: m.transform_point3(center), radius: radius * crate::tree::max_scale(m) }
+            }
+            r @ Volume::Region { .. } => r,
+        }
+    }
+
     /// A sphere that encloses the volume.
     pub fn bounding_sphere(&self) -> (DVec3, f64) {
         match *self {

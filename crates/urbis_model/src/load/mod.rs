@@ -299,11 +299,85 @@ pub enum TileDetail {
 pub struct LoadOptions {
     pub detail: TileDetail,
     pub footprints: FootprintOptions,
+    /// Where data without a georeference stands (`--place`).
+    pub place: Option<Place>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { detail: TileDetail::Overview, footprints: FootprintOptions::default() }
+        Self { detail: TileDetail::Overview, footprints: FootprintOptions::default(), place: None }
+    }
+}
+
+/// Where to put data that carries no georeference: a tileset at the
+/// Earth's centre, an IFC without map conversion or site location, a
+/// CityJSON or GeoJSON without a CRS. Its local x, y, z (metres, z up) become
+/// east, north, up at this point, turned by `heading` degrees clockwise
+/// from north (Cesium's `modelMatrix` from `eastNorthUpToFixedFrame`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Place {
+    pub lon: f64,
+    pub lat: f64,
+    pub height: f64,
+    pub heading: f64,
+}
+
+/// A `--place` value that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "place `{0}`: expected lon,lat,height[,heading] (degrees, metres above the ellipsoid, degrees clockwise from north)"
+)]
+pub struct PlaceParseError(pub String);
+
+impl std::str::FromStr for Place {
+    type Err = PlaceParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let v: Vec<f64> = s
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| PlaceParseError(s.into()))?;
+        if !(3..=4).contains(&v.len()) || v.iter().any(|x| !x.is_finite()) || v[1].abs() > 90.0 || v[0].abs() > 360.0 {
+            return Err(PlaceParseError(s.into()));
+        }
+        Ok(Place { lon: v[0], lat: v[1], height: v[2], heading: v.get(3).copied().unwrap_or(0.0) })
+    }
+}
+
+impl Place {
+    pub fn geodetic(&self) -> Geodetic {
+        Geodetic::new(self.lon, self.lat, self.height)
+    }
+
+    /// Local metres (x east, y north, z up before the heading) → ECEF.
+    pub fn matrix(&self) -> glam::DMat4 {
+        CityFrame::new(self.geodetic()).enu_to_ecef_matrix() * glam::DMat4::from_rotation_z(-self.heading.to_radians())
+    }
+}
+
+/// Gives sources that carry no georeference the place asked for: tilesets
+/// at the Earth's centre get the model matrix, IFC files without a map
+/// conversion or site get it as their site. (CityJSON and GeoJSON without a
+/// CRS are placed when added.)
+pub fn place_sources(sources: &mut [Source], place: &Place) {
+    for s in sources.iter_mut() {
+        let anchored = s.ecef_anchor().is_some();
+        match s {
+            Source::Tileset { tree, path } if !anchored => {
+                tracing::info!("{}: placed at {place:?}", path.display());
+                tree.apply_model_matrix(place.matrix());
+            }
+            Source::Ifc { model, .. } if model.map_conversion.is_none() && model.site_location.is_none() => {
+                model.site_location = Some(urbis_formats::ifc::SiteLocation {
+                    lat_deg: place.lat,
+                    lon_deg: place.lon,
+                    elevation: place.height,
+                });
+                let h = place.heading.to_radians();
+                model.true_north = Some(glam::DVec2::new(-h.sin(), h.cos()));
+            }
+            _ => {}
+        }
     }
 }
 
@@ -330,6 +404,11 @@ impl Source {
 /// Picks the city frame: the anchor of the first georeferenced source, or
 /// the equator/Greenwich origin when nothing carries a CRS.
 pub fn choose_frame(sources: &[Source]) -> Result<CityFrame, LoadError> {
+    choose_frame_or(sources, None)
+}
+
+/// Like [`choose_frame`], at `place` when nothing carries a georeference.
+pub fn choose_frame_or(sources: &[Source], place: Option<&Place>) -> Result<CityFrame, LoadError> {
     // Features anchor the city before terrain does (DEMs are read first, and
     // usually reach further than the city they carry).
     let (dems, features): (Vec<&Source>, Vec<&Source>) = sources.iter().partition(|s| matches!(s, Source::Dem { .. }));
@@ -345,7 +424,7 @@ pub fn choose_frame(sources: &[Source]) -> Result<CityFrame, LoadError> {
             return Ok(CityFrame::new(Geodetic::new(to_geo.x, to_geo.y, to_geo.z)));
         }
     }
-    Ok(CityFrame::new(Geodetic::new(0.0, 0.0, 0.0)))
+    Ok(CityFrame::new(place.map_or(Geodetic::new(0.0, 0.0, 0.0), Place::geodetic)))
 }
 
 /// Maps source-CRS coordinates into the city's ENU frame.
@@ -362,21 +441,28 @@ pub(crate) struct ToEnuSpec {
     frame: CityFrame,
     /// For sources without a CRS: subtracted so the data sits at the frame origin.
     local_offset: DVec3,
+    /// For sources without a CRS, with `--place`: local metres → ECEF.
+    placed: Option<glam::DMat4>,
     path: String,
 }
 
 impl ToEnu {
-    pub(crate) fn new(source: &Source, frame: CityFrame) -> Result<Self, LoadError> {
+    pub(crate) fn new(source: &Source, frame: CityFrame, place: Option<&Place>) -> Result<Self, LoadError> {
         let path = source.path().display().to_string();
         let crs = source.crs();
-        let local_offset = match crs {
-            Some(_) => DVec3::ZERO,
-            None => {
+        let local_offset = match (crs, place) {
+            (Some(_), _) => DVec3::ZERO,
+            (None, Some(p)) => {
+                tracing::info!("{path}: no coordinate reference system; local metres placed at {p:?}");
+                source.anchor().unwrap_or(DVec3::ZERO)
+            }
+            (None, None) => {
                 tracing::warn!("{path}: no coordinate reference system; placed at the city origin as local metres");
                 source.anchor().unwrap_or(DVec3::ZERO)
             }
         };
-        ToEnuSpec { crs, frame, local_offset, path }.build()
+        let placed = if crs.is_none() { place.map(Place::matrix) } else { None };
+        ToEnuSpec { crs, frame, local_offset, placed, path }.build()
     }
 
     pub(crate) fn spec(&self) -> ToEnuSpec {
@@ -389,7 +475,11 @@ impl ToEnu {
                 .transform(p)
                 .map(|e| self.spec.frame.ecef_to_enu(e))
                 .map_err(|source| LoadError::Crs { path: self.spec.path.clone(), source }),
-            None => Ok(p - self.spec.local_offset),
+            None => match self.spec.placed {
+                // The anchor's lowest point stands at the place's height.
+                Some(m) => Ok(self.spec.frame.ecef_to_enu(m.transform_point3(p - self.spec.local_offset))),
+                None => Ok(p - self.spec.local_offset),
+            },
         }
     }
 }
@@ -430,7 +520,11 @@ pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityMode
             skipped: skipped.len(),
         });
     }
-    let frame = choose_frame(&sources)?;
+    let mut sources = sources;
+    if let Some(p) = &opts.place {
+        place_sources(&mut sources, p);
+    }
+    let frame = choose_frame_or(&sources, opts.place.as_ref())?;
     let mut model = CityModel::new(frame);
     let mut reports = Vec::new();
     for s in &sources {
@@ -459,7 +553,11 @@ pub fn open_city_streaming(
             skipped: skipped.len(),
         });
     }
-    let frame = choose_frame(&sources)?;
+    let mut sources = sources;
+    if let Some(p) = &opts.place {
+        place_sources(&mut sources, p);
+    }
+    let frame = choose_frame_or(&sources, opts.place.as_ref())?;
     let mut model = CityModel::new(frame);
     let mut reports = Vec::new();
     let mut streamed = Vec::new();
@@ -484,13 +582,19 @@ pub fn add_source(model: &mut CityModel, source: &Source, opts: &LoadOptions) ->
     let mut report = match source {
         Source::CityJson { doc, path } => {
             let dir = path.parent().unwrap_or(Path::new("."));
-            cityjson::add(model, doc, dir, &ToEnu::new(source, *model.frame())?)?
+            cityjson::add(model, doc, dir, &ToEnu::new(source, *model.frame(), opts.place.as_ref())?)?
         }
-        Source::Dem { grid, .. } => dem::add(model, grid, &ToEnu::new(source, *model.frame())?)?,
+        Source::Dem { grid, .. } => dem::add(model, grid, &ToEnu::new(source, *model.frame(), opts.place.as_ref())?)?,
         Source::Ifc { model: doc, path } => ifc::add(model, doc, &path.display().to_string())?,
         Source::GeoJson { doc, path } => {
             let name = path.file_stem().map_or_else(|| "geojson".into(), |s| s.to_string_lossy().into_owned());
-            footprints::add(model, doc, &name, &ToEnu::new(source, *model.frame())?, &opts.footprints)?
+            footprints::add(
+                model,
+                doc,
+                &name,
+                &ToEnu::new(source, *model.frame(), opts.place.as_ref())?,
+                &opts.footprints,
+            )?
         }
         Source::Tileset { tree, path } => {
             let local = source.ecef_anchor().is_none();
