@@ -38,7 +38,7 @@ pub struct StreamArgs {
     /// HTTP requests in flight per host.
     #[arg(long, default_value_t = 6)]
     pub per_host: usize,
-    /// Main-thread time per frame for turning loaded tiles into entities, ms.
+    /// Main-thread time per frame for turning loaded tiles into entities, ms (at least; a quarter of a slow frame when more).
     #[arg(long, default_value_t = 12)]
     pub attach_ms: u64,
     /// Also load the siblings and ancestors of the tiles in view.
@@ -278,6 +278,8 @@ pub struct FlyArgs {
     pub out_dir: Option<PathBuf>,
     /// Longest wait for full detail at a waypoint, seconds.
     pub settle_s: f64,
+    /// Times the path is flown; laps after the first are the static baseline when the tiles fit the budget.
+    pub laps: usize,
 }
 
 /// `urbis fly`: flies the camera path headless while tilesets stream.
@@ -312,7 +314,11 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
     let target = HeadlessTarget::new(&engine.ctx, args.width, args.height);
-    let pb = if args.json { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(path.len() as u64) };
+    let pb = if args.json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new((path.len() * args.laps.max(1)) as u64)
+    };
     pb.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} frames  {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -320,6 +326,7 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
     let mut frames_json = Vec::new();
     let mut waypoints = Vec::new();
     let mut frame_ms = Vec::new();
+    let mut laps = Vec::new();
     let mut peak_resident = 0u64;
     let mut fetched = 0u64;
     let mut totals = urbis_tiles::StreamCounts::default();
@@ -341,19 +348,22 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
         }
         Ok((s, ms))
     };
-    for (cam, arrives) in &path {
-        let arrival = Instant::now();
-        let mut settle = 0;
-        loop {
-            let (s, ms) = draw(&mut engine, &mut streams, cam, n)?;
-            n += 1;
-            fetched += s.counts.bytes_fetched;
-            totals += s.counts;
-            peak_resident = peak_resident.max(s.resident_bytes);
-            frame_ms.push(ms);
-            pb.set_message(progress_line(&s, fetched));
-            frames_json.push(json!({
-                "frame": n - 1, "ms": ms, "waypoint": arrives, "settling": settle > 0,
+    for lap in 0..args.laps.max(1) {
+        let lap_first = frame_ms.len();
+        let lap_counts = totals;
+        for (cam, arrives) in &path {
+            let arrival = Instant::now();
+            let mut settle = 0;
+            loop {
+                let (s, ms) = draw(&mut engine, &mut streams, cam, n)?;
+                n += 1;
+                fetched += s.counts.bytes_fetched;
+                totals += s.counts;
+                peak_resident = peak_resident.max(s.resident_bytes);
+                frame_ms.push(ms);
+                pb.set_message(progress_line(&s, fetched));
+                frames_json.push(json!({
+                "frame": n - 1, "lap": lap, "ms": ms, "waypoint": arrives, "settling": settle > 0,
                 "requested": s.counts.requested, "loaded": s.counts.loaded, "cancelled": s.counts.cancelled,
                 "evicted": s.counts.evicted, "failed": s.counts.failed, "dropped_for_budget": s.counts.dropped_for_budget,
                 "bytes_fetched": s.counts.bytes_fetched, "attached": s.frame.attached, "attach_ms": s.frame.attach_ms,
@@ -361,22 +371,30 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
                 "resident_bytes": s.resident_bytes, "sse": s.sse, "sse_raised": s.sse_raised, "complete": s.complete,
                 "triangles": engine.scene.triangle_count(),
             }));
-            // At a waypoint the camera waits for full detail (up to settle_s).
-            let Some(w) = arrives else { break };
-            if s.complete || arrival.elapsed().as_secs_f64() > args.settle_s {
-                waypoints.push(json!({
-                    "waypoint": w,
-                    "full_detail_ms": s.complete.then(|| arrival.elapsed().as_secs_f64() * 1e3),
-                    "frames": settle + 1,
-                    "triangles": engine.scene.triangle_count(),
-                    "shown_tiles": s.frame.shown,
-                    "sse": s.sse,
-                }));
-                break;
+                // At a waypoint the camera waits for full detail (up to settle_s).
+                let Some(w) = arrives else { break };
+                if s.complete || arrival.elapsed().as_secs_f64() > args.settle_s {
+                    waypoints.push(json!({
+                        "lap": lap,
+                        "waypoint": w,
+                        "full_detail_ms": s.complete.then(|| arrival.elapsed().as_secs_f64() * 1e3),
+                        "frames": settle + 1,
+                        "triangles": engine.scene.triangle_count(),
+                        "shown_tiles": s.frame.shown,
+                        "sse": s.sse,
+                    }));
+                    break;
+                }
+                settle += 1;
             }
-            settle += 1;
+            pb.inc(1);
         }
-        pb.inc(1);
+        let lap_ms = &frame_ms[lap_first..];
+        let c = totals - lap_counts;
+        laps.push(json!({
+            "lap": lap, "frames": lap_ms.len(), "loaded": c.loaded, "requested": c.requested, "evicted": c.evicted,
+            "frame_ms_p50": percentile(lap_ms, 0.5), "frame_ms_p99": percentile(lap_ms, 0.99),
+        }));
     }
     pb.finish_and_clear();
     let (peak_rss, rss_now) = rss();
@@ -384,6 +402,7 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
     let report = json!({
         "frames": frames_json,
         "waypoints": waypoints,
+        "laps": laps,
         "total": {
             "frames": n,
             "wall_s": started.elapsed().as_secs_f64(),
@@ -418,8 +437,23 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
         );
         for w in &waypoints {
             match w["full_detail_ms"].as_f64() {
-                Some(ms) => eprintln!("  waypoint {}: full detail in {ms:.0} ms", w["waypoint"]),
-                None => eprintln!("  waypoint {}: not at full detail after {} s", w["waypoint"], args.settle_s),
+                Some(ms) => eprintln!("  lap {} waypoint {}: full detail in {ms:.0} ms", w["lap"], w["waypoint"]),
+                None => eprintln!(
+                    "  lap {} waypoint {}: not at full detail after {} s",
+                    w["lap"], w["waypoint"], args.settle_s
+                ),
+            }
+        }
+        if laps.len() > 1 {
+            for l in &laps {
+                eprintln!(
+                    "  lap {}: {} frames, {} tiles loaded, frame p50 {:.1} ms, p99 {:.1} ms",
+                    l["lap"],
+                    l["frames"],
+                    l["loaded"],
+                    l["frame_ms_p50"].as_f64().unwrap_or(0.0),
+                    l["frame_ms_p99"].as_f64().unwrap_or(0.0)
+                );
             }
         }
     }
@@ -462,6 +496,21 @@ impl urbis_engine::FrameHook for StreamHook {
     }
 }
 
+/// An HTTP server whose connections send at once (TCP_NODELAY, inherited
+/// from the listening socket on Linux): without it every keep-alive
+/// response waits about 40 ms for the client's delayed ACK (Nagle), which
+/// measures the kernel and not the loader.
+pub fn http_server(addr: &str) -> Result<tiny_http::Server> {
+    use std::net::ToSocketAddrs;
+    let sa = addr.to_socket_addrs()?.next().with_context(|| format!("no address in {addr}"))?;
+    let sock = socket2::Socket::new(socket2::Domain::for_address(sa), socket2::Type::STREAM, None)?;
+    sock.set_reuse_address(true)?;
+    sock.set_tcp_nodelay(true)?;
+    sock.bind(&sa.into())?;
+    sock.listen(1024)?;
+    tiny_http::Server::from_listener(std::net::TcpListener::from(sock), None).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// `urbis sample-tiles`: writes a synthetic tileset, or serves one made on the fly.
 pub fn sample_tiles(tiles: &SampleTiles, out: Option<&Path>, serve: Option<&str>) -> Result<()> {
     match (out, serve) {
@@ -489,7 +538,7 @@ pub fn sample_tiles(tiles: &SampleTiles, out: Option<&Path>, serve: Option<&str>
             Ok(())
         }
         (None, Some(addr)) => {
-            let server = tiny_http::Server::http(addr).map_err(|e| anyhow::anyhow!("serving on {addr}: {e}"))?;
+            let server = http_server(addr).map_err(|e| anyhow::anyhow!("serving on {addr}: {e}"))?;
             let bound = server.server_addr().to_ip().map_or(addr.to_string(), |a| a.to_string());
             eprintln!("sample-tiles: {} tiles at http://{bound}/tileset.json (Ctrl-C stops)", tiles.tile_count());
             for req in server.incoming_requests() {

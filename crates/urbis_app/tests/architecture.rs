@@ -101,6 +101,11 @@ fn workspace_respects_the_architecture_invariants() {
     for c in ["urbis_geo", "urbis_model", "urbis_formats", "urbis_tiles", "urbis_live", "urbis_sim"] {
         assert!(!reaches(&graph, c, "wgpu") && !reaches(&graph, c, "winit"), "{c} must not depend on wgpu or winit");
     }
+    // The streaming runtime stays below the model: no ECS, no model, no GPU.
+    assert!(members.contains("urbis_tiles"), "workspace lacks urbis_tiles");
+    for dep in ["bevy_ecs", "urbis_model", "urbis_engine"] {
+        assert!(!reaches(&graph, "urbis_tiles", dep), "urbis_tiles must not depend on {dep}");
+    }
     assert!(members.contains("urbis_live"), "workspace lacks urbis_live");
     assert!(!reaches(&graph, "urbis_engine", "urbis_live"), "the engine must not depend on urbis_live");
     assert!(reaches(&graph, "urbis_render", "wgpu"), "sanity: render does use wgpu");

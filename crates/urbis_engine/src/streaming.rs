@@ -43,15 +43,30 @@ pub struct StreamSummary {
 #[derive(Debug, Default)]
 pub struct Streams {
     pub tilesets: Vec<StreamedTileset>,
-    /// Main-thread time per frame for turning loaded tiles into entities.
+    /// Main-thread time per frame for turning loaded tiles into entities,
+    /// at least; a quarter of the time since the last frame when that is
+    /// more (a slow renderer leaves as much room for attaching in
+    /// proportion), never over [`Streams::MAX_ATTACH`].
     pub attach_budget: Duration,
     /// Failures already reported.
     reported: usize,
+    last_frame: Option<std::time::Instant>,
 }
 
 impl Streams {
+    /// The longest attach time of one frame.
+    pub const MAX_ATTACH: Duration = Duration::from_millis(250);
+
     pub fn new(tilesets: Vec<StreamedTileset>, attach_budget: Duration) -> Self {
-        Self { tilesets, attach_budget, reported: 0 }
+        Self { tilesets, attach_budget, reported: 0, last_frame: None }
+    }
+
+    /// This frame's attach time: the set budget, or a quarter of the last frame period when that is longer.
+    fn frame_attach_budget(&mut self) -> Duration {
+        let now = std::time::Instant::now();
+        let period = self.last_frame.map_or(Duration::ZERO, |t| now - t);
+        self.last_frame = Some(now);
+        self.attach_budget.max(period / 4).min(Self::MAX_ATTACH.max(self.attach_budget))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -61,7 +76,7 @@ impl Streams {
     /// One frame for these cameras (each with its viewport).
     pub fn frame(&mut self, model: &mut CityModel, cameras: &[(Camera, u32, u32)]) -> StreamSummary {
         let mut s = StreamSummary { complete: true, ..Default::default() };
-        let per_set = self.attach_budget / self.tilesets.len().max(1) as u32;
+        let per_set = self.frame_attach_budget() / self.tilesets.len().max(1) as u32;
         for t in &mut self.tilesets {
             let max_sse = t.stream.options().max_sse;
             let views: Vec<View> = cameras.iter().map(|(c, w, h)| tile_view(c, *w, *h, max_sse)).collect();
