@@ -280,6 +280,8 @@ pub struct FlyArgs {
     pub settle_s: f64,
     /// Times the path is flown; laps after the first are the static baseline when the tiles fit the budget.
     pub laps: usize,
+    /// Fly in the window instead of headless.
+    pub window: bool,
 }
 
 /// `urbis fly`: flies the camera path headless while tilesets stream.
@@ -304,6 +306,12 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
             orbit_frames(c, r, args.frames, fov)
         }
     };
+    if args.window {
+        if args.json || args.out_dir.is_some() || args.laps > 1 {
+            bail!("--window shows the flight; --json, --out-dir and --laps are for headless flights");
+        }
+        return fly_window(model, tilesets, path, args, stream);
+    }
     let ctx = GpuContext::headless()?;
     let mut engine = Engine::new(model, ctx, HeadlessTarget::FORMAT);
     let mut streams = Streams::new(tilesets, Duration::from_millis(stream.attach_ms));
@@ -465,6 +473,8 @@ pub struct StreamHook {
     pub streams: Streams,
     camera: Option<(Camera, u32, u32)>,
     fetched: u64,
+    /// The last frame's summary.
+    pub last: Option<StreamSummary>,
 }
 
 impl StreamHook {
@@ -472,7 +482,7 @@ impl StreamHook {
         for t in &mut streams.tilesets {
             t.gpu_vertex_bytes = size_of::<urbis_render::Vertex>() as u64;
         }
-        Self { streams, camera: None, fetched: 0 }
+        Self { streams, camera: None, fetched: 0, last: None }
     }
 }
 
@@ -484,6 +494,7 @@ impl urbis_engine::FrameHook for StreamHook {
     fn before_frame(&mut self, model: &mut CityModel) -> Vec<String> {
         let Some(c) = self.camera else { return Vec::new() };
         let s = self.streams.frame(model, &[c]);
+        self.last = Some(s);
         self.fetched += s.counts.bytes_fetched;
         for f in self.streams.new_failures() {
             eprintln!("warning: tile not loaded: {f}");
@@ -509,6 +520,96 @@ pub fn http_server(addr: &str) -> Result<tiny_http::Server> {
     sock.bind(&sa.into())?;
     sock.listen(1024)?;
     tiny_http::Server::from_listener(std::net::TcpListener::from(sock), None).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Flies a camera path in the window: each frame's camera comes from the
+/// path; at a waypoint the camera waits for full detail (or `settle_s`).
+struct TourHook {
+    inner: StreamHook,
+    path: Vec<(Camera, Option<usize>)>,
+    at: usize,
+    arrival: Option<Instant>,
+    settle_s: f64,
+    /// (waypoint, ms to full detail) as they are reached.
+    reached: Reached,
+}
+
+/// Waypoints reached in the window, with the milliseconds each took to full detail.
+type Reached = Arc<std::sync::Mutex<Vec<(usize, Option<f64>)>>>;
+
+impl urbis_engine::FrameHook for TourHook {
+    fn drive_camera(&mut self) -> Option<Camera> {
+        self.path.get(self.at).map(|p| p.0)
+    }
+
+    fn camera(&mut self, camera: &Camera, width: u32, height: u32) {
+        self.inner.camera(camera, width, height);
+    }
+
+    fn before_frame(&mut self, model: &mut CityModel) -> Vec<String> {
+        let mut lines = self.inner.before_frame(model);
+        let Some(&(_, arrives)) = self.path.get(self.at) else { return lines };
+        match arrives {
+            None => self.at += 1,
+            Some(w) => {
+                let arrival = *self.arrival.get_or_insert_with(Instant::now);
+                let complete = self.inner.last.is_some_and(|s| s.complete);
+                if complete || arrival.elapsed().as_secs_f64() > self.settle_s {
+                    let ms = complete.then(|| arrival.elapsed().as_secs_f64() * 1e3);
+                    self.reached.lock().unwrap_or_else(|e| e.into_inner()).push((w, ms));
+                    self.at += 1;
+                    self.arrival = None;
+                }
+            }
+        }
+        lines.push(format!("tour: frame {} of {}", self.at.min(self.path.len()), self.path.len()));
+        lines
+    }
+
+    fn finished(&self) -> bool {
+        self.at >= self.path.len()
+    }
+
+    fn title(&self) -> String {
+        "Tour".into()
+    }
+}
+
+/// `urbis fly --window`: the camera path in the window, streaming as it goes.
+fn fly_window(
+    model: CityModel,
+    tilesets: Vec<StreamedTileset>,
+    path: Vec<(Camera, Option<usize>)>,
+    args: &FlyArgs,
+    stream: &StreamArgs,
+) -> Result<()> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        bail!("no display (DISPLAY/WAYLAND_DISPLAY unset): fly headless without --window, or under xvfb-run -a");
+    }
+    let reached: Reached = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook = TourHook {
+        inner: StreamHook::new(Streams::new(tilesets, Duration::from_millis(stream.attach_ms))),
+        path,
+        at: 0,
+        arrival: None,
+        settle_s: args.settle_s,
+        reached: reached.clone(),
+    };
+    let options = urbis_engine::ViewOptions {
+        title: "Urbis fly".into(),
+        size: Some((args.width, args.height)),
+        fov_deg: Some(args.fov),
+        ..Default::default()
+    };
+    let summary = urbis_engine::run_viewer_with(model, options, Some(Box::new(hook)))?;
+    eprintln!("fly: presented {} frames at {}x{}", summary.frames, summary.width, summary.height);
+    for (w, ms) in reached.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        match ms {
+            Some(ms) => eprintln!("  waypoint {w}: full detail in {ms:.0} ms"),
+            None => eprintln!("  waypoint {w}: not at full detail after {} s", args.settle_s),
+        }
+    }
+    Ok(())
 }
 
 /// `urbis sample-tiles`: writes a synthetic tileset, or serves one made on the fly.

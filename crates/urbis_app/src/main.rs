@@ -314,6 +314,9 @@ enum Command {
         /// Longest wait for full detail at a waypoint, seconds.
         #[arg(long, default_value_t = 60.0)]
         settle: f64,
+        /// Fly in the window (with the streaming and tour panels) instead of headless.
+        #[arg(long)]
+        window: bool,
         /// Fly the path this many times; later laps draw the same frames from resident tiles (the static baseline).
         #[arg(long, default_value_t = 1)]
         laps: usize,
@@ -416,11 +419,26 @@ fn main() -> anyhow::Result<()> {
         Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
         Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),
         Command::SampleCity { out, seed } => commands::sample_city(out, seed),
-        Command::Fly { inputs, tour, orbit, frames, width, height, fov, settle, laps, json, out_dir, stream } => {
+        Command::Fly {
+            inputs,
+            tour,
+            orbit,
+            frames,
+            width,
+            height,
+            fov,
+            settle,
+            window,
+            laps,
+            json,
+            out_dir,
+            stream,
+        } => {
             if !(1..=100).contains(&laps) {
                 anyhow::bail!("--laps 1..=100");
             }
-            let args = fly::FlyArgs { tour, orbit, frames, width, height, fov, json, out_dir, settle_s: settle, laps };
+            let args =
+                fly::FlyArgs { tour, orbit, frames, width, height, fov, json, out_dir, settle_s: settle, laps, window };
             fly::fly(&inputs, &args, &stream)
         }
         Command::SampleTiles { out, serve, levels, lots, floors, size } => {

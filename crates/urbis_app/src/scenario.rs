@@ -231,4 +231,12 @@ impl urbis_engine::FrameHook for Hooks {
     fn title(&self) -> String {
         self.0.iter().map(|h| h.title()).collect::<Vec<_>>().join(" + ")
     }
+
+    fn drive_camera(&mut self) -> Option<urbis_render::Camera> {
+        self.0.iter_mut().find_map(|h| h.drive_camera())
+    }
+
+    fn finished(&self) -> bool {
+        self.0.iter().any(|h| h.finished())
+    }
 }

@@ -197,9 +197,71 @@ fn view_opens_a_window_under_xvfb() {
             std::thread::sleep(Duration::from_millis(800));
         }
     }
+    fly_tour_in_the_window(&display);
     server.kill().ok();
     server.wait().ok();
     let _ = std::fs::remove_file(&shot);
+}
+
+/// `urbis fly --window`: the tour drives the window's camera over a streamed
+/// tileset, each waypoint waits for full detail, and the viewer closes by
+/// itself at the tour's end.
+fn fly_tour_in_the_window(display: &str) {
+    let dir = std::env::temp_dir().join(format!("urbis-window-tiles-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = urbis()
+        .args(["sample-tiles", "--levels", "3", "--lots", "4", "--out", dir.to_str().expect("utf-8")])
+        .output()
+        .expect("sample-tiles");
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let tour = dir.join("tour.json");
+    std::fs::write(
+        &tour,
+        r#"[{"lon": 115.9, "lat": 38.99, "height": 400, "pitch": -35},
+            {"lon": 115.9, "lat": 38.996, "height": 150, "pitch": -30, "duration": 2}]"#,
+    )
+    .expect("tour");
+    let tileset = dir.join("tileset.json");
+    let args = ["fly", tileset.to_str().expect("utf-8"), "--tour", tour.to_str().expect("utf-8")];
+    let mut child = urbis()
+        .args(args)
+        .args(["--window", "--frames", "8", "--width", "640", "--height", "360"])
+        .env("DISPLAY", display)
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start urbis fly --window");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            child.kill().ok();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        e.read_to_string(&mut err).ok();
+    }
+    let status = status.unwrap_or_else(|| panic!("urbis fly --window did not close by itself in 120 s: {err}"));
+    assert!(status.success(), "urbis fly --window failed: {err}");
+    // 9 path frames (the first pose, then 8 to the second), plus frames waiting at the waypoints.
+    let presented: u64 = err
+        .split("fly: presented ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no frame count: {err}"));
+    assert!(presented >= 9, "{presented} frames: {err}");
+    for w in 0..2 {
+        assert!(err.contains(&format!("waypoint {w}: full detail in ")), "waypoint {w} not at full detail: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The window's last frame, read back from its surface, shows the same city as

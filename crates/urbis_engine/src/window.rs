@@ -74,6 +74,17 @@ pub trait FrameHook {
     fn title(&self) -> String {
         "Live".into()
     }
+
+    /// The camera of the coming frame when the hook drives it (a tour), before
+    /// [`FrameHook::camera`]; `None` leaves the user's camera.
+    fn drive_camera(&mut self) -> Option<Camera> {
+        None
+    }
+
+    /// True when the hook is done and the viewer should close after this frame (a tour's end).
+    fn finished(&self) -> bool {
+        false
+    }
 }
 
 struct Running {
@@ -302,6 +313,9 @@ impl Viewer {
         self.last_frame = now;
         self.fps = self.fps * 0.9 + 0.1 / dt.max(1e-4);
         self.fly(dt);
+        if let Some(c) = self.hook.as_mut().and_then(|h| h.drive_camera()) {
+            self.camera = Some(c);
+        }
         let Some(camera) = self.camera else { return };
         let pose = GeodeticPose::from_camera(&camera);
         let Some(r) = self.running.as_mut() else {
@@ -356,7 +370,8 @@ impl Viewer {
         r.engine.render(&camera, &lighting, Some(&overlay), &view, r.config.width, r.config.height);
         self.frames += 1;
         self.summary = ViewSummary { frames: self.frames, width: r.config.width, height: r.config.height };
-        let last = self.options.max_frames.is_some_and(|m| self.frames >= m);
+        let last = self.options.max_frames.is_some_and(|m| self.frames >= m)
+            || self.hook.as_ref().is_some_and(|h| h.finished());
         if last
             && let Some(path) = &self.options.screenshot
             && let Err(e) = save_frame(&r.engine.ctx, &frame.texture, path)
