@@ -89,6 +89,10 @@ struct Stream {
     /// Streams of the same quantity painting the same target (this one included):
     /// the target shows the highest of their values.
     peers: Vec<u32>,
+    /// How the observed feature is found again after its tile streamed out and back in.
+    binding: BindingTarget,
+    /// The configured position (city ENU), for nearest bindings.
+    near: DVec3,
 }
 
 /// The live state of a city: sensors, rules and counters.
@@ -111,6 +115,8 @@ pub struct LiveSession {
     recording: Option<(std::path::PathBuf, BufWriter<File>)>,
     /// While scrubbing, styles show the history at this time instead of the latest values.
     scrub: Option<i64>,
+    /// Features spawned at the last rebinding attempt.
+    rebind_seen: u64,
 }
 
 impl std::fmt::Debug for LiveSession {
@@ -199,11 +205,11 @@ impl LiveSession {
                 (_, _, Some(b)) => DVec3::new(b.center().x, b.center().y, b.max.z),
                 _ => DVec3::ZERO,
             };
-            resolved.push((position, target));
+            resolved.push((position, target, geo.unwrap_or(DVec3::ZERO)));
         }
         let spacing = (config.live.history_spacing_s * 1000.0) as i64;
         let mut streams = Vec::with_capacity(config.sensors.len());
-        for (s, (position, target)) in config.sensors.iter().zip(resolved) {
+        for (s, (position, target, near)) in config.sensors.iter().zip(resolved) {
             let entity = spawn_marked_sensor(model, marker, s, position, target, config.live.history, spacing);
             let stream = registry.add(&s.id, s.datastream.as_deref());
             debug_assert_eq!(stream as usize, streams.len());
@@ -232,6 +238,8 @@ impl LiveSession {
                     .collect(),
                 value: f64::NAN,
                 peers: Vec::new(),
+                binding: binding_of(s),
+                near,
             });
         }
         let mut groups: std::collections::HashMap<(Entity, &str), Vec<u32>> = std::collections::HashMap::new();
@@ -273,7 +281,51 @@ impl LiveSession {
             batch: Vec::new(),
             recording: None,
             scrub: None,
+            rebind_seen: u64::MAX,
         })
+    }
+
+    /// Binds again the sensors whose observed feature is not in the model:
+    /// its streamed tile was evicted, or it had not arrived when the session
+    /// started. Tried when features were spawned since the last try, with a
+    /// fresh [`Binder`], so a feature that streams back in is
+    /// observed, and painted with the newest value, again. Returns how many
+    /// sensors were bound.
+    pub fn rebind(&mut self, model: &mut CityModel) -> usize {
+        let lost = |s: &Stream, model: &CityModel| {
+            !matches!(s.binding, BindingTarget::None)
+                && (s.target == s.entity || model.world.get_entity(s.target).is_err())
+        };
+        if !self.streams.iter().any(|s| lost(s, model)) {
+            return 0;
+        }
+        let spawned = model.features().spawned();
+        if spawned == self.rebind_seen {
+            return 0;
+        }
+        self.rebind_seen = spawned;
+        let mut binder = Binder::new();
+        let mut bound = Vec::new();
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            if !lost(s, model) {
+                continue;
+            }
+            if let Ok(Some(t)) = binder.resolve(model, &s.id, s.near, &s.binding) {
+                s.target = t;
+                s.guid = model.world.get::<FeatureId>(t).map(|f| f.guid.clone()).unwrap_or_default();
+                bound.push(i);
+            }
+        }
+        for &i in &bound {
+            let (entity, target, value) = (self.streams[i].entity, self.streams[i].target, self.streams[i].value);
+            if let Ok(mut e) = model.world.get_entity_mut(entity) {
+                e.insert(urbis_model::Observes(target));
+            }
+            if value.is_finite() {
+                self.paint(model, i, value, value);
+            }
+        }
+        bound.len()
     }
 
     pub fn registry(&self) -> &Arc<Registry> {
@@ -338,6 +390,7 @@ impl LiveSession {
 
     /// Applies every waiting reading to the model and advances the rules to `now_ms`.
     pub fn tick(&mut self, model: &mut CityModel, now_ms: i64) -> TickReport {
+        self.rebind(model);
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
         self.pipeline.drain(&mut batch);
@@ -528,11 +581,12 @@ impl LiveSession {
         if let Some(h) = scale {
             set_style(model, s.target, |st| st.height_scale = h);
         }
-        if let Some(l) = label {
-            let mut e = model.world.entity_mut(s.target);
-            if e.get::<LiveLabel>().is_none_or(|x| x.0 != l) {
-                e.insert(LiveLabel(l));
-            }
+        // The target may have left with its streamed tile; `rebind` finds it again.
+        if let Some(l) = label
+            && let Ok(mut e) = model.world.get_entity_mut(s.target)
+            && e.get::<LiveLabel>().is_none_or(|x| x.0 != l)
+        {
+            e.insert(LiveLabel(l));
         }
     }
 

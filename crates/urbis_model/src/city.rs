@@ -25,6 +25,8 @@ pub struct FeatureTable {
     by_guid: HashMap<String, Entity>,
     /// Indices of removed features, handed out again (streamed tiles come and go).
     free: Vec<u32>,
+    /// Features spawned since the model was made (never decreases).
+    spawned: u64,
 }
 
 /// While present, every spawned feature is recorded here (the streaming
@@ -33,6 +35,12 @@ pub struct FeatureTable {
 pub struct SpawnLog(pub Vec<Entity>);
 
 impl FeatureTable {
+    /// Features spawned since the model was made: it changes whenever
+    /// features arrive, even when as many left (streamed tiles swapping).
+    pub fn spawned(&self) -> u64 {
+        self.spawned
+    }
+
     pub fn entity(&self, index: u32) -> Option<Entity> {
         self.by_index.get(index as usize).copied().flatten()
     }
@@ -98,7 +106,12 @@ impl CityModel {
         world.insert_resource(Frame(frame));
         world.insert_resource(MeshStore::default());
         world.insert_resource(crate::mesh::TextureStore::default());
-        world.insert_resource(FeatureTable { by_index: vec![None], by_guid: HashMap::new(), free: Vec::new() });
+        world.insert_resource(FeatureTable {
+            by_index: vec![None],
+            by_guid: HashMap::new(),
+            free: Vec::new(),
+            spawned: 0,
+        });
         world.insert_resource(SpatialIndex::default());
         Self { world }
     }
@@ -141,6 +154,7 @@ impl CityModel {
             (None, None) => None,
         };
         let mut table = self.world.resource_mut::<FeatureTable>();
+        table.spawned += 1;
         let index = table.free.pop().unwrap_or(table.by_index.len() as u32);
         let mut guid = f.guid;
         if table.by_guid.contains_key(&guid) {
