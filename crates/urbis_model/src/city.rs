@@ -317,6 +317,29 @@ impl CityModel {
             .collect()
     }
 
+    /// The GUIDs of every feature matching a query, loaded or not: the
+    /// loaded ones (with their entity) in feature-index order, then those
+    /// whose streamed tile was evicted but whose attributes were kept
+    /// ([`RetainedAttributes`](crate::RetainedAttributes)), by GUID.
+    pub fn select_including_evicted(&self, query: &FeatureQuery) -> Vec<(String, Option<Entity>)> {
+        let mut out: Vec<(String, Option<Entity>)> = self
+            .select(query)
+            .into_iter()
+            .filter_map(|e| self.world.get::<FeatureId>(e).map(|f| (f.guid.clone(), Some(e))))
+            .collect();
+        if let Some(kept) = self.world.get_resource::<crate::RetainedAttributes>() {
+            let table = self.features();
+            let mut away: Vec<(String, Option<Entity>)> = kept
+                .query(query)
+                .filter(|(g, _)| table.by_guid(g).is_none())
+                .map(|(g, _)| (g.to_string(), None))
+                .collect();
+            away.sort();
+            out.extend(away);
+        }
+        out
+    }
+
     /// A JSON description of a feature: identity, class, attributes, the
     /// parent's identity and attributes for parts, position and bounds.
     pub fn describe(&self, entity: Entity) -> Option<serde_json::Value> {

@@ -33,6 +33,7 @@ pub mod components;
 pub mod load;
 pub mod mesh;
 pub mod query;
+pub mod retained;
 pub mod sensors;
 pub mod spatial;
 
@@ -49,6 +50,7 @@ pub use load::{
 };
 pub use mesh::{CpuMesh, Material, MeshGroup, MeshId, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
 pub use query::{CompareOp, FeatureQuery, Predicate};
+pub use retained::{Retained, RetainedAttributes};
 pub use sensors::{
     BindError, Binder, BindingTarget, History, LatestReading, LiveLabel, NewSensor, Observes, Quality, Sensor,
 };

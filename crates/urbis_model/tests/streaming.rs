@@ -67,6 +67,8 @@ fn tiles_become_entities_and_evicted_tiles_leave_the_ecs() {
     let mut seen: HashMap<TileId, Vec<Entity>> = HashMap::new();
     let mut evicted_checked = 0;
     let mut max_index = 0;
+    // Every feature ever loaded, by GUID: its mesh's height (from its bounds, not its row).
+    let mut mesh_heights: HashMap<String, f64> = HashMap::new();
     for k in 0..30 {
         let v = view(&tiles, -300.0 + 20.0 * k as f64, -700.0 + 45.0 * k as f64, 130.0, -25.0);
         settle(&mut model, &mut s, v);
@@ -76,6 +78,11 @@ fn tiles_become_entities_and_evicted_tiles_leave_the_ecs() {
         for t in &attached {
             let es = s.entities_of(*t).expect("attached");
             assert_eq!(es.len(), per_tile, "tile {t:?}");
+            for e in es {
+                let (id, b) =
+                    (model.world.get::<FeatureId>(*e).expect("id"), model.world.get::<Bounds>(*e).expect("b"));
+                mesh_heights.insert(id.guid.clone(), b.max.z - b.min.z);
+            }
             total += es.len();
             seen.insert(*t, es.to_vec());
         }
@@ -122,4 +129,33 @@ fn tiles_become_entities_and_evicted_tiles_leave_the_ecs() {
     println!("loaded {} tiles ({ever} features) over the flight; largest feature index {max_index}", c.loaded);
     assert!((max_index as usize) < ever, "feature indices are reused ({max_index} of {ever})");
     assert!(model.meshes().len() <= model.feature_count() + per_tile, "meshes are freed with their features");
+
+    // Attributes outlive their geometry: every feature ever loaded is still found by a query,
+    // the evicted ones with the height their mesh had while loaded.
+    let all = model.select_including_evicted(&FeatureQuery::new().exists("height"));
+    let away: Vec<&String> = all.iter().filter(|(_, e)| e.is_none()).map(|(g, _)| g).collect();
+    // (Tiles attached and evicted between two settled views were not seen here, so `all` may hold more.)
+    let found: std::collections::HashSet<&String> = all.iter().map(|(g, _)| g).collect();
+    assert!(mesh_heights.keys().all(|g| found.contains(g)), "a feature seen loaded is not found any more");
+    assert_eq!(all.len() - away.len(), model.feature_count());
+    assert!(away.len() > 1000, "{} evicted features kept", away.len());
+    let kept = model.world.resource::<urbis_model::RetainedAttributes>();
+    let mut compared = 0;
+    for g in &away {
+        let h = kept.get(g).and_then(|r| r.attributes.f64("height")).expect("kept height");
+        if let Some(m) = mesh_heights.get(*g) {
+            assert!((h - m).abs() < 0.01, "{g}: kept height {h}, mesh {m}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "{compared} evicted features compared with their meshes");
+    let tall: std::collections::BTreeSet<String> =
+        model.select_including_evicted(&FeatureQuery::new().gt("height", 60.0)).into_iter().map(|(g, _)| g).collect();
+    for (g, h) in &mesh_heights {
+        if (h - 60.0).abs() > 0.02 {
+            assert!(found.contains(g));
+            assert_eq!(tall.contains(g), *h > 60.0, "{g} ({h} m) and the query height > 60");
+        }
+    }
+    assert!(!tall.is_empty() && tall.len() < mesh_heights.len());
 }

@@ -21,7 +21,10 @@ use urbis_tiles::{Decoded, StreamOptions, TileId, TileStream, TileTree, View};
 
 use super::LoadReport;
 use super::tiles::{ContentContext, Placer, add_content, content_attributes, tileset_attributes, tileset_name};
-use crate::{Attributes, CityModel, GeometryHandle, HiddenChunks, InstanceTransform, SpawnLog, TileChunk};
+use crate::{
+    Attributes, CityModel, FeatureId, GeometryHandle, HiddenChunks, InstanceTransform, RetainedAttributes,
+    SemanticClass, SpawnLog, TileChunk,
+};
 
 /// Bookkeeping bytes counted per feature entity besides its geometry
 /// (components, table slots, a GPU style).
@@ -149,6 +152,14 @@ impl StreamedTileset {
             self.report.features += add_content(model, content, &mut ctx);
         }
         let spawned = model.world.remove_resource::<SpawnLog>().map(|l| l.0).unwrap_or_default();
+        if model.world.contains_resource::<RetainedAttributes>() {
+            let guids: Vec<String> =
+                spawned.iter().filter_map(|&e| model.world.get::<FeatureId>(e).map(|f| f.guid.clone())).collect();
+            let mut kept = model.world.resource_mut::<RetainedAttributes>();
+            for g in &guids {
+                kept.forget(g);
+            }
+        }
         let origin = self.placer.enu(node.volume.bounding_sphere().0);
         let chunk = TileChunk { key: TileChunk::key_of(self.index, d.tile.0), origin };
         let mut bytes = 0;
@@ -172,9 +183,16 @@ impl StreamedTileset {
     fn detach(&mut self, model: &mut CityModel, tile: TileId) {
         if let Some(entities) = self.attached.remove(&tile) {
             for e in entities {
-                if model.world.get_entity(e).is_ok() {
-                    model.remove_feature(e);
+                let Ok(er) = model.world.get_entity(e) else { continue };
+                // The geometry goes; the class and attributes stay queryable (see `retained`).
+                let kept = match (er.get::<FeatureId>(), er.get::<SemanticClass>(), er.get::<Attributes>()) {
+                    (Some(id), Some(c), Some(a)) => Some((id.guid.clone(), *c, a.clone())),
+                    _ => None,
+                };
+                if let Some((guid, class, attributes)) = kept {
+                    model.world.get_resource_or_insert_with(RetainedAttributes::default).keep(&guid, class, attributes);
                 }
+                model.remove_feature(e);
             }
         }
         if self.hidden.remove(&tile)
