@@ -54,6 +54,9 @@ impl Engine {
         for (k, img) in &extracted.textures {
             self.scene.upsert_texture(&self.ctx, *k, img.width(), img.height(), img.as_raw());
         }
+        for k in &extracted.texture_removals {
+            self.scene.remove_texture(*k);
+        }
         for m in &extracted.shared_meshes {
             self.scene.upsert_shared_mesh(&self.ctx, m.key, &m.vertices, &m.indices, &m.batches);
         }

@@ -31,6 +31,8 @@ pub const DEFAULT_CHUNK_SIZE: f64 = 250.0;
 pub struct Extracted {
     /// Base-colour textures used for the first time, uploaded before the chunks that draw them.
     pub textures: Vec<(TextureKey, Arc<image::RgbaImage>)>,
+    /// Textures released from the model's store (an evicted tile's), to free on the GPU.
+    pub texture_removals: Vec<TextureKey>,
     /// Meshes that instances share, uploaded once each before the chunks that use them.
     pub shared_meshes: Vec<SharedMesh>,
     pub chunk_updates: Vec<(ChunkKey, ChunkMesh)>,
@@ -332,6 +334,7 @@ impl Extractor {
         }
         out.feature_capacity = world.resource::<urbis_model::FeatureTable>().index_capacity();
         out.textures = self.take_textures(world);
+        out.texture_removals = self.released_textures(world);
         world.clear_trackers();
         self.first = false;
         out
@@ -456,6 +459,16 @@ impl Extractor {
         if self.textures_sent.insert(t) {
             self.pending_textures.push(t);
         }
+    }
+
+    /// Textures sent to the GPU whose image the store has released.
+    fn released_textures(&mut self, world: &World) -> Vec<TextureKey> {
+        let store = world.resource::<TextureStore>();
+        let gone: Vec<TextureId> = self.textures_sent.iter().copied().filter(|t| store.get(*t).is_none()).collect();
+        for t in &gone {
+            self.textures_sent.remove(t);
+        }
+        gone.into_iter().map(|t| TextureKey(t.0 as u64)).collect()
     }
 
     /// Textures referenced and not sent yet.

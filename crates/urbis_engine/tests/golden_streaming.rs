@@ -69,3 +69,45 @@ fn a_refined_frame_equals_a_direct_load_at_that_camera() {
     assert!(frac < 0.002 && mean < 0.5, "streamed and direct frames differ: {frac} {mean}");
     support::assert_golden("streamed_refined", &refined, 0.01);
 }
+
+/// Textures belong to their tile: a textured tileset (Cesium's
+/// MetadataGranularities, placed as its Sandcastle does) uploads its images
+/// while streamed in, and when every tile is evicted the model's store and
+/// the GPU hold none of them.
+#[test]
+fn an_evicted_tiles_textures_are_freed_on_the_cpu_and_the_gpu() {
+    let Some(path) = support::shared("3dtiles/1.1/MetadataGranularities/tileset.json") else { return };
+    let load =
+        urbis_model::LoadOptions { place: Some("-75.152325,39.94704,0".parse().expect("place")), ..Default::default() };
+    let (model, sets, _) = urbis_model::open_city_streaming(&[path], &load, &StreamOptions::default()).expect("open");
+    let Some(mut engine) = support::engine(model) else { return };
+    let (c, r) = {
+        let tree = sets[0].stream.tree();
+        tree.get(tree.root()).volume.bounding_sphere()
+    };
+    let up = c.normalize();
+    let dir = (glam::DVec3::Z.cross(up).normalize() * 0.6 - up * 0.8).normalize();
+    let look = Camera::look_at(c - dir * r * 2.0, c, up);
+    let away = Camera::look_at(c - dir * r * 2.0, c - dir * r * 4.0, up);
+    let mut streams = Streams::new(sets, Duration::from_millis(50));
+    settle(&mut engine, &mut streams, &look);
+    let store = |e: &Engine| e.model.world.resource::<urbis_model::TextureStore>().live();
+    let (cpu, gpu) = (store(&engine), engine.scene.texture_count());
+    println!("in view: {cpu} textures in the store, {gpu} on the GPU");
+    assert!(cpu > 0 && gpu > 0, "the tileset's textures were loaded ({cpu}) and uploaded ({gpu})");
+
+    // Looking away with a budget of one byte: every tile is evicted.
+    streams.tilesets[0].stream.set_memory_budget(1);
+    let start = Instant::now();
+    loop {
+        let s = streams.frame(&mut engine.model, &[(away, W, H)]);
+        engine.update();
+        if s.resident_tiles == 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "tiles not evicted: {s:?}");
+    }
+    assert_eq!(store(&engine), 0, "the store still holds evicted tiles' textures");
+    assert_eq!(engine.scene.texture_count(), 0, "the GPU still holds evicted tiles' textures");
+    assert_eq!(engine.model.feature_count(), 0);
+}

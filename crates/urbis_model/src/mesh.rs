@@ -38,21 +38,34 @@ pub struct TextureId(pub u32);
 /// Base-colour textures of the model's meshes.
 #[derive(Resource, Debug, Default)]
 pub struct TextureStore {
-    textures: Vec<std::sync::Arc<image::RgbaImage>>,
+    /// `None` once released; ids are never handed out again, so a GPU copy keyed by id cannot show another image.
+    textures: Vec<Option<std::sync::Arc<image::RgbaImage>>>,
 }
 
 impl TextureStore {
     pub fn add(&mut self, image: image::RgbaImage) -> TextureId {
-        self.textures.push(std::sync::Arc::new(image));
+        self.textures.push(Some(std::sync::Arc::new(image)));
         TextureId(self.textures.len() as u32 - 1)
     }
 
     pub fn get(&self, id: TextureId) -> Option<&std::sync::Arc<image::RgbaImage>> {
-        self.textures.get(id.0 as usize)
+        self.textures.get(id.0 as usize).and_then(Option::as_ref)
     }
 
+    /// Frees a texture (a streamed tile's, when the tile is evicted); returns its bytes.
+    pub fn release(&mut self, id: TextureId) -> u64 {
+        let img = self.textures.get_mut(id.0 as usize).and_then(Option::take);
+        img.map_or(0, |i| i.as_raw().len() as u64)
+    }
+
+    /// Ids handed out so far (released ones included).
     pub fn len(&self) -> usize {
         self.textures.len()
+    }
+
+    /// Textures held now.
+    pub fn live(&self) -> usize {
+        self.textures.iter().flatten().count()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -378,6 +378,16 @@ impl GpuScene {
         self.textures.contains(key)
     }
 
+    /// Frees a texture no chunk draws any more (a streamed tile's, after its eviction).
+    pub fn remove_texture(&mut self, key: TextureKey) -> bool {
+        self.textures.remove(key)
+    }
+
+    /// Textures held on the GPU.
+    pub fn texture_count(&self) -> usize {
+        self.textures.len()
+    }
+
     pub fn remove_chunk(&mut self, key: ChunkKey) -> bool {
         self.chunks.remove(&key).is_some()
     }

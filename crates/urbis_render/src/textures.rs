@@ -76,6 +76,15 @@ impl Textures {
     pub(crate) fn contains(&self, key: TextureKey) -> bool {
         self.groups.contains_key(&key)
     }
+
+    /// Drops a texture (its bind group holds the GPU texture, freed with it).
+    pub(crate) fn remove(&mut self, key: TextureKey) -> bool {
+        self.groups.remove(&key).is_some()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.groups.len()
+    }
 }
 
 /// Creates a mipmapped texture and its bind group; returns the bytes uploaded.

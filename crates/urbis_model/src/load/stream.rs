@@ -23,7 +23,7 @@ use super::LoadReport;
 use super::tiles::{ContentContext, Placer, add_content, content_attributes, tileset_attributes, tileset_name};
 use crate::{
     Attributes, CityModel, FeatureId, GeometryHandle, HiddenChunks, InstanceTransform, RetainedAttributes,
-    SemanticClass, SpawnLog, TileChunk,
+    SemanticClass, SpawnLog, TextureId, TextureStore, TileChunk,
 };
 
 /// Bookkeeping bytes counted per feature entity besides its geometry
@@ -51,6 +51,8 @@ pub struct StreamedTileset {
     name: String,
     common: Attributes,
     attached: HashMap<TileId, Vec<Entity>>,
+    /// Texture ids each attached tile added to the model's store.
+    textures: HashMap<TileId, std::ops::Range<u32>>,
     hidden: HashSet<TileId>,
     /// Bytes per vertex of the GPU copy (the engine's vertex size).
     pub gpu_vertex_bytes: u64,
@@ -81,6 +83,7 @@ impl StreamedTileset {
             name,
             common,
             attached: HashMap::new(),
+            textures: HashMap::new(),
             hidden: HashSet::new(),
             gpu_vertex_bytes: 48,
             report,
@@ -140,6 +143,7 @@ impl StreamedTileset {
         let tree = self.stream.tree();
         let node = tree.get(d.tile);
         model.world.insert_resource(SpawnLog::default());
+        let textures_before = model.world.get_resource::<TextureStore>().map_or(0, TextureStore::len) as u32;
         for (i, uri, content) in &d.contents {
             let common = content_attributes(tree, d.tile, *i, uri, &self.common);
             let mut ctx = ContentContext {
@@ -175,12 +179,31 @@ impl StreamedTileset {
                 }
             }
         }
+        // The textures this tile's contents added are its own: counted in its bytes
+        // (CPU image and GPU copy with mips, 4/3) and released with it.
+        let textures_after = model.world.get_resource::<TextureStore>().map_or(0, TextureStore::len) as u32;
+        if textures_after > textures_before {
+            let store = model.world.resource::<TextureStore>();
+            for id in textures_before..textures_after {
+                if let Some(img) = store.get(TextureId(id)) {
+                    bytes += img.as_raw().len() as u64 * 7 / 3;
+                }
+            }
+            self.textures.insert(d.tile, textures_before..textures_after);
+        }
         self.report.tiles_loaded += 1;
         self.attached.insert(d.tile, spawned);
         bytes
     }
 
     fn detach(&mut self, model: &mut CityModel, tile: TileId) {
+        if let Some(ids) = self.textures.remove(&tile)
+            && let Some(mut store) = model.world.get_resource_mut::<TextureStore>()
+        {
+            for id in ids {
+                store.release(TextureId(id));
+            }
+        }
         if let Some(entities) = self.attached.remove(&tile) {
             for e in entities {
                 let Ok(er) = model.world.get_entity(e) else { continue };
