@@ -371,6 +371,16 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    // No transparent huge pages for this process. mimalloc asks for them on
+    // its arenas, and on a machine where first-touch page faults are slow
+    // (virtual machines) zeroing a 2 MB page for every fresh arena region
+    // was 50-75 % of the CPU time of `urbis render` and `urbis fly` in
+    // `perf` (clear_page_erms); the sample city tileset rendered in 1.5 s
+    // instead of 0.65 s (README, streaming figures). Not fatal when refused.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!("PR_SET_THP_DISABLE: {e}");
+    }
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
