@@ -161,22 +161,7 @@ fn view_opens_a_window_under_xvfb() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start urbis view");
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("wait") {
-                break Some(s);
-            }
-            if start.elapsed() > Duration::from_secs(120) {
-                child.kill().ok();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            use std::io::Read;
-            e.read_to_string(&mut err).ok();
-        }
+        let (status, err) = wait_up_to(&mut child, Duration::from_secs(120));
         let Some(status) = status else {
             server.kill().ok();
             panic!("urbis {args:?} did not finish in 120 s");
@@ -201,6 +186,28 @@ fn view_opens_a_window_under_xvfb() {
     server.kill().ok();
     server.wait().ok();
     let _ = std::fs::remove_file(&shot);
+}
+
+/// Waits for a child for at most `limit` (killing it then); returns its exit
+/// status (`None` when killed) and what it wrote on stderr.
+fn wait_up_to(child: &mut std::process::Child, limit: Duration) -> (Option<std::process::ExitStatus>, String) {
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        e.read_to_string(&mut err).ok();
+    }
+    (status, err)
 }
 
 /// `urbis fly --window`: the tour drives the window's camera over a streamed
@@ -232,22 +239,7 @@ fn fly_tour_in_the_window(display: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start urbis fly --window");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break Some(s);
-        }
-        if start.elapsed() > Duration::from_secs(120) {
-            child.kill().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        e.read_to_string(&mut err).ok();
-    }
+    let (status, err) = wait_up_to(&mut child, Duration::from_secs(120));
     let status = status.unwrap_or_else(|| panic!("urbis fly --window did not close by itself in 120 s: {err}"));
     assert!(status.success(), "urbis fly --window failed: {err}");
     // 9 path frames (the first pose, then 8 to the second), plus frames waiting at the waypoints.

@@ -414,9 +414,11 @@ impl urbis_formats::gltf::Resources for FetchResources<'_> {
 /// The gate key that limits concurrent parses (no URL host looks like it).
 const DECODE_GATE: &str = " decode";
 
-/// Parses that may run at once: the cores less one for the frame thread, at least one.
+/// Parses that may run at once: the cores less one for the frame thread, at
+/// least one (asked once: `available_parallelism` reads cgroup files).
 pub fn decoders() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).max(1)
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).max(1))
 }
 
 /// Reads and parses one tile content through a fetcher.
@@ -430,12 +432,11 @@ pub fn read_content(
         return Err(http_error(&loc.display().to_string(), "cancelled"));
     }
     let name = loc.display().to_string();
-    // Parsing is CPU work: at most one parse per core but one at a time, so
-    // loaders waiting on the network may be many while the frame thread
-    // always keeps a core (cesium-native's and Cesium's worker count).
-    let _decoder = HostGate::global()
-        .acquire(DECODE_GATE, decoders(), cancel)
-        .ok_or_else(|| http_error(&loc.display().to_string(), "cancelled"))?;
+    // Parsing is CPU work: at most `decoders()` parses at once, so loaders
+    // waiting on the network may be many while the frame thread always keeps
+    // a core (cesium-native's and Cesium's worker count).
+    let _decoder =
+        HostGate::global().acquire(DECODE_GATE, decoders(), cancel).ok_or_else(|| http_error(&name, "cancelled"))?;
     let resources = FetchResources { fetcher, dir: loc.parent().map(Path::to_path_buf).unwrap_or_default(), cancel };
     let content = urbis_formats::tiles3d::parse_content(&bytes, &name, &resources, 0).map_err(|e| e.in_file(&name))?;
     Ok((content, bytes.len() as u64))
