@@ -237,7 +237,12 @@ impl MeshStore {
 
     /// Bytes of a mesh's vertex and index arrays.
     pub fn bytes(&self, id: MeshId) -> u64 {
-        self.get(id).map_or(0, |m| (size_of_val(m.vertices.as_slice()) + size_of_val(m.indices.as_slice())) as u64)
+        self.get(id).map_or(0, Self::mesh_bytes)
+    }
+
+    /// Bytes of a mesh's vertex and index arrays.
+    pub fn mesh_bytes(m: &CpuMesh) -> u64 {
+        (size_of_val(m.vertices.as_slice()) + size_of_val(m.indices.as_slice())) as u64
     }
 
     pub fn get(&self, id: MeshId) -> Option<&CpuMesh> {

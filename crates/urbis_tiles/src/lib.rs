@@ -13,12 +13,15 @@
 //!
 //! Streaming ([`stream`]): the same selection every frame, tiles fetched
 //! ([`fetch`]: files or HTTP with retries, a per-host limit and a disk
-//! cache) and parsed on loader threads, kept under a hard memory budget;
-//! the caller attaches parsed tiles within its own per-frame budget.
+//! cache), parsed and prepared ([`loader`]: the caller's [`Prepare`] builds
+//! its per-feature meshes there) on loader threads, kept under a hard
+//! memory budget; the caller attaches prepared tiles within its own
+//! per-frame budget.
 
 pub mod fetch;
 pub mod implicit;
 pub mod load;
+pub mod loader;
 pub mod select;
 pub mod stream;
 pub mod tree;
@@ -26,6 +29,7 @@ pub mod volume;
 
 pub use fetch::{DiskCache, Fetcher, HttpOptions, is_url};
 pub use load::{LoadedTile, TileFailure, load_selection};
+pub use loader::{Prepare, Prepared};
 pub use select::{Selection, View, select};
 pub use stream::{Decoded, StreamCounts, StreamOptions, StreamStatus, TileStream};
 pub use tree::{ContentRef, ImplicitCoord, Refine, TileId, TileNode, TileTree};

@@ -4,16 +4,17 @@
 //! The two phases of cesium-native:
 //!
 //! ```text
-//! main thread, each frame                         loader threads
+//! main thread, each frame                         loader threads ([`crate::loader`])
 //! ───────────────────────                         ──────────────
 //! begin_frame(views)
 //!   drain finished loads ◄──────────────────────  fetch (file / HTTP, per-host limit)
 //!   select (SSE) ─► wanted                        ─► parse (glb, b3dm, i3dm, pnts, cmpt)
-//!   queue by priority, cancel the unwanted ─────► (cancel flags checked while reading)
-//!   adapt the SSE to the budget
-//! next_decoded / make_room / attached             the caller turns contents into
-//!   (the caller's per-frame budget)               entities and GPU buffers, and
-//! render_set(): ready tiles, ancestors            reports their real byte sizes
+//!   queue by priority, cancel the unwanted ─────► ─► Prepare::prepare (the caller's
+//!   adapt the SSE to the budget                      meshes, built here)
+//!                                                 (cancel flags checked while reading)
+//! next_decoded / make_room / attached             the caller spawns the prepared
+//!   (the caller's per-frame budget)               entities and reports their real
+//! render_set(): ready tiles, ancestors            byte sizes
 //!   standing in for children not yet ready
 //! ```
 //!
@@ -22,17 +23,18 @@
 //! needs are evicted to make room; a tile that still does not fit is
 //! dropped and the screen-space error raised until the view fits.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::mpsc::{Receiver, channel};
 
 use urbis_formats::tiles3d::TileContent;
 
 use crate::load::TileFailure;
+use crate::loader::{Job, Outcome, Prepare, Shared, Work, worker};
 use crate::select::{View, select};
-use crate::tree::{Expansion, Refine, TileId, TileTree};
+use crate::tree::{Refine, TileId, TileTree};
 
 /// How a stream behaves.
 #[derive(Debug, Clone)]
@@ -88,14 +90,21 @@ struct Entry {
     last_used: u64,
 }
 
-/// A tile's contents, parsed on a loader thread.
+/// A tile's contents, parsed (and prepared) on a loader thread.
 #[derive(Debug)]
 pub struct Decoded {
     pub tile: TileId,
-    /// (content index, URI, content).
+    /// (content index, URI, content); empty when the stream's [`Prepare`]
+    /// made them into `prepared`.
     pub contents: Vec<(usize, String, TileContent)>,
     /// Bytes fetched for it.
     pub fetched_bytes: u64,
+    /// What [`Prepare::prepare`] made of the contents.
+    pub prepared: Option<Box<dyn Any + Send>>,
+    /// The bytes [`Prepare::prepare`] counted (0 without a preparer).
+    pub prepared_bytes: u64,
+    /// Counted in the loaders' backlog until the main thread takes it.
+    backlog_bytes: u64,
 }
 
 /// Counters since the stream began (or over one frame, see [`TileStream::take_frame_counts`]).
@@ -159,38 +168,6 @@ pub struct StreamStatus {
     pub complete: bool,
 }
 
-struct Job {
-    tile: TileId,
-    generation: u64,
-    what: Work,
-    cancel: Arc<AtomicBool>,
-}
-
-enum Work {
-    Contents(Vec<(usize, String, PathBuf)>),
-    /// A pending subtree (with its spec) or external tileset.
-    Expand(PathBuf, Option<Box<crate::implicit::ImplicitSpec>>),
-}
-
-struct Queue {
-    /// Highest priority last (popped first).
-    jobs: Vec<Job>,
-    stop: bool,
-}
-
-struct Shared {
-    queue: Mutex<Queue>,
-    ready: Condvar,
-}
-
-/// The parsed contents of a tile (index, URI, content) and the bytes fetched.
-type Parsed = (Vec<(usize, String, TileContent)>, u64);
-
-enum Outcome {
-    Loaded(TileId, u64, Result<Parsed, TileFailure>),
-    Expanded(TileId, u64, Result<Expansion, crate::TilesError>),
-}
-
 /// A tileset streamed for a moving camera.
 pub struct TileStream {
     tree: TileTree,
@@ -199,6 +176,7 @@ pub struct TileStream {
     opts: StreamOptions,
     entries: Vec<Entry>,
     shared: Arc<Shared>,
+    preparer: Option<Arc<dyn Prepare>>,
     results: Receiver<Outcome>,
     decoded: Vec<Decoded>,
     frame: u64,
@@ -229,7 +207,7 @@ impl std::fmt::Debug for TileStream {
 
 impl Drop for TileStream {
     fn drop(&mut self) {
-        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.shared.lock();
         q.stop = true;
         q.jobs.clear();
         drop(q);
@@ -245,68 +223,22 @@ impl Drop for TileStream {
     }
 }
 
-fn worker(fetcher: Arc<crate::fetch::Fetcher>, shared: Arc<Shared>, out: Sender<Outcome>) {
-    loop {
-        let job = {
-            let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
-            loop {
-                if q.stop {
-                    return;
-                }
-                if let Some(j) = q.jobs.pop() {
-                    break j;
-                }
-                q = shared.ready.wait(q).unwrap_or_else(|e| e.into_inner());
-            }
-        };
-        if job.cancel.load(Ordering::Relaxed) {
-            continue;
-        }
-        let list = match job.what {
-            Work::Contents(list) => list,
-            Work::Expand(loc, spec) => {
-                let r = crate::tree::fetch_expansion(&fetcher, &loc, spec.as_deref(), Some(&job.cancel));
-                if out.send(Outcome::Expanded(job.tile, job.generation, r)).is_err() {
-                    return;
-                }
-                continue;
-            }
-        };
-        let mut contents = Vec::with_capacity(list.len());
-        let mut fetched = 0;
-        let mut failure = None;
-        for (i, uri, path) in &list {
-            match crate::fetch::read_content(&fetcher, path, Some(&job.cancel)) {
-                Ok((c, n)) => {
-                    fetched += n;
-                    contents.push((*i, uri.clone(), c));
-                }
-                Err(e) => {
-                    failure = Some(TileFailure { tile: job.tile, uri: uri.clone(), error: e.to_string() });
-                    break;
-                }
-            }
-        }
-        let result = match failure {
-            Some(f) => Err(f),
-            None => Ok((contents, fetched)),
-        };
-        if out.send(Outcome::Loaded(job.tile, job.generation, result)).is_err() {
-            return;
-        }
-    }
-}
-
 impl TileStream {
-    /// Starts the loader threads for a tileset.
+    /// Starts the loader threads for a tileset; they fetch and parse.
     pub fn new(tree: Arc<TileTree>, opts: StreamOptions) -> TileStream {
+        Self::with_preparer(tree, opts, None)
+    }
+
+    /// Starts the loader threads for a tileset; they fetch, parse and, with
+    /// a preparer, make each tile ready to attach.
+    pub fn with_preparer(tree: Arc<TileTree>, opts: StreamOptions, preparer: Option<Arc<dyn Prepare>>) -> TileStream {
         let tree = Arc::unwrap_or_clone(tree);
-        let shared =
-            Arc::new(Shared { queue: Mutex::new(Queue { jobs: Vec::new(), stop: false }), ready: Condvar::new() });
+        let shared = Arc::new(Shared::new(opts.memory_budget / 4, opts.workers.max(1)));
         let (tx, rx) = channel();
         for k in 0..opts.workers.max(1) {
-            let (t, s, o) = (tree.fetcher.clone(), shared.clone(), tx.clone());
-            let spawned = std::thread::Builder::new().name(format!("urbis-tiles-{k}")).spawn(move || worker(t, s, o));
+            let (t, s, o, p) = (tree.fetcher.clone(), shared.clone(), tx.clone(), preparer.clone());
+            let spawned =
+                std::thread::Builder::new().name(format!("urbis-tiles-{k}")).spawn(move || worker(t, s, o, p));
             if let Err(e) = spawned {
                 tracing::warn!("tile loader thread {k}: {e}");
             }
@@ -319,6 +251,7 @@ impl TileStream {
             opts,
             entries,
             shared,
+            preparer,
             results: rx,
             decoded: Vec::new(),
             frame: 0,
@@ -458,16 +391,30 @@ impl TileStream {
             };
             let current = matches!(&self.entries[tile.0 as usize].state, State::Loading { generation: g, .. } if *g == generation);
             if !current {
-                continue; // cancelled meanwhile: already counted
+                // Cancelled meanwhile (already counted): its backlog slot is free.
+                self.shared.release(result.as_ref().map_or(0, |l| l.backlog_bytes));
+                continue;
             }
             match result {
-                Ok((contents, fetched)) => {
+                Ok(l) => {
                     self.counts.loaded += 1;
-                    self.counts.bytes_fetched += fetched;
+                    self.counts.bytes_fetched += l.fetched;
                     self.entry(tile).state = State::Decoded;
-                    self.decoded.push(Decoded { tile, contents, fetched_bytes: fetched });
+                    let (prepared, prepared_bytes) = match l.prepared {
+                        Some(p) => (Some(p.data), p.bytes),
+                        None => (None, 0),
+                    };
+                    self.decoded.push(Decoded {
+                        tile,
+                        contents: l.contents,
+                        fetched_bytes: l.fetched,
+                        prepared,
+                        prepared_bytes,
+                        backlog_bytes: l.backlog_bytes,
+                    });
                 }
                 Err(f) => {
+                    self.shared.release(0);
                     tracing::warn!("tile {}: {}", f.uri, f.error);
                     self.counts.failed += 1;
                     self.entry(tile).state = State::Failed;
@@ -481,7 +428,7 @@ impl TileStream {
     fn requeue(&mut self, wanted: &[TileId], priority: &HashMap<TileId, f64>, expand: &[TileId]) {
         let want: HashSet<TileId> = wanted.iter().copied().collect();
         let grow: HashSet<TileId> = expand.iter().copied().collect();
-        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.shared.lock();
         // Queued jobs no view wants any more are dropped; the rest re-sorted.
         let old = std::mem::take(&mut q.jobs);
         let mut kept = Vec::with_capacity(old.len());
@@ -513,18 +460,22 @@ impl TileStream {
         // Decoded tiles no view wants are let go before they are attached.
         let before = self.decoded.len();
         let entries = &mut self.entries;
+        let mut freed = Vec::new();
         self.decoded.retain(|d| {
             let keep = want.contains(&d.tile);
             if !keep {
                 entries[d.tile.0 as usize].state = State::Unloaded;
+                freed.push(d.backlog_bytes);
             }
             keep
         });
         self.counts.cancelled += (before - self.decoded.len()) as u64;
-        // New requests. The backlog of parsed tiles is kept short, so memory
-        // outside the budget stays bounded by a few tiles per loader.
-        let backlog = self.decoded.len() + kept.len();
-        let room = (4 * self.opts.workers).saturating_sub(backlog);
+        for b in freed {
+            q.backlog_tiles = q.backlog_tiles.saturating_sub(1);
+            q.backlog_bytes = q.backlog_bytes.saturating_sub(b);
+        }
+        // New requests: every wanted tile is queued; the loaders' gate (see
+        // `loader`) bounds what is loaded ahead of the main thread.
         let mut fresh: Vec<TileId> = wanted
             .iter()
             .copied()
@@ -532,16 +483,18 @@ impl TileStream {
             .filter(|t| !self.tree.get(*t).contents.is_empty())
             .collect();
         fresh.sort_by(|a, b| priority[a].total_cmp(&priority[b]));
-        for t in fresh.into_iter().take(room) {
+        for t in fresh {
             self.generation += 1;
             let cancel = Arc::new(AtomicBool::new(false));
             let contents =
                 self.tree.get(t).contents.iter().enumerate().map(|(i, c)| (i, c.uri.clone(), c.path.clone())).collect();
+            let context = self.preparer.as_ref().map(|p| p.context(&self.tree, t));
             kept.push(Job {
                 tile: t,
                 generation: self.generation,
                 what: Work::Contents(contents),
                 cancel: cancel.clone(),
+                context,
             });
             self.entries[t.0 as usize].state = State::Loading { generation: self.generation, cancel };
             self.counts.requested += 1;
@@ -569,6 +522,7 @@ impl TileStream {
                 generation: self.generation,
                 what: Work::Expand(loc, spec.map(Box::new)),
                 cancel: Arc::new(AtomicBool::new(false)),
+                context: None,
             });
         }
         kept.extend(expansions);
@@ -615,11 +569,17 @@ impl TileStream {
 
     /// The next parsed tile to attach, most wanted first.
     pub fn next_decoded(&mut self) -> Option<Decoded> {
-        self.decoded.pop()
+        let d = self.decoded.pop()?;
+        self.shared.release(d.backlog_bytes);
+        Some(d)
     }
 
-    /// The size a parsed tile is expected to take once attached.
+    /// The size a parsed tile is expected to take once attached: what its
+    /// preparer counted, or its fetched bytes times the largest expansion seen.
     pub fn expected_bytes(&self, d: &Decoded) -> u64 {
+        if d.prepared.is_some() {
+            return d.prepared_bytes;
+        }
         (d.fetched_bytes as f64 * self.expansion) as u64
     }
 
@@ -784,5 +744,7 @@ impl TileStream {
     /// Changes the budget; call [`TileStream::evict_over_budget`] after.
     pub fn set_memory_budget(&mut self, bytes: u64) {
         self.opts.memory_budget = bytes;
+        self.shared.lock().limit_bytes = bytes / 4;
+        self.shared.ready.notify_all();
     }
 }

@@ -468,3 +468,91 @@ fn external_tilesets_are_grafted_when_reached() {
     assert_eq!(content_paths(s.tree(), &s.render_set()), want);
     assert!(s.counts().expanded >= 4, "two external tilesets and their root subtrees: {:?}", s.counts());
 }
+
+/// One call of [`Recorder`]: thread name, tile, URIs the context named, URIs the contents carried.
+type PrepareCall = (String, TileId, Vec<String>, Vec<String>);
+
+/// A caller's preparer: records where it ran and what it was given.
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<PrepareCall>>,
+    bytes: u64,
+}
+
+impl urbis_tiles::Prepare for Recorder {
+    fn context(&self, tree: &TileTree, tile: TileId) -> Box<dyn std::any::Any + Send> {
+        let uris: Vec<String> = tree.get(tile).contents.iter().map(|c| c.uri.clone()).collect();
+        Box::new((tile, uris))
+    }
+
+    fn prepare(
+        &self,
+        context: Box<dyn std::any::Any + Send>,
+        contents: Vec<(usize, String, urbis_formats::tiles3d::TileContent)>,
+    ) -> urbis_tiles::Prepared {
+        let (tile, uris) = *context.downcast::<(TileId, Vec<String>)>().expect("the context made for this tile");
+        let got: Vec<String> = contents.iter().map(|(_, u, _)| u.clone()).collect();
+        let thread = std::thread::current().name().unwrap_or_default().to_string();
+        self.calls.lock().expect("calls").push((thread, tile, uris, got));
+        urbis_tiles::Prepared { data: Box::new(tile), bytes: self.bytes }
+    }
+}
+
+#[test]
+fn loaders_prepare_tiles_and_stay_a_bounded_backlog_ahead_of_the_main_thread() {
+    let tiles = small();
+    let p = write_tiles(&tiles, "prepare");
+    let tree = open(&p);
+    let budget = 64 << 20;
+    // Every prepared tile counts a quarter of the budget: the loaders' limit.
+    let recorder = Arc::new(Recorder { bytes: budget / 4, ..Default::default() });
+    let opts = StreamOptions { memory_budget: budget, workers: 2, ..Default::default() };
+    let mut s = TileStream::with_preparer(tree.clone(), opts, Some(recorder.clone()));
+    let v = view(&tiles, 0.0, -900.0, 600.0, -35.0, 0.0);
+    // The main thread selects but takes nothing: the loaders stop once each
+    // holds a tile and the backlog reaches its limit.
+    for _ in 0..40 {
+        s.begin_frame(&[v]);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let wanted = s.wanted().len();
+    assert!(wanted >= 16, "every leaf is wanted at SSE 0: {wanted}");
+    assert_eq!(s.status().decoded, 2, "{:?}", s.status());
+    assert_eq!(s.counts().loaded, 2);
+    // Taking one lets one more in.
+    let first = s.next_decoded().expect("a prepared tile");
+    for _ in 0..40 {
+        s.begin_frame(&[v]);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(s.counts().loaded, 3, "{:?}", s.status());
+    assert_eq!(s.status().decoded, 2);
+    // Taking them as they come, the view completes.
+    assert!(s.attached(&first, 1000));
+    let mut taken = vec![first];
+    let start = Instant::now();
+    while !s.status().complete && start.elapsed() < Duration::from_secs(20) {
+        s.begin_frame(&[v]);
+        while let Some(d) = s.next_decoded() {
+            assert!(s.attached(&d, 1000));
+            taken.push(d);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(s.status().complete, "{:?}", s.status());
+    // Each tile was prepared once, on a loader thread, from the context the
+    // main thread made for it, and came back in place of its contents.
+    let calls = recorder.calls.lock().expect("calls");
+    assert_eq!(calls.len(), taken.len());
+    for (thread, tile, named, got) in calls.iter() {
+        assert!(thread.starts_with("urbis-tiles-"), "prepared on {thread:?}");
+        assert!(!got.is_empty() && named == got, "tile {tile:?}: context {named:?}, contents {got:?}");
+    }
+    for d in &taken {
+        assert!(d.contents.is_empty(), "the contents went to the preparer");
+        assert_eq!(d.prepared_bytes, budget / 4);
+        assert_eq!(s.expected_bytes(d), budget / 4);
+        let tile = d.prepared.as_ref().and_then(|p| p.downcast_ref::<TileId>()).copied();
+        assert_eq!(tile, Some(d.tile));
+    }
+}

@@ -7,6 +7,7 @@
 //! ```
 
 mod appearance;
+mod build;
 mod cityjson;
 mod dem;
 mod detect;

@@ -1,13 +1,16 @@
-//! Streamed tilesets in the city model: the main-thread half of
-//! [`urbis_tiles::stream`]. Each frame it lets the stream select and
-//! request, turns parsed tiles into feature entities within a time budget,
-//! measures what they hold, detaches evicted tiles (their entities leave
-//! the ECS, their meshes and feature indices are freed) and hides the
-//! chunks of tiles that an ancestor or descendant stands in for.
+//! Streamed tilesets in the city model. On the loader threads,
+//! [`FeaturePreparer`] builds each tile's per-feature meshes (a
+//! `TileBuild`); on the main thread, each frame, the stream selects and
+//! requests, prepared tiles are spawned as feature entities within a time
+//! budget, what they hold is measured, evicted tiles are detached (their
+//! entities leave the ECS, their meshes and feature indices are freed) and
+//! the chunks of tiles that an ancestor or descendant stands in for are
+//! hidden.
 //!
 //! ```text
-//! TileStream::begin_frame(views)
-//!   └► next_decoded ─► make_room (evict LRU) ─► spawn entities (TileChunk per tile)
+//! loader threads: fetch ─► parse ─► FeaturePreparer::prepare ─► TileBuild
+//! main thread:    TileStream::begin_frame(views)
+//!   └► next_decoded ─► make_room (evict LRU) ─► TileBuild::spawn (TileChunk per tile)
 //!                      ─► attached(real bytes) ─► detach at once if it does not fit
 //!   └► render_set ─► HiddenChunks (the engine skips hidden tile chunks)
 //! ```
@@ -17,9 +20,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bevy_ecs::prelude::Entity;
-use urbis_tiles::{Decoded, StreamOptions, TileId, TileStream, TileTree, View};
+use urbis_formats::tiles3d::TileContent;
+use urbis_tiles::{Decoded, Prepare, Prepared, StreamOptions, TileId, TileStream, TileTree, View};
 
 use super::LoadReport;
+use super::build::TileBuild;
 use super::tiles::{ContentContext, Placer, add_content, content_attributes, tileset_attributes, tileset_name};
 use crate::{
     Attributes, CityModel, FeatureId, GeometryHandle, HiddenChunks, InstanceTransform, RetainedAttributes,
@@ -31,6 +36,68 @@ use crate::{
 const ENTITY_OVERHEAD: u64 = 320;
 /// Bytes counted per attribute of a feature.
 const ATTRIBUTE_BYTES: u64 = 64;
+/// Bytes per vertex of the GPU copy assumed by the loaders' estimate.
+const GPU_VERTEX_BYTES: u64 = 48;
+
+/// Builds the features of a tile on a loader thread: the loader-thread
+/// half of attaching (see [`urbis_tiles::Prepare`]).
+#[derive(Debug)]
+pub struct FeaturePreparer {
+    placer: Placer,
+    name: String,
+    common: Attributes,
+}
+
+/// What a loader needs to know of a tile to build its features.
+struct TileContext {
+    transform: glam::DMat4,
+    /// Per content index: the attributes all its features carry.
+    common: Vec<Attributes>,
+}
+
+impl FeaturePreparer {
+    /// Builds a tile's features from its parsed contents.
+    fn build(&self, ctx: &TileContext, contents: &[(usize, String, TileContent)]) -> TileBuild {
+        let mut build = TileBuild::default();
+        for (i, uri, content) in contents {
+            let mut c = ContentContext {
+                placer: self.placer,
+                transform: ctx.transform,
+                guid_prefix: format!("{}/{uri}", self.name),
+                common: ctx.common.get(*i).cloned().unwrap_or_else(|| self.common.clone()),
+            };
+            add_content(&mut build, content, &mut c);
+        }
+        build
+    }
+
+    fn context(&self, tree: &TileTree, tile: TileId) -> TileContext {
+        let node = tree.get(tile);
+        let common = node
+            .contents
+            .iter()
+            .enumerate()
+            .map(|(i, c)| content_attributes(tree, tile, i, &c.uri, &self.common))
+            .collect();
+        TileContext { transform: node.transform, common }
+    }
+}
+
+impl Prepare for FeaturePreparer {
+    fn context(&self, tree: &TileTree, tile: TileId) -> Box<dyn std::any::Any + Send> {
+        Box::new(FeaturePreparer::context(self, tree, tile))
+    }
+
+    fn prepare(&self, context: Box<dyn std::any::Any + Send>, contents: Vec<(usize, String, TileContent)>) -> Prepared {
+        let build = match context.downcast::<TileContext>() {
+            Ok(ctx) => self.build(&ctx, &contents),
+            Err(_) => TileBuild::default(),
+        };
+        drop(contents);
+        let bytes = build.bytes(GPU_VERTEX_BYTES, ENTITY_OVERHEAD, ATTRIBUTE_BYTES);
+        Prepared { data: Box::new(build), bytes }
+    }
+}
 
 /// What one frame of a streamed tileset did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
@@ -48,8 +115,7 @@ pub struct StreamedTileset {
     pub stream: TileStream,
     index: u32,
     placer: Placer,
-    name: String,
-    common: Attributes,
+    preparer: Arc<FeaturePreparer>,
     attached: HashMap<TileId, Vec<Entity>>,
     /// Texture ids each attached tile added to the model's store.
     textures: HashMap<TileId, std::ops::Range<u32>>,
@@ -62,7 +128,7 @@ pub struct StreamedTileset {
 
 impl std::fmt::Debug for StreamedTileset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamedTileset").field("name", &self.name).field("stream", &self.stream).finish()
+        f.debug_struct("StreamedTileset").field("name", &self.preparer.name).field("stream", &self.stream).finish()
     }
 }
 
@@ -74,18 +140,18 @@ impl StreamedTileset {
         let local = c.length() < 5.0e6;
         let report =
             LoadReport { path: tree.path.display().to_string(), warnings: tree.errors.clone(), ..Default::default() };
-        let name = tileset_name(&tree.path);
-        let common = tileset_attributes(&tree);
+        let placer = Placer { frame: *model.frame(), local };
+        let preparer =
+            Arc::new(FeaturePreparer { placer, name: tileset_name(&tree.path), common: tileset_attributes(&tree) });
         StreamedTileset {
-            stream: TileStream::new(tree, opts),
+            stream: TileStream::with_preparer(tree, opts, Some(preparer.clone())),
             index,
-            placer: Placer { frame: *model.frame(), local },
-            name,
-            common,
+            placer,
+            preparer,
             attached: HashMap::new(),
             textures: HashMap::new(),
             hidden: HashSet::new(),
-            gpu_vertex_bytes: 48,
+            gpu_vertex_bytes: GPU_VERTEX_BYTES,
             report,
         }
     }
@@ -97,13 +163,13 @@ impl StreamedTileset {
         let mut out = StreamFrame::default();
         self.stream.begin_frame(views);
         let start = Instant::now();
-        while let Some(d) = self.stream.next_decoded() {
+        while let Some(mut d) = self.stream.next_decoded() {
             let (evicted, _) = self.stream.make_room(self.stream.expected_bytes(&d));
             for t in evicted {
                 self.detach(model, t);
                 out.detached += 1;
             }
-            let bytes = self.attach(model, &d);
+            let bytes = self.attach(model, &mut d);
             if self.stream.attached(&d, bytes) {
                 out.attached += 1;
             } else {
@@ -138,23 +204,20 @@ impl StreamedTileset {
         out
     }
 
-    /// Spawns a parsed tile's features; returns the bytes they hold.
-    fn attach(&mut self, model: &mut CityModel, d: &Decoded) -> u64 {
+    /// Spawns a tile's features (built on a loader thread, or here when it
+    /// came unprepared); returns the bytes they hold.
+    fn attach(&mut self, model: &mut CityModel, d: &mut Decoded) -> u64 {
         let tree = self.stream.tree();
         let node = tree.get(d.tile);
+        let build = match d.prepared.take().map(|p| p.downcast::<TileBuild>()) {
+            Some(Ok(b)) => *b,
+            _ => self.preparer.build(&self.preparer.context(tree, d.tile), &d.contents),
+        };
+        let mut build = build;
+        self.report.warnings.append(&mut build.warnings);
         model.world.insert_resource(SpawnLog::default());
         let textures_before = model.world.get_resource::<TextureStore>().map_or(0, TextureStore::len) as u32;
-        for (i, uri, content) in &d.contents {
-            let common = content_attributes(tree, d.tile, *i, uri, &self.common);
-            let mut ctx = ContentContext {
-                placer: self.placer,
-                transform: node.transform,
-                guid_prefix: format!("{}/{uri}", self.name),
-                common,
-                report: &mut self.report,
-            };
-            self.report.features += add_content(model, content, &mut ctx);
-        }
+        self.report.features += build.spawn(model);
         let spawned = model.world.remove_resource::<SpawnLog>().map(|l| l.0).unwrap_or_default();
         if model.world.contains_resource::<RetainedAttributes>() {
             let guids: Vec<String> =

@@ -12,8 +12,9 @@ use urbis_formats::tiles3d::{TileContent, tileset::MetadataEntity};
 use urbis_geo::{CityFrame, enu_basis};
 
 use super::LoadReport;
-use crate::mesh::{CpuMesh, Material, MeshGroup, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
-use crate::{AttributeValue, Attributes, CityModel, Family, InstanceTransform, Lod, NewFeature, SemanticClass};
+use super::build::TileBuild;
+use crate::mesh::{CpuMesh, Material, MeshGroup, MeshVertex, TextureId, Topology};
+use crate::{AttributeValue, Attributes, Bounds, CityModel, Family, InstanceTransform, Lod, NewFeature, SemanticClass};
 
 /// glTF is y-up; 3D Tiles and Urbis are z-up: (x, y, z) → (x, −z, y).
 pub const Y_UP_TO_Z_UP: DMat4 =
@@ -40,7 +41,8 @@ impl Placer {
 }
 
 /// Where a content sits and what it is called.
-pub(crate) struct ContentContext<'a> {
+#[derive(Debug, Clone)]
+pub(crate) struct ContentContext {
     pub placer: Placer,
     /// Tile transform (world).
     pub transform: DMat4,
@@ -48,7 +50,6 @@ pub(crate) struct ContentContext<'a> {
     pub guid_prefix: String,
     /// Attributes every feature of the content carries (tile and content metadata, the URI).
     pub common: Attributes,
-    pub report: &'a mut LoadReport,
 }
 
 fn linear_to_srgb(c: f32) -> u8 {
@@ -210,16 +211,14 @@ struct Look {
 
 /// Decodes (once per glTF texture) and stores the base-colour texture of a primitive.
 fn look_of(
-    model: &mut CityModel,
+    build: &mut TileBuild,
     g: &GltfModel,
     p: &Primitive,
     cache: &mut BTreeMap<usize, Option<TextureId>>,
 ) -> Look {
     let tex = p.material.and_then(|m| g.materials.get(m)).and_then(|m| m.base_color_texture.clone());
     let Some(t) = tex else { return Look { material: Material::Plain, texture: None, uvs: None } };
-    let id = *cache
-        .entry(t.texture)
-        .or_insert_with(|| decode_texture(g, t.texture).map(|img| model.world.resource_mut::<TextureStore>().add(img)));
+    let id = *cache.entry(t.texture).or_insert_with(|| decode_texture(g, t.texture).map(|img| build.add_texture(img)));
     match (id, p.tex_coords.get(t.tex_coord as usize)) {
         (Some(id), Some(uvs)) => Look {
             material: Material::Textured,
@@ -285,7 +284,7 @@ fn feature_mesh(
 /// Adds the features of one glTF (in a tile or alone), placed by `m_world`
 /// (tile transform × RTC × y-up→z-up, before node transforms).
 pub(crate) fn add_gltf(
-    model: &mut CityModel,
+    build: &mut TileBuild,
     g: &GltfModel,
     m_world: DMat4,
     batch_table: Option<&BTreeMap<String, Vec<Value>>>,
@@ -304,15 +303,13 @@ pub(crate) fn add_gltf(
         let tris = if is_points { Vec::new() } else { p.triangles() };
         if tris.is_empty() && !is_points {
             if !p.positions.is_empty() {
-                ctx.report
-                    .warnings
-                    .push(format!("{}: primitive {pi} ({:?}): lines are not drawn", ctx.guid_prefix, p.mode));
+                build.warnings.push(format!("{}: primitive {pi} ({:?}): lines are not drawn", ctx.guid_prefix, p.mode));
             }
             continue;
         }
         let instances = if p.instances.is_empty() { vec![DMat4::IDENTITY] } else { p.instances.clone() };
         let colors = vertex_colors(g, p);
-        let look = look_of(model, g, p, &mut textures);
+        let look = look_of(build, g, p, &mut textures);
         let ids = vertex_feature_ids(g, p);
         for (ii, inst) in instances.iter().enumerate() {
             let m = m_world * p.transform * *inst;
@@ -396,8 +393,9 @@ pub(crate) fn add_gltf(
         }
         let mut f = NewFeature::new(guid, class_of(&attrs), origin);
         f.attributes = attrs;
+        f.bounds = Some(Bounds::from_points(mesh.vertices.iter().map(|v| origin + v.position.as_dvec3())));
         f.mesh = Some((mesh, Lod(20)));
-        model.spawn_feature(f);
+        build.features.push(f);
         spawned += 1;
     }
     spawned
@@ -422,25 +420,25 @@ fn instance_basis(
 }
 
 /// Adds the features of a tile content.
-pub(crate) fn add_content(model: &mut CityModel, content: &TileContent, ctx: &mut ContentContext) -> usize {
+pub(crate) fn add_content(build: &mut TileBuild, content: &TileContent, ctx: &mut ContentContext) -> usize {
     match content {
         TileContent::Glb(g) => {
             let m = ctx.transform * g.rtc_center.map_or(DMat4::IDENTITY, DMat4::from_translation) * Y_UP_TO_Z_UP;
-            add_gltf(model, g, m, None, ctx)
+            add_gltf(build, g, m, None, ctx)
         }
         TileContent::B3dm(b) => {
             let rtc = b.rtc_center.or(b.gltf.rtc_center).map_or(DMat4::IDENTITY, DMat4::from_translation);
             let m = ctx.transform * rtc * Y_UP_TO_Z_UP;
-            add_gltf(model, &b.gltf, m, Some(&b.batch_table), ctx)
+            add_gltf(build, &b.gltf, m, Some(&b.batch_table), ctx)
         }
-        TileContent::I3dm(i) => add_i3dm(model, i, ctx),
-        TileContent::Pnts(p) => add_pnts(model, p, ctx),
+        TileContent::I3dm(i) => add_i3dm(build, i, ctx),
+        TileContent::Pnts(p) => add_pnts(build, p, ctx),
         TileContent::Cmpt(inner) => {
             let prefix = ctx.guid_prefix.clone();
             let mut n = 0;
             for (k, c) in inner.iter().enumerate() {
                 ctx.guid_prefix = format!("{prefix}/{k}");
-                n += add_content(model, c, ctx);
+                n += add_content(build, c, ctx);
             }
             ctx.guid_prefix = prefix;
             n
@@ -449,7 +447,7 @@ pub(crate) fn add_content(model: &mut CityModel, content: &TileContent, ctx: &mu
 }
 
 /// A point cloud: one entity per batch (or one for the tile), drawn as points.
-fn add_pnts(model: &mut CityModel, p: &urbis_formats::tiles3d::Pnts, ctx: &mut ContentContext) -> usize {
+fn add_pnts(build: &mut TileBuild, p: &urbis_formats::tiles3d::Pnts, ctx: &mut ContentContext) -> usize {
     let m = ctx.transform * p.rtc_center.map_or(DMat4::IDENTITY, DMat4::from_translation);
     let enu: Vec<DVec3> = p
         .positions
@@ -494,20 +492,21 @@ fn add_pnts(model: &mut CityModel, p: &urbis_formats::tiles3d::Pnts, ctx: &mut C
         };
         let mut f = NewFeature::new(guid, class_of(&attrs), origin);
         f.attributes = attrs;
+        f.bounds = Some(Bounds::from_points(mesh.vertices.iter().map(|v| origin + v.position.as_dvec3())));
         f.mesh = Some((mesh, Lod(20)));
-        model.spawn_feature(f);
+        build.features.push(f);
         n += 1;
     }
     n
 }
 
-fn add_i3dm(model: &mut CityModel, i: &urbis_formats::tiles3d::I3dm, ctx: &mut ContentContext) -> usize {
+fn add_i3dm(build: &mut TileBuild, i: &urbis_formats::tiles3d::I3dm, ctx: &mut ContentContext) -> usize {
     // One shared mesh: the glTF in its own (z-up) space, instanced per feature.
     let mut mesh = CpuMesh::default();
     let mut textures = BTreeMap::new();
     for p in &i.gltf.primitives {
         let tris = p.triangles();
-        let look = look_of(model, &i.gltf, p, &mut textures);
+        let look = look_of(build, &i.gltf, p, &mut textures);
         let m = Y_UP_TO_Z_UP * p.transform;
         let pos: Vec<DVec3> =
             p.positions.iter().map(|v| m.transform_point3(DVec3::new(v[0] as f64, v[1] as f64, v[2] as f64))).collect();
@@ -522,10 +521,11 @@ fn add_i3dm(model: &mut CityModel, i: &urbis_formats::tiles3d::I3dm, ctx: &mut C
         mesh.append(part, Vec3::ZERO);
     }
     if mesh.indices.is_empty() {
-        ctx.report.warnings.push(format!("{}: i3dm glTF has no triangles", ctx.guid_prefix));
+        build.warnings.push(format!("{}: i3dm glTF has no triangles", ctx.guid_prefix));
         return 0;
     }
-    let shared = model.world.resource_mut::<MeshStore>().add(mesh);
+    let positions: Vec<Vec3> = mesh.vertices.iter().map(|v| v.position).collect();
+    let shared = build.add_shared(mesh);
     let rtc = i.rtc_center.unwrap_or(DVec3::ZERO);
     let mut n = 0;
     for (k, inst) in i.instances.iter().enumerate() {
@@ -541,10 +541,13 @@ fn add_i3dm(model: &mut CityModel, i: &urbis_formats::tiles3d::I3dm, ctx: &mut C
                 attrs.insert(key.clone(), v);
             }
         }
-        let mut f = NewFeature::new(format!("{}#{k}", ctx.guid_prefix), class_of(&attrs), ctx.placer.enu(world));
+        let placement = ctx.placer.enu(world);
+        let t = InstanceTransform { linear };
+        let mut f = NewFeature::new(format!("{}#{k}", ctx.guid_prefix), class_of(&attrs), placement);
         f.attributes = attrs;
-        f.instance_of = Some((shared, Lod(20), InstanceTransform { linear }));
-        model.spawn_feature(f);
+        f.bounds = Some(Bounds::from_points(positions.iter().map(|&v| placement + t.apply(v))));
+        f.instance_of = Some((shared, Lod(20), t));
+        build.features.push(f);
         n += 1;
     }
     n
@@ -619,14 +622,9 @@ pub(crate) fn add_tileset(
     for l in &loaded {
         let node = tree.get(l.tile);
         let common = content_attributes(tree, l.tile, l.content_index, &l.uri, &tileset_attrs);
-        let mut ctx = ContentContext {
-            placer,
-            transform: node.transform,
-            guid_prefix: format!("{name}/{}", l.uri),
-            common,
-            report: &mut report,
-        };
-        report_add(model, &l.content, &mut ctx);
+        let mut ctx =
+            ContentContext { placer, transform: node.transform, guid_prefix: format!("{name}/{}", l.uri), common };
+        build_and_spawn(model, &l.content, &mut ctx, &mut report);
     }
     report.tiles_loaded = loaded.len();
     report
@@ -673,9 +671,12 @@ pub(crate) fn tileset_name(path: &std::path::Path) -> String {
         .map_or_else(|| "tileset".to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-fn report_add(model: &mut CityModel, content: &TileContent, ctx: &mut ContentContext) {
-    let n = add_content(model, content, ctx);
-    ctx.report.features += n;
+/// Builds a content's features in place and spawns them.
+fn build_and_spawn(model: &mut CityModel, content: &TileContent, ctx: &mut ContentContext, report: &mut LoadReport) {
+    let mut build = TileBuild::default();
+    add_content(&mut build, content, ctx);
+    report.warnings.append(&mut build.warnings);
+    report.features += build.spawn(model);
 }
 
 /// A glTF on its own: y-up converted, at the city origin (or its CESIUM_RTC centre).
@@ -689,15 +690,12 @@ pub(crate) fn add_standalone_gltf(
     let placer = Placer { frame: *model.frame(), local };
     let name = path.file_name().map_or_else(|| "gltf".into(), |n| n.to_string_lossy().into_owned());
     let m = g.rtc_center.map_or(DMat4::IDENTITY, DMat4::from_translation) * Y_UP_TO_Z_UP;
-    let mut ctx = ContentContext {
-        placer,
-        transform: DMat4::IDENTITY,
-        guid_prefix: name,
-        common: Attributes::default(),
-        report: &mut report,
-    };
-    let n = add_gltf(model, g, m, None, &mut ctx);
-    report.features += n;
+    let mut ctx =
+        ContentContext { placer, transform: DMat4::IDENTITY, guid_prefix: name, common: Attributes::default() };
+    let mut build = TileBuild::default();
+    add_gltf(&mut build, g, m, None, &mut ctx);
+    report.warnings.append(&mut build.warnings);
+    report.features += build.spawn(model);
     report.warnings.extend(g.warnings.iter().cloned());
     report
 }
@@ -712,14 +710,9 @@ pub(crate) fn add_standalone_tile(
     let mut report = LoadReport::default();
     let placer = Placer { frame: *model.frame(), local };
     let name = path.file_name().map_or_else(|| "tile".into(), |n| n.to_string_lossy().into_owned());
-    let mut ctx = ContentContext {
-        placer,
-        transform: DMat4::IDENTITY,
-        guid_prefix: name,
-        common: Attributes::default(),
-        report: &mut report,
-    };
-    report_add(model, c, &mut ctx);
+    let mut ctx =
+        ContentContext { placer, transform: DMat4::IDENTITY, guid_prefix: name, common: Attributes::default() };
+    build_and_spawn(model, c, &mut ctx, &mut report);
     report.tiles_loaded = 1;
     report
 }
