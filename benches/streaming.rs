@@ -3,6 +3,9 @@
 //!
 //! - `decode/leaf_tile_one_core`: one finest-level glb parsed to CPU
 //!   buffers and feature tables on one thread (tiles per second per core);
+//! - `decode/leaf_tile_prepared_one_core`: the same, then made ready to
+//!   attach as the loader threads do (`FeaturePreparer`: a mesh, bounds and
+//!   attributes per building);
 //! - `full_detail/cold_disk` and `cold_http`: a camera looking over the city
 //!   from 300 m, from opening the tileset (lazy tree) to every wanted tile
 //!   attached as entities, frames of 12 ms attach budget, no drawing; from
@@ -149,6 +152,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             urbis_formats::tiles3d::parse_content(&leaf, "leaf.glb", &urbis_formats::gltf::NoResources, 0)
                 .expect("parse")
+        })
+    });
+    let tree = urbis_tiles::TileTree::open(&path).expect("open");
+    let leaf_id = tree.nodes.iter().find(|n| n.contents.iter().any(|c| c.uri.ends_with("4/5/9.glb"))).expect("leaf").id;
+    let model = CityModel::new(CityFrame::new(t.origin));
+    let preparer = urbis_model::FeaturePreparer::new(&model, &tree);
+    g.bench_function("leaf_tile_prepared_one_core", |b| {
+        use urbis_tiles::Prepare;
+        b.iter(|| {
+            let c = urbis_formats::tiles3d::parse_content(&leaf, "leaf.glb", &urbis_formats::gltf::NoResources, 0)
+                .expect("parse");
+            let p = preparer.prepare(preparer.context(&tree, leaf_id), vec![(0, "leaf.glb".into(), c)]);
+            assert!(p.bytes > 0);
+            p
         })
     });
     g.finish();

@@ -45,8 +45,8 @@ pub use components::{
     Placement, SemanticClass, TileChunk,
 };
 pub use load::{
-    FootprintOptions, LoadError, LoadOptions, LoadReport, Place, PlaceParseError, StreamFrame, StreamedTileset,
-    Terrain, TileDetail, open_city, open_city_opts, open_city_streaming, open_city_with,
+    FeaturePreparer, FootprintOptions, LoadError, LoadOptions, LoadReport, Place, PlaceParseError, StreamFrame,
+    StreamedTileset, Terrain, TileDetail, open_city, open_city_opts, open_city_streaming, open_city_with,
 };
 pub use mesh::{CpuMesh, Material, MeshGroup, MeshId, MeshStore, MeshVertex, TextureId, TextureStore, Topology};
 pub use query::{CompareOp, FeatureQuery, Predicate};

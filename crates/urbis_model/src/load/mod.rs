@@ -34,7 +34,7 @@ pub use dem::Terrain;
 pub use detect::{InputKind, detect};
 pub use footprints::FootprintOptions;
 pub use ifc::class_of as ifc_class_of;
-pub use stream::{StreamFrame, StreamedTileset};
+pub use stream::{FeaturePreparer, StreamFrame, StreamedTileset};
 pub use tiles::Y_UP_TO_Z_UP;
 pub use urbis_tiles::StreamOptions;
 

@@ -56,6 +56,17 @@ struct TileContext {
 }
 
 impl FeaturePreparer {
+    /// The preparer of `tree`'s tiles for `model` (its frame places them).
+    pub fn new(model: &CityModel, tree: &TileTree) -> Self {
+        let (c, _) = tree.get(tree.root()).volume.bounding_sphere();
+        let local = c.length() < 5.0e6;
+        FeaturePreparer {
+            placer: Placer { frame: *model.frame(), local },
+            name: tileset_name(&tree.path),
+            common: tileset_attributes(tree),
+        }
+    }
+
     /// Builds a tile's features from its parsed contents.
     fn build(&self, ctx: &TileContext, contents: &[(usize, String, TileContent)]) -> TileBuild {
         let mut build = TileBuild::default();
@@ -136,13 +147,10 @@ impl StreamedTileset {
     /// Streams `tree` into `model`; `index` tells this tileset's tile chunks
     /// from other streamed tilesets'.
     pub fn new(model: &CityModel, tree: Arc<TileTree>, opts: StreamOptions, index: u32) -> Self {
-        let (c, _) = tree.get(tree.root()).volume.bounding_sphere();
-        let local = c.length() < 5.0e6;
         let report =
             LoadReport { path: tree.path.display().to_string(), warnings: tree.errors.clone(), ..Default::default() };
-        let placer = Placer { frame: *model.frame(), local };
-        let preparer =
-            Arc::new(FeaturePreparer { placer, name: tileset_name(&tree.path), common: tileset_attributes(&tree) });
+        let preparer = Arc::new(FeaturePreparer::new(model, &tree));
+        let placer = preparer.placer;
         StreamedTileset {
             stream: TileStream::with_preparer(tree, opts, Some(preparer.clone())),
             index,

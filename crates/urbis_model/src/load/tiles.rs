@@ -188,15 +188,26 @@ fn vertex_feature_ids(model: &GltfModel, p: &Primitive) -> Option<(Vec<u32>, Opt
 fn vertex_colors(model: &GltfModel, p: &Primitive) -> Vec<[u8; 4]> {
     let mat = p.material.and_then(|m| model.materials.get(m));
     let factor = mat.map_or([0.8, 0.8, 0.8, 1.0], |m| m.base_color);
+    let srgb = |c: [f32; 4]| [linear_to_srgb(c[0]), linear_to_srgb(c[1]), linear_to_srgb(c[2]), 255];
+    let Some(colors) = p.colors.as_ref() else { return vec![srgb(factor); p.positions.len()] };
+    // Runs of equal colours are common (a colour per wall or band): convert once per run.
+    let mut last: Option<([f32; 4], [u8; 4])> = None;
     (0..p.positions.len())
         .map(|i| {
             let mut c = factor;
-            if let Some(vc) = p.colors.as_ref().and_then(|v| v.get(i)) {
+            if let Some(vc) = colors.get(i) {
                 for k in 0..4 {
                     c[k] *= vc[k];
                 }
             }
-            [linear_to_srgb(c[0]), linear_to_srgb(c[1]), linear_to_srgb(c[2]), 255]
+            match last {
+                Some((l, out)) if l == c => out,
+                _ => {
+                    let out = srgb(c);
+                    last = Some((c, out));
+                    out
+                }
+            }
         })
         .collect()
 }
@@ -229,6 +240,10 @@ fn look_of(
     }
 }
 
+thread_local! {
+    static REMAP: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Builds a mesh from a subset of a primitive's triangles (or, for point
 /// primitives, of its vertices), relative to `origin` (ENU).
 fn feature_mesh(
@@ -256,16 +271,29 @@ fn feature_mesh(
         return mesh;
     }
     if let Some(normals) = normals_enu {
-        let mut remap: BTreeMap<u32, u32> = BTreeMap::new();
-        for t in tris {
-            for &i in t {
-                let n = *remap.entry(i).or_insert_with(|| {
-                    mesh.vertices.push(vertex(i as usize, normals[i as usize]));
-                    mesh.vertices.len() as u32 - 1
-                });
-                mesh.indices.push(n);
+        // Source vertex → mesh vertex, in a per-thread scratch array that is
+        // reset after use (a feature touches few of a primitive's vertices).
+        REMAP.with_borrow_mut(|remap| {
+            if remap.len() < enu.len() {
+                remap.resize(enu.len(), u32::MAX);
             }
-        }
+            mesh.indices.reserve(tris.len() * 3);
+            for t in tris {
+                for &i in t {
+                    let slot = &mut remap[i as usize];
+                    if *slot == u32::MAX {
+                        mesh.vertices.push(vertex(i as usize, normals[i as usize]));
+                        *slot = mesh.vertices.len() as u32 - 1;
+                    }
+                    mesh.indices.push(*slot);
+                }
+            }
+            for t in tris {
+                for &i in t {
+                    remap[i as usize] = u32::MAX;
+                }
+            }
+        });
     } else {
         for t in tris {
             let pts: Vec<Vec3> = t.iter().map(|&i| (enu[i as usize] - origin).as_vec3()).collect();
@@ -619,12 +647,23 @@ pub(crate) fn add_tileset(
     }
     let name = tileset_name(path);
     let tileset_attrs = tileset_attributes(tree);
-    for l in &loaded {
-        let node = tree.get(l.tile);
-        let common = content_attributes(tree, l.tile, l.content_index, &l.uri, &tileset_attrs);
-        let mut ctx =
-            ContentContext { placer, transform: node.transform, guid_prefix: format!("{name}/{}", l.uri), common };
-        build_and_spawn(model, &l.content, &mut ctx, &mut report);
+    // Features are built across threads, then spawned in tile order (so GUIDs do not depend on timing).
+    use rayon::prelude::*;
+    let builds: Vec<TileBuild> = loaded
+        .par_iter()
+        .map(|l| {
+            let node = tree.get(l.tile);
+            let common = content_attributes(tree, l.tile, l.content_index, &l.uri, &tileset_attrs);
+            let mut ctx =
+                ContentContext { placer, transform: node.transform, guid_prefix: format!("{name}/{}", l.uri), common };
+            let mut build = TileBuild::default();
+            add_content(&mut build, &l.content, &mut ctx);
+            build
+        })
+        .collect();
+    for mut build in builds {
+        report.warnings.append(&mut build.warnings);
+        report.features += build.spawn(model);
     }
     report.tiles_loaded = loaded.len();
     report
