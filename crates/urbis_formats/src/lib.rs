@@ -25,6 +25,9 @@
 //!   EXT_mesh_features and EXT_structural_metadata.
 //! - [`tiles3d`]: 3D Tiles tileset JSON, b3dm / i3dm / pnts / cmpt content and
 //!   implicit-tiling subtrees.
+//! - [`osgb`]: OpenSceneGraph binary scenes (oblique-photography tiles:
+//!   PagedLOD trees, geometry, materials, embedded textures) and their
+//!   `metadata.xml`.
 //! - [`triangulate`]: planar 3D polygons with holes → triangles (earcut).
 
 pub mod ascii_grid;
@@ -33,6 +36,7 @@ pub mod geojson;
 pub mod geotiff;
 pub mod gltf;
 pub mod ifc;
+pub mod osgb;
 pub mod tiles3d;
 pub mod triangulate;
 

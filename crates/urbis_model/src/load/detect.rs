@@ -23,6 +23,8 @@ pub enum InputKind {
     Gltf,
     /// b3dm, i3dm, pnts or cmpt.
     Tile,
+    /// An OpenSceneGraph binary tile (oblique photography).
+    Osgb,
 }
 
 fn head(path: &Path, n: usize) -> Result<Vec<u8>, FormatError> {
@@ -70,6 +72,7 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
         "tif" | "tiff" => return Ok(Some(InputKind::GeoTiff)),
         "glb" | "gltf" => return Ok(Some(InputKind::Gltf)),
         "b3dm" | "i3dm" | "pnts" | "cmpt" => return Ok(Some(InputKind::Tile)),
+        "osgb" => return Ok(Some(InputKind::Osgb)),
         _ => {}
     }
     let h = head(path, 64 * 1024)?;
@@ -78,6 +81,9 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
     }
     if urbis_formats::ifc::is_step(&h) {
         return Ok(Some(InputKind::Ifc));
+    }
+    if h.starts_with(&[0xa1, 0x0e, 0x91, 0x6c, 0x45, 0x45, 0xfb, 0x1a]) {
+        return Ok(Some(InputKind::Osgb));
     }
     Ok(match magic(&h) {
         Magic::Glb => Some(InputKind::Gltf),

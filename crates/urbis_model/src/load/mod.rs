@@ -13,6 +13,7 @@ mod dem;
 mod detect;
 mod footprints;
 mod ifc;
+mod osgb;
 mod stream;
 mod texel_features;
 mod tiles;
@@ -48,7 +49,7 @@ pub enum LoadError {
     #[error("{path}: coordinate reference system: {source}")]
     Crs { path: String, source: GeoError },
     #[error(
-        "{path}: unsupported input; expected a directory, CityJSON (.json) or CityJSONSeq (.jsonl), IFC (.ifc), GeoJSON footprints, a DEM (ESRI ASCII grid .asc or GeoTIFF .tif), a 3D Tiles tileset.json, glTF/GLB, or a b3dm/i3dm/pnts/cmpt tile"
+        "{path}: unsupported input; expected a directory, CityJSON (.json) or CityJSONSeq (.jsonl), IFC (.ifc), GeoJSON footprints, a DEM (ESRI ASCII grid .asc or GeoTIFF .tif), a 3D Tiles tileset.json, glTF/GLB, a b3dm/i3dm/pnts/cmpt tile, or an OSGB tile (.osgb) or dataset (metadata.xml + Data/)"
     )]
     Unsupported { path: String },
     #[error(transparent)]
@@ -115,6 +116,12 @@ pub enum Source {
         path: PathBuf,
         content: Box<TileContent>,
     },
+    /// An OSGB photo-mesh tile, with its dataset's `metadata.xml` when one is found.
+    Osgb {
+        path: PathBuf,
+        file: Box<urbis_formats::osgb::OsgbFile>,
+        metadata: Option<urbis_formats::osgb::OsgbMetadata>,
+    },
 }
 
 impl Source {
@@ -126,7 +133,8 @@ impl Source {
             | Source::Ifc { path, .. }
             | Source::Tileset { path, .. }
             | Source::Gltf { path, .. }
-            | Source::Tile { path, .. } => path,
+            | Source::Tile { path, .. }
+            | Source::Osgb { path, .. } => path,
         }
     }
 
@@ -135,6 +143,7 @@ impl Source {
             Source::CityJson { doc, .. } => doc.crs,
             Source::Dem { grid, .. } => grid.crs,
             Source::GeoJson { doc, .. } => Some(doc.crs),
+            Source::Osgb { metadata, .. } => osgb::epsg(metadata.as_ref()).map(Epsg),
             Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } | Source::Ifc { .. } => None,
         }
     }
@@ -156,6 +165,7 @@ impl Source {
                 min.is_finite().then(|| DVec3::new((min.x + max.x) / 2.0, (min.y + max.y) / 2.0, min.z))
             }
             Source::Tileset { .. } | Source::Gltf { .. } | Source::Tile { .. } | Source::Ifc { .. } => None,
+            Source::Osgb { file, metadata, .. } => osgb::anchor(file, metadata.as_ref()),
             Source::GeoJson { doc, .. } => {
                 let pts = doc.features.iter().flat_map(|f| f.polygons.iter().flatten().flatten());
                 let (min, max) = pts
@@ -217,6 +227,14 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, LoadError> {
                 files.push((p.join("tileset.json"), false));
                 continue;
             }
+            if p.join("metadata.xml").is_file() && p.join("Data").is_dir() {
+                let tops = osgb_top_tiles(&p.join("Data"))?;
+                if tops.is_empty() {
+                    return Err(LoadError::Empty { path: p.join("Data").display().to_string() });
+                }
+                files.extend(tops.into_iter().map(|f| (f, true)));
+                continue;
+            }
             let rd =
                 std::fs::read_dir(p).map_err(|source| FormatError::Io { path: p.display().to_string(), source })?;
             let mut found: Vec<PathBuf> = rd
@@ -242,6 +260,22 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, LoadError> {
         }
     }
     Ok(files)
+}
+
+/// The top tile of each `Data/Tile_*/` folder of an OSGB dataset: the
+/// `.osgb` named after its folder.
+fn osgb_top_tiles(data: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let rd = std::fs::read_dir(data).map_err(|source| FormatError::Io { path: data.display().to_string(), source })?;
+    let mut tops: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|d| {
+            let name = d.file_name()?.to_string_lossy().into_owned();
+            let top = d.join(format!("{name}.osgb"));
+            top.is_file().then_some(top)
+        })
+        .collect();
+    tops.sort();
+    Ok(tops)
 }
 
 fn is_dem_name(f: &Path) -> bool {
@@ -280,6 +314,11 @@ pub fn read_source_with(f: &Path, limits: TreeLimits) -> Result<Source, LoadErro
         },
         Some(InputKind::Gltf) => Source::Gltf { model: Box::new(urbis_formats::gltf::read(f)?), path },
         Some(InputKind::Tile) => Source::Tile { content: Box::new(urbis_formats::tiles3d::read_content(f)?), path },
+        Some(InputKind::Osgb) => Source::Osgb {
+            file: Box::new(urbis_formats::osgb::read_osgb_file(f)?),
+            metadata: osgb::find_metadata(f)?,
+            path,
+        },
         None => return Err(LoadError::Unsupported { path: f.display().to_string() }),
     })
 }
@@ -392,6 +431,7 @@ impl Source {
             Source::Tileset { tree, .. } => tree.get(tree.root()).volume.bounding_sphere().0,
             Source::Tile { content, .. } => tiles::content_center(content)?,
             Source::Gltf { model, .. } => model.rtc_center?,
+            Source::Osgb { file, metadata, .. } => osgb::ecef_anchor(file, metadata.as_ref())?,
             Source::Ifc { model, path } => {
                 let georef = ifc::IfcGeoref::new(model, &path.display().to_string(), &mut Vec::new()).ok()?;
                 georef.to_ecef(ifc::centre(model))?.ok()?
@@ -609,6 +649,17 @@ pub fn add_source(model: &mut CityModel, source: &Source, opts: &LoadOptions) ->
             let local = source.ecef_anchor().is_none();
             tiles::add_standalone_tile(model, content, path, local)
         }
+        Source::Osgb { file, metadata, path } => match &metadata.as_ref().map(|m| &m.srs) {
+            Some(urbis_formats::osgb::Srs::Enu { latitude, longitude }) => {
+                let local = CityFrame::new(Geodetic::new(*longitude, *latitude, 0.0));
+                let frame = *model.frame();
+                osgb::add(model, file, path, metadata.as_ref(), &|p| Ok(frame.ecef_to_enu(local.enu_to_ecef(p))))?
+            }
+            _ => {
+                let to_enu = ToEnu::new(source, *model.frame(), opts.place.as_ref())?;
+                osgb::add(model, file, path, metadata.as_ref(), &|p| to_enu.enu(p))?
+            }
+        },
     };
     report.path = source.path().display().to_string();
     report.crs = report.crs.or(source.crs().map(|c| c.0));

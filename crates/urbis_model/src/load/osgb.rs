@@ -1,0 +1,170 @@
+//! OSGB photo-mesh tiles (oblique photography) → entities. Each `.osgb`
+//! file's own geometry becomes one textured `PhotoMesh` entity: the
+//! continuous skin as the photogrammetry tool wrote it (not yet split into
+//! buildings). It is placed by the dataset's `metadata.xml`, found beside
+//! the file or up to three folders above it (ContextCapture writes
+//! `metadata.xml` next to `Data/Tile_*/`):
+//!
+//! ```text
+//! metadata.xml: SRS EPSG:n ──► vertex + SRSOrigin ──► PROJ ──► city ENU
+//!               SRS ENU:lat,lon ─► vertex + SRSOrigin = ENU metres there ─► ECEF ─► city ENU
+//!               none ──────────► local metres (at the city origin, or --place)
+//! ```
+
+use std::path::Path;
+
+use glam::{DVec3, Vec2, Vec3};
+use urbis_formats::FormatError;
+use urbis_formats::osgb::{OsgbFile, OsgbMetadata, Srs, read_metadata_xml};
+use urbis_geo::{CityFrame, Geodetic};
+
+use super::build::TileBuild;
+use super::{LoadError, LoadReport};
+use crate::mesh::{CpuMesh, Material, MeshGroup, MeshVertex};
+use crate::{Bounds, CityModel, Family, Lod, NewFeature, SemanticClass};
+
+/// The dataset's `metadata.xml` for an `.osgb` file: beside it or up to
+/// three folders above. A `metadata.xml` that does not parse is an error.
+pub(crate) fn find_metadata(path: &Path) -> Result<Option<OsgbMetadata>, LoadError> {
+    let mut dir = path.parent();
+    for _ in 0..4 {
+        let Some(d) = dir else { break };
+        let m = d.join("metadata.xml");
+        if m.is_file() {
+            let bytes = urbis_formats::read_file(&m)?;
+            let text = String::from_utf8_lossy(&bytes);
+            let meta = read_metadata_xml(&text, &m.display().to_string())?;
+            if let Srs::Wkt(_) = meta.srs {
+                return Err(FormatError::Unsupported {
+                    path: m.display().to_string(),
+                    what: "an SRS given as WKT (give it as EPSG:code or ENU:lat,lon)".into(),
+                }
+                .into());
+            }
+            return Ok(Some(meta));
+        }
+        dir = d.parent();
+    }
+    Ok(None)
+}
+
+/// The EPSG code of a dataset's SRS, when it has one.
+pub(crate) fn epsg(meta: Option<&OsgbMetadata>) -> Option<u32> {
+    match meta?.srs {
+        Srs::Epsg { code, .. } => Some(code),
+        _ => None,
+    }
+}
+
+/// The middle of a file's vertices at their lowest height, in dataset
+/// coordinates (`SRSOrigin` added).
+pub(crate) fn anchor(file: &OsgbFile, meta: Option<&OsgbMetadata>) -> Option<DVec3> {
+    let (lo, hi) = file.root.vertex_bounds()?;
+    let origin = meta.map_or(DVec3::ZERO, |m| m.srs_origin);
+    Some(DVec3::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0, lo.z) + origin)
+}
+
+/// The ECEF position of the anchor of a file in an `ENU:lat,lon` dataset.
+pub(crate) fn ecef_anchor(file: &OsgbFile, meta: Option<&OsgbMetadata>) -> Option<DVec3> {
+    let m = meta?;
+    match m.srs {
+        Srs::Enu { latitude, longitude } => {
+            Some(CityFrame::new(Geodetic::new(longitude, latitude, 0.0)).enu_to_ecef(anchor(file, meta)?))
+        }
+        _ => None,
+    }
+}
+
+/// One geometry's triangles: its texture, (ENU position, uv) per corner, and its colour.
+type Part = (Option<crate::TextureId>, Vec<[(DVec3, Vec2); 3]>, [u8; 4]);
+
+/// Adds the file's geometry as one `PhotoMesh` entity; `to_enu` maps
+/// dataset coordinates (`SRSOrigin` added) into the city's ENU frame.
+pub(crate) fn add(
+    model: &mut CityModel,
+    file: &OsgbFile,
+    path: &Path,
+    meta: Option<&OsgbMetadata>,
+    to_enu: &dyn Fn(DVec3) -> Result<DVec3, LoadError>,
+) -> Result<LoadReport, LoadError> {
+    let mut report = LoadReport::default();
+    let origin = meta.map_or(DVec3::ZERO, |m| m.srs_origin);
+    let name = path.file_name().map_or_else(|| "osgb".into(), |n| n.to_string_lossy().into_owned());
+    let mut build = TileBuild::default();
+    let mut parts: Vec<Part> = Vec::new();
+    for (k, (m, g)) in file.root.geometries().into_iter().enumerate() {
+        let Some(positions) = g.positions() else { continue };
+        let tris = match g.triangles() {
+            Ok(t) => t,
+            Err(e) => {
+                report.warnings.push(format!("{name}: geometry {k}: {e}"));
+                continue;
+            }
+        };
+        if tris.is_empty() {
+            continue;
+        }
+        let enu: Vec<DVec3> =
+            positions.iter().map(|p| to_enu(m.transform_point3(*p) + origin)).collect::<Result<_, _>>()?;
+        let uvs = g.tex_coords(0).filter(|t| t.len() == positions.len());
+        let texture = match (g.state_set.as_ref().and_then(|s| s.texture(0)).and_then(|t| t.image.as_ref()), &uvs) {
+            (Some(img), Some(_)) => match img.decode_rgba() {
+                Ok(rgba) => Some(build.add_texture(rgba)),
+                Err(e) => {
+                    report.warnings.push(format!("{name}: geometry {k}: texture not drawn: {e}"));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let colour = match (texture, g.state_set.as_ref().and_then(|s| s.material())) {
+            (Some(_), _) | (None, None) => [255, 255, 255, 255],
+            (None, Some(mat)) => {
+                let d = mat.diffuse.front;
+                let c = |v: f32| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+                [c(d[0]), c(d[1]), c(d[2]), 255]
+            }
+        };
+        let uv = |i: u32| uvs.as_ref().map_or(Vec2::ZERO, |u| Vec2::from_array(u[i as usize]));
+        let corners: Vec<[(DVec3, Vec2); 3]> =
+            tris.iter().map(|t| t.map(|i| (enu[i as usize], Vec2::new(uv(i).x, 1.0 - uv(i).y)))).collect();
+        parts.push((texture, corners, colour));
+    }
+    let all = parts.iter().flat_map(|(_, c, _)| c.iter().flatten().map(|(p, _)| *p));
+    let (lo, hi) =
+        all.fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(lo, hi), p| (lo.min(p), hi.max(p)));
+    if !lo.is_finite() {
+        report.warnings.push(format!("{name}: no triangles"));
+        return Ok(report);
+    }
+    let placement = DVec3::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0, lo.z);
+    let mut mesh = CpuMesh::default();
+    for (texture, corners, colour) in parts {
+        let first = mesh.indices.len() as u32;
+        for tri in corners {
+            let p = tri.map(|(p, _)| (p - placement).as_vec3());
+            let n = (p[1] - p[0]).cross(p[2] - p[0]).normalize_or(Vec3::Z);
+            for (k, (_, uv)) in tri.iter().enumerate() {
+                mesh.indices.push(mesh.vertices.len() as u32);
+                mesh.vertices.push(MeshVertex {
+                    position: p[k],
+                    normal: n,
+                    uv: *uv,
+                    color: colour,
+                    material: if texture.is_some() { Material::Textured } else { Material::Plain },
+                });
+            }
+        }
+        mesh.groups.push(MeshGroup { texture, first_index: first, index_count: mesh.indices.len() as u32 - first });
+    }
+    let mut f = NewFeature::new(name.clone(), SemanticClass::new("PhotoMesh", Family::Generic), placement);
+    f.attributes.insert("source", name);
+    f.attributes.insert("triangles", (mesh.indices.len() / 3) as i64);
+    f.bounds = Some(Bounds::from_points([lo, hi]));
+    f.mesh = Some((mesh, Lod(30)));
+    build.features.push(f);
+    report.warnings.append(&mut build.warnings);
+    report.features += build.spawn(model);
+    report.tiles_loaded = 1;
+    Ok(report)
+}

@@ -1,0 +1,150 @@
+//! OSGB photo-mesh tiles loaded whole: the real tile in `../shared/data/osgb`
+//! alone (local metres) and inside ContextCapture-style datasets whose
+//! `metadata.xml` places it (ENU:lat,lon, or an EPSG code through PROJ),
+//! against independent references (the image crate for the texture, the
+//! reader's own vertex bounds, textbook metres-per-degree for positions).
+
+mod shared;
+
+use std::path::{Path, PathBuf};
+
+use glam::DVec3;
+use urbis_geo::{CrsTransform, Ellipsoid, Epsg};
+use urbis_model::{AttributeValue, Attributes, Bounds, CityModel, SemanticClass, TextureStore};
+
+fn photo_meshes(m: &mut CityModel) -> Vec<(SemanticClass, Bounds, Attributes)> {
+    let mut q = m.world.query::<(&SemanticClass, &Bounds, &Attributes)>();
+    q.iter(&m.world).map(|(c, b, a)| (*c, *b, a.clone())).collect()
+}
+
+/// A dataset folder: `metadata.xml` and the tile as `Data/Tile_+000_+000/Tile_+000_+000.osgb`.
+fn dataset(name: &str, tile: &Path, metadata: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("urbis-osgb-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("Data/Tile_+000_+000");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::copy(tile, data.join("Tile_+000_+000.osgb")).expect("copy tile");
+    std::fs::write(dir.join("metadata.xml"), metadata).expect("write metadata.xml");
+    dir
+}
+
+/// Metres per degree of latitude and of longitude at `lat` (textbook series).
+fn metres_per_degree(lat: f64) -> (f64, f64) {
+    let p = lat.to_radians();
+    (111_132.92 - 559.82 * (2.0 * p).cos() + 1.175 * (4.0 * p).cos(), 111_412.84 * p.cos() - 93.5 * (3.0 * p).cos())
+}
+
+/// The geodetic position of the middle of an ENU box.
+fn lon_lat(m: &CityModel, b: &Bounds) -> (f64, f64) {
+    let g = Ellipsoid::WGS84.ecef_to_geodetic(m.frame().enu_to_ecef((b.min + b.max) / 2.0));
+    (g.lon_deg, g.lat_deg)
+}
+
+#[test]
+fn a_tile_alone_is_one_textured_photo_mesh_in_local_metres() {
+    let Some(tile) = shared::shared("osgb/test.osgb") else { return };
+    let file = urbis_formats::osgb::read_osgb_file(&tile).expect("read");
+    let (lo, hi) = file.root.vertex_bounds().expect("vertices");
+    let (mut m, reports) = urbis_model::open_city(std::slice::from_ref(&tile)).expect("open");
+    assert_eq!(reports[0].features, 1, "{:?}", reports[0]);
+    assert!(reports[0].warnings.is_empty(), "{:?}", reports[0].warnings);
+    let meshes = photo_meshes(&mut m);
+    assert_eq!(meshes.len(), 1);
+    let (class, b, attrs) = &meshes[0];
+    assert_eq!(class.name(), "PhotoMesh");
+    // Local metres: the same extent as the file's vertices, only moved.
+    let (size, want) = (b.max - b.min, hi - lo);
+    assert!((size - want).abs().max_element() < 1e-3, "{size} vs {want}");
+    let triangles = match attrs.get("triangles") {
+        Some(AttributeValue::Int(n)) => *n,
+        other => panic!("triangles: {other:?}"),
+    };
+    assert!(triangles > 0);
+    // The embedded JPEG is the mesh's texture, at the size its own header states.
+    let jpeg = file
+        .root
+        .geometries()
+        .iter()
+        .find_map(|(_, g)| g.state_set.as_ref()?.texture(0)?.image.as_ref()?.file_bytes().map(<[u8]>::to_vec))
+        .expect("an embedded image");
+    let (w, h) = image::ImageReader::new(std::io::Cursor::new(&jpeg))
+        .with_guessed_format()
+        .expect("format")
+        .into_dimensions()
+        .expect("JPEG header");
+    let store = m.world.resource::<TextureStore>();
+    assert_eq!(store.len(), 1);
+    let tex = store.get(urbis_model::TextureId(0)).expect("texture");
+    assert_eq!((tex.width(), tex.height()), (w, h));
+}
+
+#[test]
+fn an_enu_dataset_stands_where_its_metadata_says() {
+    let Some(tile) = shared::shared("osgb/test.osgb") else { return };
+    let file = urbis_formats::osgb::read_osgb_file(&tile).expect("read");
+    let (lo, hi) = file.root.vertex_bounds().expect("vertices");
+    let centre = (lo + hi) / 2.0;
+    let origin = DVec3::new(100.0, 200.0, 0.0);
+    let dir = dataset(
+        "enu",
+        &tile,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ModelMetadata version=\"1\">\n\t<SRS>ENU:39.0,115.9</SRS>\n\t<SRSOrigin>100,200,0</SRSOrigin>\n\t<Texture><ColorSource>Visible</ColorSource></Texture>\n</ModelMetadata>\n",
+    );
+    let (mut m, reports) = urbis_model::open_city(&[dir]).expect("open the dataset");
+    assert_eq!(reports.len(), 1, "one top tile: {reports:?}");
+    let meshes = photo_meshes(&mut m);
+    assert_eq!(meshes.len(), 1);
+    let (lon, lat) = lon_lat(&m, &meshes[0].1);
+    let (mlat, mlon) = metres_per_degree(39.0);
+    let want = (115.9 + (origin.x + centre.x) / mlon, 39.0 + (origin.y + centre.y) / mlat);
+    assert!((lon - want.0).abs() < 2e-6 && (lat - want.1).abs() < 2e-6, "at {lon}, {lat}; want {want:?}");
+}
+
+#[test]
+fn an_epsg_dataset_is_reprojected_through_proj() {
+    let Some(tile) = shared::shared("osgb/test.osgb") else { return };
+    let file = urbis_formats::osgb::read_osgb_file(&tile).expect("read");
+    let (lo, hi) = file.root.vertex_bounds().expect("vertices");
+    let centre = (lo + hi) / 2.0;
+    // SRSOrigin: 115.9°E 39.0°N in CGCS2000 / 3-degree Gauss-Kruger CM 117E.
+    let gk = CrsTransform::new(Epsg::WGS84, Epsg(4548))
+        .expect("proj")
+        .transform(DVec3::new(115.9, 39.0, 0.0))
+        .expect("to GK");
+    let dir = dataset(
+        "epsg",
+        &tile,
+        &format!(
+            "<ModelMetadata version=\"1\"><SRS>EPSG:4548</SRS><SRSOrigin>{:.3},{:.3},20</SRSOrigin></ModelMetadata>",
+            gk.x, gk.y
+        ),
+    );
+    let (mut m, reports) = urbis_model::open_city(&[dir]).expect("open the dataset");
+    assert_eq!(reports[0].crs, Some(4548));
+    let meshes = photo_meshes(&mut m);
+    let (lon, lat) = lon_lat(&m, &meshes[0].1);
+    // Transverse Mercator, first order (Snyder): true north lies γ = Δλ·sin φ
+    // east of grid north west of the central meridian, and grid metres are
+    // k = 1 + (Δλ·cos φ)²/2 true metres.
+    let (phi, dl) = (39f64.to_radians(), (115.9f64 - 117.0).to_radians());
+    let gamma = -dl * phi.sin();
+    let k = 1.0 + (dl * phi.cos()).powi(2) / 2.0;
+    let east = (centre.x * gamma.cos() - centre.y * gamma.sin()) / k;
+    let north = (centre.x * gamma.sin() + centre.y * gamma.cos()) / k;
+    let (mlat, mlon) = metres_per_degree(39.0);
+    let want = (115.9 + east / mlon, 39.0 + north / mlat);
+    assert!((lon - want.0).abs() < 3e-6 && (lat - want.1).abs() < 3e-6, "at {lon}, {lat}; want {want:?}");
+    // Without the reprojection (grid metres taken as ENU) it would be metres off.
+    assert!((lon - (115.9 + centre.x / mlon)).abs() > 1e-5, "grid north is not true north here");
+}
+
+#[test]
+fn bad_metadata_is_a_clear_error_naming_the_file() {
+    let Some(tile) = shared::shared("osgb/test.osgb") else { return };
+    let dir = dataset("badxml", &tile, "<ModelMetadata><SRS>EPSG:notanumber</SRS></ModelMetadata>");
+    let e = urbis_model::open_city(&[dir.join("Data/Tile_+000_+000/Tile_+000_+000.osgb")]).expect_err("bad SRS");
+    assert!(e.to_string().contains("metadata.xml"), "{e}");
+    let dir = dataset("wkt", &tile, "<ModelMetadata><SRS>PROJCS[\"x\",GEOGCS[\"y\"]]</SRS></ModelMetadata>");
+    let e = urbis_model::open_city(&[dir]).expect_err("WKT");
+    assert!(e.to_string().contains("metadata.xml") && e.to_string().contains("WKT"), "{e}");
+}
