@@ -148,3 +148,98 @@ fn bad_metadata_is_a_clear_error_naming_the_file() {
     let e = urbis_model::open_city(&[dir]).expect_err("WKT");
     assert!(e.to_string().contains("metadata.xml") && e.to_string().contains("WKT"), "{e}");
 }
+
+/// The tile with its paged child's name changed (same length) to `child`.
+fn with_child(tile: &[u8], child: &str) -> Vec<u8> {
+    let old = b"Tile_+000_+000_L16_0.osgb";
+    assert_eq!(child.len(), old.len());
+    let at: Vec<usize> = tile.windows(old.len()).enumerate().filter(|(_, w)| w == old).map(|(i, _)| i).collect();
+    assert_eq!(at.len(), 1, "the child name appears once");
+    let mut out = tile.to_vec();
+    out[at[0]..at[0] + old.len()].copy_from_slice(child.as_bytes());
+    out
+}
+
+fn sources(m: &mut CityModel) -> Vec<String> {
+    let mut v: Vec<String> = photo_meshes(m)
+        .iter()
+        .filter_map(|(_, _, a)| match a.get("source") {
+            Some(AttributeValue::String(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_pyramid_loads_at_the_detail_asked_and_survives_cycles_missing_and_escaping_children() {
+    let Some(tile) = shared::shared("osgb/test.osgb") else { return };
+    let bytes = std::fs::read(&tile).expect("read");
+    let xml = "<ModelMetadata version=\"1\"><SRS>ENU:39.0,115.9</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>";
+    let dir = dataset("pyramid", &tile, xml);
+    let data = dir.join("Data/Tile_+000_+000");
+    // Top → L16 → L17 → L16 again (a cycle).
+    std::fs::write(data.join("Tile_+000_+000_L16_0.osgb"), with_child(&bytes, "Tile_+000_+000_L17_0.osgb")).unwrap();
+    std::fs::write(data.join("Tile_+000_+000_L17_0.osgb"), with_child(&bytes, "Tile_+000_+000_L16_0.osgb")).unwrap();
+    let (mut m, _) = urbis_model::open_city(std::slice::from_ref(&dir)).expect("overview");
+    assert_eq!(sources(&mut m), ["Tile_+000_+000.osgb"]);
+    let (mut m, reports) =
+        urbis_model::open_city_with(std::slice::from_ref(&dir), urbis_model::TileDetail::Finest).expect("finest");
+    assert_eq!(sources(&mut m), ["Tile_+000_+000_L17_0.osgb"], "the cycle stops at L17, which stands in");
+    assert!(reports[0].warnings.iter().any(|w| w.contains("L17_0.osgb") && w.contains("cycle")), "{:?}", reports[0]);
+    // A missing child: its parent stands in, named with the missing file.
+    std::fs::remove_file(data.join("Tile_+000_+000_L17_0.osgb")).unwrap();
+    let (mut m, reports) =
+        urbis_model::open_city_with(std::slice::from_ref(&dir), urbis_model::TileDetail::Finest).expect("finest");
+    assert_eq!(sources(&mut m), ["Tile_+000_+000_L16_0.osgb"]);
+    assert!(
+        reports[0].warnings.iter().any(|w| w.contains("L16_0.osgb") && w.contains("L17_0.osgb")),
+        "{:?}",
+        reports[0]
+    );
+    // A child outside the dataset is refused; the top stands in.
+    std::fs::write(data.join("Tile_+000_+000.osgb"), with_child(&bytes, "../../../../../../etc/pwd")).unwrap();
+    let (mut m, reports) =
+        urbis_model::open_city_with(std::slice::from_ref(&dir), urbis_model::TileDetail::Finest).expect("finest");
+    assert_eq!(sources(&mut m), ["Tile_+000_+000.osgb"]);
+    assert!(reports[0].warnings.iter().any(|w| w.contains("refused")), "{:?}", reports[0]);
+}
+
+#[test]
+fn a_view_refines_the_pyramid_where_the_tile_covers_enough_pixels() {
+    let Some(tile) = shared::shared("osgb/test.osgb") else { return };
+    let bytes = std::fs::read(&tile).expect("read");
+    let file = urbis_formats::osgb::read_osgb_file(&tile).expect("read");
+    let (lod, _) = file.root.paged_lod().expect("a PagedLOD root");
+    assert_eq!(lod.range_mode, urbis_formats::osgb::RangeMode::PixelSizeOnScreen);
+    let switch = lod.ranges[1][0] as f64;
+    let (centre, radius) = file.root.lod_center().expect("bound");
+    let xml = "<ModelMetadata version=\"1\"><SRS>ENU:39.0,115.9</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>";
+    let dir = dataset("view", &tile, xml);
+    let data = dir.join("Data/Tile_+000_+000");
+    std::fs::write(data.join("Tile_+000_+000_L16_0.osgb"), with_child(&bytes, "Tile_+000_+000_L17_0.osgb")).unwrap();
+    let frame = urbis_geo::CityFrame::new(urbis_geo::Geodetic::new(115.9, 39.0, 0.0));
+    let fov: f64 = 60f64.to_radians();
+    // Looking straight down at the tile from `height` metres above its centre.
+    let view = |height: f64| urbis_tiles::View {
+        position: frame.enu_to_ecef(centre + DVec3::Z * height),
+        direction: (frame.enu_to_ecef(centre) - frame.enu_to_ecef(centre + DVec3::Z)).normalize(),
+        up: (frame.enu_to_ecef(centre + DVec3::Y) - frame.enu_to_ecef(centre)).normalize(),
+        fov_y: fov,
+        aspect: 1.0,
+        viewport_height: 1000.0,
+        max_sse: 16.0,
+        cull: true,
+    };
+    // The projected diameter 2r·H / (2 d tan(fov/2)) equals the switch range at d = r·H / (switch·tan(fov/2)).
+    let d_switch = radius * 1000.0 / (switch * (fov / 2.0).tan());
+    let load = |h: f64| {
+        let opts = urbis_model::LoadOptions { detail: urbis_model::TileDetail::View(view(h)), ..Default::default() };
+        let (mut m, _) = urbis_model::open_city_opts(std::slice::from_ref(&dir), &opts).expect("open");
+        sources(&mut m)
+    };
+    // Heights above the centre: the distance to the sphere is the height less the radius.
+    assert_eq!(load(d_switch * 1.5 + radius), ["Tile_+000_+000.osgb"], "far: the top tile");
+    assert_eq!(load(d_switch * 0.5 + radius), ["Tile_+000_+000_L16_0.osgb"], "near: its child (L17 is missing)");
+}

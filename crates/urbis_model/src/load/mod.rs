@@ -649,17 +649,34 @@ pub fn add_source(model: &mut CityModel, source: &Source, opts: &LoadOptions) ->
             let local = source.ecef_anchor().is_none();
             tiles::add_standalone_tile(model, content, path, local)
         }
-        Source::Osgb { file, metadata, path } => match &metadata.as_ref().map(|m| &m.srs) {
-            Some(urbis_formats::osgb::Srs::Enu { latitude, longitude }) => {
-                let local = CityFrame::new(Geodetic::new(*longitude, *latitude, 0.0));
-                let frame = *model.frame();
-                osgb::add(model, file, path, metadata.as_ref(), &|p| Ok(frame.ecef_to_enu(local.enu_to_ecef(p))))?
+        Source::Osgb { file, metadata, path } => {
+            let frame = *model.frame();
+            let to_enu: Box<dyn Fn(DVec3) -> Result<DVec3, LoadError>> = match metadata.as_ref().map(|m| &m.srs) {
+                Some(urbis_formats::osgb::Srs::Enu { latitude, longitude }) => {
+                    let local = CityFrame::new(Geodetic::new(*longitude, *latitude, 0.0));
+                    Box::new(move |p| Ok(frame.ecef_to_enu(local.enu_to_ecef(p))))
+                }
+                _ => {
+                    let t = ToEnu::new(source, frame, opts.place.as_ref())?;
+                    Box::new(move |p| t.enu(p))
+                }
+            };
+            let to_ecef = |p: DVec3| to_enu(p).map(|e| frame.enu_to_ecef(e));
+            let depth = match detail {
+                TileDetail::Overview => osgb::Depth::Top,
+                TileDetail::Finest => osgb::Depth::Finest,
+                TileDetail::View(v) => osgb::Depth::View(v, &to_ecef),
+            };
+            let origin = metadata.as_ref().map_or(DVec3::ZERO, |m| m.srs_origin);
+            let mut report = LoadReport::default();
+            for (p, f) in osgb::pyramid(path, file, origin, &depth, &mut report.warnings)? {
+                let r = osgb::add(model, &f, &p, metadata.as_ref(), &*to_enu)?;
+                report.features += r.features;
+                report.tiles_loaded += r.tiles_loaded;
+                report.warnings.extend(r.warnings);
             }
-            _ => {
-                let to_enu = ToEnu::new(source, *model.frame(), opts.place.as_ref())?;
-                osgb::add(model, file, path, metadata.as_ref(), &|p| to_enu.enu(p))?
-            }
-        },
+            report
+        }
     };
     report.path = source.path().display().to_string();
     report.crs = report.crs.or(source.crs().map(|c| c.0));

@@ -168,3 +168,110 @@ pub(crate) fn add(
     report.tiles_loaded = 1;
     Ok(report)
 }
+
+/// How deep into a tile's PagedLOD pyramid a whole load goes.
+pub(crate) enum Depth<'a> {
+    /// The top tile only.
+    Top,
+    /// The finest files (leaves of the pyramid).
+    Finest,
+    /// What a view needs: a PagedLOD's paged children replace it when it
+    /// covers more pixels than its switch range (pixel-size mode) or the
+    /// eye is nearer than it (distance mode). `to_ecef` places dataset
+    /// coordinates (`SRSOrigin` added).
+    View(&'a urbis_tiles::View, &'a dyn Fn(DVec3) -> Result<DVec3, LoadError>),
+}
+
+/// The most files one pyramid may bring in.
+const MAX_PYRAMID_FILES: usize = 1 << 16;
+/// The deepest pyramid followed.
+const MAX_PYRAMID_DEPTH: usize = 64;
+
+/// Whether a file's paged children should replace it.
+fn refine(file: &OsgbFile, origin: DVec3, depth: &Depth) -> Result<bool, LoadError> {
+    let (view, to_ecef) = match depth {
+        Depth::Top => return Ok(false),
+        Depth::Finest => return Ok(true),
+        Depth::View(v, f) => (v, f),
+    };
+    let mut refine = false;
+    let mut stack = vec![&file.root];
+    while let Some(n) = stack.pop() {
+        stack.extend(n.children.iter());
+        let (Some((lod, paged)), Some((centre, radius))) = (n.paged_lod(), n.lod_center()) else { continue };
+        let d = (to_ecef(centre + origin)? - view.position).length() - radius;
+        let pixels = view.sse(2.0 * radius, d.max(1e-9));
+        for (range, name) in lod.ranges.iter().zip(&paged.file_names) {
+            if name.is_empty() {
+                continue;
+            }
+            refine |= match lod.range_mode {
+                urbis_formats::osgb::RangeMode::PixelSizeOnScreen => pixels >= range[0] as f64,
+                _ => d.max(0.0) < range[1] as f64,
+            };
+        }
+    }
+    Ok(refine)
+}
+
+/// The files of a top tile's pyramid to draw at `depth`: a file whose paged
+/// children replace it gives way to them; when one of them is missing,
+/// unreadable, outside the dataset or already seen (a cycle), the file
+/// stands in for all of them and a warning says why.
+pub(crate) fn pyramid(
+    top_path: &Path,
+    top: &OsgbFile,
+    origin: DVec3,
+    depth: &Depth,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(std::path::PathBuf, OsgbFile)>, LoadError> {
+    let key = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let mut seen = std::collections::HashSet::from([key(top_path)]);
+    let mut out = Vec::new();
+    let mut stack = vec![(top_path.to_path_buf(), None, 0usize)];
+    while let Some((path, file, level)) = stack.pop() {
+        let file: OsgbFile = match file {
+            Some(f) => f,
+            None => top.clone(),
+        };
+        let children = file.root.child_paths(path.parent().unwrap_or(Path::new(".")));
+        if children.is_empty() || level >= MAX_PYRAMID_DEPTH || !refine(&file, origin, depth)? {
+            out.push((path, file));
+            continue;
+        }
+        let mut loaded = Vec::new();
+        let mut failed = None;
+        for c in children {
+            let p = match c {
+                Ok(p) => p,
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            };
+            if !seen.insert(key(&p)) {
+                failed = Some(format!("{}: already in the pyramid (a cycle or a shared child)", p.display()));
+                break;
+            }
+            if seen.len() > MAX_PYRAMID_FILES {
+                failed = Some(format!("more than {MAX_PYRAMID_FILES} files"));
+                break;
+            }
+            match urbis_formats::osgb::read_osgb_file(&p) {
+                Ok(f) => loaded.push((p, f)),
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        match failed {
+            Some(why) => {
+                warnings.push(format!("{}: drawn in place of its children: {why}", path.display()));
+                out.push((path, file));
+            }
+            None => stack.extend(loaded.into_iter().map(|(p, f)| (p, Some(f), level + 1))),
+        }
+    }
+    Ok(out)
+}
