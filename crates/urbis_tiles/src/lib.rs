@@ -4,6 +4,7 @@
 //! camera needs; loads their content through `urbis_formats`. No ECS, no GPU.
 //!
 //! ```text
+//! OSGB dataset ─► TileTree (osgb: PagedLOD pyramids as lazy tiles)
 //! tileset.json ─► TileTree (world transforms composed, external tilesets grafted,
 //!                          implicit quadtree/octree expanded from subtrees)
 //! TileTree + View ─► select (screen-space error, Cesium semantics, SSE 16)
@@ -22,6 +23,7 @@ pub mod fetch;
 pub mod implicit;
 pub mod load;
 pub mod loader;
+pub mod osgb;
 pub mod select;
 pub mod stream;
 pub mod tree;

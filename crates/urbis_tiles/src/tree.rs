@@ -73,6 +73,9 @@ pub enum Pending {
     Subtree { spec: usize, coord: ImplicitCoord },
     /// This tile's content is an external tileset, whose root becomes its child.
     External { path: PathBuf, transform: DMat4, refine: Refine, chain: Vec<PathBuf> },
+    /// This tile is an OSGB file whose PagedLOD pages in child files, not
+    /// read yet (see [`crate::osgb`]).
+    Osgb { path: PathBuf },
 }
 
 /// A fetched and parsed expansion, ready to graft on the main thread.
@@ -80,10 +83,13 @@ pub enum Pending {
 pub enum Expansion {
     Subtree(Box<urbis_formats::tiles3d::subtree::Subtree>),
     Tileset(Box<Tileset>),
+    /// The paged children of an OSGB file, each read and measured.
+    Osgb(Vec<crate::osgb::OsgbTile>),
 }
 
 /// Fetches and parses a pending part (on any thread): a subtree with its
-/// spec, or an external tileset.
+/// spec, an external tileset, or (told by its magic bytes) an OSGB file
+/// whose paged children are read in turn.
 pub fn fetch_expansion(
     fetcher: &Fetcher,
     loc: &Path,
@@ -91,6 +97,9 @@ pub fn fetch_expansion(
     cancel: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<Expansion, TilesError> {
     let bytes = fetcher.read(loc, cancel)?;
+    if spec.is_none() && bytes.starts_with(&urbis_formats::tiles3d::OSGB_MAGIC) {
+        return Ok(Expansion::Osgb(crate::osgb::fetch_children(fetcher, loc, &bytes, cancel)?));
+    }
     match spec {
         Some(sp) => Ok(Expansion::Subtree(Box::new(sp.parse(fetcher, loc, &bytes)?))),
         None => Ok(Expansion::Tileset(Box::new(tileset::parse(&bytes, &loc.display().to_string())?))),
@@ -215,7 +224,7 @@ impl TileTree {
             Pending::Subtree { spec, coord } => {
                 Some(self.implicit_specs[*spec].subtree_location(*coord, &self.root_dir))
             }
-            Pending::External { path, .. } => Some(Ok(path.clone())),
+            Pending::External { path, .. } | Pending::Osgb { path } => Some(Ok(path.clone())),
         }
     }
 
@@ -231,7 +240,7 @@ impl TileTree {
         };
         let spec = match self.get(id).pending.as_ref()? {
             Pending::Subtree { spec, .. } => Some(self.implicit_specs[*spec].clone()),
-            Pending::External { .. } => None,
+            Pending::External { .. } | Pending::Osgb { .. } => None,
         };
         Some((loc, spec))
     }
@@ -261,6 +270,7 @@ impl TileTree {
                     b.add_external(*ts, &path, id, transform, refine, depth)
                 }
             }
+            (Ok(Expansion::Osgb(children)), Some(Pending::Osgb { .. })) => self.graft_osgb(id, &children),
             (Err(e), _) => Err(e),
             (Ok(_), _) => Ok(()),
         };

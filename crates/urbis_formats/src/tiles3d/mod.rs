@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tileset.json ─► Tileset (tree of Tile, bounding volumes, transforms, metadata)
-//! content bytes ─► parse_content (by magic) ─► TileContent { Glb | B3dm | I3dm | Pnts | Cmpt }
+//! content bytes ─► parse_content (by magic) ─► TileContent { Glb | B3dm | I3dm | Pnts | Cmpt | Osgb }
 //! .subtree ─► Subtree (tile / content / child-subtree availability)
 //! ```
 //! Selecting, loading and placing tiles is `urbis_tiles`' job.
@@ -59,6 +59,9 @@ pub enum TileContent {
     I3dm(Box<I3dm>),
     Pnts(Box<Pnts>),
     Cmpt(Vec<TileContent>),
+    /// An OpenSceneGraph binary file (a tile of an oblique-photography
+    /// PagedLOD pyramid streamed as a tile); coordinates stay the file's.
+    Osgb(Box<crate::osgb::OsgbFile>),
 }
 
 /// The kind of content by its first bytes.
@@ -70,10 +73,15 @@ pub enum Magic {
     Pnts,
     Cmpt,
     Subtree,
+    /// An OpenSceneGraph binary file (`.osgb`).
+    Osgb,
     /// JSON: a glTF, a tileset or a subtree in JSON form.
     Json,
     Unknown,
 }
+
+/// The first eight bytes of an OpenSceneGraph binary stream.
+pub const OSGB_MAGIC: [u8; 8] = [0xa1, 0x0e, 0x91, 0x6c, 0x45, 0x45, 0xfb, 0x1a];
 
 /// Recognises content by its magic bytes.
 pub fn magic(bytes: &[u8]) -> Magic {
@@ -84,6 +92,7 @@ pub fn magic(bytes: &[u8]) -> Magic {
         Some(b"pnts") => Magic::Pnts,
         Some(b"cmpt") => Magic::Cmpt,
         Some(b"subt") => Magic::Subtree,
+        _ if bytes.starts_with(&OSGB_MAGIC) => Magic::Osgb,
         _ if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => Magic::Json,
         _ => Magic::Unknown,
     }
@@ -104,6 +113,7 @@ pub fn parse_content(
         Magic::I3dm => TileContent::I3dm(Box::new(binary::parse_i3dm(bytes, name, resources)?)),
         Magic::Pnts => TileContent::Pnts(Box::new(binary::parse_pnts(bytes)?)),
         Magic::Cmpt => TileContent::Cmpt(binary::parse_cmpt(bytes, name, resources, depth)?),
+        Magic::Osgb => TileContent::Osgb(Box::new(crate::osgb::read_osgb(bytes, name).map_err(TileError::Format)?)),
         Magic::Subtree => return Err(TileError::at(0, "a subtree is not tile content")),
         Magic::Unknown => return Err(TileError::at(0, "unknown content: no glTF, b3dm, i3dm, pnts or cmpt magic")),
     })

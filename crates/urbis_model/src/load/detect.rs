@@ -82,11 +82,9 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
     if urbis_formats::ifc::is_step(&h) {
         return Ok(Some(InputKind::Ifc));
     }
-    if h.starts_with(&[0xa1, 0x0e, 0x91, 0x6c, 0x45, 0x45, 0xfb, 0x1a]) {
-        return Ok(Some(InputKind::Osgb));
-    }
     Ok(match magic(&h) {
         Magic::Glb => Some(InputKind::Gltf),
+        Magic::Osgb => Some(InputKind::Osgb),
         Magic::B3dm | Magic::I3dm | Magic::Pnts | Magic::Cmpt => Some(InputKind::Tile),
         Magic::Json => json_kind(&h),
         Magic::Subtree | Magic::Unknown => None,

@@ -576,9 +576,10 @@ pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityMode
     Ok((model, reports))
 }
 
-/// Like [`open_city_opts`], but tilesets stream: each becomes a
-/// [`StreamedTileset`] that loads what the cameras need frame by frame;
-/// every other input is loaded whole. The frame is chosen from all inputs.
+/// Like [`open_city_opts`], but tilesets and OSGB datasets stream: each
+/// becomes a [`StreamedTileset`] that loads what the cameras need frame by
+/// frame (an OSGB dataset's PagedLOD pyramid as a lazy tile tree, see
+/// `urbis_tiles::osgb`); every other input is loaded whole. The frame is chosen from all inputs.
 pub fn open_city_streaming(
     paths: &[PathBuf],
     opts: &LoadOptions,
@@ -602,18 +603,83 @@ pub fn open_city_streaming(
     let mut model = CityModel::new(frame);
     let mut reports = Vec::new();
     let mut streamed = Vec::new();
+    let mut datasets: Vec<OsgbDataset> = Vec::new();
     for s in sources {
         match s {
             Source::Tileset { tree, .. } => {
                 let index = streamed.len() as u32;
                 streamed.push(StreamedTileset::new(&model, std::sync::Arc::new(*tree), stream.clone(), index));
             }
+            Source::Osgb { path, file, metadata } => {
+                let tile = urbis_tiles::osgb::osgb_tile(&path, &file);
+                let anchor = osgb::anchor(&file, metadata.as_ref());
+                match datasets.iter_mut().find(|d| d.metadata == metadata) {
+                    Some(d) => d.tops.push(tile),
+                    None => datasets.push(OsgbDataset { metadata, anchor, tops: vec![tile] }),
+                }
+            }
             other => reports.push(add_source(&mut model, &other, opts)?),
         }
+    }
+    for d in datasets {
+        let tree = d.open(opts.place.as_ref())?;
+        let index = streamed.len() as u32;
+        streamed.push(StreamedTileset::new(&model, std::sync::Arc::new(tree), stream.clone(), index));
     }
     reports.extend(skipped);
     model.rebuild_spatial_index();
     Ok((model, streamed, reports))
+}
+
+/// The top tiles of one OSGB dataset (those sharing a `metadata.xml`, or
+/// all those without one), streamed as one tree.
+struct OsgbDataset {
+    metadata: Option<urbis_formats::osgb::OsgbMetadata>,
+    /// The first top tile's anchor (dataset coordinates): the origin of local metres.
+    anchor: Option<DVec3>,
+    tops: Vec<urbis_tiles::osgb::OsgbTile>,
+}
+
+impl OsgbDataset {
+    /// The dataset as a lazy tile tree placed in ECEF (or in local metres,
+    /// moved by `place` when given, like a tileset at the Earth's centre).
+    fn open(self, place: Option<&Place>) -> Result<TileTree, LoadError> {
+        let origin = self.metadata.as_ref().map_or(DVec3::ZERO, |m| m.srs_origin);
+        // The dataset folder: the one holding `metadata.xml` up to three
+        // folders above the top tiles' common folder (ContextCapture's
+        // `metadata.xml` + `Data/Tile_*/`), else that common folder.
+        let dirs: Vec<&Path> = self.tops.iter().filter_map(|t| t.path.parent()).collect();
+        let mut common = dirs.first().map(|d| d.to_path_buf()).unwrap_or_default();
+        while !dirs.iter().all(|d| d.starts_with(&common)) && common.pop() {}
+        let with_metadata = common.ancestors().take(4).find(|d| d.join("metadata.xml").is_file());
+        let (path, root_dir) = match (with_metadata, self.tops.as_slice()) {
+            (Some(d), _) => (d.join("metadata.xml"), d.to_path_buf()),
+            (None, [one]) => (one.path.clone(), common),
+            (None, _) => (common.join("osgb"), common),
+        };
+        let name = path.display().to_string();
+        let (lo, hi) = self.tops.iter().fold((DVec3::INFINITY, DVec3::NEG_INFINITY), |(lo, hi), t| {
+            (lo.min(t.center - t.radius), hi.max(t.center + t.radius))
+        });
+        let (centre, radius) =
+            if lo.is_finite() { ((lo + hi) / 2.0 + origin, (hi - lo).length() / 2.0) } else { (origin, 1.0) };
+        let placed = osgb::dataset_to_ecef(self.metadata.as_ref(), centre, radius, &name)?;
+        let to_ecef = placed.unwrap_or_else(|| glam::DMat4::from_translation(-self.anchor.unwrap_or(DVec3::ZERO)));
+        let mut tree = TileTree::from_osgb_tops(
+            path,
+            root_dir,
+            self.tops,
+            self.metadata.as_ref(),
+            to_ecef,
+            TreeLimits::lazy(),
+            urbis_tiles::fetch::default_fetcher(),
+        );
+        if let (None, Some(p)) = (placed, place) {
+            tracing::info!("{name}: placed at {p:?}");
+            tree.apply_model_matrix(p.matrix());
+        }
+        Ok(tree)
+    }
 }
 
 /// Adds one read source to a model (in the model's frame). Call

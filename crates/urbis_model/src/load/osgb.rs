@@ -91,27 +91,48 @@ pub(crate) fn add(
     let origin = meta.map_or(DVec3::ZERO, |m| m.srs_origin);
     let name = path.file_name().map_or_else(|| "osgb".into(), |n| n.to_string_lossy().into_owned());
     let mut build = TileBuild::default();
+    if build_photo_mesh(&mut build, file, &name, name.clone(), &|p| to_enu(p + origin))? == 0 {
+        report.warnings.append(&mut build.warnings);
+        return Ok(report);
+    }
+    report.warnings.append(&mut build.warnings);
+    report.features += build.spawn(model);
+    report.tiles_loaded = 1;
+    Ok(report)
+}
+
+/// Builds the file's geometry as one textured `PhotoMesh` feature of
+/// `build` (named `name`, with GUID `guid`); `to_enu` maps the file's own
+/// coordinates (MatrixTransforms applied) into the city's ENU frame. Shared
+/// by whole loads and streamed tiles. Returns the features added (0 or 1);
+/// what is skipped goes to `build.warnings`.
+pub(crate) fn build_photo_mesh(
+    build: &mut TileBuild,
+    file: &OsgbFile,
+    name: &str,
+    guid: String,
+    to_enu: &dyn Fn(DVec3) -> Result<DVec3, LoadError>,
+) -> Result<usize, LoadError> {
     let mut parts: Vec<Part> = Vec::new();
     for (k, (m, g)) in file.root.geometries().into_iter().enumerate() {
         let Some(positions) = g.positions() else { continue };
         let tris = match g.triangles() {
             Ok(t) => t,
             Err(e) => {
-                report.warnings.push(format!("{name}: geometry {k}: {e}"));
+                build.warnings.push(format!("{name}: geometry {k}: {e}"));
                 continue;
             }
         };
         if tris.is_empty() {
             continue;
         }
-        let enu: Vec<DVec3> =
-            positions.iter().map(|p| to_enu(m.transform_point3(*p) + origin)).collect::<Result<_, _>>()?;
+        let enu: Vec<DVec3> = positions.iter().map(|p| to_enu(m.transform_point3(*p))).collect::<Result<_, _>>()?;
         let uvs = g.tex_coords(0).filter(|t| t.len() == positions.len());
         let texture = match (g.state_set.as_ref().and_then(|s| s.texture(0)).and_then(|t| t.image.as_ref()), &uvs) {
             (Some(img), Some(_)) => match img.decode_rgba() {
                 Ok(rgba) => Some(build.add_texture(rgba)),
                 Err(e) => {
-                    report.warnings.push(format!("{name}: geometry {k}: texture not drawn: {e}"));
+                    build.warnings.push(format!("{name}: geometry {k}: texture not drawn: {e}"));
                     None
                 }
             },
@@ -134,8 +155,8 @@ pub(crate) fn add(
     let (lo, hi) =
         all.fold((DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY)), |(lo, hi), p| (lo.min(p), hi.max(p)));
     if !lo.is_finite() {
-        report.warnings.push(format!("{name}: no triangles"));
-        return Ok(report);
+        build.warnings.push(format!("{name}: no triangles"));
+        return Ok(0);
     }
     let placement = DVec3::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0, lo.z);
     let mut mesh = CpuMesh::default();
@@ -157,16 +178,13 @@ pub(crate) fn add(
         }
         mesh.groups.push(MeshGroup { texture, first_index: first, index_count: mesh.indices.len() as u32 - first });
     }
-    let mut f = NewFeature::new(name.clone(), SemanticClass::new("PhotoMesh", Family::Generic), placement);
-    f.attributes.insert("source", name);
+    let mut f = NewFeature::new(guid, SemanticClass::new("PhotoMesh", Family::Generic), placement);
+    f.attributes.insert("source", name.to_string());
     f.attributes.insert("triangles", (mesh.indices.len() / 3) as i64);
     f.bounds = Some(Bounds::from_points([lo, hi]));
     f.mesh = Some((mesh, Lod(30)));
     build.features.push(f);
-    report.warnings.append(&mut build.warnings);
-    report.features += build.spawn(model);
-    report.tiles_loaded = 1;
-    Ok(report)
+    Ok(1)
 }
 
 /// How deep into a tile's PagedLOD pyramid a whole load goes.
@@ -274,4 +292,50 @@ pub(crate) fn pyramid(
         }
     }
     Ok(out)
+}
+
+/// The matrix that places a streamed dataset: dataset coordinates
+/// (`SRSOrigin` added) → ECEF (see `urbis_tiles::osgb`).
+///
+/// - `ENU:lat,lon`: the ENU → ECEF matrix at that point: exact.
+/// - `EPSG:n`: a local affine map fitted through PROJ around the dataset's
+///   `centre`: its linear part from central differences over ±`radius`
+///   along each axis (the chords of the extent, not the tangent at the
+///   centre), its offset so that the centre maps exactly. A projected CRS
+///   bends little over a city: for transverse Mercator the error grows as
+///   the square of the distance from the centre (the scale factor changes
+///   by ~(x/R)²/2 and the grid turns against meridians), a few millimetres
+///   over a kilometre; `tests/osgb_streaming.rs` measures it on its dataset.
+/// - No metadata: local metres with `anchor` at the city origin (`None`
+///   then: the caller places the tree like a tileset at the Earth's centre).
+pub(crate) fn dataset_to_ecef(
+    meta: Option<&OsgbMetadata>,
+    centre: DVec3,
+    radius: f64,
+    path: &str,
+) -> Result<Option<glam::DMat4>, LoadError> {
+    let Some(meta) = meta else { return Ok(None) };
+    match meta.srs {
+        Srs::Enu { latitude, longitude } => {
+            Ok(Some(CityFrame::new(Geodetic::new(longitude, latitude, 0.0)).enu_to_ecef_matrix()))
+        }
+        Srs::Epsg { code, .. } => {
+            let crs = |source| LoadError::Crs { path: path.to_string(), source };
+            let t = urbis_geo::CrsTransform::new(urbis_geo::Epsg(code), urbis_geo::Epsg::ECEF).map_err(crs)?;
+            let h = radius.max(1.0);
+            let at = |p: DVec3| t.transform(p).map_err(crs);
+            let mut cols = [DVec3::ZERO; 3];
+            for (k, axis) in [DVec3::X, DVec3::Y, DVec3::Z].into_iter().enumerate() {
+                cols[k] = (at(centre + axis * h)? - at(centre - axis * h)?) / (2.0 * h);
+            }
+            let linear = glam::DMat3::from_cols(cols[0], cols[1], cols[2]);
+            let offset = at(centre)? - linear * centre;
+            Ok(Some(glam::DMat4::from_mat3_translation(linear, offset)))
+        }
+        Srs::Wkt(_) => Err(FormatError::Unsupported {
+            path: path.to_string(),
+            what: "an SRS given as WKT (give it as EPSG:code or ENU:lat,lon)".into(),
+        }
+        .into()),
+    }
 }

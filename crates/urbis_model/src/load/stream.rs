@@ -135,6 +135,10 @@ pub struct StreamedTileset {
     pub gpu_vertex_bytes: u64,
     /// Warnings of the tree (external tilesets, subtrees) and tile failures.
     pub report: LoadReport,
+    /// Tree errors already reported (those of expansions made while streaming follow).
+    tree_errors: usize,
+    /// Tile failures already reported.
+    tile_failures: usize,
 }
 
 impl std::fmt::Debug for StreamedTileset {
@@ -149,6 +153,7 @@ impl StreamedTileset {
     pub fn new(model: &CityModel, tree: Arc<TileTree>, opts: StreamOptions, index: u32) -> Self {
         let report =
             LoadReport { path: tree.path.display().to_string(), warnings: tree.errors.clone(), ..Default::default() };
+        let tree_errors = tree.errors.len();
         let preparer = Arc::new(FeaturePreparer::new(model, &tree));
         let placer = preparer.placer;
         StreamedTileset {
@@ -160,6 +165,8 @@ impl StreamedTileset {
             textures: HashMap::new(),
             hidden: HashSet::new(),
             gpu_vertex_bytes: GPU_VERTEX_BYTES,
+            tree_errors,
+            tile_failures: 0,
             report,
         }
     }
@@ -206,9 +213,15 @@ impl StreamedTileset {
             }
             self.hidden = hidden;
         }
-        for f in &self.stream.failures()[self.report.failed_tiles.len()..] {
+        for f in self.stream.failures().iter().skip(self.tile_failures) {
             self.report.failed_tiles.push(format!("{}: {}", f.uri, f.error));
         }
+        self.tile_failures = self.stream.failures().len();
+        // Parts of the tree that failed while streaming (an OSGB child file,
+        // an external tileset, a subtree): their parent stands in.
+        let errors = &self.stream.tree().errors;
+        self.report.failed_tiles.extend(errors.iter().skip(self.tree_errors).cloned());
+        self.tree_errors = errors.len();
         out
     }
 

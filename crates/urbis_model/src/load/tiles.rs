@@ -471,6 +471,30 @@ pub(crate) fn add_content(build: &mut TileBuild, content: &TileContent, ctx: &mu
             ctx.guid_prefix = prefix;
             n
         }
+        TileContent::Osgb(f) => add_osgb(build, f, ctx),
+    }
+}
+
+/// An OSGB file streamed as a tile: one textured `PhotoMesh` feature (see
+/// `osgb::build_photo_mesh`), its raw vertices placed by the tile transform.
+fn add_osgb(build: &mut TileBuild, file: &urbis_formats::osgb::OsgbFile, ctx: &mut ContentContext) -> usize {
+    let name = ctx.guid_prefix.rsplit(['/', '\\']).next().unwrap_or_default().to_string();
+    let (placer, m) = (ctx.placer, ctx.transform);
+    let to_enu = move |p: DVec3| Ok(placer.enu(m.transform_point3(p)));
+    match super::osgb::build_photo_mesh(build, file, &name, ctx.guid_prefix.clone(), &to_enu) {
+        Ok(0) => 0,
+        Ok(n) => {
+            if let Some(f) = build.features.last_mut() {
+                let mut attrs = ctx.common.clone();
+                attrs.0.extend(std::mem::take(&mut f.attributes).0);
+                f.attributes = attrs;
+            }
+            n
+        }
+        Err(e) => {
+            build.warnings.push(format!("{}: {e}", ctx.guid_prefix));
+            0
+        }
     }
 }
 
@@ -592,6 +616,7 @@ pub(crate) fn content_center(c: &TileContent) -> Option<DVec3> {
         TileContent::Pnts(p) => p.rtc_center,
         TileContent::Glb(g) => g.rtc_center.or_else(|| gltf_center(g)),
         TileContent::Cmpt(inner) => inner.iter().find_map(content_center),
+        TileContent::Osgb(_) => None,
     }
 }
 
