@@ -428,3 +428,41 @@ fn inspect_json_keeps_every_cityjson_type_and_counts_families() {
     let q = json_of(urbis().arg("inspect").arg("--json").arg("--where").arg("class = LandUse").arg(&path));
     assert_eq!(q["query"]["first"][0]["family"], "Terrain");
 }
+
+/// An OSGB dataset (ContextCapture layout, the shared tile as its top tile,
+/// its paged child absent) streams through `render`: the top tile is drawn
+/// with its 114 triangles (the count the file stores: 336 indices) and its
+/// texture, and the missing child is reported, not fatal.
+#[test]
+fn render_streams_an_osgb_dataset() {
+    if !gpu_available() {
+        return;
+    }
+    let Some(tile) = shared("osgb/test.osgb") else { return };
+    let dir = std::env::temp_dir().join(format!("urbis-cli-osgb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("Data/Tile_+000_+000")).expect("mkdir");
+    std::fs::copy(&tile, dir.join("Data/Tile_+000_+000/Tile_+000_+000.osgb")).expect("copy");
+    std::fs::write(
+        dir.join("metadata.xml"),
+        "<ModelMetadata version=\"1\"><SRS>ENU:39.0,115.9</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>",
+    )
+    .expect("metadata");
+    let out = dir.join("photo.png");
+    let run = urbis()
+        .arg("render")
+        .arg(&dir)
+        .arg("--out")
+        .arg(&out)
+        .args(["--width", "320", "--height", "200"])
+        .output()
+        .expect("run");
+    let text = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{text}");
+    assert!(text.contains(" 114 triangles"), "{text}");
+    let img = image::open(&out).expect("png").to_rgb8();
+    let mut colours: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    colours.sort();
+    colours.dedup();
+    assert!(colours.len() > 300, "the photo texture shows: only {} colours", colours.len());
+}
