@@ -32,6 +32,7 @@ pub mod class;
 pub mod components;
 pub mod load;
 pub mod mesh;
+pub mod monomerize;
 pub mod query;
 pub mod retained;
 pub mod sensors;

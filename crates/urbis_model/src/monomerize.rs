@@ -1,0 +1,350 @@
+//! Physical monomerization (单体化): a continuous photo mesh is cut by
+//! footprint prisms so that each building becomes its own surface, and
+//! what no footprint covers stays ground. Triangles are clipped exactly at
+//! the footprint edges (holes and multipolygons included); the new
+//! vertices take their height and texture coordinates from the plane of the
+//! triangle they were cut from, so textures stay where they were.
+//!
+//! ```text
+//! triangle (ENU, uv) ─► its ground-plan triangle ∩ footprint (geo BooleanOps)
+//!                        ─► earcut ─► height and uv by barycentric weights ─► that building
+//!                    └─► what the footprints leave ─► ground
+//! steep triangle (walls seen edge-on in plan) ─► the footprint under its centroid, whole
+//! ```
+//!
+//! Where footprints overlap, the first prism given keeps the overlap.
+//! A prism only takes the parts of triangles whose heights reach into it
+//! (from `base - 1 m` to `top + 2 m`), so a bridge or a crane above a
+//! footprint's height range is not taken for the building.
+
+use geo::{Area, BooleanOps, BoundingRect, Contains, Coord, LineString, MultiPolygon, Polygon, TriangulateEarcut};
+use glam::{DVec2, DVec3, Vec2};
+use rstar::{AABB, RTree, RTreeObject};
+
+use crate::mesh::TextureId;
+
+/// A building's footprint prism in the city's ENU frame.
+#[derive(Debug, Clone)]
+pub struct Prism {
+    pub id: String,
+    /// Ground plan, ENU metres (x east, y north).
+    pub plan: MultiPolygon<f64>,
+    pub base: f64,
+    pub top: f64,
+}
+
+/// One triangle of a textured surface, in ENU metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SurfaceTri {
+    pub p: [DVec3; 3],
+    pub uv: [Vec2; 3],
+    pub texture: Option<TextureId>,
+}
+
+impl SurfaceTri {
+    pub fn area(&self) -> f64 {
+        (self.p[1] - self.p[0]).cross(self.p[2] - self.p[0]).length() / 2.0
+    }
+
+    fn plan_area(&self) -> f64 {
+        let (a, b, c) = (self.p[0].truncate(), self.p[1].truncate(), self.p[2].truncate());
+        ((b - a).perp_dot(c - a) / 2.0).abs()
+    }
+
+    /// The surface point above plan point `q`, with its uv (barycentric in plan).
+    fn at(&self, q: DVec2) -> (DVec3, Vec2) {
+        let (a, b, c) = (self.p[0].truncate(), self.p[1].truncate(), self.p[2].truncate());
+        let d = (b - a).perp_dot(c - a);
+        let l1 = (q - a).perp_dot(c - a) / d;
+        let l2 = (b - a).perp_dot(q - a) / d;
+        let l0 = 1.0 - l1 - l2;
+        let z = l0 * self.p[0].z + l1 * self.p[1].z + l2 * self.p[2].z;
+        let uv = self.uv[0] * l0 as f32 + self.uv[1] * l1 as f32 + self.uv[2] * l2 as f32;
+        (DVec3::new(q.x, q.y, z), uv)
+    }
+
+    fn plan(&self) -> Polygon<f64> {
+        let ring: Vec<Coord<f64>> = self.p.iter().map(|p| Coord { x: p.x, y: p.y }).collect();
+        Polygon::new(LineString::from(ring), vec![])
+    }
+}
+
+/// The surface cut by the prisms: per prism (in the order given) its
+/// triangles, and the ground that no prism took.
+#[derive(Debug, Clone, Default)]
+pub struct Cut {
+    pub buildings: Vec<Vec<SurfaceTri>>,
+    pub ground: Vec<SurfaceTri>,
+    /// Steep triangles given whole to the prism under their centroid.
+    pub steep_taken: usize,
+    /// Triangles clipped at a footprint edge.
+    pub clipped: usize,
+}
+
+struct Indexed {
+    index: usize,
+    bbox: AABB<[f64; 2]>,
+}
+
+impl RTreeObject for Indexed {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        self.bbox
+    }
+}
+
+/// A triangle whose plan area is under this share of its area is steep
+/// (steeper than about 78°): it is assigned whole, not clipped in plan.
+const STEEP: f64 = 0.2;
+/// Height margins of a prism below its base and above its top, metres.
+const BELOW: f64 = 1.0;
+const ABOVE: f64 = 2.0;
+
+/// Cuts `surface` by `prisms`.
+pub fn cut(surface: &[SurfaceTri], prisms: &[Prism]) -> Cut {
+    let index = RTree::bulk_load(
+        prisms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let r = p.plan.bounding_rect()?;
+                Some(Indexed { index: i, bbox: AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]) })
+            })
+            .collect(),
+    );
+    let mut out = Cut { buildings: vec![Vec::new(); prisms.len()], ..Default::default() };
+    for t in surface {
+        let lo = t.p.iter().fold(DVec3::splat(f64::INFINITY), |a, p| a.min(*p));
+        let hi = t.p.iter().fold(DVec3::splat(f64::NEG_INFINITY), |a, p| a.max(*p));
+        let reaches = |p: &Prism| hi.z >= p.base - BELOW && lo.z <= p.top + ABOVE;
+        let mut candidates: Vec<usize> = index
+            .locate_in_envelope_intersecting(&AABB::from_corners([lo.x, lo.y], [hi.x, hi.y]))
+            .map(|c| c.index)
+            .filter(|&i| reaches(&prisms[i]))
+            .collect();
+        candidates.sort_unstable();
+        if candidates.is_empty() {
+            out.ground.push(*t);
+            continue;
+        }
+        let area = t.area();
+        let plan_area = t.plan_area();
+        if plan_area < STEEP * area {
+            let c = (t.p[0] + t.p[1] + t.p[2]) / 3.0;
+            let at = geo::Point::new(c.x, c.y);
+            match candidates.iter().find(|&&i| prisms[i].plan.contains(&at)) {
+                Some(&i) => {
+                    out.buildings[i].push(*t);
+                    out.steep_taken += 1;
+                }
+                None => out.ground.push(*t),
+            }
+            continue;
+        }
+        let plan = t.plan();
+        let mut taken: Option<MultiPolygon<f64>> = None;
+        for &i in &candidates {
+            let mut inside = plan.intersection(&prisms[i].plan);
+            // Where footprints overlap, the first one given keeps the overlap.
+            if let Some(m) = &taken {
+                inside = inside.difference(m);
+            }
+            let a = inside.unsigned_area();
+            if a <= 1e-9 * plan_area.max(1e-12) {
+                continue;
+            }
+            if taken.is_none() && (a - plan_area).abs() <= 1e-9 * plan_area {
+                // Wholly inside: the triangle as it is.
+                out.buildings[i].push(*t);
+                taken = Some(MultiPolygon::new(vec![plan.clone()]));
+                break;
+            }
+            out.clipped += 1;
+            emit(t, &inside, &mut out.buildings[i]);
+            taken = Some(match taken {
+                None => inside,
+                Some(m) => m.union(&inside),
+            });
+        }
+        match taken {
+            None => out.ground.push(*t),
+            Some(m) => {
+                let rest = MultiPolygon::new(vec![plan]).difference(&m);
+                emit(t, &rest, &mut out.ground);
+            }
+        }
+    }
+    out
+}
+
+/// Triangulates plan polygons cut from `t` and lifts them onto `t`'s plane.
+fn emit(t: &SurfaceTri, parts: &MultiPolygon<f64>, into: &mut Vec<SurfaceTri>) {
+    // Keep the source triangle's winding (its normal's side).
+    let up = (t.p[1] - t.p[0]).cross(t.p[2] - t.p[0]).z >= 0.0;
+    for poly in parts {
+        if poly.unsigned_area() <= 1e-12 {
+            continue;
+        }
+        for tri in poly.earcut_triangles_iter() {
+            let q = [tri.v1(), tri.v2(), tri.v3()].map(|c| DVec2::new(c.x, c.y));
+            if ((q[1] - q[0]).perp_dot(q[2] - q[0])).abs() <= 1e-12 {
+                continue;
+            }
+            let mut v = q.map(|q| t.at(q));
+            let ccw = (q[1] - q[0]).perp_dot(q[2] - q[0]) > 0.0;
+            if ccw != up {
+                v.swap(1, 2);
+            }
+            into.push(SurfaceTri { p: v.map(|(p, _)| p), uv: v.map(|(_, uv)| uv), texture: t.texture });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `w` × `h` m grid of `cell` m squares on z = f(x, y), uv = (x, y) / 100.
+    fn grid(w: f64, h: f64, cell: f64, f: impl Fn(f64, f64) -> f64) -> Vec<SurfaceTri> {
+        let mut out = Vec::new();
+        let (nx, ny) = ((w / cell) as usize, (h / cell) as usize);
+        let v = |i: usize, j: usize| {
+            let (x, y) = (i as f64 * cell, j as f64 * cell);
+            (DVec3::new(x, y, f(x, y)), Vec2::new((x / 100.0) as f32, (y / 100.0) as f32))
+        };
+        for i in 0..nx {
+            for j in 0..ny {
+                let (a, b, c, d) = (v(i, j), v(i + 1, j), v(i + 1, j + 1), v(i, j + 1));
+                for (p, q, r) in [(a, b, c), (a, c, d)] {
+                    out.push(SurfaceTri { p: [p.0, q.0, r.0], uv: [p.1, q.1, r.1], texture: None });
+                }
+            }
+        }
+        out
+    }
+
+    fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> LineString<f64> {
+        LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)])
+    }
+
+    fn prism(id: &str, polys: Vec<Polygon<f64>>) -> Prism {
+        Prism { id: id.into(), plan: MultiPolygon::new(polys), base: 0.0, top: 20.0 }
+    }
+
+    fn area(ts: &[SurfaceTri]) -> f64 {
+        ts.iter().map(SurfaceTri::area).sum()
+    }
+
+    fn plan_area(ts: &[SurfaceTri]) -> f64 {
+        ts.iter().map(SurfaceTri::plan_area).sum()
+    }
+
+    #[test]
+    fn footprints_take_exactly_their_area_with_holes_and_multipolygons() {
+        let surface = grid(100.0, 100.0, 2.0, |_, _| 0.0);
+        // Off the grid lines, so every edge clips triangles.
+        let square = prism("square", vec![Polygon::new(rect(13.3, 41.7, 23.3, 51.7), vec![])]);
+        let l_shape = prism(
+            "L",
+            vec![Polygon::new(
+                LineString::from(vec![
+                    (60.5, 10.5),
+                    (70.5, 10.5),
+                    (70.5, 15.5),
+                    (65.5, 15.5),
+                    (65.5, 20.5),
+                    (60.5, 20.5),
+                    (60.5, 10.5),
+                ]),
+                vec![],
+            )],
+        );
+        let holed =
+            prism("court", vec![Polygon::new(rect(30.1, 70.1, 40.1, 80.1), vec![rect(33.1, 73.1, 37.1, 77.1)])]);
+        let pair = prism(
+            "pair",
+            vec![
+                Polygon::new(rect(80.2, 80.2, 85.2, 85.2), vec![]),
+                Polygon::new(rect(90.7, 90.7, 95.7, 95.7), vec![]),
+            ],
+        );
+        let cut = cut(&surface, &[square, l_shape, holed, pair]);
+        // Shoelace areas by hand: 10×10, 10×5 + 5×5, 10×10 − 4×4, 2 × 5×5.
+        let want = [100.0, 75.0, 84.0, 50.0];
+        for (k, w) in want.iter().enumerate() {
+            let got = area(&cut.buildings[k]);
+            assert!((got - w).abs() < 1e-6, "footprint {k}: {got} m² vs {w}");
+        }
+        let ground = area(&cut.ground);
+        assert!((ground - (10_000.0 - 309.0)).abs() < 1e-6, "ground {ground}");
+        assert!(cut.clipped > 0);
+        // Every vertex keeps the surface's texture mapping uv = xy / 100 and its height.
+        for t in cut.buildings.iter().flatten().chain(&cut.ground) {
+            for (p, uv) in t.p.iter().zip(t.uv) {
+                assert!((uv.x as f64 - p.x / 100.0).abs() < 1e-5 && (uv.y as f64 - p.y / 100.0).abs() < 1e-5);
+                assert_eq!(p.z, 0.0);
+            }
+            // Facing up, as the surface does.
+            assert!((t.p[1] - t.p[0]).cross(t.p[2] - t.p[0]).z > 0.0);
+        }
+        // Nothing of the court's hole went to the building.
+        for t in &cut.buildings[2] {
+            let c = (t.p[0] + t.p[1] + t.p[2]) / 3.0;
+            assert!(!(33.1..37.1).contains(&c.x) || !(73.1..77.1).contains(&c.y), "{c} is in the hole");
+        }
+    }
+
+    #[test]
+    fn overlapping_footprints_share_nothing() {
+        let surface = grid(40.0, 40.0, 2.0, |_, _| 0.0);
+        let a = prism("a", vec![Polygon::new(rect(10.5, 10.5, 20.5, 20.5), vec![])]);
+        let b = prism("b", vec![Polygon::new(rect(15.5, 10.5, 25.5, 20.5), vec![])]);
+        let cut = cut(&surface, &[a, b]);
+        let (aa, ab, g) = (area(&cut.buildings[0]), area(&cut.buildings[1]), area(&cut.ground));
+        assert!((aa - 100.0).abs() < 1e-6 && (ab - 50.0).abs() < 1e-6, "{aa} {ab}");
+        assert!((aa + ab + g - 1600.0).abs() < 1e-6, "area is kept: {}", aa + ab + g);
+    }
+
+    #[test]
+    fn a_sloped_surface_is_cut_on_its_own_plane() {
+        let f = |x: f64, y: f64| 0.1 * x + 0.2 * y;
+        let surface = grid(50.0, 50.0, 5.0, f);
+        let cut = cut(&surface, &[prism("a", vec![Polygon::new(rect(11.0, 12.0, 31.0, 27.0), vec![])])]);
+        // Plan area 20 × 15 on a plane of slope (0.1, 0.2): area × √(1 + 0.01 + 0.04).
+        let want = 300.0 * (1.05f64).sqrt();
+        assert!((area(&cut.buildings[0]) - want).abs() < 1e-6, "{}", area(&cut.buildings[0]));
+        assert!((plan_area(&cut.buildings[0]) - 300.0).abs() < 1e-6);
+        for t in cut.buildings.iter().flatten().chain(&cut.ground) {
+            for p in t.p {
+                assert!((p.z - f(p.x, p.y)).abs() < 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn walls_go_whole_to_the_footprint_under_them_and_heights_limit_a_prism() {
+        // A vertical wall just inside a footprint's edge, and one outside.
+        let wall = |x: f64| SurfaceTri {
+            p: [DVec3::new(x, 10.0, 0.0), DVec3::new(x, 20.0, 0.0), DVec3::new(x + 0.01, 15.0, 12.0)],
+            uv: [Vec2::ZERO; 3],
+            texture: None,
+        };
+        let mut surface = vec![wall(10.2), wall(9.5)];
+        // A deck 40 m up over the footprint: above the prism's top.
+        surface.push(SurfaceTri {
+            p: [DVec3::new(12.0, 12.0, 40.0), DVec3::new(18.0, 12.0, 40.0), DVec3::new(15.0, 18.0, 40.0)],
+            uv: [Vec2::ZERO; 3],
+            texture: None,
+        });
+        let p = Prism {
+            id: "b".into(),
+            plan: MultiPolygon::new(vec![Polygon::new(rect(10.0, 5.0, 30.0, 25.0), vec![])]),
+            base: 0.0,
+            top: 12.0,
+        };
+        let cut = cut(&surface, &[p]);
+        assert_eq!(cut.buildings[0], vec![surface[0]]);
+        assert_eq!(cut.steep_taken, 1);
+        assert_eq!(cut.ground, vec![surface[1], surface[2]]);
+    }
+}
