@@ -21,6 +21,7 @@ use geo::{Area, BooleanOps, BoundingRect, Contains, Coord, LineString, MultiPoly
 use glam::{DVec2, DVec3, Vec2};
 use rstar::{AABB, RTree, RTreeObject};
 
+use crate::CityModel;
 use crate::mesh::TextureId;
 
 /// A building's footprint prism in the city's ENU frame.
@@ -347,4 +348,137 @@ mod tests {
         assert_eq!(cut.steep_taken, 1);
         assert_eq!(cut.ground, vec![surface[1], surface[2]]);
     }
+}
+
+/// What [`monomerize_model`] did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MonomerizeReport {
+    /// Photo-mesh entities cut (and replaced).
+    pub photo_meshes: usize,
+    /// Building entities made, one per footprint the mesh covers.
+    pub buildings: usize,
+    /// Footprints the mesh does not cover at all.
+    pub uncovered: Vec<String>,
+    /// Pairs of footprints whose plans overlap (the first keeps the overlap).
+    pub overlaps: Vec<(String, String)>,
+    pub clipped_triangles: usize,
+}
+
+/// The triangles of a mesh entity in ENU, with their textures.
+fn surface_of(model: &CityModel, e: bevy_ecs::entity::Entity) -> Vec<SurfaceTri> {
+    let (Some(pl), Some(g)) = (model.world.get::<crate::Placement>(e), model.world.get::<crate::GeometryHandle>(e))
+    else {
+        return Vec::new();
+    };
+    let Some(mesh) = model.meshes().get(g.mesh) else { return Vec::new() };
+    let texture_of = |index: usize| {
+        mesh.groups
+            .iter()
+            .find(|gr| (gr.first_index as usize..(gr.first_index + gr.index_count) as usize).contains(&index))
+            .and_then(|gr| gr.texture)
+    };
+    mesh.indices
+        .chunks_exact(3)
+        .enumerate()
+        .filter_map(|(k, t)| {
+            let v = [
+                mesh.vertices.get(t[0] as usize)?,
+                mesh.vertices.get(t[1] as usize)?,
+                mesh.vertices.get(t[2] as usize)?,
+            ];
+            Some(SurfaceTri {
+                p: v.map(|v| pl.enu + v.position.as_dvec3()),
+                uv: v.map(|v| v.uv),
+                texture: texture_of(k * 3),
+            })
+        })
+        .collect()
+}
+
+/// A textured mesh of `tris` relative to the lowest middle point of their box.
+fn mesh_of(tris: &[SurfaceTri]) -> (crate::CpuMesh, DVec3) {
+    let lo = tris.iter().flat_map(|t| t.p).fold(DVec3::splat(f64::INFINITY), DVec3::min);
+    let hi = tris.iter().flat_map(|t| t.p).fold(DVec3::splat(f64::NEG_INFINITY), DVec3::max);
+    let origin = DVec3::new((lo.x + hi.x) / 2.0, (lo.y + hi.y) / 2.0, lo.z);
+    let mut mesh = crate::CpuMesh::default();
+    let mut sorted: Vec<&SurfaceTri> = tris.iter().collect();
+    sorted.sort_by_key(|t| t.texture);
+    for group in sorted.chunk_by(|a, b| a.texture == b.texture) {
+        let first = mesh.indices.len() as u32;
+        for t in group {
+            let p = t.p.map(|p| (p - origin).as_vec3());
+            let n = (p[1] - p[0]).cross(p[2] - p[0]).normalize_or(glam::Vec3::Z);
+            for (position, uv) in p.into_iter().zip(t.uv) {
+                mesh.indices.push(mesh.vertices.len() as u32);
+                mesh.vertices.push(crate::MeshVertex {
+                    position,
+                    normal: n,
+                    uv,
+                    color: [255, 255, 255, 255],
+                    material: if t.texture.is_some() { crate::Material::Textured } else { crate::Material::Plain },
+                });
+            }
+        }
+        mesh.groups.push(crate::MeshGroup {
+            texture: group[0].texture,
+            first_index: first,
+            index_count: mesh.indices.len() as u32 - first,
+        });
+    }
+    (mesh, origin)
+}
+
+/// Cuts every `PhotoMesh` entity of the model by `footprints` (each a prism
+/// and the attributes its building gets): one `Building` entity per covered
+/// footprint holds its part of every photo mesh, one `Ground` entity per
+/// photo mesh holds the rest, and the photo-mesh entities are removed.
+pub fn monomerize_model(model: &mut CityModel, footprints: &[(Prism, crate::Attributes)]) -> MonomerizeReport {
+    let photo = crate::SemanticClass::new("PhotoMesh", crate::Family::Generic);
+    let mut q = model.world.query::<(bevy_ecs::entity::Entity, &crate::SemanticClass, &crate::FeatureId)>();
+    let meshes: Vec<(bevy_ecs::entity::Entity, String)> =
+        q.iter(&model.world).filter(|(_, c, _)| **c == photo).map(|(e, _, id)| (e, id.guid.clone())).collect();
+    let prisms: Vec<Prism> = footprints.iter().map(|(p, _)| p.clone()).collect();
+    let mut report = MonomerizeReport { photo_meshes: meshes.len(), ..Default::default() };
+    for i in 0..prisms.len() {
+        for j in i + 1..prisms.len() {
+            if prisms[i].plan.intersection(&prisms[j].plan).unsigned_area() > 1e-6 {
+                report.overlaps.push((prisms[i].id.clone(), prisms[j].id.clone()));
+            }
+        }
+    }
+    let mut per_building: Vec<Vec<SurfaceTri>> = vec![Vec::new(); prisms.len()];
+    let building = crate::SemanticClass::new("Building", crate::Family::Building);
+    let ground = crate::SemanticClass::new("Ground", crate::Family::Terrain);
+    for (e, guid) in meshes {
+        let surface = surface_of(model, e);
+        let c = cut(&surface, &prisms);
+        report.clipped_triangles += c.clipped;
+        for (k, part) in c.buildings.into_iter().enumerate() {
+            per_building[k].extend(part);
+        }
+        model.remove_feature(e);
+        if !c.ground.is_empty() {
+            let (mesh, origin) = mesh_of(&c.ground);
+            let mut f = crate::NewFeature::new(format!("{guid}/ground"), ground, origin);
+            f.attributes.insert("source", guid);
+            f.mesh = Some((mesh, crate::Lod(30)));
+            model.spawn_feature(f);
+        }
+    }
+    for (k, tris) in per_building.into_iter().enumerate() {
+        let (prism, attrs) = &footprints[k];
+        if tris.is_empty() {
+            report.uncovered.push(prism.id.clone());
+            continue;
+        }
+        let (mesh, origin) = mesh_of(&tris);
+        let mut f = crate::NewFeature::new(prism.id.clone(), building, origin);
+        f.attributes = attrs.clone();
+        f.footprint = prism.plan.0.first().cloned();
+        f.mesh = Some((mesh, crate::Lod(30)));
+        model.spawn_feature(f);
+        report.buildings += 1;
+    }
+    model.rebuild_spatial_index();
+    report
 }
