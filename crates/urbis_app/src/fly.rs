@@ -80,6 +80,11 @@ pub fn open_streaming(
     stream: &StreamArgs,
 ) -> Result<(CityModel, Vec<StreamedTileset>)> {
     stream.install_fetcher()?;
+    if inputs.monomerize {
+        anyhow::bail!(
+            "--monomerize cuts photo meshes loaded whole; view, render and fly stream them. Use inspect or pick with --monomerize"
+        );
+    }
     let opts = inputs.load_options(urbis_model::TileDetail::Overview);
     let (model, tilesets, reports) = urbis_model::open_city_streaming(paths, &opts, &stream.options())?;
     for r in &reports {

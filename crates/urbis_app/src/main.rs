@@ -71,13 +71,23 @@ pub struct Inputs {
     /// a CityJSON without CRS) at lon,lat,height[,heading] (degrees, metres, degrees clockwise from north).
     #[arg(long, allow_hyphen_values = true)]
     pub place: Option<urbis_model::Place>,
+    /// Cut photo meshes (OSGB) by the footprints loaded with them (GeoJSON, CityJSON buildings): each
+    /// building becomes its own entity with the footprint's attributes, the rest ground (physical
+    /// monomerization). For whole loads: inspect, pick, live and sim commands.
+    #[arg(long)]
+    pub monomerize: bool,
 }
 
 impl Inputs {
     /// How footprints are extruded, from the flags.
     /// How inputs load, from the flags (tileset detail aside).
     pub fn load_options(&self, detail: urbis_model::TileDetail) -> urbis_model::LoadOptions {
-        urbis_model::LoadOptions { detail, footprints: self.footprint_options(), place: self.place }
+        urbis_model::LoadOptions {
+            detail,
+            footprints: self.footprint_options(),
+            place: self.place,
+            monomerize: self.monomerize,
+        }
     }
 
     pub fn footprint_options(&self) -> urbis_model::FootprintOptions {

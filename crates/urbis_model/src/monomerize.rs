@@ -433,6 +433,16 @@ fn mesh_of(tris: &[SurfaceTri]) -> (crate::CpuMesh, DVec3) {
 /// footprint holds its part of every photo mesh, one `Ground` entity per
 /// photo mesh holds the rest, and the photo-mesh entities are removed.
 pub fn monomerize_model(model: &mut CityModel, footprints: &[(Prism, crate::Attributes)]) -> MonomerizeReport {
+    monomerize_replacing(model, footprints, &vec![None; footprints.len()])
+}
+
+/// [`monomerize_model`], where footprint k's own entity `replaces[k]` (if
+/// any) makes way for its cut building when the mesh covers it.
+fn monomerize_replacing(
+    model: &mut CityModel,
+    footprints: &[(Prism, crate::Attributes)],
+    replaces: &[Option<bevy_ecs::entity::Entity>],
+) -> MonomerizeReport {
     let photo = crate::SemanticClass::new("PhotoMesh", crate::Family::Generic);
     let mut q = model.world.query::<(bevy_ecs::entity::Entity, &crate::SemanticClass, &crate::FeatureId)>();
     let meshes: Vec<(bevy_ecs::entity::Entity, String)> =
@@ -471,6 +481,9 @@ pub fn monomerize_model(model: &mut CityModel, footprints: &[(Prism, crate::Attr
             report.uncovered.push(prism.id.clone());
             continue;
         }
+        if let Some(e) = replaces.get(k).copied().flatten() {
+            model.remove_feature(e);
+        }
         let (mesh, origin) = mesh_of(&tris);
         let mut f = crate::NewFeature::new(prism.id.clone(), building, origin);
         f.attributes = attrs.clone();
@@ -481,4 +494,37 @@ pub fn monomerize_model(model: &mut CityModel, footprints: &[(Prism, crate::Attr
     }
     model.rebuild_spatial_index();
     report
+}
+
+/// Cuts the model's photo meshes by the footprints of its other buildings
+/// (GeoJSON footprints, CityJSON buildings): each footprint's prism runs
+/// from its lowest to its highest point, its attributes go to the cut
+/// building, and the footprint's own (LoD1) entity is replaced by it.
+/// Footprints the photo mesh does not cover keep their own entity.
+pub fn monomerize_by_footprints(model: &mut CityModel) -> MonomerizeReport {
+    let photo = crate::SemanticClass::new("PhotoMesh", crate::Family::Generic);
+    let mut q = model.world.query::<(
+        bevy_ecs::entity::Entity,
+        &crate::SemanticClass,
+        &crate::FeatureId,
+        &crate::Footprint,
+        &crate::Bounds,
+        &crate::Attributes,
+    )>();
+    let found: Vec<(bevy_ecs::entity::Entity, Prism, crate::Attributes)> = q
+        .iter(&model.world)
+        .filter(|(_, c, ..)| **c != photo && c.family() == crate::Family::Building)
+        .map(|(e, _, id, fp, b, a)| {
+            let plan = MultiPolygon::new(vec![fp.0.clone()]);
+            (e, Prism { id: id.guid.clone(), plan, base: b.min.z, top: b.max.z }, a.clone())
+        })
+        .collect();
+    let has_photo = model.world.query::<&crate::SemanticClass>().iter(&model.world).any(|c| *c == photo);
+    if !has_photo {
+        return MonomerizeReport::default();
+    }
+    // The footprints' own entities make way for the cut buildings (their GUIDs pass on).
+    let replaces: Vec<Option<bevy_ecs::entity::Entity>> = found.iter().map(|(e, ..)| Some(*e)).collect();
+    let footprints: Vec<(Prism, crate::Attributes)> = found.into_iter().map(|(_, p, a)| (p, a)).collect();
+    monomerize_replacing(model, &footprints, &replaces)
 }

@@ -102,3 +102,70 @@ fn a_photo_mesh_is_cut_into_buildings_and_ground_keeping_its_surface() {
         [("east".to_string(), "East block".to_string(), true), ("west".to_string(), "West block".to_string(), true)]
     );
 }
+
+/// Metres per degree of latitude and of longitude at `lat` (textbook series).
+fn metres_per_degree(lat: f64) -> (f64, f64) {
+    let p = lat.to_radians();
+    (111_132.92 - 559.82 * (2.0 * p).cos() + 1.175 * (4.0 * p).cos(), 111_412.84 * p.cos() - 93.5 * (3.0 * p).cos())
+}
+
+#[test]
+fn footprints_loaded_beside_a_photo_mesh_become_its_buildings() {
+    let Some(tile) = shared::shared("osgb/test.osgb") else { return };
+    let file = urbis_formats::osgb::read_osgb_file(&tile).expect("read");
+    let (lo, hi) = file.root.vertex_bounds().expect("vertices");
+    let dir = std::env::temp_dir().join(format!("urbis-mono-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("Data/Tile_+000_+000")).expect("mkdir");
+    std::fs::copy(&tile, dir.join("Data/Tile_+000_+000/Tile_+000_+000.osgb")).expect("copy");
+    std::fs::write(
+        dir.join("metadata.xml"),
+        "<ModelMetadata version=\"1\"><SRS>ENU:39.0,115.9</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>",
+    )
+    .expect("metadata");
+    // A footprint over the west half of the tile (lon/lat from the ENU offsets), standing 0 m to above its top.
+    let (mlat, mlon) = metres_per_degree(39.0);
+    let ll = |x: f64, y: f64| [115.9 + x / mlon, 39.0 + y / mlat];
+    let mid = (lo.x + hi.x) / 2.0;
+    let ring = [
+        ll(lo.x - 2.0, lo.y - 2.0),
+        ll(mid, lo.y - 2.0),
+        ll(mid, hi.y + 2.0),
+        ll(lo.x - 2.0, hi.y + 2.0),
+        ll(lo.x - 2.0, lo.y - 2.0),
+    ];
+    let geojson = serde_json::json!({
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": "West hall", "height": hi.z + 5.0},
+             "geometry": {"type": "Polygon", "coordinates": [ring]}},
+            {"type": "Feature", "properties": {"name": "Far shed", "height": 5.0},
+             "geometry": {"type": "Polygon", "coordinates": [[ll(500.0, 500.0), ll(510.0, 500.0), ll(510.0, 510.0), ll(500.0, 510.0), ll(500.0, 500.0)]]}}
+        ]
+    });
+    let fp = dir.join("footprints.geojson");
+    std::fs::write(&fp, geojson.to_string()).expect("write footprints");
+    let opts = urbis_model::LoadOptions { monomerize: true, ..Default::default() };
+    let (mut m, reports) = urbis_model::open_city_opts(&[dir.clone(), fp], &opts).expect("open");
+    let mono = reports.iter().find(|r| r.path == "monomerize").expect("a monomerize report");
+    assert_eq!(mono.features, 1, "{mono:?}");
+    assert!(mono.warnings.iter().any(|w| w.contains("no photo mesh over it")), "{:?}", mono.warnings);
+    let counts: BTreeMap<String, usize> =
+        m.counts_by_class().into_iter().map(|(c, n)| (c.name().to_string(), n)).collect();
+    // The cut building, the ground, and the far footprint kept as its own LoD1 building.
+    assert_eq!(counts.get("PhotoMesh"), None, "{counts:?}");
+    assert_eq!(counts.get("Ground"), Some(&1), "{counts:?}");
+    let (by_tex, n) = surface(&mut m, "Building");
+    assert_eq!(n, 2, "{counts:?}");
+    assert!(by_tex.keys().any(Option::is_some), "the cut building is textured: {by_tex:?}");
+    let mut q = m.world.query::<(&SemanticClass, &Attributes, &Bounds)>();
+    let west: Vec<Bounds> = q
+        .iter(&m.world)
+        .filter(|(_, a, _)| matches!(a.get("name"), Some(urbis_model::AttributeValue::String(s)) if s == "West hall"))
+        .map(|(_, _, b)| *b)
+        .collect();
+    assert_eq!(west.len(), 1);
+    // It spans the west half of the tile only (the frame is centred near the tile).
+    let b = west[0];
+    assert!(b.max.x - b.min.x < (hi.x - lo.x) / 2.0 + 0.5 && b.max.x - b.min.x > (hi.x - lo.x) / 2.0 - 3.0, "{b:?}");
+}

@@ -341,11 +341,14 @@ pub struct LoadOptions {
     pub footprints: FootprintOptions,
     /// Where data without a georeference stands (`--place`).
     pub place: Option<Place>,
+    /// Cut the photo meshes by the footprints loaded with them, each
+    /// building its own entity (physical monomerization; whole loads).
+    pub monomerize: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { detail: TileDetail::Overview, footprints: FootprintOptions::default(), place: None }
+        Self { detail: TileDetail::Overview, footprints: FootprintOptions::default(), place: None, monomerize: false }
     }
 }
 
@@ -570,6 +573,18 @@ pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityMode
     let mut reports = Vec::new();
     for s in &sources {
         reports.push(add_source(&mut model, s, opts)?);
+    }
+    if opts.monomerize {
+        let r = crate::monomerize::monomerize_by_footprints(&mut model);
+        let mut report = LoadReport { path: "monomerize".into(), features: r.buildings, ..Default::default() };
+        report.warnings.extend(r.uncovered.iter().map(|id| format!("footprint {id}: no photo mesh over it")));
+        report
+            .warnings
+            .extend(r.overlaps.iter().map(|(a, b)| format!("footprints {a} and {b} overlap; {a} keeps the overlap")));
+        if r.photo_meshes == 0 {
+            report.warnings.push("no photo mesh (OSGB) among the inputs: nothing to cut".into());
+        }
+        reports.push(report);
     }
     reports.extend(skipped);
     model.rebuild_spatial_index();
