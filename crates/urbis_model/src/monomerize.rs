@@ -76,6 +76,10 @@ impl SurfaceTri {
 pub struct Cut {
     pub buildings: Vec<Vec<SurfaceTri>>,
     pub ground: Vec<SurfaceTri>,
+    /// For each triangle of `buildings[k]`, the index of the surface triangle it came from.
+    pub building_sources: Vec<Vec<u32>>,
+    /// For each triangle of `ground`, the index of the surface triangle it came from.
+    pub ground_sources: Vec<u32>,
     /// Steep triangles given whole to the prism under their centroid.
     pub steep_taken: usize,
     /// Triangles clipped at a footprint edge.
@@ -113,8 +117,13 @@ pub fn cut(surface: &[SurfaceTri], prisms: &[Prism]) -> Cut {
             })
             .collect(),
     );
-    let mut out = Cut { buildings: vec![Vec::new(); prisms.len()], ..Default::default() };
-    for t in surface {
+    let mut out = Cut {
+        buildings: vec![Vec::new(); prisms.len()],
+        building_sources: vec![Vec::new(); prisms.len()],
+        ..Default::default()
+    };
+    for (source, t) in surface.iter().enumerate() {
+        let source = source as u32;
         let lo = t.p.iter().fold(DVec3::splat(f64::INFINITY), |a, p| a.min(*p));
         let hi = t.p.iter().fold(DVec3::splat(f64::NEG_INFINITY), |a, p| a.max(*p));
         let reaches = |p: &Prism| hi.z >= p.base - BELOW && lo.z <= p.top + ABOVE;
@@ -126,6 +135,7 @@ pub fn cut(surface: &[SurfaceTri], prisms: &[Prism]) -> Cut {
         candidates.sort_unstable();
         if candidates.is_empty() {
             out.ground.push(*t);
+            out.ground_sources.push(source);
             continue;
         }
         let area = t.area();
@@ -136,9 +146,13 @@ pub fn cut(surface: &[SurfaceTri], prisms: &[Prism]) -> Cut {
             match candidates.iter().find(|&&i| prisms[i].plan.contains(&at)) {
                 Some(&i) => {
                     out.buildings[i].push(*t);
+                    out.building_sources[i].push(source);
                     out.steep_taken += 1;
                 }
-                None => out.ground.push(*t),
+                None => {
+                    out.ground.push(*t);
+                    out.ground_sources.push(source);
+                }
             }
             continue;
         }
@@ -157,21 +171,29 @@ pub fn cut(surface: &[SurfaceTri], prisms: &[Prism]) -> Cut {
             if taken.is_none() && (a - plan_area).abs() <= 1e-9 * plan_area {
                 // Wholly inside: the triangle as it is.
                 out.buildings[i].push(*t);
+                out.building_sources[i].push(source);
                 taken = Some(MultiPolygon::new(vec![plan.clone()]));
                 break;
             }
             out.clipped += 1;
             emit(t, &inside, &mut out.buildings[i]);
+            let n = out.buildings[i].len() - out.building_sources[i].len();
+            out.building_sources[i].extend(std::iter::repeat_n(source, n));
             taken = Some(match taken {
                 None => inside,
                 Some(m) => m.union(&inside),
             });
         }
         match taken {
-            None => out.ground.push(*t),
+            None => {
+                out.ground.push(*t);
+                out.ground_sources.push(source);
+            }
             Some(m) => {
                 let rest = MultiPolygon::new(vec![plan]).difference(&m);
                 emit(t, &rest, &mut out.ground);
+                let n = out.ground.len() - out.ground_sources.len();
+                out.ground_sources.extend(std::iter::repeat_n(source, n));
             }
         }
     }
@@ -278,6 +300,15 @@ mod tests {
         }
         let ground = area(&cut.ground);
         assert!((ground - (10_000.0 - 309.0)).abs() < 1e-6, "ground {ground}");
+        // Every piece names the triangle it came from, and lies inside it in plan.
+        assert_eq!(cut.ground_sources.len(), cut.ground.len());
+        for (k, b) in cut.buildings.iter().enumerate() {
+            assert_eq!(cut.building_sources[k].len(), b.len());
+            for (t, &src) in b.iter().zip(&cut.building_sources[k]) {
+                let c = (t.p[0] + t.p[1] + t.p[2]) / 3.0;
+                assert!(surface[src as usize].plan().contains(&geo::Point::new(c.x, c.y)), "piece of {src}");
+            }
+        }
         assert!(cut.clipped > 0);
         // Every vertex keeps the surface's texture mapping uv = xy / 100 and its height.
         for t in cut.buildings.iter().flatten().chain(&cut.ground) {
