@@ -407,7 +407,7 @@ pub fn pick(inputs: &Inputs, x: u32, y: u32, frame: &Frame, as_json: bool) -> Re
     Ok(())
 }
 
-pub fn sample_city(out: Option<PathBuf>, seed: u64) -> Result<()> {
+pub fn sample_city(out: Option<PathBuf>, seed: u64, photo_mesh: Option<PathBuf>, area: &str) -> Result<()> {
     let dir = out.unwrap_or_else(urbis_sample_city::default_dir);
     let cfg = SampleCityConfig { seed, ..Default::default() };
     let pb = spinner("generating");
@@ -415,6 +415,18 @@ pub fn sample_city(out: Option<PathBuf>, seed: u64) -> Result<()> {
     pb.finish_and_clear();
     for f in files {
         eprintln!("wrote {}", f.display());
+    }
+    if let Some(mesh_dir) = photo_mesh {
+        let pb = spinner("photo mesh");
+        let city = urbis_sample_city::generate(&cfg)?;
+        let mesh_cfg = match area {
+            "small" => urbis_sample_city::PhotoMeshConfig::small(),
+            _ => urbis_sample_city::PhotoMeshConfig::default(),
+        };
+        let mesh = urbis_sample_city::photo_mesh(&city, &urbis_sample_city::PhotoMeshConfig { seed, ..mesh_cfg });
+        let files = urbis_sample_city::write_photo_mesh(&mesh_dir, &mesh)?;
+        pb.finish_and_clear();
+        eprintln!("wrote {} OSGB files, metadata.xml and truth.json into {}", files.len(), mesh_dir.display());
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! urbis inspect [PATH...] --json              entity counts and attribute keys
 //! urbis pick    [PATH...] --x X --y Y ...     the feature under a pixel
 //! urbis sample-city [--out DIR]               (re)generate the sample district
+//!       [--photo-mesh DIR [--area small]]     … and a synthetic OSGB photo mesh of it
 //! urbis live simulate [--out F.jsonl] [--mqtt URL]   a sensor network for the city
 //! urbis live stats --live SPEC                 ingestion counters, no rendering
 //! urbis sim run SCENARIO.toml [--out DIR]       baseline vs scenario: flood, sunlight, views, compliance
@@ -367,6 +368,14 @@ enum Command {
         out: Option<PathBuf>,
         #[arg(long, default_value_t = urbis_sample_city::SampleCityConfig::default().seed)]
         seed: u64,
+        /// Also write a synthetic oblique-photography photo mesh of the
+        /// district into DIR (OSGB pyramids + metadata.xml, and truth.json).
+        #[arg(long, value_name = "DIR")]
+        photo_mesh: Option<PathBuf>,
+        /// The photo mesh's extent: `full` (the district) or `small` (2 × 2
+        /// top tiles of 256 m at its south-west corner, the test fixture).
+        #[arg(long, default_value = "full", value_parser = ["full", "small"])]
+        area: String,
     },
     /// Live sensors without a window: simulate a network, or measure ingestion.
     Live {
@@ -438,7 +447,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
         Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),
-        Command::SampleCity { out, seed } => commands::sample_city(out, seed),
+        Command::SampleCity { out, seed, photo_mesh, area } => commands::sample_city(out, seed, photo_mesh, &area),
         Command::Fly {
             inputs,
             tour,

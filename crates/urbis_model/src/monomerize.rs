@@ -9,7 +9,8 @@
 //! triangle (ENU, uv) ─► its ground-plan triangle ∩ footprint (geo BooleanOps)
 //!                        ─► earcut ─► height and uv by barycentric weights ─► that building
 //!                    └─► what the footprints leave ─► ground
-//! steep triangle (walls seen edge-on in plan) ─► the footprint under its centroid, whole
+//! steep triangle (> 60°, a wall) ─► the footprint under its centroid
+//!                                    (or within 1 m of it), whole
 //! ```
 //!
 //! Where footprints overlap, the first prism given keeps the overlap.
@@ -17,7 +18,9 @@
 //! (from `base - 1 m` to `top + 2 m`), so a bridge or a crane above a
 //! footprint's height range is not taken for the building.
 
-use geo::{Area, BooleanOps, BoundingRect, Contains, Coord, LineString, MultiPolygon, Polygon, TriangulateEarcut};
+use geo::{
+    Area, BooleanOps, BoundingRect, Contains, Coord, Distance, LineString, MultiPolygon, Polygon, TriangulateEarcut,
+};
 use glam::{DVec2, DVec3, Vec2};
 use rstar::{AABB, RTree, RTreeObject};
 
@@ -99,8 +102,12 @@ impl RTreeObject for Indexed {
 }
 
 /// A triangle whose plan area is under this share of its area is steep
-/// (steeper than about 78°): it is assigned whole, not clipped in plan.
-const STEEP: f64 = 0.2;
+/// (steeper than 60°, a wall): it is assigned whole, not clipped in plan.
+const STEEP: f64 = 0.5;
+/// A steep triangle whose centroid lies outside every footprint but within
+/// this distance of one (a wall that leans out, as a photo mesh's walls do
+/// between a roof edge and the ground beside it) goes to the nearest, metres.
+const WALL_REACH: f64 = 1.0;
 /// Height margins of a prism below its base and above its top, metres.
 const BELOW: f64 = 1.0;
 const ABOVE: f64 = 2.0;
@@ -143,8 +150,17 @@ pub fn cut(surface: &[SurfaceTri], prisms: &[Prism]) -> Cut {
         if plan_area < STEEP * area {
             let c = (t.p[0] + t.p[1] + t.p[2]) / 3.0;
             let at = geo::Point::new(c.x, c.y);
-            match candidates.iter().find(|&&i| prisms[i].plan.contains(&at)) {
-                Some(&i) => {
+            // The footprint under the centroid, else the nearest within reach.
+            let under = candidates.iter().copied().find(|&i| prisms[i].plan.contains(&at)).or_else(|| {
+                candidates
+                    .iter()
+                    .map(|&i| (i, geo::Euclidean.distance(&prisms[i].plan, &at)))
+                    .filter(|(_, d)| *d <= WALL_REACH)
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(i, _)| i)
+            });
+            match under {
+                Some(i) => {
                     out.buildings[i].push(*t);
                     out.building_sources[i].push(source);
                     out.steep_taken += 1;

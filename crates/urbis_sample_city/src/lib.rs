@@ -14,6 +14,8 @@
 //! [`SampleTiles`] makes synthetic 3D Tiles tilesets of any size (an
 //! implicit quadtree of glb box buildings with feature metadata), written
 //! to disk or served file by file, for streaming tests and benchmarks.
+//! [`photo_mesh`] makes a synthetic oblique-photography photo mesh of the
+//! district (OSGB pyramids + `metadata.xml`, with per-triangle truth).
 //!
 //! ```text
 //! seed ─► terrain (noise, river) ─► DEM
@@ -25,11 +27,13 @@ mod buildings;
 mod layout;
 mod massing;
 mod nature;
+pub mod photo_mesh;
 mod streets;
 mod terrain;
 pub mod tiles;
 mod writer;
 
+pub use photo_mesh::{PhotoMesh, PhotoMeshConfig, PhotoTile, photo_mesh, write_photo_mesh};
 pub use tiles::SampleTiles;
 
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@
 //!                      └─ Geometry: arrays, primitive sets, StateSet
 //!                                   (Material, Texture2D + embedded image)
 //! metadata.xml ─► read_metadata_xml ─► OsgbMetadata { SRS, SRS origin }
+//! OsgbTile ─► write::write_osgb ─► plain little-endian version-161 bytes
 //! ```
 //!
 //! The layout of every field follows OpenSceneGraph's serializer wrappers
@@ -43,6 +44,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 mod user_data;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +53,7 @@ use glam::{DMat4, DVec3};
 pub use geometry::{ArrayValues, Binding, Geometry, IndexWidth, OsgbArray, Primitive, PrimitiveMode, PrimitiveSet};
 pub use metadata::{OsgbMetadata, Srs, read_metadata_xml};
 pub use state::{Face, ImagePayload, Material, OsgbImage, RawPixels, StateAttribute, StateSet, Texture2D};
+pub use write::{OsgbMesh, OsgbTile, write_osgb};
 
 use crate::FormatError;
 
