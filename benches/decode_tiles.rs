@@ -11,6 +11,12 @@
 //! - `tiles_parallel`: the 20 glb contents of MetadataGranularities decoded
 //!   one after another and with rayon across tiles.
 //!
+//! - `osgb`: the real oblique-photography tile in `../shared/data/osgb`
+//!   (23 KB, 114 triangles, an embedded JPEG) and a photo-mesh tile as the
+//!   synthetic pyramid's finest files are (64 × 64 cells, 8,192 triangles,
+//!   written by `osgb::write`): `read_osgb` alone (tiles/s and MB/s), and
+//!   with `triangles()` as a loader needs them.
+//!
 //! Baselines in the same run: `gltf_crate_import` (the crate's import: JSON,
 //! validation, buffer copies, image decoding; accessors not read) and
 //! `gltf_crate_import_and_read` (import plus reading every attribute and
@@ -292,5 +298,47 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(decode, benches);
+fn osgb_benches(c: &mut Criterion) {
+    use urbis_formats::osgb::{OsgbMesh, OsgbTile, read_osgb, write_osgb};
+    let n = 64u32;
+    let positions: Vec<[f32; 3]> = (0..=n)
+        .flat_map(|j| (0..=n).map(move |i| [i as f32, j as f32, ((i * 7 + j * 13) % 11) as f32 * 0.1]))
+        .collect();
+    let tex_coords: Vec<[f32; 2]> =
+        (0..=n).flat_map(|j| (0..=n).map(move |i| [i as f32 / n as f32, j as f32 / n as f32])).collect();
+    let triangles: Vec<[u32; 3]> = (0..n)
+        .flat_map(|j| {
+            (0..n).flat_map(move |i| {
+                let v = |a: u32, b: u32| b * (n + 1) + a;
+                [[v(i, j), v(i + 1, j), v(i + 1, j + 1)], [v(i, j), v(i + 1, j + 1), v(i, j + 1)]]
+            })
+        })
+        .collect();
+    let synthetic = write_osgb(&OsgbTile {
+        mesh: OsgbMesh { name: "tile".into(), positions, tex_coords, triangles, image: None },
+        center: glam::DVec3::new(32.0, 32.0, 0.0),
+        radius: 46.0,
+        pixel_threshold: 512.0,
+        children: vec!["child.osgb".into()],
+    });
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/osgb/test.osgb");
+    let mut cases = vec![("photo_tile_64x64", synthetic)];
+    if let Ok(real) = std::fs::read(&shared) {
+        cases.push(("shared_test_osgb", real));
+    }
+    for (name, bytes) in cases {
+        let mut g = c.benchmark_group(format!("osgb/{name}"));
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function("read", |b| b.iter(|| read_osgb(&bytes, name).expect("osgb")));
+        g.bench_function("read_and_triangles", |b| {
+            b.iter(|| {
+                let f = read_osgb(&bytes, name).expect("osgb");
+                f.root.geometries().iter().map(|(_, g)| g.triangles().expect("triangles").len()).sum::<usize>()
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(decode, benches, osgb_benches);
 criterion_main!(decode);

@@ -550,6 +550,21 @@ fn monomerize_replacing(
 /// Footprints the photo mesh does not cover keep their own entity.
 pub fn monomerize_by_footprints(model: &mut CityModel) -> MonomerizeReport {
     let photo = crate::SemanticClass::new("PhotoMesh", crate::Family::Generic);
+    let has_photo = model.world.query::<&crate::SemanticClass>().iter(&model.world).any(|c| *c == photo);
+    if !has_photo {
+        return MonomerizeReport::default();
+    }
+    let found = footprint_prisms(model);
+    // The footprints' own entities make way for the cut buildings (their GUIDs pass on).
+    let replaces: Vec<Option<bevy_ecs::entity::Entity>> = found.iter().map(|(e, ..)| Some(*e)).collect();
+    let footprints: Vec<(Prism, crate::Attributes)> = found.into_iter().map(|(_, p, a)| (p, a)).collect();
+    monomerize_replacing(model, &footprints, &replaces)
+}
+
+/// The prisms of the model's buildings that have a footprint (not photo
+/// meshes): plan, lowest to highest point, attributes, and their entity.
+pub fn footprint_prisms(model: &mut CityModel) -> Vec<(bevy_ecs::entity::Entity, Prism, crate::Attributes)> {
+    let photo = crate::SemanticClass::new("PhotoMesh", crate::Family::Generic);
     let mut q = model.world.query::<(
         bevy_ecs::entity::Entity,
         &crate::SemanticClass,
@@ -558,7 +573,7 @@ pub fn monomerize_by_footprints(model: &mut CityModel) -> MonomerizeReport {
         &crate::Bounds,
         &crate::Attributes,
     )>();
-    let found: Vec<(bevy_ecs::entity::Entity, Prism, crate::Attributes)> = q
+    let mut found: Vec<(bevy_ecs::entity::Entity, Prism, crate::Attributes)> = q
         .iter(&model.world)
         .filter(|(_, c, ..)| **c != photo && c.family() == crate::Family::Building)
         .map(|(e, _, id, fp, b, a)| {
@@ -566,12 +581,16 @@ pub fn monomerize_by_footprints(model: &mut CityModel) -> MonomerizeReport {
             (e, Prism { id: id.guid.clone(), plan, base: b.min.z, top: b.max.z }, a.clone())
         })
         .collect();
-    let has_photo = model.world.query::<&crate::SemanticClass>().iter(&model.world).any(|c| *c == photo);
-    if !has_photo {
-        return MonomerizeReport::default();
-    }
-    // The footprints' own entities make way for the cut buildings (their GUIDs pass on).
-    let replaces: Vec<Option<bevy_ecs::entity::Entity>> = found.iter().map(|(e, ..)| Some(*e)).collect();
-    let footprints: Vec<(Prism, crate::Attributes)> = found.into_iter().map(|(_, p, a)| (p, a)).collect();
-    monomerize_replacing(model, &footprints, &replaces)
+    // In GUID order, so which of two overlapping footprints keeps the overlap does not depend on storage.
+    found.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+    found
+}
+
+/// Every triangle of the model's photo meshes, in ENU.
+pub fn photo_surface(model: &mut CityModel) -> Vec<SurfaceTri> {
+    let photo = crate::SemanticClass::new("PhotoMesh", crate::Family::Generic);
+    let mut q = model.world.query::<(bevy_ecs::entity::Entity, &crate::SemanticClass)>();
+    let meshes: Vec<bevy_ecs::entity::Entity> =
+        q.iter(&model.world).filter(|(_, c)| **c == photo).map(|(e, _)| e).collect();
+    meshes.into_iter().flat_map(|e| surface_of(model, e)).collect()
 }
