@@ -577,10 +577,25 @@ pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityMode
     if opts.monomerize {
         let r = crate::monomerize::monomerize_by_footprints(&mut model);
         let mut report = LoadReport { path: "monomerize".into(), features: r.buildings, ..Default::default() };
-        report.warnings.extend(r.uncovered.iter().map(|id| format!("footprint {id}: no photo mesh over it")));
-        report
-            .warnings
-            .extend(r.overlaps.iter().map(|(a, b)| format!("footprints {a} and {b} overlap; {a} keeps the overlap")));
+        let first = |v: Vec<String>| {
+            let more = if v.len() > 10 { format!(" and {} more", v.len() - 10) } else { String::new() };
+            format!("{}{more}", v.into_iter().take(10).collect::<Vec<_>>().join(", "))
+        };
+        if !r.uncovered.is_empty() {
+            report.warnings.push(format!(
+                "footprints with no photo mesh over them, kept as they were: {}: {}",
+                r.uncovered.len(),
+                first(r.uncovered.clone())
+            ));
+        }
+        if !r.overlaps.is_empty() {
+            let pairs = r.overlaps.iter().map(|(a, b)| format!("{a} / {b}")).collect();
+            report.warnings.push(format!(
+                "overlapping footprint pairs, the first of each keeping the overlap: {}: {}",
+                r.overlaps.len(),
+                first(pairs)
+            ));
+        }
         if r.photo_meshes == 0 {
             report.warnings.push("no photo mesh (OSGB) among the inputs: nothing to cut".into());
         }
