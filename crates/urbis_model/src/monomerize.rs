@@ -496,9 +496,17 @@ fn monomerize_replacing(
         q.iter(&model.world).filter(|(_, c, _)| **c == photo).map(|(e, _, id)| (e, id.guid.clone())).collect();
     let prisms: Vec<Prism> = footprints.iter().map(|(p, _)| p.clone()).collect();
     let mut report = MonomerizeReport { photo_meshes: meshes.len(), ..Default::default() };
+    // Only footprints whose boxes meet can overlap.
+    let boxes: Vec<Option<geo::Rect<f64>>> = prisms.iter().map(|p| p.plan.bounding_rect()).collect();
+    let meet = |a: &Option<geo::Rect<f64>>, b: &Option<geo::Rect<f64>>| match (a, b) {
+        (Some(a), Some(b)) => {
+            a.min().x < b.max().x && b.min().x < a.max().x && a.min().y < b.max().y && b.min().y < a.max().y
+        }
+        _ => false,
+    };
     for i in 0..prisms.len() {
         for j in i + 1..prisms.len() {
-            if prisms[i].plan.intersection(&prisms[j].plan).unsigned_area() > 1e-6 {
+            if meet(&boxes[i], &boxes[j]) && prisms[i].plan.intersection(&prisms[j].plan).unsigned_area() > 1e-6 {
                 report.overlaps.push((prisms[i].id.clone(), prisms[j].id.clone()));
             }
         }

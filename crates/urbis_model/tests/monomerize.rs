@@ -5,6 +5,7 @@
 //! whole surface must be conserved, textures and attributes carried, and
 //! uncovered and overlapping footprints reported.
 
+mod osgb_data;
 mod shared;
 
 use std::collections::BTreeMap;
@@ -103,28 +104,14 @@ fn a_photo_mesh_is_cut_into_buildings_and_ground_keeping_its_surface() {
     );
 }
 
-/// Metres per degree of latitude and of longitude at `lat` (textbook series).
-fn metres_per_degree(lat: f64) -> (f64, f64) {
-    let p = lat.to_radians();
-    (111_132.92 - 559.82 * (2.0 * p).cos() + 1.175 * (4.0 * p).cos(), 111_412.84 * p.cos() - 93.5 * (3.0 * p).cos())
-}
-
 #[test]
 fn footprints_loaded_beside_a_photo_mesh_become_its_buildings() {
     let Some(tile) = shared::shared("osgb/test.osgb") else { return };
     let file = urbis_formats::osgb::read_osgb_file(&tile).expect("read");
     let (lo, hi) = file.root.vertex_bounds().expect("vertices");
-    let dir = std::env::temp_dir().join(format!("urbis-mono-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("Data/Tile_+000_+000")).expect("mkdir");
-    std::fs::copy(&tile, dir.join("Data/Tile_+000_+000/Tile_+000_+000.osgb")).expect("copy");
-    std::fs::write(
-        dir.join("metadata.xml"),
-        "<ModelMetadata version=\"1\"><SRS>ENU:39.0,115.9</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>",
-    )
-    .expect("metadata");
+    let dir = osgb_data::dataset("mono", &tile, osgb_data::ENU_XML);
     // A footprint over the west half of the tile (lon/lat from the ENU offsets), standing 0 m to above its top.
-    let (mlat, mlon) = metres_per_degree(39.0);
+    let (mlat, mlon) = osgb_data::metres_per_degree(39.0);
     let ll = |x: f64, y: f64| [115.9 + x / mlon, 39.0 + y / mlat];
     let mid = (lo.x + hi.x) / 2.0;
     let ring = [

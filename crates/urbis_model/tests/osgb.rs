@@ -4,34 +4,17 @@
 //! against independent references (the image crate for the texture, the
 //! reader's own vertex bounds, textbook metres-per-degree for positions).
 
+mod osgb_data;
 mod shared;
 
-use std::path::{Path, PathBuf};
-
 use glam::DVec3;
+use osgb_data::{dataset, metres_per_degree, with_child};
 use urbis_geo::{CrsTransform, Ellipsoid, Epsg};
 use urbis_model::{AttributeValue, Attributes, Bounds, CityModel, SemanticClass, TextureStore};
 
 fn photo_meshes(m: &mut CityModel) -> Vec<(SemanticClass, Bounds, Attributes)> {
     let mut q = m.world.query::<(&SemanticClass, &Bounds, &Attributes)>();
     q.iter(&m.world).map(|(c, b, a)| (*c, *b, a.clone())).collect()
-}
-
-/// A dataset folder: `metadata.xml` and the tile as `Data/Tile_+000_+000/Tile_+000_+000.osgb`.
-fn dataset(name: &str, tile: &Path, metadata: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("urbis-osgb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let data = dir.join("Data/Tile_+000_+000");
-    std::fs::create_dir_all(&data).expect("mkdir");
-    std::fs::copy(tile, data.join("Tile_+000_+000.osgb")).expect("copy tile");
-    std::fs::write(dir.join("metadata.xml"), metadata).expect("write metadata.xml");
-    dir
-}
-
-/// Metres per degree of latitude and of longitude at `lat` (textbook series).
-fn metres_per_degree(lat: f64) -> (f64, f64) {
-    let p = lat.to_radians();
-    (111_132.92 - 559.82 * (2.0 * p).cos() + 1.175 * (4.0 * p).cos(), 111_412.84 * p.cos() - 93.5 * (3.0 * p).cos())
 }
 
 /// The geodetic position of the middle of an ENU box.
@@ -149,17 +132,6 @@ fn bad_metadata_is_a_clear_error_naming_the_file() {
     assert!(e.to_string().contains("metadata.xml") && e.to_string().contains("WKT"), "{e}");
 }
 
-/// The tile with its paged child's name changed (same length) to `child`.
-fn with_child(tile: &[u8], child: &str) -> Vec<u8> {
-    let old = b"Tile_+000_+000_L16_0.osgb";
-    assert_eq!(child.len(), old.len());
-    let at: Vec<usize> = tile.windows(old.len()).enumerate().filter(|(_, w)| w == old).map(|(i, _)| i).collect();
-    assert_eq!(at.len(), 1, "the child name appears once");
-    let mut out = tile.to_vec();
-    out[at[0]..at[0] + old.len()].copy_from_slice(child.as_bytes());
-    out
-}
-
 fn sources(m: &mut CityModel) -> Vec<String> {
     let mut v: Vec<String> = photo_meshes(m)
         .iter()
@@ -176,7 +148,7 @@ fn sources(m: &mut CityModel) -> Vec<String> {
 fn a_pyramid_loads_at_the_detail_asked_and_survives_cycles_missing_and_escaping_children() {
     let Some(tile) = shared::shared("osgb/test.osgb") else { return };
     let bytes = std::fs::read(&tile).expect("read");
-    let xml = "<ModelMetadata version=\"1\"><SRS>ENU:39.0,115.9</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>";
+    let xml = osgb_data::ENU_XML;
     let dir = dataset("pyramid", &tile, xml);
     let data = dir.join("Data/Tile_+000_+000");
     // Top → L16 → L17 → L16 again (a cycle).
@@ -215,7 +187,7 @@ fn a_view_refines_the_pyramid_where_the_tile_covers_enough_pixels() {
     assert_eq!(lod.range_mode, urbis_formats::osgb::RangeMode::PixelSizeOnScreen);
     let switch = lod.ranges[1][0] as f64;
     let (centre, radius) = file.root.lod_center().expect("bound");
-    let xml = "<ModelMetadata version=\"1\"><SRS>ENU:39.0,115.9</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>";
+    let xml = osgb_data::ENU_XML;
     let dir = dataset("view", &tile, xml);
     let data = dir.join("Data/Tile_+000_+000");
     std::fs::write(data.join("Tile_+000_+000_L16_0.osgb"), with_child(&bytes, "Tile_+000_+000_L17_0.osgb")).unwrap();

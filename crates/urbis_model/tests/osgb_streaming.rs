@@ -4,6 +4,7 @@
 //! switch distances come from the file's own range and radius (OpenSceneGraph's
 //! pixel-size rule), not from the code's error mapping.
 
+mod osgb_data;
 mod shared;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bevy_ecs::prelude::Entity;
 use glam::DVec3;
+use osgb_data::{ENU_XML, dataset, with_child};
 use urbis_geo::{CityFrame, CrsTransform, Epsg, Geodetic};
 use urbis_model::{AttributeValue, Attributes, Bounds, CityModel, StreamedTileset};
 use urbis_tiles::{StreamOptions, View};
@@ -21,34 +23,17 @@ const L16: &str = "Tile_+000_+000_L16_0.osgb";
 const L17: &str = "Tile_+000_+000_L17_0.osgb";
 const L18: &str = "Tile_+000_+000_L18_0.osgb";
 
-/// The tile with its paged child's name changed (same length) to `child`.
-fn with_child(tile: &[u8], child: &str) -> Vec<u8> {
-    let old = L16.as_bytes();
-    assert_eq!(child.len(), old.len());
-    let at: Vec<usize> = tile.windows(old.len()).enumerate().filter(|(_, w)| *w == old).map(|(i, _)| i).collect();
-    assert_eq!(at.len(), 1, "the child name appears once");
-    let mut out = tile.to_vec();
-    out[at[0]..at[0] + old.len()].copy_from_slice(child.as_bytes());
-    out
-}
-
 /// A dataset whose top tile pages in L16, L16 pages in L17, and L17 pages
 /// in L18, which is missing.
 fn pyramid(name: &str, tile: &Path, metadata: &str) -> PathBuf {
     let bytes = std::fs::read(tile).expect("read");
-    let dir = std::env::temp_dir().join(format!("urbis-osgb-stream-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = dataset(&format!("stream-{name}"), tile, metadata);
     let data = dir.join("Data/Tile_+000_+000");
-    std::fs::create_dir_all(&data).expect("mkdir");
-    std::fs::write(data.join(TOP), &bytes).expect("top");
     std::fs::write(data.join(L16), with_child(&bytes, L17)).expect("L16");
     std::fs::write(data.join(L17), with_child(&bytes, L18)).expect("L17");
-    std::fs::write(dir.join("metadata.xml"), metadata).expect("metadata.xml");
     dir
 }
 
-const ENU_XML: &str =
-    "<ModelMetadata version=\"1\"><SRS>ENU:39.0,115.9</SRS><SRSOrigin>0,0,0</SRSOrigin></ModelMetadata>";
 const FOV_DEG: f64 = 60.0;
 const HEIGHT_PX: f64 = 1000.0;
 

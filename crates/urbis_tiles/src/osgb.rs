@@ -44,7 +44,7 @@ use std::sync::Arc;
 use glam::{DMat4, DVec3};
 use rayon::prelude::*;
 use urbis_formats::FormatError;
-use urbis_formats::osgb::{OsgbFile, OsgbMetadata, OsgbNode, RangeMode};
+use urbis_formats::osgb::{OsgbFile, OsgbMetadata, OsgbNode, RangeMode, union_spheres};
 
 use crate::TilesError;
 use crate::fetch::Fetcher;
@@ -70,25 +70,6 @@ pub struct OsgbTile {
     pub geometric_error: f64,
     /// Whether the file pages in child files.
     pub has_children: bool,
-}
-
-/// The smallest sphere around two spheres (a negative radius is no sphere).
-fn union_spheres(a: (DVec3, f64), b: (DVec3, f64)) -> (DVec3, f64) {
-    if a.1 < 0.0 {
-        return b;
-    }
-    if b.1 < 0.0 {
-        return a;
-    }
-    let d = (b.0 - a.0).length();
-    if d + b.1 <= a.1 {
-        return a;
-    }
-    if d + a.1 <= b.1 {
-        return b;
-    }
-    let r = (d + a.1 + b.1) * 0.5;
-    (a.0 + (b.0 - a.0) * ((r - a.1) / d), r)
 }
 
 /// The geometric error of one PagedLOD of radius `radius` (see the module notes).

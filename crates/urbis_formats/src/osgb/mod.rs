@@ -318,10 +318,14 @@ impl OsgbNode {
     }
 }
 
-/// The smallest sphere around two spheres.
-fn union_spheres(a: (DVec3, f64), b: (DVec3, f64)) -> (DVec3, f64) {
+/// The smallest sphere (centre, radius) around two spheres; a negative
+/// radius is no sphere.
+pub fn union_spheres(a: (DVec3, f64), b: (DVec3, f64)) -> (DVec3, f64) {
     if a.1 < 0.0 {
         return b;
+    }
+    if b.1 < 0.0 {
+        return a;
     }
     let d = (b.0 - a.0).length();
     if d + b.1 <= a.1 {

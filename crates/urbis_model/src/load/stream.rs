@@ -230,11 +230,10 @@ impl StreamedTileset {
     fn attach(&mut self, model: &mut CityModel, d: &mut Decoded) -> u64 {
         let tree = self.stream.tree();
         let node = tree.get(d.tile);
-        let build = match d.prepared.take().map(|p| p.downcast::<TileBuild>()) {
+        let mut build = match d.prepared.take().map(|p| p.downcast::<TileBuild>()) {
             Some(Ok(b)) => *b,
             _ => self.preparer.build(&self.preparer.context(tree, d.tile), &d.contents),
         };
-        let mut build = build;
         self.report.warnings.append(&mut build.warnings);
         model.world.insert_resource(SpawnLog::default());
         let textures_before = model.world.get_resource::<TextureStore>().map_or(0, TextureStore::len) as u32;
