@@ -55,6 +55,89 @@ const MATERIAL_TEXTURED: u32 = 7u;
 const FLAG_HIDDEN: u32 = 1u;
 const FLAG_HIGHLIGHTED: u32 = 2u;
 const FLAG_SELECTED: u32 = 4u;
+// The surface is classified by the volumes of group 3 (photo meshes).
+const FLAG_CLASSIFIED: u32 = 8u;
+
+// Classification volumes (urbis_render::classify): footprint prisms binned
+// on a uniform grid in a local frame.
+struct Classify {
+    from_world: mat4x4<f32>,     // camera-relative world → the grid's local frame
+    grid: vec4<f32>,             // min x, min y, cell size, wall reach (m)
+    dims: vec4<u32>,             // cells along x and y, enabled
+    heights: vec4<f32>,          // margin below the base, above the top, steep cosine
+};
+
+struct ClassEntry {
+    feature: u32,
+    inside: u32,                 // the cell's reference point is inside the polygon
+    first_edge: u32,
+    edge_count: u32,
+    base: f32,
+    top: f32,
+    reference: vec2<f32>,
+};
+
+@group(3) @binding(0) var<uniform> classify_u: Classify;
+@group(3) @binding(1) var<storage, read> class_cells: array<vec2<u32>>;
+@group(3) @binding(2) var<storage, read> class_entries: array<ClassEntry>;
+@group(3) @binding(3) var<storage, read> class_edges: array<vec4<f32>>;
+
+fn orient(a: vec2<f32>, b: vec2<f32>, c: vec2<f32>) -> f32 {
+    let ab = b - a;
+    let ac = c - a;
+    return ab.x * ac.y - ab.y * ac.x;
+}
+
+// The feature whose volume holds a point (camera-relative world) of a
+// surface with normal `normal`, or 0. Even-odd crossings of the segment
+// from the cell's reference point to the point, per polygon near the cell;
+// steep surfaces also go to the nearest polygon edge within the wall reach.
+fn classify(world: vec3<f32>, normal: vec3<f32>) -> u32 {
+    let dims = classify_u.dims;
+    if dims.z == 0u {
+        return 0u;
+    }
+    let p = (classify_u.from_world * vec4<f32>(world, 1.0)).xyz;
+    let g = (p.xy - classify_u.grid.xy) / classify_u.grid.z;
+    if g.x < 0.0 || g.y < 0.0 || g.x >= f32(dims.x) || g.y >= f32(dims.y) {
+        return 0u;
+    }
+    let cell = class_cells[min(u32(g.y), dims.y - 1u) * dims.x + min(u32(g.x), dims.x - 1u)];
+    let n = (classify_u.from_world * vec4<f32>(normal, 0.0)).xyz;
+    let steep = abs(n.z) < classify_u.heights.z * length(n);
+    var near = 0u;
+    var near_d = classify_u.grid.w;
+    for (var i = cell.x; i < cell.x + cell.y; i = i + 1u) {
+        let e = class_entries[i];
+        if p.z < e.base - classify_u.heights.x || p.z > e.top + classify_u.heights.y {
+            continue;
+        }
+        var inside = e.inside != 0u;
+        var d = 1e30;
+        for (var k = e.first_edge; k < e.first_edge + e.edge_count; k = k + 1u) {
+            let edge = class_edges[k];
+            let a = edge.xy;
+            let b = edge.zw;
+            let r = e.reference;
+            if ((orient(a, b, r) > 0.0) != (orient(a, b, p.xy) > 0.0)) && ((orient(r, p.xy, a) > 0.0) != (orient(r, p.xy, b) > 0.0)) {
+                inside = !inside;
+            }
+            if steep {
+                let ab = b - a;
+                let t = clamp(dot(p.xy - a, ab) / max(dot(ab, ab), 1e-12), 0.0, 1.0);
+                d = min(d, length(p.xy - a - ab * t));
+            }
+        }
+        if inside {
+            return e.feature;
+        }
+        if steep && d < near_d {
+            near_d = d;
+            near = e.feature;
+        }
+    }
+    return near;
+}
 
 struct VertexIn {
     @location(0) position: vec3<f32>,
@@ -217,6 +300,16 @@ fn fs_main(in: VertexOut) -> FragmentOut {
     let sun_light = vec3<f32>(1.0, 0.96, 0.88) * frame.sun_dir.w;
 
     var base = in.color;
+    // Classified surfaces (photo meshes) take the feature, and its style, of the volume they are in.
+    var feature = in.feature;
+    if (features[in.feature].flags.x & FLAG_CLASSIFIED) != 0u {
+        let hit = classify(in.world, in.normal);
+        if hit != 0u && (features[hit].flags.x & FLAG_HIDDEN) == 0u {
+            feature = hit;
+            let s = features[hit];
+            base = mix(base, s.color.rgb, s.color.a);
+        }
+    }
     var specular = vec3<f32>(0.0);
     var occlusion = 1.0;
 
@@ -259,7 +352,7 @@ fn fs_main(in: VertexOut) -> FragmentOut {
     specular = specular * shadowed;
     var color = diffuse + specular;
 
-    let style = features[in.feature];
+    let style = features[feature];
     if (style.flags.x & FLAG_HIGHLIGHTED) != 0u {
         color = mix(color, vec3<f32>(1.0, 0.78, 0.2), 0.45);
     }
@@ -271,7 +364,7 @@ fn fs_main(in: VertexOut) -> FragmentOut {
 
     var out: FragmentOut;
     out.color = vec4<f32>(color, 1.0);
-    out.feature = in.feature;
+    out.feature = feature;
     return out;
 }
 

@@ -77,6 +77,12 @@ pub struct Inputs {
     /// monomerization). For whole loads: inspect, pick, live and sim commands.
     #[arg(long)]
     pub monomerize: bool,
+    /// Footprints (GeoJSON, CityJSON) that classify the photo meshes at render time (dynamic
+    /// monomerization): each building keeps its entity and attributes, and every pixel of a photo mesh
+    /// inside its footprint prism picks, highlights and styles as that building. Works on streamed
+    /// meshes too. Repeatable.
+    #[arg(long = "classify-by")]
+    pub classify_by: Vec<PathBuf>,
 }
 
 impl Inputs {
@@ -88,6 +94,7 @@ impl Inputs {
             footprints: self.footprint_options(),
             place: self.place,
             monomerize: self.monomerize,
+            classify_by: self.classify_by.clone(),
         }
     }
 

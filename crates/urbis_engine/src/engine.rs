@@ -69,6 +69,9 @@ impl Engine {
         for (k, visible) in extracted.chunk_visibility {
             self.scene.set_chunk_visible(k, visible);
         }
+        if let Some(grid) = extracted.classification {
+            self.renderer.set_classification(&self.ctx, Some(grid));
+        }
         for (i, s) in extracted.style_updates {
             self.scene.set_style(i, s);
         }

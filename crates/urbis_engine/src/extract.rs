@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bevy_ecs::prelude::*;
 use glam::{DVec2, DVec3};
 use rayon::prelude::*;
+use urbis_model::classify::{Classification, ClassificationVolume};
 use urbis_model::{
     CityModel, FeatureId, FeatureStyle, GeometryHandle, HiddenChunks, InstanceTransform, MeshId, MeshStore, PartOf,
     Parts, Placement, TextureId, TextureStore, TileChunk, Topology,
@@ -42,6 +43,8 @@ pub struct Extracted {
     pub chunk_visibility: Vec<(ChunkKey, bool)>,
     /// One past the largest feature index.
     pub feature_capacity: u32,
+    /// Classification volumes, when they appeared or changed.
+    pub classification: Option<urbis_render::ClassificationGrid>,
 }
 
 /// A mesh that instances share, ready for the GPU.
@@ -307,6 +310,9 @@ impl Extractor {
         }
         targets.sort_unstable();
         targets.dedup();
+        // Photo meshes are classified when the model has classification volumes.
+        let classified = world.contains_resource::<Classification>();
+        let photo = urbis_model::classify::photo_mesh_class();
         let styles: Vec<(u32, GpuStyle)> = targets
             .into_iter()
             .filter_map(|e| {
@@ -317,9 +323,16 @@ impl Extractor {
                 // Extrusion scales a building and its parts about the building's base.
                 let base = parent_entity.unwrap_or(e);
                 let base_z = world.get::<urbis_model::Bounds>(base).map_or(0.0, |b| b.min.z);
-                Some((id.index, gpu_style(&effective_style(own, parent), base_z)))
+                let mut style = gpu_style(&effective_style(own, parent), base_z);
+                if classified && world.get::<urbis_model::SemanticClass>(e) == Some(&photo) {
+                    style.flags[0] |= GpuStyle::CLASSIFIED;
+                }
+                Some((id.index, style))
             })
             .collect();
+        if self.first || world.query_filtered::<(), Changed<ClassificationVolume>>().iter(world).next().is_some() {
+            out.classification = classification_grid(world);
+        }
         out.style_updates = styles;
         // Tile chunks an ancestor or descendant stands in for.
         if self.first || world.is_resource_changed::<HiddenChunks>() {
@@ -484,6 +497,39 @@ impl Extractor {
     pub fn chunk_count(&self) -> usize {
         self.members.values().filter(|m| !m.is_empty()).count()
     }
+}
+
+/// The model's classification volumes on a grid in the city's ENU frame
+/// (in GUID order, so the first of two overlapping footprints keeps the
+/// overlap, as in physical monomerization), or none.
+fn classification_grid(world: &mut World) -> Option<urbis_render::ClassificationGrid> {
+    let mut q = world.query::<(&FeatureId, &ClassificationVolume)>();
+    let mut volumes: Vec<(&FeatureId, &ClassificationVolume)> = q.iter(world).collect();
+    if volumes.is_empty() {
+        return None;
+    }
+    volumes.sort_by(|a, b| a.0.guid.cmp(&b.0.guid));
+    let ring = |r: &geo::LineString<f64>| r.0.iter().map(|c| DVec2::new(c.x, c.y)).collect::<Vec<_>>();
+    let polygons: Vec<urbis_render::ClassifyPolygon> = volumes
+        .iter()
+        .flat_map(|(id, v)| {
+            v.plan.0.iter().map(|p| urbis_render::ClassifyPolygon {
+                feature: id.index,
+                rings: std::iter::once(p.exterior()).chain(p.interiors()).map(ring).collect(),
+                base: v.base,
+                top: v.top,
+            })
+        })
+        .collect();
+    let frame = model_frame(world);
+    let reach = urbis_render::ClassifyReach::default();
+    Some(urbis_render::ClassificationGrid::build(
+        &polygons,
+        frame.enu_to_ecef(DVec3::ZERO),
+        frame.enu_to_ecef_rot,
+        16.0,
+        reach,
+    ))
 }
 
 fn model_frame(world: &World) -> urbis_geo::CityFrame {

@@ -29,6 +29,7 @@
 pub mod attributes;
 pub mod city;
 pub mod class;
+pub mod classify;
 pub mod components;
 pub mod load;
 pub mod mesh;

@@ -475,6 +475,27 @@ fn mesh_of(tris: &[SurfaceTri]) -> (crate::CpuMesh, DVec3) {
     (mesh, origin)
 }
 
+/// Pairs of prisms whose plans overlap (by more than a square millimetre), in order.
+pub fn overlapping_pairs(prisms: &[Prism]) -> Vec<(String, String)> {
+    // Only footprints whose boxes meet can overlap.
+    let boxes: Vec<Option<geo::Rect<f64>>> = prisms.iter().map(|p| p.plan.bounding_rect()).collect();
+    let meet = |a: &Option<geo::Rect<f64>>, b: &Option<geo::Rect<f64>>| match (a, b) {
+        (Some(a), Some(b)) => {
+            a.min().x < b.max().x && b.min().x < a.max().x && a.min().y < b.max().y && b.min().y < a.max().y
+        }
+        _ => false,
+    };
+    let mut out = Vec::new();
+    for i in 0..prisms.len() {
+        for j in i + 1..prisms.len() {
+            if meet(&boxes[i], &boxes[j]) && prisms[i].plan.intersection(&prisms[j].plan).unsigned_area() > 1e-6 {
+                out.push((prisms[i].id.clone(), prisms[j].id.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Cuts every `PhotoMesh` entity of the model by `footprints` (each a prism
 /// and the attributes its building gets): one `Building` entity per covered
 /// footprint holds its part of every photo mesh, one `Ground` entity per
@@ -495,22 +516,8 @@ fn monomerize_replacing(
     let meshes: Vec<(bevy_ecs::entity::Entity, String)> =
         q.iter(&model.world).filter(|(_, c, _)| **c == photo).map(|(e, _, id)| (e, id.guid.clone())).collect();
     let prisms: Vec<Prism> = footprints.iter().map(|(p, _)| p.clone()).collect();
-    let mut report = MonomerizeReport { photo_meshes: meshes.len(), ..Default::default() };
-    // Only footprints whose boxes meet can overlap.
-    let boxes: Vec<Option<geo::Rect<f64>>> = prisms.iter().map(|p| p.plan.bounding_rect()).collect();
-    let meet = |a: &Option<geo::Rect<f64>>, b: &Option<geo::Rect<f64>>| match (a, b) {
-        (Some(a), Some(b)) => {
-            a.min().x < b.max().x && b.min().x < a.max().x && a.min().y < b.max().y && b.min().y < a.max().y
-        }
-        _ => false,
-    };
-    for i in 0..prisms.len() {
-        for j in i + 1..prisms.len() {
-            if meet(&boxes[i], &boxes[j]) && prisms[i].plan.intersection(&prisms[j].plan).unsigned_area() > 1e-6 {
-                report.overlaps.push((prisms[i].id.clone(), prisms[j].id.clone()));
-            }
-        }
-    }
+    let mut report =
+        MonomerizeReport { photo_meshes: meshes.len(), overlaps: overlapping_pairs(&prisms), ..Default::default() };
     let mut per_building: Vec<Vec<SurfaceTri>> = vec![Vec::new(); prisms.len()];
     let building = crate::SemanticClass::new("Building", crate::Family::Building);
     let ground = crate::SemanticClass::new("Ground", crate::Family::Terrain);

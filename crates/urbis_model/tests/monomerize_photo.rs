@@ -13,72 +13,14 @@
 //! surface (roof and walls); of the reference ground, under 1 % may go to
 //! any building.
 
+mod photo_truth;
+
 use std::collections::HashMap;
 
-use geo::{LineString, MultiPolygon, Polygon};
-use glam::{DVec2, DVec3, Vec2};
-use serde_json::Value;
+use glam::{DVec2, Vec2};
+use photo_truth::prisms;
 use urbis_model::monomerize::{Prism, SurfaceTri, cut};
 use urbis_sample_city::{PhotoMeshConfig, SampleCityConfig, generate, photo_mesh};
-
-fn vertices(doc: &Value) -> Vec<DVec3> {
-    let s = &doc["transform"]["scale"];
-    let t = &doc["transform"]["translate"];
-    let f = |v: &Value, i: usize| v[i].as_f64().expect("number");
-    doc["vertices"]
-        .as_array()
-        .expect("vertices")
-        .iter()
-        .map(|v| DVec3::new(f(v, 0) * f(s, 0) + f(t, 0), f(v, 1) * f(s, 1) + f(t, 1), f(v, 2) * f(s, 2) + f(t, 2)))
-        .collect()
-}
-
-/// Footprint prisms per building (parts merged): GroundSurface polygons
-/// with holes, from the lowest to the highest vertex.
-fn prisms(doc: &Value) -> Vec<Prism> {
-    let v = vertices(doc);
-    let mut by_id: HashMap<String, (Vec<Polygon<f64>>, f64, f64)> = HashMap::new();
-    for (id, o) in doc["CityObjects"].as_object().expect("objects") {
-        let owner = match o["type"].as_str() {
-            Some("Building") => id.clone(),
-            Some("BuildingPart") => o["parents"][0].as_str().expect("parent").to_string(),
-            _ => continue,
-        };
-        let entry = by_id.entry(owner).or_insert((Vec::new(), f64::INFINITY, f64::NEG_INFINITY));
-        for g in o["geometry"].as_array().into_iter().flatten().filter(|g| g["type"] == "Solid") {
-            let kinds: Vec<&str> = g["semantics"]["surfaces"]
-                .as_array()
-                .expect("sem")
-                .iter()
-                .map(|s| s["type"].as_str().unwrap_or(""))
-                .collect();
-            for (k, surface) in g["boundaries"][0].as_array().expect("shell").iter().enumerate() {
-                let rings: Vec<Vec<DVec3>> = surface
-                    .as_array()
-                    .expect("rings")
-                    .iter()
-                    .map(|r| r.as_array().expect("ring").iter().map(|i| v[i.as_u64().expect("i") as usize]).collect())
-                    .collect();
-                for p in rings.iter().flatten() {
-                    entry.1 = entry.1.min(p.z);
-                    entry.2 = entry.2.max(p.z);
-                }
-                let kind = g["semantics"]["values"][0][k].as_u64().map_or("", |s| kinds[s as usize]);
-                if kind == "GroundSurface" {
-                    let ls = |r: &Vec<DVec3>| LineString::from(r.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>());
-                    entry.0.push(Polygon::new(ls(&rings[0]), rings[1..].iter().map(ls).collect()));
-                }
-            }
-        }
-    }
-    let mut out: Vec<Prism> = by_id
-        .into_iter()
-        .filter(|(_, (polys, ..))| !polys.is_empty())
-        .map(|(id, (polys, base, top))| Prism { id, plan: MultiPolygon::new(polys), base, top })
-        .collect();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    out
-}
 
 #[test]
 fn the_sample_citys_photo_mesh_is_cut_into_its_buildings() {
@@ -104,14 +46,8 @@ fn the_sample_citys_photo_mesh_is_cut_into_its_buildings() {
     assert!(prisms.len() >= 10, "{} buildings in the fixture", prisms.len());
     let cut = cut(&surface, &prisms);
     // The reference: the building of each triangle's highest vertex, if that vertex is on a roof.
-    let owner = |p: DVec3| {
-        let at = geo::Point::new(p.x, p.y);
-        prisms.iter().find(|b| p.z > b.base + 1.0 && geo::Intersects::intersects(&b.plan, &at)).map(|b| b.id.clone())
-    };
-    let truth: Vec<Option<String>> = surface
-        .iter()
-        .map(|t| owner(t.p.iter().copied().max_by(|a, b| a.z.total_cmp(&b.z)).expect("three vertices")))
-        .collect();
+    let truth: Vec<Option<String>> =
+        surface.iter().map(|t| photo_truth::owner(&prisms, t.p).map(str::to_string)).collect();
     // Reference areas per building and of the ground (within the footprints' reach only).
     let mut reference: HashMap<&str, f64> = HashMap::new();
     let mut ground = 0.0;

@@ -9,7 +9,10 @@
 //! - **feature styles** ([`FeatureStyle`]): colour override, visibility,
 //!   highlight and selection per feature index, kept in one GPU storage
 //!   buffer, so restyling a feature uploads 32 bytes and no geometry;
-//! - a [`Camera`] with an f64 position and [`Lighting`].
+//! - a [`Camera`] with an f64 position and [`Lighting`];
+//! - optionally, classification volumes ([`ClassificationGrid`]): prisms
+//!   that give the pixels of classified surfaces (photo meshes) their
+//!   feature index and style at render time.
 //!
 //! ```text
 //! ChunkMesh ──upsert──► GpuScene (vertex/index buffers per chunk)
@@ -27,6 +30,7 @@
 //! Shaders live in the workspace's `shaders/` directory as WGSL files.
 
 mod camera;
+pub mod classify;
 mod context;
 mod headless;
 mod overlay;
@@ -37,6 +41,7 @@ pub mod shaders;
 mod textures;
 
 pub use camera::Camera;
+pub use classify::{ClassificationGrid, ClassifyPolygon, ClassifyReach};
 pub use context::{GpuContext, RenderError};
 pub use headless::{HeadlessTarget, read_texture_rgba};
 pub use overlay::{Overlay, Panel, panel_size};

@@ -3,6 +3,7 @@
 use bytemuck::{Pod, Zeroable};
 use glam::{DVec3, Vec3, Vec4};
 
+use crate::classify::{ClassificationGrid, GpuClassification};
 use crate::overlay::{Overlay, OverlayPipeline};
 use crate::scene::{GpuChunk, GpuScene};
 use crate::{Camera, GpuContext, RenderError, shaders};
@@ -140,6 +141,8 @@ pub struct Renderer {
     chunk_capacity: u64,
     targets: Option<Targets>,
     overlay: OverlayPipeline,
+    classification_layout: wgpu::BindGroupLayout,
+    classification: GpuClassification,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -231,9 +234,15 @@ impl Renderer {
             source: wgpu::ShaderSource::Wgsl(shaders::CITY.into()),
         });
         let texture_layout = crate::textures::layout(device);
+        let classification_layout = crate::classify::layout(device);
         let city_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("city"),
-            bind_group_layouts: &[Some(&frame_layout), Some(&chunk_layout), Some(&texture_layout)],
+            bind_group_layouts: &[
+                Some(&frame_layout),
+                Some(&chunk_layout),
+                Some(&texture_layout),
+                Some(&classification_layout),
+            ],
             immediate_size: 0,
         });
         let point_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -313,6 +322,7 @@ impl Renderer {
         let chunk_capacity = 64;
         let chunk_buffer = Self::chunk_buffer(ctx, chunk_stride * chunk_capacity);
         let overlay = OverlayPipeline::new(ctx, output_format);
+        let classification = GpuClassification::new(ctx, &classification_layout, None);
         Self {
             output_format,
             city_pipeline,
@@ -333,7 +343,20 @@ impl Renderer {
             chunk_capacity,
             targets: None,
             overlay,
+            classification_layout,
+            classification,
         }
+    }
+
+    /// Classification volumes for surfaces styled
+    /// [`FeatureStyle::CLASSIFIED`](crate::FeatureStyle::CLASSIFIED) (none: off).
+    pub fn set_classification(&mut self, ctx: &GpuContext, grid: Option<ClassificationGrid>) {
+        self.classification = GpuClassification::new(ctx, &self.classification_layout, grid);
+    }
+
+    /// The classification volumes in use.
+    pub fn classification(&self) -> Option<&ClassificationGrid> {
+        self.classification.grid.as_ref()
     }
 
     fn chunk_buffer(ctx: &GpuContext, size: u64) -> wgpu::Buffer {
@@ -386,6 +409,7 @@ impl Renderer {
             },
         };
         ctx.queue.write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&u));
+        self.classification.update(ctx, camera);
 
         // Cull chunks against the view frustum and the sun's shadow volume
         // (camera-relative, so f32 is plenty); upload one matrix per chunk kept.
@@ -521,6 +545,7 @@ impl Renderer {
                 multiview_mask: None,
             });
             pass.set_bind_group(0, &frame_group, &[]);
+            pass.set_bind_group(3, &self.classification.group, &[]);
             let visible: Vec<(usize, &GpuChunk)> =
                 kept.iter().enumerate().filter(|(_, (_, in_view, _))| *in_view).map(|(i, (c, _, _))| (i, *c)).collect();
             for (_, c) in &visible {
@@ -614,6 +639,15 @@ impl Renderer {
                 }
             }
         }
+    }
+
+    /// The feature index of every pixel of the last frame, row by row from
+    /// the top left (0 = nothing), with its width and height.
+    pub fn feature_ids(&self, ctx: &GpuContext) -> Result<(Vec<u32>, u32, u32), RenderError> {
+        let t = self.targets.as_ref().ok_or_else(|| RenderError::Readback("nothing rendered yet".into()))?;
+        let bytes = crate::headless::read_texture(ctx, &t.id_texture, wgpu::Origin3d::ZERO, t.width, t.height, 4)?;
+        let ids = bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        Ok((ids, t.width, t.height))
     }
 
     /// The feature index under pixel (x, y) of the last frame (0 = nothing).

@@ -184,7 +184,9 @@ impl ChunkMesh {
 pub struct FeatureStyle {
     /// Linear RGB override and its blend weight in `a` (0 = keep the feature's colour).
     pub color: [f32; 4],
-    /// `flags[0]`: bit 0 hidden, bit 1 highlighted, bit 2 selected.
+    /// `flags[0]`: bit 0 hidden, bit 1 highlighted, bit 2 selected, bit 3
+    /// classified (the surface's pixels take the feature of the
+    /// classification volume they are in).
     pub flags: [u32; 4],
     /// Live extrusion: `[scale − 1, base height, 0, 0]`. Vertices move
     /// vertically about the base height (chunk-local z, which is the city's
@@ -196,6 +198,7 @@ impl FeatureStyle {
     pub const HIDDEN: u32 = 1;
     pub const HIGHLIGHTED: u32 = 2;
     pub const SELECTED: u32 = 4;
+    pub const CLASSIFIED: u32 = 8;
     pub const DEFAULT: FeatureStyle = FeatureStyle { color: [0.0; 4], flags: [0; 4], extrude: [0.0; 4] };
 }
 

@@ -14,6 +14,7 @@ mod detect;
 mod footprints;
 mod ifc;
 mod osgb;
+mod photo_roles;
 mod stream;
 mod texel_features;
 mod tiles;
@@ -344,11 +345,20 @@ pub struct LoadOptions {
     /// Cut the photo meshes by the footprints loaded with them, each
     /// building its own entity (physical monomerization; whole loads).
     pub monomerize: bool,
+    /// Footprint inputs (GeoJSON, CityJSON) that classify the photo meshes
+    /// at render time (dynamic monomerization; whole or streamed loads).
+    pub classify_by: Vec<PathBuf>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { detail: TileDetail::Overview, footprints: FootprintOptions::default(), place: None, monomerize: false }
+        Self {
+            detail: TileDetail::Overview,
+            footprints: FootprintOptions::default(),
+            place: None,
+            monomerize: false,
+            classify_by: Vec::new(),
+        }
     }
 }
 
@@ -575,32 +585,9 @@ pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityMode
         reports.push(add_source(&mut model, s, opts)?);
     }
     if opts.monomerize {
-        let r = crate::monomerize::monomerize_by_footprints(&mut model);
-        let mut report = LoadReport { path: "monomerize".into(), features: r.buildings, ..Default::default() };
-        let first = |v: Vec<String>| {
-            let more = if v.len() > 10 { format!(" and {} more", v.len() - 10) } else { String::new() };
-            format!("{}{more}", v.into_iter().take(10).collect::<Vec<_>>().join(", "))
-        };
-        if !r.uncovered.is_empty() {
-            report.warnings.push(format!(
-                "footprints with no photo mesh over them, kept as they were: {}: {}",
-                r.uncovered.len(),
-                first(r.uncovered.clone())
-            ));
-        }
-        if !r.overlaps.is_empty() {
-            let pairs = r.overlaps.iter().map(|(a, b)| format!("{a} / {b}")).collect();
-            report.warnings.push(format!(
-                "overlapping footprint pairs, the first of each keeping the overlap: {}: {}",
-                r.overlaps.len(),
-                first(pairs)
-            ));
-        }
-        if r.photo_meshes == 0 {
-            report.warnings.push("no photo mesh (OSGB) among the inputs: nothing to cut".into());
-        }
-        reports.push(report);
+        reports.push(photo_roles::monomerize(&mut model));
     }
+    reports.extend(photo_roles::classify(&mut model, opts)?);
     reports.extend(skipped);
     model.rebuild_spatial_index();
     Ok((model, reports))
@@ -656,6 +643,7 @@ pub fn open_city_streaming(
         let index = streamed.len() as u32;
         streamed.push(StreamedTileset::new(&model, std::sync::Arc::new(tree), stream.clone(), index));
     }
+    reports.extend(photo_roles::classify(&mut model, opts)?);
     reports.extend(skipped);
     model.rebuild_spatial_index();
     Ok((model, streamed, reports))

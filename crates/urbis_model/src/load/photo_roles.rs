@@ -1,0 +1,100 @@
+//! What footprints loaded with a photo mesh do to it: cut it into
+//! buildings (`--monomerize`, [`crate::monomerize`]) or classify it at
+//! render time (`--classify-by`, [`crate::classify`]). Each step reports
+//! as one [`LoadReport`], with footprints the mesh does not cover and
+//! overlapping footprints as one summary warning each.
+
+use std::collections::HashSet;
+
+use bevy_ecs::prelude::Entity;
+
+use super::{LoadError, LoadOptions, LoadReport, add_source, read_sources};
+use crate::CityModel;
+
+/// The first ten names of a list, and how many more.
+fn first_ten(v: &[String]) -> String {
+    let more = if v.len() > 10 { format!(" and {} more", v.len() - 10) } else { String::new() };
+    format!("{}{more}", v.iter().take(10).cloned().collect::<Vec<_>>().join(", "))
+}
+
+fn overlap_warning(overlaps: &[(String, String)]) -> Option<String> {
+    (!overlaps.is_empty()).then(|| {
+        let pairs: Vec<String> = overlaps.iter().map(|(a, b)| format!("{a} / {b}")).collect();
+        format!(
+            "overlapping footprint pairs, the first of each keeping the overlap: {}: {}",
+            pairs.len(),
+            first_ten(&pairs)
+        )
+    })
+}
+
+/// Physical monomerization of the loaded photo meshes by the loaded footprints.
+pub(super) fn monomerize(model: &mut CityModel) -> LoadReport {
+    let r = crate::monomerize::monomerize_by_footprints(model);
+    let mut report = LoadReport { path: "monomerize".into(), features: r.buildings, ..Default::default() };
+    if !r.uncovered.is_empty() {
+        report.warnings.push(format!(
+            "footprints with no photo mesh over them, kept as they were: {}: {}",
+            r.uncovered.len(),
+            first_ten(&r.uncovered)
+        ));
+    }
+    report.warnings.extend(overlap_warning(&r.overlaps));
+    if r.photo_meshes == 0 {
+        report.warnings.push("no photo mesh (OSGB) among the inputs: nothing to cut".into());
+    }
+    report
+}
+
+/// Loads `opts.classify_by` into the model and turns its buildings into
+/// classification volumes (nothing when the list is empty).
+pub(super) fn classify(model: &mut CityModel, opts: &LoadOptions) -> Result<Vec<LoadReport>, LoadError> {
+    if opts.classify_by.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (sources, mut reports) = read_sources(&opts.classify_by)?;
+    let features = |m: &mut CityModel| -> HashSet<Entity> {
+        let mut q = m.world.query_filtered::<Entity, bevy_ecs::query::With<crate::FeatureId>>();
+        q.iter(&m.world).collect()
+    };
+    let before = features(model);
+    for s in &sources {
+        reports.push(add_source(model, s, opts)?);
+    }
+    let added: HashSet<Entity> = features(model).difference(&before).copied().collect();
+    let r = crate::classify::classify_by_footprints(model, Some(&added));
+    // The layer only classifies: what is neither a volume nor the building
+    // of one (roads, water, the terrain of a CityJSON) leaves the scene.
+    let mut keep: HashSet<Entity> = HashSet::new();
+    for &e in &added {
+        if model.world.get::<crate::classify::ClassificationVolume>(e).is_some() {
+            keep.insert(e);
+            keep.extend(model.world.get::<crate::PartOf>(e).map(|p| p.0));
+        }
+    }
+    let mut dropped = 0;
+    for e in added.difference(&keep) {
+        model.remove_feature(*e);
+        dropped += 1;
+    }
+    let names = opts.classify_by.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let mut report = LoadReport { path: format!("classify by {names}"), features: r.volumes, ..Default::default() };
+    if dropped > 0 {
+        tracing::info!(
+            "{names}: {dropped} features that are not building footprints left out of the classification layer"
+        );
+    }
+    if r.volumes == 0 {
+        report.warnings.push(format!("{names}: no building footprints to classify by"));
+    }
+    if !r.uncovered.is_empty() {
+        report.warnings.push(format!(
+            "footprints with no photo mesh under them: {}: {}",
+            r.uncovered.len(),
+            first_ten(&r.uncovered)
+        ));
+    }
+    report.warnings.extend(overlap_warning(&r.overlaps));
+    reports.push(report);
+    Ok(reports)
+}
