@@ -5,6 +5,7 @@
 //! tileset.json ─► Tileset (tree of Tile, bounding volumes, transforms, metadata)
 //! content bytes ─► parse_content (by magic) ─► TileContent { Glb | B3dm | I3dm | Pnts | Cmpt | Osgb }
 //! .subtree ─► Subtree (tile / content / child-subtree availability)
+//! write: GlbContent ─► .glb (EXT_mesh_features, EXT_structural_metadata); TilesetDoc ─► tileset.json
 //! ```
 //! Selecting, loading and placing tiles is `urbis_tiles`' job.
 
@@ -12,6 +13,7 @@ pub mod binary;
 pub mod subtree;
 mod tables;
 pub mod tileset;
+pub mod write;
 
 pub use binary::{B3dm, I3dm, Instance, Pnts};
 pub use subtree::{Availability, Subtree};
