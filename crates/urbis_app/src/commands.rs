@@ -57,10 +57,16 @@ fn tile_detail(camera: Option<GeodeticPose>, width: u32, height: u32, fov: Optio
 }
 
 fn load(inputs: &Inputs, detail: TileDetail) -> Result<CityModel> {
+    load_with(inputs, detail, &[])
+}
+
+/// Loads the inputs whole; photo meshes are cut by the footprints in `monomerize_by`.
+pub(crate) fn load_with(inputs: &Inputs, detail: TileDetail, monomerize_by: &[PathBuf]) -> Result<CityModel> {
     let paths = input_paths(inputs)?;
     let pb =
         spinner(&format!("loading {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
-    let opts = inputs.load_options(detail);
+    let mut opts = inputs.load_options(detail);
+    opts.monomerize_by = monomerize_by.to_vec();
     let (model, reports) = urbis_model::open_city_opts(&paths, &opts)?;
     pb.finish_and_clear();
     for r in &reports {

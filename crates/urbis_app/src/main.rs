@@ -25,6 +25,7 @@
 //! `assets/sample_city`, generating it first when it is missing.
 
 mod commands;
+mod convert;
 mod fly;
 mod live;
 mod scenario;
@@ -95,6 +96,7 @@ impl Inputs {
             place: self.place,
             monomerize: self.monomerize,
             classify_by: self.classify_by.clone(),
+            monomerize_by: Vec::new(),
         }
     }
 
@@ -136,6 +138,35 @@ impl Frame {
             c.fov_y = f.to_radians();
         }
         c
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// Output directory (tileset.json and tiles/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Most features per tile before a tile is split.
+    #[arg(long, default_value_t = urbis_export::ExportOptions::default().max_features)]
+    pub max_features: usize,
+    /// Most triangles per tile before a tile is split.
+    #[arg(long, default_value_t = urbis_export::ExportOptions::default().max_triangles)]
+    pub max_triangles: usize,
+    /// JPEG quality of the textures (1-100).
+    #[arg(long, default_value_t = 85)]
+    pub jpeg_quality: u8,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ExportArgs {
+    fn options(&self) -> urbis_export::ExportOptions {
+        urbis_export::ExportOptions {
+            max_features: self.max_features.max(1),
+            max_triangles: self.max_triangles.max(1),
+            jpeg_quality: self.jpeg_quality.clamp(1, 100),
+        }
     }
 }
 
@@ -347,6 +378,27 @@ enum Command {
         #[command(flatten)]
         stream: fly::StreamArgs,
     },
+    /// Write any loaded scene (the sample city, CityJSON, IFC, OSGB, a tileset, a monomerized mesh) as
+    /// 3D Tiles 1.1: glb tiles with textures, EXT_mesh_features feature IDs and EXT_structural_metadata
+    /// property tables (guid, class, attributes), in a quadtree whose geometric errors stream well.
+    Convert {
+        #[command(flatten)]
+        inputs: Inputs,
+        #[command(flatten)]
+        export: ExportArgs,
+    },
+    /// Cut a photo mesh (OSGB) by footprints (GeoJSON, CityJSON) into one entity per building and write
+    /// the result as 3D Tiles 1.1: the cut buildings with the footprints' attributes, and the ground.
+    /// Footprints the mesh does not cover, and the footprint files' other features, are left out.
+    Monomerize {
+        /// The photo mesh: an OSGB dataset folder (metadata.xml + Data/) or files.
+        photo_mesh: PathBuf,
+        /// Footprints: GeoJSON or CityJSON (their buildings' ground surfaces). Repeatable.
+        #[arg(required = true)]
+        footprints: Vec<PathBuf>,
+        #[command(flatten)]
+        export: ExportArgs,
+    },
     /// Write or serve a synthetic 3D Tiles tileset (implicit quadtree of glb box buildings with metadata).
     SampleTiles {
         /// Write it under this directory.
@@ -451,6 +503,22 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Live { command: LiveCommand::Stats { inputs, live, seconds, json } } => {
             commands::live_stats(&inputs, &live, seconds, json)
+        }
+        Command::Convert { inputs, export } => {
+            convert::convert(&inputs, &[], &export.out, &export.options(), export.json)
+        }
+        Command::Monomerize { photo_mesh, footprints, export } => {
+            let inputs = Inputs {
+                paths: vec![photo_mesh],
+                height_attr: None,
+                floors_attr: None,
+                storey_height: 3.0,
+                default_height: 10.0,
+                place: None,
+                monomerize: false,
+                classify_by: Vec::new(),
+            };
+            convert::convert(&inputs, &footprints, &export.out, &export.options(), export.json)
         }
         Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
         Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),

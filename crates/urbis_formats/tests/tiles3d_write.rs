@@ -54,8 +54,12 @@ fn quad() -> GlbPrimitive {
 }
 
 fn table() -> PropertyTableData {
-    let prop =
-        |id: &str, name: Option<&str>, values| TableProperty { id: id.into(), name: name.map(Into::into), values };
+    let prop = |id: &str, name: Option<&str>, values| TableProperty {
+        id: id.into(),
+        name: name.map(Into::into),
+        semantic: None,
+        values,
+    };
     let strings = ["a", "", "高度 ü", "d", "", "f", "g", "h", "i", "j"];
     PropertyTableData {
         class: "building".into(),
@@ -100,6 +104,11 @@ fn table() -> PropertyTableData {
                 PropertyColumn::Boolean(vec![true, false, true, true, false, false, false, false, true, true]),
             ),
             prop("year", None, PropertyColumn::Int64((0..10).map(|y| Some(1990 + y)).collect())),
+            prop(
+                "parent",
+                None,
+                PropertyColumn::OptionalString((0..10).map(|i| (i % 3 == 0).then(|| format!("B{i}"))).collect()),
+            ),
         ],
     }
 }
@@ -116,6 +125,9 @@ fn fixture() -> GlbContent {
 fn expected_values(c: &PropertyColumn) -> Vec<MetadataValue> {
     match c {
         PropertyColumn::String(v) => v.iter().map(|s| MetadataValue::String(s.clone())).collect(),
+        PropertyColumn::OptionalString(v) => {
+            v.iter().map(|s| s.clone().map_or(MetadataValue::NoData, MetadataValue::String)).collect()
+        }
         PropertyColumn::Float64(v) => v.iter().map(|x| x.map_or(MetadataValue::NoData, MetadataValue::Float)).collect(),
         PropertyColumn::Int64(v) => v.iter().map(|x| x.map_or(MetadataValue::NoData, MetadataValue::Int)).collect(),
         PropertyColumn::Boolean(v) => v.iter().map(|b| MetadataValue::Bool(*b)).collect(),
@@ -387,9 +399,14 @@ fn tables_of_one_row_and_of_empty_strings_read_back() {
         class: "c".into(),
         count: 1,
         properties: vec![
-            TableProperty { id: "s".into(), name: None, values: PropertyColumn::String(vec![String::new()]) },
-            TableProperty { id: "f".into(), name: None, values: PropertyColumn::Float64(vec![None]) },
-            TableProperty { id: "b".into(), name: None, values: PropertyColumn::Boolean(vec![true]) },
+            TableProperty {
+                id: "s".into(),
+                name: None,
+                semantic: None,
+                values: PropertyColumn::String(vec![String::new()]),
+            },
+            TableProperty { id: "f".into(), name: None, semantic: None, values: PropertyColumn::Float64(vec![None]) },
+            TableProperty { id: "b".into(), name: None, semantic: None, values: PropertyColumn::Boolean(vec![true]) },
         ],
     };
     let mut p = quad();

@@ -564,12 +564,21 @@ fn monomerize_replacing(
 /// building, and the footprint's own (LoD1) entity is replaced by it.
 /// Footprints the photo mesh does not cover keep their own entity.
 pub fn monomerize_by_footprints(model: &mut CityModel) -> MonomerizeReport {
+    monomerize_by_footprints_in(model, None)
+}
+
+/// [`monomerize_by_footprints`] with only the footprint buildings in `only` (when given).
+pub fn monomerize_by_footprints_in(
+    model: &mut CityModel,
+    only: Option<&std::collections::HashSet<bevy_ecs::entity::Entity>>,
+) -> MonomerizeReport {
     let photo = crate::SemanticClass::new("PhotoMesh", crate::Family::Generic);
     let has_photo = model.world.query::<&crate::SemanticClass>().iter(&model.world).any(|c| *c == photo);
     if !has_photo {
         return MonomerizeReport::default();
     }
-    let found = footprint_prisms(model);
+    let found: Vec<_> =
+        footprint_prisms(model).into_iter().filter(|(e, ..)| only.is_none_or(|s| s.contains(e))).collect();
     // The footprints' own entities make way for the cut buildings (their GUIDs pass on).
     let replaces: Vec<Option<bevy_ecs::entity::Entity>> = found.iter().map(|(e, ..)| Some(*e)).collect();
     let footprints: Vec<(Prism, crate::Attributes)> = found.into_iter().map(|(_, p, a)| (p, a)).collect();

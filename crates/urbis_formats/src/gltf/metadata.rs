@@ -446,7 +446,11 @@ fn decode_column(c: &Column, count: usize, schema: &Schema) -> Result<Vec<Metada
                     .values
                     .get(a..z)
                     .ok_or_else(|| GltfError::field(field, format!("string bytes {a}..{z} outside the values view")))?;
-                Ok(MetadataValue::String(String::from_utf8_lossy(s).into_owned()))
+                let s = String::from_utf8_lossy(s).into_owned();
+                if !p.array && p.no_data.as_ref().and_then(Value::as_str) == Some(s.as_str()) {
+                    return Ok(p.default.as_ref().map_or(MetadataValue::NoData, json_to_value));
+                }
+                Ok(MetadataValue::String(s))
             }
             _ => {
                 let raws: Vec<Raw> =

@@ -348,6 +348,9 @@ pub struct LoadOptions {
     /// Footprint inputs (GeoJSON, CityJSON) that classify the photo meshes
     /// at render time (dynamic monomerization; whole or streamed loads).
     pub classify_by: Vec<PathBuf>,
+    /// Footprint inputs that cut the photo meshes (physical monomerization,
+    /// whole loads); only the buildings cut out of the mesh stay from them.
+    pub monomerize_by: Vec<PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -358,6 +361,7 @@ impl Default for LoadOptions {
             place: None,
             monomerize: false,
             classify_by: Vec::new(),
+            monomerize_by: Vec::new(),
         }
     }
 }
@@ -587,6 +591,7 @@ pub fn open_city_opts(paths: &[PathBuf], opts: &LoadOptions) -> Result<(CityMode
     if opts.monomerize {
         reports.push(photo_roles::monomerize(&mut model));
     }
+    reports.extend(photo_roles::monomerize_by(&mut model, opts)?);
     reports.extend(photo_roles::classify(&mut model, opts)?);
     reports.extend(skipped);
     model.rebuild_spatial_index();

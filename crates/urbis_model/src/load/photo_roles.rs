@@ -31,10 +31,14 @@ fn overlap_warning(overlaps: &[(String, String)]) -> Option<String> {
 /// Physical monomerization of the loaded photo meshes by the loaded footprints.
 pub(super) fn monomerize(model: &mut CityModel) -> LoadReport {
     let r = crate::monomerize::monomerize_by_footprints(model);
-    let mut report = LoadReport { path: "monomerize".into(), features: r.buildings, ..Default::default() };
+    monomerize_report("monomerize".into(), &r, "kept as they were")
+}
+
+fn monomerize_report(path: String, r: &crate::monomerize::MonomerizeReport, fate: &str) -> LoadReport {
+    let mut report = LoadReport { path, features: r.buildings, ..Default::default() };
     if !r.uncovered.is_empty() {
         report.warnings.push(format!(
-            "footprints with no photo mesh over them, kept as they were: {}: {}",
+            "footprints with no photo mesh over them, {fate}: {}: {}",
             r.uncovered.len(),
             first_ten(&r.uncovered)
         ));
@@ -46,6 +50,41 @@ pub(super) fn monomerize(model: &mut CityModel) -> LoadReport {
     report
 }
 
+/// The feature entities of the model now.
+fn feature_entities(m: &mut CityModel) -> HashSet<Entity> {
+    let mut q = m.world.query_filtered::<Entity, bevy_ecs::query::With<crate::FeatureId>>();
+    q.iter(&m.world).collect()
+}
+
+/// Loads `opts.monomerize_by` and cuts the loaded photo meshes by its
+/// buildings; everything else from those inputs (uncovered footprints,
+/// roads, terrain) leaves the scene.
+pub(super) fn monomerize_by(model: &mut CityModel, opts: &LoadOptions) -> Result<Vec<LoadReport>, LoadError> {
+    if opts.monomerize_by.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (sources, mut reports) = read_sources(&opts.monomerize_by)?;
+    let before = feature_entities(model);
+    for s in &sources {
+        reports.push(add_source(model, s, opts)?);
+    }
+    let added: HashSet<Entity> = feature_entities(model).difference(&before).copied().collect();
+    let r = crate::monomerize::monomerize_by_footprints_in(model, Some(&added));
+    for e in &added {
+        if model.world.get_entity(*e).is_ok() {
+            model.remove_feature(*e);
+        }
+    }
+    let names = opts.monomerize_by.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let mut report = monomerize_report(format!("monomerize by {names}"), &r, "left out");
+    if r.photo_meshes == 0 {
+        report.warnings.push("no photo mesh (OSGB) among the inputs: nothing to cut".into());
+    }
+    reports.push(report);
+    model.rebuild_spatial_index();
+    Ok(reports)
+}
+
 /// Loads `opts.classify_by` into the model and turns its buildings into
 /// classification volumes (nothing when the list is empty).
 pub(super) fn classify(model: &mut CityModel, opts: &LoadOptions) -> Result<Vec<LoadReport>, LoadError> {
@@ -53,15 +92,11 @@ pub(super) fn classify(model: &mut CityModel, opts: &LoadOptions) -> Result<Vec<
         return Ok(Vec::new());
     }
     let (sources, mut reports) = read_sources(&opts.classify_by)?;
-    let features = |m: &mut CityModel| -> HashSet<Entity> {
-        let mut q = m.world.query_filtered::<Entity, bevy_ecs::query::With<crate::FeatureId>>();
-        q.iter(&m.world).collect()
-    };
-    let before = features(model);
+    let before = feature_entities(model);
     for s in &sources {
         reports.push(add_source(model, s, opts)?);
     }
-    let added: HashSet<Entity> = features(model).difference(&before).copied().collect();
+    let added: HashSet<Entity> = feature_entities(model).difference(&before).copied().collect();
     let r = crate::classify::classify_by_footprints(model, Some(&added));
     // The layer only classifies: what is neither a volume nor the building
     // of one (roads, water, the terrain of a CityJSON) leaves the scene.

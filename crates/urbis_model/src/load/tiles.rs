@@ -74,6 +74,16 @@ fn metadata_attr(v: &MetadataValue) -> Option<AttributeValue> {
     }
 }
 
+/// The attribute key of property `id`: its display name when that name is
+/// the original the id was sanitized from (as writers that must use
+/// identifiers keep `address.PostalCode`), else the id.
+fn attribute_key(class: Option<&urbis_formats::gltf::metadata::Class>, id: &str) -> String {
+    match class.and_then(|c| c.properties.get(id)).and_then(|p| p.name.as_deref()) {
+        Some(name) if urbis_formats::tiles3d::write::sanitize_identifier(name) == id => name.to_string(),
+        _ => id.to_string(),
+    }
+}
+
 /// Attributes from a metadata entity (tileset, tile, content, group).
 pub(crate) fn entity_attributes(e: &MetadataEntity, prefix: &str) -> Attributes {
     let mut a = Attributes::default();
@@ -97,6 +107,16 @@ fn class_of(a: &Attributes) -> SemanticClass {
     const NAMING_KEYS: [&str; 5] = ["class", "type", "featureType", "feature_type", "cityjson_type"];
     let named = || NAMING_KEYS.iter().filter_map(|k| a.str(k));
     let known = named().find_map(SemanticClass::from_name);
+    // A feature's own `class` (a CityJSON type, as Urbis writes it) is more
+    // specific than its property table's class.
+    if let Some(c) = a.str("class") {
+        if let Some(own) = SemanticClass::from_name(c) {
+            return own;
+        }
+        if let Some(family) = a.str("family").and_then(Family::from_name) {
+            return SemanticClass::new(c, family);
+        }
+    }
     let metadata = ["metadata.class", "content.class"].iter().find_map(|k| a.str(k));
     if let Some(m) = metadata {
         let family = SemanticClass::from_name(m)
@@ -373,6 +393,7 @@ pub(crate) fn add_gltf(
                 let (key, attrs) = match id {
                     Some(fid) => {
                         let mut a = ctx.common.clone();
+                        let mut guid = format!("{}#{fid}", ctx.guid_prefix);
                         a.insert("feature_id", fid as i64);
                         for (k, col) in batch_table.into_iter().flatten() {
                             if let Some(v) = col.get(fid as usize).and_then(json_attr) {
@@ -383,13 +404,24 @@ pub(crate) fn add_gltf(
                             && let Some(t) = metadata.and_then(|m| m.property_tables.get(*table))
                         {
                             a.insert("metadata.class", t.class.clone());
+                            // A property with the `ID` semantic names the feature (its GUID).
+                            let class = metadata.and_then(|m| m.schema.classes.get(&t.class));
+                            let id_key = class
+                                .and_then(|c| c.properties.iter().find(|(_, p)| p.semantic.as_deref() == Some("ID")))
+                                .map(|(k, _)| k.as_str());
                             for (k, v) in t.row(fid as usize) {
+                                if Some(k) == id_key
+                                    && let MetadataValue::String(s) = v
+                                    && !s.is_empty()
+                                {
+                                    guid = s.clone();
+                                }
                                 if let Some(v) = metadata_attr(v) {
-                                    a.insert(k.to_string(), v);
+                                    a.insert(attribute_key(class, k), v);
                                 }
                             }
                         }
-                        (format!("{}#{fid}", ctx.guid_prefix), a)
+                        (guid, a)
                     }
                     None => {
                         // Without feature IDs the content is one feature (instances apart).

@@ -2,7 +2,7 @@
 //! property table whose columns live in the BIN chunk.
 //!
 //! ```text
-//! PropertyTableData { class, count, properties: [TableProperty { id, name, values }] }
+//! PropertyTableData { class, count, properties: [TableProperty { id, name, semantic, values }] }
 //!   STRING  ─► values (UTF-8 bytes) + stringOffsets (UINT32, count + 1)
 //!   FLOAT64 ─► values (f64 LE), None ─► FLOAT64_NO_DATA, declared as noData
 //!   INT64   ─► values (i64 LE), None ─► INT64_NO_DATA, declared as noData
@@ -47,6 +47,8 @@ pub struct TableProperty {
     pub id: String,
     /// A display name (the original attribute name, say); any non-empty text.
     pub name: Option<String>,
+    /// A semantic from the 3D Metadata Semantic Reference (`ID`, `NAME`, ...).
+    pub semantic: Option<String>,
     pub values: PropertyColumn,
 }
 
@@ -55,6 +57,9 @@ pub struct TableProperty {
 pub enum PropertyColumn {
     /// STRING; empty strings are values.
     String(Vec<String>),
+    /// STRING with missing values: `None` is written as the empty string,
+    /// declared as the property's `noData` (so a present value may not be empty).
+    OptionalString(Vec<Option<String>>),
     /// SCALAR FLOAT64; `None` is missing (noData), other values finite.
     Float64(Vec<Option<f64>>),
     /// SCALAR INT64; `None` is missing (noData).
@@ -67,6 +72,7 @@ impl PropertyColumn {
     pub fn len(&self) -> usize {
         match self {
             PropertyColumn::String(v) => v.len(),
+            PropertyColumn::OptionalString(v) => v.len(),
             PropertyColumn::Float64(v) => v.len(),
             PropertyColumn::Int64(v) => v.len(),
             PropertyColumn::Boolean(v) => v.len(),
@@ -81,6 +87,7 @@ impl PropertyColumn {
         match self {
             PropertyColumn::Float64(v) => v.iter().any(Option::is_none),
             PropertyColumn::Int64(v) => v.iter().any(Option::is_none),
+            PropertyColumn::OptionalString(v) => v.iter().any(Option::is_none),
             PropertyColumn::String(_) | PropertyColumn::Boolean(_) => false,
         }
     }
@@ -133,6 +140,18 @@ pub(super) fn check(t: &PropertyTableData, schema_id: &str) -> Result<(), WriteE
                     return Err(WriteError::TooLarge { what: field() });
                 }
             }
+            PropertyColumn::OptionalString(v) => {
+                if missing && let Some(row) = v.iter().position(|x| x.as_deref() == Some("")) {
+                    return Err(WriteError::invalid(field(), format!("row {row} is empty, the noData value")));
+                }
+                if v.iter()
+                    .map(|s| s.as_ref().map_or(0, String::len))
+                    .try_fold(0u64, |a, l| a.checked_add(l as u64))
+                    .is_none_or(|s| s > u32::MAX as u64)
+                {
+                    return Err(WriteError::TooLarge { what: field() });
+                }
+            }
             PropertyColumn::Boolean(_) => {}
         }
     }
@@ -168,6 +187,8 @@ struct ClassPropertyJson<'a> {
     component_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     no_data: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    semantic: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -200,16 +221,22 @@ pub(super) fn encode(t: &PropertyTableData, schema_id: &str, bin: &mut Bin) -> R
         };
         let missing = p.values.has_missing();
         let (kind, component, no_data, values, offsets) = match &p.values {
-            PropertyColumn::String(v) => {
+            PropertyColumn::String(_) | PropertyColumn::OptionalString(_) => {
+                let strings: Vec<&str> = match &p.values {
+                    PropertyColumn::String(v) => v.iter().map(String::as_str).collect(),
+                    PropertyColumn::OptionalString(v) => v.iter().map(|s| s.as_deref().unwrap_or("")).collect(),
+                    _ => Vec::new(),
+                };
                 let mut bytes = Vec::new();
-                let mut offsets = Vec::with_capacity((v.len() + 1) * 4);
+                let mut offsets = Vec::with_capacity((strings.len() + 1) * 4);
                 offsets.extend_from_slice(&0u32.to_le_bytes());
-                for s in v {
+                for s in strings {
                     bytes.extend_from_slice(s.as_bytes());
                     // Fits: check() bounded the total by u32::MAX.
                     offsets.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
                 }
-                ("STRING", None, None, view(bin, &bytes)?, Some(view(bin, &offsets)?))
+                let nd = missing.then(|| Value::from(""));
+                ("STRING", None, nd, view(bin, &bytes)?, Some(view(bin, &offsets)?))
             }
             PropertyColumn::Float64(v) => {
                 let bytes: Vec<u8> = v.iter().flat_map(|x| x.unwrap_or(FLOAT64_NO_DATA).to_le_bytes()).collect();
@@ -231,7 +258,13 @@ pub(super) fn encode(t: &PropertyTableData, schema_id: &str, bin: &mut Bin) -> R
         };
         class.insert(
             p.id.as_str(),
-            ClassPropertyJson { name: p.name.as_deref(), kind, component_type: component, no_data },
+            ClassPropertyJson {
+                name: p.name.as_deref(),
+                kind,
+                component_type: component,
+                no_data,
+                semantic: p.semantic.as_deref(),
+            },
         );
         table.insert(
             p.id.as_str(),
