@@ -2,8 +2,8 @@
 //! property table. The property schema is the same in every tile: each
 //! attribute key gets one type over the whole export (INT64, FLOAT64 when
 //! integers and floats mix, BOOLEAN when every feature has it, else
-//! STRING), and the reserved properties `guid` (semantic `ID`), `class`,
-//! `family` and `parent` come first. Attribute keys that are not
+//! STRING), and the reserved properties `urbis_guid` (semantic `ID`),
+//! `urbis_class`, `urbis_family` and `urbis_parent` come first. Attribute keys that are not
 //! identifiers are sanitized, the original kept as the property's `name`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,7 +23,7 @@ use crate::Feature;
 pub const CLASS: &str = "feature";
 /// The schema's id.
 pub const SCHEMA_ID: &str = "urbis";
-const RESERVED: [&str; 4] = ["guid", "class", "family", "parent"];
+const RESERVED: [&str; 4] = ["urbis_guid", "urbis_class", "urbis_family", "urbis_parent"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -115,6 +115,81 @@ fn y_up(v: DVec3) -> [f32; 3] {
     [v.x as f32, v.z as f32, (-v.y) as f32]
 }
 
+/// A triangle corner as written.
+#[derive(Debug, Clone, Copy)]
+struct Corner {
+    p: [f32; 3],
+    n: [f32; 3],
+    uv: [f32; 2],
+    c: [u8; 4],
+    row: u32,
+}
+
+/// Corners of one texture's triangles, then welded into an indexed primitive.
+#[derive(Debug, Default)]
+struct Soup {
+    corners: Vec<Corner>,
+}
+
+impl Soup {
+    /// An indexed primitive: normals only where they are not the faces' own
+    /// (clients compute flat normals), colours only where not all white,
+    /// equal corners shared.
+    fn primitive(self, image: Option<usize>) -> GlbPrimitive {
+        let flat = self.corners.chunks_exact(3).all(|t| {
+            let v = |k: usize| glam::Vec3::from_array(t[k].p);
+            let face = (v(1) - v(0)).cross(v(2) - v(0)).normalize_or_zero();
+            face == glam::Vec3::ZERO || t.iter().all(|c| face.dot(glam::Vec3::from_array(c.n)).abs() > 0.999)
+        });
+        let white = self.corners.iter().all(|c| c.c == [255; 4]);
+        let textured = image.is_some();
+        let mut p = GlbPrimitive {
+            normals: (!flat).then(Vec::new),
+            uvs: textured.then(Vec::new),
+            colors: (!white).then(Vec::new),
+            feature_ids: Some(Vec::new()),
+            image,
+            double_sided: true,
+            ..Default::default()
+        };
+        let mut seen: HashMap<[u32; 10], u32> = HashMap::with_capacity(self.corners.len() / 2);
+        for c in &self.corners {
+            let n = if flat { [0.0; 3] } else { c.n };
+            let uv = if textured { c.uv } else { [0.0; 2] };
+            let key = [
+                c.p[0].to_bits(),
+                c.p[1].to_bits(),
+                c.p[2].to_bits(),
+                n[0].to_bits(),
+                n[1].to_bits(),
+                n[2].to_bits(),
+                uv[0].to_bits(),
+                uv[1].to_bits(),
+                if white { 0 } else { u32::from_le_bytes(c.c) },
+                c.row,
+            ];
+            let index = *seen.entry(key).or_insert_with(|| {
+                p.positions.push(c.p);
+                if let Some(v) = p.normals.as_mut() {
+                    v.push(c.n);
+                }
+                if let Some(v) = p.uvs.as_mut() {
+                    v.push(c.uv);
+                }
+                if let Some(v) = p.colors.as_mut() {
+                    v.push(c.c);
+                }
+                if let Some(v) = p.feature_ids.as_mut() {
+                    v.push(c.row);
+                }
+                p.positions.len() as u32 - 1
+            });
+            p.indices.push(index);
+        }
+        p
+    }
+}
+
 /// The glb of the features `members`, vertices relative to `centre`.
 pub(crate) fn glb(
     features: &[Feature],
@@ -124,48 +199,34 @@ pub(crate) fn glb(
     textures: &HashMap<TextureId, Arc<GlbImage>>,
 ) -> Result<Vec<u8>, WriteError> {
     // One primitive per texture (None: untextured), rows in member order.
-    let mut prims: BTreeMap<Option<TextureId>, GlbPrimitive> = BTreeMap::new();
-    let mut images: Vec<GlbImage> = Vec::new();
-    let mut image_of: HashMap<TextureId, usize> = HashMap::new();
+    let mut soups: BTreeMap<Option<TextureId>, Soup> = BTreeMap::new();
     for (row, &i) in members.iter().enumerate() {
         let f = &features[i];
         for (t, tex) in f.textures.iter().enumerate() {
             let tex = tex.filter(|t| textures.contains_key(t));
-            let p = prims.entry(tex).or_insert_with(|| GlbPrimitive {
-                normals: Some(Vec::new()),
-                uvs: tex.map(|_| Vec::new()),
-                colors: Some(Vec::new()),
-                feature_ids: Some(Vec::new()),
-                double_sided: true,
-                ..Default::default()
-            });
-            if let Some(t) = tex
-                && p.image.is_none()
-            {
-                let k = *image_of.entry(t).or_insert_with(|| {
-                    images.push((*textures[&t]).clone());
-                    images.len() - 1
-                });
-                p.image = Some(k);
-            }
+            let soup = soups.entry(tex).or_default();
             for c in t * 3..t * 3 + 3 {
-                p.indices.push(p.positions.len() as u32);
-                p.positions.push(y_up(f.positions[c] - centre));
-                p.normals.get_or_insert_default().push(y_up(f.normals[c].as_dvec3()));
-                if let Some(uvs) = p.uvs.as_mut() {
-                    uvs.push(f.uvs[c].to_array());
-                }
-                p.colors.get_or_insert_default().push(f.colors[c]);
-                p.feature_ids.get_or_insert_default().push(row as u32);
+                soup.corners.push(Corner {
+                    p: y_up(f.positions[c] - centre),
+                    n: y_up(f.normals[c].as_dvec3()),
+                    uv: f.uvs[c].to_array(),
+                    c: f.colors[c],
+                    row: row as u32,
+                });
             }
         }
     }
-    let content = GlbContent {
-        primitives: prims.into_values().collect(),
-        images,
-        table: Some(table(features, members, schema)),
-        schema_id: SCHEMA_ID.into(),
-    };
+    let mut images: Vec<GlbImage> = Vec::new();
+    let mut primitives = Vec::with_capacity(soups.len());
+    for (tex, soup) in soups {
+        let image = tex.map(|t| {
+            images.push((*textures[&t]).clone());
+            images.len() - 1
+        });
+        primitives.push(soup.primitive(image));
+    }
+    let content =
+        GlbContent { primitives, images, table: Some(table(features, members, schema)), schema_id: SCHEMA_ID.into() };
     write_glb(&content)
 }
 
@@ -186,13 +247,13 @@ fn table(features: &[Feature], members: &[usize], schema: &Schema) -> PropertyTa
         values,
     };
     let mut properties = vec![
-        reserved("guid", Some("ID"), PropertyColumn::String(rows.iter().map(|f| f.guid.clone()).collect())),
-        reserved("class", None, PropertyColumn::String(rows.iter().map(|f| f.class.clone()).collect())),
-        reserved("family", None, PropertyColumn::String(rows.iter().map(|f| f.family.clone()).collect())),
+        reserved(RESERVED[0], Some("ID"), PropertyColumn::String(rows.iter().map(|f| f.guid.clone()).collect())),
+        reserved(RESERVED[1], None, PropertyColumn::String(rows.iter().map(|f| f.class.clone()).collect())),
+        reserved(RESERVED[2], None, PropertyColumn::String(rows.iter().map(|f| f.family.clone()).collect())),
     ];
     if rows.iter().any(|f| f.parent.is_some()) {
         properties.push(reserved(
-            "parent",
+            RESERVED[3],
             None,
             PropertyColumn::OptionalString(rows.iter().map(|f| f.parent.clone()).collect()),
         ));

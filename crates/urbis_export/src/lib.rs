@@ -12,7 +12,8 @@
 //!                       geometric error is the largest feature below it
 //!           ──content─► per tile: one glb (a primitive per texture, _FEATURE_ID_0
 //!                       per vertex, EXT_mesh_features, an EXT_structural_metadata
-//!                       property table: guid (semantic ID), class, family, parent,
+//!                       property table: urbis_guid (semantic ID), urbis_class,
+//!                       urbis_family, urbis_parent,
 //!                       every attribute), built in parallel
 //!           ──tileset─► tileset.json: the root placed ENU → ECEF, every tile
 //!                       translated to its own centre (f64), so glb vertices are

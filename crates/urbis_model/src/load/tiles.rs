@@ -107,15 +107,14 @@ fn class_of(a: &Attributes) -> SemanticClass {
     const NAMING_KEYS: [&str; 5] = ["class", "type", "featureType", "feature_type", "cityjson_type"];
     let named = || NAMING_KEYS.iter().filter_map(|k| a.str(k));
     let known = named().find_map(SemanticClass::from_name);
-    // A feature's own `class` (a CityJSON type, as Urbis writes it) is more
-    // specific than its property table's class.
-    if let Some(c) = a.str("class") {
-        if let Some(own) = SemanticClass::from_name(c) {
-            return own;
-        }
-        if let Some(family) = a.str("family").and_then(Family::from_name) {
-            return SemanticClass::new(c, family);
-        }
+    // Urbis' own export names each feature's class and family (`urbis convert`):
+    // more specific than its property table's class.
+    if let Some(c) = a.str("urbis_class") {
+        let family = a.str("urbis_family").and_then(Family::from_name);
+        return SemanticClass::new(
+            c,
+            family.or(SemanticClass::from_name(c).map(SemanticClass::family)).unwrap_or(Family::Generic),
+        );
     }
     let metadata = ["metadata.class", "content.class"].iter().find_map(|k| a.str(k));
     if let Some(m) = metadata {
