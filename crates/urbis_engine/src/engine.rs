@@ -23,6 +23,8 @@ pub struct Engine {
     pub scene: GpuScene,
     extractor: Extractor,
     selected: Option<Entity>,
+    /// The hovered entity and whether it was highlighted before.
+    hovered: Option<(Entity, bool)>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -35,7 +37,7 @@ impl Engine {
     pub fn new(model: CityModel, ctx: GpuContext, output_format: wgpu::TextureFormat) -> Self {
         let renderer = Renderer::new(&ctx, output_format);
         let scene = GpuScene::new(&ctx);
-        Self { model, ctx, renderer, scene, extractor: Extractor::default(), selected: None }
+        Self { model, ctx, renderer, scene, extractor: Extractor::default(), selected: None, hovered: None }
     }
 
     /// Extract phase: ECS → render data (only what changed).
@@ -121,5 +123,29 @@ impl Engine {
 
     pub fn selected(&self) -> Option<Entity> {
         self.selected
+    }
+
+    /// Highlights the entity under the cursor (none: nothing), giving the
+    /// previous one back the highlight it had (a query's, say).
+    pub fn hover(&mut self, entity: Option<Entity>) {
+        if self.hovered.map(|(e, _)| e) == entity {
+            return;
+        }
+        if let Some((old, was)) = self.hovered.take()
+            && let Some(mut s) = self.model.world.get_mut::<FeatureStyle>(old)
+        {
+            s.highlighted = was;
+        }
+        if let Some(e) = entity
+            && let Some(mut s) = self.model.world.get_mut::<FeatureStyle>(e)
+        {
+            let was = s.highlighted;
+            s.highlighted = true;
+            self.hovered = Some((e, was));
+        }
+    }
+
+    pub fn hovered(&self) -> Option<Entity> {
+        self.hovered.map(|(e, _)| e)
     }
 }

@@ -111,6 +111,8 @@ struct Viewer {
     summary: ViewSummary,
     hook: Option<Box<dyn FrameHook>>,
     hook_lines: Vec<String>,
+    /// The cursor moved since the hovered feature was last looked up.
+    hover_stale: bool,
 }
 
 /// Opens a window on the model and runs until the user quits.
@@ -145,6 +147,7 @@ pub fn run_viewer_with(
         summary: ViewSummary::default(),
         hook,
         hook_lines: Vec::new(),
+        hover_stale: false,
     };
     event_loop.run_app(&mut viewer).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     match viewer.error {
@@ -307,6 +310,27 @@ impl Viewer {
         }
     }
 
+    /// Highlights what is under the cursor (the whole building for a part),
+    /// from the last frame's feature ids; not while dragging.
+    fn hover(&mut self) {
+        if !std::mem::take(&mut self.hover_stale) || self.press.is_some() || self.frames == 0 {
+            return;
+        }
+        let (x, y) = self.cursor;
+        let Some(r) = self.running.as_mut() else { return };
+        if x < 0.0 || y < 0.0 || x >= r.config.width as f64 || y >= r.config.height as f64 {
+            r.engine.hover(None);
+            return;
+        }
+        match r.engine.pick(x as u32, y as u32) {
+            Ok(hit) => {
+                let whole = hit.map(|e| r.engine.model.world.get::<urbis_model::PartOf>(e).map_or(e, |p| p.0));
+                r.engine.hover(whole);
+            }
+            Err(e) => tracing::debug!("hover pick failed: {e}"),
+        }
+    }
+
     fn redraw(&mut self, event_loop: &ActiveEventLoop) {
         let now = Instant::now();
         let dt = (now - self.last_frame).as_secs_f64().min(0.1);
@@ -316,6 +340,7 @@ impl Viewer {
         if let Some(c) = self.hook.as_mut().and_then(|h| h.drive_camera()) {
             self.camera = Some(c);
         }
+        self.hover();
         let Some(camera) = self.camera else { return };
         let pose = GeodeticPose::from_camera(&camera);
         let Some(r) = self.running.as_mut() else {
@@ -350,7 +375,7 @@ impl Viewer {
                         "{:.0} fps  {:.5}, {:.5}  h {:.0} m  hdg {:.0}  pitch {:.0}",
                         self.fps, pose.lon, pose.lat, pose.height, pose.heading, pose.pitch
                     ),
-                    "WASD/QE fly  left-drag look  right-drag orbit  wheel zoom  click pick  F frame  Esc quit".into(),
+                    "WASD/QE fly  left-drag look  right-drag orbit  wheel zoom  hover highlights  click pick  F frame  Esc quit".into(),
                 ],
             }],
         };
@@ -466,6 +491,7 @@ impl ApplicationHandler for Viewer {
             WindowEvent::CursorMoved { position, .. } => {
                 let (dx, dy) = (position.x - self.cursor.0, position.y - self.cursor.1);
                 self.cursor = (position.x, position.y);
+                self.hover_stale = true;
                 if let Some((button, start, dragged)) = self.press {
                     let moved = dragged || (position.x - start.0).hypot(position.y - start.1) > 4.0;
                     self.press = Some((button, start, moved));

@@ -288,4 +288,14 @@ fn a_classified_photo_mesh_picks_highlights_and_styles_its_buildings() {
     }
     assert!(on_photo * 10 > ids.len(), "{on_photo} of {} pixels show the photo mesh", ids.len());
     assert!(on_chosen * 100 > ids.len(), "{on_chosen} of {} pixels show the chosen building", ids.len());
+    // Hovering the building highlights it on the mesh; leaving it restores the picture.
+    let at = |img: &image::RgbaImage| *img.get_pixel(x as u32, y as u32);
+    engine.hover(Some(top));
+    let hovered = render_image(&mut engine, &camera, &lighting, None, 480, 270).expect("render");
+    let (before, during) = (at(&img.image), at(&hovered.image));
+    let change = (0..3).map(|k| (i16::from(before[k]) - i16::from(during[k])).abs()).max().unwrap_or(0);
+    assert!(change > 20, "the hovered roof stays {before:?} -> {during:?}");
+    engine.hover(None);
+    let after = render_image(&mut engine, &camera, &lighting, None, 480, 270).expect("render");
+    assert_eq!(at(&after.image), before, "leaving the building restores its colour");
 }
