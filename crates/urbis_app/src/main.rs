@@ -155,6 +155,10 @@ pub struct ExportArgs {
     /// JPEG quality of the textures (1-100).
     #[arg(long, default_value_t = 85)]
     pub jpeg_quality: u8,
+    /// No coarse levels: each feature in the tile of its size, ADD refinement (by default inner tiles
+    /// hold their subtree simplified, REPLACE refinement).
+    #[arg(long)]
+    pub no_lod: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -166,6 +170,7 @@ impl ExportArgs {
             max_features: self.max_features.max(1),
             max_triangles: self.max_triangles.max(1),
             jpeg_quality: self.jpeg_quality.clamp(1, 100),
+            lod: !self.no_lod,
         }
     }
 }

@@ -78,5 +78,40 @@ fn sample_city_writes_a_photo_mesh_that_loads_back() {
         assert!((u.min.truncate() - lo).abs().max_element() < 1.0, "{:?} vs {lo}", u.min);
         assert!((u.max.truncate() - hi).abs().max_element() < 1.0, "{:?} vs {hi}", u.max);
     }
+
+    // `urbis monomerize` writes the cut buildings and the ground as 3D Tiles, which load back.
+    let footprints = city.join("district.city.json");
+    let tiles = root.join("monomerized");
+    let run = Command::new(env!("CARGO_BIN_EXE_urbis"))
+        .arg("monomerize")
+        .arg(&mesh)
+        .arg(&footprints)
+        .arg("--out")
+        .arg(&tiles)
+        .arg("--json")
+        .output()
+        .expect("run");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON");
+    assert!(report["features"].as_u64().is_some_and(|n| n >= 265 + 64), "{report}");
+    let out = Command::new(env!("CARGO_BIN_EXE_urbis")).arg("inspect").arg(&tiles).arg("--json").output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["counts"]["Ground"].as_u64(), Some(64), "{}", v["counts"]);
+    assert!(v["counts"]["Building"].as_u64().is_some_and(|n| n >= 265), "{}", v["counts"]);
+
+    // `--classify-by` on the streamed mesh: the selected building is found and described.
+    let png = root.join("classified.png");
+    let run = Command::new(env!("CARGO_BIN_EXE_urbis"))
+        .arg("render")
+        .arg(&mesh)
+        .arg("--classify-by")
+        .arg(&footprints)
+        .args(["--select", "XA-B00001", "--width", "320", "--height", "180", "--out"])
+        .arg(&png)
+        .output()
+        .expect("run");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(png.is_file());
     let _ = std::fs::remove_dir_all(&root);
 }

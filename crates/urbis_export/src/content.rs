@@ -78,11 +78,13 @@ impl Schema {
     }
 }
 
-/// Every texture the features use, as JPEG (PNG when it has transparency), encoded once.
+/// Every texture the features use, as JPEG (PNG when it has transparency),
+/// encoded once, halved `halvings` times (not below 16 px) for coarse levels.
 pub(crate) fn encode_textures(
     model: &CityModel,
     features: &[Feature],
     quality: u8,
+    halvings: u32,
 ) -> HashMap<TextureId, Arc<GlbImage>> {
     let mut used: Vec<TextureId> = features.iter().flat_map(|f| f.textures.iter().flatten().copied()).collect();
     used.sort_unstable();
@@ -90,7 +92,17 @@ pub(crate) fn encode_textures(
     let store = model.world.resource::<TextureStore>();
     used.par_iter()
         .filter_map(|&t| {
-            let img = store.get(t)?;
+            let full = store.get(t)?;
+            let (w, h) = (full.width(), full.height());
+            let scaled;
+            let img = if halvings == 0 || w.min(h) <= 16 {
+                full
+            } else {
+                let f = 1u32 << halvings.min(16);
+                let (sw, sh) = ((w / f).max(16.min(w)), (h / f).max(16.min(h)));
+                scaled = Arc::new(image::imageops::resize(&**full, sw, sh, image::imageops::FilterType::Triangle));
+                &scaled
+            };
             let opaque = img.pixels().all(|p| p[3] == 255);
             let mut bytes = Vec::new();
             let ok = if opaque {

@@ -7,8 +7,10 @@
 //!
 //! ```text
 //! CityModel ──gather──► Feature (ENU f64 triangles, uvs, colours, texture, class, attributes)
-//!           ──tree────► loose quadtree over the plan: a feature lives in the
-//!                       smallest cell its size allows (ADD refinement); a tile's
+//!           ──tree────► loose quadtree over the plan; by default features go to
+//!                       the leaves and inner tiles hold their subtree simplified
+//!                       (meshoptimizer, REPLACE; `lod`), else a feature lives in
+//!                       the smallest cell its size allows (ADD) and a tile's
 //!                       geometric error is the largest feature below it
 //!           ──content─► per tile: one glb (a primitive per texture, _FEATURE_ID_0
 //!                       per vertex, EXT_mesh_features, an EXT_structural_metadata
@@ -26,6 +28,7 @@
 
 mod content;
 mod gather;
+mod lod;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -45,11 +48,14 @@ pub struct ExportOptions {
     pub max_triangles: usize,
     /// JPEG quality of textures (1–100).
     pub jpeg_quality: u8,
+    /// Coarse levels: inner tiles hold their subtree simplified (REPLACE
+    /// refinement); without, features sit at the level of their size (ADD).
+    pub lod: bool,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        Self { max_features: 400, max_triangles: 150_000, jpeg_quality: 85 }
+        Self { max_features: 400, max_triangles: 40_000, jpeg_quality: 85, lod: true }
     }
 }
 
@@ -95,26 +101,60 @@ pub fn export_3dtiles(
         return Err(ExportError::Empty);
     }
     let schema = content::Schema::of(&features);
-    let tree = tree::build(&features, opts);
+    let mut tree = tree::build(&features, opts, opts.lod);
     let tiles_dir = out.join("tiles");
     std::fs::create_dir_all(&tiles_dir).map_err(io(&tiles_dir))?;
-    let textures = content::encode_textures(model, &features, opts.jpeg_quality);
-    let with_content: Vec<usize> = (0..tree.nodes.len()).filter(|&i| !tree.nodes[i].features.is_empty()).collect();
+    let halvings = |n: &tree::Node| if n.subtree.is_empty() { 0 } else { (n.leaf_depth - n.depth) as u32 };
+    let most = tree.nodes.iter().map(halvings).max().unwrap_or(0);
+    let textures: Vec<_> =
+        (0..=most).map(|k| content::encode_textures(model, &features, opts.jpeg_quality, k)).collect();
+    let with_content: Vec<usize> = (0..tree.nodes.len())
+        .filter(|&i| !tree.nodes[i].features.is_empty() || !tree.nodes[i].subtree.is_empty())
+        .collect();
     let total = with_content.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
-    let sizes: Vec<(usize, u64)> = with_content
+    let written: Vec<(usize, u64, f64)> = with_content
         .par_iter()
         .map(|&i| {
             let node = &tree.nodes[i];
             let name = format!("tiles/{}.glb", node.name);
-            let glb = content::glb(&features, &node.features, node.centre, &schema, &textures)
-                .map_err(|source| ExportError::Write { tile: name.clone(), source })?;
+            let textures = &textures[halvings(node) as usize];
+            let fail = |source| ExportError::Write { tile: name.clone(), source };
+            let (glb, error) = if node.subtree.is_empty() {
+                (content::glb(&features, &node.features, node.centre, &schema, textures).map_err(fail)?, node.error)
+            } else {
+                // A coarse level: the subtree simplified to a 64th of the cell.
+                let target = node.side / 64.0;
+                let mut error: f64 = 0.0;
+                let mut coarse = Vec::new();
+                for &k in &node.subtree {
+                    match lod::simplified(&features[k], target) {
+                        Some((f, e)) => {
+                            error = error.max(e);
+                            coarse.push(f);
+                        }
+                        None => error = error.max(features[k].diagonal),
+                    }
+                }
+                let members: Vec<usize> = (0..coarse.len()).collect();
+                (content::glb(&coarse, &members, node.centre, &schema, textures).map_err(fail)?, error)
+            };
             let path = out.join(&name);
             std::fs::write(&path, &glb).map_err(io(&path))?;
             progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
-            Ok((i, glb.len() as u64))
+            Ok((i, glb.len() as u64, error))
         })
         .collect::<Result<_, ExportError>>()?;
+    if opts.lod {
+        // A coarse tile's error is what it leaves out, and never below its children's.
+        for &(i, _, e) in &written {
+            tree.nodes[i].error = e;
+        }
+        for i in (0..tree.nodes.len()).rev() {
+            let below = tree.nodes[i].children.iter().map(|&c| tree.nodes[c].error).fold(0.0, f64::max);
+            tree.nodes[i].error = tree.nodes[i].error.max(below);
+        }
+    }
     let frame = model.frame();
     let doc = TilesetDoc {
         geometric_error: tree.nodes[0].error.max(features.iter().map(|f| f.diagonal).fold(0.0, f64::max)),
@@ -130,8 +170,8 @@ pub fn export_3dtiles(
         features: features.len(),
         tiles: tree.nodes.len(),
         triangles: features.iter().map(|f| (f.positions.len() / 3) as u64).sum(),
-        textures: textures.len(),
-        bytes: sizes.iter().map(|(_, b)| b).sum::<u64>() + json.len() as u64,
+        textures: textures[0].len(),
+        bytes: written.iter().map(|(_, b, _)| b).sum::<u64>() + json.len() as u64,
         depth: tree.nodes.iter().map(|n| n.depth).max().unwrap_or(0),
         skipped,
     })
@@ -153,8 +193,8 @@ fn tile_node(tree: &tree::Tree, i: usize, frame: &urbis_geo::CityFrame) -> TileN
     TileNode {
         bounding_box: box_around(lo.to_array(), hi.to_array()),
         geometric_error: n.error,
-        refine: Refine::Add,
-        content_uri: (!n.features.is_empty()).then(|| format!("tiles/{}.glb", n.name)),
+        refine: if tree.replace { Refine::Replace } else { Refine::Add },
+        content_uri: (!n.features.is_empty() || !n.subtree.is_empty()).then(|| format!("tiles/{}.glb", n.name)),
         transform: Some(transform.to_cols_array()),
         children: n.children.iter().map(|&c| tile_node(tree, c, frame)).collect(),
     }

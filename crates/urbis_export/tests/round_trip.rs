@@ -47,8 +47,8 @@ fn entries(model: &mut CityModel) -> HashMap<String, Entry> {
         .collect()
 }
 
-fn export(model: &CityModel, out: &Path) -> urbis_export::ExportReport {
-    let opts = urbis_export::ExportOptions { max_features: 150, ..Default::default() };
+fn export(model: &CityModel, out: &Path, lod: bool) -> urbis_export::ExportReport {
+    let opts = urbis_export::ExportOptions { max_features: 150, lod, ..Default::default() };
     urbis_export::export_3dtiles(model, out, &opts, &|_, _| {}).expect("export")
 }
 
@@ -188,21 +188,24 @@ fn the_sample_city_round_trips_through_3d_tiles() {
     let city = urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &Default::default()).expect("sample city");
     let (mut model, _) = urbis_model::open_city(&[city]).expect("load");
     let before = entries(&mut model);
-    let out = temp("city");
-    let report = export(&model, &out);
-    println!("{report:?}");
-    assert!(report.features > 5000 && report.depth >= 2, "{} features, depth {}", report.features, report.depth);
-    let tiles = check_tileset(&out);
-    assert_eq!(tiles, report.tiles);
-    validate_glbs(&out);
-    let mut back = reload(&out);
-    let after = entries(&mut back);
-    let checked = compare(&before, &after, report.features);
-    // Parts name their building.
-    let parts = after.values().filter(|e| e.class.name() == "BuildingPart").count();
-    assert!(parts > 10 && after.values().filter(|e| e.attributes.get("urbis_parent").is_some()).count() >= parts);
-    println!("{checked} features compared, {parts} parts");
-    let _ = std::fs::remove_dir_all(&out);
+    // Both tree forms: features at the level of their size (ADD), and coarse inner tiles (REPLACE).
+    for lod in [false, true] {
+        let out = temp(if lod { "city-lod" } else { "city-add" });
+        let report = export(&model, &out, lod);
+        println!("{report:?}");
+        assert!(report.features > 5000 && report.depth >= 2, "{} features, depth {}", report.features, report.depth);
+        let tiles = check_tileset(&out);
+        assert_eq!(tiles, report.tiles);
+        validate_glbs(&out);
+        let mut back = reload(&out);
+        let after = entries(&mut back);
+        let checked = compare(&before, &after, report.features);
+        // Parts name their building.
+        let parts = after.values().filter(|e| e.class.name() == "BuildingPart").count();
+        assert!(parts > 10 && after.values().filter(|e| e.attributes.get("urbis_parent").is_some()).count() >= parts);
+        println!("lod {lod}: {checked} features compared, {parts} parts");
+        let _ = std::fs::remove_dir_all(&out);
+    }
 }
 
 #[test]
@@ -213,15 +216,34 @@ fn a_monomerized_photo_mesh_round_trips_with_its_textures() {
     urbis_sample_city::write_photo_mesh(&dir.join("mesh"), &mesh).expect("mesh");
     let footprints = dir.join("district.city.json");
     std::fs::write(&footprints, serde_json::to_vec(&city.cityjson).expect("json")).expect("write");
-    let opts = LoadOptions { detail: TileDetail::Finest, monomerize_by: vec![footprints], ..Default::default() };
+    let opts =
+        LoadOptions { detail: TileDetail::Finest, monomerize_by: vec![footprints.clone()], ..Default::default() };
     let (mut model, _) = urbis_model::open_city_opts(&[dir.join("mesh")], &opts).expect("monomerize");
     let before = entries(&mut model);
     let buildings = before.values().filter(|e| e.class.name() == "Building").count();
     assert!(buildings >= 265, "{buildings} buildings cut");
+    // The same buildings, GUIDs and attributes under dynamic monomerization.
+    let opts = LoadOptions { detail: TileDetail::Finest, classify_by: vec![footprints], ..Default::default() };
+    let (mut classified, _) = urbis_model::open_city_opts(&[dir.join("mesh")], &opts).expect("classify");
+    let volumes = entries(&mut classified);
+    for (guid, b) in before.iter().filter(|(_, e)| e.class.name() == "Building") {
+        let v = volumes.get(guid).unwrap_or_else(|| panic!("{guid}: cut, but no classification volume"));
+        assert_eq!(v.attributes.0, b.attributes.0, "{guid}: attributes differ between the methods");
+    }
     let out = dir.join("tiles3d");
-    let report = export(&model, &out);
+    let report = export(&model, &out, true);
     assert_eq!(report.textures, 64, "one texture per finest photo file");
     check_tileset(&out);
+    // The root is a coarse level: fewer triangles than the mesh, a positive error, REPLACE.
+    let root = urbis_formats::gltf::read(&out.join("tiles/0.glb")).expect("root glb");
+    let root_triangles: usize =
+        root.primitives.iter().map(|p| p.indices.as_ref().map_or(p.positions.len(), Vec::len) / 3).sum();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("tileset.json")).expect("json")).expect("json");
+    println!("root: {root_triangles} of {} triangles, error {}", report.triangles, doc["root"]["geometricError"]);
+    assert!((root_triangles as u64) * 2 < report.triangles, "{root_triangles} of {}", report.triangles);
+    assert!(doc["root"]["geometricError"].as_f64().is_some_and(|e| e > 0.5));
+    assert_eq!(doc["root"]["refine"], "REPLACE");
     validate_glbs(&out);
     let mut back = reload(&out);
     let after = entries(&mut back);
