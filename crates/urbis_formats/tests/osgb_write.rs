@@ -65,6 +65,56 @@ fn a_paged_lod_round_trips() {
     assert_eq!(img.decode_rgba().expect("decodes").dimensions(), (16, 8));
 }
 
+/// An 8 × 8 DXT1 DDS file of four single-colour 4 × 4 blocks (red, green,
+/// blue, white: RGB565 colour 0 of each block, every index 0), written byte
+/// by byte after Microsoft's DDS_HEADER layout.
+fn dds_dxt1() -> Vec<u8> {
+    let mut b = b"DDS ".to_vec();
+    let mut u32le = |v: u32| b.extend(v.to_le_bytes());
+    // dwSize, dwFlags (CAPS | HEIGHT | WIDTH | PIXELFORMAT | LINEARSIZE), height, width, linear size, depth, mips.
+    for v in [124, 0x0008_1007, 8, 8, 32, 0, 0] {
+        u32le(v);
+    }
+    for _ in 0..11 {
+        u32le(0); // dwReserved1
+    }
+    // DDS_PIXELFORMAT: size, DDPF_FOURCC, 'DXT1', then bit count and masks.
+    for v in [32, 0x4, u32::from_le_bytes(*b"DXT1"), 0, 0, 0, 0, 0] {
+        u32le(v);
+    }
+    for v in [0x1000, 0, 0, 0, 0] {
+        u32le(v); // dwCaps (TEXTURE), dwCaps2..4, dwReserved2
+    }
+    for colour in [0xF800u16, 0x07E0, 0x001F, 0xFFFF] {
+        b.extend(colour.to_le_bytes());
+        b.extend(0u16.to_le_bytes()); // colour 1: black, below colour 0 (four-colour mode)
+        b.extend(0u32.to_le_bytes()); // every texel takes colour 0
+    }
+    b
+}
+
+#[test]
+fn an_embedded_dds_texture_decodes() {
+    let mut t = tile(vec![]);
+    t.mesh.image = Some(("tex.dds".into(), dds_dxt1()));
+    let f = read_osgb(&write_osgb(&t), "dds.osgb").expect("reads back");
+    let tex = f.root.drawables[0].state_set.as_ref().and_then(|s| s.texture(0)).expect("texture");
+    let img = tex.image.as_ref().expect("image").decode_rgba().expect("DXT1 decodes");
+    assert_eq!(img.dimensions(), (8, 8));
+    // Blocks in row order; RGB565 31/63 expand to 255.
+    for (x, y, rgb) in [(1, 1, [255, 0, 0]), (6, 2, [0, 255, 0]), (2, 5, [0, 0, 255]), (7, 7, [255, 255, 255])] {
+        let p = img.get_pixel(x, y);
+        assert_eq!([p[0], p[1], p[2]], rgb, "texel {x},{y}");
+    }
+    // A truncated DDS is an error naming the image, not a panic.
+    let mut cut = tile(vec![]);
+    cut.mesh.image = Some(("cut.dds".into(), dds_dxt1()[..100].to_vec()));
+    let f = read_osgb(&write_osgb(&cut), "cut.osgb").expect("the file reads; the image is bad");
+    let tex = f.root.drawables[0].state_set.as_ref().and_then(|s| s.texture(0)).expect("texture");
+    let e = tex.image.as_ref().expect("image").decode_rgba().expect_err("truncated");
+    assert!(e.to_string().contains("cut.dds"), "{e}");
+}
+
 #[test]
 fn a_leaf_is_a_geode() {
     let t = tile(vec![]);

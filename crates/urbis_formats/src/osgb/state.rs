@@ -198,18 +198,16 @@ impl OsgbImage {
         }
     }
 
-    /// Decodes the base level to RGBA8, first row at the top: embedded JPEG
-    /// or PNG files through the `image` crate, raw 8-bit RGB(A) /
+    /// Decodes the base level to RGBA8, first row at the top: embedded JPEG,
+    /// PNG or DDS (DXT1/3/5) files through the `image` crate, raw 8-bit RGB(A) /
     /// luminance(-alpha) / BGR(A) pixels directly (flipped when stored
     /// bottom-up). Texture coordinates are OpenGL's, `t` up: sample row
-    /// `(1 − t) · height`. DDS, compressed and external images are errors.
+    /// `(1 − t) · height`. Raw compressed pixels and external images are errors.
     pub fn decode_rgba(&self) -> Result<image::RgbaImage, FormatError> {
         match &self.payload {
             ImagePayload::External => Err(self.error("the image is external (not embedded in this file)")),
             ImagePayload::InlineFile(bytes) => {
-                if bytes.starts_with(b"DDS ") {
-                    return Err(self.error("unsupported: DDS images are not decoded"));
-                }
+                // JPEG, PNG, or DDS (DXT1/3/5, as ContextCapture writes).
                 image::load_from_memory(bytes).map(|i| i.to_rgba8()).map_err(|e| self.error(e.to_string()))
             }
             ImagePayload::Pixels(p) => self.decode_pixels(p),
