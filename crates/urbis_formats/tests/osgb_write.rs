@@ -116,6 +116,50 @@ fn an_embedded_dds_texture_decodes() {
 }
 
 #[test]
+fn external_images_are_read_from_beside_the_tile() {
+    let dir = std::env::temp_dir().join(format!("urbis-osgb-external-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let png = {
+        let img = image::RgbImage::from_pixel(4, 2, image::Rgb([10, 200, 30]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).expect("png");
+        out.into_inner()
+    };
+    std::fs::write(dir.join("tex.png"), &png).expect("image");
+    // Beside the tile by name, and by the bare name of a path from the machine that made it.
+    for (name, found) in [("tex.png", true), ("D:\\survey\\textures\\tex.png", true), ("gone.png", false)] {
+        let mut t = tile(vec![]);
+        t.mesh.image = Some((name.into(), Vec::new()));
+        let path = dir.join("t.osgb");
+        std::fs::write(&path, write_osgb(&t)).expect("write");
+        let f = urbis_formats::osgb::read_osgb_file(&path).expect("reads");
+        let tex = f.root.drawables[0].state_set.as_ref().and_then(|s| s.texture(0)).expect("texture");
+        let img = tex.image.as_ref().expect("image");
+        assert_eq!(img.file_name, name);
+        if found {
+            let rgba = img.decode_rgba().expect("decodes");
+            assert_eq!((rgba.dimensions(), rgba.get_pixel(3, 1).0), ((4, 2), [10, 200, 30, 255]), "{name}");
+        } else {
+            assert_eq!(img.payload, ImagePayload::External);
+            assert!(img.decode_rgba().is_err());
+        }
+    }
+    // An image name that climbs out of the dataset is not read.
+    let outside = dir.parent().expect("parent").join(format!("urbis-osgb-outside-{}.png", std::process::id()));
+    std::fs::write(&outside, &png).expect("outside image");
+    let mut t = tile(vec![]);
+    t.mesh.image = Some((format!("../{}", outside.file_name().expect("name").to_string_lossy()), Vec::new()));
+    let bytes = write_osgb(&t);
+    let mut f = read_osgb(&bytes, "t.osgb").expect("reads");
+    let warnings = f.embed_external_images(&urbis_formats::gltf::DirResources { dir: dir.clone() });
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("t.osgb") && warnings[0].contains("external image"), "{}", warnings[0]);
+    let _ = std::fs::remove_file(&outside);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_leaf_is_a_geode() {
     let t = tile(vec![]);
     let f = read_osgb(&write_osgb(&t), "leaf.osgb").expect("reads back");

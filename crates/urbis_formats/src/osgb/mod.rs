@@ -203,10 +203,65 @@ pub fn read_osgb(bytes: &[u8], path: &str) -> Result<OsgbFile, FormatError> {
     parse::read(bytes, path)
 }
 
-/// Reads an `.osgb` file from disk (size-limited by [`crate::read_file`]).
+/// Reads an `.osgb` file from disk (size-limited by [`crate::read_file`]);
+/// external texture images are read from beside it.
 pub fn read_osgb_file(path: &Path) -> Result<OsgbFile, FormatError> {
     let bytes = crate::read_file(path)?;
-    read_osgb(&bytes, &path.display().to_string())
+    let mut file = read_osgb(&bytes, &path.display().to_string())?;
+    let dir = crate::gltf::DirResources { dir: path.parent().unwrap_or(Path::new(".")).to_path_buf() };
+    for w in file.embed_external_images(&dir) {
+        tracing::warn!("{w}");
+    }
+    Ok(file)
+}
+
+impl OsgbFile {
+    /// Reads the external texture images (`IMAGE_EXTERNAL`: a file name,
+    /// relative to the tile, or an absolute path of the machine that made
+    /// it, of which the bare name is tried) through `resources` and keeps
+    /// their bytes as if embedded. Returns what could not be read, naming
+    /// the tile and the image; those images stay external (not drawn).
+    pub fn embed_external_images(&mut self, resources: &dyn crate::gltf::Resources) -> Vec<String> {
+        let mut loaded: std::collections::HashMap<String, Result<std::sync::Arc<[u8]>, String>> = Default::default();
+        let mut warnings = Vec::new();
+        let mut visit = |s: &mut StateSet| {
+            for unit in &mut s.texture_attributes {
+                for (attr, _) in unit {
+                    let StateAttribute::Texture2D(t) = attr else { continue };
+                    let Some(img) = t.image.as_mut().filter(|i| i.payload == ImagePayload::External) else { continue };
+                    let got = loaded.entry(img.file_name.clone()).or_insert_with(|| {
+                        let bare = img.file_name.rsplit(['/', '\\']).next().unwrap_or_default().to_string();
+                        resources
+                            .load(&img.file_name)
+                            .or_else(|e| if bare != img.file_name { resources.load(&bare) } else { Err(e) })
+                            .map(std::sync::Arc::from)
+                            .map_err(|e| {
+                                format!("{} (byte {}): external image {}: {e}", img.path, img.offset, img.file_name)
+                            })
+                    });
+                    match got {
+                        Ok(bytes) => img.payload = ImagePayload::InlineFile(bytes.clone()),
+                        Err(e) => warnings.push(e.clone()),
+                    }
+                }
+            }
+        };
+        fn walk(node: &mut OsgbNode, f: &mut dyn FnMut(&mut StateSet)) {
+            if let Some(s) = node.state_set.as_mut() {
+                f(s);
+            }
+            for g in &mut node.drawables {
+                if let Some(s) = g.state_set.as_mut() {
+                    f(s);
+                }
+            }
+            for c in &mut node.children {
+                walk(c, f);
+            }
+        }
+        walk(&mut self.root, &mut visit);
+        warnings
+    }
 }
 
 impl PagedLod {

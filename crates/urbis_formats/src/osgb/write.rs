@@ -28,7 +28,8 @@ pub struct OsgbMesh {
     pub positions: Vec<[f32; 3]>,
     pub tex_coords: Vec<[f32; 2]>,
     pub triangles: Vec<[u32; 3]>,
-    /// `(file name, file bytes)` of the texture image.
+    /// `(file name, file bytes)` of the texture image; empty bytes write an
+    /// external image (OpenSceneGraph reads the file name beside the tile).
     pub image: Option<(String, Vec<u8>)>,
 }
 
@@ -215,8 +216,13 @@ impl Writer {
         // Image: class name, id, file name, write hint, IMAGE_INLINE_FILE, bytes, object fields.
         let id = self.next_id;
         self.next_id += 1;
-        self.bool(true).str("osg::Image").u32(id).str(name).i32(0).i32(1).len(bytes.len());
-        self.b.extend_from_slice(bytes);
+        self.bool(true).str("osg::Image").u32(id).str(name).i32(0);
+        if bytes.is_empty() {
+            self.i32(2); // IMAGE_EXTERNAL: read from the file name
+        } else {
+            self.i32(1).len(bytes.len());
+            self.b.extend_from_slice(bytes);
+        }
         self.str(name).i32(2).bool(false);
         self.i32(0).i32(0); // TextureWidth, TextureHeight
     }

@@ -115,7 +115,13 @@ pub fn parse_content(
         Magic::I3dm => TileContent::I3dm(Box::new(binary::parse_i3dm(bytes, name, resources)?)),
         Magic::Pnts => TileContent::Pnts(Box::new(binary::parse_pnts(bytes)?)),
         Magic::Cmpt => TileContent::Cmpt(binary::parse_cmpt(bytes, name, resources, depth)?),
-        Magic::Osgb => TileContent::Osgb(Box::new(crate::osgb::read_osgb(bytes, name).map_err(TileError::Format)?)),
+        Magic::Osgb => {
+            let mut file = crate::osgb::read_osgb(bytes, name).map_err(TileError::Format)?;
+            for w in file.embed_external_images(resources) {
+                tracing::warn!("{w}");
+            }
+            TileContent::Osgb(Box::new(file))
+        }
         Magic::Subtree => return Err(TileError::at(0, "a subtree is not tile content")),
         Magic::Unknown => return Err(TileError::at(0, "unknown content: no glTF, b3dm, i3dm, pnts or cmpt magic")),
     })
