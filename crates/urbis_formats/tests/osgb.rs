@@ -186,7 +186,21 @@ fn metadata_xml_srs_variants() {
     let wkt = r#"PROJCS["CGCS2000 / 3-degree Gauss-Kruger CM 114E",GEOGCS["China Geodetic Coordinate System 2000",DATUM["China_2000",SPHEROID["CGCS2000",6378137,298.257222101]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],UNIT["metre",1]]"#;
     let escaped = wkt.replace('"', "&quot;");
     let m = read_metadata_xml(&doc(&escaped, ""), "m.xml").expect("wkt");
-    assert_eq!(m.srs, Srs::Wkt(wkt.to_string()), "entities unescaped");
+    assert_eq!(m.srs, Srs::Wkt(wkt.to_string()), "entities unescaped; no code of its own");
+
+    // WKT that names its EPSG code (EPSG's own WKT 1 and WKT 2 of EPSG:4547, whose
+    // nested base CRS is EPSG:4490) is read as that code, not the nested one.
+    let wkt1 = r#"PROJCS["CGCS2000 / 3-degree Gauss-Kruger CM 114E",GEOGCS["China Geodetic Coordinate System 2000",DATUM["China_2000",SPHEROID["CGCS2000",6378137,298.257222101,AUTHORITY["EPSG","1024"]],AUTHORITY["EPSG","1043"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4490"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",114],PARAMETER["scale_factor",1],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AUTHORITY["EPSG","4547"]]"#;
+    let wkt2 = r#"PROJCRS["CGCS2000 / 3-degree Gauss-Kruger CM 114E",BASEGEOGCRS["China Geodetic Coordinate System 2000",DATUM["China 2000",ELLIPSOID["CGCS2000",6378137,298.257222101,LENGTHUNIT["metre",1]]],ID["EPSG",4490]],CONVERSION["3-degree Gauss-Kruger CM 114E",METHOD["Transverse Mercator",ID["EPSG",9807]]],CS[Cartesian,2],AXIS["northing (X)",north],AXIS["easting (Y)",east],LENGTHUNIT["metre",1],ID["EPSG",4547]]"#;
+    let compound = r#"COMPD_CS["CGCS2000 / 3-degree Gauss-Kruger CM 114E + Yellow Sea 1985 height",PROJCS["CGCS2000 / 3-degree Gauss-Kruger CM 114E",GEOGCS["CGCS2000",DATUM["China_2000",SPHEROID["CGCS2000",6378137,298.257222101]],AUTHORITY["EPSG","4490"]],PROJECTION["Transverse_Mercator"],UNIT["metre",1],AUTHORITY["EPSG","4547"]],VERT_CS["Yellow Sea 1985 height",VERT_DATUM["Yellow Sea 1985",2005],UNIT["metre",1],AUTHORITY["EPSG","5737"]]]"#;
+    for (w, srs) in [
+        (wkt1, Srs::Epsg { code: 4547, vertical: None }),
+        (wkt2, Srs::Epsg { code: 4547, vertical: None }),
+        (compound, Srs::Epsg { code: 4547, vertical: Some(5737) }),
+    ] {
+        let m = read_metadata_xml(&doc(&w.replace('"', "&quot;"), ""), "m.xml").expect("wkt");
+        assert_eq!(m.srs, srs, "{}", &w[..40]);
+    }
 
     // Malformed: each names the field.
     for (srs, origin, field) in [

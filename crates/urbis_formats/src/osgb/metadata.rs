@@ -22,7 +22,8 @@ pub enum Srs {
     Epsg { code: u32, vertical: Option<u32> },
     /// `ENU:lat,lon`: a local east-north-up frame at that WGS84 point (degrees).
     Enu { latitude: f64, longitude: f64 },
-    /// A WKT definition, as written.
+    /// A WKT definition that names no EPSG code for itself, as written
+    /// (one that does is read as [`Srs::Epsg`], see [`wkt_epsg`]).
     Wkt(String),
 }
 
@@ -215,9 +216,76 @@ fn parse_srs(s: &str) -> Result<Srs, String> {
         if depth != 0 || in_quotes {
             return Err(format!("WKT `{}…` has unbalanced brackets or quotes", s.chars().take(30).collect::<String>()));
         }
-        return Ok(Srs::Wkt(s.to_string()));
+        return Ok(match wkt_epsg(s) {
+            Some((code, vertical)) => Srs::Epsg { code, vertical },
+            None => Srs::Wkt(s.to_string()),
+        });
     }
     Err(format!("`{}` is neither EPSG:code, ENU:lat,lon nor WKT", s.chars().take(40).collect::<String>()))
+}
+
+/// The EPSG code a WKT CRS names for itself: `AUTHORITY["EPSG","4547"]`
+/// (WKT 1) or `ID["EPSG",4547]` (WKT 2) directly inside its outermost
+/// element, not one of a nested datum or base CRS. A compound CRS without
+/// its own code gives its components' codes (horizontal, vertical).
+pub fn wkt_epsg(wkt: &str) -> Option<(u32, Option<u32>)> {
+    // Elements at each depth: (depth, keyword, bracket content start).
+    let bytes = wkt.as_bytes();
+    let mut depth = 0usize;
+    let mut in_quotes = false;
+    let mut word_start = 0usize;
+    let mut found: Vec<(usize, String, usize)> = Vec::new();
+    for (i, &c) in bytes.iter().enumerate() {
+        match c {
+            b'"' => in_quotes = !in_quotes,
+            b'[' | b'(' if !in_quotes => {
+                let keyword = wkt[word_start..i].trim().trim_start_matches(',').trim().to_ascii_uppercase();
+                depth += 1;
+                found.push((depth, keyword, i + 1));
+                word_start = i + 1;
+            }
+            b']' | b')' if !in_quotes => {
+                depth = depth.saturating_sub(1);
+                word_start = i + 1;
+            }
+            b',' if !in_quotes => word_start = i + 1,
+            _ => {}
+        }
+    }
+    let code_of = |start: usize| -> Option<u32> {
+        let rest = &wkt[start..];
+        let end = rest.find([']', ')'])?;
+        let mut parts = rest[..end].split(',').map(|t| t.trim().trim_matches('"'));
+        let (authority, code) = (parts.next()?, parts.next()?);
+        authority.eq_ignore_ascii_case("EPSG").then(|| code.parse().ok()).flatten()
+    };
+    let is_code = |k: &str| k == "AUTHORITY" || k == "ID";
+    // The outermost element's own code.
+    if let Some(code) = found.iter().filter(|(d, k, _)| *d == 2 && is_code(k)).find_map(|(_, _, s)| code_of(*s)) {
+        return Some((code, None));
+    }
+    // A compound CRS: its components' own codes.
+    let top = found.first().map(|(_, k, _)| k.as_str())?;
+    if top == "COMPD_CS" || top == "COMPOUNDCRS" {
+        let mut codes = Vec::new();
+        let mut current: Option<usize> = None;
+        for (d, k, s) in &found {
+            if *d == 2 && !is_code(k) {
+                current = Some(codes.len());
+                codes.push(None);
+            }
+            if *d == 3
+                && is_code(k)
+                && let Some(c) = current
+                && codes[c].is_none()
+            {
+                codes[c] = code_of(*s);
+            }
+        }
+        let horizontal = codes.first().copied().flatten()?;
+        return Some((horizontal, codes.get(1).copied().flatten()));
+    }
+    None
 }
 
 fn parse_origin(s: &str) -> Result<DVec3, String> {

@@ -37,7 +37,7 @@ pub(crate) fn find_metadata(path: &Path) -> Result<Option<OsgbMetadata>, LoadErr
             if let Srs::Wkt(_) = meta.srs {
                 return Err(FormatError::Unsupported {
                     path: m.display().to_string(),
-                    what: "an SRS given as WKT (give it as EPSG:code or ENU:lat,lon)".into(),
+                    what: "an SRS given as WKT that names no EPSG code of its own (AUTHORITY or ID); give it as EPSG:code or ENU:lat,lon".into(),
                 }
                 .into());
             }
