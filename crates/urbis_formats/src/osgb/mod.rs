@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 use glam::{DMat4, DVec3};
 
 pub use geometry::{ArrayValues, Binding, Geometry, IndexWidth, OsgbArray, Primitive, PrimitiveMode, PrimitiveSet};
-pub use metadata::{OsgbMetadata, Srs, read_metadata_xml};
+pub use metadata::{OsgbMetadata, Srs, read_metadata_xml, wkt_epsg};
 pub use state::{Face, ImagePayload, Material, OsgbImage, RawPixels, StateAttribute, StateSet, Texture2D};
 pub use write::{OsgbMesh, OsgbTile, write_osgb};
 
