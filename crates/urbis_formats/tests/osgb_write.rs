@@ -159,6 +159,65 @@ fn external_images_are_read_from_beside_the_tile() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `bytes` (a plain file from our writer) as OpenSceneGraph writes it with
+/// compressor `name`: the header, the compressor's name, then the rest encoded.
+fn compressed(bytes: &[u8], name: &str, encode: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    // Magic (8), type, version, attributes (12), then the compressor name "0" (4 + 1).
+    assert_eq!(&bytes[20..25], &[1, 0, 0, 0, b'0']);
+    let mut out = bytes[..20].to_vec();
+    out.extend((name.len() as u32).to_le_bytes());
+    out.extend(name.as_bytes());
+    out.extend(encode(&bytes[25..]));
+    out
+}
+
+#[test]
+fn compressed_streams_are_inflated() {
+    use std::io::Write;
+    let t = tile(vec!["c_L1_0.osgb".into()]);
+    let plain = write_osgb(&t);
+    let want = read_osgb(&plain, "plain.osgb").expect("plain");
+    let gzip = |b: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let zlib = |b: &[u8]| {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(b).expect("zlib");
+        e.finish().expect("zlib")
+    };
+    let null = |b: &[u8]| {
+        let mut v = (b.len() as u32).to_le_bytes().to_vec();
+        v.extend_from_slice(b);
+        v
+    };
+    for (name, bytes) in [
+        ("zlib (gzip, as OpenSceneGraph writes)", compressed(&plain, "zlib", gzip)),
+        ("zlib (zlib header)", compressed(&plain, "zlib", zlib)),
+        ("null", compressed(&plain, "null", null)),
+    ] {
+        let got = read_osgb(&bytes, "c.osgb").unwrap_or_else(|e| panic!("{name}: {e}"));
+        let shape = |f: &urbis_formats::osgb::OsgbFile| {
+            let g = f.root.geometries();
+            let (_, g) = g.first().expect("a geometry");
+            let NodeKind::PagedLod(_, paged) = &f.root.kind else { panic!("not a PagedLOD") };
+            (g.positions().expect("positions"), g.triangles().expect("triangles"), paged.file_names.clone())
+        };
+        assert_eq!(shape(&got), shape(&want), "{name}");
+        assert_eq!(shape(&got).1.len(), 32, "{name}");
+    }
+    // A cut compressed stream, garbage after the name, or an unknown compressor: errors naming the file.
+    let mut cut = compressed(&plain, "zlib", gzip);
+    cut.truncate(cut.len() / 2);
+    let garbage = compressed(&plain, "zlib", |b| vec![0x55; b.len()]);
+    let lzma = compressed(&plain, "lzma", gzip);
+    for (what, bytes) in [("cut", cut), ("garbage", garbage), ("lzma", lzma)] {
+        let e = read_osgb(&bytes, "c.osgb").expect_err(what).to_string();
+        assert!(e.contains("c.osgb"), "{what}: {e}");
+    }
+}
+
 #[test]
 fn a_leaf_is_a_geode() {
     let t = tile(vec![]);

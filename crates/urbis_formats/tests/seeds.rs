@@ -21,6 +21,12 @@ fn every_seed_parses() {
                 "geotiff" => geotiff::parse(&bytes, &name).map(|g| g.heights.len()).map_err(|e| e.to_string()),
                 "geojson" => geojson::parse(&bytes, &name).map(|g| g.features.len()).map_err(|e| e.to_string()),
                 "ascii_grid" => ascii_grid::parse(&bytes, &name).map(|g| g.heights.len()).map_err(|e| e.to_string()),
+                // The osgb target also reads its input as a metadata.xml.
+                "osgb" if p.extension().is_some_and(|e| e == "xml") => {
+                    urbis_formats::osgb::read_metadata_xml(&String::from_utf8_lossy(&bytes), &name)
+                        .map(|m| usize::from(matches!(m.srs, urbis_formats::osgb::Srs::Epsg { code: 4547, .. })))
+                        .map_err(|e| e.to_string())
+                }
                 _ => {
                     parse_content(&bytes, &name, &NoResources, 0).map(|_| 1).map_err(|e| e.in_file("seed").to_string())
                 }

@@ -24,7 +24,8 @@
 //! 70 and later are read (OpenSceneGraph 3.0 writes 80, 3.2 100, 3.4 130,
 //! 3.6 156–161; the ContextCapture tiles seen so far are 91), little- or
 //! big-endian, plain or "robust" (with block sizes, where objects of
-//! unknown classes are skipped). Compressed and schema streams are refused.
+//! unknown classes are skipped). Compressed streams (`zlib`: gzip or zlib
+//! encoded, and `null`) are inflated within limits; schema streams are refused.
 //!
 //! Coordinates stay in the file's frame: a tile's vertices are usually
 //! relative to `metadata.xml`'s `SRSOrigin` in its `SRS`.

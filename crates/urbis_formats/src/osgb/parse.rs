@@ -102,11 +102,16 @@ pub(super) struct Parser<'a> {
     /// The limit on `materialized`: [`MAX_OBJECTS`], less for small files.
     max_objects: u64,
     skipped: Vec<SkippedObject>,
+    /// The header announced schema data (attribute 0x2).
+    schema: bool,
 }
 
-/// Reads a whole file.
-pub(super) fn read(bytes: &[u8], path: &str) -> Result<OsgbFile, FormatError> {
-    let mut p = Parser {
+/// Most bytes a compressed stream may inflate to, and most times its size.
+const MAX_INFLATED: u64 = 1 << 30;
+const MAX_RATIO: u64 = 1024;
+
+fn parser<'a>(bytes: &'a [u8], path: &'a str) -> Parser<'a> {
+    Parser {
         s: Stream::new(bytes, path),
         ids: HashMap::new(),
         arrays: HashMap::new(),
@@ -117,20 +122,80 @@ pub(super) fn read(bytes: &[u8], path: &str) -> Result<OsgbFile, FormatError> {
         // Every object takes well over 4 bytes; sharing is what can inflate.
         max_objects: (bytes.len() as u64 / 4).clamp(4096, MAX_OBJECTS),
         skipped: Vec::new(),
-    };
-    p.header()?;
+        schema: false,
+    }
+}
+
+/// Reads a whole file. A compressed stream (`InputStream::decompress`:
+/// OpenSceneGraph's `zlib` compressor, gzip or zlib encoded, or `null`,
+/// size-prefixed) is inflated, within limits, and read on from there;
+/// offsets in its errors count in the inflated bytes.
+pub(super) fn read(bytes: &[u8], path: &str) -> Result<OsgbFile, FormatError> {
+    let mut p = parser(bytes, path);
+    let compressor = p.header()?;
+    if compressor == "0" {
+        return p.body();
+    }
     let at = p.s.pos();
-    let root = match p.read_object()? {
-        None => return Err(p.s.error(at, "the root object is NULL")),
-        Some(obj) => p.as_node(obj)?,
+    let rest = &bytes[at..];
+    let limit = MAX_INFLATED.min((rest.len() as u64).saturating_mul(MAX_RATIO));
+    let fail = |msg: String| p.s.error(at, msg);
+    let inflated: Vec<u8> = match compressor.as_str() {
+        "zlib" => {
+            use std::io::Read;
+            let mut out = Vec::new();
+            let reader: Box<dyn Read> = if rest.starts_with(&[0x1f, 0x8b]) {
+                Box::new(flate2::read::GzDecoder::new(rest))
+            } else {
+                Box::new(flate2::read::ZlibDecoder::new(rest))
+            };
+            reader
+                .take(limit + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| fail(format!("the zlib-compressed stream does not inflate: {e}")))?;
+            if out.len() as u64 > limit {
+                return Err(fail(format!("the compressed stream inflates past {limit} bytes")));
+            }
+            out
+        }
+        "null" => {
+            let size = p.s.u32("null-compressed size")? as usize;
+            p.s.take(size, "null-compressed stream")?.to_vec()
+        }
+        other => return Err(p.unsupported(at, &format!("compressed stream (compressor `{other}`)"))),
     };
-    Ok(OsgbFile { version: p.s.version, robust: p.s.robust, root, skipped: p.skipped })
+    let inflated_path = format!("{path} (inflated stream)");
+    let mut q = parser(&inflated, &inflated_path);
+    q.max_objects = (inflated.len() as u64 / 4).clamp(4096, MAX_OBJECTS);
+    q.s.set_big_endian(p.s.big_endian());
+    q.s.version = p.s.version;
+    q.s.robust = p.s.robust;
+    q.schema = p.schema;
+    q.body()
+}
+
+impl Parser<'_> {
+    /// The schema check and the root object, after the header (and any decompression).
+    fn body(mut self) -> Result<OsgbFile, FormatError> {
+        if self.schema {
+            return Err(self.unsupported(
+                self.s.pos(),
+                "schema data (attribute 0x2): fields may be reordered by the embedded schema",
+            ));
+        }
+        let at = self.s.pos();
+        let root = match self.read_object()? {
+            None => return Err(self.s.error(at, "the root object is NULL")),
+            Some(obj) => self.as_node(obj)?,
+        };
+        Ok(OsgbFile { version: self.s.version, robust: self.s.robust, root, skipped: self.skipped })
+    }
 }
 
 impl<'a> Parser<'a> {
-    /// `ReaderWriterOSG2::readInputIterator`, `InputStream::start` and
-    /// `InputStream::decompress`.
-    fn header(&mut self) -> Res<()> {
+    /// `ReaderWriterOSG2::readInputIterator`, `InputStream::start` and the
+    /// start of `InputStream::decompress`: returns the compressor's name.
+    fn header(&mut self) -> Res<String> {
         let first = self.s.take(8, "header").map_err(|_| self.s.error(0, "too short for an .osgb header"))?;
         let low = u32::from_le_bytes([first[0], first[1], first[2], first[3]]);
         let high = u32::from_le_bytes([first[4], first[5], first[6], first[7]]);
@@ -162,17 +227,10 @@ impl<'a> Parser<'a> {
                 self.s.i32("custom domain version")?;
             }
         }
-        let at = self.s.pos();
         let compressor = self.s.string("compressor name")?;
-        if compressor != "0" {
-            return Err(self.unsupported(at, &format!("compressed stream (compressor `{compressor}`)")));
-        }
-        if attributes & 0x2 != 0 {
-            return Err(
-                self.unsupported(at, "schema data (attribute 0x2): fields may be reordered by the embedded schema")
-            );
-        }
-        Ok(())
+        // The schema follows the compressor (inside a compressed stream).
+        self.schema = attributes & 0x2 != 0;
+        Ok(compressor.to_string())
     }
 
     pub fn unsupported(&self, at: usize, what: &str) -> FormatError {
