@@ -17,7 +17,8 @@
 //!
 //! - [`cityjson`]: CityJSON 1.1 / 2.0 objects, geometry, semantics, templates.
 //! - [`ascii_grid`]: ESRI ASCII grid DEMs; [`geotiff`]: GeoTIFF DEMs.
-//! - [`geojson`]: GeoJSON features and their polygons (building footprints).
+//! - [`geojson`]: GeoJSON features and their polygons (building footprints);
+//!   [`shapefile`]: ESRI shapefiles of polygons into the same features.
 //! - [`ifc`]: IFC 2x3 / 4 / 4.3 STEP files: products, spatial tree, property
 //!   sets, placements, bodies (swept solids, CSG, tessellations, breps,
 //!   booleans) and georeferencing.
@@ -37,6 +38,7 @@ pub mod geotiff;
 pub mod gltf;
 pub mod ifc;
 pub mod osgb;
+pub mod shapefile;
 pub mod tiles3d;
 pub mod triangulate;
 

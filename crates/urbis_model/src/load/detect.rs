@@ -17,6 +17,8 @@ pub enum InputKind {
     Ifc,
     /// GeoJSON (footprints to extrude).
     GeoJson,
+    /// An ESRI shapefile (`.shp` with `.dbf`, `.prj`): footprints like GeoJSON.
+    Shapefile,
     AsciiGrid,
     GeoTiff,
     Tileset,
@@ -68,6 +70,7 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
         }
         "ifc" => return Ok(Some(InputKind::Ifc)),
         "geojson" => return Ok(Some(InputKind::GeoJson)),
+        "shp" => return Ok(Some(InputKind::Shapefile)),
         "asc" => return Ok(Some(InputKind::AsciiGrid)),
         "tif" | "tiff" => return Ok(Some(InputKind::GeoTiff)),
         "glb" | "gltf" => return Ok(Some(InputKind::Gltf)),

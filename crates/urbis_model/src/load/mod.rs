@@ -242,7 +242,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, LoadError> {
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| {
                     f.extension().is_some_and(|e| {
-                        ["json", "jsonl", "geojson", "asc", "tif", "tiff", "ifc"]
+                        ["json", "jsonl", "geojson", "shp", "asc", "tif", "tiff", "ifc"]
                             .iter()
                             .any(|k| e.eq_ignore_ascii_case(k))
                     })
@@ -309,6 +309,7 @@ pub fn read_source_with(f: &Path, limits: TreeLimits) -> Result<Source, LoadErro
         Some(InputKind::GeoTiff) => Source::Dem { grid: urbis_formats::geotiff::read(f)?, path },
         Some(InputKind::Ifc) => Source::Ifc { model: Box::new(urbis_formats::ifc::read(f)?), path },
         Some(InputKind::GeoJson) => Source::GeoJson { doc: Box::new(urbis_formats::geojson::read(f)?), path },
+        Some(InputKind::Shapefile) => Source::GeoJson { doc: Box::new(urbis_formats::shapefile::read(f)?), path },
         Some(InputKind::Tileset) => Source::Tileset {
             tree: Box::new(TileTree::open_through(f, limits, urbis_tiles::fetch::default_fetcher())?),
             path,
