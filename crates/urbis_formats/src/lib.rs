@@ -104,7 +104,8 @@ pub fn resolve_relative(root: &Path, uri: &str) -> Result<std::path::PathBuf, Fo
     Ok(parts.iter().fold(root.to_path_buf(), |acc, p| acc.join(p)))
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// A URI's percent-escapes decoded (`None`: a bad escape or not UTF-8).
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

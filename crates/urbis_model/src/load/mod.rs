@@ -17,6 +17,7 @@ mod osgb;
 mod photo_roles;
 mod stream;
 mod texel_features;
+mod tile_semantics;
 mod tiles;
 
 use std::path::{Path, PathBuf};

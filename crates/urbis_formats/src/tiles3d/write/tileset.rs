@@ -201,7 +201,7 @@ fn check_uri(uri: &str) -> Result<(), &'static str> {
     if uri.contains('\\') {
         return Err("has a backslash (use /)");
     }
-    let decoded = percent_decode(uri).ok_or("bad percent-encoding")?;
+    let decoded = crate::percent_decode(uri).ok_or("bad percent-encoding")?;
     if decoded.starts_with('/') || decoded.starts_with('\\') {
         return Err("absolute");
     }
@@ -217,23 +217,6 @@ fn check_uri(uri: &str) -> Result<(), &'static str> {
         return Err("has a NUL character");
     }
     Ok(())
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 fn metadata(m: &TilesetMetadata) -> Result<(Value, Value), WriteError> {
