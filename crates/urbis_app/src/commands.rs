@@ -300,7 +300,16 @@ pub fn render(
     }
     let pb = spinner("rendering");
     let lighting = default_lighting(&engine.model, &camera);
-    let img = render_image(&mut engine, &camera, &lighting, overlay.as_ref(), frame.width, frame.height)?;
+    // Frames larger than a texture may be (8K screenshots) are rendered in tiles.
+    let img = urbis_engine::render_image_tiled(
+        &mut engine,
+        &camera,
+        &lighting,
+        overlay.as_ref(),
+        frame.width,
+        frame.height,
+        urbis_engine::MAX_TILE,
+    )?;
     pb.finish_and_clear();
     img.image.save(out).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(

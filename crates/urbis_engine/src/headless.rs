@@ -1,6 +1,6 @@
 //! Headless rendering: the same frame path, into a texture read back to an image.
 
-use urbis_render::{Camera, FrameStats, HeadlessTarget, Lighting, Overlay, RenderError};
+use urbis_render::{Camera, Crop, FrameStats, HeadlessTarget, Lighting, Overlay, RenderError};
 
 use crate::Engine;
 
@@ -27,4 +27,61 @@ pub fn render_image(
     let image =
         image::RgbaImage::from_raw(width, height, pixels).ok_or_else(|| RenderError::Readback("short image".into()))?;
     Ok(RenderedImage { image, stats })
+}
+
+/// The largest side a single headless frame is rendered at; larger images
+/// are rendered in tiles of this size.
+pub const MAX_TILE: u32 = 4096;
+
+/// Renders a frame of any size (an 8K screenshot on lavapipe, say) in tiles
+/// of at most `tile` pixels a side, stitched into one image. Each tile is a
+/// [`Crop`] of the whole frame: the same projection, culling and shadow
+/// fit, so the tiles meet without seams; overlay panels are placed in the
+/// whole frame. Stats add up over the tiles (a chunk in two tiles counts twice).
+pub fn render_image_tiled(
+    engine: &mut Engine,
+    camera: &Camera,
+    lighting: &Lighting,
+    overlay: Option<&Overlay>,
+    width: u32,
+    height: u32,
+    tile: u32,
+) -> Result<RenderedImage, RenderError> {
+    let tile = tile.max(16);
+    if width <= tile && height <= tile {
+        return render_image(engine, camera, lighting, overlay, width, height);
+    }
+    engine.update();
+    let mut image = image::RgbaImage::new(width, height);
+    let mut stats = FrameStats::default();
+    let result = (|| {
+        for y0 in (0..height).step_by(tile as usize) {
+            for x0 in (0..width).step_by(tile as usize) {
+                let (w, h) = (tile.min(width - x0), tile.min(height - y0));
+                let crop = Crop { x: x0, y: y0, width: w, height: h, full_width: width, full_height: height };
+                engine.renderer.set_crop(Some(crop));
+                let shifted = overlay.map(|o| Overlay {
+                    panels: o
+                        .panels
+                        .iter()
+                        .map(|p| urbis_render::Panel { x: p.x - x0 as f32, y: p.y - y0 as f32, ..p.clone() })
+                        .collect(),
+                    scale: o.scale,
+                });
+                let target = HeadlessTarget::new(&engine.ctx, w, h);
+                let s = engine.render(camera, lighting, shifted.as_ref(), &target.view, w, h);
+                stats.chunks_drawn += s.chunks_drawn;
+                stats.chunks_culled += s.chunks_culled;
+                stats.chunks_hidden += s.chunks_hidden;
+                stats.triangles += s.triangles;
+                let px = target.read_rgba(&engine.ctx)?;
+                let part =
+                    image::RgbaImage::from_raw(w, h, px).ok_or_else(|| RenderError::Readback("short tile".into()))?;
+                image::imageops::replace(&mut image, &part, i64::from(x0), i64::from(y0));
+            }
+        }
+        Ok(())
+    })();
+    engine.renderer.set_crop(None);
+    result.map(|()| RenderedImage { image, stats })
 }

@@ -28,7 +28,7 @@ pub mod window;
 
 pub use engine::{Engine, PrepareStats};
 pub use extract::{Extracted, Extractor};
-pub use headless::{RenderedImage, render_image};
+pub use headless::{MAX_TILE, RenderedImage, render_image, render_image_tiled};
 pub use labels::label_panels;
 pub use streaming::{StreamSummary, Streams, progress_line, tile_view};
 pub use view::{GeodeticPose, default_camera, default_lighting};

@@ -45,7 +45,7 @@ pub use classify::{ClassificationGrid, ClassifyPolygon, ClassifyReach};
 pub use context::{GpuContext, RenderError};
 pub use headless::{HeadlessTarget, read_texture_rgba};
 pub use overlay::{Overlay, Panel, panel_size};
-pub use renderer::{FrameStats, Lighting, Renderer};
+pub use renderer::{Crop, FrameStats, Lighting, Renderer};
 pub use scene::{
     ChunkKey, ChunkMesh, DrawBatch, FeatureStyle, GpuScene, InstanceBatch, InstanceData, PointVertex, SharedMeshKey,
     UploadStats, Vertex,

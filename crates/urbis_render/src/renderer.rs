@@ -143,6 +143,38 @@ pub struct Renderer {
     overlay: OverlayPipeline,
     classification_layout: wgpu::BindGroupLayout,
     classification: GpuClassification,
+    crop: Option<Crop>,
+}
+
+/// One rectangle of a larger frame, for rendering images larger than a
+/// texture may be (tiled screenshots): pixels `x..x + width`, `y..y + height`
+/// (from the top left) of a `full_width` × `full_height` frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crop {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    pub full_width: u32,
+    pub full_height: u32,
+}
+
+impl Crop {
+    /// Clip space of the full frame → clip space of the rectangle.
+    fn matrix(&self) -> glam::Mat4 {
+        let (fw, fh) = (self.full_width.max(1) as f32, self.full_height.max(1) as f32);
+        let (w, h) = (self.width.max(1) as f32, self.height.max(1) as f32);
+        let (sx, sy) = (fw / w, fh / h);
+        // The rectangle's centre in full-frame NDC (y up).
+        let cx = (self.x as f32 + w / 2.0) / fw * 2.0 - 1.0;
+        let cy = 1.0 - (self.y as f32 + h / 2.0) / fh * 2.0;
+        glam::Mat4::from_cols(
+            Vec4::new(sx, 0.0, 0.0, 0.0),
+            Vec4::new(0.0, sy, 0.0, 0.0),
+            Vec4::new(0.0, 0.0, 1.0, 0.0),
+            Vec4::new(-cx * sx, -cy * sy, 0.0, 1.0),
+        )
+    }
 }
 
 impl std::fmt::Debug for Renderer {
@@ -345,7 +377,13 @@ impl Renderer {
             overlay,
             classification_layout,
             classification,
+            crop: None,
         }
+    }
+
+    /// Renders only a rectangle of a larger frame from now on (none: the whole frame).
+    pub fn set_crop(&mut self, crop: Option<Crop>) {
+        self.crop = crop;
     }
 
     /// Classification volumes for surfaces styled
@@ -389,8 +427,18 @@ impl Renderer {
         if self.targets.as_ref().is_none_or(|t| t.width != width || t.height != height) {
             self.targets = Some(Targets::new(ctx, width, height));
         }
-        let aspect = width as f64 / height as f64;
-        let view_proj = camera.view_projection(aspect);
+        // A crop renders one rectangle of a larger frame: the full frame's
+        // projection (and shadow fit), then the rectangle stretched to the target.
+        let (aspect, view_proj) = match self.crop {
+            None => {
+                let aspect = width as f64 / height as f64;
+                (aspect, camera.view_projection(aspect))
+            }
+            Some(c) => {
+                let aspect = f64::from(c.full_width) / f64::from(c.full_height.max(1));
+                (aspect, c.matrix() * camera.view_projection(aspect))
+            }
+        };
         let encode_srgb = if self.output_format.is_srgb() { 0.0 } else { 1.0 };
         let shadow = lighting.shadows.then(|| ShadowFit::new(camera, aspect, lighting));
         let u = FrameUniforms {
