@@ -164,7 +164,7 @@ pub fn view(
     (frames, screenshot): (Option<u64>, Option<PathBuf>),
     live: &LiveArgs,
     scenario_args: &ScenarioArgs,
-    (size, fov): (Option<(u32, u32)>, Option<f64>),
+    (size, fov, sun_time_ms): (Option<(u32, u32)>, Option<f64>, Option<i64>),
     stream: &crate::fly::StreamArgs,
 ) -> Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
@@ -204,6 +204,7 @@ pub fn view(
         screenshot: screenshot.clone(),
         size,
         fov_deg: fov,
+        sun_time_ms,
     };
     let summary = urbis_engine::run_viewer_with(model, options, hook)?;
     eprintln!("view: presented {} frames at {}×{}", summary.frames, summary.width, summary.height);
@@ -299,7 +300,10 @@ pub fn render(
         o.panels.push(Panel { x: 10.0, y, title: Some("Scenario".into()), lines });
     }
     let pb = spinner("rendering");
-    let lighting = default_lighting(&engine.model, &camera);
+    let lighting = match frame.sun_time.as_deref() {
+        Some(t) => urbis_engine::sun_lighting(&engine.model, &camera, crate::live::parse_at(t)?),
+        None => default_lighting(&engine.model, &camera),
+    };
     // Frames larger than a texture may be (8K screenshots) are rendered in tiles.
     let img = urbis_engine::render_image_tiled(
         &mut engine,

@@ -129,6 +129,10 @@ pub struct Frame {
     /// Vertical field of view, degrees (default 45).
     #[arg(long)]
     pub fov: Option<f64>,
+    /// Light by the real sun over the city at this time (RFC 3339, e.g. 2026-06-21T09:00:00+08:00,
+    /// or Unix ms): its direction from NREL's SPA, with shadows. Default: a fixed clear afternoon.
+    #[arg(long)]
+    pub sun_time: Option<String>,
 }
 
 impl Frame {
@@ -292,6 +296,9 @@ enum Command {
         /// Vertical field of view, degrees (default 45).
         #[arg(long)]
         fov: Option<f64>,
+        /// Light by the real sun at this time (RFC 3339 or Unix ms), with shadows.
+        #[arg(long)]
+        sun_time: Option<String>,
         #[command(flatten)]
         stream: fly::StreamArgs,
     },
@@ -469,14 +476,15 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cli.command {
-        Command::View { inputs, camera, frames, screenshot, live, scenario, width, height, fov, stream } => {
+        Command::View { inputs, camera, frames, screenshot, live, scenario, width, height, fov, sun_time, stream } => {
+            let sun = sun_time.as_deref().map(live::parse_at).transpose()?;
             commands::view(
                 &inputs,
                 camera,
                 (frames, screenshot),
                 &live,
                 &scenario,
-                (Some((width, height)), fov),
+                (Some((width, height)), fov, sun),
                 &stream,
             )
         }

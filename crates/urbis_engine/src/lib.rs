@@ -31,7 +31,7 @@ pub use extract::{Extracted, Extractor};
 pub use headless::{MAX_TILE, RenderedImage, render_image, render_image_tiled};
 pub use labels::label_panels;
 pub use streaming::{StreamSummary, Streams, progress_line, tile_view};
-pub use view::{GeodeticPose, default_camera, default_lighting};
+pub use view::{GeodeticPose, default_camera, default_lighting, sun_lighting};
 pub use window::{FrameHook, ViewOptions, ViewSummary, WindowError, run_viewer, run_viewer_with};
 
 use bevy_ecs::prelude::Entity;

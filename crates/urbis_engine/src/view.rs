@@ -1,5 +1,6 @@
 //! Cameras from geodetic parameters, the default view of a city, and the
-//! lighting at a camera.
+//! lighting at a camera: a fixed clear afternoon, or the real sun over the
+//! city at a given time (NREL SPA, `urbis_geo::sun`).
 
 use glam::DVec3;
 use urbis_geo::{Ellipsoid, Geodetic, enu_basis};
@@ -116,4 +117,31 @@ mod tests {
         assert!("1,2,3".parse::<GeodeticPose>().is_err());
         assert!("1,95,3,0,0".parse::<GeodeticPose>().is_err());
     }
+}
+
+/// The lighting at `camera` with the real sun over the city's origin at
+/// `unix_ms` (UTC): its direction from NREL's Solar Position Algorithm,
+/// shadows while it is above the horizon, dimmer near it, none at night.
+pub fn sun_lighting(model: &CityModel, camera: &Camera, unix_ms: i64) -> Lighting {
+    let mut l = default_lighting(model, camera);
+    let site = model.frame().enu_to_geodetic(DVec3::ZERO);
+    let p = urbis_geo::sun_position(&urbis_geo::SunInput {
+        jd: urbis_geo::julian_day_of_unix_ms(unix_ms),
+        delta_t: 69.2,
+        lat_deg: site.lat_deg,
+        lon_deg: site.lon_deg,
+        elevation_m: site.height,
+        pressure_mbar: 1013.25,
+        temperature_c: 15.0,
+    });
+    let elevation = p.elevation_deg();
+    l.sun_direction = (model.frame().enu_to_ecef_rot * p.enu_direction()).normalize();
+    if elevation > 0.0 {
+        l.sun_intensity *= (elevation / 10.0).clamp(0.2, 1.0) as f32;
+        l.shadows = true;
+    } else {
+        l.sun_intensity = 0.0;
+        l.shadows = false;
+    }
+    l
 }

@@ -45,6 +45,8 @@ pub struct ViewOptions {
     pub size: Option<(u32, u32)>,
     /// Vertical field of view, degrees (default 45).
     pub fov_deg: Option<f64>,
+    /// Light by the real sun at this time (Unix ms, UTC); `None`: a fixed clear afternoon.
+    pub sun_time_ms: Option<i64>,
 }
 
 /// What the viewer did, reported when it closes.
@@ -391,7 +393,10 @@ impl Viewer {
                 crate::label_panels(&mut r.engine.model, &camera, r.config.width, r.config.height, 30, overlay.scale);
             overlay.panels.extend(labels);
         }
-        let lighting = default_lighting(&r.engine.model, &camera);
+        let lighting = match self.options.sun_time_ms {
+            Some(ms) => crate::view::sun_lighting(&r.engine.model, &camera, ms),
+            None => default_lighting(&r.engine.model, &camera),
+        };
         r.engine.render(&camera, &lighting, Some(&overlay), &view, r.config.width, r.config.height);
         self.frames += 1;
         self.summary = ViewSummary { frames: self.frames, width: r.config.width, height: r.config.height };
