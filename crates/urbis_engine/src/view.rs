@@ -102,23 +102,6 @@ pub fn default_lighting(model: &CityModel, camera: &Camera) -> Lighting {
     l
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pose_round_trips() {
-        let p: GeodeticPose = "115.9, 39.0, 450, 30, -25".parse().unwrap();
-        let back = GeodeticPose::from_camera(&p.camera());
-        assert!(
-            (back.lon - 115.9).abs() < 1e-9 && (back.lat - 39.0).abs() < 1e-9 && (back.height - 450.0).abs() < 1e-6
-        );
-        assert!((back.heading - 30.0).abs() < 1e-6 && (back.pitch + 25.0).abs() < 1e-6, "{back:?}");
-        assert!("1,2,3".parse::<GeodeticPose>().is_err());
-        assert!("1,95,3,0,0".parse::<GeodeticPose>().is_err());
-    }
-}
-
 /// The lighting at `camera` with the real sun over the city's origin at
 /// `unix_ms` (UTC): its direction from NREL's Solar Position Algorithm,
 /// shadows while it is above the horizon, dimmer near it, none at night.
@@ -144,4 +127,21 @@ pub fn sun_lighting(model: &CityModel, camera: &Camera, unix_ms: i64) -> Lightin
         l.shadows = false;
     }
     l
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pose_round_trips() {
+        let p: GeodeticPose = "115.9, 39.0, 450, 30, -25".parse().unwrap();
+        let back = GeodeticPose::from_camera(&p.camera());
+        assert!(
+            (back.lon - 115.9).abs() < 1e-9 && (back.lat - 39.0).abs() < 1e-9 && (back.height - 450.0).abs() < 1e-6
+        );
+        assert!((back.heading - 30.0).abs() < 1e-6 && (back.pitch + 25.0).abs() < 1e-6, "{back:?}");
+        assert!("1,2,3".parse::<GeodeticPose>().is_err());
+        assert!("1,95,3,0,0".parse::<GeodeticPose>().is_err());
+    }
 }
