@@ -466,7 +466,7 @@ fn main() -> anyhow::Result<()> {
     // (virtual machines) zeroing a 2 MB page for every fresh arena region
     // was 50-75 % of the CPU time of `urbis render` and `urbis fly` in
     // `perf` (clear_page_erms); the sample city tileset rendered in 1.5 s
-    // instead of 0.65 s (README, streaming figures). Not fatal when refused.
+    // instead of 0.65 s (docs/GUIDE.md, streaming figures). Not fatal when refused.
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
         tracing::debug!("PR_SET_THP_DISABLE: {e}");
