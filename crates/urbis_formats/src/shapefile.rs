@@ -150,13 +150,25 @@ fn rings_of<P>(rings: &[PolygonRing<P>], xyz: impl Fn(&P) -> DVec3) -> Vec<(bool
 /// Reads `NAME.shp` with its `.dbf`, `.prj` and (optional) `.cpg`.
 pub fn read(shp: &Path) -> Result<GeoJson, FormatError> {
     let crs = crs_of(shp)?;
-    let dbf = shp.with_extension("dbf");
     let shp_bytes = crate::read_file(shp)?;
-    let dbf_bytes = crate::read_file(&dbf)?;
+    let dbf_bytes = crate::read_file(&shp.with_extension("dbf"))?;
+    parse(shp_bytes, dbf_bytes, crs, encoding_of(shp), shp)
+}
+
+/// Parses a shapefile's `.shp` and `.dbf` bytes (`shp` names them in
+/// errors, its `.dbf` sibling the attributes) in CRS `crs`.
+pub fn parse(
+    shp_bytes: Vec<u8>,
+    dbf_bytes: Vec<u8>,
+    crs: Epsg,
+    encoding: Option<&'static encoding_rs::Encoding>,
+    shp: &Path,
+) -> Result<GeoJson, FormatError> {
+    let dbf = shp.with_extension("dbf");
     let bad = |path: &Path, e: &dyn std::fmt::Display| field_error(path, "header".into(), e.to_string());
     let shapes = shapefile::ShapeReader::new(Cursor::new(shp_bytes)).map_err(|e| bad(shp, &e))?;
     let mut builder = shapefile::dbase::ReaderBuilder::new();
-    if let Some(enc) = encoding_of(shp) {
+    if let Some(enc) = encoding {
         builder = builder.with_encoding(shapefile::dbase::encoding::EncodingRs::from(enc));
     }
     let records = builder.build(Cursor::new(dbf_bytes)).map_err(|e| bad(&dbf, &e))?;

@@ -21,6 +21,14 @@ fn every_seed_parses() {
                 "geotiff" => geotiff::parse(&bytes, &name).map(|g| g.heights.len()).map_err(|e| e.to_string()),
                 "geojson" => geojson::parse(&bytes, &name).map(|g| g.features.len()).map_err(|e| e.to_string()),
                 "ascii_grid" => ascii_grid::parse(&bytes, &name).map(|g| g.heights.len()).map_err(|e| e.to_string()),
+                "shapefile" => {
+                    // A u32 LE length of the .shp, its bytes, then the .dbf.
+                    let n = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+                    let (shp, dbf) = bytes[4..].split_at(n);
+                    urbis_formats::shapefile::parse(shp.to_vec(), dbf.to_vec(), urbis_geo::Epsg(4547), None, &p)
+                        .map(|g| g.features.iter().map(|f| f.polygons.len()).sum())
+                        .map_err(|e| e.to_string())
+                }
                 // The osgb target also reads its input as a metadata.xml.
                 "osgb" if p.extension().is_some_and(|e| e == "xml") => {
                     urbis_formats::osgb::read_metadata_xml(&String::from_utf8_lossy(&bytes), &name)
