@@ -129,6 +129,33 @@ pub fn sun_lighting(model: &CityModel, camera: &Camera, unix_ms: i64) -> Lightin
     l
 }
 
+/// The height of the terrain (features of the Terrain family: DEMs, photo
+/// mesh ground) under an ENU plan point, or `None` where there is none.
+pub fn terrain_height(model: &CityModel, x: f64, y: f64) -> Option<f64> {
+    let top = model.bounds().max.z;
+    if !top.is_finite() {
+        return None;
+    }
+    let origin = DVec3::new(x, y, top + 100.0);
+    let world = &model.world;
+    let terrain = |e: bevy_ecs::entity::Entity| {
+        world.get::<urbis_model::SemanticClass>(e).is_some_and(|c| c.family() == urbis_model::Family::Terrain)
+    };
+    let reach = top - model.bounds().min.z + 200.0;
+    model.spatial().ray_cast_where(world, origin, DVec3::NEG_Z, reach, terrain).map(|h| h.point.z)
+}
+
+/// A camera position (ECEF) moved up, if need be, to stand `clearance`
+/// metres over the terrain under it: the viewer never passes through the ground.
+pub fn above_terrain(model: &CityModel, position: DVec3, clearance: f64) -> DVec3 {
+    let frame = model.frame();
+    let enu = frame.ecef_to_enu(position);
+    match terrain_height(model, enu.x, enu.y) {
+        Some(ground) if enu.z < ground + clearance => frame.enu_to_ecef(DVec3::new(enu.x, enu.y, ground + clearance)),
+        _ => position,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,6 +115,8 @@ struct Viewer {
     hook_lines: Vec<String>,
     /// The cursor moved since the hovered feature was last looked up.
     hover_stale: bool,
+    /// The picked point (ECEF): the right-drag orbit turns about it.
+    picked_point: Option<DVec3>,
 }
 
 /// Opens a window on the model and runs until the user quits.
@@ -150,6 +152,7 @@ pub fn run_viewer_with(
         hook,
         hook_lines: Vec::new(),
         hover_stale: false,
+        picked_point: None,
     };
     event_loop.run_app(&mut viewer).map_err(|e| WindowError::NoDisplay(e.to_string()))?;
     match viewer.error {
@@ -256,6 +259,9 @@ impl Viewer {
 
     /// The point under the screen centre (ray cast on the CPU index), else a point ahead.
     fn pivot(&self) -> DVec3 {
+        if let Some(p) = self.picked_point {
+            return p;
+        }
         let (Some(r), Some(c)) = (&self.running, &self.camera) else {
             return DVec3::ZERO;
         };
@@ -295,6 +301,20 @@ impl Viewer {
     }
 
     fn pick_at(&mut self, x: f64, y: f64) {
+        // The point under the cursor becomes the orbit's pivot (none: the view's centre).
+        self.picked_point = match (&self.running, &self.camera) {
+            (Some(r), Some(c)) => {
+                let (origin, dir) = c.pixel_ray(x, y, r.config.width, r.config.height);
+                let frame = r.engine.model.frame();
+                let (o, d) = (frame.ecef_to_enu(origin), frame.enu_to_ecef_rot.transpose() * dir);
+                r.engine
+                    .model
+                    .spatial()
+                    .ray_cast(&r.engine.model.world, o, d, 100_000.0)
+                    .map(|h| frame.enu_to_ecef(h.point))
+            }
+            _ => None,
+        };
         let Some(r) = self.running.as_mut() else {
             return;
         };
@@ -339,6 +359,10 @@ impl Viewer {
         self.last_frame = now;
         self.fps = self.fps * 0.9 + 0.1 / dt.max(1e-4);
         self.fly(dt);
+        // The user's camera never passes through the ground (2 m clearance).
+        if let (Some(r), Some(c)) = (&self.running, self.camera.as_mut()) {
+            c.position = crate::view::above_terrain(&r.engine.model, c.position, 2.0);
+        }
         if let Some(c) = self.hook.as_mut().and_then(|h| h.drive_camera()) {
             self.camera = Some(c);
         }
