@@ -94,6 +94,9 @@ struct Running {
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
     engine: Engine,
+    /// The egui panels and their window input.
+    panels: urbis_ui::Panels,
+    egui_input: egui_winit::State,
 }
 
 struct Viewer {
@@ -196,7 +199,16 @@ impl Viewer {
             camera.fov_y = f.to_radians();
         }
         self.camera = Some(camera);
-        self.running = Some(Running { window, surface, config, engine });
+        let panels = urbis_ui::Panels::new(&engine.ctx.device, config.format);
+        let egui_input = egui_winit::State::new(
+            panels.context().clone(),
+            egui::ViewportId::ROOT,
+            &window,
+            Some(window.scale_factor() as f32),
+            None,
+            Some(engine.ctx.device.limits().max_texture_dimension_2d as usize),
+        );
+        self.running = Some(Running { window, surface, config, engine, panels, egui_input });
         Ok(())
     }
 
@@ -390,29 +402,24 @@ impl Viewer {
             _ => return,
         };
         let view = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
+        // Text panels stand right of the egui layers panel (about 200 points wide).
+        let left = 210.0 * r.window.scale_factor() as f32;
         let mut overlay = Overlay {
             scale: 2.0,
             panels: vec![Panel {
-                x: 10.0,
+                x: left,
                 y: 10.0,
-                title: Some("Urbis".into()),
+                title: None,
                 lines: vec![
-                    format!(
-                        "{:.0} fps  {:.5}, {:.5}  h {:.0} m  hdg {:.0}  pitch {:.0}",
-                        self.fps, pose.lon, pose.lat, pose.height, pose.heading, pose.pitch
-                    ),
                     "WASD/QE fly  left-drag look  right-drag orbit  wheel zoom  hover highlights  click pick  F frame  Esc quit".into(),
                 ],
             }],
         };
-        if !self.info.is_empty() {
-            overlay.panels.push(Panel { x: 10.0, y: 90.0, title: Some("Selected".into()), lines: self.info.clone() });
-        }
         if !self.hook_lines.is_empty() {
-            let y = (r.config.height as f32 - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale - 10.0)
+            let y = (r.config.height as f32 - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale - 40.0)
                 .max(90.0);
             let title = self.hook.as_ref().map_or_else(|| "Live".into(), |h| h.title());
-            overlay.panels.push(Panel { x: 10.0, y, title: Some(title), lines: self.hook_lines.clone() });
+            overlay.panels.push(Panel { x: left, y, title: Some(title), lines: self.hook_lines.clone() });
             let labels =
                 crate::label_panels(&mut r.engine.model, &camera, r.config.width, r.config.height, 30, overlay.scale);
             overlay.panels.extend(labels);
@@ -422,6 +429,41 @@ impl Viewer {
             None => default_lighting(&r.engine.model, &camera),
         };
         r.engine.render(&camera, &lighting, Some(&overlay), &view, r.config.width, r.config.height);
+        let info = urbis_ui::FrameInfo {
+            lon: pose.lon,
+            lat: pose.lat,
+            height: pose.height,
+            fps: self.fps,
+            tiles_loading: 0,
+            tiles_shown: 0,
+            selected: r.engine.selected(),
+        };
+        let input = r.egui_input.take_egui_input(&r.window);
+        let (output, actions) = r.panels.run(input, &mut r.engine.model, &info);
+        r.egui_input.handle_platform_output(&r.window, output.platform_output.clone());
+        let size = [r.config.width, r.config.height];
+        r.panels.paint(&r.engine.ctx.device, &r.engine.ctx.queue, &view, size, output);
+        for action in actions {
+            match action {
+                urbis_ui::UiAction::Select(e) => {
+                    r.engine.select(Some(e));
+                    self.info = describe_lines(&r.engine.model, e);
+                }
+                urbis_ui::UiAction::FlyTo(e) => {
+                    if let Some(b) = r.engine.model.world.get::<urbis_model::Bounds>(e).copied() {
+                        let target = b.center();
+                        let reach = (b.max - b.min).length().max(30.0) * 1.5;
+                        let eye = target + DVec3::new(0.0, -reach, reach * 0.8);
+                        let f = r.engine.model.frame();
+                        self.camera = Some(Camera::look_at(
+                            f.enu_to_ecef(eye),
+                            f.enu_to_ecef(target),
+                            f.enu_to_ecef_rot * DVec3::Z,
+                        ));
+                    }
+                }
+            }
+        }
         self.frames += 1;
         self.summary = ViewSummary { frames: self.frames, width: r.config.width, height: r.config.height };
         let last = self.options.max_frames.is_some_and(|m| self.frames >= m)
@@ -475,6 +517,16 @@ impl ApplicationHandler for Viewer {
     }
 
     fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        // The panels take the input they are over (typing, clicks on them) first.
+        if let Some(r) = self.running.as_mut() {
+            let response = r.egui_input.on_window_event(&r.window, &event);
+            let passes =
+                matches!(event, WindowEvent::RedrawRequested | WindowEvent::Resized(_) | WindowEvent::CloseRequested);
+            if response.consumed && !passes {
+                self.press = None;
+                return;
+            }
+        }
         match event {
             WindowEvent::CloseRequested => event_loop.exit(),
             WindowEvent::Resized(size) => {

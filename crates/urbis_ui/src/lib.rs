@@ -1,0 +1,21 @@
+//! # urbis_ui: the planner's panels
+//!
+//! egui panels over the city, independent of the window they are shown in:
+//!
+//! ```text
+//! egui::RawInput (window events, or none for a still image)
+//!   + CityModel + FrameInfo (camera, fps, streaming)
+//!   ──Panels::run──► egui output + UiActions (fly to, select)
+//!                    + model edits (layer visibility through FeatureStyle)
+//!   ──Panels::paint──► egui-wgpu over the frame already rendered in a texture view
+//! ```
+//!
+//! Panels so far: the status line (camera position, fps, tiles loading),
+//! layers (each semantic class with its count and visibility), the
+//! inspector (the selected feature's class, id, attributes, parent and
+//! parts) and search (a query in Urbis' query language, the hits, and a
+//! fly-to for each).
+
+mod panels;
+
+pub use panels::{FrameInfo, Panels, UiAction, set_class_visible};

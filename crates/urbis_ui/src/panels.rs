@@ -1,0 +1,282 @@
+//! The panels and their painting.
+
+use std::collections::BTreeMap;
+
+use bevy_ecs::prelude::Entity;
+use urbis_model::{CityModel, FeatureId, FeatureQuery, FeatureStyle, PartOf, Parts, SemanticClass};
+
+/// What the frame around the panels is doing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrameInfo {
+    /// Camera longitude, latitude (degrees) and height (metres).
+    pub lon: f64,
+    pub lat: f64,
+    pub height: f64,
+    pub fps: f64,
+    /// Tiles requested but not yet shown, and tiles shown.
+    pub tiles_loading: usize,
+    pub tiles_shown: usize,
+    /// The selected feature, if any.
+    pub selected: Option<Entity>,
+}
+
+/// What the user asked for in the panels this frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UiAction {
+    /// Fly the camera to this feature (a search hit).
+    FlyTo(Entity),
+    /// Select this feature (a search hit, a part or parent in the inspector).
+    Select(Entity),
+}
+
+/// Shows or hides every feature of a class (its source class name); returns how many changed.
+pub fn set_class_visible(model: &mut CityModel, class: &str, visible: bool) -> usize {
+    let mut q = model.world.query::<(&SemanticClass, &mut FeatureStyle)>();
+    let mut n = 0;
+    for (c, mut s) in q.iter_mut(&mut model.world) {
+        if c.name() == class && s.visible != visible {
+            s.visible = visible;
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The panels' state and their egui painter.
+pub struct Panels {
+    ctx: egui::Context,
+    renderer: egui_wgpu::Renderer,
+    /// The search field, its last result and error.
+    query: String,
+    hits: Vec<(Entity, String)>,
+    query_error: Option<String>,
+    /// Classes hidden from the layers panel.
+    hidden: std::collections::BTreeSet<String>,
+}
+
+impl std::fmt::Debug for Panels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Panels").field("query", &self.query).field("hits", &self.hits.len()).finish()
+    }
+}
+
+impl Panels {
+    /// Panels painted into targets of `format`.
+    pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
+        let ctx = egui::Context::default();
+        ctx.set_visuals(egui::Visuals::dark());
+        // Urbis' bundled font (Latin, Greek, symbols and GB 2312 Chinese) for every text style.
+        let mut fonts = egui::FontDefinitions::empty();
+        fonts
+            .font_data
+            .insert("urbis".into(), std::sync::Arc::new(egui::FontData::from_static(urbis_text::FONT_BYTES)));
+        for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
+            fonts.families.entry(family).or_default().push("urbis".into());
+        }
+        ctx.set_fonts(fonts);
+        let renderer = egui_wgpu::Renderer::new(device, format, egui_wgpu::RendererOptions::default());
+        Self { ctx, renderer, query: String::new(), hits: Vec::new(), query_error: None, hidden: Default::default() }
+    }
+
+    pub fn context(&self) -> &egui::Context {
+        &self.ctx
+    }
+
+    /// Runs the search now (as the search field's Enter does).
+    pub fn search(&mut self, model: &mut CityModel, query: &str) {
+        self.query = query.to_string();
+        self.hits.clear();
+        self.query_error = None;
+        match FeatureQuery::parse(query) {
+            Ok(q) => {
+                let found = model.select(&q);
+                for e in found.into_iter().take(200) {
+                    let name = model.world.get::<FeatureId>(e).map_or_else(|| format!("{e:?}"), |id| id.guid.clone());
+                    self.hits.push((e, name));
+                }
+            }
+            Err(e) => self.query_error = Some(e.to_string()),
+        }
+    }
+
+    /// The last search's hits.
+    pub fn hits(&self) -> &[(Entity, String)] {
+        &self.hits
+    }
+
+    /// Lays the panels out for this frame and applies their edits to the model.
+    pub fn run(
+        &mut self,
+        input: egui::RawInput,
+        model: &mut CityModel,
+        info: &FrameInfo,
+    ) -> (egui::FullOutput, Vec<UiAction>) {
+        let mut actions = Vec::new();
+        let classes = class_counts(model);
+        let inspector = info.selected.map(|e| inspected(model, e));
+        let mut toggles: Vec<(String, bool)> = Vec::new();
+        let mut run_query = false;
+        let ctx = self.ctx.clone();
+        let output = ctx.run_ui(input, |ui| {
+            egui::Panel::bottom("status").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(format!("{:.5}°, {:.5}°  h {:.0} m", info.lon, info.lat, info.height));
+                    ui.separator();
+                    ui.label(format!("{:.0} fps", info.fps));
+                    ui.separator();
+                    ui.label(format!("tiles: {} shown, {} loading", info.tiles_shown, info.tiles_loading));
+                });
+            });
+            egui::Panel::left("layers").resizable(false).exact_size(200.0).show(ui, |ui| {
+                ui.heading("Layers");
+                egui::ScrollArea::vertical().id_salt("layers").show(ui, |ui| {
+                    for (class, n) in &classes {
+                        let mut visible = !self.hidden.contains(class);
+                        if ui.checkbox(&mut visible, format!("{class} ({n})")).changed() {
+                            toggles.push((class.clone(), visible));
+                        }
+                    }
+                });
+                ui.separator();
+                ui.heading("Search");
+                let field = ui.text_edit_singleline(&mut self.query);
+                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    run_query = true;
+                }
+                if let Some(e) = &self.query_error {
+                    ui.colored_label(egui::Color32::LIGHT_RED, e);
+                }
+                egui::ScrollArea::vertical().id_salt("hits").max_height(220.0).show(ui, |ui| {
+                    for (e, name) in &self.hits {
+                        ui.horizontal(|ui| {
+                            if ui.small_button("fly to").clicked() {
+                                actions.push(UiAction::FlyTo(*e));
+                                actions.push(UiAction::Select(*e));
+                            }
+                            ui.label(name);
+                        });
+                    }
+                });
+            });
+            if let Some(lines) = &inspector {
+                egui::Panel::right("inspector").resizable(false).exact_size(280.0).show(ui, |ui| {
+                    ui.heading("Inspector");
+                    egui::Grid::new("attributes").striped(true).show(ui, |ui| {
+                        for (k, v, link) in lines {
+                            ui.label(k);
+                            match link {
+                                Some(e) => {
+                                    if ui.link(v).clicked() {
+                                        actions.push(UiAction::Select(*e));
+                                    }
+                                }
+                                None => {
+                                    ui.label(v);
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+                });
+            }
+        });
+        for (class, visible) in toggles {
+            set_class_visible(model, &class, visible);
+            if visible {
+                self.hidden.remove(&class);
+            } else {
+                self.hidden.insert(class);
+            }
+        }
+        if run_query {
+            let q = self.query.clone();
+            self.search(model, &q);
+        }
+        (output, actions)
+    }
+
+    /// Paints `output` over `view` (already holding the frame), `size` pixels, at `pixels_per_point`.
+    pub fn paint(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        view: &wgpu::TextureView,
+        size: [u32; 2],
+        mut output: egui::FullOutput,
+    ) {
+        let ppp = output.pixels_per_point;
+        let mut textures = std::mem::take(&mut output.textures_delta);
+        let jobs = self.ctx.tessellate(std::mem::take(&mut output.shapes), ppp);
+        let screen = egui_wgpu::ScreenDescriptor { size_in_pixels: size, pixels_per_point: ppp };
+        for (id, deltas) in textures.set.drain() {
+            for delta in &deltas {
+                self.renderer.update_texture(device, queue, id, delta);
+            }
+        }
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ui") });
+        let extra = self.renderer.update_buffers(device, queue, &mut encoder, &jobs, &screen);
+        {
+            let pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("ui"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations { load: wgpu::LoadOp::Load, store: wgpu::StoreOp::Store },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            let mut pass = pass.forget_lifetime();
+            self.renderer.render(&mut pass, &jobs, &screen);
+        }
+        queue.submit(extra.into_iter().chain([encoder.finish()]));
+        for id in textures.free.drain() {
+            self.renderer.free_texture(&id);
+        }
+    }
+}
+
+/// Features per source class, in name order.
+fn class_counts(model: &mut CityModel) -> BTreeMap<String, usize> {
+    let mut q = model.world.query::<&SemanticClass>();
+    let mut out = BTreeMap::new();
+    for c in q.iter(&model.world) {
+        *out.entry(c.name().to_string()).or_default() += 1;
+    }
+    out
+}
+
+/// The inspector's rows: (key, value, a feature the value links to).
+fn inspected(model: &CityModel, e: Entity) -> Vec<(String, String, Option<Entity>)> {
+    let mut rows = Vec::new();
+    let Some(d) = model.describe(e) else { return rows };
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    // Long values are cut for the panel's width.
+    let text = |v: &serde_json::Value| {
+        let t = text(v);
+        if t.chars().count() > 22 { format!("{}…", t.chars().take(21).collect::<String>()) } else { t }
+    };
+    rows.push(("class".into(), text(&d["class"]), None));
+    rows.push(("id".into(), text(&d["feature_id"]), None));
+    if let Some(map) = d["attributes"].as_object() {
+        for (k, v) in map {
+            // The key's last part where it is long (`address.PostalCode` → `PostalCode`).
+            let key = if k.chars().count() > 16 { k.rsplit('.').next().unwrap_or(k).to_string() } else { k.clone() };
+            rows.push((key, text(v), None));
+        }
+    }
+    if let Some(p) = model.world.get::<PartOf>(e) {
+        let name = model.world.get::<FeatureId>(p.0).map_or_else(String::new, |id| id.guid.clone());
+        rows.push(("part of".into(), name, Some(p.0)));
+    }
+    if let Some(parts) = model.world.get::<Parts>(e) {
+        for part in &parts.0 {
+            let name = model.world.get::<FeatureId>(*part).map_or_else(String::new, |id| id.guid.clone());
+            rows.push(("part".into(), name, Some(*part)));
+        }
+    }
+    rows
+}
