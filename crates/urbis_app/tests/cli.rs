@@ -257,8 +257,9 @@ fn fly_tour_in_the_window(display: &str) {
 }
 
 /// The window's last frame, read back from its surface, shows the same city as
-/// `urbis render` at the same size and default camera: outside the help panel
-/// (the top 120 rows), nearly every pixel agrees. A blank, black or
+/// `urbis render` at the same size and default camera: outside the panels
+/// (the top 120 rows, the egui layers panel and status line), nearly every
+/// pixel agrees, and under the layers panel most do not. A blank, black or
 /// mis-oriented window would not.
 fn window_shows_what_render_draws(root: &std::path::Path, shot: &std::path::Path, log: &str) {
     let win = image::open(shot).unwrap_or_else(|e| panic!("{}: {e}; {log}", shot.display())).to_rgba8();
@@ -274,19 +275,35 @@ fn window_shows_what_render_draws(root: &std::path::Path, shot: &std::path::Path
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rend = image::open(&reference).expect("reference").to_rgba8();
     let _ = std::fs::remove_file(&reference);
+    // The egui panels cover the left 200 points (layers, search) and a status line at the bottom.
+    let (panel_right, status_top) = (210, h.saturating_sub(40));
     let (mut same, mut total, mut distinct) = (0u64, 0u64, std::collections::HashSet::new());
-    for y in 120..h {
+    let (mut panel_same, mut panel_total) = (0u64, 0u64);
+    for y in 120..status_top {
         for x in 0..w {
             let (a, b) = (win.get_pixel(x, y).0, rend.get_pixel(x, y).0);
+            let agree = u64::from((0..3).all(|c| a[c].abs_diff(b[c]) <= 8));
+            if x < panel_right {
+                panel_total += 1;
+                panel_same += agree;
+                continue;
+            }
             total += 1;
-            same += u64::from((0..3).all(|c| a[c].abs_diff(b[c]) <= 8));
+            same += agree;
             distinct.insert([a[0] / 16, a[1] / 16, a[2] / 16]);
         }
     }
     let share = same as f64 / total as f64;
-    eprintln!("window vs render: {:.2} % of pixels agree, {} colour bins", share * 100.0, distinct.len());
+    let panel_share = panel_same as f64 / panel_total.max(1) as f64;
+    eprintln!(
+        "window vs render: {:.2} % of the view's pixels agree, {} colour bins; {:.2} % under the layers panel",
+        share * 100.0,
+        distinct.len(),
+        panel_share * 100.0
+    );
     assert!(distinct.len() > 50, "the window shows a picture, not a flat fill ({} colours)", distinct.len());
     assert!(share > 0.98, "only {:.2} % of the window's pixels match `urbis render`", share * 100.0);
+    assert!(panel_share < 0.5, "the layers panel is not drawn ({:.2} % as rendered)", panel_share * 100.0);
 }
 
 /// `urbis live simulate` writes a recording and its config; `urbis live stats`
