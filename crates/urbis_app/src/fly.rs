@@ -510,6 +510,10 @@ impl urbis_engine::FrameHook for StreamHook {
     fn title(&self) -> String {
         "Streaming".into()
     }
+
+    fn tiles(&self) -> Option<(usize, usize)> {
+        self.last.as_ref().map(|s| (s.resident_tiles, s.pending))
+    }
 }
 
 /// An HTTP server whose connections send at once (TCP_NODELAY, inherited
@@ -573,6 +577,10 @@ impl urbis_engine::FrameHook for TourHook {
 
     fn finished(&self) -> bool {
         self.at >= self.path.len()
+    }
+
+    fn tiles(&self) -> Option<(usize, usize)> {
+        urbis_engine::FrameHook::tiles(&self.inner)
     }
 
     fn title(&self) -> String {

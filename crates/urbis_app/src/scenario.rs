@@ -236,6 +236,10 @@ impl urbis_engine::FrameHook for Hooks {
         self.0.iter_mut().find_map(|h| h.drive_camera())
     }
 
+    fn tiles(&self) -> Option<(usize, usize)> {
+        self.0.iter().find_map(|h| h.tiles())
+    }
+
     fn finished(&self) -> bool {
         self.0.iter().any(|h| h.finished())
     }

@@ -87,6 +87,11 @@ pub trait FrameHook {
     fn finished(&self) -> bool {
         false
     }
+
+    /// Tiles shown and tiles still loading, for the status line (streaming hooks).
+    fn tiles(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
 
 struct Running {
@@ -434,8 +439,8 @@ impl Viewer {
             lat: pose.lat,
             height: pose.height,
             fps: self.fps,
-            tiles_loading: 0,
-            tiles_shown: 0,
+            tiles_loading: self.hook.as_ref().and_then(|h| h.tiles()).map_or(0, |t| t.1),
+            tiles_shown: self.hook.as_ref().and_then(|h| h.tiles()).map_or(0, |t| t.0),
             selected: r.engine.selected(),
         };
         let input = r.egui_input.take_egui_input(&r.window);
