@@ -78,6 +78,8 @@ pub(crate) fn load_with(inputs: &Inputs, detail: TileDetail, monomerize_by: &[Pa
         }
     }
     tracing::info!("{} features loaded", model.feature_count());
+    let mut model = model;
+    apply_style(inputs, &mut model)?;
     Ok(model)
 }
 
@@ -86,13 +88,24 @@ fn load_streaming(inputs: &Inputs, stream: &crate::fly::StreamArgs) -> Result<(C
     let paths = input_paths(inputs)?;
     let pb =
         spinner(&format!("loading {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
-    let (model, tilesets) = crate::fly::open_streaming(&paths, inputs, stream)?;
+    let (mut model, tilesets) = crate::fly::open_streaming(&paths, inputs, stream)?;
     pb.finish_and_clear();
+    apply_style(inputs, &mut model)?;
     let mut streams = urbis_engine::Streams::new(tilesets, Duration::from_millis(stream.attach_ms));
     for t in &mut streams.tilesets {
         t.gpu_vertex_bytes = size_of::<urbis_render::Vertex>() as u64;
     }
     Ok((model, streams))
+}
+
+/// Applies the `--style` file's rules to the features loaded now.
+pub(crate) fn apply_style(inputs: &Inputs, model: &mut CityModel) -> Result<()> {
+    if let Some(path) = &inputs.style {
+        let style = urbis_model::style::read_style(path)?;
+        let counts = style.apply(model);
+        tracing::info!("{}: rules matched {counts:?} features", path.display());
+    }
+    Ok(())
 }
 
 fn headless_engine(model: CityModel) -> Result<Engine> {
@@ -260,6 +273,8 @@ pub fn render(
     };
     let camera = frame.with_fov(camera);
     crate::fly::settle(&mut engine, &mut streams, &camera, frame.width, frame.height, Duration::from_secs(300));
+    // Streamed tiles arrived while settling: style them too.
+    apply_style(inputs, &mut engine.model)?;
     let mut overlay = None;
     if let Some(q) = highlight {
         let q = parse_query(&engine.model, q)?;

@@ -84,6 +84,10 @@ pub struct Inputs {
     /// meshes too. Repeatable.
     #[arg(long = "classify-by")]
     pub classify_by: Vec<PathBuf>,
+    /// Attribute styles: a TOML file of `[[rule]]`s, each a query (`when`) with a `color` ("#rrggbb"
+    /// or [r, g, b]), a `mix` and/or `hide = true`; later rules win. See docs/GUIDE.md.
+    #[arg(long)]
+    pub style: Option<PathBuf>,
 }
 
 impl Inputs {
@@ -530,6 +534,7 @@ fn main() -> anyhow::Result<()> {
                 place: None,
                 monomerize: false,
                 classify_by: Vec::new(),
+                style: None,
             };
             convert::convert(&inputs, &footprints, &export.out, &export.options(), export.json)
         }

@@ -28,12 +28,20 @@ use urbis_model::{AttributeValue, Attributes, CityModel, CpuMesh, FeatureId, Fea
 use urbis_sample_city::{PhotoMeshConfig, SampleCityConfig, generate, photo_mesh, write_photo_mesh};
 
 struct Fixture {
+    /// The fixture's folder, removed when the test ends.
+    root: PathBuf,
     mesh_dir: PathBuf,
     city_json: PathBuf,
     /// Per finest file name: the reference owner of each triangle.
     owners: HashMap<String, Vec<Option<String>>>,
     /// Buildings wholly inside the fixture.
     inside: Vec<String>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
 }
 
 fn fixture(tag: &str) -> Fixture {
@@ -68,7 +76,7 @@ fn fixture(tag: &str) -> Fixture {
             (t.name.clone(), o)
         })
         .collect();
-    Fixture { mesh_dir, city_json, owners, inside }
+    Fixture { root: dir, mesh_dir, city_json, owners, inside }
 }
 
 /// The photo mesh split by reference owner: one entity per (file, owner),

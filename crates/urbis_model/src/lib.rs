@@ -38,6 +38,7 @@ pub mod query;
 pub mod retained;
 pub mod sensors;
 pub mod spatial;
+pub mod style;
 
 pub use attributes::{AttributeValue, Attributes, Date};
 pub use city::{CityModel, FeatureTable, Frame, NewFeature, SpawnLog};
