@@ -177,7 +177,7 @@ pub fn view(
     (frames, screenshot): (Option<u64>, Option<PathBuf>),
     live: &LiveArgs,
     scenario_args: &ScenarioArgs,
-    (size, fov, sun_time_ms): (Option<(u32, u32)>, Option<f64>, Option<i64>),
+    (size, fov, sun_time_ms, bookmarks): (Option<(u32, u32)>, Option<f64>, Option<i64>, Option<PathBuf>),
     stream: &crate::fly::StreamArgs,
 ) -> Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
@@ -218,6 +218,7 @@ pub fn view(
         size,
         fov_deg: fov,
         sun_time_ms,
+        bookmarks,
     };
     let summary = urbis_engine::run_viewer_with(model, options, hook)?;
     eprintln!("view: presented {} frames at {}×{}", summary.frames, summary.width, summary.height);

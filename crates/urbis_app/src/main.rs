@@ -303,6 +303,9 @@ enum Command {
         /// Light by the real sun at this time (RFC 3339 or Unix ms), with shadows.
         #[arg(long)]
         sun_time: Option<String>,
+        /// Bookmarks: a JSON file of named views, listed in the panel; "add view" saves to it.
+        #[arg(long)]
+        bookmarks: Option<PathBuf>,
         #[command(flatten)]
         stream: fly::StreamArgs,
     },
@@ -480,7 +483,20 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match cli.command {
-        Command::View { inputs, camera, frames, screenshot, live, scenario, width, height, fov, sun_time, stream } => {
+        Command::View {
+            inputs,
+            camera,
+            frames,
+            screenshot,
+            live,
+            scenario,
+            width,
+            height,
+            fov,
+            sun_time,
+            bookmarks,
+            stream,
+        } => {
             let sun = sun_time.as_deref().map(live::parse_at).transpose()?;
             commands::view(
                 &inputs,
@@ -488,7 +504,7 @@ fn main() -> anyhow::Result<()> {
                 (frames, screenshot),
                 &live,
                 &scenario,
-                (Some((width, height)), fov, sun),
+                (Some((width, height)), fov, sun, bookmarks),
                 &stream,
             )
         }

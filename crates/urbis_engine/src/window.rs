@@ -47,6 +47,8 @@ pub struct ViewOptions {
     pub fov_deg: Option<f64>,
     /// Light by the real sun at this time (Unix ms, UTC); `None`: a fixed clear afternoon.
     pub sun_time_ms: Option<i64>,
+    /// A JSON file of bookmarks to list, go to and add to.
+    pub bookmarks: Option<std::path::PathBuf>,
 }
 
 /// What the viewer did, reported when it closes.
@@ -204,7 +206,14 @@ impl Viewer {
             camera.fov_y = f.to_radians();
         }
         self.camera = Some(camera);
-        let panels = urbis_ui::Panels::new(&engine.ctx.device, config.format);
+        let mut panels = urbis_ui::Panels::new(&engine.ctx.device, config.format);
+        if let Some(path) = &self.options.bookmarks {
+            match urbis_ui::read_bookmarks(path) {
+                Ok(list) => panels.set_bookmarks(list),
+                // The viewer keeps running without them.
+                Err(e) => tracing::warn!("bookmarks not loaded: {e}"),
+            }
+        }
         let egui_input = egui_winit::State::new(
             panels.context().clone(),
             egui::ViewportId::ROOT,
@@ -453,6 +462,40 @@ impl Viewer {
                 urbis_ui::UiAction::Select(e) => {
                     r.engine.select(Some(e));
                     self.info = describe_lines(&r.engine.model, e);
+                }
+                urbis_ui::UiAction::GoTo(i) => {
+                    if let Some(b) = r.panels.bookmarks().get(i) {
+                        let pose = GeodeticPose {
+                            lon: b.lon,
+                            lat: b.lat,
+                            height: b.height,
+                            heading: b.heading,
+                            pitch: b.pitch,
+                        };
+                        let mut c = pose.camera();
+                        if let Some(f) = self.options.fov_deg {
+                            c.fov_y = f.to_radians();
+                        }
+                        self.camera = Some(c);
+                    }
+                }
+                urbis_ui::UiAction::AddBookmark(name) => {
+                    let p = GeodeticPose::from_camera(&camera);
+                    let mut list = r.panels.bookmarks().to_vec();
+                    list.push(urbis_ui::Bookmark {
+                        name,
+                        lon: p.lon,
+                        lat: p.lat,
+                        height: p.height,
+                        heading: p.heading,
+                        pitch: p.pitch,
+                    });
+                    if let Some(path) = &self.options.bookmarks
+                        && let Err(e) = urbis_ui::write_bookmarks(path, &list)
+                    {
+                        tracing::warn!("bookmark not saved: {e}");
+                    }
+                    r.panels.set_bookmarks(list);
                 }
                 urbis_ui::UiAction::FlyTo(e) => {
                     if let Some(b) = r.engine.model.world.get::<urbis_model::Bounds>(e).copied() {

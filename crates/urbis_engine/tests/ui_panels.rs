@@ -1,6 +1,6 @@
 //! The egui panels over the city (lavapipe): layers with a count per class,
-//! a search and its hits, the inspector of the selected building and the
-//! status line, painted over the rendered frame; golden `ui_over_city.png`
+//! a search and its hits, a bookmark, the inspector of the selected
+//! building and the status line, painted over the rendered frame; golden `ui_over_city.png`
 //! (looked at). Hiding a layer hides exactly that class's features, and
 //! the search lists what the query language selects.
 
@@ -23,8 +23,16 @@ fn input(w: u32, h: u32) -> egui::RawInput {
 fn panels_over_the_city() {
     let model = support::sample_city();
     let Some(mut engine) = support::engine(model) else { return };
-    let (w, h) = (640, 400);
+    let (w, h) = (640, 480);
     let mut panels = Panels::new(&engine.ctx.device, HeadlessTarget::FORMAT);
+    panels.set_bookmarks(vec![urbis_ui::Bookmark {
+        name: "河边 riverside".into(),
+        lon: 115.9,
+        lat: 38.99,
+        height: 200.0,
+        heading: 0.0,
+        pitch: -30.0,
+    }]);
 
     // Search: the hits are what the query selects.
     panels.search(&mut engine.model, "use = office and height > 40");

@@ -13,9 +13,11 @@
 //! Panels so far: the status line (camera position, fps, tiles loading),
 //! layers (each semantic class with its count and visibility), the
 //! inspector (the selected feature's class, id, attributes, parent and
-//! parts) and search (a query in Urbis' query language, the hits, and a
-//! fly-to for each).
+//! parts), search (a query in Urbis' query language, the hits, and a
+//! fly-to for each) and bookmarks (named poses in a JSON file).
 
+mod bookmarks;
 mod panels;
 
+pub use bookmarks::{Bookmark, BookmarkError, parse_bookmarks, read_bookmarks, write_bookmarks};
 pub use panels::{FrameInfo, Panels, UiAction, set_class_visible};

@@ -21,12 +21,16 @@ pub struct FrameInfo {
 }
 
 /// What the user asked for in the panels this frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiAction {
     /// Fly the camera to this feature (a search hit).
     FlyTo(Entity),
     /// Select this feature (a search hit, a part or parent in the inspector).
     Select(Entity),
+    /// Go to bookmark `i` of [`Panels::bookmarks`].
+    GoTo(usize),
+    /// Keep the current view as a bookmark of this name.
+    AddBookmark(String),
 }
 
 /// Shows or hides every feature of a class (its source class name); returns how many changed.
@@ -52,6 +56,8 @@ pub struct Panels {
     query_error: Option<String>,
     /// Classes hidden from the layers panel.
     hidden: std::collections::BTreeSet<String>,
+    bookmarks: Vec<crate::Bookmark>,
+    new_bookmark: String,
 }
 
 impl std::fmt::Debug for Panels {
@@ -75,7 +81,25 @@ impl Panels {
         }
         ctx.set_fonts(fonts);
         let renderer = egui_wgpu::Renderer::new(device, format, egui_wgpu::RendererOptions::default());
-        Self { ctx, renderer, query: String::new(), hits: Vec::new(), query_error: None, hidden: Default::default() }
+        Self {
+            ctx,
+            renderer,
+            query: String::new(),
+            hits: Vec::new(),
+            query_error: None,
+            hidden: Default::default(),
+            bookmarks: Vec::new(),
+            new_bookmark: String::new(),
+        }
+    }
+
+    /// The bookmarks listed in the panel.
+    pub fn set_bookmarks(&mut self, list: Vec<crate::Bookmark>) {
+        self.bookmarks = list;
+    }
+
+    pub fn bookmarks(&self) -> &[crate::Bookmark] {
+        &self.bookmarks
     }
 
     pub fn context(&self) -> &egui::Context {
@@ -129,7 +153,7 @@ impl Panels {
             });
             egui::Panel::left("layers").resizable(false).exact_size(200.0).show(ui, |ui| {
                 ui.heading("Layers");
-                egui::ScrollArea::vertical().id_salt("layers").show(ui, |ui| {
+                egui::ScrollArea::vertical().id_salt("layers").max_height(140.0).show(ui, |ui| {
                     for (class, n) in &classes {
                         let mut visible = !self.hidden.contains(class);
                         if ui.checkbox(&mut visible, format!("{class} ({n})")).changed() {
@@ -146,7 +170,7 @@ impl Panels {
                 if let Some(e) = &self.query_error {
                     ui.colored_label(egui::Color32::LIGHT_RED, e);
                 }
-                egui::ScrollArea::vertical().id_salt("hits").max_height(220.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().id_salt("hits").max_height(90.0).show(ui, |ui| {
                     for (e, name) in &self.hits {
                         ui.horizontal(|ui| {
                             if ui.small_button("fly to").clicked() {
@@ -155,6 +179,23 @@ impl Panels {
                             }
                             ui.label(name);
                         });
+                    }
+                });
+                ui.separator();
+                ui.heading("Bookmarks");
+                for (i, b) in self.bookmarks.iter().enumerate() {
+                    ui.horizontal(|ui| {
+                        if ui.small_button("go").clicked() {
+                            actions.push(UiAction::GoTo(i));
+                        }
+                        ui.label(&b.name);
+                    });
+                }
+                ui.horizontal(|ui| {
+                    ui.add(egui::TextEdit::singleline(&mut self.new_bookmark).desired_width(120.0).hint_text("name"));
+                    if ui.small_button("add view").clicked() && !self.new_bookmark.trim().is_empty() {
+                        actions.push(UiAction::AddBookmark(self.new_bookmark.trim().to_string()));
+                        self.new_bookmark.clear();
                     }
                 });
             });
