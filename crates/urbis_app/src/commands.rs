@@ -170,6 +170,9 @@ fn start_comparison(
         .transpose()
 }
 
+/// The window's size, field of view, sun time (Unix ms) and bookmarks file.
+pub type ViewLook = (Option<(u32, u32)>, Option<f64>, Option<i64>, Option<PathBuf>);
+
 #[allow(clippy::too_many_arguments)]
 pub fn view(
     inputs: &Inputs,
@@ -177,7 +180,7 @@ pub fn view(
     (frames, screenshot): (Option<u64>, Option<PathBuf>),
     live: &LiveArgs,
     scenario_args: &ScenarioArgs,
-    (size, fov, sun_time_ms, bookmarks): (Option<(u32, u32)>, Option<f64>, Option<i64>, Option<PathBuf>),
+    (size, fov, sun_time_ms, bookmarks): ViewLook,
     stream: &crate::fly::StreamArgs,
 ) -> Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
