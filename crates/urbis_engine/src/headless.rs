@@ -21,6 +21,18 @@ pub fn render_image(
     height: u32,
 ) -> Result<RenderedImage, RenderError> {
     engine.update();
+    draw(engine, camera, lighting, overlay, width, height)
+}
+
+/// Draws the engine's prepared state into a fresh target and reads it back.
+fn draw(
+    engine: &mut Engine,
+    camera: &Camera,
+    lighting: &Lighting,
+    overlay: Option<&Overlay>,
+    width: u32,
+    height: u32,
+) -> Result<RenderedImage, RenderError> {
     let target = HeadlessTarget::new(&engine.ctx, width, height);
     let stats = engine.render(camera, lighting, overlay, &target.view, width, height);
     let pixels = target.read_rgba(&engine.ctx)?;
@@ -68,16 +80,13 @@ pub fn render_image_tiled(
                         .collect(),
                     scale: o.scale,
                 });
-                let target = HeadlessTarget::new(&engine.ctx, w, h);
-                let s = engine.render(camera, lighting, shifted.as_ref(), &target.view, w, h);
+                let part = draw(engine, camera, lighting, shifted.as_ref(), w, h)?;
+                let s = part.stats;
                 stats.chunks_drawn += s.chunks_drawn;
                 stats.chunks_culled += s.chunks_culled;
                 stats.chunks_hidden += s.chunks_hidden;
                 stats.triangles += s.triangles;
-                let px = target.read_rgba(&engine.ctx)?;
-                let part =
-                    image::RgbaImage::from_raw(w, h, px).ok_or_else(|| RenderError::Readback("short tile".into()))?;
-                image::imageops::replace(&mut image, &part, i64::from(x0), i64::from(y0));
+                image::imageops::replace(&mut image, &part.image, i64::from(x0), i64::from(y0));
             }
         }
         Ok(())

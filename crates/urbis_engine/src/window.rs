@@ -16,8 +16,8 @@ use winit::event_loop::{ActiveEventLoop, EventLoop};
 use winit::keyboard::{KeyCode, PhysicalKey};
 use winit::window::{Window, WindowId};
 
+use crate::Engine;
 use crate::view::{GeodeticPose, default_camera, default_lighting};
-use crate::{Engine, describe_lines};
 
 /// Errors of the window loop.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +118,6 @@ struct Viewer {
     last_frame: Instant,
     frames: u64,
     fps: f64,
-    info: Vec<String>,
     error: Option<WindowError>,
     summary: ViewSummary,
     hook: Option<Box<dyn FrameHook>>,
@@ -156,7 +155,6 @@ pub fn run_viewer_with(
         last_frame: Instant::now(),
         frames: 0,
         fps: 0.0,
-        info: Vec::new(),
         error: None,
         summary: ViewSummary::default(),
         hook,
@@ -349,7 +347,6 @@ impl Viewer {
                 // Select the whole building when a part is hit.
                 let whole = hit.map(|e| r.engine.model.world.get::<urbis_model::PartOf>(e).map_or(e, |p| p.0));
                 r.engine.select(whole);
-                self.info = hit.map(|e| describe_lines(&r.engine.model, e)).unwrap_or_default();
                 if let Some(e) = hit {
                     log_pick(&r.engine.model, e);
                 }
@@ -401,10 +398,6 @@ impl Viewer {
         if let Some(h) = self.hook.as_mut() {
             h.camera(&camera, r.config.width, r.config.height);
             self.hook_lines = h.before_frame(&mut r.engine.model);
-            // The selected feature's panel follows live values.
-            if let Some(e) = r.engine.selected() {
-                self.info = describe_lines(&r.engine.model, e);
-            }
         }
         r.engine.update();
         let frame = match r.surface.get_current_texture() {
@@ -459,10 +452,7 @@ impl Viewer {
         r.panels.paint(&r.engine.ctx.device, &r.engine.ctx.queue, &view, size, output);
         for action in actions {
             match action {
-                urbis_ui::UiAction::Select(e) => {
-                    r.engine.select(Some(e));
-                    self.info = describe_lines(&r.engine.model, e);
-                }
+                urbis_ui::UiAction::Select(e) => r.engine.select(Some(e)),
                 urbis_ui::UiAction::GoTo(i) => {
                     if let Some(b) = r.panels.bookmarks().get(i) {
                         let pose = GeodeticPose {

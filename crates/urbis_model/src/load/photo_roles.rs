@@ -56,6 +56,21 @@ fn feature_entities(m: &mut CityModel) -> HashSet<Entity> {
     q.iter(&m.world).collect()
 }
 
+/// Loads a footprint layer's `paths` into the model: the entities it added, and its reports.
+fn add_layer(
+    model: &mut CityModel,
+    paths: &[std::path::PathBuf],
+    opts: &LoadOptions,
+) -> Result<(HashSet<Entity>, Vec<LoadReport>), LoadError> {
+    let (sources, mut reports) = read_sources(paths)?;
+    let before = feature_entities(model);
+    for s in &sources {
+        reports.push(add_source(model, s, opts)?);
+    }
+    let added = feature_entities(model).difference(&before).copied().collect();
+    Ok((added, reports))
+}
+
 /// Loads `opts.monomerize_by` and cuts the loaded photo meshes by its
 /// buildings; everything else from those inputs (uncovered footprints,
 /// roads, terrain) leaves the scene.
@@ -63,12 +78,7 @@ pub(super) fn monomerize_by(model: &mut CityModel, opts: &LoadOptions) -> Result
     if opts.monomerize_by.is_empty() {
         return Ok(Vec::new());
     }
-    let (sources, mut reports) = read_sources(&opts.monomerize_by)?;
-    let before = feature_entities(model);
-    for s in &sources {
-        reports.push(add_source(model, s, opts)?);
-    }
-    let added: HashSet<Entity> = feature_entities(model).difference(&before).copied().collect();
+    let (added, mut reports) = add_layer(model, &opts.monomerize_by, opts)?;
     let r = crate::monomerize::monomerize_by_footprints_in(model, Some(&added));
     for e in &added {
         if model.world.get_entity(*e).is_ok() {
@@ -91,12 +101,7 @@ pub(super) fn classify(model: &mut CityModel, opts: &LoadOptions) -> Result<Vec<
     if opts.classify_by.is_empty() {
         return Ok(Vec::new());
     }
-    let (sources, mut reports) = read_sources(&opts.classify_by)?;
-    let before = feature_entities(model);
-    for s in &sources {
-        reports.push(add_source(model, s, opts)?);
-    }
-    let added: HashSet<Entity> = feature_entities(model).difference(&before).copied().collect();
+    let (added, mut reports) = add_layer(model, &opts.classify_by, opts)?;
     let r = crate::classify::classify_by_footprints(model, Some(&added));
     // The layer only classifies: what is neither a volume nor the building
     // of one (roads, water, the terrain of a CityJSON) leaves the scene.
