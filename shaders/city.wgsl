@@ -5,6 +5,17 @@
 // moves them to camera-relative world coordinates (computed in f64 on the
 // CPU), so no large coordinate ever reaches the GPU.
 
+// The section (urbis_render::section): the kept region is the
+// intersection of `count` slabs; slab i keeps points p (camera-relative)
+// with lo[i] <= axes[i].w + dot(axes[i].xyz, p) <= hi[i].
+struct Section {
+    count: vec4<f32>,            // x: number of slabs (0: no section)
+    axes: array<vec4<f32>, 3>,   // xyz: unit axis (world); w: the camera's coordinate along it
+    lo: vec4<f32>,
+    hi: vec4<f32>,
+    cap: vec4<f32>,              // rgb: cap colour (linear)
+};
+
 struct Frame {
     view_proj: mat4x4<f32>,      // projection × view rotation; the camera sits at the origin
     inv_view_proj: mat4x4<f32>,
@@ -16,6 +27,7 @@ struct Frame {
     viewport: vec4<f32>,         // width, height, 1/width, 1/height
     shadow_view_proj: mat4x4<f32>, // camera-relative world → sun's clip space
     shadow: vec4<f32>,           // x: enabled (1/0), y: map texel size (uv), z: normal offset (m), w: strength
+    section: Section,
 };
 
 struct Chunk {
@@ -282,6 +294,11 @@ fn hash21(p: vec2<f32>) -> f32 {
 
 @fragment
 fn fs_main(in: VertexOut) -> FragmentOut {
+    return city_shade(in);
+}
+
+// The lit surface: colour and feature (classified surfaces take the volume's).
+fn city_shade(in: VertexOut) -> FragmentOut {
     // Sampled up front, in uniform control flow; used by textured surfaces.
     let texel = textureSample(base_texture, base_sampler, in.uv);
     let to_eye = normalize(-in.world);
@@ -408,6 +425,10 @@ fn vs_point(@builtin(vertex_index) corner: u32, p: PointIn) -> PointOut {
 
 @fragment
 fn fs_point(in: PointOut) -> FragmentOut {
+    return point_shade(in);
+}
+
+fn point_shade(in: PointOut) -> FragmentOut {
     // Points carry their own (often scanned) colour: lit softly, hazed with distance.
     let n = normalize(in.normal + vec3<f32>(1e-6));
     let light = 0.75 + 0.35 * max(dot(n, frame.sun_dir.xyz), 0.0);
@@ -421,4 +442,146 @@ fn fs_point(in: PointOut) -> FragmentOut {
     out.color = vec4<f32>(mix(color, frame.sky_horizon.rgb, fog), 1.0);
     out.feature = in.feature;
     return out;
+}
+
+// ---------------------------------------------------------------------------
+// Sections (see urbis_render::section): used only while a section is set.
+
+// Whether the section keeps a camera-relative point.
+fn section_keeps(p: vec3<f32>) -> bool {
+    for (var i = 0u; i < u32(frame.section.count.x); i = i + 1u) {
+        let a = frame.section.axes[i];
+        let c = a.w + dot(a.xyz, p);
+        if c < frame.section.lo[i] || c > frame.section.hi[i] {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The part of a view ray (unit direction `dir` from the camera at 0) inside
+// the kept region, in metres from the camera, and the outward normal of the
+// face where it enters. near > far: the ray misses the region.
+struct SectionRay {
+    near: f32,
+    far: f32,
+    normal: vec3<f32>,
+};
+
+fn section_ray(dir: vec3<f32>) -> SectionRay {
+    var r: SectionRay;
+    r.near = -1e30;
+    r.far = 1e30;
+    r.normal = vec3<f32>(0.0);
+    for (var i = 0u; i < u32(frame.section.count.x); i = i + 1u) {
+        let a = frame.section.axes[i];
+        let lo = frame.section.lo[i];
+        let hi = frame.section.hi[i];
+        let d = dot(a.xyz, dir);
+        if abs(d) < 1e-9 {
+            if a.w < lo || a.w > hi {
+                r.near = 1e30;
+                r.far = -1e30;
+            }
+            continue;
+        }
+        let t0 = (lo - a.w) / d;
+        let t1 = (hi - a.w) / d;
+        let enter = min(t0, t1);
+        if enter > r.near {
+            r.near = enter;
+            r.normal = -sign(d) * a.xyz;
+        }
+        r.far = min(r.far, max(t0, t1));
+    }
+    return r;
+}
+
+// The view ray through a pixel centre (framebuffer coordinates): the same
+// for every fragment of the pixel, so they all agree on where it enters and
+// leaves the region.
+fn pixel_ray(frag: vec2<f32>) -> vec3<f32> {
+    let ndc = vec2<f32>(frag.x * frame.viewport.z * 2.0 - 1.0, 1.0 - frag.y * frame.viewport.w * 2.0);
+    let q = frame.inv_view_proj * vec4<f32>(ndc, 1.0, 1.0);
+    return normalize(q.xyz / q.w);
+}
+
+// A cap point: the cap colour, softly lit with the cut face's normal (flat
+// enough to stay saturated through tone mapping, shaded enough to tell the
+// faces of a box apart), shadowed by what the section keeps.
+fn cap_shade(q: vec3<f32>, n: vec3<f32>, feature: u32) -> vec3<f32> {
+    let ndl = max(dot(n, frame.sun_dir.xyz), 0.0);
+    let hemi = dot(n, frame.up.xyz) * 0.5 + 0.5;
+    let shadowed = select(1.0, sunlight(q, n), ndl > 0.0);
+    let light = 0.45 + 0.2 * hemi + 0.2 * frame.sun_dir.w * ndl * shadowed;
+    var color = frame.section.cap.rgb * light;
+    if (features[feature].flags.x & FLAG_HIGHLIGHTED) != 0u {
+        color = mix(color, vec3<f32>(1.0, 0.78, 0.2), 0.45);
+    }
+    let fog = 1.0 - exp(-length(q) * frame.fog.x);
+    return mix(color, frame.sky_horizon.rgb, fog);
+}
+
+@fragment
+fn fs_section(in: VertexOut, @builtin(front_facing) front: bool) -> FragmentOut {
+    // Shaded first, in uniform control flow (texture sampling, derivatives).
+    var out = city_shade(in);
+    let dir = pixel_ray(in.clip.xy);
+    let r = section_ray(dir);
+    let at = dot(in.world, dir);
+    if r.near > r.far || at < r.near {
+        discard; // the ray misses the region, or this lies before it
+    }
+    // Back faces by winding and by normal (sources disagree on winding: a
+    // face seen from outside with either saying "front" is not a cap).
+    let back = !front && dot(in.normal, in.world) > 0.0;
+    if back && r.near > 0.0 {
+        // The ray entered the region inside this solid: the cap, at the entry point.
+        out.color = vec4<f32>(cap_shade(dir * r.near, r.normal, out.feature), 1.0);
+    } else if at > r.far {
+        // Past the region: nothing (sky), but occluding, so that the back
+        // faces behind it do not pass for caps.
+        out.color = vec4<f32>(0.0);
+        out.feature = 0u;
+    }
+    return out;
+}
+
+@fragment
+fn fs_point_section(in: PointOut) -> FragmentOut {
+    let out = point_shade(in);
+    if !section_keeps(in.world) {
+        discard;
+    }
+    return out;
+}
+
+// The shadow pass under a section: cut-away geometry casts no shadow.
+struct ShadowSectionOut {
+    @builtin(position) clip: vec4<f32>,
+    @location(0) world: vec3<f32>,
+};
+
+fn shadow_section_vertex(position: vec3<f32>, feature: u32) -> ShadowSectionOut {
+    var out: ShadowSectionOut;
+    out.clip = shadow_vertex(position, feature);
+    out.world = (chunk.model * vec4<f32>(extruded(position, features[feature]), 1.0)).xyz;
+    return out;
+}
+
+@vertex
+fn vs_shadow_section(v: VertexIn) -> ShadowSectionOut {
+    return shadow_section_vertex(v.position, v.feature);
+}
+
+@vertex
+fn vs_shadow_section_instanced(v: VertexIn, i: InstanceIn) -> ShadowSectionOut {
+    return shadow_section_vertex(instance_point(i, v.position), i.feature);
+}
+
+@fragment
+fn fs_shadow_section(in: ShadowSectionOut) {
+    if !section_keeps(in.world) {
+        discard;
+    }
 }

@@ -1,4 +1,4 @@
-// Composite: sky where nothing was drawn, feature outlines, the selection
+// Composite: sky where nothing was drawn (or a section left nothing), feature outlines, the selection
 // outline, tone mapping and (if the target is not sRGB) encoding.
 
 struct Frame {
@@ -82,7 +82,8 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     let p = vec2<i32>(pos.xy);
     let depth = textureLoad(depth_tex, p, 0);
     var color: vec3<f32>;
-    if depth <= 0.0 {
+    // Nothing drawn, or a section's "nothing past the cut" (alpha 0).
+    if depth <= 0.0 || textureLoad(color_tex, p, 0).a <= 0.0 {
         let ndc = vec2<f32>(pos.x * frame.viewport.z * 2.0 - 1.0, 1.0 - pos.y * frame.viewport.w * 2.0);
         let q = frame.inv_view_proj * vec4<f32>(ndc, 1.0, 1.0);
         color = sky(normalize(q.xyz / q.w));

@@ -173,6 +173,25 @@ fn start_comparison(
 /// The window's size, field of view, sun time (Unix ms) and bookmarks file.
 pub type ViewLook = (Option<(u32, u32)>, Option<f64>, Option<i64>, Option<PathBuf>);
 
+/// Scripted input and recording for `urbis view`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ScriptArgs {
+    /// Replay a recorded stream of input (JSON lines: keys, mouse, panel
+    /// actions, screenshots at marked frames), then close.
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+    /// Write what you do in the window as such a script when the viewer closes.
+    #[arg(long, conflicts_with = "script")]
+    pub record_input: Option<PathBuf>,
+    /// Draw offscreen at --width × --height pixels instead of in a window
+    /// (with --script or --frames; needs no display).
+    #[arg(long)]
+    pub offscreen: bool,
+    /// Write what the viewer did (picks, measurements, fly-tos, searches, screenshots) as JSON.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn view(
     inputs: &Inputs,
@@ -181,9 +200,16 @@ pub fn view(
     live: &LiveArgs,
     scenario_args: &ScenarioArgs,
     (size, fov, sun_time_ms, bookmarks): ViewLook,
+    script_args: &ScriptArgs,
     stream: &crate::fly::StreamArgs,
 ) -> Result<()> {
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+    // A bad script stops here, before anything loads, with its file, line and field.
+    let script = script_args.script.as_deref().map(urbis_engine::Script::read).transpose()?;
+    if script_args.offscreen && script.is_none() && frames.is_none() {
+        bail!("--offscreen needs --script FILE or --frames N to know when to stop");
+    }
+    if !script_args.offscreen && std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
         bail!(
             "no display (DISPLAY/WAYLAND_DISPLAY unset). Render headless instead:\n  urbis render --out city.png --width 1280 --height 720\nor run the viewer under a virtual display: xvfb-run -a urbis view"
         );
@@ -222,11 +248,28 @@ pub fn view(
         fov_deg: fov,
         sun_time_ms,
         bookmarks,
+        style: inputs.style.clone(),
+        script,
+        record: script_args.record_input.clone(),
     };
-    let summary = urbis_engine::run_viewer_with(model, options, hook)?;
+    let summary = if script_args.offscreen {
+        let ctx = GpuContext::headless()?;
+        let engine = Engine::new(model, ctx, HeadlessTarget::FORMAT);
+        urbis_engine::run_offscreen(engine, options, hook, size.unwrap_or((1280, 760)))?
+    } else {
+        urbis_engine::run_viewer_with(model, options, hook)?
+    };
     eprintln!("view: presented {} frames at {}×{}", summary.frames, summary.width, summary.height);
-    if let Some(p) = screenshot {
+    for p in &summary.screenshots {
         eprintln!("view: wrote {}", p.display());
+    }
+    if let Some(p) = &script_args.record_input {
+        eprintln!("view: recorded the input to {}", p.display());
+    }
+    if let Some(p) = &script_args.report {
+        let json = serde_json::to_string_pretty(&summary)?;
+        std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("view: wrote the report {}", p.display());
     }
     Ok(())
 }
@@ -301,11 +344,12 @@ pub fn render(
                 title: Some("Selected".into()),
                 lines: describe_lines(&engine.model, e),
             }],
+            ..Default::default()
         });
     }
     if let Some(lines) = live_lines {
         let scale = if frame.width >= 1600 { 2.0 } else { 1.0 };
-        let o = overlay.get_or_insert_with(|| Overlay { scale, panels: Vec::new() });
+        let o = overlay.get_or_insert_with(|| Overlay { scale, ..Default::default() });
         let s = o.scale;
         let y = (frame.height as f32 - (22.0 + 10.0 * lines.len() as f32) * s - 10.0).max(10.0);
         o.panels.push(Panel { x: 10.0, y, title: Some("Live".into()), lines });
@@ -313,7 +357,7 @@ pub fn render(
     }
     if let Some(c) = &comparison {
         let scale = if frame.width >= 1600 { 2.0 } else { 1.0 };
-        let o = overlay.get_or_insert_with(|| Overlay { scale, panels: Vec::new() });
+        let o = overlay.get_or_insert_with(|| Overlay { scale, ..Default::default() });
         let lines = c.lines();
         let y = (frame.height as f32 - (22.0 + 10.0 * lines.len() as f32) * o.scale - 10.0).max(10.0);
         o.panels.push(Panel { x: 10.0, y, title: Some("Scenario".into()), lines });

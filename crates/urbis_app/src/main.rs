@@ -307,6 +307,8 @@ enum Command {
         #[arg(long)]
         bookmarks: Option<PathBuf>,
         #[command(flatten)]
+        script: commands::ScriptArgs,
+        #[command(flatten)]
         stream: fly::StreamArgs,
     },
     /// Render the city headless to a PNG file.
@@ -495,6 +497,7 @@ fn main() -> anyhow::Result<()> {
             fov,
             sun_time,
             bookmarks,
+            script,
             stream,
         } => {
             let sun = sun_time.as_deref().map(live::parse_at).transpose()?;
@@ -505,6 +508,7 @@ fn main() -> anyhow::Result<()> {
                 &live,
                 &scenario,
                 (Some((width, height)), fov, sun, bookmarks),
+                &script,
                 &stream,
             )
         }

@@ -3,7 +3,7 @@
 
 use bevy_ecs::prelude::*;
 use urbis_model::{CityModel, FeatureStyle};
-use urbis_render::{Camera, FrameStats, GpuContext, GpuScene, Lighting, Overlay, RenderError, Renderer};
+use urbis_render::{Camera, FrameStats, GpuContext, GpuScene, Lighting, Overlay, RenderError, Renderer, SectionStyle};
 
 use crate::extract::{Extracted, Extractor};
 
@@ -98,6 +98,17 @@ impl Engine {
         height: u32,
     ) -> FrameStats {
         self.renderer.render(&self.ctx, &self.scene, camera, lighting, overlay, view, width, height)
+    }
+
+    /// Cuts the city with a clipping plane or section box, capping the cut
+    /// solids (none: off); see [`urbis_render::Section`].
+    pub fn set_section(&mut self, section: Option<SectionStyle>) {
+        self.renderer.set_section(section);
+    }
+
+    /// The section in use.
+    pub fn section(&self) -> Option<&SectionStyle> {
+        self.renderer.section()
     }
 
     /// The entity under pixel (x, y) of the last rendered frame.

@@ -121,7 +121,9 @@ pub fn gpu_style(s: &FeatureStyle, base_z: f64) -> GpuStyle {
     if s.selected {
         flags |= GpuStyle::SELECTED;
     }
-    let extrude = if s.height_scale == 1.0 { [0.0; 4] } else { [s.height_scale - 1.0, base_z as f32, 0.0, 0.0] };
+    let mut extrude = if s.height_scale == 1.0 { [0.0; 4] } else { [s.height_scale - 1.0, base_z as f32, 0.0, 0.0] };
+    // Transparency (1 − opacity): 0 for the opaque, so the default style stays all zeros.
+    extrude[2] = (1.0 - s.opacity).clamp(0.0, 1.0);
     GpuStyle { color: s.color_override.unwrap_or([0.0; 4]), flags: [flags, 0, 0, 0], extrude }
 }
 
@@ -136,6 +138,7 @@ pub fn effective_style(own: FeatureStyle, parent: Option<FeatureStyle>) -> Featu
             highlighted: own.highlighted || p.highlighted,
             selected: own.selected || p.selected,
             height_scale: if own.height_scale != 1.0 { own.height_scale } else { p.height_scale },
+            opacity: own.opacity.min(p.opacity),
         },
     }
 }

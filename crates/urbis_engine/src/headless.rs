@@ -79,6 +79,14 @@ pub fn render_image_tiled(
                         .map(|p| urbis_render::Panel { x: p.x - x0 as f32, y: p.y - y0 as f32, ..p.clone() })
                         .collect(),
                     scale: o.scale,
+                    lines: o
+                        .lines
+                        .iter()
+                        .map(|l| urbis_render::OverlayLine {
+                            points: l.points.iter().map(|p| [p[0] - x0 as f32, p[1] - y0 as f32]).collect(),
+                            ..l.clone()
+                        })
+                        .collect(),
                 });
                 let part = draw(engine, camera, lighting, shifted.as_ref(), w, h)?;
                 let s = part.stats;

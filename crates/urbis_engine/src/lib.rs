@@ -22,16 +22,21 @@ pub mod engine;
 pub mod extract;
 pub mod headless;
 pub mod labels;
+pub mod measure;
+pub mod script;
 pub mod streaming;
 pub mod view;
+pub mod viewer;
 pub mod window;
 
 pub use engine::{Engine, PrepareStats};
 pub use extract::{Extracted, Extractor};
 pub use headless::{MAX_TILE, RenderedImage, render_image, render_image_tiled};
 pub use labels::label_panels;
+pub use script::{Script, ScriptError, run_offscreen};
 pub use streaming::{StreamSummary, Streams, progress_line, tile_view};
 pub use view::{GeodeticPose, default_camera, default_lighting, sun_lighting};
+pub use viewer::{Input, ViewerCore, ViewerEvent};
 pub use window::{FrameHook, ViewOptions, ViewSummary, WindowError, run_viewer, run_viewer_with};
 
 use bevy_ecs::prelude::Entity;

@@ -44,7 +44,8 @@ fn flood_at_its_peak_with_live_styles_labels_and_alarms() {
     };
     let camera = "115.899,38.9865,420,0,-32".parse::<GeodeticPose>().expect("pose").camera();
     let lighting = default_lighting(&engine.model, &camera);
-    let mut overlay = Overlay { scale: 1.0, panels: label_panels(&mut engine.model, &camera, W, H, 12, 1.0) };
+    let mut overlay =
+        Overlay { scale: 1.0, panels: label_panels(&mut engine.model, &camera, W, H, 12, 1.0), ..Default::default() };
     assert!(overlay.panels.iter().any(|p| p.lines[0].ends_with(" m")), "the river's level is labelled");
     overlay.panels.push(Panel {
         x: 4.0,

@@ -106,6 +106,7 @@ fn baseline_scenario_and_difference_in_3d() {
             title: Some("Scenario".into()),
             lines,
         }],
+        ..Default::default()
     };
     let lighting = default_lighting(&engine.model, &cam);
     let img = render_image(&mut engine, &cam, &lighting, Some(&overlay), W, H).expect("render");

@@ -25,7 +25,7 @@ fn chinese_names_draw_in_overlay_panels() {
     let title = "大寒 日照".to_string();
     let panel = Panel { x: 10.0, y: 10.0, title: Some(title.clone()), lines: vec![] };
     let scale = 3.0;
-    let overlay = Overlay { scale, panels: vec![panel.clone()] };
+    let overlay = Overlay { scale, panels: vec![panel.clone()], ..Default::default() };
     let img = render_image(&mut engine, &camera, &lighting, Some(&overlay), w, h).expect("render").image;
     // The panel's extent as laid out, and the text inside it: bright (the title's amber) on dark.
     let (pw, ph) = panel_size(&panel, scale);

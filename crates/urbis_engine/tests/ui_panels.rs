@@ -68,6 +68,7 @@ fn panels_over_the_city() {
         tiles_loading: 0,
         tiles_shown: 0,
         selected: Some(first),
+        ..Default::default()
     };
     let frame = |engine: &mut urbis_engine::Engine, panels: &mut Panels| {
         engine.update();

@@ -191,11 +191,20 @@ pub struct FeatureStyle {
     pub selected: bool,
     /// Vertical scale of the feature about its base (live extrusion); 1 = as modelled.
     pub height_scale: f32,
+    /// 1 = opaque, down to 0 = invisible (X-ray and see-through layers).
+    pub opacity: f32,
 }
 
 impl Default for FeatureStyle {
     fn default() -> Self {
-        Self { color_override: None, visible: true, highlighted: false, selected: false, height_scale: 1.0 }
+        Self {
+            color_override: None,
+            visible: true,
+            highlighted: false,
+            selected: false,
+            height_scale: 1.0,
+            opacity: 1.0,
+        }
     }
 }
 

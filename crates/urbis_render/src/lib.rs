@@ -12,7 +12,9 @@
 //! - a [`Camera`] with an f64 position and [`Lighting`];
 //! - optionally, classification volumes ([`ClassificationGrid`]): prisms
 //!   that give the pixels of classified surfaces (photo meshes) their
-//!   feature index and style at render time.
+//!   feature index and style at render time;
+//! - optionally, a [`Section`] (clipping plane or section box) whose cut
+//!   faces are capped ([`Renderer::set_section`]).
 //!
 //! ```text
 //! ChunkMesh ──upsert──► GpuScene (vertex/index buffers per chunk)
@@ -37,6 +39,7 @@ mod overlay;
 mod pipelines;
 mod renderer;
 mod scene;
+mod section;
 pub mod shaders;
 mod textures;
 
@@ -44,10 +47,11 @@ pub use camera::Camera;
 pub use classify::{ClassificationGrid, ClassifyPolygon, ClassifyReach};
 pub use context::{GpuContext, RenderError};
 pub use headless::{HeadlessTarget, read_texture_rgba};
-pub use overlay::{Overlay, Panel, panel_size};
+pub use overlay::{Overlay, OverlayLine, Panel, panel_size};
 pub use renderer::{Crop, FrameStats, Lighting, Renderer};
 pub use scene::{
     ChunkKey, ChunkMesh, DrawBatch, FeatureStyle, GpuScene, InstanceBatch, InstanceData, PointVertex, SharedMeshKey,
     UploadStats, Vertex,
 };
+pub use section::{Section, SectionStyle};
 pub use textures::TextureKey;

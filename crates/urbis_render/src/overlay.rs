@@ -21,12 +21,30 @@ pub struct Panel {
     pub lines: Vec<String>,
 }
 
+/// A polyline over the view (a measurement, a section's outline), pixels
+/// from the top left, drawn under the panels with a dark edge so it reads
+/// on any background.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OverlayLine {
+    pub points: Vec<[f32; 2]>,
+    /// Join the last point to the first.
+    pub closed: bool,
+    /// Width, pixels.
+    pub width: f32,
+    /// Linear RGBA.
+    pub color: [f32; 4],
+    /// Draw a square at every point.
+    pub markers: bool,
+}
+
 /// Everything drawn over the 3D view.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overlay {
     pub panels: Vec<Panel>,
     /// Text scale: 1 = 8.5 px type on 10 px lines.
     pub scale: f32,
+    /// Polylines, drawn first.
+    pub lines: Vec<OverlayLine>,
 }
 
 /// The size a panel is drawn at, pixels (text width and lines plus padding),
@@ -306,10 +324,43 @@ fn quad(
     ]);
 }
 
+/// Segments (and markers) of `line` as solid triangles `width` pixels wide.
+fn polyline(out: &mut Vec<OverlayVertex>, line: &OverlayLine, width: f32, color: [f32; 4]) {
+    let n = line.points.len();
+    let segments = if line.closed && n > 2 { n } else { n.saturating_sub(1) };
+    let v = |p: [f32; 2]| OverlayVertex { position: p, uv: [-1.0, -1.0], color };
+    for i in 0..segments {
+        let (a, b) = (line.points[i], line.points[(i + 1) % n]);
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let len = dx.hypot(dy);
+        if len < 1e-3 || !len.is_finite() {
+            continue;
+        }
+        // Half a width across the segment, and half a width past each end (square caps).
+        let (ux, uy) = (dx / len * width * 0.5, dy / len * width * 0.5);
+        let (nx, ny) = (-uy, ux);
+        let (a, b) = ([a[0] - ux, a[1] - uy], [b[0] + ux, b[1] + uy]);
+        let c = [[a[0] + nx, a[1] + ny], [b[0] + nx, b[1] + ny], [b[0] - nx, b[1] - ny], [a[0] - nx, a[1] - ny]];
+        out.extend([v(c[0]), v(c[1]), v(c[2]), v(c[0]), v(c[2]), v(c[3])]);
+    }
+    if line.markers {
+        let r = width * 1.6;
+        for p in &line.points {
+            quad(out, p[0] - r, p[1] - r, p[0] + r, p[1] + r, [-1.0, -1.0], [-1.0, -1.0], color);
+        }
+    }
+}
+
 fn build_vertices(overlay: &Overlay, screen_width: f32, atlas: &mut GlyphAtlas) -> Vec<OverlayVertex> {
     let s = if overlay.scale > 0.0 { overlay.scale } else { 2.0 };
     let (em, lh, pad) = ((8.5 * s).round(), 10.0 * s, 6.0 * s);
     let mut out = Vec::new();
+    for line in &overlay.lines {
+        // The dark edge, then the line over it.
+        let edge = [0.0, 0.0, 0.0, 0.65 * line.color[3]];
+        polyline(&mut out, line, line.width + 2.0, edge);
+        polyline(&mut out, line, line.width, line.color);
+    }
     for p in &overlay.panels {
         let lines: Vec<(&str, bool)> =
             p.title.iter().map(|t| (t.as_str(), true)).chain(p.lines.iter().map(|l| (l.as_str(), false))).collect();

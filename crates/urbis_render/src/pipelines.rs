@@ -11,11 +11,13 @@ fn buffers(instanced: bool) -> Vec<Option<wgpu::VertexBufferLayout<'static>>> {
 }
 
 /// The main pass: colour + feature id, reversed-Z depth (greater is nearer).
+/// `fragment`: `fs_main`, or `fs_section` while a section is set.
 pub(crate) fn city(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     module: &wgpu::ShaderModule,
     instanced: bool,
+    fragment: &str,
 ) -> wgpu::RenderPipeline {
     let buffers = buffers(instanced);
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
@@ -39,7 +41,7 @@ pub(crate) fn city(
         multisample: Default::default(),
         fragment: Some(wgpu::FragmentState {
             module,
-            entry_point: Some("fs_main"),
+            entry_point: Some(fragment),
             compilation_options: Default::default(),
             targets: &[Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
         }),
@@ -49,19 +51,27 @@ pub(crate) fn city(
 }
 
 /// Depth from the sun (standard depth, slope-scaled bias against acne).
+/// With `section`, a fragment stage discards what the section removes.
 pub(crate) fn shadow(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     module: &wgpu::ShaderModule,
     instanced: bool,
+    section: bool,
 ) -> wgpu::RenderPipeline {
     let buffers = buffers(instanced);
+    let vertex = match (instanced, section) {
+        (false, false) => "vs_shadow",
+        (true, false) => "vs_shadow_instanced",
+        (false, true) => "vs_shadow_section",
+        (true, true) => "vs_shadow_section_instanced",
+    };
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some(if instanced { "shadow instanced" } else { "shadow" }),
         layout: Some(layout),
         vertex: wgpu::VertexState {
             module,
-            entry_point: Some(if instanced { "vs_shadow_instanced" } else { "vs_shadow" }),
+            entry_point: Some(vertex),
             compilation_options: Default::default(),
             buffers: &buffers,
         },
@@ -74,17 +84,24 @@ pub(crate) fn shadow(
             bias: wgpu::DepthBiasState { constant: 2, slope_scale: 2.5, clamp: 0.0 },
         }),
         multisample: Default::default(),
-        fragment: None,
+        fragment: section.then(|| wgpu::FragmentState {
+            module,
+            entry_point: Some("fs_shadow_section"),
+            compilation_options: Default::default(),
+            targets: &[],
+        }),
         multiview_mask: None,
         cache: None,
     })
 }
 
-/// Points as camera-facing squares (six vertices per point instance).
+/// Points as camera-facing squares (six vertices per point instance);
+/// `fragment`: `fs_point`, or `fs_point_section` while a section is set.
 pub(crate) fn points(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     module: &wgpu::ShaderModule,
+    fragment: &str,
 ) -> wgpu::RenderPipeline {
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some("points"),
@@ -106,7 +123,7 @@ pub(crate) fn points(
         multisample: Default::default(),
         fragment: Some(wgpu::FragmentState {
             module,
-            entry_point: Some("fs_point"),
+            entry_point: Some(fragment),
             compilation_options: Default::default(),
             targets: &[Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
         }),

@@ -6,6 +6,7 @@ use glam::{DVec3, Vec3, Vec4};
 use crate::classify::{ClassificationGrid, GpuClassification};
 use crate::overlay::{Overlay, OverlayPipeline};
 use crate::scene::{GpuChunk, GpuScene};
+use crate::section::{SectionState, SectionStyle, SectionUniform};
 use crate::{Camera, GpuContext, RenderError, shaders};
 
 use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT};
@@ -80,6 +81,7 @@ struct FrameUniforms {
     viewport: [f32; 4],
     shadow_view_proj: [[f32; 4]; 4],
     shadow: [f32; 4],
+    section: SectionUniform,
 }
 
 struct Targets {
@@ -144,6 +146,7 @@ pub struct Renderer {
     classification_layout: wgpu::BindGroupLayout,
     classification: GpuClassification,
     crop: Option<Crop>,
+    section: SectionState,
 }
 
 /// One rectangle of a larger frame, for rendering images larger than a
@@ -282,17 +285,18 @@ impl Renderer {
             bind_group_layouts: &[Some(&frame_layout), Some(&chunk_layout)],
             immediate_size: 0,
         });
-        let city_pipeline = pipelines::city(device, &city_layout, &city_module, false);
-        let city_instanced_pipeline = pipelines::city(device, &city_layout, &city_module, true);
-        let point_pipeline = pipelines::points(device, &point_layout, &city_module);
+        let city_pipeline = pipelines::city(device, &city_layout, &city_module, false, "fs_main");
+        let city_instanced_pipeline = pipelines::city(device, &city_layout, &city_module, true, "fs_main");
+        let point_pipeline = pipelines::points(device, &point_layout, &city_module, "fs_point");
 
         let shadow_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("shadow"),
             bind_group_layouts: &[Some(&shadow_frame_layout), Some(&chunk_layout)],
             immediate_size: 0,
         });
-        let shadow_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, false);
-        let shadow_instanced_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, true);
+        let shadow_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, false, false);
+        let shadow_instanced_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, true, false);
+        let section = SectionState::new([&city_layout, &point_layout, &shadow_layout], &city_module);
         let shadow_view = device
             .create_texture(&wgpu::TextureDescriptor {
                 label: Some("shadow map"),
@@ -378,7 +382,18 @@ impl Renderer {
             classification_layout,
             classification,
             crop: None,
+            section,
         }
+    }
+
+    /// Cuts the city with a plane or box, capping cut solids (none: off).
+    pub fn set_section(&mut self, section: Option<SectionStyle>) {
+        self.section.set(section);
+    }
+
+    /// The section in use.
+    pub fn section(&self) -> Option<&SectionStyle> {
+        self.section.style()
     }
 
     /// Renders only a rectangle of a larger frame from now on (none: the whole frame).
@@ -455,7 +470,9 @@ impl Renderer {
                 Some(s) => [1.0, 1.0 / SHADOW_SIZE as f32, s.texel_world * 1.5, 1.0],
                 None => [0.0; 4],
             },
+            section: SectionUniform::new(self.section.style(), camera.position),
         };
+        self.section.prepare(&ctx.device);
         ctx.queue.write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&u));
         self.classification.update(ctx, camera);
 
@@ -640,9 +657,11 @@ impl Renderer {
         chunks: impl Iterator<Item = (usize, &'a GpuChunk)>,
         which: Pass,
     ) {
-        let (plain, instanced) = match which {
-            Pass::City => (&self.city_pipeline, &self.city_instanced_pipeline),
-            Pass::Shadow => (&self.shadow_pipeline, &self.shadow_instanced_pipeline),
+        let (plain, instanced, points) = match (which, self.section.active()) {
+            (Pass::City, None) => (&self.city_pipeline, &self.city_instanced_pipeline, &self.point_pipeline),
+            (Pass::Shadow, None) => (&self.shadow_pipeline, &self.shadow_instanced_pipeline, &self.point_pipeline),
+            (Pass::City, Some(s)) => (&s.city, &s.city_instanced, &s.points),
+            (Pass::Shadow, Some(s)) => (&s.shadow, &s.shadow_instanced, &s.points),
         };
         let chunks: Vec<(usize, &GpuChunk)> = chunks.collect();
         let city = which == Pass::City;
@@ -678,7 +697,7 @@ impl Renderer {
             }
         }
         if city {
-            pass.set_pipeline(&self.point_pipeline);
+            pass.set_pipeline(points);
             for (i, c) in &chunks {
                 if let Some((buffer, count)) = &c.points {
                     pass.set_bind_group(1, chunk_group, &[offset(*i)]);

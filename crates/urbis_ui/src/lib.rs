@@ -14,10 +14,16 @@
 //! layers (each semantic class with its count and visibility), the
 //! inspector (the selected feature's class, id, attributes, parent and
 //! parts), search (a query in Urbis' query language, the hits, and a
-//! fly-to for each) and bookmarks (named poses in a JSON file).
+//! fly-to for each), bookmarks (named poses in a JSON file), the tools
+//! (measurement, section), and the style editor (rules, ramps and
+//! extrusion by attribute, saved as `--style` TOML).
 
 mod bookmarks;
 mod panels;
+mod style_editor;
 
 pub use bookmarks::{Bookmark, BookmarkError, parse_bookmarks, read_bookmarks, write_bookmarks};
-pub use panels::{FrameInfo, Panels, UiAction, set_class_visible};
+pub use panels::{
+    FrameInfo, Panels, SectionMode, SectionSettings, Tool, UiAction, set_class_opacity, set_class_visible,
+};
+pub use style_editor::StyleEditor;

@@ -18,10 +18,71 @@ pub struct FrameInfo {
     pub tiles_shown: usize,
     /// The selected feature, if any.
     pub selected: Option<Entity>,
+    /// The active tool, and what the measurement being made reads.
+    pub tool: Tool,
+    pub measurement: Vec<String>,
+}
+
+/// What a click in the 3D view does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tool {
+    /// Pick (select) the feature under the cursor.
+    #[default]
+    Pick,
+    /// Measure the distance between two points.
+    Distance,
+    /// Measure the length along points (Enter ends).
+    Polyline,
+    /// Measure the area of the polygon through points (Enter ends).
+    Area,
+    /// Measure the height difference of two points.
+    Height,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 5] = [Tool::Pick, Tool::Distance, Tool::Polyline, Tool::Area, Tool::Height];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tool::Pick => "pick",
+            Tool::Distance => "distance",
+            Tool::Polyline => "polyline",
+            Tool::Area => "area",
+            Tool::Height => "height",
+        }
+    }
+}
+
+/// How the city is cut (the section tool).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionMode {
+    #[default]
+    Off,
+    /// A horizontal plane: what is above it is cut away.
+    Plane,
+    /// A box about the view's pivot: what is outside it is cut away.
+    Box,
+}
+
+/// The section tool's settings: its mode, the plane's or box top's height
+/// over the ground (metres) and the box's half width (metres).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SectionSettings {
+    pub mode: SectionMode,
+    pub height: f64,
+    pub half_width: f64,
+}
+
+impl Default for SectionSettings {
+    fn default() -> Self {
+        Self { mode: SectionMode::Off, height: 20.0, half_width: 80.0 }
+    }
 }
 
 /// What the user asked for in the panels this frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum UiAction {
     /// Fly the camera to this feature (a search hit).
     FlyTo(Entity),
@@ -31,6 +92,16 @@ pub enum UiAction {
     GoTo(usize),
     /// Keep the current view as a bookmark of this name.
     AddBookmark(String),
+    /// Clicks in the view now do this.
+    Tool(Tool),
+    /// End the polyline or area being measured.
+    FinishMeasurement,
+    /// Remove every measurement.
+    ClearMeasurements,
+    /// Cut the city so (or stop cutting it).
+    Section(SectionSettings),
+    /// Restyle the city with this style (from the style editor).
+    ApplyStyle(Box<urbis_model::style::StyleFile>),
 }
 
 /// Shows or hides every feature of a class (its source class name); returns how many changed.
@@ -40,6 +111,19 @@ pub fn set_class_visible(model: &mut CityModel, class: &str, visible: bool) -> u
     for (c, mut s) in q.iter_mut(&mut model.world) {
         if c.name() == class && s.visible != visible {
             s.visible = visible;
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Sets the opacity of every feature of a class (its source class name); returns how many changed.
+pub fn set_class_opacity(model: &mut CityModel, class: &str, opacity: f32) -> usize {
+    let mut q = model.world.query::<(&SemanticClass, &mut FeatureStyle)>();
+    let mut n = 0;
+    for (c, mut s) in q.iter_mut(&mut model.world) {
+        if c.name() == class && s.opacity != opacity {
+            s.opacity = opacity;
             n += 1;
         }
     }
@@ -58,6 +142,12 @@ pub struct Panels {
     hidden: std::collections::BTreeSet<String>,
     bookmarks: Vec<crate::Bookmark>,
     new_bookmark: String,
+    section: SectionSettings,
+    /// Opacity per class set in the layers panel (absent: opaque).
+    opacity: BTreeMap<String, f32>,
+    pub style_editor: crate::StyleEditor,
+    /// Where the panels were laid out last frame, points.
+    areas: Vec<egui::Rect>,
 }
 
 impl std::fmt::Debug for Panels {
@@ -90,6 +180,10 @@ impl Panels {
             hidden: Default::default(),
             bookmarks: Vec::new(),
             new_bookmark: String::new(),
+            section: SectionSettings::default(),
+            opacity: BTreeMap::new(),
+            style_editor: crate::StyleEditor::default(),
+            areas: Vec::new(),
         }
     }
 
@@ -100,6 +194,26 @@ impl Panels {
 
     pub fn bookmarks(&self) -> &[crate::Bookmark] {
         &self.bookmarks
+    }
+
+    /// Whether the point (x, y), in points, lies on a panel (last frame's
+    /// layout): input there is the panels', not the 3D view's.
+    pub fn covers(&self, x: f32, y: f32) -> bool {
+        self.areas.iter().any(|r| r.contains(egui::pos2(x, y)))
+    }
+
+    pub fn section(&self) -> SectionSettings {
+        self.section
+    }
+
+    /// Classes the layers panel hides, and their opacities (to apply again after a restyle).
+    pub fn layer_state(&self) -> (Vec<String>, Vec<(String, f32)>) {
+        (self.hidden.iter().cloned().collect(), self.opacity.iter().map(|(k, v)| (k.clone(), *v)).collect())
+    }
+
+    /// Sets the section tool's settings (as its widgets do).
+    pub fn set_section(&mut self, s: SectionSettings) {
+        self.section = s;
     }
 
     pub fn context(&self) -> &egui::Context {
@@ -139,10 +253,13 @@ impl Panels {
         let classes = class_counts(model);
         let inspector = info.selected.map(|e| inspected(model, e));
         let mut toggles: Vec<(String, bool)> = Vec::new();
+        let mut fades: Vec<(String, f32)> = Vec::new();
         let mut run_query = false;
+        let mut areas = Vec::new();
+        let before = self.section;
         let ctx = self.ctx.clone();
         let output = ctx.run_ui(input, |ui| {
-            egui::Panel::bottom("status").show(ui, |ui| {
+            let status = egui::Panel::bottom("status").show(ui, |ui| {
                 ui.horizontal(|ui| {
                     ui.label(format!("{:.5}°, {:.5}°  h {:.0} m", info.lon, info.lat, info.height));
                     ui.separator();
@@ -151,16 +268,67 @@ impl Panels {
                     ui.label(format!("tiles: {} shown, {} loading", info.tiles_shown, info.tiles_loading));
                 });
             });
-            egui::Panel::left("layers").resizable(false).exact_size(200.0).show(ui, |ui| {
-                ui.heading("Layers");
-                egui::ScrollArea::vertical().id_salt("layers").max_height(140.0).show(ui, |ui| {
-                    for (class, n) in &classes {
-                        let mut visible = !self.hidden.contains(class);
-                        if ui.checkbox(&mut visible, format!("{class} ({n})")).changed() {
-                            toggles.push((class.clone(), visible));
+            areas.push(status.response.rect);
+            let left = egui::Panel::left("layers").resizable(false).exact_size(200.0).show(ui, |ui| {
+                ui.heading("Tools");
+                ui.horizontal_wrapped(|ui| {
+                    for t in Tool::ALL {
+                        if ui.selectable_label(info.tool == t, t.label()).clicked() {
+                            actions.push(UiAction::Tool(t));
                         }
                     }
                 });
+                if info.tool != Tool::Pick {
+                    ui.horizontal(|ui| {
+                        if matches!(info.tool, Tool::Polyline | Tool::Area) && ui.small_button("finish").clicked() {
+                            actions.push(UiAction::FinishMeasurement);
+                        }
+                        if ui.small_button("clear").clicked() {
+                            actions.push(UiAction::ClearMeasurements);
+                        }
+                    });
+                    for l in &info.measurement {
+                        ui.label(l);
+                    }
+                }
+                ui.label("Section");
+                ui.horizontal(|ui| {
+                    for (m, name) in
+                        [(SectionMode::Off, "off"), (SectionMode::Plane, "plane"), (SectionMode::Box, "box")]
+                    {
+                        ui.radio_value(&mut self.section.mode, m, name);
+                    }
+                });
+                if self.section.mode != SectionMode::Off {
+                    ui.add(egui::Slider::new(&mut self.section.height, 0.0..=300.0).text("height m"));
+                }
+                if self.section.mode == SectionMode::Box {
+                    ui.add(
+                        egui::Slider::new(&mut self.section.half_width, 5.0..=1000.0).logarithmic(true).text("half m"),
+                    );
+                }
+                ui.separator();
+                ui.heading("Layers");
+                egui::ScrollArea::vertical().id_salt("layers").max_height(140.0).show(ui, |ui| {
+                    for (class, n) in &classes {
+                        ui.horizontal(|ui| {
+                            // Opacity: see through a class (X-ray).
+                            ui.spacing_mut().slider_width = 36.0;
+                            let mut o = self.opacity.get(class).copied().unwrap_or(1.0);
+                            let slider = egui::Slider::new(&mut o, 0.0..=1.0).show_value(false);
+                            if ui.add(slider).on_hover_text("opacity").changed() {
+                                fades.push((class.clone(), o));
+                            }
+                            let mut visible = !self.hidden.contains(class);
+                            if ui.checkbox(&mut visible, format!("{class} ({n})")).changed() {
+                                toggles.push((class.clone(), visible));
+                            }
+                        });
+                    }
+                });
+                if ui.small_button("style editor…").clicked() {
+                    self.style_editor.open = !self.style_editor.open;
+                }
                 ui.separator();
                 ui.heading("Search");
                 let field = ui.text_edit_singleline(&mut self.query);
@@ -199,8 +367,9 @@ impl Panels {
                     }
                 });
             });
+            areas.push(left.response.rect);
             if let Some(lines) = &inspector {
-                egui::Panel::right("inspector").resizable(false).exact_size(280.0).show(ui, |ui| {
+                let right = egui::Panel::right("inspector").resizable(false).exact_size(280.0).show(ui, |ui| {
                     ui.heading("Inspector");
                     egui::Grid::new("attributes").striped(true).show(ui, |ui| {
                         for (k, v, link) in lines {
@@ -219,8 +388,20 @@ impl Panels {
                         }
                     });
                 });
+                areas.push(right.response.rect);
+            }
+            if self.style_editor.open {
+                areas.extend(self.style_editor.show(ui.ctx(), &mut actions));
             }
         });
+        self.areas = areas;
+        if self.section != before {
+            actions.push(UiAction::Section(self.section));
+        }
+        for (class, o) in fades {
+            set_class_opacity(model, &class, o);
+            self.opacity.insert(class, o);
+        }
         for (class, visible) in toggles {
             set_class_visible(model, &class, visible);
             if visible {

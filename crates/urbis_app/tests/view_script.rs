@@ -1,0 +1,152 @@
+//! `urbis view --script FILE`: a bad script is refused with its file, line
+//! and field before anything opens; a good one replays offscreen
+//! (`--offscreen`) and in a real window under a virtual X server started by
+//! the test, takes its screenshots and reports what the viewer did
+//! (`--report`). The window's and the offscreen run's pick agree.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn urbis() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_urbis"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn gpu_available() -> bool {
+    let ok = urbis_render::GpuContext::headless().is_ok();
+    if !ok && urbis_render::GpuContext::gpu_required() {
+        panic!("URBIS_REQUIRE_GPU=1 but no GPU adapter");
+    }
+    if !ok {
+        eprintln!("SKIP: no GPU adapter");
+    }
+    ok
+}
+
+fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("urbis-view-script-{}", std::process::id()))
+}
+
+fn temp(name: &str) -> PathBuf {
+    std::fs::create_dir_all(temp_dir()).expect("dir");
+    temp_dir().join(name)
+}
+
+#[test]
+fn a_bad_script_names_its_line_and_field() {
+    let path = temp("bad.jsonl");
+    std::fs::write(&path, "{\"frame\": 1, \"do\": \"click\", \"x\": 10, \"y\": 10}\n{\"frame\": 2, \"do\": \"wheel\", \"delta\": \"far\"}\n")
+        .expect("write");
+    let out = urbis().args(["view", "--offscreen", "--script"]).arg(&path).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("{}:2: delta: invalid type", path.display())), "{err}");
+}
+
+/// The script: frame 3 clicks the screen centre, frame 5 saves a screenshot.
+fn script(shot: &Path) -> PathBuf {
+    let path = temp("click.jsonl");
+    let text = format!(
+        "# click the centre, then a screenshot\n\
+         {{\"frame\": 3, \"do\": \"click\", \"x\": 320, \"y\": 240}}\n\
+         {{\"frame\": 5, \"do\": \"screenshot\", \"path\": {:?}}}\n",
+        shot.display().to_string()
+    );
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn picked(report: &Path) -> Option<String> {
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(report).expect("report")).expect("json");
+    let picks: Vec<&serde_json::Value> = r["events"].as_array()?.iter().filter(|e| e["event"] == "pick").collect();
+    assert_eq!(picks.len(), 1, "one click, one pick: {r}");
+    picks[0]["selected"].as_str().map(str::to_string)
+}
+
+fn run(cmd: &mut Command, limit: Duration) -> String {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start urbis");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            panic!("urbis did not finish in {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        e.read_to_string(&mut err).ok();
+    }
+    assert!(status.success(), "urbis failed: {err}");
+    err
+}
+
+#[test]
+fn a_script_replays_offscreen_and_in_a_window() {
+    if !gpu_available() {
+        return;
+    }
+    let (shot, report) = (temp("offscreen.png"), temp("offscreen.json"));
+    let path = script(&shot);
+    let err = run(
+        urbis()
+            .args(["view", "--offscreen", "--width", "640", "--height", "480", "--script"])
+            .arg(&path)
+            .arg("--report")
+            .arg(&report)
+            .current_dir(root()),
+        Duration::from_secs(300),
+    );
+    assert!(err.contains("view: presented 6 frames at 640×480"), "{err}");
+    let img = image::open(&shot).expect("screenshot").to_rgba8();
+    assert_eq!(img.dimensions(), (640, 480));
+    let offscreen = picked(&report);
+    assert!(offscreen.is_some(), "the sample city's centre is a feature");
+
+    // The same script in a real window on a virtual display.
+    let xvfb = ["/usr/bin/Xvfb", "/usr/local/bin/Xvfb"].iter().map(PathBuf::from).find(|p| p.exists());
+    let Some(xvfb) = xvfb else {
+        assert!(!urbis_render::GpuContext::gpu_required(), "URBIS_REQUIRE_GPU=1: install xvfb for the window test");
+        eprintln!("SKIP: Xvfb not installed");
+        return;
+    };
+    let display = format!(":{}", 200 + std::process::id() % 100);
+    let mut server = Command::new(&xvfb)
+        .args([display.as_str(), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start Xvfb");
+    std::thread::sleep(Duration::from_millis(800));
+    let (wshot, wreport) = (temp("window.png"), temp("window.json"));
+    let path = script(&wshot);
+    let result = std::panic::catch_unwind(|| {
+        run(
+            urbis()
+                .args(["view", "--width", "640", "--height", "480", "--script"])
+                .arg(&path)
+                .arg("--report")
+                .arg(&wreport)
+                .current_dir(root())
+                .env("DISPLAY", &display)
+                .env_remove("WAYLAND_DISPLAY"),
+            Duration::from_secs(300),
+        )
+    });
+    server.kill().ok();
+    server.wait().ok();
+    let err = result.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    assert!(err.contains("view: presented 6 frames at 640×480"), "{err}");
+    let img = image::open(&wshot).expect("window screenshot").to_rgba8();
+    assert_eq!(img.dimensions(), (640, 480));
+    assert_eq!(picked(&wreport), offscreen, "the window's pick is the offscreen run's");
+    std::fs::remove_dir_all(temp_dir()).ok();
+}

@@ -1,0 +1,715 @@
+//! The viewer's state and behaviour, apart from any window: camera
+//! navigation, picking and hover, the tools (measurement, section), the
+//! egui panels and their actions, and one frame into any texture view.
+//!
+//! ```text
+//! window events (winit) ─┐                    ┌─► Engine::render (city + overlay)
+//! script steps ──────────┴─► Input ─► ViewerCore ─► Panels::run / paint (egui)
+//!                          egui::Event ──────┘  └─► report (picks, measurements)
+//! ```
+//!
+//! The window ([`crate::window`]) and the scripted offscreen runner
+//! ([`crate::script`]) both drive this one type, so a script replays what a
+//! user does through the same code.
+
+use std::collections::HashSet;
+
+use bevy_ecs::prelude::Entity;
+use glam::{DMat3, DVec3};
+use urbis_render::{Camera, Overlay, Panel};
+use urbis_ui::{Tool, UiAction};
+
+use crate::measure::{MeasureKind, Measurement};
+use crate::view::{GeodeticPose, default_camera, default_lighting};
+use crate::{Engine, FrameHook, ViewOptions};
+
+/// A mouse button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Button {
+    Left,
+    Right,
+    Middle,
+}
+
+/// Input to the 3D view (what the panels did not take).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A key by its winit `KeyCode` name ("KeyW", "Enter", "Escape").
+    KeyDown(String),
+    KeyUp(String),
+    /// The cursor, physical pixels from the top left.
+    CursorMoved(f64, f64),
+    ButtonDown(Button),
+    ButtonUp(Button),
+    /// Wheel lines (positive: towards the scene).
+    Wheel(f64),
+}
+
+/// Something the viewer did that a script's report lists.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ViewerEvent {
+    /// A click hit this feature (its GUID), or nothing, and selected it (its
+    /// building, for a part).
+    Pick { frame: u64, feature_id: Option<String>, selected: Option<String>, x: f64, y: f64 },
+    /// A measurement finished: its kind, points (city ENU, metres) and figures.
+    Measurement { frame: u64, kind: MeasureKind, points: Vec<[f64; 3]>, lines: Vec<String>, figures: [f64; 5] },
+    /// The camera flew to a feature.
+    FlyTo { frame: u64, feature_id: Option<String> },
+    /// A search ran and found this many features.
+    Search { frame: u64, query: String, hits: usize },
+}
+
+/// The viewer apart from its window.
+pub struct ViewerCore {
+    pub engine: Engine,
+    pub panels: urbis_ui::Panels,
+    pub camera: Camera,
+    options: ViewOptions,
+    width: u32,
+    height: u32,
+    /// Physical pixels per egui point.
+    scale_factor: f32,
+    keys: HashSet<String>,
+    cursor: (f64, f64),
+    press: Option<(Button, (f64, f64), bool)>,
+    frames: u64,
+    fps: f64,
+    hook: Option<Box<dyn FrameHook>>,
+    hook_lines: Vec<String>,
+    /// The cursor moved since the hovered feature was last looked up.
+    hover_stale: bool,
+    /// The picked point (ECEF): the right-drag orbit turns about it.
+    picked_point: Option<DVec3>,
+    tool: Tool,
+    /// The measurement being made, and those made.
+    measuring: Option<Measurement>,
+    measured: Vec<Measurement>,
+    /// The section's centre (city ENU), fixed while the section is on.
+    section_centre: Option<DVec3>,
+    /// The style in force (the `--style` file or the editor's), and the
+    /// features spawned when it was last applied (streamed tiles add more).
+    style: Option<urbis_model::style::StyleFile>,
+    style_spawned: u64,
+    exit: bool,
+    events: Vec<ViewerEvent>,
+}
+
+impl ViewerCore {
+    /// A viewer of `engine` drawing `width` × `height` pixels at `scale_factor` pixels per point.
+    pub fn new(
+        engine: Engine,
+        options: ViewOptions,
+        hook: Option<Box<dyn FrameHook>>,
+        (width, height): (u32, u32),
+        scale_factor: f32,
+    ) -> Self {
+        let mut camera = match options.camera {
+            Some(p) => p.camera(),
+            None => default_camera(&engine.model),
+        };
+        if let Some(f) = options.fov_deg {
+            camera.fov_y = f.to_radians();
+        }
+        let mut panels = urbis_ui::Panels::new(&engine.ctx.device, engine.renderer.output_format());
+        panels.style_editor = urbis_ui::StyleEditor::new(options.style.clone());
+        // The file was applied when the city loaded; tiles streamed later get it too.
+        let style = options.style.as_deref().and_then(|p| urbis_model::style::read_style(p).ok());
+        if let Some(path) = &options.bookmarks {
+            match urbis_ui::read_bookmarks(path) {
+                Ok(list) => panels.set_bookmarks(list),
+                // The viewer keeps running without them.
+                Err(e) => tracing::warn!("bookmarks not loaded: {e}"),
+            }
+        }
+        Self {
+            engine,
+            panels,
+            camera,
+            options,
+            width: width.max(1),
+            height: height.max(1),
+            scale_factor: scale_factor.max(0.1),
+            keys: HashSet::new(),
+            cursor: (0.0, 0.0),
+            press: None,
+            frames: 0,
+            fps: 0.0,
+            hook,
+            hook_lines: Vec::new(),
+            hover_stale: false,
+            picked_point: None,
+            tool: Tool::Pick,
+            measuring: None,
+            measured: Vec::new(),
+            section_centre: None,
+            style_spawned: 0,
+            style,
+            exit: false,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn resize(&mut self, width: u32, height: u32) {
+        (self.width, self.height) = (width.max(1), height.max(1));
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Physical pixels per panel point.
+    pub fn scale_factor(&self) -> f32 {
+        self.scale_factor
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Whether the viewer asked to close (Esc, a finished tour).
+    pub fn wants_exit(&self) -> bool {
+        self.exit
+    }
+
+    /// What the viewer did so far (picks, measurements, fly-tos, searches).
+    pub fn events(&self) -> &[ViewerEvent] {
+        &self.events
+    }
+
+    /// Whether (x, y), physical pixels, lies on a panel.
+    pub fn on_panels(&self, x: f64, y: f64) -> bool {
+        self.panels.covers(x as f32 / self.scale_factor, y as f32 / self.scale_factor)
+    }
+
+    /// Input to the 3D view.
+    pub fn input(&mut self, input: Input) {
+        match input {
+            Input::KeyDown(code) => {
+                match code.as_str() {
+                    "Escape" => {
+                        if self.measuring.is_some() {
+                            self.measuring = None;
+                        } else {
+                            self.exit = true;
+                        }
+                    }
+                    "KeyF" => {
+                        let mut c = default_camera(&self.engine.model);
+                        if let Some(f) = self.options.fov_deg {
+                            c.fov_y = f.to_radians();
+                        }
+                        self.camera = c;
+                    }
+                    "Enter" | "NumpadEnter" => self.finish_measurement(),
+                    other => {
+                        if let Some(h) = self.hook.as_mut() {
+                            h.key(other, &mut self.engine.model);
+                        }
+                    }
+                }
+                self.keys.insert(code);
+            }
+            Input::KeyUp(code) => {
+                self.keys.remove(&code);
+            }
+            Input::CursorMoved(x, y) => {
+                let (dx, dy) = (x - self.cursor.0, y - self.cursor.1);
+                self.cursor = (x, y);
+                self.hover_stale = true;
+                if let Some((button, start, dragged)) = self.press {
+                    let moved = dragged || (x - start.0).hypot(y - start.1) > 4.0;
+                    self.press = Some((button, start, moved));
+                    if moved {
+                        match button {
+                            Button::Left => self.look(dx, dy),
+                            Button::Right | Button::Middle => {
+                                let p = self.pivot();
+                                self.orbit(dx, dy, p);
+                            }
+                        }
+                    }
+                }
+            }
+            Input::ButtonDown(b) => self.press = Some((b, self.cursor, false)),
+            Input::ButtonUp(_) => {
+                if let Some((Button::Left, _, false)) = self.press {
+                    let (x, y) = self.cursor;
+                    self.click(x, y);
+                }
+                self.press = None;
+            }
+            Input::Wheel(amount) => self.dolly(amount),
+        }
+    }
+
+    /// Forgets a press the panels took (its release goes to them too).
+    pub fn cancel_press(&mut self) {
+        self.press = None;
+    }
+
+    fn local_up(&self) -> DVec3 {
+        self.engine.model.frame().enu_to_ecef_rot.z_axis
+    }
+
+    /// Height of the camera over the lowest ground of the model, metres.
+    fn height_over_ground(&self) -> f64 {
+        let enu = self.engine.model.frame().ecef_to_enu(self.camera.position);
+        let ground = self.engine.model.bounds().min.z;
+        (enu.z - if ground.is_finite() { ground } else { 0.0 }).max(1.0)
+    }
+
+    fn fly(&mut self, dt: f64) {
+        let up = self.local_up();
+        let fast = self.keys.contains("ShiftLeft") || self.keys.contains("ShiftRight");
+        let speed = self.height_over_ground().max(5.0) * if fast { 3.0 } else { 0.8 };
+        let cam = &mut self.camera;
+        let fwd = cam.forward() - up * cam.forward().dot(up);
+        let fwd = if fwd.length() > 1e-6 { fwd.normalize() } else { cam.up() };
+        let right = cam.right();
+        let mut v = DVec3::ZERO;
+        for (k, d) in [("KeyW", fwd), ("KeyS", -fwd), ("KeyD", right), ("KeyA", -right), ("KeyE", up), ("KeyQ", -up)] {
+            if self.keys.contains(k) {
+                v += d;
+            }
+        }
+        if v != DVec3::ZERO {
+            cam.position += v.normalize() * speed * dt;
+        }
+    }
+
+    fn look(&mut self, dx: f64, dy: f64) {
+        let up = self.local_up();
+        let cam = &mut self.camera;
+        let yaw = DMat3::from_axis_angle(up, -dx * 0.004);
+        let mut r = yaw * cam.rotation;
+        let pitch = DMat3::from_axis_angle(r.x_axis, -dy * 0.004);
+        let candidate = pitch * r;
+        if (-candidate.z_axis).dot(up).abs() < 0.995 {
+            r = candidate;
+        }
+        cam.rotation = orthonormal(r);
+    }
+
+    /// The point under the screen centre (ray cast on the CPU index), else a point ahead.
+    fn pivot(&self) -> DVec3 {
+        if let Some(p) = self.picked_point {
+            return p;
+        }
+        self.centre_point()
+            .unwrap_or_else(|| self.camera.position + self.camera.forward() * self.height_over_ground() * 2.0)
+    }
+
+    /// The city surface under the screen centre (ECEF).
+    fn centre_point(&self) -> Option<DVec3> {
+        let c = &self.camera;
+        let frame = self.engine.model.frame();
+        let origin = frame.ecef_to_enu(c.position);
+        let dir = frame.enu_to_ecef_rot.transpose() * c.forward();
+        let hit = self.engine.model.spatial().ray_cast(&self.engine.model.world, origin, dir, 100_000.0)?;
+        Some(frame.enu_to_ecef(hit.point))
+    }
+
+    fn orbit(&mut self, dx: f64, dy: f64, pivot: DVec3) {
+        let up = self.local_up();
+        let cam = &mut self.camera;
+        let yaw = DMat3::from_axis_angle(up, -dx * 0.005);
+        let pitch = DMat3::from_axis_angle(cam.right(), -dy * 0.005);
+        let rot = pitch * yaw;
+        let new_forward = rot * cam.forward();
+        if new_forward.dot(up).abs() > 0.995 {
+            return;
+        }
+        cam.position = pivot + rot * (cam.position - pivot);
+        cam.rotation = orthonormal(rot * cam.rotation);
+    }
+
+    fn dolly(&mut self, amount: f64) {
+        let h = self.height_over_ground();
+        let (_, dir) = self.camera.pixel_ray(self.cursor.0, self.cursor.1, self.width, self.height);
+        self.camera.position += dir * amount * h.max(5.0) * 0.2;
+    }
+
+    /// A click in the 3D view: a measured point under a measuring tool, else a pick.
+    fn click(&mut self, x: f64, y: f64) {
+        if let Some(kind) = measure_kind(self.tool) {
+            let hit = crate::measure::surface_point(&self.engine.model, &self.camera, x, y, self.width, self.height);
+            if let Some((p, _)) = hit {
+                let m = self.measuring.get_or_insert_with(|| Measurement::new(kind));
+                if m.add(p) {
+                    self.finish_measurement();
+                }
+            }
+            return;
+        }
+        self.pick_at(x, y);
+    }
+
+    fn finish_measurement(&mut self) {
+        let Some(mut m) = self.measuring.take() else { return };
+        m.finish();
+        let f = m.figures();
+        self.events.push(ViewerEvent::Measurement {
+            frame: self.frames,
+            kind: m.kind,
+            points: m.points.iter().map(|p| p.to_array()).collect(),
+            lines: m.lines(),
+            figures: [f.length, f.horizontal, f.vertical, f.area_horizontal, f.area_surface],
+        });
+        tracing::info!("measured {}: {}", m.kind.name(), m.lines().join(", "));
+        self.measured.push(m);
+    }
+
+    fn pick_at(&mut self, x: f64, y: f64) {
+        // The point under the cursor becomes the orbit's pivot (none: the view's centre).
+        let (origin, dir) = self.camera.pixel_ray(x, y, self.width, self.height);
+        let frame = self.engine.model.frame();
+        let (o, d) = (frame.ecef_to_enu(origin), frame.enu_to_ecef_rot.transpose() * dir);
+        self.picked_point = self
+            .engine
+            .model
+            .spatial()
+            .ray_cast(&self.engine.model.world, o, d, 100_000.0)
+            .map(|h| frame.enu_to_ecef(h.point));
+        if x < 0.0 || y < 0.0 {
+            return;
+        }
+        match self.engine.pick(x as u32, y as u32) {
+            Ok(hit) => {
+                // Select the whole building when a part is hit.
+                let whole = hit.map(|e| self.engine.model.world.get::<urbis_model::PartOf>(e).map_or(e, |p| p.0));
+                self.engine.select(whole);
+                if let Some(e) = hit
+                    && let Some(d) = self.engine.model.describe(e)
+                {
+                    tracing::info!("picked {d}");
+                }
+                let feature_id = hit.and_then(|e| self.guid(e));
+                let selected = whole.and_then(|e| self.guid(e));
+                self.events.push(ViewerEvent::Pick { frame: self.frames, feature_id, selected, x, y });
+            }
+            Err(e) => tracing::warn!("pick failed: {e}"),
+        }
+    }
+
+    fn guid(&self, e: Entity) -> Option<String> {
+        self.engine.model.world.get::<urbis_model::FeatureId>(e).map(|id| id.guid.clone())
+    }
+
+    /// Highlights what is under the cursor (the whole building for a part),
+    /// from the last frame's feature ids; not while dragging.
+    fn hover(&mut self) {
+        if !std::mem::take(&mut self.hover_stale) || self.press.is_some() || self.frames == 0 {
+            return;
+        }
+        let (x, y) = self.cursor;
+        if x < 0.0 || y < 0.0 || x >= f64::from(self.width) || y >= f64::from(self.height) || self.on_panels(x, y) {
+            self.engine.hover(None);
+            return;
+        }
+        match self.engine.pick(x as u32, y as u32) {
+            Ok(hit) => {
+                let whole = hit.map(|e| self.engine.model.world.get::<urbis_model::PartOf>(e).map_or(e, |p| p.0));
+                self.engine.hover(whole);
+            }
+            Err(e) => tracing::debug!("hover pick failed: {e}"),
+        }
+    }
+
+    /// Moves the camera by the keys held for `dt` seconds, runs the hooks and
+    /// renders the frame and the panels into `view` (`width` × `height`).
+    pub fn frame(&mut self, dt: f64, view: &wgpu::TextureView, input: egui::RawInput) -> egui::PlatformOutput {
+        self.fps = self.fps * 0.9 + 0.1 / dt.max(1e-4);
+        self.fly(dt);
+        // The user's camera never passes through the ground (2 m clearance).
+        self.camera.position = crate::view::above_terrain(&self.engine.model, self.camera.position, 2.0);
+        if let Some(c) = self.hook.as_mut().and_then(|h| h.drive_camera()) {
+            self.camera = c;
+        }
+        self.hover();
+        let camera = self.camera;
+        let pose = GeodeticPose::from_camera(&camera);
+        let (width, height) = (self.width, self.height);
+        if let Some(h) = self.hook.as_mut() {
+            h.camera(&camera, width, height);
+            self.hook_lines = h.before_frame(&mut self.engine.model);
+        }
+        let spawned = self.engine.model.features().spawned();
+        if spawned != self.style_spawned {
+            // New features (streamed tiles) take the style in force, and the layer settings.
+            self.style_spawned = spawned;
+            if let Some(style) = &self.style {
+                style.apply(&mut self.engine.model);
+            }
+            self.apply_layer_state();
+        }
+        self.engine.update();
+        let overlay = self.overlay(&camera);
+        let lighting = match self.options.sun_time_ms {
+            Some(ms) => crate::view::sun_lighting(&self.engine.model, &camera, ms),
+            None => default_lighting(&self.engine.model, &camera),
+        };
+        self.engine.render(&camera, &lighting, Some(&overlay), view, width, height);
+        let measurement = match &self.measuring {
+            Some(m) => m.lines(),
+            None => self.measured.last().filter(|m| Some(m.kind) == measure_kind(self.tool)).map_or_else(
+                || measure_kind(self.tool).map(|k| Measurement::new(k).lines()).unwrap_or_default(),
+                Measurement::lines,
+            ),
+        };
+        let tiles = self.hook.as_ref().and_then(|h| h.tiles());
+        let info = urbis_ui::FrameInfo {
+            lon: pose.lon,
+            lat: pose.lat,
+            height: pose.height,
+            fps: self.fps,
+            tiles_loading: tiles.map_or(0, |t| t.1),
+            tiles_shown: tiles.map_or(0, |t| t.0),
+            selected: self.engine.selected(),
+            tool: self.tool,
+            measurement,
+        };
+        let (output, actions) = self.panels.run(input, &mut self.engine.model, &info);
+        let platform = output.platform_output.clone();
+        let device = self.engine.ctx.device.clone();
+        let queue = self.engine.ctx.queue.clone();
+        self.panels.paint(&device, &queue, view, [width, height], output);
+        for action in actions {
+            self.ui_action(action);
+        }
+        self.frames += 1;
+        if self.options.max_frames.is_some_and(|m| self.frames >= m) || self.hook.as_ref().is_some_and(|h| h.finished())
+        {
+            self.exit = true;
+        }
+        platform
+    }
+
+    /// What is drawn over the city: the key help, the hooks' panel and
+    /// labels, and the measurements with their figures.
+    fn overlay(&mut self, camera: &Camera) -> Overlay {
+        let (width, height) = (self.width, self.height);
+        // Text panels stand right of the egui layers panel (about 200 points wide).
+        let left = 210.0 * self.scale_factor;
+        let mut overlay = Overlay {
+            scale: 2.0,
+            panels: vec![Panel {
+                x: left,
+                y: 10.0,
+                title: None,
+                lines: vec![
+                    "WASD/QE fly  drag look  right-drag orbit  wheel zoom  click pick/measure  F frame  Esc quit"
+                        .into(),
+                ],
+            }],
+            ..Default::default()
+        };
+        if !self.hook_lines.is_empty() {
+            let y = (height as f32 - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale - 40.0).max(90.0);
+            let title = self.hook.as_ref().map_or_else(|| "Live".into(), |h| h.title());
+            overlay.panels.push(Panel { x: left, y, title: Some(title), lines: self.hook_lines.clone() });
+            let labels = crate::label_panels(&mut self.engine.model, camera, width, height, 30, overlay.scale);
+            overlay.panels.extend(labels);
+        }
+        overlay.lines.extend(self.section_outline(camera));
+        for m in self.measured.iter().chain(&self.measuring) {
+            let (lines, panel) = m.overlay(&self.engine.model, camera, width, height, 1.0);
+            overlay.lines.extend(lines);
+            overlay.panels.extend(panel);
+        }
+        overlay
+    }
+
+    /// Does what a panel asked.
+    pub fn ui_action(&mut self, action: UiAction) {
+        match action {
+            UiAction::Select(e) => self.engine.select(Some(e)),
+            UiAction::GoTo(i) => {
+                if let Some(b) = self.panels.bookmarks().get(i) {
+                    let pose =
+                        GeodeticPose { lon: b.lon, lat: b.lat, height: b.height, heading: b.heading, pitch: b.pitch };
+                    let mut c = pose.camera();
+                    if let Some(f) = self.options.fov_deg {
+                        c.fov_y = f.to_radians();
+                    }
+                    self.camera = c;
+                }
+            }
+            UiAction::AddBookmark(name) => {
+                let p = GeodeticPose::from_camera(&self.camera);
+                let mut list = self.panels.bookmarks().to_vec();
+                list.push(urbis_ui::Bookmark {
+                    name,
+                    lon: p.lon,
+                    lat: p.lat,
+                    height: p.height,
+                    heading: p.heading,
+                    pitch: p.pitch,
+                });
+                if let Some(path) = &self.options.bookmarks
+                    && let Err(e) = urbis_ui::write_bookmarks(path, &list)
+                {
+                    tracing::warn!("bookmark not saved: {e}");
+                }
+                self.panels.set_bookmarks(list);
+            }
+            UiAction::FlyTo(e) => {
+                if let Some(b) = self.engine.model.world.get::<urbis_model::Bounds>(e).copied() {
+                    let target = b.center();
+                    let reach = (b.max - b.min).length().max(30.0) * 1.5;
+                    let eye = target + DVec3::new(0.0, -reach, reach * 0.8);
+                    let f = self.engine.model.frame();
+                    let mut c =
+                        Camera::look_at(f.enu_to_ecef(eye), f.enu_to_ecef(target), f.enu_to_ecef_rot * DVec3::Z);
+                    c.fov_y = self.camera.fov_y;
+                    self.camera = c;
+                    self.picked_point = Some(f.enu_to_ecef(target));
+                }
+                self.events.push(ViewerEvent::FlyTo { frame: self.frames, feature_id: self.guid(e) });
+            }
+            UiAction::Tool(t) => {
+                if self.tool != t {
+                    self.measuring = None;
+                }
+                self.tool = t;
+            }
+            UiAction::FinishMeasurement => self.finish_measurement(),
+            UiAction::ClearMeasurements => {
+                self.measuring = None;
+                self.measured.clear();
+            }
+            UiAction::Section(s) => self.set_section(s),
+            UiAction::ApplyStyle(style) => self.restyle(*style),
+        }
+    }
+
+    /// Replaces the style in force: every feature's colour, visibility,
+    /// opacity and extrusion go back to as modelled, then the style and the
+    /// layers panel's settings apply.
+    pub fn restyle(&mut self, style: urbis_model::style::StyleFile) {
+        let mut q = self.engine.model.world.query::<&mut urbis_model::FeatureStyle>();
+        for mut s in q.iter_mut(&mut self.engine.model.world) {
+            s.color_override = None;
+            s.visible = true;
+            s.opacity = 1.0;
+            s.height_scale = 1.0;
+        }
+        let counts = style.apply(&mut self.engine.model);
+        tracing::info!("restyled: {counts:?} features per rule, ramp and extrusion");
+        self.style = Some(style);
+        self.apply_layer_state();
+    }
+
+    fn apply_layer_state(&mut self) {
+        let (hidden, opacity) = self.panels.layer_state();
+        for class in hidden {
+            urbis_ui::set_class_visible(&mut self.engine.model, &class, false);
+        }
+        for (class, o) in opacity {
+            urbis_ui::set_class_opacity(&mut self.engine.model, &class, o);
+        }
+    }
+
+    /// Runs a search as the panel's field does, and records it.
+    pub fn search(&mut self, query: &str) {
+        self.panels.search(&mut self.engine.model, query);
+        let hits = self.panels.hits().len();
+        self.events.push(ViewerEvent::Search { frame: self.frames, query: query.into(), hits });
+    }
+
+    /// Cuts the city as the section tool says: a horizontal plane `height`
+    /// metres over the ground (what is above goes), or a box about the
+    /// view's pivot from the ground up to that height (what is outside goes).
+    fn set_section(&mut self, s: urbis_ui::SectionSettings) {
+        use urbis_render::{Section, SectionStyle};
+        use urbis_ui::SectionMode;
+        let frame = *self.engine.model.frame();
+        let ground = self.engine.model.bounds().min.z;
+        let ground = if ground.is_finite() { ground } else { 0.0 };
+        if s.mode == SectionMode::Off {
+            self.section_centre = None;
+            self.engine.set_section(None);
+            return;
+        }
+        let centre = match self.section_centre {
+            Some(c) => c,
+            None => frame.ecef_to_enu(self.pivot()),
+        };
+        self.section_centre = Some(centre);
+        let top = ground + s.height.max(0.1);
+        let section = match s.mode {
+            SectionMode::Plane => Section::Plane {
+                point: frame.enu_to_ecef(DVec3::new(centre.x, centre.y, top)),
+                normal: -frame.enu_to_ecef_rot.z_axis,
+            },
+            _ => {
+                // From a metre under the ground (so the ground is cut, not capped) to the top.
+                let (lo, hi) = (ground - 1.0, top);
+                let half = s.half_width.max(0.5);
+                Section::Box {
+                    centre: frame.enu_to_ecef(DVec3::new(centre.x, centre.y, (lo + hi) / 2.0)),
+                    axes: frame.enu_to_ecef_rot,
+                    half: DVec3::new(half, half, (hi - lo) / 2.0),
+                }
+            }
+        };
+        self.engine.set_section(Some(SectionStyle::new(section)));
+    }
+
+    /// The section box's edges, or the plane's square about the centre, as
+    /// overlay lines.
+    fn section_outline(&self, camera: &Camera) -> Vec<urbis_render::OverlayLine> {
+        use urbis_render::Section;
+        let Some(style) = self.engine.section() else { return Vec::new() };
+        let frame = self.engine.model.frame();
+        let corners: Vec<DVec3> = match style.section {
+            Section::Box { centre, axes, half } => (0..8)
+                .map(|i| {
+                    let sign = |bit: usize| if i & bit == 0 { -1.0 } else { 1.0 };
+                    let p = centre + axes * DVec3::new(sign(1) * half.x, sign(2) * half.y, sign(4) * half.z);
+                    frame.ecef_to_enu(p)
+                })
+                .collect(),
+            Section::Plane { .. } => return Vec::new(),
+        };
+        let edges = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)];
+        edges
+            .iter()
+            .filter_map(|&(a, b)| {
+                let (p, q) = crate::measure::segment_on_screen(
+                    &self.engine.model,
+                    camera,
+                    corners[a],
+                    corners[b],
+                    self.width,
+                    self.height,
+                )?;
+                Some(urbis_render::OverlayLine {
+                    points: vec![p, q],
+                    closed: false,
+                    width: 1.5,
+                    color: [0.95, 0.35, 0.15, 0.9],
+                    markers: false,
+                })
+            })
+            .collect()
+    }
+}
+
+fn measure_kind(tool: Tool) -> Option<MeasureKind> {
+    match tool {
+        Tool::Pick => None,
+        Tool::Distance => Some(MeasureKind::Distance),
+        Tool::Polyline => Some(MeasureKind::Polyline),
+        Tool::Area => Some(MeasureKind::Area),
+        Tool::Height => Some(MeasureKind::Height),
+    }
+}
+
+fn orthonormal(m: DMat3) -> DMat3 {
+    let z = m.z_axis.normalize();
+    let x = m.y_axis.cross(z).normalize();
+    let y = z.cross(x);
+    DMat3::from_cols(x, y, z)
+}

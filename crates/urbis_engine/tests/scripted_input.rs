@@ -1,0 +1,237 @@
+//! Scripted input through the viewer's own core, offscreen on lavapipe
+//! (`urbis view --script FILE --offscreen` runs exactly this):
+//! - clicks pick what an exact CPU ray cast through the same pixels hits;
+//! - a search and its "fly to" land on the feature the query's conditions
+//!   select (checked on the attributes in the test), and a click at the
+//!   screen centre then picks it;
+//! - measured height, distance and area snap to the building's vertices
+//!   and agree with its CPU mesh within 1 cm (1 cm² for the area);
+//! - golden `measure_distance_area.png` (looked at) shows the figures.
+
+mod support;
+
+use bevy_ecs::prelude::Entity;
+use glam::DVec3;
+use urbis_engine::script::Script;
+use urbis_engine::{GeodeticPose, ViewOptions, ViewerEvent, run_offscreen};
+use urbis_model::{AttributeValue, Attributes, CityModel, FeatureId, GeometryHandle, MeshStore, PartOf, Placement};
+use urbis_render::Camera;
+
+const W: u32 = 800;
+const H: u32 = 600;
+
+fn options(camera: &Camera, script: &str) -> ViewOptions {
+    ViewOptions {
+        camera: Some(GeodeticPose::from_camera(camera)),
+        fov_deg: Some(camera.fov_y.to_degrees()),
+        script: Some(Script::parse(script, std::path::Path::new("test.jsonl")).expect("script")),
+        ..Default::default()
+    }
+}
+
+fn guid(model: &CityModel, e: Entity) -> String {
+    model.world.get::<FeatureId>(e).expect("id").guid.clone()
+}
+
+/// The feature an exact CPU ray through pixel (x, y) meets first, as its building.
+fn cpu_hit(model: &CityModel, camera: &Camera, x: f64, y: f64) -> Option<Entity> {
+    let (origin, dir) = camera.pixel_ray(x, y, W, H);
+    let f = model.frame();
+    let hit =
+        model.spatial().ray_cast(&model.world, f.ecef_to_enu(origin), f.enu_to_ecef_rot.transpose() * dir, 1e5)?;
+    Some(model.world.get::<PartOf>(hit.entity).map_or(hit.entity, |p| p.0))
+}
+
+#[test]
+fn clicks_pick_what_a_cpu_ray_hits() {
+    let model = support::sample_city();
+    let b = model.bounds();
+    let centre = (b.min + b.max) / 2.0;
+    let camera =
+        support::enu_camera(&model, centre + DVec3::new(-150.0, -420.0, 330.0), DVec3::new(centre.x, centre.y, 0.0));
+    // Pixels in the open 3D view (clear of the panels) where the CPU ray and
+    // its neighbours 3 px away agree on a feature: the picks' reference.
+    let mut chosen = Vec::new();
+    'grid: for gy in 0..6 {
+        for gx in 0..6 {
+            let (x, y) = (260.0 + gx as f64 * 45.0 + 0.5, 90.0 + gy as f64 * 70.0 + 0.5);
+            let Some(e) = cpu_hit(&model, &camera, x, y) else { continue };
+            let around = [(3.0, 0.0), (-3.0, 0.0), (0.0, 3.0), (0.0, -3.0)];
+            if around.iter().all(|(dx, dy)| cpu_hit(&model, &camera, x + dx, y + dy) == Some(e))
+                && !chosen.iter().any(|(_, _, c)| *c == e)
+            {
+                chosen.push((x, y, e));
+                if chosen.len() == 6 {
+                    break 'grid;
+                }
+            }
+        }
+    }
+    assert!(chosen.len() >= 4, "the view shows at least four distinct features ({})", chosen.len());
+    let mut script = String::new();
+    for (i, (x, y, _)) in chosen.iter().enumerate() {
+        script.push_str(&format!("{{\"frame\": {}, \"do\": \"click\", \"x\": {x}, \"y\": {y}}}\n", 2 + 2 * i));
+    }
+    let want: Vec<String> = chosen.iter().map(|(_, _, e)| guid(&model, *e)).collect();
+    let Some(engine) = support::engine(model) else { return };
+    let summary = run_offscreen(engine, options(&camera, &script), None, (W, H)).expect("run");
+    let picked: Vec<Option<String>> = summary
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ViewerEvent::Pick { selected, .. } => Some(selected.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(picked.len(), want.len(), "one pick per click: {:?}", summary.events);
+    for (got, want) in picked.iter().zip(&want) {
+        assert_eq!(got.as_deref(), Some(want.as_str()));
+    }
+}
+
+#[test]
+fn search_flies_to_the_hit_and_the_centre_picks_it() {
+    let model = support::sample_city();
+    // The query's reference, on the attributes: offices taller than 40 m.
+    let mut q = model.world.try_query::<(Entity, &Attributes)>().expect("query");
+    let offices: Vec<Entity> = q
+        .iter(&model.world)
+        .filter(|(_, a)| {
+            a.get("use").and_then(AttributeValue::as_str) == Some("office")
+                && a.get("height").and_then(AttributeValue::as_f64).is_some_and(|h| h > 40.0)
+        })
+        .map(|(e, _)| e)
+        .collect();
+    assert!(!offices.is_empty());
+    let camera = urbis_engine::default_camera(&model);
+    let script = format!(
+        "{{\"frame\": 1, \"do\": \"search\", \"query\": \"use = office and height > 40\"}}\n\
+         {{\"frame\": 2, \"do\": \"fly_to\", \"hit\": 0}}\n\
+         {{\"frame\": 4, \"do\": \"click\", \"x\": {}, \"y\": {}}}\n",
+        f64::from(W) / 2.0,
+        f64::from(H) / 2.0
+    );
+    let guids: Vec<String> = offices.iter().map(|e| guid(&model, *e)).collect();
+    let Some(engine) = support::engine(model) else { return };
+    let summary = run_offscreen(engine, options(&camera, &script), None, (W, H)).expect("run");
+    let hits = summary.events.iter().find_map(|e| match e {
+        ViewerEvent::Search { hits, .. } => Some(*hits),
+        _ => None,
+    });
+    assert_eq!(hits, Some(offices.len().min(200)), "the search lists what the conditions select");
+    let flown = summary.events.iter().find_map(|e| match e {
+        ViewerEvent::FlyTo { feature_id, .. } => feature_id.clone(),
+        _ => None,
+    });
+    let flown = flown.expect("the viewer flew to a hit");
+    assert!(guids.contains(&flown), "{flown} is an office over 40 m");
+    let centre = summary.events.iter().find_map(|e| match e {
+        ViewerEvent::Pick { selected, .. } => Some(selected.clone()),
+        _ => None,
+    });
+    assert_eq!(centre, Some(Some(flown)), "after the fly-to, the screen centre shows the hit");
+}
+
+const LON: f64 = 116.39;
+const LAT: f64 = 39.9;
+
+/// One 40 m × 20 m building, 30 m tall, at (LON, LAT).
+fn building_scene() -> CityModel {
+    let dir = std::env::temp_dir().join(format!("urbis-measure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (mx, my) = (111_320.0 * LAT.to_radians().cos(), 111_320.0);
+    let c = |x: f64, y: f64| [LON + x / mx, LAT + y / my];
+    let ring = [c(-20.0, -10.0), c(20.0, -10.0), c(20.0, 10.0), c(-20.0, 10.0), c(-20.0, -10.0)];
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "block", "height": 30.0}, "geometry": {"type": "Polygon", "coordinates": [ring]}},
+    ]});
+    let path = dir.join("block.geojson");
+    std::fs::write(&path, doc.to_string()).expect("write");
+    let model = urbis_model::open_city(std::slice::from_ref(&path)).expect("load").0;
+    std::fs::remove_dir_all(&dir).ok();
+    model
+}
+
+/// The building's mesh vertices in the city frame (ENU), read from the CPU mesh.
+fn cpu_vertices(model: &CityModel) -> Vec<DVec3> {
+    let store = model.world.resource::<MeshStore>();
+    let mut q = model.world.try_query::<(&GeometryHandle, &Placement)>().expect("query");
+    let mut out = Vec::new();
+    for (g, p) in q.iter(&model.world) {
+        let mesh = store.get(g.mesh).expect("mesh");
+        out.extend(mesh.vertices.iter().map(|v| p.enu + v.position.as_dvec3()));
+    }
+    out
+}
+
+fn nearest(vertices: &[DVec3], p: DVec3) -> DVec3 {
+    vertices.iter().copied().min_by(|a, b| (*a - p).length().total_cmp(&(*b - p).length())).expect("vertices")
+}
+
+#[test]
+fn measurements_snap_to_the_mesh_and_agree_within_a_centimetre() {
+    let model = building_scene();
+    let site = model.frame().geodetic_to_enu(urbis_geo::Geodetic::new(LON, LAT, 0.0));
+    let vertices = cpu_vertices(&model);
+    let base = vertices.iter().map(|v| v.z).fold(f64::INFINITY, f64::min);
+    let top = vertices.iter().map(|v| v.z).fold(f64::NEG_INFINITY, f64::max);
+    let corner = |x: f64, y: f64, z: f64| nearest(&vertices, DVec3::new(site.x + x, site.y + y, z));
+    let (sw_base, sw_top) = (corner(-20.0, -10.0, base), corner(-20.0, -10.0, top));
+    let (se_top, ne_top, nw_top) = (corner(20.0, -10.0, top), corner(20.0, 10.0, top), corner(-20.0, 10.0, top));
+    let middle = DVec3::new(site.x, site.y, (base + top) / 2.0);
+    let camera = support::enu_camera(&model, middle + DVec3::new(-55.0, -95.0, 70.0), middle);
+    let px = |p: DVec3| urbis_engine::labels::project(&model, &camera, p, W, H).expect("on screen");
+    // Each click lands 4 px from the corner towards the building's middle, on its surface: snapping finds the corner.
+    let (mx, my, _) = px(middle);
+    let near = |p: DVec3| {
+        let (x, y, _) = px(p);
+        let (dx, dy) = (mx - x, my - y);
+        let l = dx.hypot(dy);
+        (f64::from(x + dx / l * 4.0), f64::from(y + dy / l * 4.0))
+    };
+    let click = |f: u32, p: DVec3| {
+        let (x, y) = near(p);
+        format!("{{\"frame\": {f}, \"do\": \"click\", \"x\": {x:.2}, \"y\": {y:.2}}}\n")
+    };
+    let mut script = String::from("{\"frame\": 1, \"do\": \"tool\", \"tool\": \"height\"}\n");
+    script += &click(2, sw_base);
+    script += &click(3, sw_top);
+    script += "{\"frame\": 4, \"do\": \"tool\", \"tool\": \"distance\"}\n";
+    script += &click(5, sw_top);
+    script += &click(6, se_top);
+    script += "{\"frame\": 7, \"do\": \"tool\", \"tool\": \"area\"}\n";
+    for (i, p) in [sw_top, se_top, ne_top, nw_top].into_iter().enumerate() {
+        script += &click(8 + i as u32, p);
+    }
+    script += "{\"frame\": 12, \"do\": \"key\", \"key\": \"Enter\"}\n";
+    let shot = std::env::temp_dir().join(format!("urbis-measure-{}.png", std::process::id()));
+    script += &format!("{{\"frame\": 14, \"do\": \"screenshot\", \"path\": {:?}}}\n", shot.display().to_string());
+    let Some(engine) = support::engine(model) else { return };
+    let summary = run_offscreen(engine, options(&camera, &script), None, (W, H)).expect("run");
+    let figures: Vec<(String, [f64; 5])> = summary
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ViewerEvent::Measurement { kind, figures, .. } => Some((format!("{kind:?}"), *figures)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(figures.len(), 3, "three measurements finished: {:?}", summary.events);
+    let height = sw_top.z - sw_base.z;
+    assert!((height - 30.0).abs() < 0.05, "the mesh is the 30 m extrusion ({height})");
+    assert_eq!(figures[0].0, "Height");
+    assert!((figures[0].1[2] - height).abs() < 0.01, "height {} against the mesh's {height}", figures[0].1[2]);
+    assert_eq!(figures[1].0, "Distance");
+    let edge = (se_top - sw_top).length();
+    assert!((figures[1].1[0] - edge).abs() < 0.01, "distance {} against the mesh's {edge}", figures[1].1[0]);
+    assert_eq!(figures[2].0, "Area");
+    // Shoelace over the mesh's roof corners.
+    let roof = [sw_top, se_top, ne_top, nw_top];
+    let twice: f64 = (0..4).map(|i| roof[i].x * roof[(i + 1) % 4].y - roof[(i + 1) % 4].x * roof[i].y).sum();
+    let area = twice.abs() / 2.0;
+    assert!((area - 800.0).abs() < 1.0, "the roof is about 40 × 20 m ({area})");
+    assert!((figures[2].1[3] - area).abs() < 0.01, "area {} against the mesh's {area}", figures[2].1[3]);
+    let img = image::open(&shot).expect("screenshot").to_rgba8();
+    std::fs::remove_file(&shot).ok();
+    support::assert_golden("measure_distance_area", &img, 0.01);
+}
