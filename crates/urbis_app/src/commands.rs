@@ -190,6 +190,13 @@ pub struct ScriptArgs {
     /// Write what the viewer did (picks, measurements, fly-tos, searches, screenshots) as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Play this camera tour (as `urbis fly --tour` takes) when the viewer opens.
+    #[arg(long)]
+    pub tour: Option<PathBuf>,
+    /// Key K appends the current view to this tour file (replay it with --tour,
+    /// or export it as PNG frames with `urbis fly --tour FILE --out-dir DIR`).
+    #[arg(long)]
+    pub record_tour: Option<PathBuf>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -205,6 +212,7 @@ pub fn view(
 ) -> Result<()> {
     // A bad script stops here, before anything loads, with its file, line and field.
     let script = script_args.script.as_deref().map(urbis_engine::Script::read).transpose()?;
+    let tour = script_args.tour.as_deref().map(urbis_engine::tour::read_tour).transpose()?;
     if script_args.offscreen && script.is_none() && frames.is_none() {
         bail!("--offscreen needs --script FILE or --frames N to know when to stop");
     }
@@ -251,6 +259,8 @@ pub fn view(
         style: inputs.style.clone(),
         script,
         record: script_args.record_input.clone(),
+        tour,
+        record_tour: script_args.record_tour.clone(),
     };
     let summary = if script_args.offscreen {
         let ctx = GpuContext::headless()?;

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use glam::DVec3;
-use serde::Deserialize;
 use serde_json::json;
-use urbis_engine::{Engine, GeodeticPose, StreamSummary, Streams, default_lighting, progress_line};
+use urbis_engine::{Engine, StreamSummary, Streams, default_lighting, progress_line};
 use urbis_geo::{Ellipsoid, enu_basis};
 use urbis_model::{CityModel, StreamedTileset};
 use urbis_render::{Camera, GpuContext, HeadlessTarget};
@@ -158,78 +157,6 @@ pub fn settle(engine: &mut Engine, streams: &mut Streams, camera: &Camera, width
     engine.model.rebuild_spatial_index();
 }
 
-/// One pose of a tour, reached after `duration` seconds from the previous one.
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct TourPose {
-    pub lon: f64,
-    pub lat: f64,
-    pub height: f64,
-    #[serde(default)]
-    pub heading: f64,
-    #[serde(default)]
-    pub pitch: f64,
-    #[serde(default = "one")]
-    pub duration: f64,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-/// Reads a tour: a JSON list of poses with durations.
-pub fn read_tour(path: &Path) -> Result<Vec<TourPose>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let tour: Vec<TourPose> = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| anyhow::anyhow!("{}: {} at {}", path.display(), e.inner(), e.path()))?;
-    if tour.is_empty() {
-        bail!("{}: the tour has no poses", path.display());
-    }
-    for (i, p) in tour.iter().enumerate() {
-        let ok = [p.lon, p.lat, p.height, p.heading, p.pitch, p.duration].iter().all(|v| v.is_finite())
-            && p.lat.abs() <= 90.0
-            && p.pitch.abs() <= 90.0
-            && p.duration >= 0.0;
-        if !ok {
-            bail!("{}: pose [{i}] is out of range (lat and pitch within ±90°, duration ≥ 0)", path.display());
-        }
-    }
-    Ok(tour)
-}
-
-fn pose(p: &TourPose) -> GeodeticPose {
-    GeodeticPose { lon: p.lon, lat: p.lat, height: p.height, heading: p.heading, pitch: p.pitch }
-}
-
-/// The camera path: one camera per frame, and the index of the waypoint a frame arrives at.
-fn tour_frames(tour: &[TourPose], frames: usize, fov: f64) -> Vec<(Camera, Option<usize>)> {
-    let cam = |g: GeodeticPose| {
-        let mut c = g.camera();
-        c.fov_y = fov;
-        c
-    };
-    let total: f64 = tour.iter().skip(1).map(|p| p.duration).sum();
-    let mut out = vec![(cam(pose(&tour[0])), Some(0))];
-    for (i, w) in tour.windows(2).enumerate() {
-        let (a, b) = (&w[0], &w[1]);
-        let n = if total > 0.0 { ((frames as f64 * b.duration / total).round() as usize).max(1) } else { 1 };
-        for k in 1..=n {
-            let t = k as f64 / n as f64;
-            let lerp = |x: f64, y: f64| x + (y - x) * t;
-            let dh = (b.heading - a.heading + 540.0).rem_euclid(360.0) - 180.0;
-            let g = GeodeticPose {
-                lon: lerp(a.lon, b.lon),
-                lat: lerp(a.lat, b.lat),
-                height: lerp(a.height, b.height),
-                heading: a.heading + dh * t,
-                pitch: lerp(a.pitch, b.pitch),
-            };
-            out.push((cam(g), (k == n).then_some(i + 1)));
-        }
-    }
-    out
-}
-
 /// An orbit around a sphere: Cesium's viewBoundingSphere at pitch −35°, range 2r, heading 0 → 360°.
 fn orbit_frames(centre: DVec3, radius: f64, frames: usize, fov: f64) -> Vec<(Camera, Option<usize>)> {
     let g = Ellipsoid::WGS84.ecef_to_geodetic(centre);
@@ -299,7 +226,7 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
     let (model, tilesets) = open_streaming(&paths, inputs, stream)?;
     let fov = args.fov.to_radians();
     let path = match &args.tour {
-        Some(t) => tour_frames(&read_tour(t)?, args.frames, fov),
+        Some(t) => urbis_engine::tour::frames(&urbis_engine::tour::read_tour(t)?, args.frames, fov),
         None => {
             let (c, r) = match tilesets.first() {
                 Some(t) => t.stream.tree().get(t.stream.tree().root()).volume.bounding_sphere(),

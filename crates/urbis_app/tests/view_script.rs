@@ -150,3 +150,107 @@ fn a_script_replays_offscreen_and_in_a_window() {
     assert_eq!(picked(&wreport), offscreen, "the window's pick is the offscreen run's");
     std::fs::remove_dir_all(temp_dir()).ok();
 }
+
+fn difference(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let differ = a
+        .pixels()
+        .zip(b.pixels())
+        .filter(|(p, q)| p.0.iter().zip(q.0).take(3).any(|(x, y)| x.abs_diff(y) > 24))
+        .count();
+    differ as f64 / f64::from(a.width() * a.height())
+}
+
+/// A tour recorded in the viewer (key K, with the panels hidden by key H)
+/// replays in `urbis fly --tour` to the frames the viewer showed at each
+/// recorded pose.
+#[test]
+fn a_recorded_tour_replays_to_the_same_frames() {
+    if !gpu_available() {
+        return;
+    }
+    let dir = temp_dir().join("tour");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let shot = |k: usize| dir.join(format!("viewer_{k}.png"));
+    let tour = dir.join("tour.json");
+    // Fly forward, look right by dragging, rise, with a pose and a screenshot whenever still.
+    let steps = [
+        "{\"frame\": 0, \"do\": \"move\", \"x\": -1, \"y\": -1}".to_string(),
+        "{\"frame\": 0, \"do\": \"key\", \"key\": \"KeyH\"}".into(),
+        "{\"frame\": 2, \"do\": \"key\", \"key\": \"KeyK\"}".into(),
+        format!("{{\"frame\": 2, \"do\": \"screenshot\", \"path\": {:?}}}", shot(0).display().to_string()),
+        "{\"frame\": 4, \"do\": \"key_down\", \"key\": \"KeyW\"}".into(),
+        "{\"frame\": 16, \"do\": \"key_up\", \"key\": \"KeyW\"}".into(),
+        "{\"frame\": 18, \"do\": \"drag\", \"x\": 100, \"y\": 120, \"to\": [180, 110], \"frames\": 8}".into(),
+        // Off the view again: nothing hovered (and so highlighted) in the frames compared.
+        "{\"frame\": 27, \"do\": \"move\", \"x\": -1, \"y\": -1}".into(),
+        "{\"frame\": 30, \"do\": \"key\", \"key\": \"KeyK\"}".into(),
+        format!("{{\"frame\": 30, \"do\": \"screenshot\", \"path\": {:?}}}", shot(1).display().to_string()),
+        "{\"frame\": 32, \"do\": \"key_down\", \"key\": \"KeyE\"}".into(),
+        "{\"frame\": 40, \"do\": \"key_up\", \"key\": \"KeyE\"}".into(),
+        "{\"frame\": 42, \"do\": \"key\", \"key\": \"KeyK\"}".into(),
+        format!("{{\"frame\": 42, \"do\": \"screenshot\", \"path\": {:?}}}", shot(2).display().to_string()),
+    ];
+    let script = dir.join("tour.jsonl");
+    std::fs::write(&script, steps.join("\n")).expect("write");
+    run(
+        urbis()
+            .args(["view", "--offscreen", "--width", "320", "--height", "240", "--fov", "45", "--script"])
+            .arg(&script)
+            .arg("--record-tour")
+            .arg(&tour)
+            .current_dir(root()),
+        Duration::from_secs(300),
+    );
+    let poses: serde_json::Value = serde_json::from_slice(&std::fs::read(&tour).expect("tour")).expect("json");
+    assert_eq!(poses.as_array().map(Vec::len), Some(3), "{poses}");
+    let out = dir.join("frames");
+    let fly = urbis()
+        .args(["fly", "--frames", "12", "--width", "320", "--height", "240", "--fov", "45", "--json", "--tour"])
+        .arg(&tour)
+        .arg("--out-dir")
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .expect("fly");
+    assert!(fly.status.success(), "{}", String::from_utf8_lossy(&fly.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&fly.stdout).expect("fly json");
+    for k in 0..3 {
+        let frame = report["frames"]
+            .as_array()
+            .expect("frames")
+            .iter()
+            .find(|f| f["waypoint"] == k)
+            .and_then(|f| f["frame"].as_u64())
+            .unwrap_or_else(|| panic!("waypoint {k} in {report}"));
+        let flown = image::open(out.join(format!("frame_{frame:05}.png"))).expect("flown frame").to_rgba8();
+        let seen = image::open(shot(k)).expect("viewer frame").to_rgba8();
+        let d = difference(&flown, &seen);
+        assert!(d < 0.005, "pose {k}: {:.3} % of pixels differ between the viewer and the replay", d * 100.0);
+        if k > 0 {
+            let before = image::open(shot(k - 1)).expect("viewer frame").to_rgba8();
+            assert!(difference(&before, &seen) > 0.05, "pose {k} shows a different view from pose {}", k - 1);
+        }
+    }
+    // The viewer plays the tour too (`view --tour`): after its 1.33 s it rests on the last pose.
+    let end = dir.join("played.png");
+    let steps = [
+        "{\"frame\": 0, \"do\": \"move\", \"x\": -1, \"y\": -1}".to_string(),
+        "{\"frame\": 0, \"do\": \"key\", \"key\": \"KeyH\"}".into(),
+        format!("{{\"frame\": 50, \"do\": \"screenshot\", \"path\": {:?}}}", end.display().to_string()),
+    ];
+    std::fs::write(&script, steps.join("\n")).expect("write");
+    run(
+        urbis()
+            .args(["view", "--offscreen", "--width", "320", "--height", "240", "--fov", "45", "--script"])
+            .arg(&script)
+            .arg("--tour")
+            .arg(&tour)
+            .current_dir(root()),
+        Duration::from_secs(300),
+    );
+    let played = image::open(&end).expect("played").to_rgba8();
+    let d = difference(&played, &image::open(shot(2)).expect("pose 2").to_rgba8());
+    assert!(d < 0.005, "the played tour ends at the last pose ({:.3} % differ)", d * 100.0);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -25,6 +25,7 @@ pub mod labels;
 pub mod measure;
 pub mod script;
 pub mod streaming;
+pub mod tour;
 pub mod view;
 pub mod viewer;
 pub mod window;

@@ -92,6 +92,15 @@ pub struct ViewerCore {
     /// features spawned when it was last applied (streamed tiles add more).
     style: Option<urbis_model::style::StyleFile>,
     style_spawned: u64,
+    /// Panels and overlay hidden (key H): the bare city, as `urbis render` draws it.
+    ui_hidden: bool,
+    /// Viewer time, seconds (fixed steps under a script).
+    time: f64,
+    /// The tour being recorded (key K), and when its last pose was taken.
+    recorded: Vec<crate::tour::TourPose>,
+    recorded_at: f64,
+    /// The tour playing, and when it started.
+    playing: Option<(Vec<crate::tour::TourPose>, f64)>,
     exit: bool,
     events: Vec<ViewerEvent>,
 }
@@ -123,7 +132,9 @@ impl ViewerCore {
                 Err(e) => tracing::warn!("bookmarks not loaded: {e}"),
             }
         }
+        let playing = options.tour.clone().filter(|t| !t.is_empty()).map(|t| (t, 0.0));
         Self {
+            playing,
             engine,
             panels,
             camera,
@@ -145,6 +156,10 @@ impl ViewerCore {
             measured: Vec::new(),
             section_centre: None,
             style_spawned: 0,
+            ui_hidden: false,
+            time: 0.0,
+            recorded: Vec::new(),
+            recorded_at: 0.0,
             style,
             exit: false,
             events: Vec::new(),
@@ -180,7 +195,24 @@ impl ViewerCore {
 
     /// Whether (x, y), physical pixels, lies on a panel.
     pub fn on_panels(&self, x: f64, y: f64) -> bool {
-        self.panels.covers(x as f32 / self.scale_factor, y as f32 / self.scale_factor)
+        !self.ui_hidden && self.panels.covers(x as f32 / self.scale_factor, y as f32 / self.scale_factor)
+    }
+
+    /// Appends the current view to the tour being recorded, reached in the
+    /// viewer time since the last pose, and writes the tour file.
+    fn record_tour_pose(&mut self) {
+        let Some(path) = self.options.record_tour.clone() else {
+            tracing::info!("K records a tour pose with --record-tour FILE");
+            return;
+        };
+        let duration = if self.recorded.is_empty() { 0.0 } else { (self.time - self.recorded_at).max(0.1) };
+        self.recorded_at = self.time;
+        let pose = GeodeticPose::from_camera(&self.camera);
+        self.recorded.push(crate::tour::TourPose::from_pose(pose, duration));
+        match crate::tour::write_tour(&path, &self.recorded) {
+            Ok(()) => tracing::info!("tour: {} poses in {}", self.recorded.len(), path.display()),
+            Err(e) => tracing::warn!("tour not saved: {e}"),
+        }
     }
 
     /// Input to the 3D view.
@@ -203,6 +235,8 @@ impl ViewerCore {
                         self.camera = c;
                     }
                     "Enter" | "NumpadEnter" => self.finish_measurement(),
+                    "KeyH" => self.ui_hidden = !self.ui_hidden,
+                    "KeyK" => self.record_tour_pose(),
                     other => {
                         if let Some(h) = self.hook.as_mut() {
                             h.key(other, &mut self.engine.model);
@@ -421,11 +455,27 @@ impl ViewerCore {
     /// renders the frame and the panels into `view` (`width` × `height`).
     pub fn frame(&mut self, dt: f64, view: &wgpu::TextureView, input: egui::RawInput) -> egui::PlatformOutput {
         self.fps = self.fps * 0.9 + 0.1 / dt.max(1e-4);
+        self.time += dt;
         self.fly(dt);
         // The user's camera never passes through the ground (2 m clearance).
         self.camera.position = crate::view::above_terrain(&self.engine.model, self.camera.position, 2.0);
         if let Some(c) = self.hook.as_mut().and_then(|h| h.drive_camera()) {
             self.camera = c;
+        }
+        if let Some((tour, start)) = &mut self.playing {
+            // The first frame shows the first pose; the tour runs on viewer time.
+            if self.frames == 0 {
+                *start = self.time;
+            }
+            let t = self.time - *start;
+            if let Some(p) = crate::tour::pose_at(tour, t) {
+                let fov = self.camera.fov_y;
+                self.camera = p.camera();
+                self.camera.fov_y = fov;
+            }
+            if t > crate::tour::duration(tour) {
+                self.playing = None;
+            }
         }
         self.hover();
         let camera = self.camera;
@@ -445,12 +495,17 @@ impl ViewerCore {
             self.apply_layer_state();
         }
         self.engine.update();
-        let overlay = self.overlay(&camera);
+        let overlay = (!self.ui_hidden).then(|| self.overlay(&camera));
         let lighting = match self.options.sun_time_ms {
             Some(ms) => crate::view::sun_lighting(&self.engine.model, &camera, ms),
             None => default_lighting(&self.engine.model, &camera),
         };
-        self.engine.render(&camera, &lighting, Some(&overlay), view, width, height);
+        self.engine.render(&camera, &lighting, overlay.as_ref(), view, width, height);
+        if self.ui_hidden {
+            self.frames += 1;
+            self.check_end();
+            return egui::PlatformOutput::default();
+        }
         let measurement = match &self.measuring {
             Some(m) => m.lines(),
             None => self.measured.last().filter(|m| Some(m.kind) == measure_kind(self.tool)).map_or_else(
@@ -479,11 +534,15 @@ impl ViewerCore {
             self.ui_action(action);
         }
         self.frames += 1;
+        self.check_end();
+        platform
+    }
+
+    fn check_end(&mut self) {
         if self.options.max_frames.is_some_and(|m| self.frames >= m) || self.hook.as_ref().is_some_and(|h| h.finished())
         {
             self.exit = true;
         }
-        platform
     }
 
     /// What is drawn over the city: the key help, the hooks' panel and

@@ -54,6 +54,10 @@ pub struct ViewOptions {
     /// The style file (`--style`): the style editor edits, saves and loads it,
     /// and streamed tiles are styled by it as they arrive.
     pub style: Option<std::path::PathBuf>,
+    /// Play this tour from the start (then the user flies on).
+    pub tour: Option<Vec<crate::tour::TourPose>>,
+    /// Key K appends the current view to this tour file (written at once).
+    pub record_tour: Option<std::path::PathBuf>,
     /// Replay this script's input, then close.
     pub script: Option<Script>,
     /// Write the user's input as a script here when the viewer closes.
