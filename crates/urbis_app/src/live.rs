@@ -60,6 +60,22 @@ impl urbis_engine::FrameHook for Live {
         };
         self.session.show_at(model, at);
     }
+
+    fn timeline(&self) -> Option<urbis_ui::Timeline> {
+        let alarms = self
+            .session
+            .recent_events()
+            .map(|e| {
+                let value = e.value.map_or(String::new(), |v| format!(" {v:.2}"));
+                format!("{} {:?} {:?} {} {}{value}", e.time, e.state, e.severity, e.alarm, e.feature)
+            })
+            .collect();
+        Some(urbis_ui::Timeline { now_ms: self.now_ms(), at_ms: self.session.scrub_time(), alarms })
+    }
+
+    fn scrub(&mut self, at: Option<i64>, model: &mut CityModel) {
+        self.session.show_at(model, at);
+    }
 }
 
 /// `replay:PATH[?speed=N|max]`: the path and speed.

@@ -206,6 +206,24 @@ impl urbis_engine::FrameHook for Comparison {
     fn title(&self) -> String {
         "Scenario".into()
     }
+
+    fn modes(&self) -> Option<(Vec<String>, usize)> {
+        let shown = match self.0.mode() {
+            compare::Mode::Baseline => 0,
+            compare::Mode::Scenario => 1,
+            compare::Mode::Difference => 2,
+        };
+        Some((vec!["baseline".into(), "scenario".into(), "difference".into()], shown))
+    }
+
+    fn set_mode(&mut self, i: usize, model: &mut CityModel) {
+        let mode = match i {
+            0 => compare::Mode::Baseline,
+            1 => compare::Mode::Scenario,
+            _ => compare::Mode::Difference,
+        };
+        self.0.set_mode(model, mode);
+    }
 }
 
 /// Several hooks in turn (live sensors and a scenario comparison together).
@@ -234,6 +252,26 @@ impl urbis_engine::FrameHook for Hooks {
 
     fn drive_camera(&mut self) -> Option<urbis_render::Camera> {
         self.0.iter_mut().find_map(|h| h.drive_camera())
+    }
+
+    fn timeline(&self) -> Option<urbis_ui::Timeline> {
+        self.0.iter().find_map(|h| h.timeline())
+    }
+
+    fn scrub(&mut self, at: Option<i64>, model: &mut CityModel) {
+        for h in &mut self.0 {
+            h.scrub(at, model);
+        }
+    }
+
+    fn modes(&self) -> Option<(Vec<String>, usize)> {
+        self.0.iter().find_map(|h| h.modes())
+    }
+
+    fn set_mode(&mut self, i: usize, model: &mut CityModel) {
+        if let Some(h) = self.0.iter_mut().find(|h| h.modes().is_some()) {
+            h.set_mode(i, model);
+        }
     }
 
     fn tiles(&self) -> Option<(usize, usize)> {

@@ -254,3 +254,64 @@ fn a_recorded_tour_replays_to_the_same_frames() {
     assert!(d < 0.005, "the played tour ends at the last pose ({:.3} % differ)", d * 100.0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The timeline's scrubber shows the live state at a past time: the
+/// selected gauge then reads what the replayed file says it read then;
+/// the scenario panel's modes switch what the view shows (baseline against
+/// difference).
+#[test]
+fn the_timeline_scrubs_and_the_scenario_panel_switches_modes() {
+    if !gpu_available() {
+        return;
+    }
+    // 2026-07-15T01:00:15Z: 15 s after a gauge-01 reading, 15 s before the next.
+    const AT_MS: i64 = 1_784_077_215_000;
+    let file = std::fs::read_to_string(root().join("assets/sample_city/sensors.jsonl")).expect("replay file");
+    let want = file
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .find(|r| r["sensor"] == "gauge-01" && r["time"] == "2026-07-15T01:00:00.000Z")
+        .and_then(|r| r["value"].as_f64())
+        .expect("gauge-01 at 01:00");
+    let (script, report) = (temp("timeline.jsonl"), temp("timeline.json"));
+    let (baseline, scenario) = (temp("baseline.png"), temp("scenario.png"));
+    let steps = [
+        "{\"frame\": 1, \"do\": \"search\", \"query\": \"sensor_id = gauge-01\"}".to_string(),
+        "{\"frame\": 2, \"do\": \"fly_to\", \"hit\": 0}".into(),
+        format!("{{\"frame\": 30, \"do\": \"scrub\", \"at_ms\": {AT_MS}}}"),
+        "{\"frame\": 31, \"do\": \"scrub\"}".into(),
+        "{\"frame\": 32, \"do\": \"toggle_ui\"}".into(),
+        "{\"frame\": 33, \"do\": \"key\", \"key\": \"KeyF\"}".into(),
+        "{\"frame\": 35, \"do\": \"mode\", \"mode\": 0}".into(),
+        format!("{{\"frame\": 36, \"do\": \"screenshot\", \"path\": {:?}}}", baseline.display().to_string()),
+        "{\"frame\": 37, \"do\": \"mode\", \"mode\": 2}".into(),
+        format!("{{\"frame\": 38, \"do\": \"screenshot\", \"path\": {:?}}}", scenario.display().to_string()),
+    ];
+    std::fs::write(&script, steps.join("\n")).expect("write");
+    run(
+        urbis()
+            .args(["view", "--offscreen", "--width", "480", "--height", "320", "--script"])
+            .arg(&script)
+            .arg("--report")
+            .arg(&report)
+            .args(["--live", "replay:assets/sample_city/sensors.jsonl?speed=max"])
+            .args(["--scenario", "examples/scenarios/tower_in_park.toml"])
+            .current_dir(root()),
+        Duration::from_secs(300),
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    let scrubs: Vec<&serde_json::Value> =
+        r["events"].as_array().expect("events").iter().filter(|e| e["event"] == "scrub").collect();
+    assert_eq!(scrubs.len(), 2, "{r}");
+    let reading = |e: &serde_json::Value| e["readings"][0][1].as_f64();
+    assert_eq!(scrubs[0]["at_ms"], AT_MS);
+    assert_eq!(reading(scrubs[0]), Some(want), "gauge-01 at 01:00:15 reads its 01:00:00 value: {}", scrubs[0]);
+    assert!(scrubs[1]["at_ms"].is_null());
+    assert!(reading(scrubs[1]).is_some_and(|v| v != want), "live again: the newest reading {}", scrubs[1]);
+    let modes: Vec<u64> = r["events"].as_array().expect("events").iter().filter_map(|e| e["mode"].as_u64()).collect();
+    assert_eq!(modes, vec![0, 2]);
+    let (b, s) =
+        (image::open(&baseline).expect("baseline").to_rgba8(), image::open(&scenario).expect("scenario").to_rgba8());
+    let d = difference(&b, &s);
+    assert!(d > 0.001, "the difference mode colours what the scenario changed ({:.3} % differ)", d * 100.0);
+}

@@ -121,6 +121,17 @@ pub enum Step {
     Section {
         section: SectionSettings,
     },
+    /// The timeline's scrubber: show the live state at this Unix time (ms), or live again (none).
+    Scrub {
+        #[serde(default)]
+        at_ms: Option<i64>,
+    },
+    /// A scenario comparison's mode (0 baseline, 1 scenario, 2 difference).
+    Mode {
+        mode: usize,
+    },
+    /// Key H: hides or shows the panels and overlay.
+    ToggleUi,
     /// Saves the frame as a PNG once it is drawn.
     Screenshot {
         path: PathBuf,
@@ -388,6 +399,12 @@ impl ScriptPlayer {
                 Step::Section { section } => {
                     core.panels.set_section(section);
                     core.ui_action(UiAction::Section(section));
+                }
+                Step::Scrub { at_ms } => core.ui_action(UiAction::Scrub(at_ms)),
+                Step::Mode { mode } => core.ui_action(UiAction::Mode(mode)),
+                Step::ToggleUi => {
+                    core.input(Input::KeyDown("KeyH".into()));
+                    core.input(Input::KeyUp("KeyH".into()));
                 }
                 Step::Screenshot { path } => out.screenshots.push(path),
                 Step::Exit => self.exit = true,

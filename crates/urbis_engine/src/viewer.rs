@@ -59,6 +59,11 @@ pub enum ViewerEvent {
     FlyTo { frame: u64, feature_id: Option<String> },
     /// A search ran and found this many features.
     Search { frame: u64, query: String, hits: usize },
+    /// The timeline showed this time (none: live); the selected feature's
+    /// sensors then read these values.
+    Scrub { frame: u64, at_ms: Option<i64>, readings: Vec<(String, Option<f64>)> },
+    /// The comparison's mode changed.
+    Mode { frame: u64, mode: usize },
 }
 
 /// The viewer apart from its window.
@@ -514,6 +519,7 @@ impl ViewerCore {
             ),
         };
         let tiles = self.hook.as_ref().and_then(|h| h.tiles());
+        let modes = self.hook.as_ref().and_then(|h| h.modes());
         let info = urbis_ui::FrameInfo {
             lon: pose.lon,
             lat: pose.lat,
@@ -524,6 +530,10 @@ impl ViewerCore {
             selected: self.engine.selected(),
             tool: self.tool,
             measurement,
+            timeline: self.hook.as_ref().and_then(|h| h.timeline()),
+            modes: modes.as_ref().map(|m| m.0.clone()).unwrap_or_default(),
+            mode: modes.as_ref().map_or(0, |m| m.1),
+            scenario: if modes.is_some() { self.hook_lines.clone() } else { Vec::new() },
         };
         let (output, actions) = self.panels.run(input, &mut self.engine.model, &info);
         let platform = output.platform_output.clone();
@@ -640,6 +650,25 @@ impl ViewerCore {
             }
             UiAction::Section(s) => self.set_section(s),
             UiAction::ApplyStyle(style) => self.restyle(*style),
+            UiAction::Scrub(at) => {
+                if let Some(h) = self.hook.as_mut() {
+                    h.scrub(at, &mut self.engine.model);
+                }
+                let readings = match self.engine.selected() {
+                    Some(e) => urbis_ui::timeline::series_of(&mut self.engine.model, e, at)
+                        .into_iter()
+                        .map(|s| (s.label, s.latest))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                self.events.push(ViewerEvent::Scrub { frame: self.frames, at_ms: at, readings });
+            }
+            UiAction::Mode(i) => {
+                if let Some(h) = self.hook.as_mut() {
+                    h.set_mode(i, &mut self.engine.model);
+                }
+                self.events.push(ViewerEvent::Mode { frame: self.frames, mode: i });
+            }
         }
     }
 

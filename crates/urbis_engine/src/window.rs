@@ -111,6 +111,22 @@ pub trait FrameHook {
     fn tiles(&self) -> Option<(usize, usize)> {
         None
     }
+
+    /// The live clock, the time shown and the alarm log, for the timeline (live hooks).
+    fn timeline(&self) -> Option<urbis_ui::Timeline> {
+        None
+    }
+
+    /// Shows the state at `at` (Unix ms; `None`: live), from the timeline's scrubber.
+    fn scrub(&mut self, _at: Option<i64>, _model: &mut CityModel) {}
+
+    /// A comparison's modes and the one shown (scenario hooks).
+    fn modes(&self) -> Option<(Vec<String>, usize)> {
+        None
+    }
+
+    /// Shows mode `i` of [`FrameHook::modes`].
+    fn set_mode(&mut self, _i: usize, _model: &mut CityModel) {}
 }
 
 struct Running {

@@ -21,9 +21,11 @@
 mod bookmarks;
 mod panels;
 mod style_editor;
+pub mod timeline;
 
 pub use bookmarks::{Bookmark, BookmarkError, parse_bookmarks, read_bookmarks, write_bookmarks};
 pub use panels::{
     FrameInfo, Panels, SectionMode, SectionSettings, Tool, UiAction, set_class_opacity, set_class_visible,
 };
 pub use style_editor::StyleEditor;
+pub use timeline::Timeline;

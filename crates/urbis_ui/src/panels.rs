@@ -21,6 +21,12 @@ pub struct FrameInfo {
     /// The active tool, and what the measurement being made reads.
     pub tool: Tool,
     pub measurement: Vec<String>,
+    /// Live sources' clock, scrubbed time and alarm log (none: no timeline).
+    pub timeline: Option<crate::Timeline>,
+    /// A scenario comparison's modes, the one shown, and its summary lines.
+    pub modes: Vec<String>,
+    pub mode: usize,
+    pub scenario: Vec<String>,
 }
 
 /// What a click in the 3D view does.
@@ -102,6 +108,10 @@ pub enum UiAction {
     Section(SectionSettings),
     /// Restyle the city with this style (from the style editor).
     ApplyStyle(Box<urbis_model::style::StyleFile>),
+    /// Show the live state at this time (Unix ms), or live again.
+    Scrub(Option<i64>),
+    /// Show the comparison's mode `i` (baseline, scenario, difference).
+    Mode(usize),
 }
 
 /// Shows or hides every feature of a class (its source class name); returns how many changed.
@@ -252,6 +262,9 @@ impl Panels {
         let mut actions = Vec::new();
         let classes = class_counts(model);
         let inspector = info.selected.map(|e| inspected(model, e));
+        let at = info.timeline.as_ref().and_then(|t| t.at_ms);
+        let series = info.selected.map(|e| crate::timeline::series_of(model, e, at)).unwrap_or_default();
+        let span = info.timeline.as_ref().and_then(|_| crate::timeline::history_span(model));
         let mut toggles: Vec<(String, bool)> = Vec::new();
         let mut fades: Vec<(String, f32)> = Vec::new();
         let mut run_query = false;
@@ -269,6 +282,12 @@ impl Panels {
                 });
             });
             areas.push(status.response.rect);
+            if let Some(t) = &info.timeline {
+                let timeline = egui::Panel::bottom("timeline").exact_size(150.0).show(ui, |ui| {
+                    crate::timeline::show(ui, t, span, &series, &mut actions);
+                });
+                areas.push(timeline.response.rect);
+            }
             let left = egui::Panel::left("layers").resizable(false).exact_size(200.0).show(ui, |ui| {
                 ui.heading("Tools");
                 ui.horizontal_wrapped(|ui| {
@@ -290,6 +309,20 @@ impl Panels {
                     for l in &info.measurement {
                         ui.label(l);
                     }
+                }
+                if !info.modes.is_empty() {
+                    ui.heading("Scenario");
+                    ui.horizontal(|ui| {
+                        for (i, m) in info.modes.iter().enumerate() {
+                            if ui.selectable_label(info.mode == i, m).clicked() && info.mode != i {
+                                actions.push(UiAction::Mode(i));
+                            }
+                        }
+                    });
+                    for l in &info.scenario {
+                        ui.label(egui::RichText::new(l).small());
+                    }
+                    ui.separator();
                 }
                 ui.label("Section");
                 ui.horizontal(|ui| {
@@ -387,6 +420,12 @@ impl Panels {
                             ui.end_row();
                         }
                     });
+                    for s in &series {
+                        ui.separator();
+                        let value = s.latest.map_or("no reading".into(), |v| format!("{v:.2} {}", s.unit));
+                        ui.label(format!("{}: {value}", s.label));
+                        crate::timeline::sparkline(ui, &s.samples, egui::vec2(240.0, 36.0));
+                    }
                 });
                 areas.push(right.response.rect);
             }

@@ -148,6 +148,11 @@ impl Comparison {
         v
     }
 
+    /// The mode shown.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// Switches mode and restyles.
     pub fn set_mode(&mut self, model: &mut CityModel, mode: Mode) {
         self.mode = mode;
