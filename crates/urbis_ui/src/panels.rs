@@ -140,6 +140,18 @@ pub fn set_class_opacity(model: &mut CityModel, class: &str, opacity: f32) -> us
     n
 }
 
+/// The panels' look on an egui context: dark visuals and Urbis' bundled
+/// font (Latin, Greek, symbols and GB 2312 Chinese) for every text style.
+pub fn install_look(ctx: &egui::Context) {
+    ctx.set_visuals(egui::Visuals::dark());
+    let mut fonts = egui::FontDefinitions::empty();
+    fonts.font_data.insert("urbis".into(), std::sync::Arc::new(egui::FontData::from_static(urbis_text::FONT_BYTES)));
+    for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
+        fonts.families.entry(family).or_default().push("urbis".into());
+    }
+    ctx.set_fonts(fonts);
+}
+
 /// The panels' state and their egui painter.
 pub struct Panels {
     ctx: egui::Context,
@@ -170,16 +182,7 @@ impl Panels {
     /// Panels painted into targets of `format`.
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
         let ctx = egui::Context::default();
-        ctx.set_visuals(egui::Visuals::dark());
-        // Urbis' bundled font (Latin, Greek, symbols and GB 2312 Chinese) for every text style.
-        let mut fonts = egui::FontDefinitions::empty();
-        fonts
-            .font_data
-            .insert("urbis".into(), std::sync::Arc::new(egui::FontData::from_static(urbis_text::FONT_BYTES)));
-        for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
-            fonts.families.entry(family).or_default().push("urbis".into());
-        }
-        ctx.set_fonts(fonts);
+        install_look(&ctx);
         let renderer = egui_wgpu::Renderer::new(device, format, egui_wgpu::RendererOptions::default());
         Self {
             ctx,

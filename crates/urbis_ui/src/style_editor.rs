@@ -217,7 +217,8 @@ impl StyleEditor {
                 for (i, r) in self.rules.iter_mut().enumerate() {
                     ui.push_id(i, |ui| {
                         ui.horizontal(|ui| {
-                            ui.add(egui::TextEdit::singleline(&mut r.query).desired_width(190.0));
+                            let when = ui.label("when");
+                            ui.add(egui::TextEdit::singleline(&mut r.query).desired_width(150.0)).labelled_by(when.id);
                             if ui.small_button("remove").clicked() {
                                 remove = Some(i);
                             }
@@ -240,10 +241,11 @@ impl StyleEditor {
                 ui.checkbox(&mut self.ramp.on, "colour ramp by attribute");
                 if self.ramp.on {
                     ui.horizontal(|ui| {
-                        ui.label("attribute");
-                        ui.add(egui::TextEdit::singleline(&mut self.ramp.attribute).desired_width(90.0));
-                        ui.label("when");
-                        ui.add(egui::TextEdit::singleline(&mut self.ramp.when).desired_width(120.0));
+                        let l = ui.label("attribute");
+                        ui.add(egui::TextEdit::singleline(&mut self.ramp.attribute).desired_width(90.0))
+                            .labelled_by(l.id);
+                        let l = ui.label("when");
+                        ui.add(egui::TextEdit::singleline(&mut self.ramp.when).desired_width(120.0)).labelled_by(l.id);
                     });
                     for (i, (v, c)) in self.ramp.stops.iter_mut().enumerate() {
                         ui.push_id(("stop", i), |ui| {
@@ -258,13 +260,15 @@ impl StyleEditor {
                 ui.checkbox(&mut self.extrude.on, "extrude by attribute");
                 if self.extrude.on {
                     ui.horizontal(|ui| {
-                        ui.label("attribute");
-                        ui.add(egui::TextEdit::singleline(&mut self.extrude.attribute).desired_width(90.0));
+                        let l = ui.label("attribute");
+                        ui.add(egui::TextEdit::singleline(&mut self.extrude.attribute).desired_width(90.0))
+                            .labelled_by(l.id);
                         ui.add(egui::DragValue::new(&mut self.extrude.metres_per_unit).speed(0.1).suffix(" m/unit"));
                     });
                     ui.horizontal(|ui| {
-                        ui.label("when");
-                        ui.add(egui::TextEdit::singleline(&mut self.extrude.when).desired_width(160.0));
+                        let l = ui.label("when");
+                        ui.add(egui::TextEdit::singleline(&mut self.extrude.when).desired_width(160.0))
+                            .labelled_by(l.id);
                     });
                 }
             });
@@ -273,7 +277,9 @@ impl StyleEditor {
                 if ui.button("apply").clicked() {
                     apply = true;
                 }
-                ui.add(egui::TextEdit::singleline(&mut self.path).desired_width(150.0).hint_text("style.toml"));
+                let l = ui.label("file");
+                ui.add(egui::TextEdit::singleline(&mut self.path).desired_width(120.0).hint_text("style.toml"))
+                    .labelled_by(l.id);
                 if ui.small_button("save").clicked() {
                     self.message = Some(match self.save() {
                         Ok(()) => (true, format!("saved {}", self.path)),

@@ -121,9 +121,10 @@ pub fn show(
             ui.horizontal(|ui| {
                 let mut at = timeline.at_ms.unwrap_or(t1).clamp(t0, t1);
                 let label = if timeline.at_ms.is_some() { format!("shown: {}", clock(at)) } else { "live".into() };
-                ui.spacing_mut().slider_width = (ui.available_width() - 160.0).max(60.0);
+                ui.spacing_mut().slider_width = (ui.available_width() - 200.0).max(60.0);
+                let time = ui.label("time");
                 let slider = egui::Slider::new(&mut at, t0..=t1).show_value(false);
-                if ui.add(slider).changed() {
+                if ui.add(slider).labelled_by(time.id).changed() {
                     actions.push(UiAction::Scrub(if at >= t1 { None } else { Some(at) }));
                 }
                 ui.label(label);
