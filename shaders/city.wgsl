@@ -37,7 +37,7 @@ struct Chunk {
 struct FeatureStyle {
     color: vec4<f32>,            // rgb override (linear); a = blend weight (0 = none)
     flags: vec4<u32>,            // x: bit 0 hidden, bit 1 highlighted, bit 2 selected
-    extrude: vec4<f32>,          // x: vertical scale - 1 (0 = as modelled); y: base height (chunk z)
+    extrude: vec4<f32>,          // x: vertical scale - 1 (0 = as modelled); y: base height (chunk z); z: transparency (1 - opacity)
 };
 
 // Live extrusion: scales a chunk-local point vertically about the feature's base.
@@ -46,10 +46,29 @@ fn extruded(p: vec3<f32>, style: FeatureStyle) -> vec3<f32> {
     return vec3<f32>(p.xy, base + (p.z - base) * (1.0 + style.extrude.x));
 }
 
+// A chunk-local point of a surface, extruded, in camera-relative world
+// coordinates, pressed down by the flattening polygons if the surface is flattened.
+fn surface_world(p: vec3<f32>, style: FeatureStyle) -> vec3<f32> {
+    return flattened((chunk.model * vec4<f32>(extruded(p, style), 1.0)).xyz, style.flags.x);
+}
+
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> features: array<FeatureStyle>;
 @group(0) @binding(2) var shadow_map: texture_depth_2d;
 @group(0) @binding(3) var shadow_sampler: sampler_comparison;
+// Flattening (urbis_render::flatten): polygons binned on a grid as the
+// classification volumes are, packed in one array of 16-byte words: the
+// cells (first entry, entry count; two to a word), then the entries (two
+// words each: feature, inside, first edge, edge count; then height, height,
+// reference point as f32 bits), then the edges (a.xy, b.xy as f32 bits).
+struct Flatten {
+    from_world: mat4x4<f32>,     // camera-relative world → the polygons' local frame
+    grid: vec4<f32>,             // min x, min y, cell size, unused
+    dims: vec4<u32>,             // cells along x and y, enabled (1/0), unused
+    at: vec4<u32>,               // word offsets of the entries and of the edges
+};
+@group(0) @binding(4) var<uniform> flatten_u: Flatten;
+@group(0) @binding(5) var<storage, read> flatten_words: array<vec4<u32>>;
 @group(1) @binding(0) var<uniform> chunk: Chunk;
 // The draw's base-colour texture (1×1 white for untextured draws).
 @group(2) @binding(0) var base_texture: texture_2d<f32>;
@@ -69,6 +88,8 @@ const FLAG_HIGHLIGHTED: u32 = 2u;
 const FLAG_SELECTED: u32 = 4u;
 // The surface is classified by the volumes of group 3 (photo meshes).
 const FLAG_CLASSIFIED: u32 = 8u;
+// The surface is pressed down by the flattening polygons (photo meshes, tilesets).
+const FLAG_FLATTEN: u32 = 16u;
 
 // Classification volumes (urbis_render::classify): footprint prisms binned
 // on a uniform grid in a local frame.
@@ -151,6 +172,51 @@ fn classify(world: vec3<f32>, normal: vec3<f32>) -> u32 {
     return near;
 }
 
+// A camera-relative point of a surface with style flags `flags`, its
+// height in the polygons' frame clamped to the lowest flattening polygon
+// holding its plan point (the even-odd test of `classify`, per vertex).
+fn flattened(world: vec3<f32>, flags: u32) -> vec3<f32> {
+    let dims = flatten_u.dims;
+    if dims.z == 0u || (flags & FLAG_FLATTEN) == 0u {
+        return world;
+    }
+    let p = (flatten_u.from_world * vec4<f32>(world, 1.0)).xyz;
+    let g = (p.xy - flatten_u.grid.xy) / flatten_u.grid.z;
+    if g.x < 0.0 || g.y < 0.0 || g.x >= f32(dims.x) || g.y >= f32(dims.y) {
+        return world;
+    }
+    let c = min(u32(g.y), dims.y - 1u) * dims.x + min(u32(g.x), dims.x - 1u);
+    let pair = flatten_words[c / 2u];
+    let cell = select(pair.xy, pair.zw, (c & 1u) == 1u);
+    var h = p.z;
+    for (var i = cell.x; i < cell.x + cell.y; i = i + 1u) {
+        let e = flatten_words[flatten_u.at.x + 2u * i];
+        let f = bitcast<vec4<f32>>(flatten_words[flatten_u.at.x + 2u * i + 1u]);
+        if f.x >= h {
+            continue; // would not press it lower
+        }
+        var inside = e.y != 0u;
+        let r = f.zw;
+        for (var k = e.z; k < e.z + e.w; k = k + 1u) {
+            let edge = bitcast<vec4<f32>>(flatten_words[flatten_u.at.y + k]);
+            let a = edge.xy;
+            let b = edge.zw;
+            if ((orient(a, b, r) > 0.0) != (orient(a, b, p.xy) > 0.0)) && ((orient(r, p.xy, a) > 0.0) != (orient(r, p.xy, b) > 0.0)) {
+                inside = !inside;
+            }
+        }
+        if inside {
+            h = f.x;
+        }
+    }
+    if h >= p.z {
+        return world;
+    }
+    // The frame's up axis in world: the third row of its rotation.
+    let up = vec3<f32>(flatten_u.from_world[0].z, flatten_u.from_world[1].z, flatten_u.from_world[2].z);
+    return world + up * (h - p.z);
+}
+
 struct VertexIn {
     @location(0) position: vec3<f32>,
     @location(1) normal: vec3<f32>,
@@ -181,7 +247,7 @@ fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
 fn city_vertex(position: vec3<f32>, normal: vec3<f32>, uv: vec2<f32>, color: vec4<f32>, feature: u32, material: u32) -> VertexOut {
     var out: VertexOut;
     let style = features[feature];
-    let world = (chunk.model * vec4<f32>(extruded(position, style), 1.0)).xyz;
+    let world = surface_world(position, style);
     out.world = world;
     out.clip = frame.view_proj * vec4<f32>(world, 1.0);
     if (style.flags.x & FLAG_HIDDEN) != 0u {
@@ -230,7 +296,7 @@ fn shadow_vertex(position: vec3<f32>, feature: u32) -> vec4<f32> {
     if (style.flags.x & FLAG_HIDDEN) != 0u {
         return vec4<f32>(0.0, 0.0, -2.0, 1.0);
     }
-    let world = (chunk.model * vec4<f32>(extruded(position, style), 1.0)).xyz;
+    let world = surface_world(position, style);
     return frame.shadow_view_proj * vec4<f32>(world, 1.0);
 }
 
@@ -524,6 +590,11 @@ fn cap_shade(q: vec3<f32>, n: vec3<f32>, feature: u32) -> vec3<f32> {
 
 @fragment
 fn fs_section(in: VertexOut, @builtin(front_facing) front: bool) -> FragmentOut {
+    return section_shade(in, front);
+}
+
+// The surface under a section: discarded, capped, "nothing" or as without one.
+fn section_shade(in: VertexOut, front: bool) -> FragmentOut {
     // Shaded first, in uniform control flow (texture sampling, derivatives).
     var out = city_shade(in);
     let dir = pixel_ray(in.clip.xy);
@@ -565,7 +636,7 @@ struct ShadowSectionOut {
 fn shadow_section_vertex(position: vec3<f32>, feature: u32) -> ShadowSectionOut {
     var out: ShadowSectionOut;
     out.clip = shadow_vertex(position, feature);
-    out.world = (chunk.model * vec4<f32>(extruded(position, features[feature]), 1.0)).xyz;
+    out.world = surface_world(position, features[feature]);
     return out;
 }
 
@@ -584,4 +655,75 @@ fn fs_shadow_section(in: ShadowSectionOut) {
     if !section_keeps(in.world) {
         discard;
     }
+}
+
+// ---------------------------------------------------------------------------
+// See-through features (see urbis_render::transparency): used only while
+// some feature has a transparency. The opaque pass skips them; a second,
+// blended pass draws only them, with premultiplied alpha = opacity.
+
+fn see_through(feature: u32) -> bool {
+    return features[feature].extrude.z > 0.0;
+}
+
+@fragment
+fn fs_opaque(in: VertexOut) -> FragmentOut {
+    let out = city_shade(in);
+    if see_through(in.feature) {
+        discard;
+    }
+    return out;
+}
+
+@fragment
+fn fs_section_opaque(in: VertexOut, @builtin(front_facing) front: bool) -> FragmentOut {
+    let out = section_shade(in, front);
+    if see_through(in.feature) {
+        discard;
+    }
+    return out;
+}
+
+@fragment
+fn fs_point_opaque(in: PointOut) -> FragmentOut {
+    let out = point_shade(in);
+    if see_through(in.feature) {
+        discard;
+    }
+    return out;
+}
+
+@fragment
+fn fs_point_section_opaque(in: PointOut) -> FragmentOut {
+    let out = point_shade(in);
+    if see_through(in.feature) || !section_keeps(in.world) {
+        discard;
+    }
+    return out;
+}
+
+// A see-through surface's near faces (back faces, by winding and by normal,
+// are skipped: a see-through solid shows its near side once), clipped by
+// the section if any; the feature id is not written (empty write mask).
+@fragment
+fn fs_transparent(in: VertexOut, @builtin(front_facing) front: bool) -> FragmentOut {
+    var out = city_shade(in);
+    let back = !front && dot(in.normal, in.world) > 0.0;
+    if !see_through(in.feature) || back || !section_keeps(in.world) {
+        discard;
+    }
+    let a = 1.0 - features[in.feature].extrude.z;
+    out.color = vec4<f32>(out.color.rgb * a, a);
+    return out;
+}
+
+@fragment
+fn fs_point_transparent(in: PointOut) -> FragmentOut {
+    var out = point_shade(in);
+    if !see_through(in.feature) || !section_keeps(in.world) {
+        discard;
+    }
+    let a = 1.0 - features[in.feature].extrude.z;
+    out.color = vec4<f32>(out.color.rgb * a, a);
+    return out;
 }

@@ -1,5 +1,6 @@
-// Composite: sky where nothing was drawn (or a section left nothing), feature outlines, the selection
-// outline, tone mapping and (if the target is not sRGB) encoding.
+// Composite: sky where nothing was drawn (or a section left nothing), under see-through
+// surfaces, feature outlines, the selection outline, tone mapping and (if the target is
+// not sRGB) encoding.
 
 struct Frame {
     view_proj: mat4x4<f32>,
@@ -81,14 +82,18 @@ fn linear_to_srgb(c: vec3<f32>) -> vec3<f32> {
 fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     let p = vec2<i32>(pos.xy);
     let depth = textureLoad(depth_tex, p, 0);
+    // Premultiplied colour and coverage: alpha 1 where an opaque surface was
+    // drawn; otherwise that of the see-through surfaces blended over nothing
+    // (0 where there are none, or where a section left nothing past the cut).
+    let drawn = textureLoad(color_tex, p, 0);
     var color: vec3<f32>;
-    // Nothing drawn, or a section's "nothing past the cut" (alpha 0).
-    if depth <= 0.0 || textureLoad(color_tex, p, 0).a <= 0.0 {
+    if depth > 0.0 && drawn.a >= 1.0 {
+        color = drawn.rgb;
+    } else {
+        // The sky (or ground plain) behind whatever see-through surfaces cover it.
         let ndc = vec2<f32>(pos.x * frame.viewport.z * 2.0 - 1.0, 1.0 - pos.y * frame.viewport.w * 2.0);
         let q = frame.inv_view_proj * vec4<f32>(ndc, 1.0, 1.0);
-        color = sky(normalize(q.xyz / q.w));
-    } else {
-        color = textureLoad(color_tex, p, 0).rgb;
+        color = drawn.rgb + sky(normalize(q.xyz / q.w)) * (1.0 - drawn.a);
     }
 
     // Outlines where the feature changes: edges read even in flat light.

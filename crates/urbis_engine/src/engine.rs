@@ -2,8 +2,11 @@
 //! explicit phases extract → prepare → render, and picking.
 
 use bevy_ecs::prelude::*;
+use glam::DVec3;
 use urbis_model::{CityModel, FeatureStyle};
-use urbis_render::{Camera, FrameStats, GpuContext, GpuScene, Lighting, Overlay, RenderError, Renderer, SectionStyle};
+use urbis_render::{
+    Camera, FlattenPolygon, FrameStats, GpuContext, GpuScene, Lighting, Overlay, RenderError, Renderer, SectionStyle,
+};
 
 use crate::extract::{Extracted, Extractor};
 
@@ -109,6 +112,23 @@ impl Engine {
     /// The section in use.
     pub fn section(&self) -> Option<&SectionStyle> {
         self.renderer.section()
+    }
+
+    /// Flattens (压平) photo meshes and 3D Tiles content inside `polygons`,
+    /// given in the city's ENU frame (plan rings in metres east and north,
+    /// heights in metres up): every vertex of such a surface inside a
+    /// polygon is pressed down to at most the polygon's height, so that a
+    /// proposed building can stand there. Modelled buildings and terrain are
+    /// not flattened. None: off. See [`urbis_render::FlattenPolygon`].
+    pub fn set_flatten(&mut self, polygons: Vec<FlattenPolygon>) {
+        let frame = self.model.frame();
+        let (origin, basis) = (frame.enu_to_ecef(DVec3::ZERO), frame.enu_to_ecef_rot);
+        self.renderer.set_flatten(&self.ctx, origin, basis, polygons);
+    }
+
+    /// The flattening polygons in use (ENU).
+    pub fn flatten(&self) -> &[FlattenPolygon] {
+        self.renderer.flatten()
     }
 
     /// The entity under pixel (x, y) of the last rendered frame.

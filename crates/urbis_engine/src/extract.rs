@@ -327,8 +327,12 @@ impl Extractor {
                 let base = parent_entity.unwrap_or(e);
                 let base_z = world.get::<urbis_model::Bounds>(base).map_or(0.0, |b| b.min.z);
                 let mut style = gpu_style(&effective_style(own, parent), base_z);
-                if classified && world.get::<urbis_model::SemanticClass>(e) == Some(&photo) {
+                let is_photo = world.get::<urbis_model::SemanticClass>(e) == Some(&photo);
+                if classified && is_photo {
                     style.flags[0] |= GpuStyle::CLASSIFIED;
+                }
+                if is_photo || is_tile_content(world, e) {
+                    style.flags[0] |= GpuStyle::FLATTEN;
                 }
                 Some((id.index, style))
             })
@@ -533,6 +537,16 @@ fn classification_grid(world: &mut World) -> Option<urbis_render::Classification
         16.0,
         reach,
     ))
+}
+
+/// Whether a feature is 3D Tiles content: a streamed tile's (it shares the
+/// tile's chunk) or one loaded whole from a tileset (the loader gives each
+/// content feature its tile's URI as the `tile` attribute). With photo
+/// meshes, these are the surfaces flattening polygons press down; modelled
+/// buildings (footprints, CityJSON, IFC) and terrain stand as they are.
+fn is_tile_content(world: &World, e: Entity) -> bool {
+    world.get::<TileChunk>(e).is_some()
+        || world.get::<urbis_model::Attributes>(e).is_some_and(|a| a.get("tile").is_some())
 }
 
 fn model_frame(world: &World) -> urbis_geo::CityFrame {

@@ -76,11 +76,11 @@ struct Entry {
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct ClassifyUniforms {
     /// Camera-relative world → the grid's local frame.
-    from_world: [[f32; 4]; 4],
+    pub(crate) from_world: [[f32; 4]; 4],
     /// Grid minimum x, y, cell size, wall reach.
-    grid: [f32; 4],
+    pub(crate) grid: [f32; 4],
     /// Cells along x and y, enabled (1/0), unused.
-    dims: [u32; 4],
+    pub(crate) dims: [u32; 4],
     /// Below, above, steep cosine, unused.
     heights: [f32; 4],
 }
@@ -236,6 +236,30 @@ impl ClassificationGrid {
     /// Bytes the grid takes on the GPU.
     pub fn gpu_bytes(&self) -> u64 {
         (self.cells.len() * 8 + self.entries.len() * size_of::<Entry>() + self.edges.len() * 16) as u64
+    }
+
+    /// The grid in one array of 16-byte words, for the vertex stage (which
+    /// has few storage bindings to spare): the cells, two to a word, then
+    /// the entries, two words each, then the edges (f32 bits), one word
+    /// each; with the word offsets of the entries and of the edges.
+    pub(crate) fn packed(&self) -> (Vec<[u32; 4]>, u32, u32) {
+        let mut words: Vec<[u32; 4]> = self
+            .cells
+            .chunks(2)
+            .map(|c| {
+                let b = c.get(1).copied().unwrap_or([0, 0]);
+                [c[0][0], c[0][1], b[0], b[1]]
+            })
+            .collect();
+        let entries_at = words.len() as u32;
+        for e in &self.entries {
+            words.push([e.feature, e.inside, e.first_edge, e.edge_count]);
+            let [rx, ry] = e.reference;
+            words.push([e.base.to_bits(), e.top.to_bits(), rx.to_bits(), ry.to_bits()]);
+        }
+        let edges_at = words.len() as u32;
+        words.extend(self.edges.iter().map(|e| e.map(f32::to_bits)));
+        (words, entries_at, edges_at)
     }
 
     pub(crate) fn uniforms(&self, camera: &Camera) -> ClassifyUniforms {

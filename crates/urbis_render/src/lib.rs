@@ -14,7 +14,14 @@
 //!   that give the pixels of classified surfaces (photo meshes) their
 //!   feature index and style at render time;
 //! - optionally, a [`Section`] (clipping plane or section box) whose cut
-//!   faces are capped ([`Renderer::set_section`]).
+//!   faces are capped ([`Renderer::set_section`]);
+//! - optionally, flattening polygons ([`FlattenPolygon`],
+//!   [`Renderer::set_flatten`]) that press photo meshes and tileset content
+//!   down so that proposed buildings can stand in their place.
+//!
+//! Features whose style carries a transparency (`1 − opacity`) are drawn
+//! see-through (X-ray), in a second, blended part of the city pass that
+//! writes no feature ids, so picks see through them (see `transparency.rs`).
 //!
 //! ```text
 //! ChunkMesh ──upsert──► GpuScene (vertex/index buffers per chunk)
@@ -34,6 +41,7 @@
 mod camera;
 pub mod classify;
 mod context;
+mod flatten;
 mod headless;
 mod overlay;
 mod pipelines;
@@ -41,11 +49,14 @@ mod renderer;
 mod scene;
 mod section;
 pub mod shaders;
+mod shadow;
 mod textures;
+mod transparency;
 
 pub use camera::Camera;
 pub use classify::{ClassificationGrid, ClassifyPolygon, ClassifyReach};
 pub use context::{GpuContext, RenderError};
+pub use flatten::FlattenPolygon;
 pub use headless::{HeadlessTarget, read_texture_rgba};
 pub use overlay::{Overlay, OverlayLine, Panel, panel_size};
 pub use renderer::{Crop, FrameStats, Lighting, Renderer};

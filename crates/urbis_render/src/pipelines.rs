@@ -10,14 +10,52 @@ fn buffers(instanced: bool) -> Vec<Option<wgpu::VertexBufferLayout<'static>>> {
     if instanced { vec![Some(Vertex::layout()), Some(InstanceData::layout())] } else { vec![Some(Vertex::layout())] }
 }
 
+/// How a city-pass pipeline writes its targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Blend {
+    /// Colour and feature id replace what is there; depth is written.
+    Opaque,
+    /// See-through surfaces (see `transparency`): premultiplied colour
+    /// blended over the target, no feature id, no depth write.
+    Transparent,
+}
+
+impl Blend {
+    fn targets(self) -> [Option<wgpu::ColorTargetState>; 2] {
+        match self {
+            Blend::Opaque => [Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
+            Blend::Transparent => [
+                Some(wgpu::ColorTargetState {
+                    format: COLOR_FORMAT,
+                    blend: Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
+                    write_mask: wgpu::ColorWrites::ALL,
+                }),
+                Some(wgpu::ColorTargetState { format: ID_FORMAT, blend: None, write_mask: wgpu::ColorWrites::empty() }),
+            ],
+        }
+    }
+
+    fn depth(self) -> wgpu::DepthStencilState {
+        wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(self == Blend::Opaque),
+            depth_compare: Some(wgpu::CompareFunction::Greater),
+            stencil: Default::default(),
+            bias: Default::default(),
+        }
+    }
+}
+
 /// The main pass: colour + feature id, reversed-Z depth (greater is nearer).
-/// `fragment`: `fs_main`, or `fs_section` while a section is set.
+/// `fragment`: `fs_main`, or the entry point of a section, of transparency
+/// or of both (see `section` and `transparency`).
 pub(crate) fn city(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     module: &wgpu::ShaderModule,
     instanced: bool,
     fragment: &str,
+    blend: Blend,
 ) -> wgpu::RenderPipeline {
     let buffers = buffers(instanced);
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
@@ -31,19 +69,13 @@ pub(crate) fn city(
         },
         // Sources disagree on winding; both faces are drawn and lit from the viewer's side.
         primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
-        depth_stencil: Some(wgpu::DepthStencilState {
-            format: DEPTH_FORMAT,
-            depth_write_enabled: Some(true),
-            depth_compare: Some(wgpu::CompareFunction::Greater),
-            stencil: Default::default(),
-            bias: Default::default(),
-        }),
+        depth_stencil: Some(blend.depth()),
         multisample: Default::default(),
         fragment: Some(wgpu::FragmentState {
             module,
             entry_point: Some(fragment),
             compilation_options: Default::default(),
-            targets: &[Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
+            targets: &blend.targets(),
         }),
         multiview_mask: None,
         cache: None,
@@ -96,12 +128,13 @@ pub(crate) fn shadow(
 }
 
 /// Points as camera-facing squares (six vertices per point instance);
-/// `fragment`: `fs_point`, or `fs_point_section` while a section is set.
+/// `fragment`: `fs_point`, or that of a section, of transparency or of both.
 pub(crate) fn points(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     module: &wgpu::ShaderModule,
     fragment: &str,
+    blend: Blend,
 ) -> wgpu::RenderPipeline {
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some("points"),
@@ -113,21 +146,54 @@ pub(crate) fn points(
             buffers: &[Some(PointVertex::layout())],
         },
         primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
-        depth_stencil: Some(wgpu::DepthStencilState {
-            format: DEPTH_FORMAT,
-            depth_write_enabled: Some(true),
-            depth_compare: Some(wgpu::CompareFunction::Greater),
-            stencil: Default::default(),
-            bias: Default::default(),
-        }),
+        depth_stencil: Some(blend.depth()),
         multisample: Default::default(),
         fragment: Some(wgpu::FragmentState {
             module,
             entry_point: Some(fragment),
             compilation_options: Default::default(),
-            targets: &[Some(COLOR_FORMAT.into()), Some(ID_FORMAT.into())],
+            targets: &blend.targets(),
         }),
         multiview_mask: None,
         cache: None,
     })
+}
+
+pub(crate) fn storage_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only: true },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+pub(crate) fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: dynamic,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+pub(crate) fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type,
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
 }

@@ -4,14 +4,15 @@ use bytemuck::{Pod, Zeroable};
 use glam::{DVec3, Vec3, Vec4};
 
 use crate::classify::{ClassificationGrid, GpuClassification};
+use crate::flatten::{FlattenPolygon, FlattenState};
 use crate::overlay::{Overlay, OverlayPipeline};
 use crate::scene::{GpuChunk, GpuScene};
 use crate::section::{SectionState, SectionStyle, SectionUniform};
+use crate::transparency::{CityPipelines, TransparencyState};
 use crate::{Camera, GpuContext, RenderError, shaders};
 
-use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT};
-/// Side of the square shadow map, texels.
-const SHADOW_SIZE: u32 = 2048;
+use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, storage_entry, texture_entry, uniform_entry};
+use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
 
 /// Sun, sky and atmosphere.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,10 +53,20 @@ impl Lighting {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    City,
-    Shadow,
+/// The pipelines of one draw over the chunks: batched, instanced, points
+/// (none in the shadow pass); `textured` binds each batch's texture.
+#[derive(Clone, Copy)]
+struct DrawSet<'a> {
+    plain: &'a wgpu::RenderPipeline,
+    instanced: &'a wgpu::RenderPipeline,
+    points: Option<&'a wgpu::RenderPipeline>,
+    textured: bool,
+}
+
+impl<'a> DrawSet<'a> {
+    fn city(p: &'a CityPipelines) -> Self {
+        Self { plain: &p.city, instanced: &p.city_instanced, points: Some(&p.points), textured: true }
+    }
 }
 
 /// What one frame drew.
@@ -147,6 +158,8 @@ pub struct Renderer {
     classification: GpuClassification,
     crop: Option<Crop>,
     section: SectionState,
+    transparency: TransparencyState,
+    flatten: FlattenState,
 }
 
 /// One rectangle of a larger frame, for rendering images larger than a
@@ -186,50 +199,12 @@ impl std::fmt::Debug for Renderer {
     }
 }
 
-fn storage_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only: true },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: dynamic,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::FRAGMENT,
-        ty: wgpu::BindingType::Texture {
-            sample_type,
-            view_dimension: wgpu::TextureViewDimension::D2,
-            multisampled: false,
-        },
-        count: None,
-    }
-}
-
 impl Renderer {
     /// Builds the pipelines for an output of `output_format`.
     pub fn new(ctx: &GpuContext, output_format: wgpu::TextureFormat) -> Self {
         let device = &ctx.device;
         let vf = wgpu::ShaderStages::VERTEX_FRAGMENT;
+        let flatten_entries = crate::flatten::layout_entries();
         let frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("frame"),
             entries: &[
@@ -242,12 +217,14 @@ impl Renderer {
                     ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Comparison),
                     count: None,
                 },
+                flatten_entries[0],
+                flatten_entries[1],
             ],
         });
         // The shadow pass writes the shadow map, so it cannot also bind it.
         let shadow_frame_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("shadow frame"),
-            entries: &[uniform_entry(0, vf, false), storage_entry(1, vf)],
+            entries: &[uniform_entry(0, vf, false), storage_entry(1, vf), flatten_entries[0], flatten_entries[1]],
         });
         let chunk_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("chunk"),
@@ -285,9 +262,11 @@ impl Renderer {
             bind_group_layouts: &[Some(&frame_layout), Some(&chunk_layout)],
             immediate_size: 0,
         });
-        let city_pipeline = pipelines::city(device, &city_layout, &city_module, false, "fs_main");
-        let city_instanced_pipeline = pipelines::city(device, &city_layout, &city_module, true, "fs_main");
-        let point_pipeline = pipelines::points(device, &point_layout, &city_module, "fs_point");
+        let opaque = pipelines::Blend::Opaque;
+        let city_pipeline = pipelines::city(device, &city_layout, &city_module, false, "fs_main", opaque);
+        let city_instanced_pipeline = pipelines::city(device, &city_layout, &city_module, true, "fs_main", opaque);
+        let point_pipeline = pipelines::points(device, &point_layout, &city_module, "fs_point", opaque);
+        let transparency = TransparencyState::new([&city_layout, &point_layout], &city_module);
 
         let shadow_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("shadow"),
@@ -383,6 +362,8 @@ impl Renderer {
             classification,
             crop: None,
             section,
+            transparency,
+            flatten: FlattenState::new(ctx),
         }
     }
 
@@ -410,6 +391,18 @@ impl Renderer {
     /// The classification volumes in use.
     pub fn classification(&self) -> Option<&ClassificationGrid> {
         self.classification.grid.as_ref()
+    }
+
+    /// Presses surfaces styled [`FeatureStyle::FLATTEN`](crate::FeatureStyle::FLATTEN)
+    /// down inside `polygons`, given in the local frame at `origin` with
+    /// `basis` (local → world); none: off. See [`FlattenPolygon`].
+    pub fn set_flatten(&mut self, ctx: &GpuContext, origin: DVec3, basis: glam::DMat3, polygons: Vec<FlattenPolygon>) {
+        self.flatten.set(ctx, origin, basis, polygons);
+    }
+
+    /// The flattening polygons in use.
+    pub fn flatten(&self) -> &[FlattenPolygon] {
+        self.flatten.polygons()
     }
 
     fn chunk_buffer(ctx: &GpuContext, size: u64) -> wgpu::Buffer {
@@ -473,8 +466,10 @@ impl Renderer {
             section: SectionUniform::new(self.section.style(), camera.position),
         };
         self.section.prepare(&ctx.device);
+        self.transparency.prepare(&ctx.device, scene.has_transparency(), self.section.style().is_some());
         ctx.queue.write_buffer(&self.frame_buffer, 0, bytemuck::bytes_of(&u));
         self.classification.update(ctx, camera);
+        self.flatten.update(ctx, camera);
 
         // Cull chunks against the view frustum and the sun's shadow volume
         // (camera-relative, so f32 is plenty); upload one matrix per chunk kept.
@@ -511,6 +506,7 @@ impl Renderer {
         }
         ctx.queue.write_buffer(&self.chunk_buffer, 0, &matrices);
 
+        let [flatten_uniform, flatten_grid] = self.flatten.entries();
         let frame_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("frame"),
             layout: &self.frame_layout,
@@ -519,6 +515,8 @@ impl Renderer {
                 wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&self.shadow_view) },
                 wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&self.shadow_sampler) },
+                flatten_uniform.clone(),
+                flatten_grid.clone(),
             ],
         });
         let shadow_frame_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -527,6 +525,8 @@ impl Renderer {
             entries: &[
                 wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+                flatten_uniform,
+                flatten_grid,
             ],
         });
         let chunk_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -573,8 +573,13 @@ impl Renderer {
             });
             if shadow.is_some() {
                 pass.set_bind_group(0, &shadow_frame_group, &[]);
-                let casters = kept.iter().enumerate().filter(|(_, (_, _, in_shadow))| *in_shadow);
-                self.draw_chunks(&mut pass, scene, &chunk_group, casters.map(|(i, (c, _, _))| (i, *c)), Pass::Shadow);
+                let casters: Vec<(usize, &GpuChunk)> = kept
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, _, in_shadow))| *in_shadow)
+                    .map(|(i, (c, _, _))| (i, *c))
+                    .collect();
+                self.draw_chunks(&mut pass, scene, &chunk_group, &casters, self.shadow_set());
             }
         }
         {
@@ -617,7 +622,10 @@ impl Renderer {
                 stats.chunks_drawn += 1;
                 stats.triangles += scene.chunk_triangles(c);
             }
-            self.draw_chunks(&mut pass, scene, &chunk_group, visible.into_iter(), Pass::City);
+            self.draw_chunks(&mut pass, scene, &chunk_group, &visible, self.city_set());
+            if let Some(see_through) = self.transparency.see_through() {
+                self.draw_chunks(&mut pass, scene, &chunk_group, &visible, DrawSet::city(see_through));
+            }
         }
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -647,27 +655,52 @@ impl Renderer {
         stats
     }
 
-    /// Draws chunks (with their matrix slot) in the city or shadow pass:
-    /// batched geometry first, then instances grouped by shared mesh.
-    fn draw_chunks<'a>(
+    /// The opaque city pass's pipelines: the section's, skipping
+    /// see-through features while there are any, or the plain ones.
+    fn city_set(&self) -> DrawSet<'_> {
+        let section = self.section.active();
+        if let Some(p) = self.transparency.opaque(section.is_some()) {
+            return DrawSet::city(p);
+        }
+        match section {
+            Some(s) => {
+                DrawSet { plain: &s.city, instanced: &s.city_instanced, points: Some(&s.points), textured: true }
+            }
+            None => DrawSet {
+                plain: &self.city_pipeline,
+                instanced: &self.city_instanced_pipeline,
+                points: Some(&self.point_pipeline),
+                textured: true,
+            },
+        }
+    }
+
+    fn shadow_set(&self) -> DrawSet<'_> {
+        match self.section.active() {
+            Some(s) => DrawSet { plain: &s.shadow, instanced: &s.shadow_instanced, points: None, textured: false },
+            None => DrawSet {
+                plain: &self.shadow_pipeline,
+                instanced: &self.shadow_instanced_pipeline,
+                points: None,
+                textured: false,
+            },
+        }
+    }
+
+    /// Draws chunks (with their matrix slot) with one set of pipelines:
+    /// batched geometry first, then instances grouped by shared mesh, then points.
+    fn draw_chunks(
         &self,
         pass: &mut wgpu::RenderPass<'_>,
         scene: &GpuScene,
         chunk_group: &wgpu::BindGroup,
-        chunks: impl Iterator<Item = (usize, &'a GpuChunk)>,
-        which: Pass,
+        chunks: &[(usize, &GpuChunk)],
+        set: DrawSet<'_>,
     ) {
-        let (plain, instanced, points) = match (which, self.section.active()) {
-            (Pass::City, None) => (&self.city_pipeline, &self.city_instanced_pipeline, &self.point_pipeline),
-            (Pass::Shadow, None) => (&self.shadow_pipeline, &self.shadow_instanced_pipeline, &self.point_pipeline),
-            (Pass::City, Some(s)) => (&s.city, &s.city_instanced, &s.points),
-            (Pass::Shadow, Some(s)) => (&s.shadow, &s.shadow_instanced, &s.points),
-        };
-        let chunks: Vec<(usize, &GpuChunk)> = chunks.collect();
-        let city = which == Pass::City;
+        let DrawSet { plain, instanced, points, textured: city } = set;
         let offset = |i: usize| (i as u64 * self.chunk_stride) as u32;
         pass.set_pipeline(plain);
-        for (i, c) in &chunks {
+        for (i, c) in chunks {
             if let Some(m) = &c.mesh {
                 pass.set_bind_group(1, chunk_group, &[offset(*i)]);
                 pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
@@ -681,7 +714,7 @@ impl Renderer {
             }
         }
         pass.set_pipeline(instanced);
-        for (i, c) in &chunks {
+        for (i, c) in chunks {
             for batch in &c.instances {
                 let Some(m) = scene.shared.get(&batch.mesh) else { continue };
                 pass.set_bind_group(1, chunk_group, &[offset(*i)]);
@@ -696,9 +729,9 @@ impl Renderer {
                 }
             }
         }
-        if city {
+        if let Some(points) = points {
             pass.set_pipeline(points);
-            for (i, c) in &chunks {
+            for (i, c) in chunks {
                 if let Some((buffer, count)) = &c.points {
                     pass.set_bind_group(1, chunk_group, &[offset(*i)]);
                     pass.set_vertex_buffer(0, buffer.slice(..));
@@ -726,79 +759,4 @@ impl Renderer {
         let bytes = crate::headless::read_texture(ctx, &t.id_texture, wgpu::Origin3d { x, y, z: 0 }, 1, 1, 4)?;
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
-}
-
-/// The sun's orthographic shadow volume, fitted to the near part of the
-/// view (camera-relative coordinates) and snapped to whole texels in world
-/// space so shadows do not shimmer as the camera moves.
-struct ShadowFit {
-    view_proj: glam::Mat4,
-    /// Light-space axes and the volume's centre (camera-relative).
-    axes: [DVec3; 3],
-    centre: DVec3,
-    radius: f64,
-    back: f64,
-    texel_world: f32,
-}
-
-impl ShadowFit {
-    fn new(camera: &Camera, aspect: f64, lighting: &Lighting) -> Self {
-        let h = f64::from(lighting.ground_plain_depth).max(20.0);
-        let far = (h * 4.0 + 300.0).clamp(400.0, 6000.0);
-        let t = (camera.fov_y / 2.0).tan();
-        let mut corners = Vec::with_capacity(8);
-        for z in [camera.near, far] {
-            for (sx, sy) in [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)] {
-                corners.push(camera.rotation * DVec3::new(sx * t * aspect * z, sy * t * z, -z));
-            }
-        }
-        let mut centre = corners.iter().copied().sum::<DVec3>() / corners.len() as f64;
-        let radius = corners.iter().map(|c| (*c - centre).length()).fold(0.0, f64::max);
-        let z = lighting.sun_direction.normalize();
-        let helper = if z.dot(lighting.up).abs() < 0.99 { lighting.up } else { camera.right() };
-        let x = helper.cross(z).normalize();
-        let y = z.cross(x);
-        let texel = 2.0 * radius / SHADOW_SIZE as f64;
-        // Snap the centre to the texel grid of absolute (world) light-space coordinates.
-        let abs = camera.position + centre;
-        for axis in [x, y] {
-            let u = abs.dot(axis);
-            centre += axis * ((u / texel).round() * texel - u);
-        }
-        // Room towards the sun for tall occluders outside the view.
-        let back = radius + 3000.0;
-        let depth = back + radius;
-        let row = |a: DVec3, w: f64| Vec4::new(a.x as f32, a.y as f32, a.z as f32, w as f32);
-        // Light view (rows): x, y, z axes; the eye sits `back` metres sunwards of the centre.
-        let view = glam::Mat4::from_cols(
-            row(DVec3::new(x.x, y.x, z.x), 0.0),
-            row(DVec3::new(x.y, y.y, z.y), 0.0),
-            row(DVec3::new(x.z, y.z, z.z), 0.0),
-            row(DVec3::new(-x.dot(centre), -y.dot(centre), -z.dot(centre) - back), 1.0),
-        );
-        let s = (1.0 / radius) as f32;
-        let proj = glam::Mat4::from_cols(
-            Vec4::new(s, 0.0, 0.0, 0.0),
-            Vec4::new(0.0, s, 0.0, 0.0),
-            Vec4::new(0.0, 0.0, -1.0 / depth as f32, 0.0),
-            Vec4::new(0.0, 0.0, 0.0, 1.0),
-        );
-        Self { view_proj: proj * view, axes: [x, y, z], centre, radius, back, texel_world: texel as f32 }
-    }
-
-    /// Whether a sphere (camera-relative centre) touches the shadow volume.
-    fn contains(&self, centre: Vec3, radius: f32) -> bool {
-        let d = centre.as_dvec3() - self.centre;
-        let r = radius as f64;
-        let (u, v, w) = (d.dot(self.axes[0]), d.dot(self.axes[1]), d.dot(self.axes[2]));
-        u.abs() <= self.radius + r && v.abs() <= self.radius + r && w <= self.back + r && w >= -self.radius - r
-    }
-}
-
-/// Left, right, bottom, top and near planes (xyz·p + w ≥ 0 inside) of a
-/// reversed-Z infinite projection; there is no far plane.
-fn frustum_planes(m: glam::Mat4) -> [Vec4; 5] {
-    let r = |i: usize| m.row(i);
-    let norm = |p: Vec4| p / p.truncate().length().max(1e-20);
-    [norm(r(3) + r(0)), norm(r(3) - r(0)), norm(r(3) + r(1)), norm(r(3) - r(1)), norm(r(3) - r(2))]
 }

@@ -186,19 +186,28 @@ pub struct FeatureStyle {
     pub color: [f32; 4],
     /// `flags[0]`: bit 0 hidden, bit 1 highlighted, bit 2 selected, bit 3
     /// classified (the surface's pixels take the feature of the
-    /// classification volume they are in).
+    /// classification volume they are in), bit 4 flattened (the surface is
+    /// pressed down by flattening polygons, see [`FlattenPolygon`](crate::FlattenPolygon)).
     pub flags: [u32; 4],
-    /// Live extrusion: `[scale − 1, base height, 0, 0]`. Vertices move
-    /// vertically about the base height (chunk-local z, which is the city's
-    /// ENU up), so all zeros leaves the geometry as modelled.
+    /// Live extrusion and transparency: `[scale − 1, base height,
+    /// transparency, 0]`. Vertices move vertically about the base height
+    /// (chunk-local z, which is the city's ENU up); transparency is
+    /// `1 − opacity` (see-through features, drawn blended; 0: opaque). All
+    /// zeros leaves the geometry as modelled and opaque.
     pub extrude: [f32; 4],
 }
 
 impl FeatureStyle {
+    /// Whether the feature is drawn see-through (visible, with some transparency).
+    pub fn is_transparent(&self) -> bool {
+        self.extrude[2] > 0.0 && self.flags[0] & Self::HIDDEN == 0
+    }
+
     pub const HIDDEN: u32 = 1;
     pub const HIGHLIGHTED: u32 = 2;
     pub const SELECTED: u32 = 4;
     pub const CLASSIFIED: u32 = 8;
+    pub const FLATTEN: u32 = 16;
     pub const DEFAULT: FeatureStyle = FeatureStyle { color: [0.0; 4], flags: [0; 4], extrude: [0.0; 4] };
 }
 
@@ -246,6 +255,8 @@ pub struct GpuScene {
     pub(crate) shared: HashMap<SharedMeshKey, GpuMesh>,
     pub(crate) textures: Textures,
     styles: Vec<FeatureStyle>,
+    /// How many of them are see-through.
+    transparent: usize,
     pub(crate) style_buffer: wgpu::Buffer,
     style_capacity: usize,
     dirty: Vec<u32>,
@@ -275,6 +286,7 @@ impl GpuScene {
             shared: HashMap::new(),
             textures: Textures::new(ctx),
             styles: vec![FeatureStyle::DEFAULT; 1],
+            transparent: 0,
             style_buffer: style_buffer(ctx, capacity),
             style_capacity: capacity,
             dirty: vec![0],
@@ -445,9 +457,16 @@ impl GpuScene {
             self.styles.resize(i + 1, FeatureStyle::DEFAULT);
         }
         if self.styles[i] != style {
+            self.transparent -= usize::from(self.styles[i].is_transparent());
+            self.transparent += usize::from(style.is_transparent());
             self.styles[i] = style;
             self.dirty.push(index);
         }
+    }
+
+    /// Whether any visible feature is see-through (drawn in a second, blended pass).
+    pub fn has_transparency(&self) -> bool {
+        self.transparent > 0
     }
 
     pub fn style(&self, index: u32) -> FeatureStyle {

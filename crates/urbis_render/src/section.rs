@@ -48,7 +48,7 @@
 use bytemuck::{Pod, Zeroable};
 use glam::{DMat3, DVec3, Vec3};
 
-use crate::pipelines;
+use crate::pipelines::{self, Blend};
 
 /// What a section keeps, in world (ECEF, f64) coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -177,9 +177,9 @@ impl SectionState {
         let [city, points, shadow] = &self.layouts;
         let m = &self.module;
         self.pipelines = Some(SectionPipelines {
-            city: pipelines::city(device, city, m, false, "fs_section"),
-            city_instanced: pipelines::city(device, city, m, true, "fs_section"),
-            points: pipelines::points(device, points, m, "fs_point_section"),
+            city: pipelines::city(device, city, m, false, "fs_section", Blend::Opaque),
+            city_instanced: pipelines::city(device, city, m, true, "fs_section", Blend::Opaque),
+            points: pipelines::points(device, points, m, "fs_point_section", Blend::Opaque),
             shadow: pipelines::shadow(device, shadow, m, false, true),
             shadow_instanced: pipelines::shadow(device, shadow, m, true, true),
         });
