@@ -47,7 +47,7 @@ fn core() -> Option<(ViewerCore, HeadlessTarget)> {
     }
     // Two frames: fonts laid out and uploaded.
     for _ in 0..2 {
-        core.frame(1.0 / 30.0, &target.view, input());
+        core.frame(1.0 / 30.0, &target.texture, input());
     }
     Some((core, target))
 }
@@ -68,7 +68,7 @@ fn bench_viewer(c: &mut Criterion) {
     core.input(Input::KeyUp("KeyH".into()));
     g.bench_function("ui_hidden", |b| {
         b.iter(|| {
-            core.frame(1.0 / 30.0, &target.view, input());
+            core.frame(1.0 / 30.0, &target.texture, input());
             finish(&core);
         })
     });
@@ -76,14 +76,14 @@ fn bench_viewer(c: &mut Criterion) {
     core.input(Input::KeyUp("KeyH".into()));
     g.bench_function("ui_shown", |b| {
         b.iter(|| {
-            core.frame(1.0 / 30.0, &target.view, input());
+            core.frame(1.0 / 30.0, &target.texture, input());
             finish(&core);
         })
     });
     core.ui_action(UiAction::Section(SectionSettings { mode: SectionMode::Box, height: 60.0, half_width: 300.0 }));
     g.bench_function("section_box", |b| {
         b.iter(|| {
-            core.frame(1.0 / 30.0, &target.view, input());
+            core.frame(1.0 / 30.0, &target.texture, input());
             finish(&core);
         })
     });

@@ -131,6 +131,11 @@ impl Engine {
         self.renderer.flatten()
     }
 
+    /// Draws an overlay over what `view` already holds.
+    pub fn render_overlay(&mut self, overlay: &Overlay, view: &wgpu::TextureView, width: u32, height: u32) {
+        self.renderer.draw_overlay(&self.ctx, overlay, view, width, height);
+    }
+
     /// The entity under pixel (x, y) of the last rendered frame.
     pub fn pick(&self, x: u32, y: u32) -> Result<Option<Entity>, RenderError> {
         let index = self.renderer.pick(&self.ctx, x, y)?;

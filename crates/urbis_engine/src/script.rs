@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use urbis_ui::{SectionSettings, Tool, UiAction};
+use urbis_ui::{CompareSettings, SectionSettings, Tool, UiAction};
 
 use crate::viewer::{Button, Input, ViewerCore};
 
@@ -132,6 +132,10 @@ pub enum Step {
     },
     /// Key H: hides or shows the panels and overlay.
     ToggleUi,
+    /// Two modes at once: swipe or side by side (layout "off" ends it).
+    Compare {
+        compare: CompareSettings,
+    },
     /// Saves the frame as a PNG once it is drawn.
     Screenshot {
         path: PathBuf,
@@ -402,6 +406,7 @@ impl ScriptPlayer {
                 }
                 Step::Scrub { at_ms } => core.ui_action(UiAction::Scrub(at_ms)),
                 Step::Mode { mode } => core.ui_action(UiAction::Mode(mode)),
+                Step::Compare { compare } => core.ui_action(UiAction::Compare(compare)),
                 Step::ToggleUi => {
                     core.input(Input::KeyDown("KeyH".into()));
                     core.input(Input::KeyUp("KeyH".into()));
@@ -527,7 +532,7 @@ pub fn run_offscreen(
             input.events = step.egui;
             shots = step.screenshots;
         }
-        core.frame(dt, &target.view, input);
+        core.frame(dt, &target.texture, input);
         let done = core.wants_exit() || player.as_ref().is_some_and(ScriptPlayer::finished) || core.frames() >= limit;
         if done && let Some(p) = &screenshot {
             shots.push(p.clone());

@@ -91,6 +91,8 @@ pub struct ViewerCore {
     /// The measurement being made, and those made.
     measuring: Option<Measurement>,
     measured: Vec<Measurement>,
+    /// Two modes of the hook shown at once (swipe, side by side).
+    compare: urbis_ui::CompareSettings,
     /// The section's centre (city ENU), fixed while the section is on.
     section_centre: Option<DVec3>,
     /// The style in force (the `--style` file or the editor's), and the
@@ -160,6 +162,7 @@ impl ViewerCore {
             measuring: None,
             measured: Vec::new(),
             section_centre: None,
+            compare: urbis_ui::CompareSettings::default(),
             style_spawned: 0,
             ui_hidden: false,
             time: 0.0,
@@ -457,8 +460,10 @@ impl ViewerCore {
     }
 
     /// Moves the camera by the keys held for `dt` seconds, runs the hooks and
-    /// renders the frame and the panels into `view` (`width` × `height`).
-    pub fn frame(&mut self, dt: f64, view: &wgpu::TextureView, input: egui::RawInput) -> egui::PlatformOutput {
+    /// renders the frame and the panels into `target` (`width` × `height`;
+    /// `COPY_DST` for comparisons).
+    pub fn frame(&mut self, dt: f64, target: &wgpu::Texture, input: egui::RawInput) -> egui::PlatformOutput {
+        let view = &target.create_view(&Default::default());
         self.fps = self.fps * 0.9 + 0.1 / dt.max(1e-4);
         self.time += dt;
         self.fly(dt);
@@ -505,7 +510,36 @@ impl ViewerCore {
             Some(ms) => crate::view::sun_lighting(&self.engine.model, &camera, ms),
             None => default_lighting(&self.engine.model, &camera),
         };
-        self.engine.render(&camera, &lighting, overlay.as_ref(), view, width, height);
+        let modes = self.hook.as_ref().and_then(|h| h.modes());
+        match (self.hook.as_mut(), &modes) {
+            (Some(hook), Some((_, shown))) if self.compare.layout != urbis_ui::CompareLayout::Off => {
+                let c = self.compare;
+                crate::compare::render(
+                    &mut self.engine,
+                    hook.as_mut(),
+                    &c,
+                    *shown,
+                    &camera,
+                    &lighting,
+                    target,
+                    (width, height),
+                );
+                // The line and the sides' names are part of the overlay (hidden with it).
+                if let Some(mut over) = overlay.clone() {
+                    compare_marks(
+                        &mut over,
+                        &c,
+                        modes.as_ref().map(|m| m.0.as_slice()).unwrap_or_default(),
+                        width,
+                        height,
+                    );
+                    self.engine.render_overlay(&over, view, width, height);
+                }
+            }
+            _ => {
+                self.engine.render(&camera, &lighting, overlay.as_ref(), view, width, height);
+            }
+        }
         if self.ui_hidden {
             self.frames += 1;
             self.check_end();
@@ -519,7 +553,6 @@ impl ViewerCore {
             ),
         };
         let tiles = self.hook.as_ref().and_then(|h| h.tiles());
-        let modes = self.hook.as_ref().and_then(|h| h.modes());
         let info = urbis_ui::FrameInfo {
             lon: pose.lon,
             lat: pose.lat,
@@ -663,6 +696,10 @@ impl ViewerCore {
                 };
                 self.events.push(ViewerEvent::Scrub { frame: self.frames, at_ms: at, readings });
             }
+            UiAction::Compare(c) => {
+                self.compare = c;
+                self.panels.set_compare(c);
+            }
             UiAction::Mode(i) => {
                 if let Some(h) = self.hook.as_mut() {
                     h.set_mode(i, &mut self.engine.model);
@@ -783,6 +820,24 @@ impl ViewerCore {
             })
             .collect()
     }
+}
+
+/// The comparison's dividing line and the names of the two sides.
+fn compare_marks(overlay: &mut Overlay, c: &urbis_ui::CompareSettings, modes: &[String], width: u32, height: u32) {
+    let x = crate::compare::split_column(c, width) as f32;
+    overlay.lines.push(urbis_render::OverlayLine {
+        points: vec![[x, 0.0], [x, height as f32]],
+        closed: false,
+        width: 2.0,
+        color: [1.0, 1.0, 1.0, 0.9],
+        markers: false,
+    });
+    let name = |i: usize| modes.get(i).cloned().unwrap_or_else(|| format!("mode {i}"));
+    let (w, _) =
+        urbis_render::panel_size(&Panel { x: 0.0, y: 0.0, title: None, lines: vec![name(c.left)] }, overlay.scale);
+    let y = height as f32 * 0.5;
+    overlay.panels.push(Panel { x: (x - w - 8.0).max(0.0), y, title: None, lines: vec![name(c.left)] });
+    overlay.panels.push(Panel { x: x + 8.0, y, title: None, lines: vec![name(c.right)] });
 }
 
 fn measure_kind(tool: Tool) -> Option<MeasureKind> {

@@ -215,6 +215,10 @@ impl Viewer {
         {
             config.usage |= wgpu::TextureUsages::COPY_SRC;
         }
+        // Comparisons put the frame together from several renders.
+        if caps.usages.contains(wgpu::TextureUsages::COPY_DST) {
+            config.usage |= wgpu::TextureUsages::COPY_DST;
+        }
         surface.configure(&ctx.device, &config);
         let model = self.model.take().ok_or_else(|| WindowError::NoDisplay("model already used".into()))?;
         let engine = Engine::new(model, ctx, config.format);
@@ -258,8 +262,7 @@ impl Viewer {
             }
             _ => return,
         };
-        let view = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let output = r.core.frame(dt, &view, input);
+        let output = r.core.frame(dt, &frame.texture, input);
         r.egui_input.handle_platform_output(&r.window, output);
         if let Some(rec) = self.recorder.as_mut() {
             rec.next_frame();

@@ -235,3 +235,92 @@ fn measurements_snap_to_the_mesh_and_agree_within_a_centimetre() {
     std::fs::remove_file(&shot).ok();
     support::assert_golden("measure_distance_area", &img, 0.01);
 }
+
+/// A comparison of two looks of the city: mode 0 as loaded, mode 1 with
+/// every building blue (a stand-in for a scenario's baseline and difference).
+struct TwoLooks {
+    mode: usize,
+}
+
+impl urbis_engine::FrameHook for TwoLooks {
+    fn before_frame(&mut self, _model: &mut CityModel) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn modes(&self) -> Option<(Vec<String>, usize)> {
+        Some((vec!["as built".into(), "blue".into()], self.mode))
+    }
+
+    fn set_mode(&mut self, i: usize, model: &mut CityModel) {
+        self.mode = i;
+        let blue = (i == 1).then_some([0.05, 0.2, 0.9, 1.0]);
+        let mut q = model.world.query::<(&urbis_model::SemanticClass, &mut urbis_model::FeatureStyle)>();
+        for (c, mut s) in q.iter_mut(&mut model.world) {
+            if c.name() == "Building" && s.color_override != blue {
+                s.color_override = blue;
+            }
+        }
+    }
+}
+
+fn fraction_differing(a: &image::RgbaImage, b: &image::RgbaImage, xs: std::ops::Range<u32>) -> f64 {
+    let mut n = 0;
+    let mut differ = 0;
+    for y in 0..a.height() {
+        for x in xs.clone() {
+            n += 1;
+            let (p, q) = (a.get_pixel(x, y), b.get_pixel(x, y));
+            if p.0.iter().zip(q.0).take(3).any(|(u, v)| u.abs_diff(v) > 24) {
+                differ += 1;
+            }
+        }
+    }
+    differ as f64 / n.max(1) as f64
+}
+
+/// Swipe: left of the line is the first mode's own frame, right of it the
+/// second's, pixel for pixel (one projection cut in two); side by side
+/// shows both whole. Golden `swipe_comparison.png` (looked at).
+#[test]
+fn swipe_shows_each_mode_on_its_side_of_the_line() {
+    let model = support::sample_city();
+    let camera = urbis_engine::default_camera(&model);
+    let dir = std::env::temp_dir().join(format!("urbis-swipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let shot = |n: &str| dir.join(format!("{n}.png")).display().to_string();
+    let compare = |layout: &str, split: f32| {
+        format!("{{\"layout\": \"{layout}\", \"left\": 0, \"right\": 1, \"split\": {split}}}")
+    };
+    let script = [
+        "{\"frame\": 0, \"do\": \"move\", \"x\": -1, \"y\": -1}".to_string(),
+        "{\"frame\": 0, \"do\": \"toggle_ui\"}".into(),
+        "{\"frame\": 1, \"do\": \"mode\", \"mode\": 0}".into(),
+        format!("{{\"frame\": 2, \"do\": \"screenshot\", \"path\": {:?}}}", shot("a")),
+        "{\"frame\": 3, \"do\": \"mode\", \"mode\": 1}".into(),
+        format!("{{\"frame\": 4, \"do\": \"screenshot\", \"path\": {:?}}}", shot("b")),
+        "{\"frame\": 5, \"do\": \"mode\", \"mode\": 0}".into(),
+        format!("{{\"frame\": 5, \"do\": \"compare\", \"compare\": {}}}", compare("swipe", 0.4)),
+        format!("{{\"frame\": 6, \"do\": \"screenshot\", \"path\": {:?}}}", shot("swipe")),
+        format!("{{\"frame\": 7, \"do\": \"compare\", \"compare\": {}}}", compare("side_by_side", 0.4)),
+        format!("{{\"frame\": 8, \"do\": \"screenshot\", \"path\": {:?}}}", shot("sbs")),
+        "{\"frame\": 9, \"do\": \"toggle_ui\"}".into(),
+        // With the panels: the line right of the layers panel.
+        format!("{{\"frame\": 9, \"do\": \"compare\", \"compare\": {}}}", compare("swipe", 0.72)),
+        format!("{{\"frame\": 11, \"do\": \"screenshot\", \"path\": {:?}}}", shot("golden")),
+    ]
+    .join("\n");
+    let Some(engine) = support::engine(model) else { return };
+    let (w, h) = (480, 320);
+    run_offscreen(engine, options(&camera, &script), Some(Box::new(TwoLooks { mode: 0 })), (w, h)).expect("run");
+    let open = |n: &str| image::open(shot(n)).expect("shot").to_rgba8();
+    let (a, b, swipe, sbs) = (open("a"), open("b"), open("swipe"), open("sbs"));
+    let split = (0.4 * w as f32).round() as u32;
+    assert!(fraction_differing(&a, &b, 0..w) > 0.02, "the two modes look different");
+    assert!(fraction_differing(&swipe, &a, 0..split) < 0.002, "left of the line: mode 0");
+    assert!(fraction_differing(&swipe, &b, split..w) < 0.002, "right of the line: mode 1");
+    assert!(fraction_differing(&swipe, &a, split..w) > 0.02, "right of the line is not mode 0");
+    // Side by side: two whole views at half the width, so neither half is a cut of the full frame.
+    assert!(fraction_differing(&sbs, &a, 0..w / 2) > 0.02 && fraction_differing(&sbs, &swipe, 0..w) > 0.02);
+    support::assert_golden("swipe_comparison", &open("golden"), 0.01);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -750,6 +750,36 @@ impl Renderer {
         Ok((ids, t.width, t.height))
     }
 
+    /// Draws `overlay` over what `output` already holds (a frame put
+    /// together from several renders, such as a swipe comparison).
+    pub fn draw_overlay(
+        &mut self,
+        ctx: &GpuContext,
+        overlay: &Overlay,
+        output: &wgpu::TextureView,
+        width: u32,
+        height: u32,
+    ) {
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("overlay") });
+        {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("overlay"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: output,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations { load: wgpu::LoadOp::Load, store: wgpu::StoreOp::Store },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            self.overlay.draw(ctx, &mut pass, overlay, width, height);
+        }
+        ctx.queue.submit([encoder.finish()]);
+    }
+
     /// The feature index under pixel (x, y) of the last frame (0 = nothing).
     pub fn pick(&self, ctx: &GpuContext, x: u32, y: u32) -> Result<u32, RenderError> {
         let t = self.targets.as_ref().ok_or_else(|| RenderError::Readback("nothing rendered yet".into()))?;

@@ -25,7 +25,8 @@ pub mod timeline;
 
 pub use bookmarks::{Bookmark, BookmarkError, parse_bookmarks, read_bookmarks, write_bookmarks};
 pub use panels::{
-    FrameInfo, Panels, SectionMode, SectionSettings, Tool, UiAction, install_look, set_class_opacity, set_class_visible,
+    CompareLayout, CompareSettings, FrameInfo, Panels, SectionMode, SectionSettings, Tool, UiAction, install_look,
+    set_class_opacity, set_class_visible,
 };
 pub use style_editor::StyleEditor;
 pub use timeline::Timeline;

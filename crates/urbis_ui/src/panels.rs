@@ -72,6 +72,34 @@ pub enum SectionMode {
     Box,
 }
 
+/// How two states of the scene (a comparison's modes) share the view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareLayout {
+    /// One state fills the view.
+    #[default]
+    Off,
+    /// One picture cut at a vertical line: `left` to its left, `right` to its right.
+    Swipe,
+    /// Two views side by side, each with the whole scene.
+    SideBySide,
+}
+
+/// A comparison's layout, its two states (indices of the modes) and the swipe line (0..1 of the width).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompareSettings {
+    pub layout: CompareLayout,
+    pub left: usize,
+    pub right: usize,
+    pub split: f32,
+}
+
+impl Default for CompareSettings {
+    fn default() -> Self {
+        Self { layout: CompareLayout::Off, left: 0, right: 2, split: 0.5 }
+    }
+}
+
 /// The section tool's settings: its mode, the plane's or box top's height
 /// over the ground (metres) and the box's half width (metres).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -112,6 +140,8 @@ pub enum UiAction {
     Scrub(Option<i64>),
     /// Show the comparison's mode `i` (baseline, scenario, difference).
     Mode(usize),
+    /// Compare two modes in the view (swipe, side by side) or stop.
+    Compare(CompareSettings),
 }
 
 /// Shows or hides every feature of a class (its source class name); returns how many changed.
@@ -165,6 +195,7 @@ pub struct Panels {
     bookmarks: Vec<crate::Bookmark>,
     new_bookmark: String,
     section: SectionSettings,
+    compare: CompareSettings,
     /// Opacity per class set in the layers panel (absent: opaque).
     opacity: BTreeMap<String, f32>,
     pub style_editor: crate::StyleEditor,
@@ -194,6 +225,7 @@ impl Panels {
             bookmarks: Vec::new(),
             new_bookmark: String::new(),
             section: SectionSettings::default(),
+            compare: CompareSettings::default(),
             opacity: BTreeMap::new(),
             style_editor: crate::StyleEditor::default(),
             areas: Vec::new(),
@@ -222,6 +254,11 @@ impl Panels {
     /// Classes the layers panel hides, and their opacities (to apply again after a restyle).
     pub fn layer_state(&self) -> (Vec<String>, Vec<(String, f32)>) {
         (self.hidden.iter().cloned().collect(), self.opacity.iter().map(|(k, v)| (k.clone(), *v)).collect())
+    }
+
+    /// Sets the comparison's settings (as its widgets do).
+    pub fn set_compare(&mut self, c: CompareSettings) {
+        self.compare = c;
     }
 
     /// Sets the section tool's settings (as its widgets do).
@@ -273,6 +310,7 @@ impl Panels {
         let mut run_query = false;
         let mut areas = Vec::new();
         let before = self.section;
+        let compare_before = self.compare;
         let ctx = self.ctx.clone();
         let output = ctx.run_ui(input, |ui| {
             let status = egui::Panel::bottom("status").show(ui, |ui| {
@@ -322,6 +360,34 @@ impl Panels {
                             }
                         }
                     });
+                    let c = &mut self.compare;
+                    ui.horizontal(|ui| {
+                        for (l, name) in [
+                            (CompareLayout::Off, "one"),
+                            (CompareLayout::Swipe, "swipe"),
+                            (CompareLayout::SideBySide, "side by side"),
+                        ] {
+                            ui.radio_value(&mut c.layout, l, name);
+                        }
+                    });
+                    if c.layout != CompareLayout::Off {
+                        let n = info.modes.len();
+                        ui.horizontal(|ui| {
+                            for (side, value) in [("left", &mut c.left), ("right", &mut c.right)] {
+                                egui::ComboBox::from_label(side)
+                                    .width(70.0)
+                                    .selected_text(info.modes.get(*value).cloned().unwrap_or_default())
+                                    .show_ui(ui, |ui| {
+                                        for (i, m) in info.modes.iter().enumerate().take(n) {
+                                            ui.selectable_value(value, i, m);
+                                        }
+                                    });
+                            }
+                        });
+                        if c.layout == CompareLayout::Swipe {
+                            ui.add(egui::Slider::new(&mut c.split, 0.0..=1.0).text("line"));
+                        }
+                    }
                     for l in &info.scenario {
                         ui.label(egui::RichText::new(l).small());
                     }
@@ -439,6 +505,9 @@ impl Panels {
         self.areas = areas;
         if self.section != before {
             actions.push(UiAction::Section(self.section));
+        }
+        if self.compare != compare_before {
+            actions.push(UiAction::Compare(self.compare));
         }
         for (class, o) in fades {
             set_class_opacity(model, &class, o);
