@@ -64,6 +64,9 @@ pub enum ViewerEvent {
     Scrub { frame: u64, at_ms: Option<i64>, readings: Vec<(String, Option<f64>)> },
     /// The comparison's mode changed.
     Mode { frame: u64, mode: usize },
+    /// Photo meshes and tilesets are pressed down inside this ring (city
+    /// ENU, metres) to this height.
+    Flatten { frame: u64, ring: Vec<[f64; 2]>, height: f64 },
 }
 
 /// The viewer apart from its window.
@@ -391,6 +394,18 @@ impl ViewerCore {
     fn finish_measurement(&mut self) {
         let Some(mut m) = self.measuring.take() else { return };
         m.finish();
+        if self.tool == Tool::Flatten {
+            if m.points.len() >= 3 {
+                let height = m.points.iter().map(|p| p.z).fold(f64::INFINITY, f64::min);
+                let ring: Vec<glam::DVec2> = m.points.iter().map(|p| p.truncate()).collect();
+                let mut all = self.engine.flatten().to_vec();
+                all.push(urbis_render::FlattenPolygon { ring: ring.clone(), height });
+                self.engine.set_flatten(all);
+                let ring = ring.iter().map(|p| p.to_array()).collect();
+                self.events.push(ViewerEvent::Flatten { frame: self.frames, ring, height });
+            }
+            return;
+        }
         let f = m.figures();
         self.events.push(ViewerEvent::Measurement {
             frame: self.frames,
@@ -679,7 +694,11 @@ impl ViewerCore {
             UiAction::FinishMeasurement => self.finish_measurement(),
             UiAction::ClearMeasurements => {
                 self.measuring = None;
-                self.measured.clear();
+                if self.tool == Tool::Flatten {
+                    self.engine.set_flatten(Vec::new());
+                } else {
+                    self.measured.clear();
+                }
             }
             UiAction::Section(s) => self.set_section(s),
             UiAction::ApplyStyle(style) => self.restyle(*style),
@@ -847,6 +866,7 @@ fn measure_kind(tool: Tool) -> Option<MeasureKind> {
         Tool::Polyline => Some(MeasureKind::Polyline),
         Tool::Area => Some(MeasureKind::Area),
         Tool::Height => Some(MeasureKind::Height),
+        Tool::Flatten => Some(MeasureKind::Area),
     }
 }
 

@@ -324,3 +324,47 @@ fn swipe_shows_each_mode_on_its_side_of_the_line() {
     support::assert_golden("swipe_comparison", &open("golden"), 0.01);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The flatten tool: clicks make a polygon, Enter presses photo meshes
+/// down inside it to its lowest clicked point (here a building's foot,
+/// from the CPU mesh).
+#[test]
+fn the_flatten_tool_takes_a_polygon_down_to_its_lowest_point() {
+    let model = building_scene();
+    let site = model.frame().geodetic_to_enu(urbis_geo::Geodetic::new(LON, LAT, 0.0));
+    let vertices = cpu_vertices(&model);
+    let base = vertices.iter().map(|v| v.z).fold(f64::INFINITY, f64::min);
+    let top = vertices.iter().map(|v| v.z).fold(f64::NEG_INFINITY, f64::max);
+    let corner = |x: f64, y: f64, z: f64| nearest(&vertices, DVec3::new(site.x + x, site.y + y, z));
+    let points =
+        [corner(-20.0, -10.0, base), corner(20.0, -10.0, base), corner(20.0, -10.0, top), corner(-20.0, -10.0, top)];
+    let middle = DVec3::new(site.x, site.y, (base + top) / 2.0);
+    let camera = support::enu_camera(&model, middle + DVec3::new(-55.0, -95.0, 70.0), middle);
+    let (mx, my, _) = urbis_engine::labels::project(&model, &camera, middle, W, H).expect("middle");
+    let mut script = String::from("{\"frame\": 1, \"do\": \"tool\", \"tool\": \"flatten\"}\n");
+    for (i, p) in points.iter().enumerate() {
+        let (x, y, _) = urbis_engine::labels::project(&model, &camera, *p, W, H).expect("on screen");
+        let (dx, dy) = (mx - x, my - y);
+        let l = dx.hypot(dy);
+        script += &format!(
+            "{{\"frame\": {}, \"do\": \"click\", \"x\": {}, \"y\": {}}}\n",
+            2 + i,
+            x + dx / l * 4.0,
+            y + dy / l * 4.0
+        );
+    }
+    script += "{\"frame\": 7, \"do\": \"key\", \"key\": \"Enter\"}\n";
+    let Some(engine) = support::engine(model) else { return };
+    let summary = run_offscreen(engine, options(&camera, &script), None, (W, H)).expect("run");
+    let flat: Vec<(usize, f64)> = summary
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ViewerEvent::Flatten { ring, height, .. } => Some((ring.len(), *height)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flat.len(), 1, "{:?}", summary.events);
+    assert_eq!(flat[0].0, 4);
+    assert!((flat[0].1 - base).abs() < 0.01, "down to the foot {base}, not {}", flat[0].1);
+}

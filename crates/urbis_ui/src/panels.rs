@@ -44,10 +44,13 @@ pub enum Tool {
     Area,
     /// Measure the height difference of two points.
     Height,
+    /// Press photo meshes and tilesets down inside the polygon through
+    /// points (Enter ends), to the lowest point's height (压平).
+    Flatten,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 5] = [Tool::Pick, Tool::Distance, Tool::Polyline, Tool::Area, Tool::Height];
+    pub const ALL: [Tool; 6] = [Tool::Pick, Tool::Distance, Tool::Polyline, Tool::Area, Tool::Height, Tool::Flatten];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -56,6 +59,7 @@ impl Tool {
             Tool::Polyline => "polyline",
             Tool::Area => "area",
             Tool::Height => "height",
+            Tool::Flatten => "flatten",
         }
     }
 }
@@ -340,7 +344,9 @@ impl Panels {
                 });
                 if info.tool != Tool::Pick {
                     ui.horizontal(|ui| {
-                        if matches!(info.tool, Tool::Polyline | Tool::Area) && ui.small_button("finish").clicked() {
+                        if matches!(info.tool, Tool::Polyline | Tool::Area | Tool::Flatten)
+                            && ui.small_button("finish").clicked()
+                        {
                             actions.push(UiAction::FinishMeasurement);
                         }
                         if ui.small_button("clear").clicked() {
