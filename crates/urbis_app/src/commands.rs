@@ -212,7 +212,12 @@ pub fn view(
 ) -> Result<()> {
     // A bad script stops here, before anything loads, with its file, line and field.
     let script = script_args.script.as_deref().map(urbis_engine::Script::read).transpose()?;
-    let tour = script_args.tour.as_deref().map(urbis_engine::tour::read_tour).transpose()?;
+    // A bad tour or style is reported and the viewer opens without it (the
+    // style editor shows the style's error and can load it again once fixed).
+    let tour = script_args
+        .tour
+        .as_deref()
+        .and_then(|p| urbis_engine::tour::read_tour(p).map_err(|e| eprintln!("warning: tour not loaded: {e}")).ok());
     if script_args.offscreen && script.is_none() && frames.is_none() {
         bail!("--offscreen needs --script FILE or --frames N to know when to stop");
     }
@@ -222,7 +227,14 @@ pub fn view(
             "no display (DISPLAY/WAYLAND_DISPLAY unset). Render headless instead:\n  urbis render --out city.png --width 1280 --height 720\nor run the viewer under a virtual display: xvfb-run -a urbis view"
         );
     }
-    let (inputs, scenario) = scenario_inputs(inputs, scenario_args)?;
+    let (mut inputs, scenario) = scenario_inputs(inputs, scenario_args)?;
+    let style_file = inputs.style.clone();
+    if let Some(p) = &inputs.style
+        && let Err(e) = urbis_model::style::read_style(p)
+    {
+        eprintln!("warning: style not applied: {e}");
+        inputs.style = None;
+    }
     let inputs = &inputs;
     let (mut model, streams) = load_streaming(inputs, stream)?;
     let mut hooks: Vec<Box<dyn urbis_engine::FrameHook>> = Vec::new();
@@ -256,7 +268,7 @@ pub fn view(
         fov_deg: fov,
         sun_time_ms,
         bookmarks,
-        style: inputs.style.clone(),
+        style: style_file,
         script,
         record: script_args.record_input.clone(),
         tour,

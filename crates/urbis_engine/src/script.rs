@@ -132,6 +132,11 @@ pub enum Step {
     },
     /// Key H: hides or shows the panels and overlay.
     ToggleUi,
+    /// Light by the real sun at this Unix time (ms), or the fixed afternoon (none).
+    Sun {
+        #[serde(default)]
+        at_ms: Option<i64>,
+    },
     /// Two modes at once: swipe or side by side (layout "off" ends it).
     Compare {
         compare: CompareSettings,
@@ -406,6 +411,7 @@ impl ScriptPlayer {
                 }
                 Step::Scrub { at_ms } => core.ui_action(UiAction::Scrub(at_ms)),
                 Step::Mode { mode } => core.ui_action(UiAction::Mode(mode)),
+                Step::Sun { at_ms } => core.ui_action(UiAction::Sun(at_ms)),
                 Step::Compare { compare } => core.ui_action(UiAction::Compare(compare)),
                 Step::ToggleUi => {
                     core.input(Input::KeyDown("KeyH".into()));

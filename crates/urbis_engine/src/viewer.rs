@@ -94,6 +94,8 @@ pub struct ViewerCore {
     /// The measurement being made, and those made.
     measuring: Option<Measurement>,
     measured: Vec<Measurement>,
+    /// The real sun's time lighting the view (Unix ms), or none: a fixed afternoon.
+    sun_ms: Option<i64>,
     /// Two modes of the hook shown at once (swipe, side by side).
     compare: urbis_ui::CompareSettings,
     /// The section's centre (city ENU), fixed while the section is on.
@@ -132,6 +134,10 @@ impl ViewerCore {
             camera.fov_y = f.to_radians();
         }
         let mut panels = urbis_ui::Panels::new(&engine.ctx.device, engine.renderer.output_format());
+        if let Some(ms) = options.sun_time_ms {
+            let lon = GeodeticPose::from_camera(&camera).lon;
+            panels.sun = urbis_ui::sun::SunPanel::at(ms, (lon / 15.0).round() as i32);
+        }
         panels.style_editor = urbis_ui::StyleEditor::new(options.style.clone());
         // The file was applied when the city loaded; tiles streamed later get it too.
         let style = options.style.as_deref().and_then(|p| urbis_model::style::read_style(p).ok());
@@ -143,6 +149,7 @@ impl ViewerCore {
             }
         }
         let playing = options.tour.clone().filter(|t| !t.is_empty()).map(|t| (t, 0.0));
+        let sun_ms = options.sun_time_ms;
         Self {
             playing,
             engine,
@@ -166,6 +173,7 @@ impl ViewerCore {
             measured: Vec::new(),
             section_centre: None,
             compare: urbis_ui::CompareSettings::default(),
+            sun_ms,
             style_spawned: 0,
             ui_hidden: false,
             time: 0.0,
@@ -521,7 +529,7 @@ impl ViewerCore {
         }
         self.engine.update();
         let overlay = (!self.ui_hidden).then(|| self.overlay(&camera));
-        let lighting = match self.options.sun_time_ms {
+        let lighting = match self.sun_ms {
             Some(ms) => crate::view::sun_lighting(&self.engine.model, &camera, ms),
             None => default_lighting(&self.engine.model, &camera),
         };
@@ -582,6 +590,7 @@ impl ViewerCore {
             modes: modes.as_ref().map(|m| m.0.clone()).unwrap_or_default(),
             mode: modes.as_ref().map_or(0, |m| m.1),
             scenario: if modes.is_some() { self.hook_lines.clone() } else { Vec::new() },
+            utc_offset_h: (pose.lon / 15.0).round() as i32,
         };
         let (output, actions) = self.panels.run(input, &mut self.engine.model, &info);
         let platform = output.platform_output.clone();
@@ -715,6 +724,7 @@ impl ViewerCore {
                 };
                 self.events.push(ViewerEvent::Scrub { frame: self.frames, at_ms: at, readings });
             }
+            UiAction::Sun(ms) => self.sun_ms = ms,
             UiAction::Compare(c) => {
                 self.compare = c;
                 self.panels.set_compare(c);

@@ -21,6 +21,7 @@
 mod bookmarks;
 mod panels;
 mod style_editor;
+pub mod sun;
 pub mod timeline;
 
 pub use bookmarks::{Bookmark, BookmarkError, parse_bookmarks, read_bookmarks, write_bookmarks};

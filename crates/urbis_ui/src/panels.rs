@@ -27,6 +27,8 @@ pub struct FrameInfo {
     pub modes: Vec<String>,
     pub mode: usize,
     pub scenario: Vec<String>,
+    /// The city's clock, hours east of UTC (the sun panel's local time).
+    pub utc_offset_h: i32,
 }
 
 /// What a click in the 3D view does.
@@ -146,6 +148,8 @@ pub enum UiAction {
     Mode(usize),
     /// Compare two modes in the view (swipe, side by side) or stop.
     Compare(CompareSettings),
+    /// Light the view by the real sun at this time (Unix ms), or by the fixed afternoon light.
+    Sun(Option<i64>),
 }
 
 /// Shows or hides every feature of a class (its source class name); returns how many changed.
@@ -200,6 +204,7 @@ pub struct Panels {
     new_bookmark: String,
     section: SectionSettings,
     compare: CompareSettings,
+    pub sun: crate::sun::SunPanel,
     /// Opacity per class set in the layers panel (absent: opaque).
     opacity: BTreeMap<String, f32>,
     pub style_editor: crate::StyleEditor,
@@ -230,6 +235,7 @@ impl Panels {
             new_bookmark: String::new(),
             section: SectionSettings::default(),
             compare: CompareSettings::default(),
+            sun: Default::default(),
             opacity: BTreeMap::new(),
             style_editor: crate::StyleEditor::default(),
             areas: Vec::new(),
@@ -399,6 +405,7 @@ impl Panels {
                     }
                     ui.separator();
                 }
+                self.sun.show(ui, info.utc_offset_h, &mut actions);
                 ui.label("Section");
                 ui.horizontal(|ui| {
                     for (m, name) in
