@@ -216,6 +216,10 @@ impl urbis_engine::FrameHook for Comparison {
         Some((vec!["baseline".into(), "scenario".into(), "difference".into()], shown))
     }
 
+    fn impacts(&self, model: &CityModel, feature: bevy_ecs::prelude::Entity) -> Vec<(String, String)> {
+        model.world.get::<urbis_model::FeatureId>(feature).map(|id| self.0.impacts(&id.guid)).unwrap_or_default()
+    }
+
     fn set_mode(&mut self, i: usize, model: &mut CityModel) {
         let mode = match i {
             0 => compare::Mode::Baseline,
@@ -266,6 +270,10 @@ impl urbis_engine::FrameHook for Hooks {
 
     fn modes(&self) -> Option<(Vec<String>, usize)> {
         self.0.iter().find_map(|h| h.modes())
+    }
+
+    fn impacts(&self, model: &CityModel, feature: bevy_ecs::prelude::Entity) -> Vec<(String, String)> {
+        self.0.iter().flat_map(|h| h.impacts(model, feature)).collect()
     }
 
     fn set_mode(&mut self, i: usize, model: &mut CityModel) {

@@ -591,6 +591,10 @@ impl ViewerCore {
             mode: modes.as_ref().map_or(0, |m| m.1),
             scenario: if modes.is_some() { self.hook_lines.clone() } else { Vec::new() },
             utc_offset_h: (pose.lon / 15.0).round() as i32,
+            impacts: match (self.hook.as_ref(), self.engine.selected()) {
+                (Some(h), Some(e)) => h.impacts(&self.engine.model, e),
+                _ => Vec::new(),
+            },
         };
         let (output, actions) = self.panels.run(input, &mut self.engine.model, &info);
         let platform = output.platform_output.clone();

@@ -127,6 +127,11 @@ pub trait FrameHook {
 
     /// Shows mode `i` of [`FrameHook::modes`].
     fn set_mode(&mut self, _i: usize, _model: &mut CityModel) {}
+
+    /// What a scenario did to this feature, as (what, value) rows for the inspector.
+    fn impacts(&self, _model: &CityModel, _feature: bevy_ecs::prelude::Entity) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 struct Running {

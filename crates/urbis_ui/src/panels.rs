@@ -29,6 +29,8 @@ pub struct FrameInfo {
     pub scenario: Vec<String>,
     /// The city's clock, hours east of UTC (the sun panel's local time).
     pub utc_offset_h: i32,
+    /// What a scenario did to the selected feature (what, value).
+    pub impacts: Vec<(String, String)>,
 }
 
 /// What a click in the 3D view does.
@@ -502,6 +504,17 @@ impl Panels {
                             ui.end_row();
                         }
                     });
+                    if !info.impacts.is_empty() {
+                        ui.separator();
+                        ui.label("Scenario impacts");
+                        egui::Grid::new("impacts").striped(true).show(ui, |ui| {
+                            for (k, v) in &info.impacts {
+                                ui.label(k);
+                                ui.label(v);
+                                ui.end_row();
+                            }
+                        });
+                    }
                     for s in &series {
                         ui.separator();
                         let value = s.latest.map_or("no reading".into(), |v| format!("{v:.2} {}", s.unit));

@@ -42,6 +42,28 @@ pub struct Comparison {
     mode: Mode,
 }
 
+/// A building's results as (what, value) rows: pairs of baseline and
+/// scenario figures as "a → b", flags as yes.
+pub fn impact_rows(v: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(map) = v.as_object() else { return Vec::new() };
+    let show = |x: &serde_json::Value| match x {
+        serde_json::Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |f| format!("{f:.2}")),
+        serde_json::Value::Bool(true) => "yes".into(),
+        serde_json::Value::Bool(false) => "no".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    map.iter()
+        .map(|(k, x)| {
+            let value = match x.as_array().map(Vec::as_slice) {
+                Some([a, b]) => format!("{} → {}", show(a), show(b)),
+                _ => show(x),
+            };
+            (k.replace('_', " "), value)
+        })
+        .collect()
+}
+
 fn linear(rgb: [u8; 3], weight: f32) -> Option<[f32; 4]> {
     let c = |v: u8| (v as f32 / 255.0).powf(2.2);
     Some([c(rgb[0]), c(rgb[1]), c(rgb[2]), weight])
@@ -148,6 +170,12 @@ impl Comparison {
         v
     }
 
+    /// What the scenario run (`results.json`) found for the building with
+    /// this id, as rows for the inspector: empty without results.
+    pub fn impacts(&self, guid: &str) -> Vec<(String, String)> {
+        self.results.get(guid).map(impact_rows).unwrap_or_default()
+    }
+
     /// The mode shown.
     pub fn mode(&self) -> Mode {
         self.mode
@@ -179,5 +207,24 @@ impl Comparison {
         };
         self.set_mode(model, mode);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impact_rows_show_baseline_to_scenario() {
+        let v = serde_json::json!({"flood_depth_m": [0.0, 0.4567], "loses_sunlight": true, "change": "raised"});
+        let rows = impact_rows(&v);
+        assert_eq!(
+            rows,
+            vec![
+                ("change".to_string(), "raised".to_string()),
+                ("flood depth m".to_string(), "0.00 → 0.46".to_string()),
+                ("loses sunlight".to_string(), "yes".to_string()),
+            ]
+        );
     }
 }
