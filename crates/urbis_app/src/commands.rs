@@ -193,6 +193,13 @@ pub struct ScriptArgs {
     /// Play this camera tour (as `urbis fly --tour` takes) when the viewer opens.
     #[arg(long)]
     pub tour: Option<PathBuf>,
+    /// Play a flood run's depth over time (`urbis sim run` writes
+    /// `OUT/{baseline,scenario}/flood/playback.bin`) as water over the city; the timeline scrubs it.
+    #[arg(long)]
+    pub flood: Option<PathBuf>,
+    /// Flood playback speed: simulated seconds per second.
+    #[arg(long, default_value_t = 60.0)]
+    pub flood_speed: f64,
     /// Key K appends the current view to this tour file (replay it with --tour,
     /// or export it as PNG frames with `urbis fly --tour FILE --out-dir DIR`).
     #[arg(long)]
@@ -253,6 +260,9 @@ pub fn view(
     }
     if let Some(l) = start_live(inputs, &mut model, live)? {
         hooks.push(Box::new(l));
+    }
+    if let Some(path) = &script_args.flood {
+        hooks.push(Box::new(crate::playback::FloodHook::open(&mut model, path, script_args.flood_speed)?));
     }
     let hook: Option<Box<dyn urbis_engine::FrameHook>> = match hooks.len() {
         0 => None,

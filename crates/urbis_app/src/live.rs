@@ -70,7 +70,7 @@ impl urbis_engine::FrameHook for Live {
                 format!("{} {:?} {:?} {} {}{value}", e.time, e.state, e.severity, e.alarm, e.feature)
             })
             .collect();
-        Some(urbis_ui::Timeline { now_ms: self.now_ms(), at_ms: self.session.scrub_time(), alarms })
+        Some(urbis_ui::Timeline { now_ms: self.now_ms(), at_ms: self.session.scrub_time(), alarms, start_ms: None })
     }
 
     fn scrub(&mut self, at: Option<i64>, model: &mut CityModel) {

@@ -28,6 +28,7 @@ mod commands;
 mod convert;
 mod fly;
 mod live;
+mod playback;
 mod scenario;
 
 /// mimalloc keeps freed memory for reuse: decoding tiles allocates and frees large buffers.

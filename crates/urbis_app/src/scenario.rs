@@ -262,6 +262,12 @@ impl urbis_engine::FrameHook for Hooks {
         self.0.iter().find_map(|h| h.timeline())
     }
 
+    fn advance(&mut self, dt: f64) {
+        for h in &mut self.0 {
+            h.advance(dt);
+        }
+    }
+
     fn scrub(&mut self, at: Option<i64>, model: &mut CityModel) {
         for h in &mut self.0 {
             h.scrub(at, model);

@@ -180,7 +180,60 @@ fn the_example_scenarios_show_their_effects() {
     let gauge = report.lines().find(|l| l.starts_with("| East riverside |")).expect("gauge row");
     let peaks: Vec<f64> = gauge.split('|').filter_map(|s| s.trim().parse().ok()).collect();
     assert!(peaks[0] > 0.1 && peaks[1] < 0.01, "{gauge}");
+    // The playback the viewer plays holds the same story: every gauge interval
+    // from 0 to 120 min, and by the gauge the baseline floods, the scenario not.
+    let play = |run: &str| {
+        let p = dir.join("river_levee").join(run).join("flood/playback.bin");
+        urbis_sim::playback::FloodPlayback::read(&p).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (b, s) = (play("baseline"), play("scenario"));
+    let times: Vec<f64> = b.frames.iter().map(|f| f.0).collect();
+    assert_eq!((times.first().copied(), times.last().copied()), (Some(0.0), Some(7200.0)), "{times:?}");
+    assert!(times.windows(2).all(|w| w[1] > w[0]) && times.len() > 10);
+    let near = |p: &urbis_sim::playback::FloodPlayback| {
+        let at = glam::DVec3::new(940.0, -175.0, 0.0);
+        let mut cells: Vec<usize> = (0..p.cells.len()).collect();
+        cells.sort_by(|&i, &j| (p.cells[i] - at).truncate().length().total_cmp(&(p.cells[j] - at).truncate().length()));
+        cells.truncate(4);
+        p.frames.iter().flat_map(|f| cells.iter().map(|&c| f64::from(f.1[c]))).fold(0.0, f64::max)
+    };
+    assert!(near(&b) > 0.1 && near(&s) < 0.02, "by the gauge: baseline {}, scenario {}", near(&b), near(&s));
+    viewer_plays_the_flood(&root, &dir.join("river_levee/baseline/flood/playback.bin"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `urbis view --flood`: scrubbed to the end, more of the view is water than at the start.
+fn viewer_plays_the_flood(root: &Path, playback: &Path) {
+    if urbis_render::GpuContext::headless().is_err() {
+        assert!(!urbis_render::GpuContext::gpu_required(), "URBIS_REQUIRE_GPU=1 but no GPU adapter");
+        return;
+    }
+    let dir = playback.parent().expect("dir");
+    let (start, end, script) = (dir.join("start.png"), dir.join("end.png"), dir.join("play.jsonl"));
+    let steps = [
+        "{\"frame\": 0, \"do\": \"toggle_ui\"}".to_string(),
+        "{\"frame\": 1, \"do\": \"scrub\", \"at_ms\": 0}".into(),
+        format!("{{\"frame\": 2, \"do\": \"screenshot\", \"path\": {:?}}}", start.display().to_string()),
+        "{\"frame\": 3, \"do\": \"scrub\", \"at_ms\": 7200000}".into(),
+        format!("{{\"frame\": 4, \"do\": \"screenshot\", \"path\": {:?}}}", end.display().to_string()),
+    ];
+    std::fs::write(&script, steps.join("\n")).expect("script");
+    let r = urbis()
+        .current_dir(root)
+        .args(["view", "--offscreen", "--width", "480", "--height", "320", "--flood"])
+        .arg(playback)
+        .arg("--script")
+        .arg(&script)
+        .output()
+        .expect("view");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // Water pixels: blue well above red (the water colour); roofs, lawns and roads are not.
+    let water = |p: &Path| {
+        let img = image::open(p).expect("shot").to_rgb8();
+        img.pixels().filter(|px| i32::from(px[2]) > i32::from(px[0]) + 60 && px[2] > 120).count()
+    };
+    let (w0, w1) = (water(&start), water(&end));
+    assert!(w1 as f64 > w0 as f64 * 1.3 && w1 > 500, "water pixels: {w0} at the start, {w1} at the end");
 }
 
 /// `urbis sim lisflood` runs a LISFLOOD-FP case end to end (EA Test 1 in

@@ -515,6 +515,7 @@ impl ViewerCore {
         let pose = GeodeticPose::from_camera(&camera);
         let (width, height) = (self.width, self.height);
         if let Some(h) = self.hook.as_mut() {
+            h.advance(dt);
             h.camera(&camera, width, height);
             self.hook_lines = h.before_frame(&mut self.engine.model);
         }
@@ -636,7 +637,10 @@ impl ViewerCore {
             ..Default::default()
         };
         if !self.hook_lines.is_empty() {
-            let y = (height as f32 - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale - 40.0).max(90.0);
+            // Above the status line, and above the timeline where there is one.
+            let timeline = if self.hook.as_ref().is_some_and(|h| h.timeline().is_some()) { 150.0 } else { 0.0 };
+            let bottom = height as f32 - 40.0 - timeline * self.scale_factor;
+            let y = (bottom - (22.0 + 10.0 * self.hook_lines.len() as f32) * overlay.scale).max(90.0);
             let title = self.hook.as_ref().map_or_else(|| "Live".into(), |h| h.title());
             overlay.panels.push(Panel { x: left, y, title: Some(title), lines: self.hook_lines.clone() });
             let labels = crate::label_panels(&mut self.engine.model, camera, width, height, 30, overlay.scale);

@@ -112,6 +112,9 @@ pub trait FrameHook {
         None
     }
 
+    /// The viewer's time moved on by `dt` seconds (fixed steps under a script), before the frame.
+    fn advance(&mut self, _dt: f64) {}
+
     /// The live clock, the time shown and the alarm log, for the timeline (live hooks).
     fn timeline(&self) -> Option<urbis_ui::Timeline> {
         None

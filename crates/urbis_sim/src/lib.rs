@@ -44,6 +44,7 @@ pub mod city;
 pub mod flood;
 mod flood_kernel;
 pub mod lisflood;
+pub mod playback;
 pub mod proposal;
 pub mod report;
 pub mod scenario;

@@ -23,6 +23,8 @@ pub struct Timeline {
     pub at_ms: Option<i64>,
     /// Alarm events, oldest first, as text.
     pub alarms: Vec<String>,
+    /// Where the scrubber starts (a simulation's start); `None`: the oldest history.
+    pub start_ms: Option<i64>,
 }
 
 /// One sensor's series for the charts.
@@ -116,8 +118,11 @@ pub fn show(
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(ui.available_width() * 0.62);
-            let (t0, t1) =
-                span.map_or((timeline.now_ms - 3_600_000, timeline.now_ms), |(a, b)| (a, b.max(timeline.now_ms)));
+            let (t0, t1) = match (timeline.start_ms, span) {
+                (Some(s), _) => (s, timeline.now_ms.max(s + 1)),
+                (None, Some((a, b))) => (a, b.max(timeline.now_ms)),
+                (None, None) => (timeline.now_ms - 3_600_000, timeline.now_ms),
+            };
             ui.horizontal(|ui| {
                 let mut at = timeline.at_ms.unwrap_or(t1).clamp(t0, t1);
                 let label = if timeline.at_ms.is_some() { format!("shown: {}", clock(at)) } else { "live".into() };

@@ -52,7 +52,8 @@ fn the_style_editor_applies_its_rules_and_refuses_a_bad_query() {
 
 #[test]
 fn the_timelines_live_button_ends_a_scrub() {
-    let timeline = Timeline { now_ms: 10_000_000, at_ms: Some(9_000_000), alarms: vec!["raised".into()] };
+    let timeline =
+        Timeline { now_ms: 10_000_000, at_ms: Some(9_000_000), alarms: vec!["raised".into()], start_ms: None };
     let mut harness = Harness::builder().with_context_setup(urbis_ui::install_look).build_ui_state(
         |ui, (t, actions): &mut (Timeline, Vec<UiAction>)| {
             urbis_ui::timeline::show(ui, t, Some((8_000_000, 10_000_000)), &[], actions);

@@ -58,6 +58,8 @@ pub enum RunError {
     Report(#[from] ReportError),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Playback(#[from] crate::playback::PlaybackError),
 }
 
 /// What a run produced.
@@ -218,6 +220,8 @@ struct FloodRun {
     sim: FloodSim,
     /// Per gauge: (minute, depth m).
     gauges: Vec<Vec<(f64, f64)>>,
+    /// Every cell's depth at every gauge interval, for the viewer's playback.
+    playback: crate::playback::FloodPlayback,
     complete: bool,
     seconds: f64,
 }
@@ -277,6 +281,8 @@ fn simulate(
     let normal = model.fixed_stage.clone();
     let mut sim = FloodSim::new(model, Some(grid.h0.clone()))?;
     let mut gauges: Vec<Vec<(f64, f64)>> = gauge_cells.iter().map(|c| vec![(0.0, sim.h[*c])]).collect();
+    let mut playback = crate::playback::FloodPlayback::new(grid.nx(), grid.ny(), sim.model.dx, grid.enu.clone());
+    playback.push(0.0, &sim.h);
     progress.stage(label, spec.duration_s as u64);
     let start = Instant::now();
     let checkpoint = spec.gauge_interval_s.min(60.0);
@@ -298,11 +304,12 @@ fn simulate(
             for (g, c) in gauges.iter_mut().zip(&gauge_cells) {
                 g.push((t / 60.0, sim.h[*c]));
             }
+            playback.push(t, &sim.h);
             next_gauge += spec.gauge_interval_s;
         }
         progress.advance(t as u64, &format!("{label}: {} steps", sim.steps));
     }
-    Ok(FloodRun { grid, sim, gauges, complete, seconds: start.elapsed().as_secs_f64() })
+    Ok(FloodRun { grid, sim, gauges, playback, complete, seconds: start.elapsed().as_secs_f64() })
 }
 
 /// Depth rise over the initial water, NaN on buildings.
@@ -344,6 +351,7 @@ fn flood_section(
             &format!("{headline}{state}"),
             run.seconds,
         )?;
+        run.playback.write(&dir.join("playback.bin"))?;
         let complete = run.complete;
         runs.push(run);
         if !complete {
