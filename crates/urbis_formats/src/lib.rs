@@ -37,6 +37,7 @@ pub mod geojson;
 pub mod geotiff;
 pub mod gltf;
 pub mod ifc;
+pub mod imagery;
 pub mod osgb;
 pub mod shapefile;
 pub mod tiles3d;
