@@ -255,9 +255,9 @@ pub fn view(
     if !streams.is_empty() {
         hooks.push(Box::new(crate::fly::StreamHook::new(streams)));
     }
-    if let Some(c) = start_comparison(&mut model, scenario.as_ref(), scenario_args)? {
-        hooks.push(Box::new(c));
-    }
+    // The scenario panel: the --scenario comparison, and runs opened from the panel.
+    let comparison = start_comparison(&mut model, scenario.as_ref(), scenario_args)?;
+    hooks.push(Box::new(crate::scenario_panel::ScenarioPanel::new(comparison, scenario_args.scenario_results.clone())));
     if let Some(l) = start_live(inputs, &mut model, live)? {
         hooks.push(Box::new(l));
     }

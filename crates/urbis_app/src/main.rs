@@ -30,6 +30,7 @@ mod fly;
 mod live;
 mod playback;
 mod scenario;
+mod scenario_panel;
 
 /// mimalloc keeps freed memory for reuse: decoding tiles allocates and frees large buffers.
 #[global_allocator]

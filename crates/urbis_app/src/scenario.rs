@@ -282,6 +282,16 @@ impl urbis_engine::FrameHook for Hooks {
         self.0.iter().flat_map(|h| h.impacts(model, feature)).collect()
     }
 
+    fn open_scenario(&mut self, path: &Path, model: &mut CityModel) {
+        for h in &mut self.0 {
+            h.open_scenario(path, model);
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.0.iter().any(|h| h.busy())
+    }
+
     fn set_mode(&mut self, i: usize, model: &mut CityModel) {
         if let Some(h) = self.0.iter_mut().find(|h| h.modes().is_some()) {
             h.set_mode(i, model);

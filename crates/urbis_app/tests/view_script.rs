@@ -342,3 +342,49 @@ fn the_viewer_opens_without_a_bad_style_or_tour() {
     assert!(err.contains(&format!("warning: tour not loaded: {}: [0]: out of range", tour.display())), "{err}");
     assert!(err.contains("view: presented 2 frames"), "{err}");
 }
+
+/// The scenario panel runs a scenario file in the background (a bad one is
+/// reported and the view goes on), writes the run's outputs, and then
+/// compares it in 3D: the difference mode shows what the baseline does not.
+#[test]
+fn the_scenario_panel_runs_a_scenario_and_compares_it() {
+    if !gpu_available() {
+        return;
+    }
+    let dir = temp_dir().join("panel-run");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let good = dir.join("small.toml");
+    std::fs::write(
+        &good,
+        "name = \"small\"\ncrs = \"local\"\n[[modify]]\nkind = \"add_building\"\nid = \"tower\"\nheight = 120\n\
+         footprint = [[303, 56], [333, 56], [333, 86], [303, 86]]\n[compliance]\nheight_limit_m = 100\n",
+    )
+    .expect("write");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "name = \"bad\"\n[[modify]]\nkind = \"paint_it_blue\"\n").expect("write");
+    let (base, diff, script) = (dir.join("base.png"), dir.join("diff.png"), dir.join("run.jsonl"));
+    let steps = [
+        format!("{{\"frame\": 1, \"do\": \"run_scenario\", \"path\": {:?}}}", bad.display().to_string()),
+        format!("{{\"frame\": 2, \"do\": \"run_scenario\", \"path\": {:?}}}", good.display().to_string()),
+        "{\"frame\": 3, \"do\": \"wait_idle\", \"timeout_s\": 280}".into(),
+        "{\"frame\": 5, \"do\": \"toggle_ui\"}".into(),
+        "{\"frame\": 5, \"do\": \"mode\", \"mode\": 0}".into(),
+        format!("{{\"frame\": 6, \"do\": \"screenshot\", \"path\": {:?}}}", base.display().to_string()),
+        "{\"frame\": 7, \"do\": \"mode\", \"mode\": 2}".into(),
+        format!("{{\"frame\": 8, \"do\": \"screenshot\", \"path\": {:?}}}", diff.display().to_string()),
+    ];
+    std::fs::write(&script, steps.join("\n")).expect("write");
+    let err = run(
+        urbis()
+            .args(["view", "--offscreen", "--width", "480", "--height", "320", "--script"])
+            .arg(&script)
+            .current_dir(&dir),
+        Duration::from_secs(300),
+    );
+    assert!(err.contains("scenario not run:") && err.contains("bad.toml"), "the bad file is reported: {err}");
+    let out = dir.join("out/small");
+    assert!(out.join("report.md").is_file() && out.join("results.json").is_file(), "the run wrote its outputs");
+    let d = difference(&image::open(&base).expect("base").to_rgba8(), &image::open(&diff).expect("diff").to_rgba8());
+    assert!(d > 0.001, "difference mode colours the added tower ({:.3} % differ)", d * 100.0);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -132,6 +132,15 @@ pub enum Step {
     },
     /// Key H: hides or shows the panels and overlay.
     ToggleUi,
+    /// The scenario panel's "run": open and run this scenario file in the background.
+    RunScenario {
+        path: PathBuf,
+    },
+    /// Waits (up to `timeout_s`, default 600) until background work (a scenario run) is done.
+    WaitIdle {
+        #[serde(default = "ten_minutes")]
+        timeout_s: f64,
+    },
     /// Light by the real sun at this Unix time (ms), or the fixed afternoon (none).
     Sun {
         #[serde(default)]
@@ -155,6 +164,10 @@ fn left() -> Button {
 
 fn ten() -> u64 {
     10
+}
+
+fn ten_minutes() -> f64 {
+    600.0
 }
 
 /// A parsed script: steps in frame order.
@@ -412,6 +425,17 @@ impl ScriptPlayer {
                 Step::Scrub { at_ms } => core.ui_action(UiAction::Scrub(at_ms)),
                 Step::Mode { mode } => core.ui_action(UiAction::Mode(mode)),
                 Step::Sun { at_ms } => core.ui_action(UiAction::Sun(at_ms)),
+                Step::RunScenario { path } => core.ui_action(UiAction::RunScenario(path)),
+                Step::WaitIdle { timeout_s } => {
+                    let until =
+                        std::time::Instant::now() + std::time::Duration::from_secs_f64(timeout_s.clamp(0.0, 3600.0));
+                    while core.busy() && std::time::Instant::now() < until {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    if core.busy() {
+                        tracing::warn!("script: still busy after {timeout_s} s");
+                    }
+                }
                 Step::Compare { compare } => core.ui_action(UiAction::Compare(compare)),
                 Step::ToggleUi => {
                     core.input(Input::KeyDown("KeyH".into()));

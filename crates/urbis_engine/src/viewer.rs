@@ -202,6 +202,11 @@ impl ViewerCore {
         self.frames
     }
 
+    /// Whether the hook has work running in the background (a scenario run).
+    pub fn busy(&self) -> bool {
+        self.hook.as_ref().is_some_and(|h| h.busy())
+    }
+
     /// Whether the viewer asked to close (Esc, a finished tour).
     pub fn wants_exit(&self) -> bool {
         self.exit
@@ -590,7 +595,11 @@ impl ViewerCore {
             timeline: self.hook.as_ref().and_then(|h| h.timeline()),
             modes: modes.as_ref().map(|m| m.0.clone()).unwrap_or_default(),
             mode: modes.as_ref().map_or(0, |m| m.1),
-            scenario: if modes.is_some() { self.hook_lines.clone() } else { Vec::new() },
+            scenario: if self.hook.as_ref().is_some_and(|h| h.title().contains("Scenario")) {
+                self.hook_lines.clone()
+            } else {
+                Vec::new()
+            },
             utc_offset_h: (pose.lon / 15.0).round() as i32,
             impacts: match (self.hook.as_ref(), self.engine.selected()) {
                 (Some(h), Some(e)) => h.impacts(&self.engine.model, e),
@@ -733,6 +742,11 @@ impl ViewerCore {
                 self.events.push(ViewerEvent::Scrub { frame: self.frames, at_ms: at, readings });
             }
             UiAction::Sun(ms) => self.sun_ms = ms,
+            UiAction::RunScenario(path) => {
+                if let Some(h) = self.hook.as_mut() {
+                    h.open_scenario(&path, &mut self.engine.model);
+                }
+            }
             UiAction::Compare(c) => {
                 self.compare = c;
                 self.panels.set_compare(c);

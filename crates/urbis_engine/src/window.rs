@@ -131,6 +131,16 @@ pub trait FrameHook {
     /// Shows mode `i` of [`FrameHook::modes`].
     fn set_mode(&mut self, _i: usize, _model: &mut CityModel) {}
 
+    /// Opens and runs a scenario file (the scenario panel's "run"), in the background.
+    fn open_scenario(&mut self, path: &std::path::Path, _model: &mut CityModel) {
+        tracing::warn!("{}: this view cannot run scenarios", path.display());
+    }
+
+    /// Work is running in the background (a scenario run); scripts can wait for it.
+    fn busy(&self) -> bool {
+        false
+    }
+
     /// What a scenario did to this feature, as (what, value) rows for the inspector.
     fn impacts(&self, _model: &CityModel, _feature: bevy_ecs::prelude::Entity) -> Vec<(String, String)> {
         Vec::new()

@@ -152,6 +152,8 @@ pub enum UiAction {
     Compare(CompareSettings),
     /// Light the view by the real sun at this time (Unix ms), or by the fixed afternoon light.
     Sun(Option<i64>),
+    /// Open and run this scenario file, then compare it with the baseline.
+    RunScenario(std::path::PathBuf),
 }
 
 /// Shows or hides every feature of a class (its source class name); returns how many changed.
@@ -207,6 +209,8 @@ pub struct Panels {
     section: SectionSettings,
     compare: CompareSettings,
     pub sun: crate::sun::SunPanel,
+    /// The scenario file field.
+    scenario_path: String,
     /// Opacity per class set in the layers panel (absent: opaque).
     opacity: BTreeMap<String, f32>,
     pub style_editor: crate::StyleEditor,
@@ -238,6 +242,7 @@ impl Panels {
             section: SectionSettings::default(),
             compare: CompareSettings::default(),
             sun: Default::default(),
+            scenario_path: String::new(),
             opacity: BTreeMap::new(),
             style_editor: crate::StyleEditor::default(),
             areas: Vec::new(),
@@ -365,8 +370,23 @@ impl Panels {
                         ui.label(l);
                     }
                 }
+                ui.heading("Scenario");
+                ui.horizontal(|ui| {
+                    let l = ui.label("file");
+                    let field = egui::TextEdit::singleline(&mut self.scenario_path)
+                        .desired_width(100.0)
+                        .hint_text("scenario.toml");
+                    ui.add(field).labelled_by(l.id);
+                    if ui.small_button("run").clicked() && !self.scenario_path.trim().is_empty() {
+                        actions.push(UiAction::RunScenario(self.scenario_path.trim().into()));
+                    }
+                });
+                if info.modes.is_empty() {
+                    for l in &info.scenario {
+                        ui.label(egui::RichText::new(l).small());
+                    }
+                }
                 if !info.modes.is_empty() {
-                    ui.heading("Scenario");
                     ui.horizontal(|ui| {
                         for (i, m) in info.modes.iter().enumerate() {
                             if ui.selectable_label(info.mode == i, m).clicked() && info.mode != i {
