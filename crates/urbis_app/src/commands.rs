@@ -80,6 +80,7 @@ pub(crate) fn load_with(inputs: &Inputs, detail: TileDetail, monomerize_by: &[Pa
     tracing::info!("{} features loaded", model.feature_count());
     let mut model = model;
     apply_style(inputs, &mut model)?;
+    crate::imagery::drape(inputs, &mut model)?;
     Ok(model)
 }
 
@@ -91,6 +92,7 @@ fn load_streaming(inputs: &Inputs, stream: &crate::fly::StreamArgs) -> Result<(C
     let (mut model, tilesets) = crate::fly::open_streaming(&paths, inputs, stream)?;
     pb.finish_and_clear();
     apply_style(inputs, &mut model)?;
+    crate::imagery::drape(inputs, &mut model)?;
     let mut streams = urbis_engine::Streams::new(tilesets, Duration::from_millis(stream.attach_ms));
     for t in &mut streams.tilesets {
         t.gpu_vertex_bytes = size_of::<urbis_render::Vertex>() as u64;

@@ -27,6 +27,7 @@
 mod commands;
 mod convert;
 mod fly;
+mod imagery;
 mod live;
 mod playback;
 mod scenario;
@@ -90,6 +91,14 @@ pub struct Inputs {
     /// or [r, g, b]), a `mix` and/or `hide = true`; later rules win. See docs/GUIDE.md.
     #[arg(long)]
     pub style: Option<PathBuf>,
+    /// Imagery draped on the terrain (or a ground under the city), in order, later over earlier:
+    /// an RGB(A) GeoTIFF orthophoto, `xyz:DIR/{z}/{x}/{y}.png` or `xyz:https://…/{z}/{x}/{y}.png`,
+    /// an `.mbtiles` file, or `sample` (the sample city's orthophoto). Repeatable.
+    #[arg(long = "imagery")]
+    pub imagery: Vec<String>,
+    /// Ground size of an imagery texel, metres.
+    #[arg(long, default_value_t = 1.0)]
+    pub imagery_texel: f64,
 }
 
 impl Inputs {
@@ -557,6 +566,8 @@ fn main() -> anyhow::Result<()> {
                 monomerize: false,
                 classify_by: Vec::new(),
                 style: None,
+                imagery: Vec::new(),
+                imagery_texel: 1.0,
             };
             convert::convert(&inputs, &footprints, &export.out, &export.options(), export.json)
         }

@@ -30,6 +30,14 @@ pub fn is_tiff(bytes: &[u8]) -> bool {
     matches!(bytes.get(0..4), Some(b"II*\0" | b"MM\0*" | b"II+\0" | b"MM\0+"))
 }
 
+/// Whether the start of a TIFF describes 8-bit RGB or RGBA pixels (an
+/// orthophoto or map, not a DEM). False when the first image's tags are not
+/// within `head`.
+pub fn is_imagery(head: &[u8]) -> bool {
+    let Ok(mut d) = Decoder::new(Cursor::new(head)) else { return false };
+    matches!(d.colortype(), Ok(tiff::ColorType::RGB(8) | tiff::ColorType::RGBA(8)))
+}
+
 /// Parses GeoTIFF bytes; `name` is used in errors.
 pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
     let err = |offset: usize, msg: String| FormatError::Offset { path: name.into(), offset, msg };
@@ -47,33 +55,13 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
     if w == 0 || h == 0 || cells > MAX_CELLS {
         return Err(err(0, format!("raster of {w} × {h} pixels is empty or over {MAX_CELLS} cells")));
     }
-    let scale = d.find_tag(Tag::ModelPixelScaleTag).ok().flatten().and_then(|v| v.into_f64_vec().ok());
-    let tie = d.find_tag(Tag::ModelTiepointTag).ok().flatten().and_then(|v| v.into_f64_vec().ok());
-    let (Some(scale), Some(tie)) = (scale, tie) else {
-        return Err(err(0, "no ModelPixelScale / ModelTiepoint tags: not georeferenced".into()));
-    };
-    if scale.len() < 2
-        || tie.len() < 6
-        || !(scale[0] > 0.0 && scale[1] > 0.0 && scale[0].is_finite() && scale[1].is_finite())
-    {
-        return Err(err(0, format!("bad pixel scale {scale:?} or tie point {tie:?}")));
-    }
-    if (scale[0] - scale[1]).abs() > 1e-9 * scale[0].abs() {
+    let georef = georeference(&mut d).map_err(|msg| err(0, msg))?;
+    if (georef.dx - georef.dy).abs() > 1e-9 * georef.dx {
         return Err(FormatError::Unsupported {
             path: name.into(),
-            what: format!("non-square pixels ({} × {})", scale[0], scale[1]),
+            what: format!("non-square pixels ({} × {})", georef.dx, georef.dy),
         });
     }
-    let keys =
-        d.find_tag(Tag::GeoKeyDirectoryTag).ok().flatten().and_then(|v| v.into_u16_vec().ok()).unwrap_or_default();
-    let key =
-        |id: u16| keys.get(4..).unwrap_or_default().chunks_exact(4).find(|k| k[0] == id && k[1] == 0).map(|k| k[3]);
-    let crs = key(PROJECTED_CS_TYPE)
-        .or_else(|| key(GEOGRAPHIC_TYPE))
-        .filter(|c| *c != 0 && *c != 32767)
-        .map(|c| Epsg(c as u32));
-    // PixelIsPoint (2) places the tie point on a pixel centre, PixelIsArea (1, default) on its corner.
-    let pixel_is_point = key(RASTER_TYPE) == Some(2);
     let nodata = d
         .find_tag(Tag::GdalNodata)
         .ok()
@@ -107,13 +95,7 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
         .into_iter()
         .map(|v| if !v.is_finite() || nodata.is_some_and(|nd| (v - nd).abs() < 1e-9) { f32::NAN } else { v as f32 })
         .collect();
-    // Tie point (i, j) ↦ (x, y): the grid's west edge and north edge.
-    let cell = scale[0];
-    let (mut x_min, mut y_max) = (tie[3] - tie[0] * cell, tie[4] + tie[1] * scale[1]);
-    if pixel_is_point {
-        x_min -= cell / 2.0;
-        y_max += cell / 2.0;
-    }
+    let (cell, x_min, y_max) = (georef.dx, georef.west, georef.north);
     Ok(DemGrid {
         ncols: w as usize,
         nrows: h as usize,
@@ -122,8 +104,86 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<DemGrid, FormatError> {
         cell_size: cell,
         heights,
         nodata_value: nodata,
-        crs,
+        crs: georef.crs,
     })
+}
+
+/// Where a GeoTIFF's pixels are: the west and north edges of pixel (0, 0)'s
+/// corner, the pixel size and the CRS (shared by the DEM and imagery readers).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Georef {
+    pub west: f64,
+    pub north: f64,
+    pub dx: f64,
+    pub dy: f64,
+    pub crs: Option<Epsg>,
+}
+
+/// The georeference of the decoder's current image: ModelTiepoint +
+/// ModelPixelScale, or a north-up ModelTransformation; the CRS from the
+/// GeoKey directory (projected, else geographic EPSG code); PixelIsPoint
+/// moves the tie point from a pixel's centre to its corner.
+pub(crate) fn georeference<R: std::io::Read + std::io::Seek>(d: &mut Decoder<R>) -> Result<Georef, String> {
+    let doubles = |d: &mut Decoder<R>, tag| d.find_tag(tag).ok().flatten().and_then(|v| v.into_f64_vec().ok());
+    let scale = doubles(d, Tag::ModelPixelScaleTag);
+    let tie = doubles(d, Tag::ModelTiepointTag);
+    let matrix = doubles(d, Tag::ModelTransformationTag);
+    let (mut west, mut north, dx, dy) = match (scale, tie, matrix) {
+        (Some(scale), Some(tie), _) => {
+            if scale.len() < 2 || tie.len() < 6 || tie.iter().take(6).any(|v| !v.is_finite()) {
+                return Err(format!("bad pixel scale {scale:?} or tie point {tie:?}"));
+            }
+            // Tie point (i, j) ↦ (x, y).
+            (tie[3] - tie[0] * scale[0], tie[4] + tie[1] * scale[1], scale[0], scale[1])
+        }
+        (_, _, Some(m)) if m.len() >= 8 => {
+            if m[1] != 0.0 || m[4] != 0.0 {
+                return Err(format!("rotated or sheared ModelTransformation {:?} (north-up only)", &m[..8]));
+            }
+            (m[3], m[7], m[0], -m[5])
+        }
+        _ => return Err("no ModelPixelScale / ModelTiepoint tags: not georeferenced".into()),
+    };
+    if !(dx > 0.0 && dy > 0.0 && dx.is_finite() && dy.is_finite() && west.is_finite() && north.is_finite()) {
+        return Err(format!("bad pixel size {dx} × {dy} or origin ({west}, {north})"));
+    }
+    let keys =
+        d.find_tag(Tag::GeoKeyDirectoryTag).ok().flatten().and_then(|v| v.into_u16_vec().ok()).unwrap_or_default();
+    let key =
+        |id: u16| keys.get(4..).unwrap_or_default().chunks_exact(4).find(|k| k[0] == id && k[1] == 0).map(|k| k[3]);
+    let crs = key(PROJECTED_CS_TYPE)
+        .or_else(|| key(GEOGRAPHIC_TYPE))
+        .filter(|c| *c != 0 && *c != 32767)
+        .map(|c| Epsg(c as u32));
+    // PixelIsPoint (2) places the tie point on a pixel centre, PixelIsArea (1, default) on its corner.
+    if key(RASTER_TYPE) == Some(2) {
+        west -= dx / 2.0;
+        north += dy / 2.0;
+    }
+    Ok(Georef { west, north, dx, dy, crs })
+}
+
+/// A GeoKey directory naming `crs` (version 1.1.0, then key, location 0,
+/// count 1, value), PixelIsArea.
+pub(crate) fn geokey_directory(crs: Option<Epsg>) -> Vec<u16> {
+    const MODEL_TYPE: u16 = 1024;
+    let mut keys: Vec<u16> = vec![1, 1, 0, 0];
+    let mut key = |id: u16, v: u16| keys.extend_from_slice(&[id, 0, 1, v]);
+    match crs {
+        Some(crs) if crs.is_geographic() => {
+            key(MODEL_TYPE, 2);
+            key(RASTER_TYPE, 1);
+            key(GEOGRAPHIC_TYPE, u16::try_from(crs.0).unwrap_or(32767));
+        }
+        Some(crs) => {
+            key(MODEL_TYPE, 1);
+            key(RASTER_TYPE, 1);
+            key(PROJECTED_CS_TYPE, u16::try_from(crs.0).unwrap_or(32767));
+        }
+        None => key(RASTER_TYPE, 1),
+    }
+    keys[3] = (keys.len() / 4 - 1) as u16;
+    keys
 }
 
 /// NODATA value [`write`] stores for NaN cells.
@@ -155,24 +215,7 @@ pub fn write(path: &Path, grid: &DemGrid) -> Result<(), FormatError> {
     for (tag, v) in tags {
         dir.write_tag(tag, v).map_err(|e| fail(e.to_string()))?;
     }
-    // GeoKey directory: version 1.1.0, then (key, location 0, count 1, value).
-    let mut keys: Vec<u16> = vec![1, 1, 0, 0];
-    let mut key = |id: u16, v: u16| keys.extend_from_slice(&[id, 0, 1, v]);
-    const MODEL_TYPE: u16 = 1024;
-    match grid.crs {
-        Some(crs) if crs.is_geographic() => {
-            key(MODEL_TYPE, 2);
-            key(RASTER_TYPE, 1);
-            key(GEOGRAPHIC_TYPE, u16::try_from(crs.0).unwrap_or(32767));
-        }
-        Some(crs) => {
-            key(MODEL_TYPE, 1);
-            key(RASTER_TYPE, 1);
-            key(PROJECTED_CS_TYPE, u16::try_from(crs.0).unwrap_or(32767));
-        }
-        None => key(RASTER_TYPE, 1),
-    }
-    keys[3] = (keys.len() / 4 - 1) as u16;
+    let keys = geokey_directory(grid.crs);
     dir.write_tag(Tag::GeoKeyDirectoryTag, &keys[..]).map_err(|e| fail(e.to_string()))?;
     dir.write_tag(Tag::GdalNodata, &*format!("{WRITE_NODATA}")).map_err(|e| fail(e.to_string()))?;
     image.write_data(&data).map_err(|e| fail(e.to_string()))

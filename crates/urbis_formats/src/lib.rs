@@ -29,6 +29,9 @@
 //! - [`osgb`]: OpenSceneGraph binary scenes (oblique-photography tiles:
 //!   PagedLOD trees, geometry, materials, embedded textures) and their
 //!   `metadata.xml`.
+//! - [`imagery`]: orthophotos and base maps as georeferenced RGBA windows:
+//!   GeoTIFF / COG (with a tiled writer), XYZ / TMS pyramids, MBTiles
+//!   (feature `mbtiles`).
 //! - [`triangulate`]: planar 3D polygons with holes → triangles (earcut).
 
 pub mod ascii_grid;

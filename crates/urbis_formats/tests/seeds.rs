@@ -29,6 +29,19 @@ fn every_seed_parses() {
                         .map(|g| g.features.iter().map(|f| f.polygons.len()).sum())
                         .map_err(|e| e.to_string())
                 }
+                "imagery_geotiff" => {
+                    use urbis_formats::imagery::ImagerySource;
+                    urbis_formats::imagery::geotiff::GeoTiffImagery::from_reader(std::io::Cursor::new(bytes), &p)
+                        .and_then(|g| {
+                            let mut failures = Vec::new();
+                            let w = g.window(g.extent(), 64, &mut failures)?;
+                            Ok(if failures.is_empty() { g.levels().len() * w.rgba.len() } else { 0 })
+                        })
+                        .map_err(|e| e.to_string())
+                }
+                "imagery_xyz" => image::load_from_memory(&bytes)
+                    .map(|i| usize::from(i.width() == 256 && i.height() == 256))
+                    .map_err(|e| e.to_string()),
                 // The osgb target also reads its input as a metadata.xml.
                 "osgb" if p.extension().is_some_and(|e| e == "xml") => {
                     urbis_formats::osgb::read_metadata_xml(&String::from_utf8_lossy(&bytes), &name)

@@ -12,6 +12,7 @@
 //! - [`GeometryHandle`]: a mesh in the [`MeshStore`] with its [`Lod`];
 //! - [`Bounds`]: an axis-aligned box in ENU metres;
 //! - [`FeatureStyle`]: colour override, visibility, highlight and live extrusion;
+//! - [`imagery`]: orthophotos and base maps draped on the terrain ([`drape`]);
 //! - sensors ([`Sensor`], [`Observes`], [`LatestReading`], [`History`]): live
 //!   devices as entities bound to the features they observe.
 //!
@@ -31,6 +32,7 @@ pub mod city;
 pub mod class;
 pub mod classify;
 pub mod components;
+pub mod imagery;
 pub mod load;
 pub mod mesh;
 pub mod monomerize;
@@ -46,6 +48,10 @@ pub use class::{ClassFilter, Family, UnknownFamily};
 pub use components::{
     Bounds, FeatureId, FeatureStyle, Footprint, GeometryHandle, HiddenChunks, InstanceTransform, Lod, PartOf, Parts,
     Placement, SemanticClass, TileChunk,
+};
+pub use imagery::{
+    DrapeError, DrapeOptions, DrapeReport, Draped, DrapedGround, ImageryLayer, LayerOutcome, LayerReport, drape,
+    drape_with,
 };
 pub use load::{
     FeaturePreparer, FootprintOptions, LoadError, LoadOptions, LoadReport, Place, PlaceParseError, StreamFrame,

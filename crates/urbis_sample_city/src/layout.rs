@@ -6,6 +6,11 @@ use rand::{Rng, RngExt};
 
 use crate::terrain::River;
 
+/// Distance between street lines, metres.
+pub const STREET_SPACING: f64 = 125.0;
+/// Every this many lines is an avenue (arterial).
+pub const ARTERIAL_EVERY: usize = 4;
+
 /// One street line of the grid.
 #[derive(Debug, Clone)]
 pub struct Street {

@@ -16,6 +16,9 @@
 //! to disk or served file by file, for streaming tests and benchmarks.
 //! [`photo_mesh`] makes a synthetic oblique-photography photo mesh of the
 //! district (OSGB pyramids + `metadata.xml`, with per-triangle truth).
+//! [`ortho`] draws its orthophoto (`ortho.tif`, a tiled GeoTIFF with
+//! overviews, and an XYZ pyramid `ortho_xyz/`), made on first use by
+//! [`ensure_ortho`].
 //!
 //! ```text
 //! seed ─► terrain (noise, river) ─► DEM
@@ -27,12 +30,14 @@ mod buildings;
 mod layout;
 mod massing;
 mod nature;
+pub mod ortho;
 pub mod photo_mesh;
 mod streets;
 mod terrain;
 pub mod tiles;
 mod writer;
 
+pub use ortho::{ORTHO_FILE, ORTHO_XYZ_DIR, ORTHO_ZOOMS, OrthoFiles, ensure_ortho, orthophoto, write_ortho};
 pub use photo_mesh::{PhotoMesh, PhotoMeshConfig, PhotoTile, photo_mesh, write_photo_mesh};
 pub use tiles::SampleTiles;
 
@@ -63,6 +68,8 @@ pub enum SampleCityError {
     Crs(#[from] urbis_geo::GeoError),
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Imagery(#[from] urbis_formats::imagery::ImageryError),
 }
 
 /// What to generate.
@@ -172,7 +179,7 @@ pub fn generate(cfg: &SampleCityConfig) -> Result<SampleCity, SampleCityError> {
 
     let mut w = CityJsonWriter::new(DVec3::new(origin.x, origin.y, 0.0));
     let mut stats = SampleCityStats::default();
-    let streets = layout::streets(cfg.size, 125.0, 4);
+    let streets = layout::streets(cfg.size, layout::STREET_SPACING, layout::ARTERIAL_EVERY);
     let blocks = layout::blocks(&streets, cfg.size, &river, hill, pond, &mut rng);
 
     // Buildings.

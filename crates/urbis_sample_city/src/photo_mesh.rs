@@ -113,7 +113,7 @@ pub struct PhotoMesh {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
+pub(crate) enum Class {
     Building,
     Road,
     Bridge,
@@ -123,30 +123,33 @@ enum Class {
     Other,
 }
 
-struct Feature {
+pub(crate) struct Feature {
     /// The building's id for buildings and their parts.
-    id: String,
-    class: Class,
+    pub(crate) id: String,
+    pub(crate) class: Class,
 }
 
-/// Height and topmost feature on the raster points of an area.
-struct Raster {
-    min: DVec2,
-    n: usize,
-    z: Vec<f64>,
-    ground: Vec<f64>,
-    owner: Vec<u32>,
+/// Height and topmost feature on the raster points of an area: point (i, j)
+/// is `min + (i, j) · spacing`, stored at `j · n + i` (rows from the south).
+pub(crate) struct Raster {
+    pub(crate) min: DVec2,
+    pub(crate) spacing: f64,
+    pub(crate) n: usize,
+    pub(crate) z: Vec<f64>,
+    pub(crate) ground: Vec<f64>,
+    pub(crate) owner: Vec<u32>,
 }
 
-const NONE: u32 = u32::MAX;
+/// No feature on a raster point.
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// A feature's index and one of its polygons (outer ring, then holes).
-type Polygon = (u32, Vec<Vec<DVec3>>);
+pub(crate) type Polygon = (u32, Vec<Vec<DVec3>>);
 
 impl Raster {
     fn index(&self, p: DVec2) -> usize {
-        let i = (((p.x - self.min.x) / RASTER).round().max(0.0) as usize).min(self.n - 1);
-        let j = (((p.y - self.min.y) / RASTER).round().max(0.0) as usize).min(self.n - 1);
+        let i = (((p.x - self.min.x) / self.spacing).round().max(0.0) as usize).min(self.n - 1);
+        let j = (((p.y - self.min.y) / self.spacing).round().max(0.0) as usize).min(self.n - 1);
         j * self.n + i
     }
 }
@@ -161,7 +164,7 @@ pub fn photo_mesh(city: &SampleCity, cfg: &PhotoMeshConfig) -> PhotoMesh {
     let min = d0 + DVec2::new(f64::from(x0), f64::from(y0)) * cfg.tile_size;
     let max = d0 + DVec2::new(f64::from(x1), f64::from(y1)) * cfg.tile_size;
     let (features, polygons) = features(&city.cityjson);
-    let raster = rasterize(&city.dem, &polygons, min, max);
+    let raster = rasterize(&city.dem, &polygons, min, max, RASTER);
     let origin = DVec3::new(d0.x, d0.y, 0.0);
     let mut tiles = Vec::new();
     for ty in y0..y1 {
@@ -286,7 +289,7 @@ fn tile(
 }
 
 /// A deterministic value in [-1, 1] for a raster point.
-fn hash_unit(seed: u64, x: i64, y: i64) -> f64 {
+pub(crate) fn hash_unit(seed: u64, x: i64, y: i64) -> f64 {
     let mut h = seed ^ (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (y as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     h ^= h >> 33;
     h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
@@ -304,28 +307,7 @@ fn texture(raster: &Raster, features: &[Feature], cfg: &PhotoMeshConfig, min: DV
             min + DVec2::new((f64::from(c) + 0.5) / f64::from(px), 1.0 - (f64::from(r) + 0.5) / f64::from(px)) * size;
         let k = raster.index(p);
         let grain = hash_unit(cfg.seed ^ 0x5EED, (p.x * 4.0).floor() as i64, (p.y * 4.0).floor() as i64);
-        let f = raster.owner[k];
-        let base: [f64; 3] = if f == NONE {
-            // Grass and fields: patches of green from a coarse hash.
-            let patch = hash_unit(cfg.seed, (p.x / 40.0).floor() as i64, (p.y / 40.0).floor() as i64);
-            [90.0 + 25.0 * patch, 130.0 + 20.0 * patch, 60.0]
-        } else {
-            let feat = &features[f as usize];
-            match feat.class {
-                Class::Building => {
-                    let h = feat.id.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-                    // Greys to terracotta, always redder than green (unlike grass).
-                    let g = 115.0 + 60.0 * hash_unit(h, 1, 2);
-                    [g + 25.0 + 15.0 * hash_unit(h, 3, 4), g, g - 5.0 + 20.0 * hash_unit(h, 5, 6)]
-                }
-                Class::Road => [120.0, 120.0, 118.0],
-                Class::Bridge => [140.0, 132.0, 120.0],
-                Class::Water => [50.0, 90.0, 150.0],
-                Class::Green => [80.0, 140.0, 70.0],
-                Class::Tree => [35.0, 80.0, 35.0],
-                Class::Other => [160.0, 160.0, 150.0],
-            }
-        };
+        let base = surface_colour(features, raster.owner[k], p, cfg.seed);
         let px = |v: f64| (v + 12.0 * grain).clamp(0.0, 255.0) as u8;
         image::Rgb([px(base[0]), px(base[1]), px(base[2])])
     });
@@ -334,9 +316,35 @@ fn texture(raster: &Raster, features: &[Feature], cfg: &PhotoMeshConfig, min: DV
     out.into_inner()
 }
 
+/// The colour of what is seen from above at `p` (before grain): the owning
+/// feature's class colour (roofs by building, greys to terracotta), or
+/// patches of grass and fields where no feature is.
+pub(crate) fn surface_colour(features: &[Feature], owner: u32, p: DVec2, seed: u64) -> [f64; 3] {
+    if owner == NONE {
+        // Grass and fields: patches of green from a coarse hash.
+        let patch = hash_unit(seed, (p.x / 40.0).floor() as i64, (p.y / 40.0).floor() as i64);
+        return [90.0 + 25.0 * patch, 130.0 + 20.0 * patch, 60.0];
+    }
+    let feat = &features[owner as usize];
+    match feat.class {
+        Class::Building => {
+            let h = feat.id.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+            // Greys to terracotta, always redder than green (unlike grass).
+            let g = 115.0 + 60.0 * hash_unit(h, 1, 2);
+            [g + 25.0 + 15.0 * hash_unit(h, 3, 4), g, g - 5.0 + 20.0 * hash_unit(h, 5, 6)]
+        }
+        Class::Road => [120.0, 120.0, 118.0],
+        Class::Bridge => [140.0, 132.0, 120.0],
+        Class::Water => [50.0, 90.0, 150.0],
+        Class::Green => [80.0, 140.0, 70.0],
+        Class::Tree => [35.0, 80.0, 35.0],
+        Class::Other => [160.0, 160.0, 150.0],
+    }
+}
+
 /// The features of the CityJSON and their non-vertical polygons (rings of
 /// projected points), each with its feature index.
-fn features(doc: &Value) -> (Vec<Feature>, Vec<Polygon>) {
+pub(crate) fn features(doc: &Value) -> (Vec<Feature>, Vec<Polygon>) {
     let tr = &doc["transform"];
     let s = |i| tr["scale"][i].as_f64().unwrap_or(1.0);
     let t = |i| tr["translate"][i].as_f64().unwrap_or(0.0);
@@ -443,12 +451,15 @@ fn surfaces(b: &Value, f: &mut dyn FnMut(Vec<Vec<usize>>)) {
     }
 }
 
-fn rasterize(dem: &DemGrid, polys: &[Polygon], min: DVec2, max: DVec2) -> Raster {
-    let n = ((max - min).max_element() / RASTER).round() as usize + 1;
+/// The topmost non-vertical polygon over each point `min + (i, j) · spacing`
+/// of the square from `min` to `max` (features at ground level still own a
+/// point slightly under the DEM), and the ground there.
+pub(crate) fn rasterize(dem: &DemGrid, polys: &[Polygon], min: DVec2, max: DVec2, spacing: f64) -> Raster {
+    let n = ((max - min).max_element() / spacing).round() as usize + 1;
     let mut ground = Vec::with_capacity(n * n);
     for j in 0..n {
         for i in 0..n {
-            let p = min + DVec2::new(i as f64, j as f64) * RASTER;
+            let p = min + DVec2::new(i as f64, j as f64) * spacing;
             ground.push(dem.sample(p.x, p.y).unwrap_or(0.0));
         }
     }
@@ -469,16 +480,16 @@ fn rasterize(dem: &DemGrid, polys: &[Polygon], min: DVec2, max: DVec2) -> Raster
             outer.iter().fold((DVec2::splat(f64::INFINITY), DVec2::splat(f64::NEG_INFINITY)), |(l, h), p| {
                 (l.min(p.truncate()), h.max(p.truncate()))
             });
-        let i0 = ((lo.x - min.x) / RASTER).ceil().max(0.0) as usize;
-        let j0 = ((lo.y - min.y) / RASTER).ceil().max(0.0) as usize;
-        let i1 = (((hi.x - min.x) / RASTER).floor().min(n as f64 - 1.0)).max(-1.0);
-        let j1 = (((hi.y - min.y) / RASTER).floor().min(n as f64 - 1.0)).max(-1.0);
+        let i0 = ((lo.x - min.x) / spacing).ceil().max(0.0) as usize;
+        let j0 = ((lo.y - min.y) / spacing).ceil().max(0.0) as usize;
+        let i1 = (((hi.x - min.x) / spacing).floor().min(n as f64 - 1.0)).max(-1.0);
+        let j1 = (((hi.y - min.y) / spacing).floor().min(n as f64 - 1.0)).max(-1.0);
         if i1 < 0.0 || j1 < 0.0 {
             continue;
         }
         for j in j0..=j1 as usize {
             for i in i0..=i1 as usize {
-                let p = min + DVec2::new(i as f64, j as f64) * RASTER;
+                let p = min + DVec2::new(i as f64, j as f64) * spacing;
                 if !rings.iter().fold(false, |inside, r| inside ^ in_ring(r, p)) {
                     continue;
                 }
@@ -494,7 +505,7 @@ fn rasterize(dem: &DemGrid, polys: &[Polygon], min: DVec2, max: DVec2) -> Raster
         }
     }
     let z = top.iter().zip(&ground).map(|(t, g)| t.max(*g)).collect();
-    Raster { min, n, z, ground, owner }
+    Raster { min, spacing, n, z, ground, owner }
 }
 
 /// Even-odd test of `p` against one ring (xy).

@@ -91,6 +91,8 @@ fn http_error(url: &str, why: impl std::fmt::Display) -> FormatError {
 enum Attempt {
     Retry(FormatError),
     Fatal(FormatError),
+    /// 404 or 410: there is nothing there (not retried).
+    Missing(FormatError),
 }
 
 impl Fetcher {
@@ -107,8 +109,28 @@ impl Fetcher {
     /// The bytes at a location. `cancel` is checked between attempts and
     /// while a body streams in; a cancelled read returns an error.
     pub fn read(&self, loc: &Path, cancel: Option<&AtomicBool>) -> Result<Vec<u8>, FormatError> {
+        match self.read_or_missing(loc, cancel) {
+            Ok(bytes) => Ok(bytes),
+            Err(Attempt::Missing(e) | Attempt::Fatal(e) | Attempt::Retry(e)) => Err(e),
+        }
+    }
+
+    /// Like [`Self::read`], but a location that does not exist (HTTP 404 or
+    /// 410, a missing file) is `Ok(None)` rather than an error.
+    pub fn read_optional(&self, loc: &Path, cancel: Option<&AtomicBool>) -> Result<Option<Vec<u8>>, FormatError> {
+        match self.read_or_missing(loc, cancel) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(Attempt::Missing(_)) => Ok(None),
+            Err(Attempt::Fatal(e) | Attempt::Retry(e)) => Err(e),
+        }
+    }
+
+    fn read_or_missing(&self, loc: &Path, cancel: Option<&AtomicBool>) -> Result<Vec<u8>, Attempt> {
         if !is_url(loc) {
-            return urbis_formats::read_file(loc);
+            return urbis_formats::read_file(loc).map_err(|e| match &e {
+                FormatError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Attempt::Missing(e),
+                _ => Attempt::Fatal(e),
+            });
         }
         let url = url_of(loc);
         if let Some(c) = &self.cache
@@ -118,13 +140,13 @@ impl Fetcher {
         }
         let _slot = HostGate::global()
             .acquire(&host_of(loc), self.http.per_host, cancel)
-            .ok_or_else(|| http_error(&url, "cancelled"))?;
+            .ok_or_else(|| Attempt::Fatal(http_error(&url, "cancelled")))?;
         let mut last = http_error(&url, "no attempt made");
         for attempt in 0..self.http.attempts.max(1) {
             if attempt > 0 {
                 let wait = self.http.backoff * (1 << (attempt - 1).min(8));
                 if sleep_unless_cancelled(wait, cancel) {
-                    return Err(http_error(&url, "cancelled"));
+                    return Err(Attempt::Fatal(http_error(&url, "cancelled")));
                 }
             }
             match self.attempt(&url, cancel) {
@@ -134,14 +156,14 @@ impl Fetcher {
                     }
                     return Ok(bytes);
                 }
-                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(e @ (Attempt::Fatal(_) | Attempt::Missing(_))) => return Err(e),
                 Err(Attempt::Retry(e)) => {
                     tracing::debug!("{e}; attempt {} of {}", attempt + 1, self.http.attempts);
                     last = e;
                 }
             }
         }
-        Err(last)
+        Err(Attempt::Retry(last))
     }
 
     fn attempt(&self, url: &str, cancel: Option<&AtomicBool>) -> Result<Vec<u8>, Attempt> {
@@ -149,6 +171,9 @@ impl Fetcher {
         let status = resp.status().as_u16();
         if status >= 500 || status == 429 || status == 408 {
             return Err(Attempt::Retry(http_error(url, format!("HTTP {status}"))));
+        }
+        if status == 404 || status == 410 {
+            return Err(Attempt::Missing(http_error(url, format!("HTTP {status}"))));
         }
         if status >= 400 {
             return Err(Attempt::Fatal(http_error(url, format!("HTTP {status}"))));

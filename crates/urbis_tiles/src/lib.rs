@@ -18,8 +18,12 @@
 //! its per-feature meshes there) on loader threads, kept under a hard
 //! memory budget; the caller attaches prepared tiles within its own
 //! per-frame budget.
+//!
+//! Imagery ([`imagery_http`]): XYZ tiles of `urbis_formats::imagery` over
+//! the same HTTP fetcher (404 → a hole, other failures → a reported tile).
 
 pub mod fetch;
+pub mod imagery_http;
 pub mod implicit;
 pub mod load;
 pub mod loader;
@@ -30,6 +34,7 @@ pub mod tree;
 pub mod volume;
 
 pub use fetch::{DiskCache, Fetcher, HttpOptions, is_url};
+pub use imagery_http::HttpTileFetcher;
 pub use load::{LoadedTile, TileFailure, load_selection};
 pub use loader::{Prepare, Prepared};
 pub use select::{Selection, View, select};

@@ -9,6 +9,21 @@
 //!
 //! No ECS, no GPU: draping onto terrain and ground happens in the model
 //! (`urbis_model::imagery`), which samples windows through PROJ.
+//!
+//! - [`geotiff`]: RGB(A) GeoTIFFs and COGs (tiles or strips, overviews,
+//!   reads only the tiles a window needs) and a tiled writer with overviews.
+//! - [`xyz`]: XYZ / TMS pyramids behind a template and a [`xyz::TileFetcher`]
+//!   (files here; HTTP in `urbis_tiles`), tile math, a pyramid writer.
+//! - `mbtiles` (feature `mbtiles`): MBTiles 1.3 through SQLite.
+//! - `resample`: level choice, crops and box resampling the sources share.
+
+pub mod geotiff;
+#[cfg(feature = "mbtiles")]
+pub mod mbtiles;
+mod resample;
+pub mod xyz;
+
+pub use resample::{MAX_WINDOW_SIDE, MAX_WINDOW_TILES};
 
 use std::path::PathBuf;
 

@@ -72,7 +72,11 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
         "geojson" => return Ok(Some(InputKind::GeoJson)),
         "shp" => return Ok(Some(InputKind::Shapefile)),
         "asc" => return Ok(Some(InputKind::AsciiGrid)),
-        "tif" | "tiff" => return Ok(Some(InputKind::GeoTiff)),
+        // An RGB(A) orthophoto is imagery, not a DEM: no city input (`--imagery` drapes it).
+        "tif" | "tiff" => {
+            let h = head(path, 64 * 1024)?;
+            return Ok((!urbis_formats::geotiff::is_imagery(&h)).then_some(InputKind::GeoTiff));
+        }
         "glb" | "gltf" => return Ok(Some(InputKind::Gltf)),
         "b3dm" | "i3dm" | "pnts" | "cmpt" => return Ok(Some(InputKind::Tile)),
         "osgb" => return Ok(Some(InputKind::Osgb)),
@@ -80,7 +84,7 @@ pub fn detect(path: &Path) -> Result<Option<InputKind>, FormatError> {
     }
     let h = head(path, 64 * 1024)?;
     if urbis_formats::geotiff::is_tiff(&h) {
-        return Ok(Some(InputKind::GeoTiff));
+        return Ok((!urbis_formats::geotiff::is_imagery(&h)).then_some(InputKind::GeoTiff));
     }
     if urbis_formats::ifc::is_step(&h) {
         return Ok(Some(InputKind::Ifc));

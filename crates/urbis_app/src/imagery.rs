@@ -1,0 +1,62 @@
+//! `--imagery SPEC`: orthophotos and base maps draped on the terrain (or a
+//! ground under the city) when a scene loads.
+//!
+//! ```text
+//! SPEC ─► GeoTIFF | XYZ (files or HTTP) | MBTiles | the sample orthophoto ─► ImageryLayer
+//!      ─► urbis_model::imagery::drape ─► a texture on the terrain; failures listed, holes left
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use urbis_formats::imagery::ImagerySource;
+use urbis_formats::imagery::geotiff::GeoTiffImagery;
+use urbis_formats::imagery::mbtiles::MbTiles;
+use urbis_formats::imagery::xyz::{XyzOptions, XyzSource};
+use urbis_model::CityModel;
+use urbis_model::imagery::ImageryLayer;
+
+use crate::Inputs;
+
+/// The source a SPEC names.
+pub fn source(spec: &str) -> Result<Arc<dyn ImagerySource>> {
+    if spec == "sample" {
+        let cfg = urbis_sample_city::SampleCityConfig::default();
+        let dir = urbis_sample_city::ensure(&urbis_sample_city::default_dir(), &cfg).context("the sample city")?;
+        let tif = urbis_sample_city::ensure_ortho(&dir, &cfg).context("the sample city's orthophoto")?;
+        return Ok(Arc::new(GeoTiffImagery::open(&tif)?));
+    }
+    if let Some(template) = spec.strip_prefix("xyz:") {
+        let opts = XyzOptions::default();
+        return Ok(if template.starts_with("http://") || template.starts_with("https://") {
+            let fetcher = Arc::new(urbis_tiles::HttpTileFetcher::default());
+            Arc::new(XyzSource::new(template, fetcher, opts)?)
+        } else {
+            Arc::new(XyzSource::files(template, opts)?)
+        });
+    }
+    let path = PathBuf::from(spec);
+    let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "mbtiles" => Ok(Arc::new(MbTiles::open(&path)?)),
+        "tif" | "tiff" => Ok(Arc::new(GeoTiffImagery::open(&path)?)),
+        _ => anyhow::bail!("--imagery {spec}: not a GeoTIFF, .mbtiles, xyz:TEMPLATE or `sample`"),
+    }
+}
+
+/// Drapes the inputs' imagery layers on the model (nothing without `--imagery`).
+pub fn drape(inputs: &Inputs, model: &mut CityModel) -> Result<()> {
+    if inputs.imagery.is_empty() {
+        return Ok(());
+    }
+    let layers = inputs.imagery.iter().map(|s| source(s).map(ImageryLayer::new)).collect::<Result<Vec<_>>>()?;
+    let report = urbis_model::imagery::drape(model, &layers, inputs.imagery_texel)?;
+    for l in &report.layers {
+        for f in &l.failures {
+            eprintln!("warning: imagery {}: {f}", l.name);
+        }
+    }
+    tracing::info!("imagery draped: {} layers", report.layers.len());
+    Ok(())
+}
