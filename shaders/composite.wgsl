@@ -1,5 +1,6 @@
 // Composite: sky where nothing was drawn (or a section left nothing), under see-through
-// surfaces, feature outlines, the selection outline, tone mapping and (if the target is
+// surfaces, feature outlines, the selection outline, tone mapping, anti-aliasing if asked
+// (FXAA over the tone-mapped colour: the `fs_antialias` entry point) and (if the target is
 // not sRGB) encoding.
 
 struct Frame {
@@ -78,9 +79,9 @@ fn linear_to_srgb(c: vec3<f32>) -> vec3<f32> {
     return select(hi, lo, c <= vec3<f32>(0.0031308));
 }
 
-@fragment
-fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    let p = vec2<i32>(pos.xy);
+// Pixel `p` before the selection outline: what was drawn, or the sky behind
+// it, darkened where the feature changes.
+fn surface(p: vec2<i32>) -> vec3<f32> {
     let depth = textureLoad(depth_tex, p, 0);
     // Premultiplied colour and coverage: alpha 1 where an opaque surface was
     // drawn; otherwise that of the see-through surfaces blended over nothing
@@ -91,6 +92,7 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
         color = drawn.rgb;
     } else {
         // The sky (or ground plain) behind whatever see-through surfaces cover it.
+        let pos = vec2<f32>(p) + 0.5;
         let ndc = vec2<f32>(pos.x * frame.viewport.z * 2.0 - 1.0, 1.0 - pos.y * frame.viewport.w * 2.0);
         let q = frame.inv_view_proj * vec4<f32>(ndc, 1.0, 1.0);
         color = drawn.rgb + sky(normalize(q.xyz / q.w)) * (1.0 - drawn.a);
@@ -106,10 +108,14 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     if edge && id != 0u {
         color = color * 0.72;
     }
+    return color;
+}
 
-    // Selection outline, two pixels wide, around the selected feature.
-    if !selected(id) {
-        var near_selected = false;
+// Whether the selection outline, two pixels wide around the selected
+// feature, covers pixel `p`.
+fn selection_outline(p: vec2<i32>) -> bool {
+    var near_selected = false;
+    if !selected(load_id(p)) {
         for (var dy = -2; dy <= 2; dy = dy + 1) {
             for (var dx = -2; dx <= 2; dx = dx + 1) {
                 if selected(load_id(p + vec2<i32>(dx, dy))) {
@@ -117,14 +123,183 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
                 }
             }
         }
-        if near_selected {
-            color = vec3<f32>(4.0, 1.2, 0.1);
+    }
+    return near_selected;
+}
+
+// The final colour (tone-mapped, linear, before any sRGB encoding).
+fn finish(surface: vec3<f32>, outlined: bool) -> vec3<f32> {
+    var color = surface;
+    if outlined {
+        color = vec3<f32>(4.0, 1.2, 0.1);
+    }
+    return aces(color * 0.9);
+}
+
+// The final colour of pixel `p`.
+fn shade(p: vec2<i32>) -> vec3<f32> {
+    return finish(surface(p), selection_outline(p));
+}
+
+// FXAA (after Lottes' FXAA 3.11, quality flavour) over the final colours:
+// each neighbour looked at is shaded in full (the 3 × 3 around the pixel
+// sharing one look at the selection), so outlines, the selection outline
+// and the sky's silhouette are smoothed like the geometry.
+
+// Local contrast below max(FXAA_EDGE_MIN, FXAA_EDGE * brightest) is left alone.
+const FXAA_EDGE_MIN: f32 = 0.0312;
+const FXAA_EDGE: f32 = 0.125;
+// Weight of the sub-pixel blend (aliasing of features thinner than a pixel).
+const FXAA_SUBPIX: f32 = 0.75;
+
+fn luma(c: vec3<f32>) -> f32 {
+    // Roughly perceptual (gamma 2), as FXAA's thresholds expect.
+    return sqrt(dot(c, vec3<f32>(0.299, 0.587, 0.114)));
+}
+
+// `shade` of a pixel, clamped into the frame.
+fn shade_in(p: vec2<i32>) -> vec3<f32> {
+    let size = vec2<i32>(textureDimensions(color_tex));
+    return shade(clamp(p, vec2<i32>(0), size - 1));
+}
+
+// The luma on the line between pixel `q` and its neighbour `q + across`.
+fn edge_luma(q: vec2<i32>, across: vec2<i32>) -> f32 {
+    return 0.5 * (luma(shade_in(q)) + luma(shade_in(q + across)));
+}
+
+// The selection outline over the 3 × 3 pixels around `p`, row by row, from
+// one look at the 7 × 7 (rather than 5 × 5 for each): ORs over five columns,
+// then over five rows.
+fn selection_outline_3x3(p: vec2<i32>) -> array<bool, 9> {
+    var sel: array<bool, 49>;
+    for (var k = 0; k < 49; k = k + 1) {
+        sel[k] = selected(load_id(p + vec2<i32>(k % 7 - 3, k / 7 - 3)));
+    }
+    var rows: array<bool, 21>;
+    for (var k = 0; k < 21; k = k + 1) {
+        let at = k / 3 * 7 + k % 3;
+        rows[k] = sel[at] | sel[at + 1] | sel[at + 2] | sel[at + 3] | sel[at + 4];
+    }
+    var out: array<bool, 9>;
+    for (var k = 0; k < 9; k = k + 1) {
+        let at = k / 3 * 3 + k % 3;
+        let near = rows[at] | rows[at + 3] | rows[at + 6] | rows[at + 9] | rows[at + 12];
+        out[k] = near && !sel[(k / 3 + 2) * 7 + k % 3 + 2];
+    }
+    return out;
+}
+
+// The index of offset `d` in a 3 × 3 neighbourhood.
+fn at3(d: vec2<i32>) -> i32 {
+    return d.x + 1 + 3 * (d.y + 1);
+}
+
+// The final colour of the neighbour `p + d` (clamped into the frame), given its selection outline.
+fn neighbour(p: vec2<i32>, d: vec2<i32>, outlined: bool) -> vec3<f32> {
+    let size = vec2<i32>(textureDimensions(color_tex));
+    return finish(surface(clamp(p + d, vec2<i32>(0), size - 1)), outlined);
+}
+
+// The final colour of pixel `p`, anti-aliased.
+fn fxaa(p: vec2<i32>) -> vec3<f32> {
+    // The 3 × 3 neighbourhood, indexed (dx + 1) + 3 (dy + 1).
+    let outline = selection_outline_3x3(p);
+    let m = finish(surface(p), outline[4]);
+    let cn = neighbour(p, vec2<i32>(0, -1), outline[1]);
+    let cs = neighbour(p, vec2<i32>(0, 1), outline[7]);
+    let cw = neighbour(p, vec2<i32>(-1, 0), outline[3]);
+    let ce = neighbour(p, vec2<i32>(1, 0), outline[5]);
+    let lm = luma(m);
+    let ln = luma(cn);
+    let ls = luma(cs);
+    let lw = luma(cw);
+    let le = luma(ce);
+    let hi = max(max(max(ln, ls), max(lw, le)), lm);
+    let range = hi - min(min(min(ln, ls), min(lw, le)), lm);
+    if range < max(FXAA_EDGE_MIN, hi * FXAA_EDGE) {
+        return m;
+    }
+    let lnw = luma(neighbour(p, vec2<i32>(-1, -1), outline[0]));
+    let lne = luma(neighbour(p, vec2<i32>(1, -1), outline[2]));
+    let lsw = luma(neighbour(p, vec2<i32>(-1, 1), outline[6]));
+    let lse = luma(neighbour(p, vec2<i32>(1, 1), outline[8]));
+
+    // Sub-pixel aliasing: how far the pixel stands out of its neighbourhood.
+    let average = (2.0 * (ln + ls + lw + le) + lnw + lne + lsw + lse) / 12.0;
+    let sub = clamp(abs(average - lm) / range, 0.0, 1.0);
+    let sub_smooth = (3.0 - 2.0 * sub) * sub * sub;
+    let sub_offset = sub_smooth * sub_smooth * FXAA_SUBPIX;
+
+    // Horizontal edge (luma changes up/down) or vertical.
+    let edge_h = abs(lnw + lsw - 2.0 * lw) + 2.0 * abs(ln + ls - 2.0 * lm) + abs(lne + lse - 2.0 * le);
+    let edge_v = abs(lnw + lne - 2.0 * ln) + 2.0 * abs(lw + le - 2.0 * lm) + abs(lsw + lse - 2.0 * ls);
+    let horizontal = edge_h >= edge_v;
+    let along = select(vec2<i32>(0, 1), vec2<i32>(1, 0), horizontal);
+    // Across the edge: towards the steeper of the two neighbours.
+    let l_neg = select(lw, ln, horizontal);
+    let l_pos = select(le, ls, horizontal);
+    let c_neg = select(cw, cn, horizontal);
+    let c_pos = select(ce, cs, horizontal);
+    let neg_steeper = abs(l_neg - lm) >= abs(l_pos - lm);
+    let across = select(vec2<i32>(along.y, along.x), -vec2<i32>(along.y, along.x), neg_steeper);
+    let l_across = select(l_pos, l_neg, neg_steeper);
+    let c_across = select(c_pos, c_neg, neg_steeper);
+    let gradient = 0.25 * abs(l_across - lm);
+    let l_line = 0.5 * (lm + l_across);
+
+    // Walk along the edge both ways until the luma on the line between
+    // this row and the one across leaves the edge's (or the search ends).
+    // The first step lies in the 3 × 3 neighbourhood.
+    var l3 = array<f32, 9>(lnw, ln, lne, lw, lm, le, lsw, ls, lse);
+    var end_neg = 0.5 * (l3[at3(-along)] + l3[at3(across - along)]) - l_line;
+    var end_pos = 0.5 * (l3[at3(along)] + l3[at3(along + across)]) - l_line;
+    var done_neg = abs(end_neg) >= gradient;
+    var done_pos = abs(end_pos) >= gradient;
+    var d_neg = 1;
+    var d_pos = 1;
+    // The further distances searched, each way. (On lavapipe a loop this
+    // long stays a loop, which stops once no pixel of a group searches on;
+    // measured, fewer steps there ran slower, unrolled.)
+    var steps = array<i32, 10>(2, 3, 4, 5, 6, 8, 10, 12, 16, 24);
+    for (var i = 0; i < 10 && !(done_neg && done_pos); i = i + 1) {
+        let s = steps[i];
+        if !done_neg {
+            end_neg = edge_luma(p - along * s, across) - l_line;
+            done_neg = abs(end_neg) >= gradient;
+            d_neg = s;
+        }
+        if !done_pos {
+            end_pos = edge_luma(p + along * s, across) - l_line;
+            done_pos = abs(end_pos) >= gradient;
+            d_pos = s;
         }
     }
+    // Blend across the edge by how near the pixel is to the end where the
+    // edge turns towards this pixel's side (a staircase step's coverage).
+    let near_neg = d_neg < d_pos;
+    let end = select(end_pos, end_neg, near_neg);
+    let good = (end < 0.0) != (lm - l_line < 0.0);
+    let edge_offset = select(0.0, 0.5 - f32(min(d_neg, d_pos)) / f32(d_neg + d_pos), good);
+    return mix(m, c_across, max(edge_offset, sub_offset));
+}
 
-    var out = aces(color * 0.9);
+fn encode(c: vec3<f32>) -> vec4<f32> {
+    var out = c;
     if frame.fog.y > 0.5 {
         out = linear_to_srgb(out);
     }
     return vec4<f32>(out, 1.0);
+}
+
+@fragment
+fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return encode(shade(vec2<i32>(pos.xy)));
+}
+
+// The same, anti-aliased (a pipeline of its own: a software rasteriser runs
+// both sides of a branch, so a flag would cost the plain frame the FXAA too).
+@fragment
+fn fs_antialias(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return encode(fxaa(vec2<i32>(pos.xy)));
 }

@@ -199,6 +199,9 @@ pub struct ScriptArgs {
     /// `OUT/{baseline,scenario}/flood/playback.bin`) as water over the city; the timeline scrubs it.
     #[arg(long)]
     pub flood: Option<PathBuf>,
+    /// Anti-aliasing (FXAA) from the start (the panel's checkbox turns it on and off).
+    #[arg(long)]
+    pub aa: bool,
     /// Flood playback speed: simulated seconds per second.
     #[arg(long, default_value_t = 60.0)]
     pub flood_speed: f64,
@@ -285,6 +288,7 @@ pub fn view(
         record: script_args.record_input.clone(),
         tour,
         record_tour: script_args.record_tour.clone(),
+        antialias: script_args.aa,
     };
     let summary = if script_args.offscreen {
         let ctx = GpuContext::headless()?;
@@ -397,10 +401,11 @@ pub fn render(
         o.panels.push(Panel { x: 10.0, y, title: Some("Scenario".into()), lines });
     }
     let pb = spinner("rendering");
-    let lighting = match frame.sun_time.as_deref() {
+    let mut lighting = match frame.sun_time.as_deref() {
         Some(t) => urbis_engine::sun_lighting(&engine.model, &camera, crate::live::parse_at(t)?),
         None => default_lighting(&engine.model, &camera),
     };
+    lighting.antialias = frame.aa;
     // Frames larger than a texture may be (8K screenshots) are rendered in tiles.
     let img = urbis_engine::render_image_tiled(
         &mut engine,

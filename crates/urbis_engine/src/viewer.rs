@@ -535,10 +535,11 @@ impl ViewerCore {
         }
         self.engine.update();
         let overlay = (!self.ui_hidden).then(|| self.overlay(&camera));
-        let lighting = match self.sun_ms {
+        let mut lighting = match self.sun_ms {
             Some(ms) => crate::view::sun_lighting(&self.engine.model, &camera, ms),
             None => default_lighting(&self.engine.model, &camera),
         };
+        lighting.antialias = self.options.antialias;
         let modes = self.hook.as_ref().and_then(|h| h.modes());
         match (self.hook.as_mut(), &modes) {
             (Some(hook), Some((_, shown))) if self.compare.layout != urbis_ui::CompareLayout::Off => {
@@ -601,6 +602,7 @@ impl ViewerCore {
                 Vec::new()
             },
             utc_offset_h: (pose.lon / 15.0).round() as i32,
+            antialias: self.options.antialias,
             impacts: match (self.hook.as_ref(), self.engine.selected()) {
                 (Some(h), Some(e)) => h.impacts(&self.engine.model, e),
                 _ => Vec::new(),
@@ -742,6 +744,7 @@ impl ViewerCore {
                 self.events.push(ViewerEvent::Scrub { frame: self.frames, at_ms: at, readings });
             }
             UiAction::Sun(ms) => self.sun_ms = ms,
+            UiAction::Antialias(on) => self.options.antialias = on,
             UiAction::RunScenario(path) => {
                 if let Some(h) = self.hook.as_mut() {
                     h.open_scenario(&path, &mut self.engine.model);

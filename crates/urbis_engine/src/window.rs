@@ -49,6 +49,8 @@ pub struct ViewOptions {
     pub fov_deg: Option<f64>,
     /// Light by the real sun at this time (Unix ms, UTC); `None`: a fixed clear afternoon.
     pub sun_time_ms: Option<i64>,
+    /// Anti-alias frames (FXAA; costly on a CPU renderer).
+    pub antialias: bool,
     /// A JSON file of bookmarks to list, go to and add to.
     pub bookmarks: Option<std::path::PathBuf>,
     /// The style file (`--style`): the style editor edits, saves and loads it,

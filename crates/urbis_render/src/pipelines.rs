@@ -1,4 +1,5 @@
-//! Render pipeline construction for the city and shadow passes, plain and instanced.
+//! Render pipeline construction for the city and shadow passes, plain and
+//! instanced, and for the composite pass.
 
 use crate::scene::{InstanceData, PointVertex, Vertex};
 
@@ -157,6 +158,79 @@ pub(crate) fn points(
         multiview_mask: None,
         cache: None,
     })
+}
+
+/// The composite pass (`composite.wgsl`) into the output: plain, and
+/// anti-aliased, a pipeline of its own built on first use (so frames without
+/// it neither run nor compile the FXAA).
+pub(crate) struct Composite {
+    layout: wgpu::PipelineLayout,
+    module: wgpu::ShaderModule,
+    format: wgpu::TextureFormat,
+    plain: wgpu::RenderPipeline,
+    antialiased: Option<wgpu::RenderPipeline>,
+}
+
+impl Composite {
+    pub(crate) fn new(device: &wgpu::Device, group: &wgpu::BindGroupLayout, format: wgpu::TextureFormat) -> Self {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("composite.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(crate::shaders::COMPOSITE.into()),
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("composite"),
+            bind_group_layouts: &[Some(group)],
+            immediate_size: 0,
+        });
+        let plain = Self::pipeline(device, &layout, &module, format, "fs_main");
+        Self { layout, module, format, plain, antialiased: None }
+    }
+
+    /// Builds the anti-aliased pipeline if `antialias` asks for it and it is not built yet.
+    pub(crate) fn prepare(&mut self, device: &wgpu::Device, antialias: bool) {
+        if antialias && self.antialiased.is_none() {
+            let p = Self::pipeline(device, &self.layout, &self.module, self.format, "fs_antialias");
+            self.antialiased = Some(p);
+        }
+    }
+
+    /// The pipeline to draw with (the plain one if the anti-aliased one was not prepared).
+    pub(crate) fn get(&self, antialias: bool) -> &wgpu::RenderPipeline {
+        match &self.antialiased {
+            Some(p) if antialias => p,
+            _ => &self.plain,
+        }
+    }
+
+    fn pipeline(
+        device: &wgpu::Device,
+        layout: &wgpu::PipelineLayout,
+        module: &wgpu::ShaderModule,
+        format: wgpu::TextureFormat,
+        fragment: &str,
+    ) -> wgpu::RenderPipeline {
+        device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some(fragment),
+            layout: Some(layout),
+            vertex: wgpu::VertexState {
+                module,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: Default::default(),
+            depth_stencil: None,
+            multisample: Default::default(),
+            fragment: Some(wgpu::FragmentState {
+                module,
+                entry_point: Some(fragment),
+                compilation_options: Default::default(),
+                targets: &[Some(format.into())],
+            }),
+            multiview_mask: None,
+            cache: None,
+        })
+    }
 }
 
 pub(crate) fn storage_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {

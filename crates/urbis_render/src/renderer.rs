@@ -32,6 +32,10 @@ pub struct Lighting {
     pub ground_plain_depth: f32,
     /// Cast sun shadows (a shadow map fitted to the near part of the view).
     pub shadows: bool,
+    /// Smooth jagged edges (FXAA in the composite pass, over the final
+    /// colours, so outlines and the sky's silhouette too); off leaves frames
+    /// exactly as without it.
+    pub antialias: bool,
 }
 
 impl Lighting {
@@ -49,6 +53,7 @@ impl Lighting {
             fog_density: 1.0 / 20000.0,
             ground_plain_depth: 0.0,
             shadows: true,
+            antialias: false,
         }
     }
 }
@@ -141,7 +146,7 @@ pub struct Renderer {
     point_pipeline: wgpu::RenderPipeline,
     shadow_pipeline: wgpu::RenderPipeline,
     shadow_instanced_pipeline: wgpu::RenderPipeline,
-    composite_pipeline: wgpu::RenderPipeline,
+    composite: pipelines::Composite,
     frame_layout: wgpu::BindGroupLayout,
     shadow_frame_layout: wgpu::BindGroupLayout,
     shadow_view: wgpu::TextureView,
@@ -296,36 +301,7 @@ impl Renderer {
             ..Default::default()
         });
 
-        let composite_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("composite.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(shaders::COMPOSITE.into()),
-        });
-        let composite_pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("composite"),
-            bind_group_layouts: &[Some(&composite_layout)],
-            immediate_size: 0,
-        });
-        let composite_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("composite"),
-            layout: Some(&composite_pl),
-            vertex: wgpu::VertexState {
-                module: &composite_module,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: Default::default(),
-            depth_stencil: None,
-            multisample: Default::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &composite_module,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(output_format.into())],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let composite = pipelines::Composite::new(device, &composite_layout, output_format);
 
         let frame_buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("frame uniforms"),
@@ -345,7 +321,7 @@ impl Renderer {
             point_pipeline,
             shadow_pipeline,
             shadow_instanced_pipeline,
-            composite_pipeline,
+            composite,
             frame_layout,
             shadow_frame_layout,
             shadow_view,
@@ -541,6 +517,7 @@ impl Renderer {
                 }),
             }],
         });
+        self.composite.prepare(&ctx.device, lighting.antialias);
         let Some(t) = self.targets.as_ref() else {
             return stats;
         };
@@ -644,7 +621,7 @@ impl Renderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            pass.set_pipeline(&self.composite_pipeline);
+            pass.set_pipeline(self.composite.get(lighting.antialias));
             pass.set_bind_group(0, &composite_group, &[]);
             pass.draw(0..3, 0..1);
             if let Some(o) = overlay {

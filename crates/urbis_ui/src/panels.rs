@@ -31,6 +31,8 @@ pub struct FrameInfo {
     pub utc_offset_h: i32,
     /// What a scenario did to the selected feature (what, value).
     pub impacts: Vec<(String, String)>,
+    /// Frames are anti-aliased.
+    pub antialias: bool,
 }
 
 /// What a click in the 3D view does.
@@ -154,6 +156,8 @@ pub enum UiAction {
     Sun(Option<i64>),
     /// Open and run this scenario file, then compare it with the baseline.
     RunScenario(std::path::PathBuf),
+    /// Anti-aliasing on or off.
+    Antialias(bool),
 }
 
 /// Shows or hides every feature of a class (its source class name); returns how many changed.
@@ -428,6 +432,10 @@ impl Panels {
                     ui.separator();
                 }
                 self.sun.show(ui, info.utc_offset_h, &mut actions);
+                let mut aa = info.antialias;
+                if ui.checkbox(&mut aa, "anti-aliasing").changed() {
+                    actions.push(UiAction::Antialias(aa));
+                }
                 ui.label("Section");
                 ui.horizontal(|ui| {
                     for (m, name) in
