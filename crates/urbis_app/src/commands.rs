@@ -289,6 +289,8 @@ pub fn view(
         tour,
         record_tour: script_args.record_tour.clone(),
         antialias: script_args.aa,
+        imagery: crate::imagery::layers(inputs)?,
+        imagery_texel: inputs.imagery_texel,
     };
     let summary = if script_args.offscreen {
         let ctx = GpuContext::headless()?;

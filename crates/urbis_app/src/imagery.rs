@@ -45,12 +45,17 @@ pub fn source(spec: &str) -> Result<Arc<dyn ImagerySource>> {
     }
 }
 
+/// The inputs' imagery layers, in drawing order.
+pub fn layers(inputs: &Inputs) -> Result<Vec<ImageryLayer>> {
+    inputs.imagery.iter().map(|s| source(s).map(ImageryLayer::new)).collect()
+}
+
 /// Drapes the inputs' imagery layers on the model (nothing without `--imagery`).
 pub fn drape(inputs: &Inputs, model: &mut CityModel) -> Result<()> {
     if inputs.imagery.is_empty() {
         return Ok(());
     }
-    let layers = inputs.imagery.iter().map(|s| source(s).map(ImageryLayer::new)).collect::<Result<Vec<_>>>()?;
+    let layers = layers(inputs)?;
     let report = urbis_model::imagery::drape(model, &layers, inputs.imagery_texel)?;
     for l in &report.layers {
         for f in &l.failures {

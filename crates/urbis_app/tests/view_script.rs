@@ -388,3 +388,41 @@ fn the_scenario_panel_runs_a_scenario_and_compares_it() {
     assert!(d > 0.001, "difference mode colours the added tower ({:.3} % differ)", d * 100.0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Imagery in the layers panel: hiding the sample orthophoto drapes the
+/// ground again without it (neutral), showing it again brings it back.
+#[test]
+fn imagery_layers_show_and_hide_from_the_panel() {
+    if !gpu_available() {
+        return;
+    }
+    let dir = temp_dir().join("imagery");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let shot = |n: &str| dir.join(format!("{n}.png"));
+    let steps = [
+        "{\"frame\": 0, \"do\": \"toggle_ui\"}".to_string(),
+        format!("{{\"frame\": 1, \"do\": \"screenshot\", \"path\": {:?}}}", shot("on").display().to_string()),
+        "{\"frame\": 2, \"do\": \"imagery\", \"index\": 0, \"visible\": false}".into(),
+        format!("{{\"frame\": 3, \"do\": \"screenshot\", \"path\": {:?}}}", shot("off").display().to_string()),
+        "{\"frame\": 4, \"do\": \"imagery\", \"index\": 0, \"visible\": true}".into(),
+        format!("{{\"frame\": 5, \"do\": \"screenshot\", \"path\": {:?}}}", shot("again").display().to_string()),
+    ];
+    let script = dir.join("imagery.jsonl");
+    std::fs::write(&script, steps.join("\n")).expect("write");
+    run(
+        urbis()
+            .args(["view", "--offscreen", "--width", "480", "--height", "320", "--imagery", "sample", "--script"])
+            .arg(&script)
+            .current_dir(root()),
+        Duration::from_secs(300),
+    );
+    let open = |n: &str| image::open(shot(n)).expect("shot").to_rgba8();
+    let (on, off, again) = (open("on"), open("off"), open("again"));
+    assert!(
+        difference(&on, &off) > 0.02,
+        "hiding the orthophoto changes the ground ({:.3} %)",
+        difference(&on, &off) * 100.0
+    );
+    assert!(difference(&on, &again) < 0.002, "showing it again restores the view");
+    std::fs::remove_dir_all(&dir).ok();
+}

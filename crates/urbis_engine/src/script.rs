@@ -132,6 +132,13 @@ pub enum Step {
     },
     /// Key H: hides or shows the panels and overlay.
     ToggleUi,
+    /// The layers panel's imagery row: layer `index` shown or not, at `opacity`.
+    Imagery {
+        index: usize,
+        visible: bool,
+        #[serde(default = "opaque")]
+        opacity: f32,
+    },
     /// The scenario panel's "run": open and run this scenario file in the background.
     RunScenario {
         path: PathBuf,
@@ -168,6 +175,10 @@ fn ten() -> u64 {
 
 fn ten_minutes() -> f64 {
     600.0
+}
+
+fn opaque() -> f32 {
+    1.0
 }
 
 /// A parsed script: steps in frame order.
@@ -425,6 +436,9 @@ impl ScriptPlayer {
                 Step::Scrub { at_ms } => core.ui_action(UiAction::Scrub(at_ms)),
                 Step::Mode { mode } => core.ui_action(UiAction::Mode(mode)),
                 Step::Sun { at_ms } => core.ui_action(UiAction::Sun(at_ms)),
+                Step::Imagery { index, visible, opacity } => {
+                    core.ui_action(UiAction::Imagery { index, visible, opacity });
+                }
                 Step::RunScenario { path } => core.ui_action(UiAction::RunScenario(path)),
                 Step::WaitIdle { timeout_s } => {
                     let until =

@@ -603,6 +603,7 @@ impl ViewerCore {
             },
             utc_offset_h: (pose.lon / 15.0).round() as i32,
             antialias: self.options.antialias,
+            imagery: self.options.imagery.iter().map(|l| (l.source.name(), l.visible, l.opacity)).collect(),
             impacts: match (self.hook.as_ref(), self.engine.selected()) {
                 (Some(h), Some(e)) => h.impacts(&self.engine.model, e),
                 _ => Vec::new(),
@@ -745,6 +746,7 @@ impl ViewerCore {
             }
             UiAction::Sun(ms) => self.sun_ms = ms,
             UiAction::Antialias(on) => self.options.antialias = on,
+            UiAction::Imagery { index, visible, opacity } => self.restyle_imagery(index, visible, opacity),
             UiAction::RunScenario(path) => {
                 if let Some(h) = self.hook.as_mut() {
                     h.open_scenario(&path, &mut self.engine.model);
@@ -778,6 +780,24 @@ impl ViewerCore {
         tracing::info!("restyled: {counts:?} features per rule, ramp and extrusion");
         self.style = Some(style);
         self.apply_layer_state();
+    }
+
+    /// Shows or hides an imagery layer, or sets its opacity, and drapes the
+    /// layers again (failures are logged; the ground keeps what drapes).
+    fn restyle_imagery(&mut self, index: usize, visible: bool, opacity: f32) {
+        let Some(layer) = self.options.imagery.get_mut(index) else { return };
+        layer.visible = visible;
+        layer.opacity = opacity.clamp(0.0, 1.0);
+        match urbis_model::imagery::drape(&mut self.engine.model, &self.options.imagery, self.options.imagery_texel) {
+            Ok(report) => {
+                for l in &report.layers {
+                    for f in &l.failures {
+                        tracing::warn!("imagery {}: {f}", l.name);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("imagery not draped: {e}"),
+        }
     }
 
     fn apply_layer_state(&mut self) {

@@ -51,6 +51,11 @@ pub struct ViewOptions {
     pub sun_time_ms: Option<i64>,
     /// Anti-alias frames (FXAA; costly on a CPU renderer).
     pub antialias: bool,
+    /// Imagery layers draped on the ground (already draped when the viewer
+    /// opens); the layers panel changes their visibility and opacity.
+    pub imagery: Vec<urbis_model::imagery::ImageryLayer>,
+    /// Ground size of an imagery texel, metres.
+    pub imagery_texel: f64,
     /// A JSON file of bookmarks to list, go to and add to.
     pub bookmarks: Option<std::path::PathBuf>,
     /// The style file (`--style`): the style editor edits, saves and loads it,

@@ -33,6 +33,8 @@ pub struct FrameInfo {
     pub impacts: Vec<(String, String)>,
     /// Frames are anti-aliased.
     pub antialias: bool,
+    /// Imagery layers in drawing order: name, visible, opacity.
+    pub imagery: Vec<(String, bool, f32)>,
 }
 
 /// What a click in the 3D view does.
@@ -158,6 +160,8 @@ pub enum UiAction {
     RunScenario(std::path::PathBuf),
     /// Anti-aliasing on or off.
     Antialias(bool),
+    /// Imagery layer `index` shown or not, at this opacity.
+    Imagery { index: usize, visible: bool, opacity: f32 },
 }
 
 /// Shows or hides every feature of a class (its source class name); returns how many changed.
@@ -471,6 +475,22 @@ impl Panels {
                         });
                     }
                 });
+                if !info.imagery.is_empty() {
+                    ui.label("Imagery (later over earlier)");
+                    for (index, (name, visible, opacity)) in info.imagery.iter().enumerate() {
+                        ui.horizontal(|ui| {
+                            ui.spacing_mut().slider_width = 36.0;
+                            let (mut v, mut o) = (*visible, *opacity);
+                            let slider = egui::Slider::new(&mut o, 0.0..=1.0).show_value(false);
+                            let faded = ui.add(slider).on_hover_text("opacity").changed();
+                            let short: String =
+                                name.chars().rev().take(22).collect::<Vec<_>>().into_iter().rev().collect();
+                            if ui.checkbox(&mut v, short).on_hover_text(name).changed() || faded {
+                                actions.push(UiAction::Imagery { index, visible: v, opacity: o });
+                            }
+                        });
+                    }
+                }
                 if ui.small_button("style editor…").clicked() {
                     self.style_editor.open = !self.style_editor.open;
                 }
