@@ -148,7 +148,7 @@ pub struct Frame {
     /// or Unix ms): its direction from NREL's SPA, with shadows. Default: a fixed clear afternoon.
     #[arg(long)]
     pub sun_time: Option<String>,
-    /// Anti-aliasing (FXAA): smoother edges, about 0.7 s more per 1280×720 frame on a CPU renderer.
+    /// Anti-aliasing (FXAA): smoother edges, about 0.9 s more per 1280×720 frame on a CPU renderer.
     #[arg(long)]
     pub aa: bool,
 }

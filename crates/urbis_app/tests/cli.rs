@@ -2,22 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn urbis() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_urbis"))
-}
+mod support;
 
-fn gpu_available() -> bool {
-    let ok = urbis_render::GpuContext::headless().is_ok();
-    if !ok && urbis_render::GpuContext::gpu_required() {
-        panic!("URBIS_REQUIRE_GPU=1 but no GPU adapter");
-    }
-    if !ok {
-        eprintln!("SKIP: no GPU adapter");
-    }
-    ok
-}
+use support::{gpu_available, start_xvfb, urbis, wait_up_to, xvfb};
 
 fn json_of(cmd: &mut Command) -> serde_json::Value {
     let out = cmd.output().expect("run urbis");
@@ -110,23 +99,12 @@ fn view_without_display_points_to_render() {
 /// Opens the real window under a virtual X server started by the test, for a few frames.
 #[test]
 fn view_opens_a_window_under_xvfb() {
-    let xvfb = ["/usr/bin/Xvfb", "/usr/local/bin/Xvfb"].iter().map(PathBuf::from).find(|p| p.exists());
-    let Some(xvfb) = xvfb else {
-        assert!(!urbis_render::GpuContext::gpu_required(), "URBIS_REQUIRE_GPU=1: install xvfb for the window test");
-        eprintln!("SKIP: Xvfb not installed");
-        return;
-    };
+    let Some(xvfb) = xvfb() else { return };
     if !gpu_available() {
         return;
     }
     let display = format!(":{}", 90 + std::process::id() % 100);
-    let mut server = Command::new(&xvfb)
-        .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start Xvfb");
-    std::thread::sleep(Duration::from_millis(800));
+    let mut server = start_xvfb(&xvfb, &display, "1280x800x24");
     // The plain viewer, the viewer with the sample sensors replayed at 600×, and a scenario
     // compared with its baseline together with live sensors (both frame hooks at once).
     let runs: [&[&str]; 3] = [
@@ -173,41 +151,13 @@ fn view_opens_a_window_under_xvfb() {
             server.kill().ok();
             server.wait().ok();
             window_shows_what_render_draws(&root, &shot, &err);
-            server = Command::new(PathBuf::from(&xvfb))
-                .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("restart Xvfb");
-            std::thread::sleep(Duration::from_millis(800));
+            server = start_xvfb(&xvfb, &display, "1280x800x24");
         }
     }
     fly_tour_in_the_window(&display);
     server.kill().ok();
     server.wait().ok();
     let _ = std::fs::remove_file(&shot);
-}
-
-/// Waits for a child for at most `limit` (killing it then); returns its exit
-/// status (`None` when killed) and what it wrote on stderr.
-fn wait_up_to(child: &mut std::process::Child, limit: Duration) -> (Option<std::process::ExitStatus>, String) {
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break Some(s);
-        }
-        if start.elapsed() > limit {
-            child.kill().ok();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        e.read_to_string(&mut err).ok();
-    }
-    (status, err)
 }
 
 /// `urbis fly --window`: the tour drives the window's camera over a streamed

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn urbis() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_urbis"))
-}
+mod support;
+
+use support::urbis;
 
 fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("urbis-sim-cli-{name}-{}", std::process::id()));

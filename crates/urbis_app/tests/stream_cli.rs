@@ -5,22 +5,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
-fn urbis() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_urbis"))
-}
+mod support;
 
-fn gpu_available() -> bool {
-    let ok = urbis_render::GpuContext::headless().is_ok();
-    if !ok && urbis_render::GpuContext::gpu_required() {
-        panic!("URBIS_REQUIRE_GPU=1 but no GPU adapter");
-    }
-    if !ok {
-        eprintln!("SKIP: no GPU adapter");
-    }
-    ok
-}
+use support::{gpu_available, urbis};
 
 fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("urbis-stream-cli-{name}-{}", std::process::id()));

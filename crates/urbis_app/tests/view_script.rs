@@ -6,25 +6,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn urbis() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_urbis"))
-}
+mod support;
+
+use support::{gpu_available, start_xvfb, urbis, wait_up_to, xvfb};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn gpu_available() -> bool {
-    let ok = urbis_render::GpuContext::headless().is_ok();
-    if !ok && urbis_render::GpuContext::gpu_required() {
-        panic!("URBIS_REQUIRE_GPU=1 but no GPU adapter");
-    }
-    if !ok {
-        eprintln!("SKIP: no GPU adapter");
-    }
-    ok
 }
 
 fn temp_dir() -> PathBuf {
@@ -67,24 +56,11 @@ fn picked(report: &Path) -> Option<String> {
     picks[0]["selected"].as_str().map(str::to_string)
 }
 
+/// Runs urbis to its end (at most `limit`); its stderr, asserting success.
 fn run(cmd: &mut Command, limit: Duration) -> String {
     let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start urbis");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > limit {
-            child.kill().ok();
-            panic!("urbis did not finish in {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        e.read_to_string(&mut err).ok();
-    }
+    let (status, err) = wait_up_to(&mut child, limit);
+    let status = status.unwrap_or_else(|| panic!("urbis did not finish in {limit:?}"));
     assert!(status.success(), "urbis failed: {err}");
     err
 }
@@ -112,20 +88,9 @@ fn a_script_replays_offscreen_and_in_a_window() {
     assert!(offscreen.is_some(), "the sample city's centre is a feature");
 
     // The same script in a real window on a virtual display.
-    let xvfb = ["/usr/bin/Xvfb", "/usr/local/bin/Xvfb"].iter().map(PathBuf::from).find(|p| p.exists());
-    let Some(xvfb) = xvfb else {
-        assert!(!urbis_render::GpuContext::gpu_required(), "URBIS_REQUIRE_GPU=1: install xvfb for the window test");
-        eprintln!("SKIP: Xvfb not installed");
-        return;
-    };
+    let Some(xvfb) = xvfb() else { return };
     let display = format!(":{}", 200 + std::process::id() % 100);
-    let mut server = Command::new(&xvfb)
-        .args([display.as_str(), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start Xvfb");
-    std::thread::sleep(Duration::from_millis(800));
+    let mut server = start_xvfb(&xvfb, &display, "1024x768x24");
     let (wshot, wreport) = (temp("window.png"), temp("window.json"));
     let path = script(&wshot);
     let result = std::panic::catch_unwind(|| {

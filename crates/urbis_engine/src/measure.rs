@@ -189,39 +189,26 @@ impl Measurement {
             pts = vec![lo, DVec3::new(lo.x, lo.y, hi.z), hi];
         }
         let closed = self.kind == MeasureKind::Area && pts.len() > 2;
+        let line = |points: Vec<[f32; 2]>| OverlayLine { points, closed: false, width: 3.0, color, markers: true };
         let mut lines = Vec::new();
         let n = pts.len();
         let segments = if closed { n } else { n.saturating_sub(1) };
+        // Runs of connected segments on screen; a segment behind the camera ends a run.
         let mut current: Vec<[f32; 2]> = Vec::new();
         for i in 0..segments {
-            match segment_on_screen(model, camera, pts[i], pts[(i + 1) % n], width, height) {
-                Some((a, b)) => {
-                    if current.last() != Some(&a) {
-                        if current.len() > 1 {
-                            lines.push(OverlayLine {
-                                points: std::mem::take(&mut current),
-                                closed: false,
-                                width: 3.0,
-                                color,
-                                markers: true,
-                            });
-                        }
-                        current = vec![a];
-                    }
-                    current.push(b);
+            let seg = segment_on_screen(model, camera, pts[i], pts[(i + 1) % n], width, height);
+            let continues = matches!(seg, Some((a, _)) if current.last() == Some(&a));
+            if !continues {
+                if current.len() > 1 {
+                    lines.push(line(std::mem::take(&mut current)));
                 }
-                None => {
-                    if current.len() > 1 {
-                        lines.push(OverlayLine {
-                            points: std::mem::take(&mut current),
-                            closed: false,
-                            width: 3.0,
-                            color,
-                            markers: true,
-                        });
-                    }
-                    current.clear();
+                current.clear();
+            }
+            if let Some((a, b)) = seg {
+                if current.is_empty() {
+                    current.push(a);
                 }
+                current.push(b);
             }
         }
         if n == 1
@@ -230,7 +217,7 @@ impl Measurement {
             current = vec![a];
         }
         if !current.is_empty() {
-            lines.push(OverlayLine { points: current, closed: false, width: 3.0, color, markers: true });
+            lines.push(line(current));
         }
         let label_at = match self.kind {
             MeasureKind::Height if pts.len() == 3 => Some((pts[0] + pts[1]) / 2.0),

@@ -168,31 +168,58 @@ fn nearest(vertices: &[DVec3], p: DVec3) -> DVec3 {
     vertices.iter().copied().min_by(|a, b| (*a - p).length().total_cmp(&(*b - p).length())).expect("vertices")
 }
 
+/// The building scene's CPU mesh and the view both tool tests click in.
+struct Block {
+    vertices: Vec<DVec3>,
+    site: DVec3,
+    base: f64,
+    top: f64,
+    camera: Camera,
+}
+
+impl Block {
+    fn of(model: &CityModel) -> Block {
+        let site = model.frame().geodetic_to_enu(urbis_geo::Geodetic::new(LON, LAT, 0.0));
+        let vertices = cpu_vertices(model);
+        let base = vertices.iter().map(|v| v.z).fold(f64::INFINITY, f64::min);
+        let top = vertices.iter().map(|v| v.z).fold(f64::NEG_INFINITY, f64::max);
+        let middle = DVec3::new(site.x, site.y, (base + top) / 2.0);
+        let camera = support::enu_camera(model, middle + DVec3::new(-55.0, -95.0, 70.0), middle);
+        Block { vertices, site, base, top, camera }
+    }
+
+    /// The mesh vertex nearest the plan offset (x, y) from the site at height z.
+    fn corner(&self, x: f64, y: f64, z: f64) -> DVec3 {
+        nearest(&self.vertices, DVec3::new(self.site.x + x, self.site.y + y, z))
+    }
+
+    fn middle(&self) -> DVec3 {
+        DVec3::new(self.site.x, self.site.y, (self.base + self.top) / 2.0)
+    }
+
+    /// A click at frame `f` 4 px from `p` towards the building's middle on
+    /// screen: on its surface, so snapping has to find `p`.
+    fn click(&self, model: &CityModel, f: usize, p: DVec3) -> String {
+        let px = |p: DVec3| urbis_engine::labels::project(model, &self.camera, p, W, H).expect("on screen");
+        let ((mx, my, _), (x, y, _)) = (px(self.middle()), px(p));
+        let (dx, dy) = (mx - x, my - y);
+        let l = dx.hypot(dy);
+        let (x, y) = (f64::from(x + dx / l * 4.0), f64::from(y + dy / l * 4.0));
+        format!("{{\"frame\": {f}, \"do\": \"click\", \"x\": {x:.2}, \"y\": {y:.2}}}\n")
+    }
+}
+
 #[test]
 fn measurements_snap_to_the_mesh_and_agree_within_a_centimetre() {
     let model = building_scene();
-    let site = model.frame().geodetic_to_enu(urbis_geo::Geodetic::new(LON, LAT, 0.0));
-    let vertices = cpu_vertices(&model);
-    let base = vertices.iter().map(|v| v.z).fold(f64::INFINITY, f64::min);
-    let top = vertices.iter().map(|v| v.z).fold(f64::NEG_INFINITY, f64::max);
-    let corner = |x: f64, y: f64, z: f64| nearest(&vertices, DVec3::new(site.x + x, site.y + y, z));
+    let block = Block::of(&model);
+    let corner = |x, y, z| block.corner(x, y, z);
+    let (base, top) = (block.base, block.top);
     let (sw_base, sw_top) = (corner(-20.0, -10.0, base), corner(-20.0, -10.0, top));
     let (se_top, ne_top, nw_top) = (corner(20.0, -10.0, top), corner(20.0, 10.0, top), corner(-20.0, 10.0, top));
-    let middle = DVec3::new(site.x, site.y, (base + top) / 2.0);
-    let camera = support::enu_camera(&model, middle + DVec3::new(-55.0, -95.0, 70.0), middle);
-    let px = |p: DVec3| urbis_engine::labels::project(&model, &camera, p, W, H).expect("on screen");
+    let camera = block.camera;
     // Each click lands 4 px from the corner towards the building's middle, on its surface: snapping finds the corner.
-    let (mx, my, _) = px(middle);
-    let near = |p: DVec3| {
-        let (x, y, _) = px(p);
-        let (dx, dy) = (mx - x, my - y);
-        let l = dx.hypot(dy);
-        (f64::from(x + dx / l * 4.0), f64::from(y + dy / l * 4.0))
-    };
-    let click = |f: u32, p: DVec3| {
-        let (x, y) = near(p);
-        format!("{{\"frame\": {f}, \"do\": \"click\", \"x\": {x:.2}, \"y\": {y:.2}}}\n")
-    };
+    let click = |f: usize, p: DVec3| block.click(&model, f, p);
     let mut script = String::from("{\"frame\": 1, \"do\": \"tool\", \"tool\": \"height\"}\n");
     script += &click(2, sw_base);
     script += &click(3, sw_top);
@@ -201,7 +228,7 @@ fn measurements_snap_to_the_mesh_and_agree_within_a_centimetre() {
     script += &click(6, se_top);
     script += "{\"frame\": 7, \"do\": \"tool\", \"tool\": \"area\"}\n";
     for (i, p) in [sw_top, se_top, ne_top, nw_top].into_iter().enumerate() {
-        script += &click(8 + i as u32, p);
+        script += &click(8 + i, p);
     }
     script += "{\"frame\": 12, \"do\": \"key\", \"key\": \"Enter\"}\n";
     let shot = std::env::temp_dir().join(format!("urbis-measure-{}.png", std::process::id()));
@@ -331,27 +358,13 @@ fn swipe_shows_each_mode_on_its_side_of_the_line() {
 #[test]
 fn the_flatten_tool_takes_a_polygon_down_to_its_lowest_point() {
     let model = building_scene();
-    let site = model.frame().geodetic_to_enu(urbis_geo::Geodetic::new(LON, LAT, 0.0));
-    let vertices = cpu_vertices(&model);
-    let base = vertices.iter().map(|v| v.z).fold(f64::INFINITY, f64::min);
-    let top = vertices.iter().map(|v| v.z).fold(f64::NEG_INFINITY, f64::max);
-    let corner = |x: f64, y: f64, z: f64| nearest(&vertices, DVec3::new(site.x + x, site.y + y, z));
-    let points =
-        [corner(-20.0, -10.0, base), corner(20.0, -10.0, base), corner(20.0, -10.0, top), corner(-20.0, -10.0, top)];
-    let middle = DVec3::new(site.x, site.y, (base + top) / 2.0);
-    let camera = support::enu_camera(&model, middle + DVec3::new(-55.0, -95.0, 70.0), middle);
-    let (mx, my, _) = urbis_engine::labels::project(&model, &camera, middle, W, H).expect("middle");
+    let block = Block::of(&model);
+    let (base, top) = (block.base, block.top);
+    let points = [(-20.0, base), (20.0, base), (20.0, top), (-20.0, top)].map(|(x, z)| block.corner(x, -10.0, z));
+    let camera = block.camera;
     let mut script = String::from("{\"frame\": 1, \"do\": \"tool\", \"tool\": \"flatten\"}\n");
     for (i, p) in points.iter().enumerate() {
-        let (x, y, _) = urbis_engine::labels::project(&model, &camera, *p, W, H).expect("on screen");
-        let (dx, dy) = (mx - x, my - y);
-        let l = dx.hypot(dy);
-        script += &format!(
-            "{{\"frame\": {}, \"do\": \"click\", \"x\": {}, \"y\": {}}}\n",
-            2 + i,
-            x + dx / l * 4.0,
-            y + dy / l * 4.0
-        );
+        script += &block.click(&model, 2 + i, *p);
     }
     script += "{\"frame\": 7, \"do\": \"key\", \"key\": \"Enter\"}\n";
     let Some(engine) = support::engine(model) else { return };

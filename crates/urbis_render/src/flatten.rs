@@ -102,6 +102,23 @@ pub(crate) fn layout_entries() -> [wgpu::BindGroupLayoutEntry; 2] {
     ]
 }
 
+/// The polygons binned as flat prisms at their heights (feature index =
+/// position + 1), in the frame at `origin` with `basis`.
+fn grid_of(polygons: &[FlattenPolygon], origin: DVec3, basis: DMat3) -> ClassificationGrid {
+    let prisms: Vec<ClassifyPolygon> = polygons
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ClassifyPolygon {
+            feature: i as u32 + 1,
+            rings: vec![p.ring.clone()],
+            base: p.height,
+            top: p.height,
+        })
+        .collect();
+    let reach = ClassifyReach { wall: 0.0, below: 0.0, above: 0.0, steep_cos: 0.0 };
+    ClassificationGrid::build(&prisms, origin, basis, CELL, reach)
+}
+
 impl FlattenState {
     /// No polygons: off.
     pub(crate) fn new(ctx: &GpuContext) -> Self {
@@ -116,18 +133,7 @@ impl FlattenState {
     /// Bins `polygons` (in the frame at `origin` with `basis`, local →
     /// world) and uploads them; none (or only degenerate ones): off.
     pub(crate) fn set(&mut self, ctx: &GpuContext, origin: DVec3, basis: DMat3, polygons: Vec<FlattenPolygon>) {
-        let prisms: Vec<ClassifyPolygon> = polygons
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ClassifyPolygon {
-                feature: i as u32 + 1,
-                rings: vec![p.ring.clone()],
-                base: p.height,
-                top: p.height,
-            })
-            .collect();
-        let reach = ClassifyReach { wall: 0.0, below: 0.0, above: 0.0, steep_cos: 0.0 };
-        let grid = ClassificationGrid::build(&prisms, origin, basis, CELL, reach);
+        let grid = grid_of(&polygons, origin, basis);
         let (words, entries_at, edges_at) = grid.packed();
         self.words = words_buffer(ctx, &words);
         self.at = [entries_at, edges_at];
@@ -219,18 +225,7 @@ mod tests {
             height: 2.0,
         };
         let polys = [l.clone(), sq.clone()];
-        let prisms: Vec<ClassifyPolygon> = polys
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ClassifyPolygon {
-                feature: i as u32 + 1,
-                rings: vec![p.ring.clone()],
-                base: p.height,
-                top: p.height,
-            })
-            .collect();
-        let reach = ClassifyReach { wall: 0.0, below: 0.0, above: 0.0, steep_cos: 0.0 };
-        let grid = ClassificationGrid::build(&prisms, DVec3::ZERO, DMat3::IDENTITY, CELL, reach);
+        let grid = grid_of(&polys, DVec3::ZERO, DMat3::IDENTITY);
         let (mut lowered, mut kept) = (0, 0);
         // A deterministic scatter over and around both (off the edges by at least 1 cm).
         for i in 0..4000 {
