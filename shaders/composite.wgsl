@@ -79,6 +79,18 @@ fn linear_to_srgb(c: vec3<f32>) -> vec3<f32> {
     return select(hi, lo, c <= vec3<f32>(0.0031308));
 }
 
+const FLAG_SEAMLESS: u32 = 32u;
+
+// Whether the border between features `a` and `b` is outlined: not between
+// two parts of one continuous surface (terrain tiles).
+fn outlined_edge(a: u32, b: u32) -> bool {
+    if a == b {
+        return false;
+    }
+    let seamless = (features[a].flags.x & FLAG_SEAMLESS) != 0u && b != 0u && (features[b].flags.x & FLAG_SEAMLESS) != 0u;
+    return !seamless;
+}
+
 // Pixel `p` before the selection outline: what was drawn, or the sky behind
 // it, darkened where the feature changes.
 fn surface(p: vec2<i32>) -> vec3<f32> {
@@ -104,7 +116,7 @@ fn surface(p: vec2<i32>) -> vec3<f32> {
     let n1 = load_id(p + vec2<i32>(-1, 0));
     let n2 = load_id(p + vec2<i32>(0, 1));
     let n3 = load_id(p + vec2<i32>(0, -1));
-    let edge = (n0 != id) || (n1 != id) || (n2 != id) || (n3 != id);
+    let edge = outlined_edge(id, n0) || outlined_edge(id, n1) || outlined_edge(id, n2) || outlined_edge(id, n3);
     if edge && id != 0u {
         color = color * 0.72;
     }

@@ -92,7 +92,11 @@ fn load_streaming(inputs: &Inputs, stream: &crate::fly::StreamArgs) -> Result<(C
     let (mut model, tilesets) = crate::fly::open_streaming(&paths, inputs, stream)?;
     pb.finish_and_clear();
     apply_style(inputs, &mut model)?;
-    crate::imagery::drape(inputs, &mut model)?;
+    match tilesets.iter().find_map(|t| t.terrain.clone()) {
+        // On the globe the terrain drapes the imagery tile by tile.
+        Some(g) => g.set_layers(crate::imagery::layers(inputs)?),
+        None => crate::imagery::drape(inputs, &mut model)?,
+    }
     let mut streams = urbis_engine::Streams::new(tilesets, Duration::from_millis(stream.attach_ms));
     for t in &mut streams.tilesets {
         t.gpu_vertex_bytes = size_of::<urbis_render::Vertex>() as u64;
@@ -249,6 +253,7 @@ pub fn view(
     }
     let inputs = &inputs;
     let (mut model, streams) = load_streaming(inputs, stream)?;
+    let terrain = streams.tilesets.iter().find_map(|t| t.terrain.clone());
     let mut hooks: Vec<Box<dyn urbis_engine::FrameHook>> = Vec::new();
     // Without --camera, a scene of streamed tilesets alone opens on the first one.
     let camera = match camera {
@@ -291,6 +296,7 @@ pub fn view(
         antialias: script_args.aa,
         imagery: crate::imagery::layers(inputs)?,
         imagery_texel: inputs.imagery_texel,
+        terrain,
     };
     let summary = if script_args.offscreen {
         let ctx = GpuContext::headless()?;

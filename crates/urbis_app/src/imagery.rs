@@ -27,6 +27,16 @@ pub fn source(spec: &str) -> Result<Arc<dyn ImagerySource>> {
         let tif = urbis_sample_city::ensure_ortho(&dir, &cfg).context("the sample city's orthophoto")?;
         return Ok(Arc::new(GeoTiffImagery::open(&tif)?));
     }
+    if let Some(step) = spec.strip_prefix("graticule") {
+        let step = match step.strip_prefix(':') {
+            Some(s) => s.parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 90.0).with_context(|| {
+                format!("--imagery {spec}: the step must be degrees in (0, 90], e.g. graticule:10")
+            })?,
+            None if step.is_empty() => 10.0,
+            None => anyhow::bail!("--imagery {spec}: write graticule or graticule:DEGREES"),
+        };
+        return Ok(Arc::new(urbis_formats::imagery::graticule::Graticule { step, ..Default::default() }));
+    }
     if let Some(template) = spec.strip_prefix("xyz:") {
         let opts = XyzOptions::default();
         return Ok(if template.starts_with("http://") || template.starts_with("https://") {
@@ -41,7 +51,7 @@ pub fn source(spec: &str) -> Result<Arc<dyn ImagerySource>> {
     match ext.as_str() {
         "mbtiles" => Ok(Arc::new(MbTiles::open(&path)?)),
         "tif" | "tiff" => Ok(Arc::new(GeoTiffImagery::open(&path)?)),
-        _ => anyhow::bail!("--imagery {spec}: not a GeoTIFF, .mbtiles, xyz:TEMPLATE or `sample`"),
+        _ => anyhow::bail!("--imagery {spec}: not a GeoTIFF, .mbtiles, xyz:TEMPLATE, graticule[:DEGREES] or `sample`"),
     }
 }
 

@@ -32,6 +32,7 @@ mod live;
 mod playback;
 mod scenario;
 mod scenario_panel;
+mod terrain;
 
 /// mimalloc keeps freed memory for reuse: decoding tiles allocates and frees large buffers.
 #[global_allocator]
@@ -93,12 +94,23 @@ pub struct Inputs {
     pub style: Option<PathBuf>,
     /// Imagery draped on the terrain (or a ground under the city), in order, later over earlier:
     /// an RGB(A) GeoTIFF orthophoto, `xyz:DIR/{z}/{x}/{y}.png` or `xyz:https://…/{z}/{x}/{y}.png`,
-    /// an `.mbtiles` file, or `sample` (the sample city's orthophoto). Repeatable.
+    /// an `.mbtiles` file, `sample` (the sample city's orthophoto) or `graticule[:DEGREES]` (lines
+    /// of latitude and longitude, made on the fly; for the globe). Repeatable.
     #[arg(long = "imagery")]
     pub imagery: Vec<String>,
     /// Ground size of an imagery texel, metres.
     #[arg(long, default_value_t = 1.0)]
     pub imagery_texel: f64,
+    /// Stream the terrain on a WGS84 globe (view, render, fly): DEM inputs become a quadtree of
+    /// terrain tiles chosen by screen-space error under the memory budget, imagery is draped tile
+    /// by tile and refines as the camera comes closer, and the ellipsoid with the imagery lies
+    /// around everything.
+    #[arg(long)]
+    pub globe: bool,
+    /// A quantized-mesh terrain for the globe (implies --globe): a folder with `layer.json` and
+    /// `z/x/y.terrain` tiles (e.g. written by `urbis terrain`), its `layer.json`, or an HTTP URL.
+    #[arg(long)]
+    pub terrain: Option<String>,
 }
 
 impl Inputs {
@@ -112,6 +124,8 @@ impl Inputs {
             monomerize: self.monomerize,
             classify_by: self.classify_by.clone(),
             monomerize_by: Vec::new(),
+            globe: self.globe,
+            terrain: self.terrain.clone(),
         }
     }
 
@@ -455,6 +469,21 @@ enum Command {
         #[arg(long, default_value_t = 2048.0)]
         size: f64,
     },
+    /// Write DEMs (default: the sample city's) as a quantized-mesh terrain tileset (layer.json and
+    /// z/x/y.terrain tiles with oct normals and availability metadata), for `--terrain` or Cesium.
+    Terrain {
+        /// DEM files (ESRI ASCII grid with .prj, or GeoTIFF); none: the sample city's DEM.
+        paths: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The deepest level written (default: the level matching the DEM's cell size).
+        #[arg(long)]
+        max_level: Option<u32>,
+        /// Print what was written as JSON (tiles, bytes, levels, tiles per second).
+        #[arg(long)]
+        json: bool,
+    },
     /// Generate the sample district (CityJSON + DEM).
     SampleCity {
         /// Output directory (default: assets/sample_city).
@@ -571,11 +600,14 @@ fn main() -> anyhow::Result<()> {
                 style: None,
                 imagery: Vec::new(),
                 imagery_texel: 1.0,
+                globe: false,
+                terrain: None,
             };
             convert::convert(&inputs, &footprints, &export.out, &export.options(), export.json)
         }
         Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
         Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),
+        Command::Terrain { paths, out, max_level, json } => terrain::write(&paths, &out, max_level, json),
         Command::SampleCity { out, seed, photo_mesh, area } => commands::sample_city(out, seed, photo_mesh, &area),
         Command::Fly {
             inputs,

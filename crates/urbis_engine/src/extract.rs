@@ -334,6 +334,12 @@ impl Extractor {
                 if is_photo || is_tile_content(world, e) {
                     style.flags[0] |= GpuStyle::FLATTEN;
                 }
+                if is_tile_content(world, e)
+                    && world.get::<urbis_model::SemanticClass>(e) == Some(&urbis_model::SemanticClass::TIN_RELIEF)
+                {
+                    // Terrain tiles: one surface, no outlines along their borders.
+                    style.flags[0] |= GpuStyle::SEAMLESS;
+                }
                 Some((id.index, style))
             })
             .collect();

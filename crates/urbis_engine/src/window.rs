@@ -56,6 +56,9 @@ pub struct ViewOptions {
     pub imagery: Vec<urbis_model::imagery::ImageryLayer>,
     /// Ground size of an imagery texel, metres.
     pub imagery_texel: f64,
+    /// The streamed globe's terrain (`--globe`): imagery is draped tile by
+    /// tile there, and a layer change makes its tiles again.
+    pub terrain: Option<Arc<urbis_tiles::terrain::TerrainGenerator>>,
     /// A JSON file of bookmarks to list, go to and add to.
     pub bookmarks: Option<std::path::PathBuf>,
     /// The style file (`--style`): the style editor edits, saves and loads it,

@@ -32,6 +32,8 @@
 //! - [`imagery`]: orthophotos and base maps as georeferenced RGBA windows:
 //!   GeoTIFF / COG (with a tiled writer), XYZ / TMS pyramids, MBTiles
 //!   (feature `mbtiles`).
+//! - [`quantized_mesh`]: Cesium quantized-mesh-1.0 terrain tiles (read and
+//!   write, gzip, extensions) and their `layer.json`.
 //! - [`triangulate`]: planar 3D polygons with holes → triangles (earcut).
 
 pub mod ascii_grid;
@@ -42,7 +44,9 @@ pub mod gltf;
 pub mod ifc;
 pub mod imagery;
 pub mod osgb;
+pub mod quantized_mesh;
 pub mod shapefile;
+pub mod terrain_mesh;
 pub mod tiles3d;
 pub mod triangulate;
 

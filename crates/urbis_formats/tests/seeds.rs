@@ -39,6 +39,9 @@ fn every_seed_parses() {
                         })
                         .map_err(|e| e.to_string())
                 }
+                "quantized_mesh" => urbis_formats::quantized_mesh::parse(&bytes, &name)
+                    .map(|m| m.indices.len() / 3)
+                    .map_err(|e| e.to_string()),
                 "imagery_xyz" => image::load_from_memory(&bytes)
                     .map(|i| usize::from(i.width() == 256 && i.height() == 256))
                     .map_err(|e| e.to_string()),

@@ -432,7 +432,7 @@ impl Renderer {
             up: lighting.up.as_vec3().extend(lighting.ground_plain_depth).to_array(),
             sky_zenith: lighting.sky_zenith.extend(1.0).to_array(),
             sky_horizon: lighting.sky_horizon.extend(1.0).to_array(),
-            fog: [lighting.fog_density, encode_srgb, 0.0, 0.0],
+            fog: [lighting.fog_density * haze_scale(camera.position), encode_srgb, 0.0, 0.0],
             viewport: [width as f32, height as f32, 1.0 / width as f32, 1.0 / height as f32],
             shadow_view_proj: shadow.as_ref().map_or(glam::Mat4::IDENTITY, |s| s.view_proj).to_cols_array_2d(),
             shadow: match &shadow {
@@ -766,4 +766,15 @@ impl Renderer {
         let bytes = crate::headless::read_texture(ctx, &t.id_texture, wgpu::Origin3d { x, y, z: 0 }, 1, 1, 4)?;
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
+}
+
+/// Haze thins as the camera climbs out of the lower atmosphere: the fog
+/// density is kept up to 10 km above the ellipsoid (every city view) and
+/// falls inversely with altitude above that, so the globe seen from orbit
+/// is not lost in haze. Scenes away from the Earth (near the ECEF origin)
+/// keep it whole.
+fn haze_scale(eye: DVec3) -> f32 {
+    const POLAR_RADIUS: f64 = 6_356_752.3;
+    let altitude = eye.length() - POLAR_RADIUS;
+    (10_000.0 / altitude.max(1.0)).min(1.0) as f32
 }

@@ -208,6 +208,9 @@ impl FeatureStyle {
     pub const SELECTED: u32 = 4;
     pub const CLASSIFIED: u32 = 8;
     pub const FLATTEN: u32 = 16;
+    /// Part of a continuous surface cut into tiles (terrain): no feature
+    /// outline where it meets another such part.
+    pub const SEAMLESS: u32 = 32;
     pub const DEFAULT: FeatureStyle = FeatureStyle { color: [0.0; 4], flags: [0; 4], extrude: [0.0; 4] };
 }
 

@@ -447,6 +447,28 @@ pub fn decoders() -> usize {
 }
 
 /// Reads and parses one tile content through a fetcher.
+/// Reads a content through a tree's generator when the path is a
+/// generated one (see [`crate::terrain`]), else through `fetcher`.
+pub fn read_tree_content(
+    fetcher: &Fetcher,
+    generator: Option<&Arc<dyn crate::terrain::GenerateContent>>,
+    loc: &Path,
+    cancel: Option<&AtomicBool>,
+) -> Result<(urbis_formats::tiles3d::TileContent, u64), FormatError> {
+    if let (Some(g), Some(coord)) = (generator, crate::terrain::parse_terrain_path(loc)) {
+        let name = loc.display().to_string();
+        let _decoder =
+            HostGate::global().acquire(DECODE_GATE, decoders(), cancel).ok_or_else(|| http_error(&name, "cancelled"))?;
+        let content = g.generate(coord, cancel)?;
+        let bytes = match &content {
+            urbis_formats::tiles3d::TileContent::Terrain(t) => t.bytes(),
+            _ => 0,
+        };
+        return Ok((content, bytes));
+    }
+    read_content(fetcher, loc, cancel)
+}
+
 pub fn read_content(
     fetcher: &Fetcher,
     loc: &Path,

@@ -19,8 +19,13 @@
 //! memory budget; the caller attaches prepared tiles within its own
 //! per-frame budget.
 //!
+//! Terrain ([`terrain`]): DEMs and the bare ellipsoid as a generated
+//! quadtree over the globe, each tile's mesh, skirts and draped imagery made
+//! on the loader threads, streamed by the same [`TileStream`].
+//!
 //! Imagery ([`imagery_http`]): XYZ tiles of `urbis_formats::imagery` over
 //! the same HTTP fetcher (404 → a hole, other failures → a reported tile).
+//! WMTS layers open from their capabilities URL ([`open_wmts`]).
 
 pub mod fetch;
 pub mod imagery_http;
@@ -30,11 +35,13 @@ pub mod loader;
 pub mod osgb;
 pub mod select;
 pub mod stream;
+pub mod terrain;
 pub mod tree;
 pub mod volume;
 
 pub use fetch::{DiskCache, Fetcher, HttpOptions, is_url};
 pub use imagery_http::HttpTileFetcher;
+pub use imagery_http::{open_wmts, open_wmts_with};
 pub use load::{LoadedTile, TileFailure, load_selection};
 pub use loader::{Prepare, Prepared};
 pub use select::{Selection, View, select};

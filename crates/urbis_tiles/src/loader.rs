@@ -150,6 +150,7 @@ pub(crate) fn worker(
     shared: Arc<Shared>,
     out: Sender<Outcome>,
     preparer: Option<Arc<dyn Prepare>>,
+    generator: Option<Arc<dyn crate::terrain::GenerateContent>>,
 ) {
     loop {
         let job = {
@@ -182,7 +183,7 @@ pub(crate) fn worker(
         let mut fetched = 0;
         let mut failure = None;
         for (i, uri, path) in &list {
-            match crate::fetch::read_content(&fetcher, path, Some(&job.cancel)) {
+            match crate::fetch::read_tree_content(&fetcher, generator.as_ref(), path, Some(&job.cancel)) {
                 Ok((c, n)) => {
                     fetched += n;
                     contents.push((*i, uri.clone(), c));

@@ -212,6 +212,7 @@ impl TileTree {
             fetcher,
             implicit_specs: Vec::new(),
             limits,
+            generator: None,
         };
         let scale = max_scale(&transform);
         let spheres: Vec<(DVec3, f64)> =

@@ -237,8 +237,9 @@ impl TileStream {
         let (tx, rx) = channel();
         for k in 0..opts.workers.max(1) {
             let (t, s, o, p) = (tree.fetcher.clone(), shared.clone(), tx.clone(), preparer.clone());
+            let g = tree.generator.clone();
             let spawned =
-                std::thread::Builder::new().name(format!("urbis-tiles-{k}")).spawn(move || worker(t, s, o, p));
+                std::thread::Builder::new().name(format!("urbis-tiles-{k}")).spawn(move || worker(t, s, o, p, g));
             if let Err(e) = spawned {
                 tracing::warn!("tile loader thread {k}: {e}");
             }
@@ -636,6 +637,28 @@ impl TileStream {
         e.state = State::Ready { bytes };
         e.last_used = frame;
         true
+    }
+
+    /// Forgets every loaded tile so that each is made again when wanted
+    /// (a terrain's imagery changed): loads in flight are cancelled, parsed
+    /// tiles dropped; returns the attached tiles, which the caller detaches.
+    /// Until their replacements arrive nothing of the tileset is drawn.
+    pub fn unload_all(&mut self) -> Vec<TileId> {
+        for d in std::mem::take(&mut self.decoded) {
+            self.shared.release(d.backlog_bytes);
+        }
+        let mut attached = Vec::new();
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            match &e.state {
+                State::Ready { .. } => attached.push(TileId(i as u32)),
+                State::Loading { cancel, .. } => cancel.store(true, Ordering::Relaxed),
+                _ => {}
+            }
+            e.state = State::Unloaded;
+        }
+        self.resident_bytes = 0;
+        self.failed.clear();
+        attached
     }
 
     /// The caller could not fit a parsed tile (see [`TileStream::make_room`]) and let it go.

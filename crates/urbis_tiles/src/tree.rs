@@ -125,6 +125,8 @@ pub struct TileTree {
     /// The implicit roots of the tree.
     pub implicit_specs: Vec<crate::implicit::ImplicitSpec>,
     pub limits: TreeLimits,
+    /// Makes the contents of a generated tree (terrain) instead of the fetcher.
+    pub generator: Option<Arc<dyn crate::terrain::GenerateContent>>,
 }
 
 /// Limits that keep hostile tilesets bounded.
@@ -196,6 +198,7 @@ impl TileTree {
             fetcher,
             implicit_specs: Vec::new(),
             limits,
+            generator: None,
         };
         let mut b = Builder { tree: &mut tree, limits, external_chain: vec![path.to_path_buf()] };
         b.add_tile(&ts.root, None, DMat4::IDENTITY, Refine::Replace, &root_dir, path, 0)?;

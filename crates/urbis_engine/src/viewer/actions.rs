@@ -132,6 +132,10 @@ impl ViewerCore {
         let Some(layer) = self.options.imagery.get_mut(index) else { return };
         layer.visible = visible;
         layer.opacity = opacity.clamp(0.0, 1.0);
+        if let Some(g) = &self.options.terrain {
+            g.set_layers(self.options.imagery.clone());
+            return;
+        }
         match urbis_model::imagery::drape(&mut self.engine.model, &self.options.imagery, self.options.imagery_texel) {
             Ok(report) => {
                 for l in &report.layers {

@@ -4,7 +4,8 @@
 //! ```text
 //! GeoTIFF orthophoto (tiled or striped, overviews) ─┐
 //! XYZ / TMS tile folder or URL template ────────────┼─► ImagerySource::window(bbox, size) ─► GeoRaster
-//! MBTiles (SQLite) ─────────────────────────────────┘      (source CRS; the caller reprojects)
+//! MBTiles (SQLite) ─────────────────────────────────┤      (source CRS; the caller reprojects)
+//! WMTS capabilities + layer (REST template or KVP) ─┘
 //! ```
 //!
 //! No ECS, no GPU: draping onto terrain and ground happens in the model
@@ -15,12 +16,16 @@
 //! - [`xyz`]: XYZ / TMS pyramids behind a template and a [`xyz::TileFetcher`]
 //!   (files here; HTTP in `urbis_tiles`), tile math, a pyramid writer.
 //! - `mbtiles` (feature `mbtiles`): MBTiles 1.3 through SQLite.
+//! - [`wmts`]: OGC WMTS 1.0.0 layers from a capabilities document (matrix
+//!   sets in any EPSG CRS, RESTful templates or KVP GetTile).
 //! - `resample`: level choice, crops and box resampling the sources share.
 
 pub mod geotiff;
+pub mod graticule;
 #[cfg(feature = "mbtiles")]
 pub mod mbtiles;
 mod resample;
+pub mod wmts;
 pub mod xyz;
 
 pub use resample::{MAX_WINDOW_SIDE, MAX_WINDOW_TILES};

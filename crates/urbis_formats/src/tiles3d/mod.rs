@@ -64,6 +64,9 @@ pub enum TileContent {
     /// An OpenSceneGraph binary file (a tile of an oblique-photography
     /// PagedLOD pyramid streamed as a tile); coordinates stay the file's.
     Osgb(Box<crate::osgb::OsgbFile>),
+    /// A terrain tile (a DEM sampled on the tile's grid, a quantized-mesh
+    /// tile or the ellipsoid), made by a tile tree's generator.
+    Terrain(Box<crate::terrain_mesh::TerrainMesh>),
 }
 
 /// The kind of content by its first bytes.

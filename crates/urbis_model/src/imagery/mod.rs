@@ -22,8 +22,6 @@
 //! [`DrapeOptions::max_texture_side`]); the report says when the requested
 //! resolution was coarsened to fit.
 
-use std::sync::Arc;
-
 use bevy_ecs::prelude::*;
 use glam::{DVec2, DVec3, Vec2, Vec3};
 
@@ -48,31 +46,9 @@ pub const NEUTRAL_GROUND: [u8; 4] = [168, 166, 160, 255];
 /// that ground-level polygons (roads, squares) do not fight with it.
 pub const GROUND_DROP: f64 = 0.05;
 
-/// One imagery layer: a source, drawn over the layers before it.
-#[derive(Clone)]
-pub struct ImageryLayer {
-    pub source: Arc<dyn ImagerySource>,
-    /// 0 (invisible) … 1 (opaque where the source is opaque).
-    pub opacity: f32,
-    pub visible: bool,
-}
-
-impl ImageryLayer {
-    /// A visible, opaque layer.
-    pub fn new(source: Arc<dyn ImagerySource>) -> Self {
-        Self { source, opacity: 1.0, visible: true }
-    }
-}
-
-impl std::fmt::Debug for ImageryLayer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImageryLayer")
-            .field("source", &self.source.name())
-            .field("opacity", &self.opacity)
-            .field("visible", &self.visible)
-            .finish()
-    }
-}
+/// One imagery layer: a source, drawn over the layers before it (the same
+/// layer drapes the streamed terrain tile by tile, see `urbis_tiles::terrain`).
+pub use urbis_tiles::terrain::DrapeLayer as ImageryLayer;
 
 /// How imagery is draped.
 #[derive(Debug, Clone, PartialEq)]

@@ -16,6 +16,7 @@ mod ifc;
 mod osgb;
 mod photo_roles;
 mod stream;
+mod terrain_tile;
 mod texel_features;
 mod tile_semantics;
 mod tiles;
@@ -353,6 +354,12 @@ pub struct LoadOptions {
     /// Footprint inputs that cut the photo meshes (physical monomerization,
     /// whole loads); only the buildings cut out of the mesh stay from them.
     pub monomerize_by: Vec<PathBuf>,
+    /// Stream the terrain on a globe (streamed loads): DEM inputs become a
+    /// quadtree of terrain tiles over the WGS84 ellipsoid instead of one mesh.
+    pub globe: bool,
+    /// A quantized-mesh terrain (a folder, its `layer.json` or an HTTP URL)
+    /// for the globe; implies `globe`.
+    pub terrain: Option<String>,
 }
 
 impl Default for LoadOptions {
@@ -364,6 +371,8 @@ impl Default for LoadOptions {
             monomerize: false,
             classify_by: Vec::new(),
             monomerize_by: Vec::new(),
+            globe: false,
+            terrain: None,
         }
     }
 }
@@ -628,8 +637,16 @@ pub fn open_city_streaming(
     let mut reports = Vec::new();
     let mut streamed = Vec::new();
     let mut datasets: Vec<OsgbDataset> = Vec::new();
+    let mut dems = Vec::new();
     for s in sources {
         match s {
+            Source::Dem { grid, path } if opts.globe || opts.terrain.is_some() => {
+                let name = path.display().to_string();
+                match urbis_tiles::terrain::DemHeights::new(&name, grid) {
+                    Ok(d) => dems.push(d),
+                    Err(e) => reports.push(LoadReport { path: name, error: Some(e), ..Default::default() }),
+                }
+            }
             Source::Tileset { tree, .. } => {
                 let index = streamed.len() as u32;
                 streamed.push(StreamedTileset::new(&model, std::sync::Arc::new(*tree), stream.clone(), index));
@@ -649,6 +666,24 @@ pub fn open_city_streaming(
         let tree = d.open(opts.place.as_ref())?;
         let index = streamed.len() as u32;
         streamed.push(StreamedTileset::new(&model, std::sync::Arc::new(tree), stream.clone(), index));
+    }
+    if opts.globe || opts.terrain.is_some() {
+        use urbis_tiles::terrain::{QmTerrain, TerrainGenerator, TerrainSource};
+        let source = match &opts.terrain {
+            Some(spec) => {
+                if !dems.is_empty() {
+                    tracing::warn!("--terrain {spec}: the DEM inputs are not drawn (the quantized-mesh terrain is)");
+                }
+                TerrainSource::QuantizedMesh(
+                    QmTerrain::open(spec, urbis_tiles::fetch::default_fetcher())?,
+                )
+            }
+            None if dems.is_empty() => TerrainSource::Ellipsoid,
+            None => TerrainSource::Dems(dems),
+        };
+        let generator = std::sync::Arc::new(TerrainGenerator::new("terrain", source, Vec::new()));
+        let index = streamed.len() as u32;
+        streamed.push(StreamedTileset::terrain(&model, generator, stream.clone(), index));
     }
     reports.extend(photo_roles::classify(&mut model, opts)?);
     reports.extend(skipped);

@@ -59,7 +59,9 @@ impl FeaturePreparer {
     /// The preparer of `tree`'s tiles for `model` (its frame places them).
     pub fn new(model: &CityModel, tree: &TileTree) -> Self {
         let (c, _) = tree.get(tree.root()).volume.bounding_sphere();
-        let local = c.length() < 5.0e6;
+        // A tree centred on the Earth's centre is in local metres, except a
+        // generated terrain tree (the globe), which is in ECEF.
+        let local = c.length() < 5.0e6 && tree.generator.is_none();
         FeaturePreparer {
             placer: Placer { frame: *model.frame(), local },
             name: tileset_name(&tree.path),
@@ -139,6 +141,10 @@ pub struct StreamedTileset {
     tree_errors: usize,
     /// Tile failures already reported.
     tile_failures: usize,
+    /// The generator of a terrain tree (the globe), for its imagery layers and heights.
+    pub terrain: Option<Arc<urbis_tiles::terrain::TerrainGenerator>>,
+    /// The terrain's imagery layers version the attached tiles were made with.
+    layers_version: u64,
 }
 
 impl std::fmt::Debug for StreamedTileset {
@@ -168,7 +174,24 @@ impl StreamedTileset {
             tree_errors,
             tile_failures: 0,
             report,
+            terrain: None,
+            layers_version: 0,
         }
+    }
+
+    /// Streams the terrain `generator` makes (the globe, DEMs draped with
+    /// its imagery layers) into `model`.
+    pub fn terrain(
+        model: &CityModel,
+        generator: Arc<urbis_tiles::terrain::TerrainGenerator>,
+        opts: StreamOptions,
+        index: u32,
+    ) -> Self {
+        let tree = generator.tree();
+        let mut s = Self::new(model, Arc::new(tree), opts, index);
+        s.layers_version = generator.layers_version();
+        s.terrain = Some(generator);
+        s
     }
 
     /// One frame: select and request for `views`, attach parsed tiles for
@@ -176,6 +199,16 @@ impl StreamedTileset {
     /// advances), evict, and update which tile chunks are hidden.
     pub fn frame(&mut self, model: &mut CityModel, views: &[View], attach_budget: Duration) -> StreamFrame {
         let mut out = StreamFrame::default();
+        if let Some(v) = self.terrain.as_ref().map(|g| g.layers_version())
+            && v != self.layers_version
+        {
+            // The imagery changed: every tile is made again with the new layers.
+            self.layers_version = v;
+            for t in self.stream.unload_all() {
+                self.detach(model, t);
+                out.detached += 1;
+            }
+        }
         self.stream.begin_frame(views);
         let start = Instant::now();
         while let Some(mut d) = self.stream.next_decoded() {
@@ -212,6 +245,9 @@ impl StreamedTileset {
                 res.0.insert(TileChunk::key_of(self.index, t.0));
             }
             self.hidden = hidden;
+        }
+        if let Some(g) = &self.terrain {
+            self.report.failed_tiles.extend(g.take_failures());
         }
         for f in self.stream.failures().iter().skip(self.tile_failures) {
             self.report.failed_tiles.push(format!("{}: {}", f.uri, f.error));

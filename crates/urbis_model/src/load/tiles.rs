@@ -410,6 +410,7 @@ pub(crate) fn add_content(build: &mut TileBuild, content: &TileContent, ctx: &mu
             n
         }
         TileContent::Osgb(f) => add_osgb(build, f, ctx),
+        TileContent::Terrain(t) => super::terrain_tile::add(build, t, ctx),
     }
 }
 
@@ -555,6 +556,7 @@ pub(crate) fn content_center(c: &TileContent) -> Option<DVec3> {
         TileContent::Glb(g) => g.rtc_center.or_else(|| gltf_center(g)),
         TileContent::Cmpt(inner) => inner.iter().find_map(content_center),
         TileContent::Osgb(_) => None,
+        TileContent::Terrain(t) => Some(DVec3::from_array(t.center)),
     }
 }
 

@@ -288,6 +288,11 @@ fn image_format(bytes: &[u8]) -> Result<image::ImageFormat, String> {
 
 /// Decodes a PNG or JPEG tile of `size × size` pixels to RGBA.
 pub(crate) fn decode_tile(bytes: &[u8], size: u32) -> Result<Vec<u8>, String> {
+    decode_tile_sized(bytes, size, size)
+}
+
+/// Decodes a PNG or JPEG tile of `width × height` pixels to RGBA.
+pub(crate) fn decode_tile_sized(bytes: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
     let format = image_format(bytes)?;
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
@@ -297,8 +302,8 @@ pub(crate) fn decode_tile(bytes: &[u8], size: u32) -> Result<Vec<u8>, String> {
     reader.limits(limits);
     let name = if format == image::ImageFormat::Png { "PNG" } else { "JPEG" };
     let img = reader.decode().map_err(|e| format!("{name} decoding failed: {e}"))?;
-    if img.width() != size || img.height() != size {
-        return Err(format!("{name} tile is {} × {} px, not {size} × {size}", img.width(), img.height()));
+    if img.width() != width || img.height() != height {
+        return Err(format!("{name} tile is {} × {} px, not {width} × {height}", img.width(), img.height()));
     }
     Ok(img.into_rgba8().into_raw())
 }
