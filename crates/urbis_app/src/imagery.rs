@@ -2,7 +2,7 @@
 //! ground under the city) when a scene loads.
 //!
 //! ```text
-//! SPEC ─► GeoTIFF | XYZ (files or HTTP) | MBTiles | the sample orthophoto ─► ImageryLayer
+//! SPEC ─► GeoTIFF | XYZ (files or HTTP) | MBTiles | WMTS | graticule | the sample orthophoto ─► ImageryLayer
 //!      ─► urbis_model::imagery::drape ─► a texture on the terrain; failures listed, holes left
 //! ```
 
@@ -28,14 +28,23 @@ pub fn source(spec: &str) -> Result<Arc<dyn ImagerySource>> {
         return Ok(Arc::new(GeoTiffImagery::open(&tif)?));
     }
     if let Some(step) = spec.strip_prefix("graticule") {
-        let step = match step.strip_prefix(':') {
-            Some(s) => s.parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 90.0).with_context(|| {
-                format!("--imagery {spec}: the step must be degrees in (0, 90], e.g. graticule:10")
-            })?,
-            None if step.is_empty() => 10.0,
-            None => anyhow::bail!("--imagery {spec}: write graticule or graticule:DEGREES"),
-        };
+        let step =
+            match step.strip_prefix(':') {
+                Some(s) => s.parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 90.0).with_context(|| {
+                    format!("--imagery {spec}: the step must be degrees in (0, 90], e.g. graticule:10")
+                })?,
+                None if step.is_empty() => 10.0,
+                None => anyhow::bail!("--imagery {spec}: write graticule or graticule:DEGREES"),
+            };
         return Ok(Arc::new(urbis_formats::imagery::graticule::Graticule { step, ..Default::default() }));
+    }
+    if let Some(url) = spec.strip_prefix("wmts:") {
+        // wmts:CAPABILITIES-URL, or wmts:CAPABILITIES-URL#LAYER
+        let (url, layer) = match url.rsplit_once('#') {
+            Some((u, l)) => (u, Some(l)),
+            None => (url, None),
+        };
+        return Ok(Arc::new(urbis_tiles::open_wmts(url, layer, urbis_tiles::fetch::default_fetcher())?));
     }
     if let Some(template) = spec.strip_prefix("xyz:") {
         let opts = XyzOptions::default();
@@ -51,7 +60,9 @@ pub fn source(spec: &str) -> Result<Arc<dyn ImagerySource>> {
     match ext.as_str() {
         "mbtiles" => Ok(Arc::new(MbTiles::open(&path)?)),
         "tif" | "tiff" => Ok(Arc::new(GeoTiffImagery::open(&path)?)),
-        _ => anyhow::bail!("--imagery {spec}: not a GeoTIFF, .mbtiles, xyz:TEMPLATE, graticule[:DEGREES] or `sample`"),
+        _ => anyhow::bail!(
+            "--imagery {spec}: not a GeoTIFF, .mbtiles, xyz:TEMPLATE, wmts:CAPABILITIES-URL[#LAYER], graticule[:DEGREES] or `sample`"
+        ),
     }
 }
 

@@ -94,7 +94,8 @@ pub struct Inputs {
     pub style: Option<PathBuf>,
     /// Imagery draped on the terrain (or a ground under the city), in order, later over earlier:
     /// an RGB(A) GeoTIFF orthophoto, `xyz:DIR/{z}/{x}/{y}.png` or `xyz:https://…/{z}/{x}/{y}.png`,
-    /// an `.mbtiles` file, `sample` (the sample city's orthophoto) or `graticule[:DEGREES]` (lines
+    /// an `.mbtiles` file, `wmts:CAPABILITIES-URL[#LAYER]` (OGC WMTS), `sample` (the sample city's
+    /// orthophoto) or `graticule[:DEGREES]` (lines
     /// of latitude and longitude, made on the fly; for the globe). Repeatable.
     #[arg(long = "imagery")]
     pub imagery: Vec<String>,

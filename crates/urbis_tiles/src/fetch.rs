@@ -457,8 +457,9 @@ pub fn read_tree_content(
 ) -> Result<(urbis_formats::tiles3d::TileContent, u64), FormatError> {
     if let (Some(g), Some(coord)) = (generator, crate::terrain::parse_terrain_path(loc)) {
         let name = loc.display().to_string();
-        let _decoder =
-            HostGate::global().acquire(DECODE_GATE, decoders(), cancel).ok_or_else(|| http_error(&name, "cancelled"))?;
+        let _decoder = HostGate::global()
+            .acquire(DECODE_GATE, decoders(), cancel)
+            .ok_or_else(|| http_error(&name, "cancelled"))?;
         let content = g.generate(coord, cancel)?;
         let bytes = match &content {
             urbis_formats::tiles3d::TileContent::Terrain(t) => t.bytes(),

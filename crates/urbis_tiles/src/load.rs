@@ -45,7 +45,13 @@ pub fn load_selection(tree: &TileTree, view: &View) -> (Vec<LoadedTile>, Vec<Til
             .par_iter()
             .map(|&(t, i)| {
                 let c = &tree.get(t).contents[i];
-                (t, i, c.uri.clone(), crate::fetch::read_tree_content(&tree.fetcher, tree.generator.as_ref(), &c.path, None).map(|(c, _)| c))
+                (
+                    t,
+                    i,
+                    c.uri.clone(),
+                    crate::fetch::read_tree_content(&tree.fetcher, tree.generator.as_ref(), &c.path, None)
+                        .map(|(c, _)| c),
+                )
             })
             .collect();
         let mut new_failure = false;

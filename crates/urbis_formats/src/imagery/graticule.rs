@@ -85,12 +85,15 @@ mod tests {
 
     #[test]
     fn lines_lie_on_multiples_of_the_step() {
-        let g = Graticule { step: 10.0, width_px: 1.0 };
+        let g = Graticule { step: 10.0, width_px: 2.0 };
         let r = g.window([5.0, 5.0, 25.0, 25.0], 200, &mut Vec::new()).expect("window");
-        // 0.1° pixels: 20° and 10° are lines, 15° is not.
-        assert_eq!(r.sample(20.0, 17.0), Some(LINE));
-        assert_eq!(r.sample(13.0, 10.0), Some(LINE));
-        assert_eq!(r.sample(15.0, 15.0), Some(Graticule::shade(15.0)));
+        assert_eq!((r.width, r.height, r.dx), (200, 200, 0.1));
+        // 0.1° pixels, lines 0.2° wide: the pixels centred 0.05° either side
+        // of 20°E and of 10°N are line; those 0.15° away and 15° are not.
+        assert_eq!(r.sample(20.0, 17.05), Some(LINE));
+        assert_eq!(r.sample(13.05, 10.0), Some(LINE));
+        assert_eq!(r.sample(20.15, 17.05), Some(Graticule::shade(17.05)));
+        assert_eq!(r.sample(15.05, 15.05), Some(Graticule::shade(15.05)));
         assert_ne!(Graticule::shade(0.0), Graticule::shade(80.0));
     }
 }

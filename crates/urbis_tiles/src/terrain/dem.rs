@@ -45,7 +45,8 @@ impl DemHeights {
         if !to_wgs84(epsg, &mut outline) {
             return Err(format!("{name}: cannot transform EPSG:{epsg} to longitude and latitude"));
         }
-        let (lo, hi) = outline.iter().fold((DVec2::INFINITY, DVec2::NEG_INFINITY), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
+        let (lo, hi) =
+            outline.iter().fold((DVec2::INFINITY, DVec2::NEG_INFINITY), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
         if !lo.is_finite() || !hi.is_finite() || lo.y < -90.0 || hi.y > 90.0 {
             return Err(format!("{name}: EPSG:{epsg} places the DEM off the Earth"));
         }
@@ -102,7 +103,8 @@ impl DemHeights {
         if !from_wgs84(self.epsg, &mut corners) {
             return None;
         }
-        let (lo, hi) = corners.iter().fold((DVec2::INFINITY, DVec2::NEG_INFINITY), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
+        let (lo, hi) =
+            corners.iter().fold((DVec2::INFINITY, DVec2::NEG_INFINITY), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
         let g = &self.grid;
         let top = g.y_min + g.nrows as f64 * g.cell_size;
         let c0 = ((lo.x - g.x_min) / g.cell_size).floor().max(0.0);

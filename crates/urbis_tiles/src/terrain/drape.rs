@@ -85,6 +85,43 @@ pub(crate) fn from_wgs84(epsg: u32, pts: &mut [DVec2]) -> bool {
     }
 }
 
+thread_local! {
+    /// Each layer's extent in degrees (by source name), per loader thread.
+    static EXTENT_DEG: RefCell<HashMap<String, Option<[f64; 4]>>> = RefCell::new(HashMap::new());
+}
+
+/// An imagery source's extent as west, south, east, north degrees (from
+/// points along its outline), or `None` when its CRS cannot be inverted.
+pub fn degree_extent(src: &dyn ImagerySource) -> Option<[f64; 4]> {
+    let e = src.extent();
+    let epsg = src.epsg();
+    if matches!(epsg, 4326 | 4490) {
+        return Some(e);
+    }
+    let k = 8;
+    let mut pts: Vec<glam::DVec3> = (0..=k)
+        .flat_map(|i| {
+            let t = f64::from(i) / f64::from(k);
+            let (x, y) = (e[0] + (e[2] - e[0]) * t, e[1] + (e[3] - e[1]) * t);
+            [[x, e[1]], [x, e[3]], [e[0], y], [e[2], y]]
+        })
+        .map(|[x, y]| glam::DVec3::new(x, y, 0.0))
+        .collect();
+    if matches!(epsg, 3857 | 900_913) {
+        for p in pts.iter_mut() {
+            let (lon, lat) = urbis_formats::imagery::xyz::mercator_to_lonlat(p.x, p.y);
+            *p = glam::DVec3::new(lon, lat, 0.0);
+        }
+    } else {
+        let t = CrsTransform::new(Epsg(epsg), Epsg::WGS84).ok()?;
+        t.transform_all(&mut pts).ok()?;
+    }
+    let (lo, hi) = pts
+        .iter()
+        .fold((DVec2::INFINITY, DVec2::NEG_INFINITY), |(lo, hi), p| (lo.min(p.truncate()), hi.max(p.truncate())));
+    (lo.is_finite() && hi.is_finite()).then(|| [lo.x, lo.y, hi.x, hi.y])
+}
+
 /// The texel lattice of a `side`² texture over `rect` in a layer's CRS.
 fn lattice(rect: [f64; 4], side: u32, epsg: u32) -> Option<Vec<DVec2>> {
     let at = |i: f64, j: f64| {
@@ -95,15 +132,16 @@ fn lattice(rect: [f64; 4], side: u32, epsg: u32) -> Option<Vec<DVec2>> {
     };
     let direct = matches!(epsg, 4326 | 4490 | 3857 | 900_913);
     if direct {
-        let mut pts: Vec<DVec2> =
-            (0..side * side).map(|k| at(f64::from(k % side), f64::from(k / side))).collect();
+        let mut pts: Vec<DVec2> = (0..side * side).map(|k| at(f64::from(k % side), f64::from(k / side))).collect();
         return from_wgs84(epsg, &mut pts).then_some(pts);
     }
     // PROJ on a coarse lattice, bilinear between its nodes.
     const L: u32 = 16;
     let mut nodes: Vec<DVec2> = (0..=L)
         .flat_map(|j| (0..=L).map(move |i| (i, j)))
-        .map(|(i, j)| at(f64::from(i) * f64::from(side - 1) / f64::from(L), f64::from(j) * f64::from(side - 1) / f64::from(L)))
+        .map(|(i, j)| {
+            at(f64::from(i) * f64::from(side - 1) / f64::from(L), f64::from(j) * f64::from(side - 1) / f64::from(L))
+        })
         .collect();
     if !from_wgs84(epsg, &mut nodes) || nodes.iter().any(|p| !p.is_finite()) {
         return None;
@@ -136,11 +174,18 @@ fn overlaps(a: [f64; 4], b: [f64; 4]) -> bool {
 /// not be read leaves a hole, the rest still drape).
 pub fn drape_tile(mesh: &mut TerrainMesh, layers: &[DrapeLayer], side: u32, base: [u8; 4]) -> Vec<ImageryError> {
     let side = side.max(2);
-    let mut acc: Vec<[f32; 3]> = vec![[f32::from(base[0]), f32::from(base[1]), f32::from(base[2])]; (side * side) as usize];
+    let mut acc: Vec<[f32; 3]> =
+        vec![[f32::from(base[0]), f32::from(base[1]), f32::from(base[2])]; (side * side) as usize];
     let mut failures = Vec::new();
     for layer in layers.iter().filter(|l| l.visible && l.opacity > 0.0) {
         let src = &layer.source;
         let epsg = src.epsg();
+        let extent = EXTENT_DEG.with(|c| *c.borrow_mut().entry(src.name()).or_insert_with(|| degree_extent(&**src)));
+        if let Some(deg) = extent
+            && !overlaps(mesh.rect, deg)
+        {
+            continue;
+        }
         let Some(pts) = lattice(mesh.rect, side, epsg) else {
             failures.push(ImageryError::Source {
                 source_name: src.name(),

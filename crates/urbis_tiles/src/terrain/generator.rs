@@ -9,8 +9,8 @@ use urbis_formats::FormatError;
 use urbis_formats::tiles3d::TileContent;
 
 use super::{
-    TerrainMesh, DemHeights, DrapeLayer, GRID_CELLS, GenerateContent, TerrainLayout, TileCoord, drape_tile, geographic_rect,
-    grid_mesh, level_error, level_for_resolution,
+    DemHeights, DrapeLayer, GRID_CELLS, GenerateContent, TerrainLayout, TerrainMesh, TileCoord, drape_tile,
+    geographic_rect, grid_mesh, level_error, level_for_resolution,
 };
 use crate::tree::TileTree;
 
@@ -126,7 +126,9 @@ impl TerrainGenerator {
             TerrainSource::Dems(dems) => {
                 dems.iter().map(|d| level_for_resolution(d.resolution_m(), lat)).max().unwrap_or(0)
             }
-            TerrainSource::QuantizedMesh(q) => q.layer.available.len().saturating_sub(1).max(q.layer.maxzoom as usize) as u32,
+            TerrainSource::QuantizedMesh(q) => {
+                q.layer.available.len().saturating_sub(1).max(q.layer.maxzoom as usize) as u32
+            }
             TerrainSource::Ellipsoid => 0,
         };
         let imagery = self.layers().iter().any(|l| imagery_rect(&*l.source).is_some());
@@ -247,36 +249,17 @@ impl TerrainGenerator {
 /// An imagery source's extent in degrees, when it is smaller than a
 /// continent (a global base map does not make the terrain refine everywhere).
 fn imagery_rect(src: &dyn urbis_formats::imagery::ImagerySource) -> Option<[f64; 4]> {
-    let e = src.extent();
-    let mut pts = vec![DVec2::new(e[0], e[1]), DVec2::new(e[2], e[1]), DVec2::new(e[0], e[3]), DVec2::new(e[2], e[3])];
-    let epsg = src.epsg();
-    let ok = match epsg {
-        4326 | 4490 => true,
-        3857 | 900_913 => {
-            for p in pts.iter_mut() {
-                let (lon, lat) = urbis_formats::imagery::xyz::mercator_to_lonlat(p.x, p.y);
-                *p = DVec2::new(lon, lat);
-            }
-            true
-        }
-        _ => {
-            let Ok(t) = urbis_geo::CrsTransform::new(urbis_geo::Epsg(epsg), urbis_geo::Epsg::WGS84) else {
-                return None;
-            };
-            let mut v: Vec<glam::DVec3> = pts.iter().map(|p| p.extend(0.0)).collect();
-            let ok = t.transform_all(&mut v).is_ok();
-            pts = v.iter().map(|p| p.truncate()).collect();
-            ok
-        }
-    };
-    let (lo, hi) = pts.iter().fold((DVec2::INFINITY, DVec2::NEG_INFINITY), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
-    (ok && lo.is_finite() && hi.is_finite() && (hi - lo).max_element() < 10.0).then(|| [lo.x, lo.y, hi.x, hi.y])
+    super::drape::degree_extent(src).filter(|r| r[2] - r[0] < 10.0 && r[3] - r[1] < 10.0)
 }
 
 impl GenerateContent for TerrainGenerator {
     fn generate(&self, coord: TileCoord, cancel: Option<&AtomicBool>) -> Result<TileContent, FormatError> {
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(FormatError::Field { path: self.name.clone(), field: coord.to_string(), msg: "cancelled".into() });
+            return Err(FormatError::Field {
+                path: self.name.clone(),
+                field: coord.to_string(),
+                msg: "cancelled".into(),
+            });
         }
         Ok(TileContent::Terrain(Box::new(self.build(coord)?)))
     }

@@ -166,7 +166,10 @@ mod tests {
         }
         // The north-west vertex is the rectangle's north-west corner.
         let g = Ellipsoid::WGS84.ecef_to_geodetic(centre + glam::Vec3::from_array(m.positions[0]).as_dvec3());
-        assert!((g.lon_deg - rect[0]).abs() < 1e-7 && (g.lat_deg - rect[3]).abs() < 1e-7, "f32 offsets keep about a centimetre");
+        assert!(
+            (g.lon_deg - rect[0]).abs() < 1e-7 && (g.lat_deg - rect[3]).abs() < 1e-7,
+            "f32 offsets keep about a centimetre"
+        );
         // Normals of a flat tile are the ellipsoid's up.
         let up = enu_basis(g.lon_deg, g.lat_deg).z_axis;
         assert!(glam::Vec3::from_array(m.normals[0]).as_dvec3().dot(up) > 0.99999);

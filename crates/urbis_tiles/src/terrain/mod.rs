@@ -31,12 +31,12 @@ mod qm;
 mod write;
 
 pub use dem::DemHeights;
-pub use drape::{DrapeLayer, drape_tile};
+pub use drape::{DrapeLayer, degree_extent, drape_tile};
 pub use generator::{TerrainGenerator, TerrainSource};
 pub use mesh::{grid_mesh, tile_box};
 pub use qm::{QmTerrain, from_quantized, ranges_of, to_quantized};
-pub use write::{WrittenTerrain, write_quantized_mesh};
 pub use urbis_formats::terrain_mesh::{TerrainMesh, TileCoord, TileTexture};
+pub use write::{WrittenTerrain, write_quantized_mesh};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +51,10 @@ use crate::tree::{ContentRef, Refine, TileId, TileNode, TileTree, TreeLimits};
 pub const TERRAIN_SCHEME: &str = "urbis-terrain:";
 /// Cells along a tile's side of a heightmap tile.
 pub const GRID_CELLS: u32 = 64;
+/// How much a terrain tile's geometric error is enlarged in the tree: Cesium
+/// draws terrain to a screen-space error of 2 px (`Globe.maximumScreenSpaceError`)
+/// and 3D Tiles to 16 px; with errors × 8 the stream's one threshold gives both.
+pub const TERRAIN_SSE_FACTOR: f64 = 8.0;
 /// The deepest level a terrain tree goes to.
 pub const MAX_LEVEL: u32 = 22;
 
@@ -158,7 +162,10 @@ impl TileTree {
             vec![(TileId(0), TileCoord { z: 0, x: 1, y: 0 }), (TileId(0), TileCoord { z: 0, x: 0, y: 0 })];
         while let Some((parent, c)) = stack.pop() {
             if tree.nodes.len() >= limits.max_tiles {
-                tree.errors.push(format!("{name}: more than {} terrain tiles; the finest levels are left out", limits.max_tiles));
+                tree.errors.push(format!(
+                    "{name}: more than {} terrain tiles; the finest levels are left out",
+                    limits.max_tiles
+                ));
                 break;
             }
             let rect = geographic_rect(c);
@@ -187,7 +194,7 @@ impl TileTree {
                 transform: glam::DMat4::IDENTITY,
                 volume: tile_box(rect, heights),
                 viewer_request_volume: None,
-                geometric_error: if children.len() == 4 { level_error(c.z) } else { 0.0 },
+                geometric_error: if children.len() == 4 { level_error(c.z) * TERRAIN_SSE_FACTOR } else { 0.0 },
                 refine: Refine::Replace,
                 contents: vec![ContentRef {
                     path: PathBuf::from(format!("{TERRAIN_SCHEME}{c}")),
@@ -231,7 +238,10 @@ mod tests {
         // Cesium's level-zero heightmap error for WGS84: 77067.34 m (quoted from
         // CesiumJS: TerrainProvider.getEstimatedLevelZeroGeometricErrorForAHeightmap(ellipsoid, 65, 2)).
         assert!((level_error(0) - 77_067.34).abs() < 0.01, "{}", level_error(0));
-        assert_eq!(parse_terrain_path(std::path::Path::new("urbis-terrain:3/5/2")), Some(TileCoord { z: 3, x: 5, y: 2 }));
+        assert_eq!(
+            parse_terrain_path(std::path::Path::new("urbis-terrain:3/5/2")),
+            Some(TileCoord { z: 3, x: 5, y: 2 })
+        );
         assert_eq!(parse_terrain_path(std::path::Path::new("urbis-terrain:3/5")), None);
         // 5 m cells near 40°N: 180/2^z · 111320 · cos 40° / 64 ≤ 5 first at z = 16 (3.7 m; z = 15 gives 7.5 m).
         assert_eq!(level_for_resolution(5.0, 40.0), 16);

@@ -55,7 +55,11 @@ impl QmTerrain {
             });
         }
         if layer.tiles.is_empty() {
-            return Err(FormatError::Field { path: layer_loc, field: "tiles".into(), msg: "no tile URL template".into() });
+            return Err(FormatError::Field {
+                path: layer_loc,
+                field: "tiles".into(),
+                msg: "no tile URL template".into(),
+            });
         }
         let base = layer_loc.rsplit_once('/').map_or(String::from("."), |(b, _)| b.to_string());
         Ok(QmTerrain { name: layer_loc, layer, base, fetcher })
@@ -109,7 +113,11 @@ pub fn from_quantized(m: &QuantizedMesh, c: TileCoord, skirt: f64) -> TerrainMes
         })
         .collect();
     let center = DVec3::from_array(m.header.center);
-    let center = if center.is_finite() && center.length() > 1.0 { center } else { world.iter().sum::<DVec3>() / n.max(1) as f64 };
+    let center = if center.is_finite() && center.length() > 1.0 {
+        center
+    } else {
+        world.iter().sum::<DVec3>() / n.max(1) as f64
+    };
     let mut normals: Vec<[f32; 3]> = (0..n).map(|i| m.normal(i).unwrap_or([0.0; 3])).collect();
     if m.normals.is_none() {
         // Area-weighted face normals, summed per vertex.
@@ -121,11 +129,15 @@ pub fn from_quantized(m: &QuantizedMesh, c: TileCoord, skirt: f64) -> TerrainMes
                 acc[k] += f;
             }
         }
-        normals = acc.iter().zip(&world).map(|(a, p)| {
-            let up = p.normalize_or_zero();
-            let nn = a.normalize_or_zero();
-            (if nn == DVec3::ZERO { up } else { nn }).as_vec3().to_array()
-        }).collect();
+        normals = acc
+            .iter()
+            .zip(&world)
+            .map(|(a, p)| {
+                let up = p.normalize_or_zero();
+                let nn = a.normalize_or_zero();
+                (if nn == DVec3::ZERO { up } else { nn }).as_vec3().to_array()
+            })
+            .collect();
     }
     let mut out = TerrainMesh {
         coord: c,
@@ -212,7 +224,13 @@ pub fn to_quantized(t: &TerrainMesh, children: Option<&[TileCoord]>) -> Quantize
         u: t.uvs[..n].iter().map(|uv| q(f64::from(uv[0]))).collect(),
         v: t.uvs[..n].iter().map(|uv| q(1.0 - f64::from(uv[1]))).collect(),
         height: heights.iter().map(|h| if hi > lo { q((h - lo) / (hi - lo)) } else { 0 }).collect(),
-        indices: t.indices.chunks_exact(3).filter(|tr| tr.iter().all(|&i| (i as usize) < n)).flatten().copied().collect(),
+        indices: t
+            .indices
+            .chunks_exact(3)
+            .filter(|tr| tr.iter().all(|&i| (i as usize) < n))
+            .flatten()
+            .copied()
+            .collect(),
         normals: Some(t.normals[..n].iter().map(|nn| qm::oct_encode(*nn)).collect()),
         ..Default::default()
     };
