@@ -345,7 +345,6 @@ fn the_city_on_streamed_terrain_matches_the_dem_loaded_whole() {
     assert!(compared > 600, "the city covers {compared} blocks");
     assert!(differing * 100 < compared * 3, "{differing} of {compared} blocks differ");
     support::assert_golden("globe_city", &streamed, 0.01);
-    support::assert_golden("globe_city", &streamed, 0.01);
 }
 
 #[test]

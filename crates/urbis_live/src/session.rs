@@ -165,10 +165,15 @@ fn binding_of(s: &crate::config::SensorConfig) -> BindingTarget {
     }
 }
 
-/// The height of the first surface under (x, y), or `None` over nothing.
+/// The height of the first surface under (x, y) (a roof, the terrain), the
+/// streamed terrain's where no loaded surface is there, or `None` over nothing.
 fn surface_height(model: &CityModel, x: f64, y: f64) -> Option<f64> {
     let top = model.bounds().max.z + 100.0;
-    model.spatial().ray_cast(&model.world, DVec3::new(x, y, top), DVec3::NEG_Z, 20_000.0).map(|h| h.point.z)
+    model
+        .spatial()
+        .ray_cast(&model.world, DVec3::new(x, y, top), DVec3::NEG_Z, 20_000.0)
+        .map(|h| h.point.z)
+        .or_else(|| urbis_model::ground::ground_height(model, x, y))
 }
 
 impl LiveSession {

@@ -242,11 +242,16 @@ impl CityModel {
         self.world.insert_resource(SpatialIndex::build(items));
     }
 
-    /// Bounds of every feature together.
+    /// Bounds of every feature together (the globe's streamed terrain tiles left out).
     pub fn bounds(&self) -> Bounds {
         let mut b = Bounds::EMPTY;
         for e in self.world.iter_entities() {
-            if let Some(fb) = e.get::<Bounds>() {
+            // Streamed terrain tiles (the globe) reach around the Earth: not the city's extent.
+            let streamed_terrain =
+                e.contains::<TileChunk>() && e.get::<SemanticClass>() == Some(&SemanticClass::TIN_RELIEF);
+            if let Some(fb) = e.get::<Bounds>()
+                && !streamed_terrain
+            {
                 b = b.union(*fb);
             }
         }

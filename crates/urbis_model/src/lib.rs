@@ -32,6 +32,7 @@ pub mod city;
 pub mod class;
 pub mod classify;
 pub mod components;
+pub mod ground;
 pub mod imagery;
 pub mod load;
 pub mod mesh;

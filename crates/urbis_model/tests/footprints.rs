@@ -190,3 +190,52 @@ fn broken_geojson_names_the_file_and_field() {
     assert!(err.contains("broken.geojson") && err.contains("/features/0/geometry"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// On the globe the DEM is streamed, not loaded: footprints stand on the
+/// streamed terrain's heights (its DEM, or a quantized-mesh tileset written
+/// from it), with no terrain tile attached yet.
+#[test]
+fn footprints_stand_on_the_streamed_terrain_of_the_globe() {
+    let dir = scratch("globe");
+    std::fs::write(dir.join("a_buildings.json"), rd_features()).expect("write geojson");
+    write_dem(&dir.join("z_dem.tif"));
+    let qm_dir = scratch("globe-qm");
+    let grid = urbis_formats::geotiff::read(&dir.join("z_dem.tif")).expect("dem");
+    let heights = urbis_tiles::terrain::DemHeights::new("dem", grid).expect("heights");
+    let generator = std::sync::Arc::new(urbis_tiles::terrain::TerrainGenerator::new(
+        "dem",
+        urbis_tiles::terrain::TerrainSource::Dems(vec![heights]),
+        Vec::new(),
+    ));
+    urbis_tiles::terrain::write_quantized_mesh(&generator, &qm_dir, None, &|_, _| {}).expect("write quantized mesh");
+    let stream = urbis_tiles::StreamOptions::default();
+    for (label, paths, terrain) in [
+        ("DEM", vec![dir.clone()], None),
+        ("quantized mesh", vec![dir.join("a_buildings.json")], Some(qm_dir.display().to_string())),
+    ] {
+        let opts = LoadOptions { globe: true, terrain, ..Default::default() };
+        let (model, sets, _) = open_city_streaming(&paths, &opts, &stream).expect("open on the globe");
+        assert!(sets.iter().any(|s| s.terrain.is_some()), "{label}: a terrain stream");
+        let counts = model.counts_by_class();
+        assert_eq!(counts.get(&SemanticClass::TIN_RELIEF), None, "{label}: the DEM is not loaded whole");
+        assert_eq!(counts.get(&SemanticClass::BUILDING), Some(&3), "{label}: {counts:?}");
+        let by = |id: &str| model.features().by_guid(&format!("a_buildings#{id}")).unwrap_or_else(|| panic!("{id}"));
+        for (id, west_x, south_y, height) in [("A", 84_960.0, 446_980.0, 12.5), ("C", 84_920.0, 447_040.0, 10.0)] {
+            let bounds = model.world.get::<Bounds>(by(id)).expect("bounds");
+            let ground = rd_to_enu(&model, west_x, south_y, terrain_h(west_x)).z;
+            eprintln!("{label} {id}: base {:.4}, ground {ground:.4} − 0.2", bounds.min.z);
+            assert!(
+                (bounds.min.z - (ground - 0.2)).abs() < 0.01,
+                "{label} {id}: base {} vs ground {ground}",
+                bounds.min.z
+            );
+            assert!((bounds.max.z - bounds.min.z - height).abs() < 0.01);
+        }
+        // The ground query answers anywhere on the terrain, and on the ellipsoid beyond it.
+        let p = rd_to_enu(&model, 85_000.0, 447_000.0, terrain_h(85_000.0));
+        let z = ground::ground_height(&model, p.x, p.y).expect("ground");
+        assert!((z - p.z).abs() < 0.01, "{label}: ground {z} vs {}", p.z);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&qm_dir);
+}

@@ -97,6 +97,34 @@ fn visible_or_uncull(view: &View, v: &Volume) -> bool {
     !view.cull || visible(view, v)
 }
 
+/// Whether a box lies wholly in the Earth's shadow seen from the view: in
+/// the ellipsoid's scaled space (the WGS84 ellipsoid shrunk by 1 km, so
+/// valleys below it are never hidden wrongly, scaled to the unit sphere, as
+/// Cesium's `EllipsoidalOccluder` does), every corner lies inside the cone
+/// from the eye tangent to the sphere and beyond the plane of its circle of
+/// tangency. That region is convex (a cone cut by a half-space) and scaling
+/// keeps convexity, so the whole box is hidden when its corners are. Terrain
+/// on the far side of the globe is then not loaded.
+pub(crate) fn behind_the_earth(view: &View, volume: &Volume) -> bool {
+    let e = urbis_geo::Ellipsoid::WGS84;
+    let radii = DVec3::new(e.a - 1000.0, e.a - 1000.0, e.b() - 1000.0);
+    let Volume::Box { center, half_axes } = *volume else { return false };
+    let eye = view.position / radii;
+    let d = eye.length();
+    if d <= 1.0 {
+        return false;
+    }
+    let axis = -eye / d;
+    let cos_alpha = (1.0 - 1.0 / (d * d)).sqrt();
+    let plane = 1.0 / d;
+    (0..8).all(|k| {
+        let s = |bit: u32| if k & (1 << bit) == 0 { -1.0 } else { 1.0 };
+        let p = (center + half_axes.x_axis * s(0) + half_axes.y_axis * s(1) + half_axes.z_axis * s(2)) / radii;
+        let to = p - eye;
+        to.dot(axis) >= cos_alpha * to.length() && p.dot(-axis) < plane
+    })
+}
+
 /// Selects the tiles to show for `view`. Tiles in `failed` cannot show
 /// content; a REPLACE parent whose child failed stays shown.
 pub fn select(tree: &TileTree, view: &View, failed: &HashSet<TileId>) -> Selection {
@@ -108,7 +136,9 @@ pub fn select(tree: &TileTree, view: &View, failed: &HashSet<TileId>) -> Selecti
     while let Some(id) = stack.pop() {
         let node = tree.get(id);
         out.visited += 1;
-        if view.cull && !visible(view, &node.volume) {
+        if view.cull
+            && (!visible(view, &node.volume) || (tree.generator.is_some() && behind_the_earth(view, &node.volume)))
+        {
             out.culled += 1;
             continue;
         }
@@ -227,5 +257,54 @@ mod tests {
         assert!(!v.sees_volume(&flat));
         let (c, r) = flat.bounding_sphere();
         assert!(v.sees(c, r), "the enclosing sphere reaches into the view");
+    }
+}
+
+#[cfg(test)]
+mod horizon_tests {
+    use super::*;
+    use crate::terrain::{TileCoord, geographic_rect, tile_box};
+
+    fn view_from(lon: f64, lat: f64, h: f64) -> View {
+        let g = urbis_geo::Ellipsoid::WGS84;
+        let eye = g.geodetic_to_ecef(urbis_geo::Geodetic::new(lon, lat, h));
+        let basis = urbis_geo::enu_basis(lon, lat);
+        View {
+            position: eye,
+            direction: -basis.z_axis,
+            up: basis.y_axis,
+            fov_y: 1.0,
+            aspect: 1.0,
+            viewport_height: 512.0,
+            max_sse: 16.0,
+            cull: true,
+        }
+    }
+
+    #[test]
+    fn the_far_side_of_the_earth_is_hidden_and_the_near_side_is_not() {
+        let v = view_from(115.9, 39.0, 300.0);
+        let under = TileCoord {
+            z: 10,
+            x: ((115.9 + 180.0) / (180.0 / 1024.0)) as u32,
+            y: ((39.0 + 90.0) / (180.0 / 1024.0)) as u32,
+        };
+        assert!(!behind_the_earth(&v, &tile_box(geographic_rect(under), [0.0, 100.0])), "the tile below");
+        // The antipode's quarter of the globe (level 1: 90° tiles), and a level-3 tile on the far side.
+        let far = TileCoord { z: 1, x: 0, y: 0 };
+        assert!(behind_the_earth(&v, &tile_box(geographic_rect(far), [0.0, 0.0])), "the antipodal quarter");
+        assert!(behind_the_earth(&v, &tile_box(geographic_rect(TileCoord { z: 3, x: 3, y: 2 }), [0.0, 0.0])));
+        // 20,000 km up, the hemisphere below is seen: its tile is not hidden.
+        let high = view_from(115.9, 39.0, 2.0e7);
+        assert!(!behind_the_earth(&high, &tile_box(geographic_rect(TileCoord { z: 3, x: 12, y: 5 }), [0.0, 0.0])));
+        // A tile beyond the horizon but standing high above it (a box 200 km
+        // tall 600 km away) is not hidden from 300 m up.
+        let beyond = TileCoord {
+            z: 8,
+            x: ((121.5 + 180.0) / (180.0 / 256.0)) as u32,
+            y: ((39.0 + 90.0) / (180.0 / 256.0)) as u32,
+        };
+        assert!(behind_the_earth(&v, &tile_box(geographic_rect(beyond), [0.0, 0.0])), "flat, past the horizon");
+        assert!(!behind_the_earth(&v, &tile_box(geographic_rect(beyond), [0.0, 200_000.0])), "tall, above it");
     }
 }

@@ -256,6 +256,15 @@ impl ImagerySource for MbTiles {
         max_side: u32,
         failures: &mut Vec<ImageryError>,
     ) -> Result<GeoRaster, ImageryError> {
-        xyz::pyramid_window(self, &self.name(), &self.opts, bbox, max_side, failures)
+        xyz::pyramid_window(self, &self.name(), &self.opts, bbox, max_side, false, failures)
+    }
+
+    fn window_on_grid(
+        &self,
+        bbox: [f64; 4],
+        max_side: u32,
+        failures: &mut Vec<ImageryError>,
+    ) -> Result<GeoRaster, ImageryError> {
+        xyz::pyramid_window(self, &self.name(), &self.opts, bbox, max_side, true, failures)
     }
 }

@@ -124,6 +124,20 @@ pub trait ImagerySource: Send + Sync {
         max_side: u32,
         failures: &mut Vec<ImageryError>,
     ) -> Result<GeoRaster, ImageryError>;
+
+    /// Like [`ImagerySource::window`], at the same level but on that level's
+    /// own pixel grid (not boxed down to `max_side`; at most twice as many
+    /// pixels), so that windows of neighbouring areas sample the very same
+    /// pixels (terrain tiles draped one by one show no seam). By default the
+    /// plain window.
+    fn window_on_grid(
+        &self,
+        bbox: [f64; 4],
+        max_side: u32,
+        failures: &mut Vec<ImageryError>,
+    ) -> Result<GeoRaster, ImageryError> {
+        self.window(bbox, max_side, failures)
+    }
 }
 
 impl ImagerySource for GeoRaster {

@@ -462,11 +462,34 @@ impl ImagerySource for WmtsSource {
         max_side: u32,
         failures: &mut Vec<ImageryError>,
     ) -> Result<GeoRaster, ImageryError> {
+        self.window_at(bbox, max_side, false, failures)
+    }
+
+    fn window_on_grid(
+        &self,
+        bbox: [f64; 4],
+        max_side: u32,
+        failures: &mut Vec<ImageryError>,
+    ) -> Result<GeoRaster, ImageryError> {
+        self.window_at(bbox, max_side, true, failures)
+    }
+}
+
+impl WmtsSource {
+    /// A window (see [`ImagerySource::window`]); `on_grid`: on the matrix's own pixels.
+    fn window_at(
+        &self,
+        bbox: [f64; 4],
+        max_side: u32,
+        on_grid: bool,
+        failures: &mut Vec<ImageryError>,
+    ) -> Result<GeoRaster, ImageryError> {
         let name = self.name();
         let fail = |message: String| ImageryError::Source { source_name: name.clone(), message };
         resample::check_bbox(bbox).map_err(fail)?;
+        let cap = if on_grid { resample::MAX_WINDOW_SIDE } else { max_side };
         let Some((level, crop)) =
-            self.pick(bbox, max_side).and_then(|l| Some((l, resample::crop(&l.grid, bbox, l.extent, max_side)?)))
+            self.pick(bbox, max_side).and_then(|l| Some((l, resample::crop(&l.grid, bbox, l.extent, cap)?)))
         else {
             return Ok(resample::empty(self.epsg, bbox, max_side));
         };

@@ -41,10 +41,10 @@ fn number(v: &serde_json::Value) -> Option<f64> {
         .filter(|x: &f64| x.is_finite() && *x > 0.0)
 }
 
-/// Ground height under a point: the terrain (TINRelief) below it, if any.
+/// Ground height under a point: the streamed terrain's, or the terrain
+/// (TINRelief) below it, if any (see [`crate::ground`]).
 fn ground_at(model: &CityModel, x: f64, y: f64) -> Option<f64> {
-    let hit = model.spatial().ray_cast(&model.world, DVec3::new(x, y, 1.0e5), -DVec3::Z, 2.0e5)?;
-    (model.world.get::<SemanticClass>(hit.entity) == Some(&SemanticClass::TIN_RELIEF)).then_some(hit.point.z)
+    crate::ground::ground_height(model, x, y)
 }
 
 /// Signed area of a ring in plan (positive counter-clockwise).

@@ -637,16 +637,40 @@ pub fn open_city_streaming(
     let mut reports = Vec::new();
     let mut streamed = Vec::new();
     let mut datasets: Vec<OsgbDataset> = Vec::new();
-    let mut dems = Vec::new();
-    for s in sources {
-        match s {
-            Source::Dem { grid, path } if opts.globe || opts.terrain.is_some() => {
+    // On the globe the DEMs become the streamed terrain, made first so that
+    // footprints and sensors added next stand on it (`crate::ground`).
+    let globe = opts.globe || opts.terrain.is_some();
+    let (dem_sources, sources): (Vec<Source>, Vec<Source>) =
+        sources.into_iter().partition(|s| globe && matches!(s, Source::Dem { .. }));
+    let mut terrain = None;
+    if globe {
+        use urbis_tiles::terrain::{DemHeights, QmTerrain, TerrainGenerator, TerrainSource};
+        let mut dems = Vec::new();
+        for s in dem_sources {
+            if let Source::Dem { grid, path } = s {
                 let name = path.display().to_string();
-                match urbis_tiles::terrain::DemHeights::new(&name, grid) {
+                match DemHeights::new(&name, grid) {
                     Ok(d) => dems.push(d),
                     Err(e) => reports.push(LoadReport { path: name, error: Some(e), ..Default::default() }),
                 }
             }
+        }
+        let source = match &opts.terrain {
+            Some(spec) => {
+                if !dems.is_empty() {
+                    tracing::warn!("--terrain {spec}: the DEM inputs are not drawn (the quantized-mesh terrain is)");
+                }
+                TerrainSource::QuantizedMesh(QmTerrain::open(spec, urbis_tiles::fetch::default_fetcher())?)
+            }
+            None if dems.is_empty() => TerrainSource::Ellipsoid,
+            None => TerrainSource::Dems(dems),
+        };
+        let generator = std::sync::Arc::new(TerrainGenerator::new("terrain", source, Vec::new()));
+        model.world.insert_resource(crate::ground::StreamedTerrain(generator.clone()));
+        terrain = Some(generator);
+    }
+    for s in sources {
+        match s {
             Source::Tileset { tree, .. } => {
                 let index = streamed.len() as u32;
                 streamed.push(StreamedTileset::new(&model, std::sync::Arc::new(*tree), stream.clone(), index));
@@ -667,19 +691,7 @@ pub fn open_city_streaming(
         let index = streamed.len() as u32;
         streamed.push(StreamedTileset::new(&model, std::sync::Arc::new(tree), stream.clone(), index));
     }
-    if opts.globe || opts.terrain.is_some() {
-        use urbis_tiles::terrain::{QmTerrain, TerrainGenerator, TerrainSource};
-        let source = match &opts.terrain {
-            Some(spec) => {
-                if !dems.is_empty() {
-                    tracing::warn!("--terrain {spec}: the DEM inputs are not drawn (the quantized-mesh terrain is)");
-                }
-                TerrainSource::QuantizedMesh(QmTerrain::open(spec, urbis_tiles::fetch::default_fetcher())?)
-            }
-            None if dems.is_empty() => TerrainSource::Ellipsoid,
-            None => TerrainSource::Dems(dems),
-        };
-        let generator = std::sync::Arc::new(TerrainGenerator::new("terrain", source, Vec::new()));
+    if let Some(generator) = terrain {
         let index = streamed.len() as u32;
         streamed.push(StreamedTileset::terrain(&model, generator, stream.clone(), index));
     }

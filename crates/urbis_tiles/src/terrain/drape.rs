@@ -200,7 +200,8 @@ pub fn drape_tile(mesh: &mut TerrainMesh, layers: &[DrapeLayer], side: u32, base
         if !overlaps(bbox, src.extent()) {
             continue;
         }
-        let raster = match src.window(bbox, side + 2, &mut failures) {
+        // On the level's own pixels: neighbouring tiles sample the same ones.
+        let raster = match src.window_on_grid(bbox, side + 2, &mut failures) {
             Ok(r) => r,
             Err(e) => {
                 failures.push(e);

@@ -158,9 +158,14 @@ impl TerrainGenerator {
     /// The height (metres above the ellipsoid) the terrain's sources give
     /// at a longitude and latitude (0 where none covers it).
     pub fn height_at(&self, lon: f64, lat: f64) -> f64 {
+        if let TerrainSource::QuantizedMesh(q) = &self.source {
+            return q.height_at(lon, lat).unwrap_or(0.0);
+        }
         self.heights(&[DVec2::new(lon, lat)])[0]
     }
 
+    /// Heights of a tile's grid from the DEMs (the ellipsoid elsewhere, and
+    /// where a quantized-mesh tileset has no tile).
     fn heights(&self, pts: &[DVec2]) -> Vec<f64> {
         let mut out = vec![None; pts.len()];
         if let TerrainSource::Dems(dems) = &self.source {

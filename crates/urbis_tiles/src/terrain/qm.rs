@@ -31,7 +31,12 @@ pub struct QmTerrain {
     /// The folder or URL the tile templates are relative to.
     base: String,
     fetcher: Arc<Fetcher>,
+    /// Tiles read for height queries, most recent last (at most [`HEIGHT_CACHE`]).
+    recent: std::sync::Mutex<Vec<(TileCoord, Arc<QuantizedMesh>)>>,
 }
+
+/// Tiles a [`QmTerrain`] keeps for height queries.
+const HEIGHT_CACHE: usize = 16;
 
 impl QmTerrain {
     /// Opens a tileset: a folder holding `layer.json`, the `layer.json`
@@ -62,7 +67,7 @@ impl QmTerrain {
             });
         }
         let base = layer_loc.rsplit_once('/').map_or(String::from("."), |(b, _)| b.to_string());
-        Ok(QmTerrain { name: layer_loc, layer, base, fetcher })
+        Ok(QmTerrain { name: layer_loc, layer, base, fetcher, recent: Default::default() })
     }
 
     /// West, south, east, north (degrees) of the deepest listed level's available tiles.
@@ -86,6 +91,48 @@ impl QmTerrain {
         }
         let rel = rel.split(['?', '#']).next().unwrap_or_default();
         urbis_formats::resolve_relative(Path::new(&self.base), rel).ok()
+    }
+
+    /// The height at a longitude and latitude (degrees) in the deepest
+    /// available tile holding it, interpolated in its triangle; `None`
+    /// where no tile is available or readable.
+    pub fn height_at(&self, lon: f64, lat: f64) -> Option<f64> {
+        let deepest = self.layer.available.len().max(self.layer.maxzoom as usize + 1) as u32;
+        for z in (0..deepest.min(super::MAX_LEVEL + 1)).rev() {
+            let size = 180.0 / f64::from(1u32 << z);
+            let (cols, rows) = (2u32 << z, 1u32 << z);
+            let x = (((lon + 180.0) / size).floor().max(0.0) as u32).min(cols - 1);
+            let y = (((lat + 90.0) / size).floor().max(0.0) as u32).min(rows - 1);
+            if !self.layer.is_available(z, x, y) {
+                continue;
+            }
+            let c = TileCoord { z, x, y };
+            let mesh = self.cached(c)?;
+            let rect = geographic_rect(c);
+            let q = f64::from(qm::MAX_QUANTIZED);
+            let (u, v) = ((lon - rect[0]) / (rect[2] - rect[0]) * q, (lat - rect[1]) / (rect[3] - rect[1]) * q);
+            return triangle_height(&mesh, u, v);
+        }
+        None
+    }
+
+    fn cached(&self, c: TileCoord) -> Option<Arc<QuantizedMesh>> {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = recent.iter().position(|(k, _)| *k == c) {
+            let hit = recent.remove(i);
+            recent.push(hit.clone());
+            return Some(hit.1);
+        }
+        drop(recent);
+        let loc = self.location(c)?;
+        let bytes = self.fetcher.read(&loc, None).map_err(|e| tracing::warn!("{e}")).ok()?;
+        let mesh = Arc::new(qm::parse(&bytes, &loc.display().to_string()).map_err(|e| tracing::warn!("{e}")).ok()?);
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() >= HEIGHT_CACHE {
+            recent.remove(0);
+        }
+        recent.push((c, mesh.clone()));
+        Some(mesh)
     }
 
     /// Reads and decodes a tile into a mesh with skirts `skirt` metres deep.
@@ -174,6 +221,32 @@ pub fn from_quantized(m: &QuantizedMesh, c: TileCoord, skirt: f64) -> TerrainMes
         add_skirt(&mut out, &ring, skirt);
     }
     out
+}
+
+/// The height at quantized (u, v) inside one of the tile's triangles
+/// (barycentric), or at the nearest vertex when rounding leaves it outside all.
+fn triangle_height(m: &QuantizedMesh, u: f64, v: f64) -> Option<f64> {
+    let p = |i: u32| (f64::from(m.u[i as usize]), f64::from(m.v[i as usize]));
+    for t in m.indices.chunks_exact(3) {
+        let (a, b, c) = (p(t[0]), p(t[1]), p(t[2]));
+        let det = (b.1 - c.1) * (a.0 - c.0) + (c.0 - b.0) * (a.1 - c.1);
+        if det.abs() < 1e-12 {
+            continue;
+        }
+        let l1 = ((b.1 - c.1) * (u - c.0) + (c.0 - b.0) * (v - c.1)) / det;
+        let l2 = ((c.1 - a.1) * (u - c.0) + (a.0 - c.0) * (v - c.1)) / det;
+        let l3 = 1.0 - l1 - l2;
+        if l1 >= -1e-9 && l2 >= -1e-9 && l3 >= -1e-9 {
+            return Some(
+                l1 * m.height_m(t[0] as usize) + l2 * m.height_m(t[1] as usize) + l3 * m.height_m(t[2] as usize),
+            );
+        }
+    }
+    let nearest = (0..m.u.len()).min_by(|&i, &j| {
+        let d = |k: usize| (f64::from(m.u[k]) - u).powi(2) + (f64::from(m.v[k]) - v).powi(2);
+        d(i).total_cmp(&d(j))
+    })?;
+    Some(m.height_m(nearest))
 }
 
 /// Cesium's horizon-culling point for `points` (ECEF) in the direction of

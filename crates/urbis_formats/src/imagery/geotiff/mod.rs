@@ -408,11 +408,34 @@ impl ImagerySource for GeoTiffImagery {
         max_side: u32,
         failures: &mut Vec<ImageryError>,
     ) -> Result<GeoRaster, ImageryError> {
+        self.window_at(bbox, max_side, false, failures)
+    }
+
+    fn window_on_grid(
+        &self,
+        bbox: [f64; 4],
+        max_side: u32,
+        failures: &mut Vec<ImageryError>,
+    ) -> Result<GeoRaster, ImageryError> {
+        self.window_at(bbox, max_side, true, failures)
+    }
+}
+
+impl GeoTiffImagery {
+    /// A window (see [`ImagerySource::window`]); `on_grid`: on the level's own pixels.
+    fn window_at(
+        &self,
+        bbox: [f64; 4],
+        max_side: u32,
+        on_grid: bool,
+        failures: &mut Vec<ImageryError>,
+    ) -> Result<GeoRaster, ImageryError> {
         let fail = |message: String| ImageryError::File { path: self.path.clone(), message };
         resample::check_bbox(bbox).map_err(fail)?;
         let k = self.level_for(bbox, max_side);
         let level = &self.levels[k];
-        let Some(crop) = resample::crop(&level.grid, bbox, self.extent, max_side) else {
+        let cap = if on_grid { resample::MAX_WINDOW_SIDE } else { max_side };
+        let Some(crop) = resample::crop(&level.grid, bbox, self.extent, cap) else {
             return Ok(resample::empty(self.epsg, bbox, max_side));
         };
         let (cw, ch) = (u64::from(level.chunk.0), u64::from(level.chunk.1));

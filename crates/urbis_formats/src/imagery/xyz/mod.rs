@@ -270,7 +270,16 @@ impl ImagerySource for XyzSource {
         max_side: u32,
         failures: &mut Vec<ImageryError>,
     ) -> Result<GeoRaster, ImageryError> {
-        pyramid_window(self, &self.template, &self.opts, bbox, max_side, failures)
+        pyramid_window(self, &self.template, &self.opts, bbox, max_side, false, failures)
+    }
+
+    fn window_on_grid(
+        &self,
+        bbox: [f64; 4],
+        max_side: u32,
+        failures: &mut Vec<ImageryError>,
+    ) -> Result<GeoRaster, ImageryError> {
+        pyramid_window(self, &self.template, &self.opts, bbox, max_side, true, failures)
     }
 }
 
@@ -313,18 +322,21 @@ const BATCH: usize = 16;
 
 /// A window of a pyramid: the zoom for `max_side`, the tiles under
 /// `bbox ∩ bounds`, each fetched and decoded; failures leave holes.
+/// `on_grid`: on the zoom's own pixels (see [`ImagerySource::window_on_grid`]).
 pub(crate) fn pyramid_window(
     store: &dyn TileStore,
     name: &str,
     opts: &XyzOptions,
     bbox: [f64; 4],
     max_side: u32,
+    on_grid: bool,
     failures: &mut Vec<ImageryError>,
 ) -> Result<GeoRaster, ImageryError> {
     let fail = |message: String| ImageryError::Source { source_name: name.to_string(), message };
     resample::check_bbox(bbox).map_err(fail)?;
     let (z, grid) = choose_zoom(opts, bbox, max_side);
-    let Some(crop) = resample::crop(&grid, bbox, opts.extent(), max_side) else {
+    let cap = if on_grid { resample::MAX_WINDOW_SIDE } else { max_side };
+    let Some(crop) = resample::crop(&grid, bbox, opts.extent(), cap) else {
         return Ok(resample::empty(3857, bbox, max_side));
     };
     let ts = u64::from(opts.tile_size);
