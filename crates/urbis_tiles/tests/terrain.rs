@@ -584,6 +584,7 @@ fn draped_geotiff_shows_no_seams_at_tile_borders() {
     // `side + 2` pixels from each window's corner instead, shared edge texels
     // differed by up to 35 levels, 5.5 on average.)
     assert_eq!(s.shared_worst, 0, "neighbouring children's shared edge texels differ");
+    assert!(s.shared_mean == 0.0, "shared edge texels differ by {} on average", s.shared_mean);
     assert!(s.worst <= 2, "worst channel difference {} between the stitched children and the parent", s.worst);
     assert!(s.mean < 0.05, "mean channel difference {} between the stitched children and the parent", s.mean);
 }
@@ -975,4 +976,77 @@ fn the_tree_covers_the_world_and_refines_to_the_dem() {
         levels(&near),
         far.len(),
     );
+}
+
+// ---------------------------------------------------------------- 7. bad input
+
+/// A corrupt quantized-mesh tile fails with its file and byte offset named;
+/// the stream marks it failed, keeps its parent standing in, and loads the rest.
+#[test]
+fn a_corrupt_terrain_tile_is_named_and_the_terrain_goes_on() {
+    let (dir, max_level, dem) = write_tileset("corrupt");
+    let files = terrain_files(&dir.0);
+    let bad = *files.iter().rev().find(|c| c.z == max_level).expect("a finest tile");
+    let bad_path = dir.0.join(format!("{}/{}/{}.terrain", bad.z, bad.x, bad.y));
+    let bytes = std::fs::read(&bad_path).expect("read");
+    std::fs::write(&bad_path, &bytes[..100]).expect("truncate");
+    let q = QmTerrain::open(&dir.0.display().to_string(), urbis_tiles::fetch::default_fetcher()).expect("open");
+    let generator = Arc::new(TerrainGenerator::new("qm", TerrainSource::QuantizedMesh(q), Vec::new()));
+    let err = urbis_tiles::terrain::GenerateContent::generate(&*generator, bad, None).expect_err("a truncated tile");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("{}/{}/{}.terrain", bad.z, bad.x, bad.y)), "{msg}");
+    assert!(msg.contains("byte"), "the offset is named: {msg}");
+    let good = *files.iter().find(|c| c.z == max_level && **c != bad).expect("another finest tile");
+    assert!(urbis_tiles::terrain::GenerateContent::generate(&*generator, good, None).is_ok());
+
+    // Streamed from right above the bad tile: it fails once, the rest load.
+    let tree = Arc::new(generator.tree());
+    let r = geographic(bad);
+    let (lon, lat) = ((r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0);
+    let (up, north) = up_north(lon, lat);
+    let view = View {
+        position: ecef(lon, lat, 3000.0),
+        direction: -up,
+        up: north,
+        fov_y: 1.0,
+        aspect: 1.0,
+        viewport_height: 512.0,
+        max_sse: 16.0,
+        cull: true,
+    };
+    let mut stream = urbis_tiles::TileStream::new(tree, urbis_tiles::StreamOptions::default());
+    let start = std::time::Instant::now();
+    let mut attached = 0;
+    loop {
+        stream.begin_frame(&[view]);
+        while let Some(d) = stream.next_decoded() {
+            let bytes = stream.expected_bytes(&d);
+            stream.make_room(bytes);
+            if stream.attached(&d, bytes) {
+                attached += 1;
+            }
+        }
+        if stream.status().complete {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "not complete: {:?}", stream.status());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let failures = stream.failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].error.contains(&format!("{}/{}/{}.terrain", bad.z, bad.x, bad.y)), "{:?}", failures[0]);
+    assert!(attached >= 3, "the other tiles load: {attached}");
+    // Its parent stands in for it (REPLACE refinement leaves no hole).
+    let shown: Vec<(u32, u64, u64)> = stream
+        .render_set()
+        .iter()
+        .filter_map(|t| stream.tree().get(*t).implicit.map(|c| (c.level, c.x, c.y)))
+        .collect();
+    let parent = (bad.z - 1, u64::from(bad.x / 2), u64::from(bad.y / 2));
+    assert!(shown.contains(&parent), "the parent {parent:?} is drawn: {shown:?}");
+    let _ = dem;
+}
+
+fn geographic(c: TileCoord) -> [f64; 4] {
+    rect_of(c.z, c.x, c.y)
 }
