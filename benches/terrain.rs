@@ -53,7 +53,13 @@ fn tiles_over(x0: f64, y0: f64) -> Vec<TileCoord> {
     (0..64)
         .map(|k| {
             let (i, j) = ((k * 37) % 64, (k * 11) % 64);
-            let g = t.transform(glam::DVec3::new(x0 + 6000.0 + f64::from(i) * 120.0, y0 + 6000.0 + f64::from(j) * 120.0, 0.0)).expect("lon/lat");
+            let g = t
+                .transform(glam::DVec3::new(
+                    x0 + 6000.0 + f64::from(i) * 120.0,
+                    y0 + 6000.0 + f64::from(j) * 120.0,
+                    0.0,
+                ))
+                .expect("lon/lat");
             TileCoord { z: 16, x: ((g.x + 180.0) / size) as u32, y: ((g.y + 90.0) / size) as u32 }
         })
         .collect()

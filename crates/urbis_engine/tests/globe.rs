@@ -410,3 +410,33 @@ fn a_quantized_mesh_tileset_from_our_writer_draws_like_its_dem() {
     support::assert_golden("globe_quantized_mesh", &from_qm, 0.01);
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn hiding_an_imagery_layer_remakes_the_terrain_tiles_without_it() {
+    let (dir, cfg) = sample_dir();
+    let photo = ortho(&dir, &cfg);
+    let dem = dir.join(urbis_sample_city::DEM_FILE);
+    let (model, mut streams) = open_globe(&[dem], None, vec![ImageryLayer::new(photo.clone())]);
+    let camera = city_camera(&support::sample_city());
+    let Some(mut engine) = support::engine(model) else { return };
+    let lighting = support::enu_lighting(&engine.model);
+    let generator = streams.tilesets.iter().find_map(|t| t.terrain.clone()).expect("terrain");
+    let mut shot = |engine: &mut Engine, streams: &mut Streams| {
+        settle(engine, streams, &camera, W, H);
+        render_image(engine, &camera, &lighting, None, W, H).expect("render").image
+    };
+    let on = shot(&mut engine, &mut streams);
+    generator.set_layers(vec![ImageryLayer { visible: false, ..ImageryLayer::new(photo.clone()) }]);
+    let off = shot(&mut engine, &mut streams);
+    generator.set_layers(vec![ImageryLayer::new(photo)]);
+    let again = shot(&mut engine, &mut streams);
+    let (changed, _) = support::image_difference(&on, &off, 24);
+    let (restored, mean) = support::image_difference(&on, &again, 24);
+    eprintln!(
+        "hidden: {:.1} % changed; shown again: {:.3} % differ, mean {mean:.3}",
+        changed * 100.0,
+        restored * 100.0
+    );
+    assert!(changed > 0.3, "hiding the orthophoto changes the ground: {changed}");
+    assert!(restored < 0.002 && mean < 0.5, "showing it again restores the view: {restored} {mean}");
+}

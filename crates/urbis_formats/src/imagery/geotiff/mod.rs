@@ -2,13 +2,16 @@
 //! an [`ImagerySource`]; [`write_rgb`] writes them.
 //!
 //! ```text
+//! bytes: a file, a ByteSource (source.rs: an HTTP server's byte ranges …)
+//!       in 64 KiB blocks, or any Read + Seek
 //! open: header ─► every IFD (tiff crate): size, tiles or strips, compression,
 //!       samples ─► full resolution + reduced-resolution IFDs (overviews:
 //!       NewSubfileType bit 0; transparency masks skipped) ─► levels, finest
 //!       first; georeference and CRS of IFD 0 (crate::geotiff's GeoKey code)
 //! window(bbox, max_side): pick the level (resample::pick_level) ─► crop ─►
-//!       only the tiles / strips under it: seek, decompress (deflate, LZW,
-//!       none; predictors) ─► RGBA ─► Mosaic ─► GeoRaster
+//!       only the tiles / strips under it: their bytes (from a ByteSource:
+//!       one read_at each), decompress (deflate, LZW, none; predictors)
+//!       ─► RGBA ─► Mosaic ─► GeoRaster
 //! ```
 //!
 //! Overviews cover the full image's extent (GDAL's convention: pixel size =
@@ -16,13 +19,17 @@
 //! reported (level, column, row, byte offset) through `failures`; a broken
 //! header or IFD fails [`GeoTiffImagery::open`].
 
+mod source;
 mod write;
 
+pub use source::{BLOCK, ByteSource, CACHED_BLOCKS, FileSource, past_end};
 pub use write::{encode_rgb, write_rgb};
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use source::BlockReader;
 
 use tiff::decoder::{ChunkType, Decoder, DecodingResult, Limits};
 use tiff::tags::Tag;
@@ -83,8 +90,32 @@ pub struct LevelInfo {
     pub chunk: (u32, u32),
 }
 
+/// What the decoder reads: any `Read + Seek` as it is, or a [`ByteSource`] in blocks.
+enum Input {
+    Reader(Box<dyn ReadSeek>),
+    Source(BlockReader),
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Input::Reader(r) => r.read(buf),
+            Input::Source(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for Input {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Input::Reader(r) => r.seek(pos),
+            Input::Source(r) => r.seek(pos),
+        }
+    }
+}
+
 struct Reader {
-    decoder: Decoder<Box<dyn ReadSeek>>,
+    decoder: Decoder<Input>,
     ifd: usize,
 }
 
@@ -114,23 +145,35 @@ impl std::fmt::Debug for GeoTiffImagery {
 impl GeoTiffImagery {
     /// Opens a GeoTIFF file: reads its header and IFDs, not its pixels.
     pub fn open(path: &Path) -> Result<Self, ImageryError> {
-        let fail = |message: String| ImageryError::File { path: path.to_path_buf(), message };
-        let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-        let meta = file.metadata().map_err(|e| fail(format!("cannot open: {e}")))?;
-        if !meta.is_file() {
-            return Err(fail("not a regular file".into()));
-        }
-        Self::from_reader(std::io::BufReader::with_capacity(64 << 10, file), path)
+        Self::from_source(Arc::new(FileSource::open(path)?))
+    }
+
+    /// Opens a GeoTIFF from any [`ByteSource`] (its name is used in
+    /// messages): its header and IFDs in 64 KiB blocks, then each tile a
+    /// window needs with one [`ByteSource::read_at`].
+    pub fn from_source(source: Arc<dyn ByteSource>) -> Result<Self, ImageryError> {
+        let name = PathBuf::from(source.name());
+        let len = source.len().map_err(|e| ImageryError::File {
+            path: name.clone(),
+            message: format!("cannot read: {}", source::message_of(e)),
+        })?;
+        Self::from_input(Input::Source(BlockReader::new(source, len)), name)
     }
 
     /// Opens a GeoTIFF from any seekable reader; `name` is used in messages.
-    pub fn from_reader(mut reader: impl ReadSeek + 'static, name: &Path) -> Result<Self, ImageryError> {
-        let fail = |message: String| ImageryError::File { path: name.to_path_buf(), message };
+    pub fn from_reader(reader: impl ReadSeek + 'static, name: &Path) -> Result<Self, ImageryError> {
+        Self::from_input(Input::Reader(Box::new(reader)), name.to_path_buf())
+    }
+
+    fn from_input(mut reader: Input, name: PathBuf) -> Result<Self, ImageryError> {
+        let fail = |message: String| ImageryError::File { path: name.clone(), message };
         let len = reader.seek(SeekFrom::End(0)).and_then(|n| reader.seek(SeekFrom::Start(0)).map(|_| n));
         let len = len.map_err(|e| fail(format!("cannot read: {e}")))?;
         let mut magic = [0u8; 4];
-        if reader.read_exact(&mut magic).is_err() || !crate::geotiff::is_tiff(&magic) {
-            return Err(fail("not a TIFF (no II*/MM* header at byte 0)".into()));
+        match reader.read_exact(&mut magic) {
+            Ok(()) if crate::geotiff::is_tiff(&magic) => {}
+            Err(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => return Err(fail(format!("cannot read: {e}"))),
+            _ => return Err(fail("not a TIFF (no II*/MM* header at byte 0)".into())),
         }
         reader.seek(SeekFrom::Start(0)).map_err(|e| fail(format!("cannot read: {e}")))?;
         // IFD values (tile offsets) lie inside the file: never more than it.
@@ -138,8 +181,7 @@ impl GeoTiffImagery {
         limits.ifd_value_size = usize::try_from(len).unwrap_or(usize::MAX).clamp(1 << 16, 32 << 20);
         limits.decoding_buffer_size = MAX_CHUNK_BYTES as usize;
         limits.intermediate_buffer_size = MAX_CHUNK_BYTES as usize;
-        let boxed: Box<dyn ReadSeek> = Box::new(reader);
-        let mut d = Decoder::new(boxed).map_err(|e| fail(format!("IFD 0: {e}")))?.with_limits(limits);
+        let mut d = Decoder::new(reader).map_err(|e| fail(format!("IFD 0: {e}")))?.with_limits(limits);
         // The first IFD was read under the crate's default limits; read it again under these.
         d.seek_to_image(0).map_err(|e| fail(format!("IFD 0: {e}")))?;
         let nodata = d
@@ -185,7 +227,7 @@ impl GeoTiffImagery {
         }
         levels.sort_by(|a, b| b.grid.width.cmp(&a.grid.width).then(a.ifd.cmp(&b.ifd)));
         Ok(GeoTiffImagery {
-            path: name.to_path_buf(),
+            path: name,
             epsg: georef.crs.map_or(0, |c| c.0),
             extent,
             levels,
@@ -229,7 +271,17 @@ impl GeoTiffImagery {
             let idx = index + p as u32 * level.across * level.down;
             let at = level.offsets.get(idx as usize).copied().unwrap_or(0);
             let len = level.counts.get(idx as usize).copied().unwrap_or(0);
-            let data = match r.decoder.read_chunk(idx) {
+            // From a ByteSource: the chunk's bytes in one read, decoded from memory.
+            if let Input::Source(b) = r.decoder.inner()
+                && len > 0
+            {
+                b.load_span(at, len).map_err(|m| format!("at byte {at} ({len} bytes): {m}"))?;
+            }
+            let data = r.decoder.read_chunk(idx);
+            if let Input::Source(b) = r.decoder.inner() {
+                b.drop_span();
+            }
+            let data = match data {
                 Ok(DecodingResult::U8(v)) => v,
                 Ok(_) => return Err("not 8-bit samples".into()),
                 Err(e) => return Err(format!("at byte {at} ({len} bytes): {e}")),
@@ -290,12 +342,12 @@ impl GeoTiffImagery {
 }
 
 /// Reads the current IFD's layout; `Err` names what is unsupported or inconsistent.
-fn read_level(d: &mut Decoder<Box<dyn ReadSeek>>, ifd: usize) -> Result<Level, String> {
+fn read_level(d: &mut Decoder<Input>, ifd: usize) -> Result<Level, String> {
     let (width, height) = d.dimensions().map_err(|e| e.to_string())?;
     if width == 0 || height == 0 {
         return Err(format!("empty image ({width} × {height})"));
     }
-    let tag = |d: &mut Decoder<Box<dyn ReadSeek>>, t: Tag| d.find_tag_unsigned::<u32>(t).ok().flatten();
+    let tag = |d: &mut Decoder<Input>, t: Tag| d.find_tag_unsigned::<u32>(t).ok().flatten();
     let compression = tag(d, Tag::Compression).unwrap_or(1);
     if !matches!(compression, 1 | 5 | 8 | 32946) {
         let what = match compression {
