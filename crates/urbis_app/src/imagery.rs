@@ -2,7 +2,8 @@
 //! ground under the city) when a scene loads.
 //!
 //! ```text
-//! SPEC ─► GeoTIFF | XYZ (files or HTTP) | MBTiles | WMTS | graticule | the sample orthophoto ─► ImageryLayer
+//! SPEC ─► GeoTIFF (a file, or a COG URL read by HTTP range requests) | XYZ (files or HTTP)
+//!        | MBTiles | WMTS | graticule | the sample orthophoto ─► ImageryLayer
 //!      ─► urbis_model::imagery::drape ─► a texture on the terrain; failures listed, holes left
 //! ```
 
@@ -55,15 +56,30 @@ pub fn source(spec: &str) -> Result<Arc<dyn ImagerySource>> {
             Arc::new(XyzSource::files(template, opts)?)
         });
     }
+    if is_geotiff_url(spec) {
+        let http = urbis_tiles::fetch::default_fetcher().http.clone();
+        return Ok(Arc::new(urbis_tiles::open_cog(spec, &http)?));
+    }
     let path = PathBuf::from(spec);
     let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     match ext.as_str() {
         "mbtiles" => Ok(Arc::new(MbTiles::open(&path)?)),
         "tif" | "tiff" => Ok(Arc::new(GeoTiffImagery::open(&path)?)),
         _ => anyhow::bail!(
-            "--imagery {spec}: not a GeoTIFF, .mbtiles, xyz:TEMPLATE, wmts:CAPABILITIES-URL[#LAYER], graticule[:DEGREES] or `sample`"
+            "--imagery {spec}: not a GeoTIFF (file or http(s) URL), .mbtiles, xyz:TEMPLATE, wmts:CAPABILITIES-URL[#LAYER], graticule[:DEGREES] or `sample`"
         ),
     }
+}
+
+/// An `http(s)://` URL whose path ends in `.tif` or `.tiff` (any case; a
+/// query string or fragment ignored): a (Cloud-Optimized) GeoTIFF.
+fn is_geotiff_url(spec: &str) -> bool {
+    let lower = spec.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return false;
+    }
+    let path = lower.split(['?', '#']).next().unwrap_or_default();
+    path.ends_with(".tif") || path.ends_with(".tiff")
 }
 
 /// The inputs' imagery layers, in drawing order.

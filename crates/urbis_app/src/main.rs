@@ -93,7 +93,8 @@ pub struct Inputs {
     #[arg(long)]
     pub style: Option<PathBuf>,
     /// Imagery draped on the terrain (or a ground under the city), in order, later over earlier:
-    /// an RGB(A) GeoTIFF orthophoto, `xyz:DIR/{z}/{x}/{y}.png` or `xyz:https://…/{z}/{x}/{y}.png`,
+    /// an RGB(A) GeoTIFF orthophoto, a GeoTIFF/COG URL (`https://…/ortho.tif`, read by HTTP range
+    /// requests), `xyz:DIR/{z}/{x}/{y}.png` or `xyz:https://…/{z}/{x}/{y}.png`,
     /// an `.mbtiles` file, `wmts:CAPABILITIES-URL[#LAYER]` (OGC WMTS), `sample` (the sample city's
     /// orthophoto) or `graticule[:DEGREES]` (lines
     /// of latitude and longitude, made on the fly; for the globe). Repeatable.

@@ -421,7 +421,7 @@ fn hiding_an_imagery_layer_remakes_the_terrain_tiles_without_it() {
     let Some(mut engine) = support::engine(model) else { return };
     let lighting = support::enu_lighting(&engine.model);
     let generator = streams.tilesets.iter().find_map(|t| t.terrain.clone()).expect("terrain");
-    let mut shot = |engine: &mut Engine, streams: &mut Streams| {
+    let shot = |engine: &mut Engine, streams: &mut Streams| {
         settle(engine, streams, &camera, W, H);
         render_image(engine, &camera, &lighting, None, W, H).expect("render").image
     };

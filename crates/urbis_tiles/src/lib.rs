@@ -26,7 +26,10 @@
 //! Imagery ([`imagery_http`]): XYZ tiles of `urbis_formats::imagery` over
 //! the same HTTP fetcher (404 → a hole, other failures → a reported tile).
 //! WMTS layers open from their capabilities URL ([`open_wmts`]).
+//! Cloud-Optimized GeoTIFFs ([`cog_http`]) read by HTTP range requests:
+//! the header and IFDs, then only the tiles a window needs ([`open_cog`]).
 
+pub mod cog_http;
 pub mod fetch;
 pub mod imagery_http;
 pub mod implicit;
@@ -39,6 +42,7 @@ pub mod terrain;
 pub mod tree;
 pub mod volume;
 
+pub use cog_http::{HttpByteSource, open_cog};
 pub use fetch::{DiskCache, Fetcher, HttpOptions, is_url};
 pub use imagery_http::HttpTileFetcher;
 pub use imagery_http::{open_wmts, open_wmts_with};

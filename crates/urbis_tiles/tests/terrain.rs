@@ -991,7 +991,7 @@ fn a_corrupt_terrain_tile_is_named_and_the_terrain_goes_on() {
     let bytes = std::fs::read(&bad_path).expect("read");
     std::fs::write(&bad_path, &bytes[..100]).expect("truncate");
     let q = QmTerrain::open(&dir.0.display().to_string(), urbis_tiles::fetch::default_fetcher()).expect("open");
-    let generator = Arc::new(TerrainGenerator::new("qm", TerrainSource::QuantizedMesh(q), Vec::new()));
+    let generator = Arc::new(TerrainGenerator::new("qm", TerrainSource::QuantizedMesh(Box::new(q)), Vec::new()));
     let err = urbis_tiles::terrain::GenerateContent::generate(&*generator, bad, None).expect_err("a truncated tile");
     let msg = err.to_string();
     assert!(msg.contains(&format!("{}/{}/{}.terrain", bad.z, bad.x, bad.y)), "{msg}");

@@ -54,7 +54,7 @@ impl ImagerySource for Graticule {
         let s = bbox[1].max(-90.0);
         let e = bbox[2].min(180.0);
         let n = bbox[3].min(90.0);
-        if !(w < e && s < n) || !(self.step > 0.0) {
+        if !(w < e && s < n && self.step > 0.0) {
             return Err(ImageryError::Source { source_name: self.name(), message: format!("empty window {bbox:?}") });
         }
         let side = max_side.clamp(1, super::MAX_WINDOW_SIDE);

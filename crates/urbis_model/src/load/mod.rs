@@ -660,7 +660,7 @@ pub fn open_city_streaming(
                 if !dems.is_empty() {
                     tracing::warn!("--terrain {spec}: the DEM inputs are not drawn (the quantized-mesh terrain is)");
                 }
-                TerrainSource::QuantizedMesh(QmTerrain::open(spec, urbis_tiles::fetch::default_fetcher())?)
+                TerrainSource::QuantizedMesh(Box::new(QmTerrain::open(spec, urbis_tiles::fetch::default_fetcher())?))
             }
             None if dems.is_empty() => TerrainSource::Ellipsoid,
             None => TerrainSource::Dems(dems),

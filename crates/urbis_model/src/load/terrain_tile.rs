@@ -63,7 +63,7 @@ pub(crate) fn add(build: &mut TileBuild, t: &TerrainMesh, ctx: &mut ContentConte
     attrs.insert("max_height", t.height_range[1]);
     f.attributes = attrs;
     if lo.is_finite() {
-        f.bounds = Some(Bounds::from_points([lo, hi].into_iter()));
+        f.bounds = Some(Bounds::from_points([lo, hi]));
     }
     f.mesh = Some((mesh, Lod(10)));
     build.features.push(f);

@@ -119,7 +119,7 @@ pub fn degree_extent(src: &dyn ImagerySource) -> Option<[f64; 4]> {
     let (lo, hi) = pts
         .iter()
         .fold((DVec2::INFINITY, DVec2::NEG_INFINITY), |(lo, hi), p| (lo.min(p.truncate()), hi.max(p.truncate())));
-    (lo.is_finite() && hi.is_finite()).then(|| [lo.x, lo.y, hi.x, hi.y])
+    (lo.is_finite() && hi.is_finite()).then_some([lo.x, lo.y, hi.x, hi.y])
 }
 
 /// The texel lattice of a `side`² texture over `rect` in a layer's CRS.

@@ -23,7 +23,7 @@ pub enum TerrainSource {
     /// ellipsoid elsewhere).
     Dems(Vec<DemHeights>),
     /// A quantized-mesh tileset (the ellipsoid where it has no tile).
-    QuantizedMesh(super::qm::QmTerrain),
+    QuantizedMesh(Box<super::qm::QmTerrain>),
 }
 
 /// Makes a terrain tree's tiles (see the module overview).

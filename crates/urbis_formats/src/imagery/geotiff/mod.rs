@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 
 use source::BlockReader;
 
+use tiff::TiffError;
 use tiff::decoder::{ChunkType, Decoder, DecodingResult, Limits};
 use tiff::tags::Tag;
 
@@ -181,9 +182,16 @@ impl GeoTiffImagery {
         limits.ifd_value_size = usize::try_from(len).unwrap_or(usize::MAX).clamp(1 << 16, 32 << 20);
         limits.decoding_buffer_size = MAX_CHUNK_BYTES as usize;
         limits.intermediate_buffer_size = MAX_CHUNK_BYTES as usize;
-        let mut d = Decoder::new(reader).map_err(|e| fail(format!("IFD 0: {e}")))?.with_limits(limits);
+        // An IFD cut by the end of the file: say where the file ends.
+        let ifd_fail = |ifd: usize, e: TiffError| match e {
+            TiffError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                fail(format!("IFD {ifd}: {e} (the file ends at byte {len})"))
+            }
+            e => fail(format!("IFD {ifd}: {e}")),
+        };
+        let mut d = Decoder::new(reader).map_err(|e| ifd_fail(0, e))?.with_limits(limits);
         // The first IFD was read under the crate's default limits; read it again under these.
-        d.seek_to_image(0).map_err(|e| fail(format!("IFD 0: {e}")))?;
+        d.seek_to_image(0).map_err(|e| ifd_fail(0, e))?;
         let nodata = d
             .find_tag(Tag::GdalNodata)
             .ok()
@@ -203,7 +211,7 @@ impl GeoTiffImagery {
             if ifd >= MAX_IFDS {
                 return Err(fail(format!("more than {MAX_IFDS} IFDs")));
             }
-            d.next_image().map_err(|e| fail(format!("IFD {ifd}: {e}")))?;
+            d.next_image().map_err(|e| ifd_fail(ifd, e))?;
             let kind = d.find_tag_unsigned::<u32>(Tag::NewSubfileType).ok().flatten().unwrap_or(0);
             // Bit 0: reduced resolution; bit 2: a transparency mask.
             if kind & 1 == 0 || kind & 4 != 0 {
