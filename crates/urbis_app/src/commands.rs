@@ -92,11 +92,6 @@ fn load_streaming(inputs: &Inputs, stream: &crate::fly::StreamArgs) -> Result<(C
     let (mut model, tilesets) = crate::fly::open_streaming(&paths, inputs, stream)?;
     pb.finish_and_clear();
     apply_style(inputs, &mut model)?;
-    match tilesets.iter().find_map(|t| t.terrain.clone()) {
-        // On the globe the terrain drapes the imagery tile by tile.
-        Some(g) => g.set_layers(crate::imagery::layers(inputs)?),
-        None => crate::imagery::drape(inputs, &mut model)?,
-    }
     let mut streams = urbis_engine::Streams::new(tilesets, Duration::from_millis(stream.attach_ms));
     for t in &mut streams.tilesets {
         t.gpu_vertex_bytes = size_of::<urbis_render::Vertex>() as u64;

@@ -85,7 +85,12 @@ pub fn open_streaming(
         );
     }
     let opts = inputs.load_options(urbis_model::TileDetail::Overview);
-    let (model, tilesets, reports) = urbis_model::open_city_streaming(paths, &opts, &stream.options())?;
+    let (mut model, tilesets, reports) = urbis_model::open_city_streaming(paths, &opts, &stream.options())?;
+    match tilesets.iter().find_map(|t| t.terrain.clone()) {
+        // On the globe the terrain drapes the imagery tile by tile.
+        Some(g) => g.set_layers(crate::imagery::layers(inputs)?),
+        None => crate::imagery::drape(inputs, &mut model)?,
+    }
     for r in &reports {
         for w in &r.warnings {
             tracing::warn!("{}: {w}", r.path);
