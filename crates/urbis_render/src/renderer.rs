@@ -774,7 +774,37 @@ impl Renderer {
 /// is not lost in haze. Scenes away from the Earth (near the ECEF origin)
 /// keep it whole.
 fn haze_scale(eye: DVec3) -> f32 {
-    const POLAR_RADIUS: f64 = 6_356_752.3;
-    let altitude = eye.length() - POLAR_RADIUS;
+    // Height above the WGS84 ellipsoid, from the radius at the eye's
+    // geocentric latitude (within metres of the geodetic height).
+    const A: f64 = 6_378_137.0;
+    const B: f64 = 6_356_752.314_245;
+    let d = eye.length();
+    if d < 1.0 {
+        return 1.0;
+    }
+    let (s, c2) = (eye.z / d, 1.0 - (eye.z / d).powi(2));
+    let radius = A * B / (B * B * c2 + A * A * s * s).sqrt();
+    let altitude = d - radius;
     (10_000.0 / altitude.max(1.0)).min(1.0) as f32
+}
+
+#[cfg(test)]
+mod haze_tests {
+    use super::*;
+
+    #[test]
+    fn haze_is_whole_over_a_city_and_thin_from_orbit() {
+        // 2 km above 39°N (geodetic → ECEF by the closed form, WGS84).
+        let ecef = |lat: f64, h: f64| {
+            let (a, e2) = (6_378_137.0, 6.694_379_990_14e-3);
+            let (s, c) = lat.to_radians().sin_cos();
+            let n = a / (1.0 - e2 * s * s).sqrt();
+            DVec3::new((n + h) * c, 0.0, (n * (1.0 - e2) + h) * s)
+        };
+        assert_eq!(haze_scale(ecef(39.0, 2000.0)), 1.0);
+        assert_eq!(haze_scale(ecef(80.0, 9000.0)), 1.0);
+        assert!((haze_scale(ecef(39.0, 20_000.0)) - 0.5).abs() < 0.01);
+        assert!((haze_scale(ecef(0.0, 2.0e7)) - 5e-4).abs() < 1e-5);
+        assert_eq!(haze_scale(DVec3::new(100.0, 0.0, 0.0)), 1.0, "a scene at the origin keeps its haze");
+    }
 }
