@@ -10,7 +10,7 @@ struct Frame {
     up: vec4<f32>,
     sky_zenith: vec4<f32>,
     sky_horizon: vec4<f32>,
-    fog: vec4<f32>,
+    fog: vec4<f32>,              // x: density per metre; y: manual sRGB encoding; z: how far out in space (0–1)
     viewport: vec4<f32>,
     shadow_view_proj: mat4x4<f32>,
     shadow: vec4<f32>,
@@ -52,7 +52,9 @@ fn sky(dir: vec3<f32>) -> vec3<f32> {
     }
     let s = max(dot(dir, frame.sun_dir.xyz), 0.0);
     c = c + vec3<f32>(1.0, 0.9, 0.7) * (pow(s, 900.0) * 8.0 + pow(s, 12.0) * 0.25);
-    return c;
+    // Out of the atmosphere (fog.z: 0 below 50 km, 1 from 550 km up) the
+    // sky and its plain give way to dark space around the globe.
+    return mix(c, vec3<f32>(0.004, 0.006, 0.012), frame.fog.z);
 }
 
 fn selected(id: u32) -> bool {

@@ -432,7 +432,7 @@ impl Renderer {
             up: lighting.up.as_vec3().extend(lighting.ground_plain_depth).to_array(),
             sky_zenith: lighting.sky_zenith.extend(1.0).to_array(),
             sky_horizon: lighting.sky_horizon.extend(1.0).to_array(),
-            fog: [lighting.fog_density * haze_scale(camera.position), encode_srgb, 0.0, 0.0],
+            fog: [lighting.fog_density * haze_scale(camera.position), encode_srgb, space(camera.position), 0.0],
             viewport: [width as f32, height as f32, 1.0 / width as f32, 1.0 / height as f32],
             shadow_view_proj: shadow.as_ref().map_or(glam::Mat4::IDENTITY, |s| s.view_proj).to_cols_array_2d(),
             shadow: match &shadow {
@@ -774,18 +774,27 @@ impl Renderer {
 /// is not lost in haze. Scenes away from the Earth (near the ECEF origin)
 /// keep it whole.
 fn haze_scale(eye: DVec3) -> f32 {
-    // Height above the WGS84 ellipsoid, from the radius at the eye's
-    // geocentric latitude (within metres of the geodetic height).
+    (10_000.0 / altitude(eye).max(1.0)).min(1.0) as f32
+}
+
+/// Height above the WGS84 ellipsoid, from the radius at the eye's
+/// geocentric latitude (within metres of the geodetic height); negative for
+/// scenes near the ECEF origin.
+fn altitude(eye: DVec3) -> f64 {
     const A: f64 = 6_378_137.0;
     const B: f64 = 6_356_752.314_245;
     let d = eye.length();
     if d < 1.0 {
-        return 1.0;
+        return -A;
     }
     let (s, c2) = (eye.z / d, 1.0 - (eye.z / d).powi(2));
-    let radius = A * B / (B * B * c2 + A * A * s * s).sqrt();
-    let altitude = d - radius;
-    (10_000.0 / altitude.max(1.0)).min(1.0) as f32
+    d - A * B / (B * B * c2 + A * A * s * s).sqrt()
+}
+
+/// How far into space the eye is: 0 up to 50 km above the ellipsoid, 1 from
+/// 550 km (the composite darkens the sky to space by it).
+fn space(eye: DVec3) -> f32 {
+    ((altitude(eye) - 50_000.0) / 500_000.0).clamp(0.0, 1.0) as f32
 }
 
 #[cfg(test)]
@@ -806,5 +815,7 @@ mod haze_tests {
         assert!((haze_scale(ecef(39.0, 20_000.0)) - 0.5).abs() < 0.01);
         assert!((haze_scale(ecef(0.0, 2.0e7)) - 5e-4).abs() < 1e-5);
         assert_eq!(haze_scale(DVec3::new(100.0, 0.0, 0.0)), 1.0, "a scene at the origin keeps its haze");
+        assert_eq!((space(ecef(39.0, 9000.0)), space(DVec3::new(100.0, 0.0, 0.0))), (0.0, 0.0));
+        assert_eq!(space(ecef(0.0, 2.0e7)), 1.0);
     }
 }

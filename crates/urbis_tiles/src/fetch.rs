@@ -48,6 +48,9 @@ pub struct HttpOptions {
     pub max_body: u64,
     /// Requests in flight per host, over every tileset of the process.
     pub per_host: usize,
+    /// An `Accept` header for every request (quantized-mesh servers send
+    /// the extensions it names, see `quantized_mesh::ACCEPT`).
+    pub accept: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -59,6 +62,7 @@ impl Default for HttpOptions {
             request_timeout: Duration::from_secs(30),
             max_body: 1 << 30,
             per_host: 6,
+            accept: None,
         }
     }
 }
@@ -167,7 +171,11 @@ impl Fetcher {
     }
 
     fn attempt(&self, url: &str, cancel: Option<&AtomicBool>) -> Result<Vec<u8>, Attempt> {
-        let mut resp = self.agent.get(url).call().map_err(|e| Attempt::Retry(http_error(url, e)))?;
+        let mut request = self.agent.get(url);
+        if let Some(accept) = &self.http.accept {
+            request = request.header("Accept", accept);
+        }
+        let mut resp = request.call().map_err(|e| Attempt::Retry(http_error(url, e)))?;
         let status = resp.status().as_u16();
         if status >= 500 || status == 429 || status == 408 {
             return Err(Attempt::Retry(http_error(url, format!("HTTP {status}"))));

@@ -773,6 +773,8 @@ fn quantized_mesh_tileset_follows_the_published_layout() {
 struct Server {
     base: String,
     log: Arc<Mutex<Vec<String>>>,
+    /// Each request's path and `Accept` header.
+    accepts: Arc<Mutex<Vec<(String, String)>>>,
     server: Arc<tiny_http::Server>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -782,11 +784,19 @@ impl Server {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"));
         let port = server.server_addr().to_ip().expect("an IP address").port();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (s, l) = (server.clone(), log.clone());
+        let accepts = Arc::new(Mutex::new(Vec::new()));
+        let (s, l, a) = (server.clone(), log.clone(), accepts.clone());
         let thread = std::thread::spawn(move || {
             for req in s.incoming_requests() {
                 let path = req.url().split('?').next().unwrap_or_default().trim_start_matches('/').to_string();
+                let accept = req
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Accept"))
+                    .map(|h| h.value.as_str().to_string())
+                    .unwrap_or_default();
                 l.lock().expect("log").push(path.clone());
+                a.lock().expect("accept log").push((path.clone(), accept));
                 let file = (!path.contains("..")).then(|| std::fs::read(root.join(&path)).ok()).flatten();
                 let _ = match file {
                     Some(bytes) => req.respond(tiny_http::Response::from_data(bytes)),
@@ -794,7 +804,7 @@ impl Server {
                 };
             }
         });
-        Server { base: format!("http://127.0.0.1:{port}"), log, server, thread: Some(thread) }
+        Server { base: format!("http://127.0.0.1:{port}"), log, accepts, server, thread: Some(thread) }
     }
 
     fn requests(&self, path: &str) -> usize {
@@ -847,6 +857,13 @@ fn quantized_mesh_over_http_equals_the_files() {
     let url = format!("{}/3/0/0.terrain", server.base);
     assert!(err.contains(&url), "{err} names {url}");
     assert_eq!(server.requests("3/0/0.terrain"), 1, "a 404 is asked once");
+    // Tiles are asked for with the extensions (Cesium's Accept header).
+    let accepts = server.accepts.lock().expect("accept log").clone();
+    let tiles: Vec<&(String, String)> = accepts.iter().filter(|(p, _)| p.ends_with(".terrain")).collect();
+    assert!(!tiles.is_empty());
+    for (p, accept) in tiles {
+        assert_eq!(accept, qm::ACCEPT, "{p}");
+    }
     let elapsed = t0.elapsed();
     println!("over HTTP in {:.3} s; missing tile: {err}", elapsed.as_secs_f64());
     assert!(elapsed < Duration::from_secs(30));

@@ -42,6 +42,13 @@ impl QmTerrain {
     /// Opens a tileset: a folder holding `layer.json`, the `layer.json`
     /// itself, or an `http(s)://` URL of either.
     pub fn open(spec: &str, fetcher: Arc<Fetcher>) -> Result<Self, FormatError> {
+        // Over HTTP, ask for the octvertex normals and metadata extensions.
+        let fetcher = if is_url(Path::new(spec)) && fetcher.http.accept.is_none() {
+            let http = crate::HttpOptions { accept: Some(qm::ACCEPT.to_string()), ..fetcher.http.clone() };
+            Arc::new(Fetcher::new(http, None))
+        } else {
+            fetcher
+        };
         let trimmed = spec.trim_end_matches('/');
         let layer_loc = if trimmed.ends_with("layer.json") {
             trimmed.to_string()
