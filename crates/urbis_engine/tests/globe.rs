@@ -19,6 +19,8 @@
 
 mod support;
 
+use support::registration::*;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +29,7 @@ use glam::DVec3;
 use urbis_engine::labels::project;
 use urbis_engine::{Engine, Streams, render_image};
 use urbis_formats::imagery::ImagerySource;
-use urbis_geo::{CrsTransform, Ellipsoid, Epsg, Geodetic};
+use urbis_geo::{Ellipsoid, Geodetic};
 use urbis_model::{CityModel, ImageryLayer, LoadOptions, SemanticClass};
 use urbis_render::Camera;
 use urbis_sample_city::SampleCityConfig;
@@ -77,108 +79,12 @@ fn ortho(dir: &Path, cfg: &SampleCityConfig) -> Arc<dyn ImagerySource> {
 // ---------------------------------------------------------------------------
 // Registration.
 
-const UTM50N: Epsg = Epsg(32650);
-const X0: f64 = 440_000.0;
-const Y0: f64 = 4_416_000.0;
-const SQUARES: [((f64, f64), [u8; 3]); 4] = [
-    ((X0 + 50.0, Y0 + 150.0), [230, 20, 20]),
-    ((X0 + 150.0, Y0 + 160.0), [20, 210, 20]),
-    ((X0 + 60.0, Y0 + 50.0), [20, 20, 230]),
-    ((X0 + 140.0, Y0 + 45.0), [230, 220, 20]),
-];
-
-fn square_of(p: [u8; 4]) -> Option<usize> {
-    let [r, g, b] = [p[0], p[1], p[2]].map(f32::from);
-    let dominant = |a: f32, o1: f32, o2: f32| a > 60.0 && a > 1.8 * o1 && a > 1.8 * o2;
-    if r > 60.0 && g > 60.0 && r > 1.8 * b && g > 1.8 * b && (r - g).abs() < 0.35 * r {
-        Some(3)
-    } else if dominant(r, g, b) {
-        Some(0)
-    } else if dominant(g, r, b) {
-        Some(1)
-    } else if dominant(b, r, g) {
-        Some(2)
-    } else {
-        None
-    }
-}
-
-/// The centroid of a square weighted by how much of its colour each pixel
-/// holds (unmixing from the background at the border of a box of `half`
-/// pixels around `rough` to the colour at its middle), so that pixels its
-/// edges cut in part count in part.
-fn weighted_centroid(img: &image::RgbaImage, rough: (f64, f64), half: i64) -> (f64, f64) {
-    let (x0, y0) = (rough.0.floor() as i64, rough.1.floor() as i64);
-    let px = |x: i64, y: i64| {
-        let p = img.get_pixel(x.clamp(0, img.width() as i64 - 1) as u32, y.clamp(0, img.height() as i64 - 1) as u32).0;
-        [0, 1, 2].map(|i| f64::from(p[i]))
-    };
-    let mean = |pts: &[(i64, i64)]| {
-        let s = pts.iter().fold([0.0; 3], |a, &(x, y)| {
-            let p = px(x, y);
-            [a[0] + p[0], a[1] + p[1], a[2] + p[2]]
-        });
-        s.map(|v| v / pts.len() as f64)
-    };
-    let border: Vec<(i64, i64)> = (-half..=half)
-        .flat_map(|d| [(x0 + d, y0 - half), (x0 + d, y0 + half), (x0 - half, y0 + d), (x0 + half, y0 + d)])
-        .collect();
-    let core: Vec<(i64, i64)> = (-2..=2).flat_map(|dy| (-2..=2).map(move |dx| (x0 + dx, y0 + dy))).collect();
-    let (bg, fg) = (mean(&border), mean(&core));
-    let d = [fg[0] - bg[0], fg[1] - bg[1], fg[2] - bg[2]];
-    let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-    let (mut sx, mut sy, mut sw) = (0.0, 0.0, 0.0);
-    for y in y0 - half + 1..y0 + half {
-        for x in x0 - half + 1..x0 + half {
-            let p = px(x, y);
-            let f = (((p[0] - bg[0]) * d[0] + (p[1] - bg[1]) * d[1] + (p[2] - bg[2]) * d[2]) / dd).clamp(0.0, 1.0);
-            sx += f * (x as f64 + 0.5);
-            sy += f * (y as f64 + 0.5);
-            sw += f;
-        }
-    }
-    (sx / sw, sy / sw)
-}
-
-fn to_enu(model: &CityModel, crs: Epsg, p: DVec3) -> DVec3 {
-    let t = CrsTransform::new(crs, Epsg::ECEF).expect("transform");
-    model.frame().ecef_to_enu(t.transform(p).expect("placed"))
-}
-
 #[test]
 fn streamed_imagery_registers_within_half_a_texel_and_picks_a_terrain_tile() {
     let dir = temp_dir("registration");
-    let n = 41;
-    let mut text = format!("ncols {n}\nnrows {n}\nxllcorner {X0}\nyllcorner {Y0}\ncellsize 5\n");
-    for _ in 0..n {
-        text.push_str(&vec!["50.000"; n].join(" "));
-        text.push('\n');
-    }
-    std::fs::write(dir.join("dem.asc"), text).expect("dem");
-    std::fs::write(dir.join("dem.prj"), "EPSG:32650\n").expect("prj");
-    let (w0, h0) = (245u32, 245u32);
-    let mut rgba = Vec::new();
-    for r in 0..h0 {
-        for c in 0..w0 {
-            let (x, y) = (X0 - 20.0 + f64::from(c) + 0.5, Y0 + 225.0 - f64::from(r) - 0.5);
-            let inside = |&&((cx, cy), _): &&((f64, f64), [u8; 3])| (x - cx).abs() < 6.0 && (y - cy).abs() < 6.0;
-            match SQUARES.iter().find(inside) {
-                Some((_, [r, g, b])) => rgba.extend([*r, *g, *b, 255]),
-                None => rgba.extend([128, 128, 128, 255]),
-            }
-        }
-    }
-    let photo = urbis_formats::imagery::GeoRaster {
-        epsg: UTM50N.0,
-        x0: X0 - 20.0,
-        y0: Y0 + 225.0,
-        dx: 1.0,
-        dy: 1.0,
-        width: w0,
-        height: h0,
-        rgba,
-    };
-    let (model, mut streams) = open_globe(&[dir.join("dem.asc")], None, vec![ImageryLayer::new(Arc::new(photo))]);
+    let dem = write_dem(&dir, 41, 5.0, |_, _| 50.0);
+    let photo = squares_photo();
+    let (model, mut streams) = open_globe(&[dem], None, vec![ImageryLayer::new(Arc::new(photo))]);
     let truth: Vec<DVec3> =
         SQUARES.iter().map(|((e, n), _)| to_enu(&model, UTM50N, DVec3::new(*e, *n, 50.0))).collect();
     let centre = to_enu(&model, UTM50N, DVec3::new(X0 + 102.5, Y0 + 102.5, 50.0));

@@ -200,20 +200,7 @@ impl TileTree {
         fetcher: Arc<Fetcher>,
     ) -> TileTree {
         let transform = to_ecef * DMat4::from_translation(meta.map_or(DVec3::ZERO, |m| m.srs_origin));
-        let mut tree = TileTree {
-            nodes: Vec::new(),
-            path,
-            root_dir,
-            version: "osgb".into(),
-            schema: None,
-            metadata: None,
-            groups: Vec::new(),
-            errors: Vec::new(),
-            fetcher,
-            implicit_specs: Vec::new(),
-            limits,
-            generator: None,
-        };
+        let mut tree = TileTree::bare(path, root_dir, "osgb", fetcher, limits, None);
         let scale = max_scale(&transform);
         let spheres: Vec<(DVec3, f64)> =
             tops.iter().map(|t| (transform.transform_point3(t.center), t.radius * scale)).collect();

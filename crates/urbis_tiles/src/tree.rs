@@ -205,6 +205,32 @@ impl TileTree {
         Ok(tree)
     }
 
+    /// A tree without tiles, metadata or schema (OSGB datasets, terrain):
+    /// its files are read through `fetcher`, or made by `generator`.
+    pub(crate) fn bare(
+        path: PathBuf,
+        root_dir: PathBuf,
+        version: &str,
+        fetcher: Arc<Fetcher>,
+        limits: TreeLimits,
+        generator: Option<Arc<dyn crate::terrain::GenerateContent>>,
+    ) -> TileTree {
+        TileTree {
+            nodes: Vec::new(),
+            path,
+            root_dir,
+            version: version.into(),
+            schema: None,
+            metadata: None,
+            groups: Vec::new(),
+            errors: Vec::new(),
+            fetcher,
+            implicit_specs: Vec::new(),
+            limits,
+            generator,
+        }
+    }
+
     pub fn root(&self) -> TileId {
         TileId(0)
     }

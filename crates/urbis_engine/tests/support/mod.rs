@@ -1,6 +1,8 @@
 //! Shared helpers of the engine's integration tests.
 #![allow(dead_code)]
 
+pub mod registration;
+
 use std::path::{Path, PathBuf};
 
 use glam::DVec3;

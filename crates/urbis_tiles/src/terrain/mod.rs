@@ -126,20 +126,14 @@ impl TileTree {
     /// tile's content is made by `generator`.
     pub fn terrain(name: &str, layout: &TerrainLayout, generator: Arc<dyn GenerateContent>) -> TileTree {
         let limits = TreeLimits::default();
-        let mut tree = TileTree {
-            nodes: Vec::new(),
-            path: PathBuf::from(name),
-            root_dir: PathBuf::new(),
-            version: "terrain".into(),
-            schema: None,
-            metadata: None,
-            groups: Vec::new(),
-            errors: Vec::new(),
-            fetcher: crate::fetch::default_fetcher(),
-            implicit_specs: Vec::new(),
+        let mut tree = TileTree::bare(
+            PathBuf::from(name),
+            PathBuf::new(),
+            "terrain",
+            crate::fetch::default_fetcher(),
             limits,
-            generator: Some(generator),
-        };
+            Some(generator),
+        );
         // A content-less root above the two level-0 tiles.
         let earth = urbis_geo::Ellipsoid::WGS84.a;
         tree.nodes.push(TileNode {
