@@ -150,7 +150,7 @@ pub fn select(tree: &TileTree, view: &View, failed: &HashSet<TileId>) -> Selecti
         let in_request_volume = node.viewer_request_volume.as_ref().is_none_or(|v| v.contains(view.position));
         let renderable = !node.contents.is_empty() && !failed.contains(&id) && in_request_volume;
         let sse = view.sse(node.geometric_error, node.volume.distance(view.position));
-        let external = matches!(node.pending, Some(Pending::External { .. } | Pending::Osgb { .. }));
+        let external = matches!(node.pending, Some(Pending::External { .. } | Pending::Osgb { .. } | Pending::Terrain));
         let refine = sse > view.max_sse && (!node.children.is_empty() || external);
         if !refine {
             if renderable {

@@ -506,6 +506,14 @@ impl TileStream {
             if self.expanding.contains_key(&t) {
                 continue;
             }
+            if matches!(self.tree.get(t).pending, Some(crate::tree::Pending::Terrain)) {
+                // Terrain children are made here, at once: no file to read.
+                self.tree.expand_terrain(t);
+                self.counts.expanded += 1;
+                let n = self.tree.len();
+                self.entries.resize(n, Entry { state: State::Unloaded, last_used: 0 });
+                continue;
+            }
             let Some((loc, spec)) = self.tree.expansion_job(t) else {
                 self.tree.apply_expansion(
                     t,

@@ -76,6 +76,10 @@ pub enum Pending {
     /// This tile is an OSGB file whose PagedLOD pages in child files, not
     /// read yet (see [`crate::osgb`]).
     Osgb { path: PathBuf },
+    /// A terrain tile whose four children are not made yet: they are made
+    /// on the main thread when selection first reaches it (see
+    /// [`crate::terrain`]; no file to read).
+    Terrain,
 }
 
 /// A fetched and parsed expansion, ready to graft on the main thread.
@@ -127,6 +131,8 @@ pub struct TileTree {
     pub limits: TreeLimits,
     /// Makes the contents of a generated tree (terrain) instead of the fetcher.
     pub generator: Option<Arc<dyn crate::terrain::GenerateContent>>,
+    /// A terrain tree's shape, for the children made as selection reaches them.
+    pub terrain_layout: Option<Arc<crate::terrain::TerrainLayout>>,
 }
 
 /// Limits that keep hostile tilesets bounded.
@@ -199,6 +205,7 @@ impl TileTree {
             implicit_specs: Vec::new(),
             limits,
             generator: None,
+            terrain_layout: None,
         };
         let mut b = Builder { tree: &mut tree, limits, external_chain: vec![path.to_path_buf()] };
         b.add_tile(&ts.root, None, DMat4::IDENTITY, Refine::Replace, &root_dir, path, 0)?;
@@ -228,6 +235,7 @@ impl TileTree {
             implicit_specs: Vec::new(),
             limits,
             generator,
+            terrain_layout: None,
         }
     }
 
@@ -254,6 +262,7 @@ impl TileTree {
                 Some(self.implicit_specs[*spec].subtree_location(*coord, &self.root_dir))
             }
             Pending::External { path, .. } | Pending::Osgb { path } => Some(Ok(path.clone())),
+            Pending::Terrain => None,
         }
     }
 
@@ -269,7 +278,7 @@ impl TileTree {
         };
         let spec = match self.get(id).pending.as_ref()? {
             Pending::Subtree { spec, .. } => Some(self.implicit_specs[*spec].clone()),
-            Pending::External { .. } | Pending::Osgb { .. } => None,
+            Pending::External { .. } | Pending::Osgb { .. } | Pending::Terrain => None,
         };
         Some((loc, spec))
     }

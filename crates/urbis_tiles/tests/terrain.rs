@@ -1067,3 +1067,64 @@ fn a_corrupt_terrain_tile_is_named_and_the_terrain_goes_on() {
 fn geographic(c: TileCoord) -> [f64; 4] {
     rect_of(c.z, c.x, c.y)
 }
+
+// ---------------------------------------------------------------- 8. a planet-wide terrain
+
+/// Terrain with data everywhere down to level 18 (like a planet-wide
+/// quantized-mesh server) is built lazily: the tree starts breadth first up
+/// to `EAGER_TILES`, and the tiles a camera needs below that are made as
+/// selection reaches them, down to what the camera asks for.
+#[test]
+fn a_planet_wide_terrain_is_made_as_the_camera_needs_it() {
+    let layout = urbis_tiles::terrain::TerrainLayout {
+        coverage: Some([-180.0, -90.0, 180.0, 90.0]),
+        max_level: 18,
+        globe_level: 5,
+        heights: Arc::new(|_| Some([0.0, 0.0])),
+        available: None,
+    };
+    let generator = Arc::new(TerrainGenerator::new("planet", TerrainSource::Ellipsoid, Vec::new()));
+    let tree = urbis_tiles::TileTree::terrain("planet", &layout, generator);
+    let eager = tree.len();
+    assert!(eager <= urbis_tiles::terrain::EAGER_TILES, "{eager} tiles built at first");
+    let pending = tree.nodes.iter().filter(|n| n.pending.is_some()).count();
+    assert!(pending > 1000, "{pending} tiles wait for their children");
+    assert!(tree.errors.is_empty(), "{:?}", tree.errors);
+    let (lon, lat) = (115.9, 39.0);
+    let (up, north) = up_north(lon, lat);
+    let view = View {
+        position: ecef(lon, lat, 300.0),
+        direction: -up,
+        up: north,
+        fov_y: 1.0,
+        aspect: 1.0,
+        viewport_height: 512.0,
+        max_sse: 16.0,
+        cull: true,
+    };
+    let mut stream = urbis_tiles::TileStream::new(Arc::new(tree), urbis_tiles::StreamOptions::default());
+    let start = std::time::Instant::now();
+    loop {
+        stream.begin_frame(&[view]);
+        while let Some(d) = stream.next_decoded() {
+            let bytes = stream.expected_bytes(&d);
+            stream.make_room(bytes);
+            stream.attached(&d, bytes);
+        }
+        if stream.status().complete {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "not complete: {:?}", stream.status());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let tree = stream.tree();
+    assert!(tree.len() > eager, "tiles were made as the camera reached them ({} → {})", eager, tree.len());
+    let below = tile_at(16, lon, lat);
+    let shown: Vec<(u32, u64, u64)> =
+        stream.render_set().iter().filter_map(|t| tree.get(*t).implicit.map(|c| (c.level, c.x, c.y))).collect();
+    // 300 m up, SSE 16 px at 512 px: level 16 (9.4 m error × 512 / (2 · 300 · tan 0.5) = 14.7 px) is
+    // fine enough, level 15 (29 px) is not — the tile below is level 16, made lazily.
+    assert!(shown.contains(&(16, u64::from(below.x), u64::from(below.y))), "{shown:?}");
+    assert!(shown.iter().all(|(z, _, _)| *z <= 16), "nothing finer than asked: {shown:?}");
+    assert!(tree.errors.is_empty(), "{:?}", tree.errors);
+}

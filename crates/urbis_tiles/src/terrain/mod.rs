@@ -45,7 +45,7 @@ use std::sync::atomic::AtomicBool;
 use urbis_formats::FormatError;
 use urbis_formats::tiles3d::TileContent;
 
-use crate::tree::{ContentRef, Refine, TileId, TileNode, TileTree, TreeLimits};
+use crate::tree::{ContentRef, Pending, Refine, TileId, TileNode, TileTree, TreeLimits};
 
 /// The scheme prefix of generated terrain content paths.
 pub const TERRAIN_SCHEME: &str = "urbis-terrain:";
@@ -121,11 +121,16 @@ fn overlaps(a: [f64; 4], b: [f64; 4]) -> bool {
     a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }
 
+/// Tiles a terrain tree is built with at first (breadth first); tiles past
+/// them are made as selection reaches them ([`TileTree::expand_terrain`]).
+pub const EAGER_TILES: usize = 100_000;
+
 impl TileTree {
     /// A terrain tree over the whole globe (see the module overview); each
-    /// tile's content is made by `generator`.
+    /// tile's content is made by `generator`. Built breadth first up to
+    /// [`EAGER_TILES`]; deeper tiles wait as [`Pending::Terrain`] marks.
     pub fn terrain(name: &str, layout: &TerrainLayout, generator: Arc<dyn GenerateContent>) -> TileTree {
-        let limits = TreeLimits::default();
+        let limits = TreeLimits::lazy();
         let mut tree = TileTree::bare(
             PathBuf::from(name),
             PathBuf::new(),
@@ -134,6 +139,7 @@ impl TileTree {
             limits,
             Some(generator),
         );
+        tree.terrain_layout = Some(Arc::new(layout.clone()));
         // A content-less root above the two level-0 tiles.
         let earth = urbis_geo::Ellipsoid::WGS84.a;
         tree.nodes.push(TileNode {
@@ -152,64 +158,96 @@ impl TileTree {
             depth: 0,
             pending: None,
         });
-        let mut stack: Vec<(TileId, TileCoord)> =
-            vec![(TileId(0), TileCoord { z: 0, x: 1, y: 0 }), (TileId(0), TileCoord { z: 0, x: 0, y: 0 })];
-        while let Some((parent, c)) = stack.pop() {
-            if tree.nodes.len() >= limits.max_tiles {
-                tree.errors.push(format!(
-                    "{name}: more than {} terrain tiles; the finest levels are left out",
-                    limits.max_tiles
-                ));
-                break;
-            }
-            let rect = geographic_rect(c);
-            let inside = layout.coverage.is_some_and(|cov| overlaps(rect, cov));
-            let heights = if inside { (layout.heights)(rect).unwrap_or([0.0, 0.0]) } else { [0.0, 0.0] };
-            let finest = if inside { layout.max_level } else { layout.globe_level };
-            // All four children or none (REPLACE refinement leaves no holes);
-            // with an availability, only where one of them has data.
-            let mut children: Vec<TileCoord> = if c.z < finest.min(MAX_LEVEL) {
-                (0..4).map(|k| TileCoord { z: c.z + 1, x: c.x * 2 + (k & 1), y: c.y * 2 + (k >> 1) }).collect()
-            } else {
-                Vec::new()
-            };
-            if let Some(a) = &layout.available
-                && c.z >= layout.globe_level
-                && !children.iter().any(|k| a(*k))
-            {
-                children.clear();
-            }
-            let id = TileId(tree.nodes.len() as u32);
-            let uri = format!("{c}.terrain");
-            tree.nodes.push(TileNode {
-                id,
-                parent: Some(parent),
-                children: Vec::new(),
-                transform: glam::DMat4::IDENTITY,
-                volume: tile_box(rect, heights),
-                viewer_request_volume: None,
-                geometric_error: if children.len() == 4 { level_error(c.z) * TERRAIN_SSE_FACTOR } else { 0.0 },
-                refine: Refine::Replace,
-                contents: vec![ContentRef {
-                    path: PathBuf::from(format!("{TERRAIN_SCHEME}{c}")),
-                    uri,
-                    volume: None,
-                    group: None,
-                    metadata: None,
-                }],
-                metadata: None,
-                implicit: Some(crate::tree::ImplicitCoord { level: c.z, x: c.x.into(), y: c.y.into(), z: 0 }),
-                depth: c.z + 1,
-                pending: None,
-            });
-            tree.nodes[parent.0 as usize].children.push(id);
-            // Children pushed in reverse so they are numbered in order.
-            for k in children.into_iter().rev() {
-                stack.push((id, k));
+        let mut queue: std::collections::VecDeque<(TileId, TileCoord)> = std::collections::VecDeque::new();
+        queue.push_back((TileId(0), TileCoord { z: 0, x: 0, y: 0 }));
+        queue.push_back((TileId(0), TileCoord { z: 0, x: 1, y: 0 }));
+        while let Some((parent, c)) = queue.pop_front() {
+            let eager = tree.nodes.len() + queue.len() + 4 <= EAGER_TILES;
+            let (id, children) = add_tile(&mut tree, layout, parent, c, !eager);
+            for k in children {
+                queue.push_back((id, k));
             }
         }
         tree
     }
+
+    /// Makes the children of a terrain tile marked [`Pending::Terrain`]
+    /// (each marked in turn when it has children); returns how many.
+    pub fn expand_terrain(&mut self, id: TileId) -> usize {
+        let (Some(layout), Some(Pending::Terrain), Some(c)) = (
+            self.terrain_layout.clone(),
+            self.nodes[id.0 as usize].pending.clone(),
+            self.nodes[id.0 as usize].implicit,
+        ) else {
+            return 0;
+        };
+        self.nodes[id.0 as usize].pending = None;
+        let coord = TileCoord { z: c.level, x: c.x as u32, y: c.y as u32 };
+        let children = children_of(&layout, coord);
+        for k in &children {
+            add_tile(self, &layout, id, *k, true);
+        }
+        children.len()
+    }
+}
+
+/// The children a terrain tile has: all four or none (REPLACE refinement
+/// leaves no holes); with an availability, only where one of them has data.
+fn children_of(layout: &TerrainLayout, c: TileCoord) -> Vec<TileCoord> {
+    let rect = geographic_rect(c);
+    let inside = layout.coverage.is_some_and(|cov| overlaps(rect, cov));
+    let finest = if inside { layout.max_level } else { layout.globe_level };
+    let mut children: Vec<TileCoord> = if c.z < finest.min(MAX_LEVEL) {
+        (0..4).map(|k| TileCoord { z: c.z + 1, x: c.x * 2 + (k & 1), y: c.y * 2 + (k >> 1) }).collect()
+    } else {
+        Vec::new()
+    };
+    if let Some(a) = &layout.available
+        && c.z >= layout.globe_level
+        && !children.iter().any(|k| a(*k))
+    {
+        children.clear();
+    }
+    children
+}
+
+/// Adds tile `c` under `parent`; returns its id and children. `lazy`: its
+/// children are left for [`TileTree::expand_terrain`] (marked pending).
+fn add_tile(
+    tree: &mut TileTree,
+    layout: &TerrainLayout,
+    parent: TileId,
+    c: TileCoord,
+    lazy: bool,
+) -> (TileId, Vec<TileCoord>) {
+    let rect = geographic_rect(c);
+    let inside = layout.coverage.is_some_and(|cov| overlaps(rect, cov));
+    let heights = if inside { (layout.heights)(rect).unwrap_or([0.0, 0.0]) } else { [0.0, 0.0] };
+    let children = children_of(layout, c);
+    let id = TileId(tree.nodes.len() as u32);
+    tree.nodes.push(TileNode {
+        id,
+        parent: Some(parent),
+        children: Vec::new(),
+        transform: glam::DMat4::IDENTITY,
+        volume: tile_box(rect, heights),
+        viewer_request_volume: None,
+        geometric_error: if children.is_empty() { 0.0 } else { level_error(c.z) * TERRAIN_SSE_FACTOR },
+        refine: Refine::Replace,
+        contents: vec![ContentRef {
+            path: PathBuf::from(format!("{TERRAIN_SCHEME}{c}")),
+            uri: format!("{c}.terrain"),
+            volume: None,
+            group: None,
+            metadata: None,
+        }],
+        metadata: None,
+        implicit: Some(crate::tree::ImplicitCoord { level: c.z, x: c.x.into(), y: c.y.into(), z: 0 }),
+        depth: c.z + 1,
+        pending: (lazy && !children.is_empty()).then_some(Pending::Terrain),
+    });
+    tree.nodes[parent.0 as usize].children.push(id);
+    (id, if lazy { Vec::new() } else { children })
 }
 
 /// The tile a generated content path names (`urbis-terrain:z/x/y`).
