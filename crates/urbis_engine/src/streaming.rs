@@ -1,7 +1,8 @@
 //! Streaming tilesets for the cameras the engine draws: each frame, every
 //! camera becomes a tile [`View`], every streamed tileset selects, requests
-//! and attaches within the frame's time budget, and the counters are summed
-//! for stats and the progress line.
+//! and attaches within the frame's time budget and within what the others
+//! leave of one shared memory budget, and the counters are summed for stats
+//! and the progress line.
 
 use std::time::Duration;
 
@@ -51,6 +52,9 @@ pub struct Streams {
     /// Failures already reported.
     reported: usize,
     last_frame: Option<std::time::Instant>,
+    /// The memory budget all the tilesets share (the terrain included): the
+    /// one they were opened with.
+    shared_budget: u64,
 }
 
 impl Streams {
@@ -58,7 +62,30 @@ impl Streams {
     pub const MAX_ATTACH: Duration = Duration::from_millis(250);
 
     pub fn new(tilesets: Vec<StreamedTileset>, attach_budget: Duration) -> Self {
-        Self { tilesets, attach_budget, reported: 0, last_frame: None }
+        let shared_budget = tilesets.iter().map(|t| t.stream.options().memory_budget).max().unwrap_or(0);
+        Self { tilesets, attach_budget, reported: 0, last_frame: None, shared_budget }
+    }
+
+    /// Gives each tileset what the others leave of the shared budget (at
+    /// least a quarter of an even share, so none starves): one budget holds
+    /// 3D Tiles, photo meshes and the terrain together.
+    fn share_budget(&mut self, i: usize) {
+        let n = self.tilesets.len() as u64;
+        if n < 2 {
+            return;
+        }
+        let others: u64 = self
+            .tilesets
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, t)| t.stream.status().resident_bytes)
+            .sum();
+        let share = self.shared_budget.saturating_sub(others).max(self.shared_budget / (4 * n));
+        let stream = &mut self.tilesets[i].stream;
+        if stream.options().memory_budget != share {
+            stream.set_memory_budget(share);
+        }
     }
 
     /// This frame's attach time: the set budget, or a quarter of the last frame period when that is longer.
@@ -77,7 +104,9 @@ impl Streams {
     pub fn frame(&mut self, model: &mut CityModel, cameras: &[(Camera, u32, u32)]) -> StreamSummary {
         let mut s = StreamSummary { complete: true, ..Default::default() };
         let per_set = self.frame_attach_budget() / self.tilesets.len().max(1) as u32;
-        for t in &mut self.tilesets {
+        for i in 0..self.tilesets.len() {
+            self.share_budget(i);
+            let t = &mut self.tilesets[i];
             let max_sse = t.stream.options().max_sse;
             let views: Vec<View> = cameras.iter().map(|(c, w, h)| tile_view(c, *w, *h, max_sse)).collect();
             let f = t.frame(model, &views, per_set);
@@ -91,7 +120,7 @@ impl Streams {
             s.pending += st.pending + st.decoded;
             s.resident_tiles += st.resident_tiles;
             s.resident_bytes += st.resident_bytes;
-            s.budget_bytes += st.budget_bytes;
+            s.budget_bytes = self.shared_budget.max(st.budget_bytes);
             s.sse = s.sse.max(st.sse);
             s.sse_raised |= st.sse_raised;
             s.complete &= st.complete;

@@ -346,3 +346,46 @@ fn hiding_an_imagery_layer_remakes_the_terrain_tiles_without_it() {
     assert!(changed > 0.3, "hiding the orthophoto changes the ground: {changed}");
     assert!(restored < 0.002 && mean < 0.5, "showing it again restores the view: {restored} {mean}");
 }
+
+/// The terrain and a 3D Tiles tileset stream under one memory budget: what
+/// they hold together stays within it (less than they hold each alone), one
+/// of them gives way, and both keep tiles on screen.
+#[test]
+fn the_terrain_and_a_tileset_share_one_memory_budget() {
+    let (dir, _) = sample_dir();
+    let tiles_dir = temp_dir("shared-budget");
+    let t = urbis_sample_city::SampleTiles { levels: 4, lots: 6, size_m: 1024.0, ..Default::default() };
+    t.write(&tiles_dir, |_| {}).expect("write tiles");
+    let globe = LoadOptions { globe: true, ..Default::default() };
+    let paths = [dir.join(urbis_sample_city::DEM_FILE), tiles_dir.join("tileset.json")];
+    let camera = city_camera(&support::sample_city());
+    if support::engine(CityModel::new(urbis_geo::CityFrame::new(Geodetic::new(0.0, 0.0, 0.0)))).is_none() {
+        return; // no adapter (a failure under URBIS_REQUIRE_GPU=1)
+    }
+    let open = |paths: &[PathBuf], opts: &LoadOptions, budget: u64| {
+        let stream = StreamOptions { memory_budget: budget, ..Default::default() };
+        let (m, sets, _) = urbis_model::open_city_streaming(paths, opts, &stream).expect("open");
+        let mut streams = Streams::new(sets, Duration::from_millis(200));
+        let mut e = support::engine(m).expect("adapter");
+        settle(&mut e, &mut streams, &camera, W, H);
+        let held: Vec<u64> = streams.tilesets.iter().map(|t| t.stream.status().resident_bytes).collect();
+        let shown: Vec<usize> = streams.tilesets.iter().map(|t| t.stream.render_set().len()).collect();
+        (held, shown)
+    };
+    let big = 512u64 << 20;
+    let terrain_alone = open(&paths[..1], &globe, big).0[0];
+    let tiles_alone = open(&paths[1..], &LoadOptions::default(), big).0[0];
+    // Room for the terrain at full detail and half the tileset: the terrain
+    // cannot give much (the tiles under the camera are always refined), the
+    // tileset can (its coarser levels).
+    let budget = terrain_alone + tiles_alone / 2;
+    let (held, shown) = open(&paths, &globe, budget);
+    eprintln!(
+        "alone: the tileset {tiles_alone}, the terrain {terrain_alone} bytes; sharing {budget}: {held:?} bytes, {shown:?} tiles shown"
+    );
+    assert_eq!(held.len(), 2, "the tileset and the terrain");
+    assert!(held.iter().sum::<u64>() <= budget, "together {held:?} over {budget}");
+    assert!(held[0] < tiles_alone || held[1] < terrain_alone, "one gives way: {held:?}");
+    assert!(held.iter().all(|b| *b > 0) && shown.iter().all(|n| *n > 0), "{held:?} {shown:?}");
+    let _ = std::fs::remove_dir_all(&tiles_dir);
+}
