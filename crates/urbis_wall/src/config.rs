@@ -20,6 +20,15 @@
 //! pixels = [1920, 1080]
 //! host = "node-4"
 //! output = "DP-1"
+//!
+//! [sync]                            # several processes: the leader listens, followers connect
+//! leader = "127.0.0.1:7400"
+//! barrier_timeout_ms = 250          # a follower later than this is shown as missing
+//! fps = 30                          # the leader's frame rate, at most
+//!
+//! [[overlay]]                       # ops overlays, in wall metres (see `overlay`)
+//! kind = "clock"
+//! rect = [0.1, 1.5, 0.8, 0.25]
 //! ```
 
 use std::ops::Range;
@@ -30,6 +39,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::layout::{Display, WallLayout};
+use crate::overlay::{OverlaySpec, RawOverlay};
 
 /// The most displays a wall may have.
 pub const MAX_DISPLAYS: usize = 1024;
@@ -46,7 +56,34 @@ pub enum WallError {
 }
 
 /// A checked wall description.
-pub type WallConfig = WallLayout;
+#[derive(Debug, Clone, PartialEq)]
+pub struct WallConfig {
+    pub layout: WallLayout,
+    /// Leader and followers; `None`: one process renders every display.
+    pub sync: Option<SyncConfig>,
+    /// Ops overlays, in drawing order.
+    pub overlays: Vec<OverlaySpec>,
+}
+
+/// How the processes of a wall find and wait for each other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncConfig {
+    /// The leader's address: it listens there, followers connect to it.
+    pub leader: String,
+    /// How long the leader's swap barrier waits for a follower's frame
+    /// before showing that follower as missing and swapping without it.
+    pub barrier_timeout: std::time::Duration,
+    /// The leader's frame rate, at most.
+    pub fps: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    leader: Spanned<String>,
+    barrier_timeout_ms: Option<Spanned<u64>>,
+    fps: Option<Spanned<f64>>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +92,9 @@ struct Raw {
     grid: Option<Spanned<RawGrid>>,
     #[serde(default)]
     display: Vec<Spanned<RawDisplay>>,
+    sync: Option<Spanned<RawSync>>,
+    #[serde(default)]
+    overlay: Vec<Spanned<RawOverlay>>,
 }
 
 #[derive(Deserialize)]
@@ -209,7 +249,37 @@ pub fn parse(text: &str, path: &Path) -> Result<WallConfig, WallError> {
             }
         }
     }
-    Ok(WallLayout { displays: displays.into_iter().map(|(d, _)| d).collect(), eye: DVec3::from_array(eye) })
+    let layout = WallLayout { displays: displays.into_iter().map(|(d, _)| d).collect(), eye: DVec3::from_array(eye) };
+    let sync = match &raw.sync {
+        None => None,
+        Some(s) => {
+            let s = s.get_ref();
+            let leader = s.leader.get_ref().clone();
+            if leader.trim().is_empty() || !leader.contains(':') {
+                return Err(bad(s.leader.span(), "sync.leader", format!("\"{leader}\": give host:port")));
+            }
+            let timeout = s.barrier_timeout_ms.as_ref().map_or(250, |t| *t.get_ref());
+            if !(1..=60_000).contains(&timeout) {
+                let span = s.barrier_timeout_ms.as_ref().map_or(0..0, Spanned::span);
+                return Err(bad(span, "sync.barrier_timeout_ms", format!("{timeout} (1 to 60000)")));
+            }
+            let fps = s.fps.as_ref().map_or(30.0, |f| *f.get_ref());
+            if !(fps > 0.0 && fps <= 1000.0) {
+                let span = s.fps.as_ref().map_or(0..0, Spanned::span);
+                return Err(bad(span, "sync.fps", format!("{fps} (over 0, at most 1000)")));
+            }
+            Some(SyncConfig { leader, barrier_timeout: std::time::Duration::from_millis(timeout), fps })
+        }
+    };
+    let mut overlays = Vec::with_capacity(raw.overlay.len());
+    for (i, o) in raw.overlay.iter().enumerate() {
+        let spec = crate::overlay::check(o.get_ref()).map_err(|(span, field, message)| {
+            let span = span.unwrap_or_else(|| o.span());
+            bad(span, &format!("overlay[{i}].{field}"), message)
+        })?;
+        overlays.push(spec);
+    }
+    Ok(WallConfig { layout, sync, overlays })
 }
 
 #[cfg(test)]
@@ -237,7 +307,7 @@ output = "DP-1"
 
     #[test]
     fn a_grid_with_bezels_and_a_rectangle() {
-        let wall = parse(WALL, Path::new("wall.toml")).expect("valid");
+        let wall = parse(WALL, Path::new("wall.toml")).expect("valid").layout;
         assert_eq!(wall.displays.len(), 7);
         let ids: Vec<&str> = wall.displays.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, ["c0r0", "c1r0", "c2r0", "c0r1", "c1r1", "c2r1", "lobby"]);

@@ -22,7 +22,8 @@
 pub mod config;
 pub mod frustum;
 pub mod layout;
+pub mod overlay;
 
-pub use config::{WallConfig, WallError};
+pub use config::{SyncConfig, WallConfig, WallError};
 pub use frustum::OffAxis;
 pub use layout::{Display, WallLayout};
