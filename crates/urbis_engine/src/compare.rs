@@ -87,8 +87,7 @@ pub fn render(
                 hook.set_mode(settings.right, &mut engine.model);
                 engine.update();
                 let right = scratch(engine, format, width - split, height);
-                let crop =
-                    Crop { x: split, y: 0, width: width - split, height, full_width: width, full_height: height };
+                let crop = Crop::pixels(split, 0, width - split, height, width, height);
                 engine.renderer.set_crop(Some(crop));
                 engine.render(camera, lighting, None, &right.create_view(&Default::default()), width - split, height);
                 engine.renderer.set_crop(None);

@@ -59,35 +59,44 @@ pub fn render_image_tiled(
     height: u32,
     tile: u32,
 ) -> Result<RenderedImage, RenderError> {
-    let tile = tile.max(16);
-    if width <= tile && height <= tile {
+    if width <= tile.max(16) && height <= tile.max(16) {
         return render_image(engine, camera, lighting, overlay, width, height);
     }
     engine.update();
+    let whole = Crop::pixels(0, 0, width, height, width, height);
+    render_crop(engine, camera, lighting, overlay, whole, width, height, tile)
+}
+
+/// Renders `crop` of the camera's frame into a `width` × `height` image,
+/// in tiles of at most `tile` pixels a side (each a crop of the crop), with
+/// `overlay` placed in the image's pixels. The engine is not updated.
+#[allow(clippy::too_many_arguments)]
+pub fn render_crop(
+    engine: &mut Engine,
+    camera: &Camera,
+    lighting: &Lighting,
+    overlay: Option<&Overlay>,
+    crop: Crop,
+    width: u32,
+    height: u32,
+    tile: u32,
+) -> Result<RenderedImage, RenderError> {
+    let tile = tile.max(16);
+    let (sx, sy) = (crop.width / f64::from(width.max(1)), crop.height / f64::from(height.max(1)));
     let mut image = image::RgbaImage::new(width, height);
     let mut stats = FrameStats::default();
     let result = (|| {
         for y0 in (0..height).step_by(tile as usize) {
             for x0 in (0..width).step_by(tile as usize) {
                 let (w, h) = (tile.min(width - x0), tile.min(height - y0));
-                let crop = Crop { x: x0, y: y0, width: w, height: h, full_width: width, full_height: height };
-                engine.renderer.set_crop(Some(crop));
-                let shifted = overlay.map(|o| Overlay {
-                    panels: o
-                        .panels
-                        .iter()
-                        .map(|p| urbis_render::Panel { x: p.x - x0 as f32, y: p.y - y0 as f32, ..p.clone() })
-                        .collect(),
-                    scale: o.scale,
-                    lines: o
-                        .lines
-                        .iter()
-                        .map(|l| urbis_render::OverlayLine {
-                            points: l.points.iter().map(|p| [p[0] - x0 as f32, p[1] - y0 as f32]).collect(),
-                            ..l.clone()
-                        })
-                        .collect(),
-                });
+                engine.renderer.set_crop(Some(Crop {
+                    x: crop.x + f64::from(x0) * sx,
+                    y: crop.y + f64::from(y0) * sy,
+                    width: f64::from(w) * sx,
+                    height: f64::from(h) * sy,
+                    ..crop
+                }));
+                let shifted = overlay.map(|o| shift_overlay(o, x0 as f32, y0 as f32));
                 let part = draw(engine, camera, lighting, shifted.as_ref(), w, h)?;
                 let s = part.stats;
                 stats.chunks_drawn += s.chunks_drawn;
@@ -101,4 +110,21 @@ pub fn render_image_tiled(
     })();
     engine.renderer.set_crop(None);
     result.map(|()| RenderedImage { image, stats })
+}
+
+/// An overlay moved `dx`, `dy` pixels up and to the left (for a tile or a
+/// display whose top-left lies there in the overlay's frame).
+pub fn shift_overlay(o: &Overlay, dx: f32, dy: f32) -> Overlay {
+    Overlay {
+        panels: o.panels.iter().map(|p| urbis_render::Panel { x: p.x - dx, y: p.y - dy, ..p.clone() }).collect(),
+        scale: o.scale,
+        lines: o
+            .lines
+            .iter()
+            .map(|l| urbis_render::OverlayLine {
+                points: l.points.iter().map(|p| [p[0] - dx, p[1] - dy]).collect(),
+                ..l.clone()
+            })
+            .collect(),
+    }
 }

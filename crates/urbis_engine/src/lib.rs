@@ -29,16 +29,18 @@ pub mod streaming;
 pub mod tour;
 pub mod view;
 pub mod viewer;
+pub mod wall;
 pub mod window;
 
 pub use engine::{Engine, PrepareStats};
 pub use extract::{Extracted, Extractor};
-pub use headless::{MAX_TILE, RenderedImage, render_image, render_image_tiled};
+pub use headless::{MAX_TILE, RenderedImage, render_crop, render_image, render_image_tiled, shift_overlay};
 pub use labels::label_panels;
 pub use script::{Script, ScriptError, run_offscreen};
 pub use streaming::{StreamSummary, Streams, progress_line, tile_view};
 pub use view::{GeodeticPose, default_camera, default_lighting, sun_lighting};
 pub use viewer::{Input, ViewerCore, ViewerEvent};
+pub use wall::{WallView, render_display, render_wall};
 pub use window::{FrameHook, ViewOptions, ViewSummary, WindowError, run_viewer, run_viewer_with};
 
 use bevy_ecs::prelude::Entity;

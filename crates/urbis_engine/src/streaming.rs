@@ -102,13 +102,20 @@ impl Streams {
 
     /// One frame for these cameras (each with its viewport).
     pub fn frame(&mut self, model: &mut CityModel, cameras: &[(Camera, u32, u32)]) -> StreamSummary {
+        let views: Vec<View> = cameras.iter().map(|(c, w, h)| tile_view(c, *w, *h, 0.0)).collect();
+        self.frame_views(model, &views)
+    }
+
+    /// One frame for these tile views (a video wall's whole-wall view, say);
+    /// each tileset selects with its own screen-space error.
+    pub fn frame_views(&mut self, model: &mut CityModel, views: &[View]) -> StreamSummary {
         let mut s = StreamSummary { complete: true, ..Default::default() };
         let per_set = self.frame_attach_budget() / self.tilesets.len().max(1) as u32;
         for i in 0..self.tilesets.len() {
             self.share_budget(i);
             let t = &mut self.tilesets[i];
             let max_sse = t.stream.options().max_sse;
-            let views: Vec<View> = cameras.iter().map(|(c, w, h)| tile_view(c, *w, *h, max_sse)).collect();
+            let views: Vec<View> = views.iter().map(|v| View { max_sse, ..*v }).collect();
             let f = t.frame(model, &views, per_set);
             s.frame.attached += f.attached;
             s.frame.detached += f.detached;

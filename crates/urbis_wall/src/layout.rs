@@ -57,15 +57,20 @@ impl WallLayout {
         OffAxis::new(DVec3::new(w, s, 0.0), DVec3::new(e, s, 0.0), DVec3::new(w, n, 0.0), self.eye)
     }
 
+    /// Pixels per metre of the finest display: the whole wall's canvas is
+    /// drawn at this density.
+    pub fn density(&self) -> f64 {
+        self.displays
+            .iter()
+            .map(|d| (f64::from(d.pixels[0]) / d.rect[2]).max(f64::from(d.pixels[1]) / d.rect[3]))
+            .fold(0.0, f64::max)
+    }
+
     /// The whole wall as one image at the finest display's pixel density:
     /// its size, and each display's pixel rectangle in it (x, y from the top
     /// left, width, height); bezels are the gaps between them.
     pub fn canvas(&self) -> (u32, u32, Vec<[u32; 4]>) {
-        let density = self
-            .displays
-            .iter()
-            .map(|d| (f64::from(d.pixels[0]) / d.rect[2]).max(f64::from(d.pixels[1]) / d.rect[3]))
-            .fold(0.0, f64::max);
+        let density = self.density();
         let [w, _, e, n] = self.extent();
         let px = |m: f64| (m * density).round().max(0.0) as u32;
         let rects = self
