@@ -13,7 +13,7 @@ use urbis_sample_city::SampleCityConfig;
 
 use crate::{Frame, Inputs, LiveArgs, ScenarioArgs};
 
-fn spinner(msg: &str) -> indicatif::ProgressBar {
+pub(crate) fn spinner(msg: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new_spinner();
     pb.set_message(msg.to_string());
     pb.enable_steady_tick(Duration::from_millis(120));
@@ -85,7 +85,10 @@ pub(crate) fn load_with(inputs: &Inputs, detail: TileDetail, monomerize_by: &[Pa
 }
 
 /// Loads the inputs with tilesets streaming (everything else whole).
-fn load_streaming(inputs: &Inputs, stream: &crate::fly::StreamArgs) -> Result<(CityModel, urbis_engine::Streams)> {
+pub(crate) fn load_streaming(
+    inputs: &Inputs,
+    stream: &crate::fly::StreamArgs,
+) -> Result<(CityModel, urbis_engine::Streams)> {
     let paths = input_paths(inputs)?;
     let pb =
         spinner(&format!("loading {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
@@ -109,13 +112,13 @@ pub(crate) fn apply_style(inputs: &Inputs, model: &mut CityModel) -> Result<()> 
     Ok(())
 }
 
-fn headless_engine(model: CityModel) -> Result<Engine> {
+pub(crate) fn headless_engine(model: CityModel) -> Result<Engine> {
     let ctx = GpuContext::headless()?;
     Ok(Engine::new(model, ctx, HeadlessTarget::FORMAT))
 }
 
 /// Binds live sources into the model, if any were asked for.
-fn start_live(inputs: &Inputs, model: &mut CityModel, live: &LiveArgs) -> Result<Option<crate::live::Live>> {
+pub(crate) fn start_live(inputs: &Inputs, model: &mut CityModel, live: &LiveArgs) -> Result<Option<crate::live::Live>> {
     if live.live.is_empty() {
         return Ok(None);
     }

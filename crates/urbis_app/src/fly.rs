@@ -127,6 +127,11 @@ pub fn scene_camera(model: &CityModel, streams: &Streams) -> Camera {
 
 /// Streams frames at one camera until every wanted tile is attached (or `limit` passes), with a progress line.
 pub fn settle(engine: &mut Engine, streams: &mut Streams, camera: &Camera, width: u32, height: u32, limit: Duration) {
+    settle_views(engine, streams, &[urbis_engine::tile_view(camera, width, height, 0.0)], limit);
+}
+
+/// [`settle`] for tile views (a video wall's whole-wall view).
+pub fn settle_views(engine: &mut Engine, streams: &mut Streams, views: &[urbis_tiles::View], limit: Duration) {
     if streams.is_empty() {
         return;
     }
@@ -135,7 +140,7 @@ pub fn settle(engine: &mut Engine, streams: &mut Streams, camera: &Camera, width
     let start = Instant::now();
     let mut fetched = 0;
     loop {
-        let s = streams.frame(&mut engine.model, &[(*camera, width, height)]);
+        let s = streams.frame_views(&mut engine.model, views);
         engine.update();
         fetched += s.counts.bytes_fetched;
         pb.set_message(progress_line(&s, fetched));

@@ -33,6 +33,9 @@ mod playback;
 mod scenario;
 mod scenario_panel;
 mod terrain;
+mod wall;
+mod wall_ops;
+mod wall_run;
 
 /// mimalloc keeps freed memory for reuse: decoding tiles allocates and frees large buffers.
 #[global_allocator]
@@ -507,6 +510,11 @@ enum Command {
         #[command(subcommand)]
         command: LiveCommand,
     },
+    /// The video wall: render it to one image, run its windows or its leader and followers.
+    Wall {
+        #[command(subcommand)]
+        command: wall::WallCommand,
+    },
     /// What-if scenarios: flood, sunlight, viewsheds and compliance, baseline against scenario.
     Sim {
         #[command(subcommand)]
@@ -586,6 +594,7 @@ fn main() -> anyhow::Result<()> {
         Command::Live { command: LiveCommand::Stats { inputs, live, seconds, json } } => {
             commands::live_stats(&inputs, &live, seconds, json)
         }
+        Command::Wall { command } => wall::run(command),
         Command::Convert { inputs, export } => {
             convert::convert(&inputs, &[], &export.out, &export.options(), export.json)
         }

@@ -21,20 +21,24 @@ pub fn render_image(
     height: u32,
 ) -> Result<RenderedImage, RenderError> {
     engine.update();
-    draw(engine, camera, lighting, overlay, width, height)
+    draw(engine, camera, lighting, overlay.map(std::slice::from_ref).unwrap_or_default(), width, height)
 }
 
-/// Draws the engine's prepared state into a fresh target and reads it back.
+/// Draws the engine's prepared state into a fresh target, the overlays over
+/// it in order, and reads it back.
 fn draw(
     engine: &mut Engine,
     camera: &Camera,
     lighting: &Lighting,
-    overlay: Option<&Overlay>,
+    overlays: &[Overlay],
     width: u32,
     height: u32,
 ) -> Result<RenderedImage, RenderError> {
     let target = HeadlessTarget::new(&engine.ctx, width, height);
-    let stats = engine.render(camera, lighting, overlay, &target.view, width, height);
+    let stats = engine.render(camera, lighting, overlays.first(), &target.view, width, height);
+    for o in overlays.iter().skip(1) {
+        engine.render_overlay(o, &target.view, width, height);
+    }
     let pixels = target.read_rgba(&engine.ctx)?;
     let image =
         image::RgbaImage::from_raw(width, height, pixels).ok_or_else(|| RenderError::Readback("short image".into()))?;
@@ -64,18 +68,20 @@ pub fn render_image_tiled(
     }
     engine.update();
     let whole = Crop::pixels(0, 0, width, height, width, height);
-    render_crop(engine, camera, lighting, overlay, whole, width, height, tile)
+    let overlays = overlay.map(std::slice::from_ref).unwrap_or_default();
+    render_crop(engine, camera, lighting, overlays, whole, width, height, tile)
 }
 
 /// Renders `crop` of the camera's frame into a `width` × `height` image,
 /// in tiles of at most `tile` pixels a side (each a crop of the crop), with
-/// `overlay` placed in the image's pixels. The engine is not updated.
+/// `overlays` (drawn in order) placed in the image's pixels. The engine is
+/// not updated.
 #[allow(clippy::too_many_arguments)]
 pub fn render_crop(
     engine: &mut Engine,
     camera: &Camera,
     lighting: &Lighting,
-    overlay: Option<&Overlay>,
+    overlays: &[Overlay],
     crop: Crop,
     width: u32,
     height: u32,
@@ -96,8 +102,8 @@ pub fn render_crop(
                     height: f64::from(h) * sy,
                     ..crop
                 }));
-                let shifted = overlay.map(|o| shift_overlay(o, x0 as f32, y0 as f32));
-                let part = draw(engine, camera, lighting, shifted.as_ref(), w, h)?;
+                let shifted: Vec<Overlay> = overlays.iter().map(|o| shift_overlay(o, x0 as f32, y0 as f32)).collect();
+                let part = draw(engine, camera, lighting, &shifted, w, h)?;
                 let s = part.stats;
                 stats.chunks_drawn += s.chunks_drawn;
                 stats.chunks_culled += s.chunks_culled;

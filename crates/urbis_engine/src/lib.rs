@@ -30,6 +30,7 @@ pub mod tour;
 pub mod view;
 pub mod viewer;
 pub mod wall;
+pub mod wall_window;
 pub mod window;
 
 pub use engine::{Engine, PrepareStats};
@@ -41,6 +42,7 @@ pub use streaming::{StreamSummary, Streams, progress_line, tile_view};
 pub use view::{GeodeticPose, default_camera, default_lighting, sun_lighting};
 pub use viewer::{Input, ViewerCore, ViewerEvent};
 pub use wall::{WallView, render_display, render_wall};
+pub use wall_window::{WallFrame, WallHook, WallWindowInfo, WallWindowOptions, WallWindowSummary, run_wall_windows};
 pub use window::{FrameHook, ViewOptions, ViewSummary, WindowError, run_viewer, run_viewer_with};
 
 use bevy_ecs::prelude::Entity;

@@ -107,33 +107,33 @@ impl WallView {
 }
 
 /// Renders display `i` at its own resolution (in tiles of at most
-/// [`MAX_TILE`] pixels); `overlay` is in wall-canvas pixels.
+/// [`MAX_TILE`] pixels); `overlays` are in wall-canvas pixels, drawn in order.
 pub fn render_display(
     engine: &mut Engine,
     layout: &WallLayout,
     wall: &WallView,
     i: usize,
     lighting: &Lighting,
-    overlay: Option<&Overlay>,
+    overlays: &[Overlay],
 ) -> Result<RenderedImage, RenderError> {
     let d = layout.displays.get(i).ok_or_else(|| RenderError::Readback(format!("no display {i}")))?;
     let crop = wall.crop(d.rect);
     let [west, _, _, north] = wall.extent;
     let (dx, dy) =
         (((d.rect[0] - west) * wall.density) as f32, ((north - d.rect[1] - d.rect[3]) * wall.density) as f32);
-    let shifted = overlay.map(|o| shift_overlay(o, dx, dy));
-    render_crop(engine, &wall.camera, lighting, shifted.as_ref(), crop, d.pixels[0], d.pixels[1], MAX_TILE)
+    let shifted: Vec<Overlay> = overlays.iter().map(|o| shift_overlay(o, dx, dy)).collect();
+    render_crop(engine, &wall.camera, lighting, &shifted, crop, d.pixels[0], d.pixels[1], MAX_TILE)
 }
 
 /// The whole wall as one image on its canvas (see [`WallLayout::canvas`]):
 /// each display rendered at its resolution and placed at its rectangle, the
-/// bezels drawn as gaps of `bezel` colour. Stats add up over the displays.
+/// bezels drawn as gaps of `bezel` colour, `overlays` (canvas pixels) on top. Stats add up over the displays.
 pub fn render_wall(
     engine: &mut Engine,
     layout: &WallLayout,
     wall: &WallView,
     lighting: &Lighting,
-    overlay: Option<&Overlay>,
+    overlays: &[Overlay],
     bezel: [u8; 4],
 ) -> Result<RenderedImage, RenderError> {
     engine.update();
@@ -141,7 +141,7 @@ pub fn render_wall(
     let mut image = image::RgbaImage::from_pixel(cw, ch, image::Rgba(bezel));
     let mut stats = FrameStats::default();
     for (i, r) in rects.iter().enumerate() {
-        let part = render_display(engine, layout, wall, i, lighting, overlay)?;
+        let part = render_display(engine, layout, wall, i, lighting, overlays)?;
         let s = part.stats;
         stats.chunks_drawn += s.chunks_drawn;
         stats.chunks_culled += s.chunks_culled;

@@ -32,6 +32,9 @@ pub enum WindowError {
     Screenshot(String),
     #[error("{0}")]
     Script(#[from] crate::script::ScriptError),
+    /// A video wall's displays cannot be driven as asked (see [`crate::wall_window`]).
+    #[error("video wall: {0}")]
+    Wall(String),
 }
 
 /// Options of the viewer.

@@ -47,7 +47,7 @@ fn a_wall_without_bezels_is_one_render_of_the_whole_frustum() {
     // symmetric frustum, which the renderer draws uncropped.
     let layout = grid(0.0, [1.6, 0.9, 2.5]);
     let view = WallView::new(&layout, &camera).expect("wall view");
-    let walled = render_wall(&mut engine, &layout, &view, &lighting, None, BEZEL).expect("wall");
+    let walled = render_wall(&mut engine, &layout, &view, &lighting, &[], BEZEL).expect("wall");
     assert_eq!(walled.image.dimensions(), (640, 360));
     let reference = Camera { fov_y: 2.0 * (0.9f64 / 2.5).atan(), ..camera };
     let whole = render_image(&mut engine, &reference, &lighting, None, 640, 360).expect("whole");
@@ -67,7 +67,7 @@ fn an_off_centre_eye_sees_its_part_of_a_larger_symmetric_frame() {
     // wall its columns 240–879 and rows 0–359.
     let layout = grid(0.0, [1.0, 0.6, 2.5]);
     let view = WallView::new(&layout, &camera).expect("wall view");
-    let walled = render_wall(&mut engine, &layout, &view, &lighting, None, BEZEL).expect("wall");
+    let walled = render_wall(&mut engine, &layout, &view, &lighting, &[], BEZEL).expect("wall");
     let reference = Camera { fov_y: 2.0 * (1.2f64 / 2.5).atan(), ..camera };
     let frame = render_image(&mut engine, &reference, &lighting, None, 880, 480).expect("frame");
     let part = image::imageops::crop_imm(&frame.image, 240, 0, 640, 360).to_image();
@@ -89,7 +89,7 @@ fn behind_a_bezel_the_picture_goes_on_and_nothing_is_squeezed() {
     // pictures and the gaps between them: 3.25 × 1.85 m = 650 × 370 px.
     let layout = grid(0.025, [1.65, 0.95, 2.5]);
     let view = WallView::new(&layout, &camera).expect("wall view");
-    let walled = render_wall(&mut engine, &layout, &view, &lighting, None, BEZEL).expect("wall");
+    let walled = render_wall(&mut engine, &layout, &view, &lighting, &[], BEZEL).expect("wall");
     assert_eq!(walled.image.dimensions(), (650, 370));
     let reference = Camera { fov_y: 2.0 * (0.925f64 / 2.5).atan(), ..camera };
     let whole = render_image(&mut engine, &reference, &lighting, None, 650, 370).expect("whole");

@@ -12,18 +12,28 @@
 //!             perspective projection), so the displays show one continuous
 //!             view across the bezels; WallLayout::whole: the frustum of the
 //!             whole wall, for one tile selection shared by every display
+//!
+//! several processes (sync, issue 18), over TCP:
+//!   sync::Leader ── Snapshot/Frame(seq, FrameState) ──► sync::Follower × N
+//!        ▲  swap barrier: Ready(seq) from each, at most barrier_timeout;
+//!        └─ late followers reported missing ── Swap(seq) ──► all present
 //! ```
 //!
 //! Wall coordinates: metres on the wall plane, x to the right and y up from
 //! the wall's lower-left corner, z towards the viewer (the eye has z > 0).
-//! Not yet here: the windows, the leader/follower protocol, overlays and
-//! `urbis wall render` (issue 18).
+//! Not yet here: the windows, overlays and `urbis wall render` (issue 18).
+//! The wire protocol is described in `docs/WALL-PROTOCOL.md`.
 
 pub mod config;
 pub mod frustum;
 pub mod layout;
 pub mod overlay;
+pub mod sync;
 
 pub use config::{SyncConfig, WallConfig, WallError};
 pub use frustum::OffAxis;
 pub use layout::{Display, WallLayout};
+pub use sync::{
+    BarrierReport, CameraState, Follower, FollowerEvent, FollowerOptions, FrameState, Leader, LeaderOptions, LiveDelta,
+    PeerEvent, SyncError,
+};

@@ -106,3 +106,57 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
     eprintln!("SKIP: {} is missing", p.display());
     None
 }
+
+/// The Xvfb binary, or `None` (test skipped) when it is not installed; a
+/// failure under `URBIS_REQUIRE_GPU=1`.
+pub fn xvfb() -> Option<PathBuf> {
+    let found = ["/usr/bin/Xvfb", "/usr/local/bin/Xvfb"].iter().map(PathBuf::from).find(|p| p.exists());
+    if found.is_none() {
+        assert!(!GpuContext::gpu_required(), "URBIS_REQUIRE_GPU=1: install xvfb for the window tests");
+        eprintln!("SKIP: Xvfb not installed");
+    }
+    found
+}
+
+/// Starts a virtual X server on a free display number (Xvfb picks it and
+/// says which once it listens); the server and its `DISPLAY` (":N").
+pub fn start_xvfb(xvfb: &Path, screen: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut server = std::process::Command::new(xvfb)
+        .args(["-displayfd", "1", "-screen", "0", screen, "-nolisten", "tcp"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start Xvfb");
+    let mut line = String::new();
+    if let Some(out) = server.stdout.take() {
+        std::io::BufReader::new(out).read_line(&mut line).ok();
+    }
+    let number = line.trim().to_string();
+    assert!(!number.is_empty(), "Xvfb did not start");
+    (server, format!(":{number}"))
+}
+
+/// Runs `command` for at most `limit` (killing it then), its stdout and
+/// stderr going to `log`; its exit status (`None`: killed) and that log.
+pub fn run_logged(
+    command: &mut std::process::Command,
+    log: &Path,
+    limit: std::time::Duration,
+) -> (Option<std::process::ExitStatus>, String) {
+    let file = std::fs::File::create(log).expect("log file");
+    let mut child = command.stdout(file.try_clone().expect("log file")).stderr(file).spawn().expect("start the child");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            child.wait().ok();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    (status, std::fs::read_to_string(log).unwrap_or_default())
+}
