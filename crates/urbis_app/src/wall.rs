@@ -206,13 +206,17 @@ fn run_wall(
         Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?),
         None => None,
     };
-    let mut node = Node::new(wall, options, camera, streams, live_state, styles)?;
-    let result = if headless {
-        drive_headless(&mut node, model, &mine, shots)
+    if headless {
+        // The device and the city's meshes are ready before a follower
+        // joins, so its first frame follows its snapshot at once.
+        let mut engine = crate::commands::headless_engine(model)?;
+        engine.update();
+        let mut node = Node::new(wall, options, camera, streams, live_state, styles)?;
+        drive_headless(&mut node, engine, &mine, shots)
     } else {
+        let node = Node::new(wall, options, camera, streams, live_state, styles)?;
         crate::wall_run::drive_windows(node, model, &mine)
-    };
-    result
+    }
 }
 
 fn ids(wall: &urbis_wall::WallConfig) -> String {
@@ -222,11 +226,10 @@ fn ids(wall: &urbis_wall::WallConfig) -> String {
 /// Draws this process' displays offscreen, frame after frame.
 fn drive_headless(
     node: &mut crate::wall_run::Node,
-    model: urbis_model::CityModel,
+    mut engine: urbis_engine::Engine,
     mine: &[usize],
     shots: Option<&Path>,
 ) -> Result<()> {
-    let mut engine = crate::commands::headless_engine(model)?;
     let layout = node.wall().layout.clone();
     let mut last = Vec::new();
     let mut seq = 0;

@@ -61,7 +61,7 @@ pub struct Node {
     /// Seconds per turn of a slow orbit about the view's target (leader / all), if any.
     orbit: Option<f64>,
     fps: f64,
-    max_frames: Option<u64>,
+    pub max_frames: Option<u64>,
     streams: Streams,
     max_sse: f64,
     live: Option<crate::live::Live>,
@@ -81,6 +81,14 @@ pub struct Node {
     missing: Vec<String>,
     waited_ms: f64,
     snapshot: bool,
+    /// When this frame's state left the leader (leader) or arrived (follower), Unix µs.
+    state_us: u64,
+}
+
+/// Unix time in microseconds (the frame log's clock: every process on a
+/// machine shares it).
+fn unix_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
 fn camera_state(c: &Camera) -> CameraState {
@@ -152,10 +160,15 @@ impl Node {
                 Sync::Follower { follower }
             }
         };
-        let log = match &options.frame_log {
+        let mut log = match &options.frame_log {
             Some(p) => Some(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
             None => None,
         };
+        if let Some(log) = log.as_mut() {
+            let role = format!("{:?}", options.role).to_lowercase();
+            let line = serde_json::json!({"event": "started", "role": role, "t_us": unix_us()});
+            let _ = writeln!(log, "{line}");
+        }
         Ok(Node {
             wall,
             sync,
@@ -178,6 +191,7 @@ impl Node {
             missing: Vec::new(),
             waited_ms: 0.0,
             snapshot: false,
+            state_us: 0,
         })
     }
 
@@ -271,9 +285,11 @@ impl Node {
                     self.error = Some(e.into());
                     return None;
                 }
+                self.state_us = unix_us();
             }
-            Sync::Follower { follower } => match follower.next() {
+            Sync::Follower { follower } => match follower.next_latest() {
                 Ok(FollowerEvent::Frame { seq: got, state, snapshot }) => {
+                    self.state_us = unix_us();
                     if snapshot && self.joined_at.is_none() {
                         self.joined_at = Some(got);
                     }
@@ -340,11 +356,11 @@ impl Node {
     pub fn after_present(&mut self) {
         self.frames += 1;
         if let Some(log) = self.log.as_mut() {
-            let t_us =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+            let t_us = unix_us();
             let line = serde_json::json!({
                 "seq": self.seq,
                 "t_us": t_us,
+                "state_us": self.state_us,
                 "displays": self.displays,
                 "snapshot": self.snapshot,
                 "missing": self.missing,
@@ -403,7 +419,46 @@ fn apply_styles(model: &mut CityModel, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Draws this process' displays in windows (one per display).
-pub fn drive_windows(_node: Node, _model: CityModel, _mine: &[usize]) -> Result<()> {
-    bail!("wall windows: not built yet; use --headless")
+/// Draws this process' displays in windows (one borderless window per
+/// display, one device and one city model), frame after frame.
+pub fn drive_windows(node: Node, model: CityModel, mine: &[usize]) -> Result<()> {
+    struct Hook(Node, std::rc::Rc<std::cell::RefCell<Option<anyhow::Error>>>);
+    impl urbis_engine::wall_window::WallHook for Hook {
+        fn begin_frame(&mut self, model: &mut CityModel, seq: u64) -> Option<urbis_engine::wall_window::WallFrame> {
+            let f = self.0.begin_frame(model, seq)?;
+            Some(urbis_engine::wall_window::WallFrame { camera: f.camera, lighting: f.lighting, overlays: f.overlays })
+        }
+        fn before_present(&mut self, _seq: u64) {
+            self.0.before_present();
+        }
+        fn after_present(&mut self, _seq: u64) {
+            self.0.after_present();
+        }
+    }
+    impl Drop for Hook {
+        fn drop(&mut self) {
+            self.0.shutdown("the leader's windows closed");
+            *self.1.borrow_mut() = self.0.take_error();
+        }
+    }
+    let layout = node.wall().layout.clone();
+    let max_frames = node.max_frames;
+    let error = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let options =
+        urbis_engine::wall_window::WallWindowOptions { displays: mine.to_vec(), fullscreen: true, max_frames };
+    let summary =
+        urbis_engine::wall_window::run_wall_windows(model, layout, options, Box::new(Hook(node, error.clone())))?;
+    for (id, size, position, monitor) in &summary.windows {
+        let place = match (monitor, position) {
+            (Some(m), _) => format!("full screen on {m}"),
+            (None, Some(p)) => format!("at ({}, {})", p[0], p[1]),
+            (None, None) => String::new(),
+        };
+        eprintln!("wall: {id} {}×{} {place}", size[0], size[1]);
+    }
+    eprintln!("wall: presented {} frames on {} window(s)", summary.frames, summary.windows.len());
+    match error.borrow_mut().take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }

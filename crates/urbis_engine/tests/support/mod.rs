@@ -119,10 +119,15 @@ pub fn xvfb() -> Option<PathBuf> {
 }
 
 /// Starts a virtual X server on a free display number (Xvfb picks it and
-/// says which once it listens); the server and its `DISPLAY` (":N").
-pub fn start_xvfb(xvfb: &Path, screen: &str) -> (std::process::Child, String) {
+/// says which once it listens); the server and its `DISPLAY` (":N"). With
+/// `fbdir`, the screen is kept there as an XWD file (`Xvfb_screen0`, see [`read_xwd`]).
+pub fn start_xvfb(xvfb: &Path, screen: &str, fbdir: Option<&Path>) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut server = std::process::Command::new(xvfb)
+    let mut command = std::process::Command::new(xvfb);
+    if let Some(dir) = fbdir {
+        command.arg("-fbdir").arg(dir);
+    }
+    let mut server = command
         .args(["-displayfd", "1", "-screen", "0", screen, "-nolisten", "tcp"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -159,4 +164,31 @@ pub fn run_logged(
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     (status, std::fs::read_to_string(log).unwrap_or_default())
+}
+
+/// An Xvfb screen kept as an XWD file (`-fbdir`), 24/32-bit TrueColor, as RGBA.
+pub fn read_xwd(path: &Path) -> Result<image::RgbaImage, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The header is 25+ big-endian CARD32s, then the window name, the colour map and the pixels.
+    let field = |i: usize| -> Result<usize, String> {
+        bytes
+            .get(4 * i..4 * i + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(|| "short XWD header".to_string())
+    };
+    let (header, width, height, byte_order) = (field(0)?, field(4)?, field(5)?, field(7)?);
+    let (bpp, stride, ncolors) = (field(11)?, field(12)?, field(19)?);
+    if bpp != 32 {
+        return Err(format!("XWD with {bpp} bits a pixel"));
+    }
+    let start = header + 12 * ncolors;
+    let mut image = image::RgbaImage::new(width as u32, height as u32);
+    for (x, y, px) in image.enumerate_pixels_mut() {
+        let at = start + y as usize * stride + 4 * x as usize;
+        let b = bytes.get(at..at + 4).ok_or_else(|| "short XWD pixels".to_string())?;
+        // 0x00RRGGBB, least significant byte first unless byte_order is MSBFirst (1).
+        let [r, g, bl] = if byte_order == 1 { [b[1], b[2], b[3]] } else { [b[2], b[1], b[0]] };
+        *px = image::Rgba([r, g, bl, 255]);
+    }
+    Ok(image)
 }

@@ -118,6 +118,58 @@ impl Follower {
         }
     }
 
+    /// As [`Follower::next`], but a follower that has fallen behind catches
+    /// up: frames already waiting in the socket are merged into one, the
+    /// newest (its camera, times, selection and mode; every reading of them
+    /// all, in order; the last styles sent), so it renders and answers for
+    /// the leader's latest frame and the barrier takes it back.
+    pub fn next_latest(&mut self) -> Result<FollowerEvent, SyncError> {
+        let mut event = self.next()?;
+        while let FollowerEvent::Frame { state, snapshot, .. } = &mut event {
+            if !self.message_waiting()? {
+                break;
+            }
+            match self.read()? {
+                Message::Frame { seq, state: newer } | Message::Snapshot { seq, state: newer } => {
+                    let mut live = std::mem::take(&mut state.live);
+                    let styles = newer.styles.clone().or_else(|| state.styles.take());
+                    live.extend(newer.live);
+                    *state = FrameState { live, styles, ..newer };
+                    self.last_seq = Some(seq);
+                    let s = *snapshot;
+                    event = FollowerEvent::Frame { seq, state: std::mem::take(state), snapshot: s };
+                }
+                Message::Swap { .. } => {}
+                Message::Bye { reason } => {
+                    let _ = self.stream.shutdown(Shutdown::Both);
+                    return Ok(FollowerEvent::Bye(reason));
+                }
+                m => return Err(self.unexpected(m, "Frame, Snapshot, Swap or Bye")),
+            }
+        }
+        Ok(event)
+    }
+
+    /// Whether a whole message header is already waiting in the socket.
+    fn message_waiting(&mut self) -> Result<bool, SyncError> {
+        let mut header = [0u8; message::HEADER_LEN];
+        let peeked = match self.stream.set_nonblocking(true) {
+            Ok(()) => {
+                let p = self.stream.peek(&mut header);
+                self.stream.set_nonblocking(false).and(p)
+            }
+            Err(e) => Err(e),
+        };
+        match peeked {
+            Ok(n) => Ok(n >= message::HEADER_LEN),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(source) => {
+                let e = SyncError::Io { peer: self.peer.clone(), context: "peeking", source };
+                Err(self.gone(e))
+            }
+        }
+    }
+
     fn frame(&mut self, seq: u64, state: FrameState, snapshot: bool) -> FollowerEvent {
         self.last_seq = Some(seq);
         FollowerEvent::Frame { seq, state, snapshot }

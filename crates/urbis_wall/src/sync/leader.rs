@@ -246,14 +246,17 @@ impl Leader {
     /// `seq`, and is not already missing, said Ready(seq), or until the
     /// barrier timeout. Followers without a Ready(seq) by then are missing:
     /// the barrier stops waiting for them until they answer for the latest
-    /// frame again.
+    /// frame, or the one before it, again.
     pub fn barrier(&mut self, seq: u64) -> BarrierReport {
         let start = Instant::now();
         let deadline = start + self.opts.barrier_timeout;
         self.drain();
         loop {
+            // A missing follower that answered for the previous frame is
+            // keeping up again: waited for, so it rejoins the lockstep.
             let waiting = self.conns.iter().any(|c| {
-                c.display.is_some() && !c.missing && c.last_sent == Some(seq) && c.ready_seq.is_none_or(|r| r < seq)
+                let close = !c.missing || c.ready_seq.is_some_and(|r| r + 1 >= seq);
+                c.display.is_some() && close && c.last_sent == Some(seq) && c.ready_seq.is_none_or(|r| r < seq)
             });
             let now = Instant::now();
             if !waiting || now >= deadline {

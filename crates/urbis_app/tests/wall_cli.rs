@@ -1,0 +1,209 @@
+//! `urbis wall` end to end: real processes on loopback (a leader and two
+//! followers, each its own `urbis` with its own city and GPU device), the
+//! frame logs they write, a follower killed and restarted, and the leader
+//! killed; `urbis wall render` of a wall file with overlays.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+mod support;
+
+use serde_json::Value;
+use support::{gpu_available, urbis, wait_up_to};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("urbis-wall-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Barrier timeout of the test wall, ms: generous, for a loaded 2-core CI machine.
+const BARRIER_MS: f64 = 1000.0;
+
+fn wall_file(dir: &Path, port: u16) -> PathBuf {
+    let path = dir.join("wall.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[eye]\nposition = [2.4, 0.45, 3.0]\n[grid]\ncolumns = 3\nrows = 1\npanel = [1.6, 0.9]\npixels = [96, 54]\n\
+             [sync]\nleader = \"127.0.0.1:{port}\"\nbarrier_timeout_ms = {BARRIER_MS}\nfps = 20\n"
+        ),
+    )
+    .expect("write wall");
+    path
+}
+
+fn node(wall: &Path, args: &[&str], log: &Path) -> Child {
+    urbis()
+        .args(["wall", "run"])
+        .arg(wall)
+        .args(["--headless", "--frame-log"])
+        .arg(log)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start urbis wall run")
+}
+
+/// The frame log: the "started" time (Unix µs) and the frames.
+fn read_log(path: &Path) -> (Option<u64>, Vec<Value>) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut started = None;
+    let mut frames = Vec::new();
+    for line in text.lines() {
+        // The last line may be half written.
+        let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+        if v["event"] == "started" {
+            started = v["t_us"].as_u64();
+        } else if v["seq"].is_u64() {
+            frames.push(v);
+        }
+    }
+    (started, frames)
+}
+
+fn wait_frames(path: &Path, n: usize, child: &mut Child, limit: Duration) {
+    let start = Instant::now();
+    while read_log(path).1.len() < n {
+        if let Some(s) = child.try_wait().expect("wait") {
+            let (_, err) = wait_up_to(child, Duration::ZERO);
+            panic!("{} exited ({s}) before {n} frames: {err}", path.display());
+        }
+        assert!(start.elapsed() < limit, "{}: fewer than {n} frames after {limit:?}", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn seq(v: &Value) -> u64 {
+    v["seq"].as_u64().expect("seq")
+}
+
+fn consecutive(frames: &[Value]) -> bool {
+    frames.len() > 1 && frames.windows(2).all(|w| seq(&w[1]) == seq(&w[0]) + 1)
+}
+
+#[test]
+fn three_processes_stay_in_lockstep_a_restarted_follower_rejoins_and_the_leaders_death_stops_the_wall() {
+    if !gpu_available() {
+        return;
+    }
+    let dir = temp_dir("sync");
+    let wall = wall_file(&dir, free_port());
+    let (ll, l1, l2, l2b) =
+        (dir.join("leader.jsonl"), dir.join("c1.jsonl"), dir.join("c2.jsonl"), dir.join("c2b.jsonl"));
+    let mut leader = node(&wall, &["--role", "leader", "--display", "c0r0"], &ll);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut c1 = node(&wall, &["--role", "follower", "--display", "c1r0"], &l1);
+    let mut c2 = node(&wall, &["--role", "follower", "--display", "c2r0"], &l2);
+    let limit = Duration::from_secs(180);
+    wait_frames(&l2, 10, &mut c2, limit);
+    // A follower dies: the leader goes on.
+    c2.kill().expect("kill c2");
+    c2.wait().ok();
+    let killed_at = read_log(&ll).1.last().map_or(0, seq);
+    std::thread::sleep(Duration::from_millis(1500));
+    // And comes back.
+    let mut c2b = node(&wall, &["--role", "follower", "--display", "c2r0"], &l2b);
+    wait_frames(&l2b, 10, &mut c2b, limit);
+    wait_frames(&l1, 30, &mut c1, limit);
+    // The leader dies: the followers stop with a message.
+    leader.kill().expect("kill the leader");
+    leader.wait().ok();
+    for (name, child) in [("c1r0", &mut c1), ("c2r0", &mut c2b)] {
+        let (status, err) = wait_up_to(child, Duration::from_secs(10));
+        let status = status.unwrap_or_else(|| panic!("{name} still runs 10 s after the leader died"));
+        assert!(!status.success(), "{name}: {err}");
+        assert!(err.contains("leader at 127.0.0.1:") && err.contains("went away"), "{name}: {err}");
+    }
+
+    let (_, lf) = read_log(&ll);
+    let (_, f1) = read_log(&l1);
+    let (_, f2) = read_log(&l2);
+    let (rejoined, f2b) = read_log(&l2b);
+    assert!(consecutive(&lf), "the leader's frames follow each other");
+    let at = |s: u64| lf.iter().find(|v| seq(v) == s);
+    // Lockstep: c1 presented every frame from its first, each one the
+    // leader presented too, within a frame of the leader's present.
+    assert!(consecutive(&f1), "c1r0 skipped frames");
+    assert!(f1[0]["snapshot"] == true, "a follower starts from a snapshot");
+    let mut gaps = Vec::new();
+    let mut latency = Vec::new();
+    for v in &f1 {
+        let l = at(seq(v)).unwrap_or_else(|| panic!("c1r0 presented frame {} the leader did not", seq(v)));
+        gaps.push((v["t_us"].as_f64().expect("t") - l["t_us"].as_f64().expect("t")).abs() / 1000.0);
+        latency.push((v["state_us"].as_f64().expect("state") - l["state_us"].as_f64().expect("state")) / 1000.0);
+    }
+    gaps.sort_by(f64::total_cmp);
+    latency.sort_by(f64::total_cmp);
+    let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "c1r0: {} frames; present vs the leader's: p50 {:.1} ms, max {:.1} ms; frame state leader → follower: p50 {:.2} ms, p99 {:.2} ms",
+        f1.len(),
+        pct(&gaps, 0.5),
+        pct(&gaps, 1.0),
+        pct(&latency, 0.5),
+        pct(&latency, 0.99)
+    );
+    assert!(pct(&gaps, 0.5) < 100.0, "presents are in step: p50 {:.1} ms apart", pct(&gaps, 0.5));
+    assert!(pct(&latency, 0.5) >= 0.0 && pct(&latency, 0.5) < 100.0, "state latency p50 {:.2} ms", pct(&latency, 0.5));
+    // The leader never waited longer than the barrier timeout (plus scheduling).
+    let worst = lf.iter().map(|v| v["waited_ms"].as_f64().expect("waited")).fold(0.0, f64::max);
+    assert!(worst <= BARRIER_MS + 200.0, "the barrier waited {worst:.0} ms, over {BARRIER_MS} ms");
+    // While c2r0 was dead it was shown missing; c1r0 was not.
+    let missing = |v: &Value, d: &str| v["missing"].as_array().expect("missing").iter().any(|m| m == d);
+    let dead: Vec<&Value> = lf.iter().filter(|v| seq(v) > killed_at + 1 && missing(v, "c2r0")).collect();
+    assert!(dead.len() >= 2, "c2r0 shown missing after it died ({} frames)", dead.len());
+    let c1_join = seq(&f1[0]);
+    assert!(
+        !lf.iter().any(|v| seq(v) > c1_join + 1 && missing(v, "c1r0")),
+        "c1r0 never missed the barrier once it had joined"
+    );
+    // The restarted follower: a snapshot first, in lockstep within 1 s of connecting.
+    assert!(f2b[0]["snapshot"] == true && consecutive(&f2b), "c2r0 rejoined from a snapshot, frame after frame");
+    let resync_ms = (f2b[0]["t_us"].as_u64().expect("t") - rejoined.expect("started")) as f64 / 1000.0;
+    println!("c2r0 presented its first frame {resync_ms:.0} ms after connecting again");
+    assert!(resync_ms < 1000.0, "resynchronised in {resync_ms:.0} ms");
+    for v in &f2b {
+        assert!(at(seq(v)).is_some(), "c2r0 presented frame {} the leader did not", seq(v));
+    }
+    let back = seq(&f2b[1]);
+    assert!(lf.iter().any(|v| seq(v) >= back && !missing(v, "c2r0")), "the leader took c2r0 back");
+    assert!(!f2.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_follower_without_a_leader_and_a_bad_wall_file_say_what_is_wrong() {
+    let dir = temp_dir("errors");
+    let wall = wall_file(&dir, free_port());
+    // Nothing listens on the port.
+    let out = urbis()
+        .args(["wall", "run"])
+        .arg(&wall)
+        .args(["--headless", "--role", "follower", "--display", "c1r0"])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("cannot reach the leader at 127.0.0.1:"), "{err}");
+    // A display that is not on the wall.
+    let out = urbis().args(["wall", "run"]).arg(&wall).args(["--headless", "--display", "c9r9"]).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no display \"c9r9\""), "{err}");
+    // A bad field names its line and column.
+    let text = std::fs::read_to_string(&wall).expect("read").replace("fps = 20", "fps = -3");
+    std::fs::write(&wall, text).expect("write");
+    let out = urbis().args(["wall", "render"]).arg(&wall).args(["--out", "x.png"]).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("wall.toml:11:") && err.contains("sync.fps"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
