@@ -375,26 +375,5 @@ pub(crate) fn overlays(
     });
     let data = crate::wall_ops::ops_data(model, live.map(|l| &l.session), now);
     let items = urbis_wall::overlay::layout(&wall.overlays, &wall.layout, &data);
-    urbis_wall::overlay::batches(&items)
-        .into_iter()
-        .map(|b| urbis_render::Overlay {
-            scale: b.scale,
-            panels: b
-                .panels
-                .into_iter()
-                .map(|t| urbis_render::Panel { x: t.x, y: t.y, title: t.title, lines: t.lines })
-                .collect(),
-            lines: b
-                .lines
-                .into_iter()
-                .map(|l| urbis_render::OverlayLine {
-                    points: l.points,
-                    closed: l.closed,
-                    width: l.width,
-                    color: l.color,
-                    markers: false,
-                })
-                .collect(),
-        })
-        .collect()
+    urbis_engine::ops_overlays(&items)
 }

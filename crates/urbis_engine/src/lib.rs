@@ -41,7 +41,7 @@ pub use script::{Script, ScriptError, run_offscreen};
 pub use streaming::{StreamSummary, Streams, progress_line, tile_view};
 pub use view::{GeodeticPose, default_camera, default_lighting, sun_lighting};
 pub use viewer::{Input, ViewerCore, ViewerEvent};
-pub use wall::{WallView, render_display, render_wall};
+pub use wall::{WallView, ops_overlays, render_display, render_wall};
 pub use wall_window::{WallFrame, WallHook, WallWindowInfo, WallWindowOptions, WallWindowSummary, run_wall_windows};
 pub use window::{FrameHook, ViewOptions, ViewSummary, WindowError, run_viewer, run_viewer_with};
 

@@ -156,3 +156,31 @@ pub fn render_wall(
     }
     Ok(RenderedImage { image, stats })
 }
+
+/// Ops overlay items (`urbis_wall::overlay::layout`, wall-canvas pixels) as
+/// renderer overlays: one per text scale (smallest first), every line in
+/// the first so lines lie under all panels.
+pub fn ops_overlays(items: &[urbis_wall::overlay::OverlayItem]) -> Vec<Overlay> {
+    urbis_wall::overlay::batches(items)
+        .into_iter()
+        .map(|b| Overlay {
+            scale: b.scale,
+            panels: b
+                .panels
+                .into_iter()
+                .map(|t| urbis_render::Panel { x: t.x, y: t.y, title: t.title, lines: t.lines })
+                .collect(),
+            lines: b
+                .lines
+                .into_iter()
+                .map(|l| urbis_render::OverlayLine {
+                    points: l.points,
+                    closed: l.closed,
+                    width: l.width,
+                    color: l.color,
+                    markers: false,
+                })
+                .collect(),
+        })
+        .collect()
+}

@@ -193,3 +193,96 @@ fn every_display_selects_the_same_tiles() {
         println!("display {i}: {} own tiles, {} not in the wall's selection", own.len(), finer.len());
     }
 }
+
+/// The ops overlays over a 2 × 2 wall with bezels: a clock, a KPI tile,
+/// the alarm list and a chart of two sensors, from fixed data (golden
+/// `wall_ops.png`, looked at).
+#[test]
+fn ops_overlays_on_the_wall() {
+    let Some(mut engine) = support::engine(support::sample_city()) else { return };
+    let camera = city_camera(&engine);
+    let lighting = default_lighting(&engine.model, &camera);
+    let text = format!(
+        "{}\n{}",
+        "[eye]\nposition = [1.61, 0.91, 2.5]\n[grid]\ncolumns = 2\nrows = 2\npanel = [1.6, 0.9]\nbezel = 0.01\npixels = [240, 135]\n",
+        r#"
+[[overlay]]
+kind = "clock"
+rect = [0.05, 1.5, 0.6, 0.25]
+title = "Beijing"
+utc_offset_hours = 8
+
+[[overlay]]
+kind = "kpi"
+rect = [2.5, 1.5, 0.65, 0.27]
+title = "Mean river level"
+metric = "mean"
+quantity = "water_level"
+decimals = 2
+
+[[overlay]]
+kind = "alarms"
+rect = [0.05, 0.05, 1.3, 0.5]
+rows = 4
+
+[[overlay]]
+kind = "chart"
+rect = [1.85, 0.05, 1.3, 0.6]
+title = "Gauges"
+sensors = ["gauge-01", "gauge-02"]
+window_s = 3600
+decimals = 2
+"#
+    );
+    let config = urbis_wall::config::parse(&text, Path::new("wall.toml")).expect("valid wall");
+    // An hour of readings a minute apart: a sine and a rising line.
+    let now = 1_784_077_800.0; // 2026-07-15 01:10:00 UTC
+    let series = |id: &str, f: &dyn Fn(f64) -> f64| {
+        let history: Vec<(f64, f64)> = (0..=60).map(|k| (now - 3600.0 + 60.0 * f64::from(k), f(f64::from(k)))).collect();
+        urbis_wall::overlay::SensorSeries {
+            id: id.into(),
+            quantity: "water_level".into(),
+            unit: "m".into(),
+            latest: history.last().copied(),
+            stale: false,
+            history,
+        }
+    };
+    let alarm = |t: f64, sensor: &str, active: bool| urbis_wall::overlay::AlarmRow {
+        time: now - t,
+        sensor: sensor.into(),
+        message: "river flood".into(),
+        active,
+        severity: Some("critical".into()),
+    };
+    let data = urbis_wall::overlay::OpsData {
+        now,
+        sensors: vec![
+            series("gauge-01", &|k| 2.0 + 0.5 * (k / 60.0 * std::f64::consts::TAU).sin()),
+            series("gauge-02", &|k| 1.5 + k / 40.0),
+        ],
+        alarms: vec![alarm(300.0, "gauge-02", true), alarm(1800.0, "gauge-01", false)],
+    };
+    let items = urbis_wall::overlay::layout(&config.overlays, &config.layout, &data);
+    let overlays = urbis_engine::ops_overlays(&items);
+    assert!(overlays.len() >= 2, "panels of several text sizes: {} overlays", overlays.len());
+    let view = WallView::new(&config.layout, &camera).expect("wall view");
+    let walled = render_wall(&mut engine, &config.layout, &view, &lighting, &overlays, BEZEL).expect("wall");
+    let bare = render_wall(&mut engine, &config.layout, &view, &lighting, &[], BEZEL).expect("bare wall");
+    // The chart's lines are drawn inside its rectangle, and nowhere the wall shows no overlay.
+    let [cx, cy, cw, ch] = urbis_wall::overlay::canvas_rect(&config.layout, [1.85, 0.05, 1.3, 0.6]);
+    let changed = |x0: f32, y0: f32, w: f32, h: f32| {
+        let mut n = 0;
+        for y in y0 as u32..(y0 + h) as u32 {
+            for x in x0 as u32..(x0 + w) as u32 {
+                if walled.image.get_pixel(x, y) != bare.image.get_pixel(x, y) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    };
+    assert!(changed(cx, cy, cw, ch) > 500, "the chart is drawn");
+    assert_eq!(changed(150.0, 60.0, 80.0, 40.0), 0, "the middle of the upper-left display has no overlay");
+    support::assert_golden("wall_ops", &walled.image, 0.01);
+}
