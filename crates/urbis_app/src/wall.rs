@@ -75,6 +75,9 @@ pub enum WallCommand {
         /// Orbit the view about the point 1 km ahead, one turn in this many seconds (leader / all).
         #[arg(long)]
         orbit: Option<f64>,
+        /// Select (highlight) the feature with this id on every display (leader / all).
+        #[arg(long)]
+        select: Option<String>,
         #[command(flatten)]
         view: WallCamera,
         #[command(flatten)]
@@ -128,6 +131,7 @@ pub fn run(command: WallCommand) -> Result<()> {
             frame_log,
             shots,
             orbit,
+            select,
             view,
             live,
             stream,
@@ -140,6 +144,7 @@ pub fn run(command: WallCommand) -> Result<()> {
                 max_frames: frames,
                 frame_log,
                 max_sse: stream.sse,
+                select,
             };
             run_wall(&wall, &inputs, options, headless, shots.as_deref(), &view, &live, &stream)
         }
@@ -211,6 +216,13 @@ fn run_wall(
         // joins, so its first frame follows its snapshot at once.
         let mut engine = crate::commands::headless_engine(model)?;
         engine.update();
+        if let Some(&i) = mine.first()
+            && let Some(v) = WallView::new(&wall.layout, &camera)
+        {
+            // One frame drawn before joining: buffers uploaded, pipelines warm.
+            let lighting = default_lighting(&engine.model, &v.camera);
+            urbis_engine::render_display(&mut engine, &wall.layout, &v, i, &lighting, &[])?;
+        }
         let mut node = Node::new(wall, options, camera, streams, live_state, styles)?;
         drive_headless(&mut node, engine, &mine, shots)
     } else {

@@ -83,6 +83,12 @@ pub struct Node {
     snapshot: bool,
     /// When this frame's state left the leader (leader) or arrived (follower), Unix µs.
     state_us: u64,
+    /// The leader's selection (a feature id); the one highlighted now.
+    select: Option<String>,
+    selected: Option<String>,
+    /// Sensors with a reading, and the sum of their latest values, after
+    /// this frame's state (the frame log's check that the displays agree).
+    live_digest: (usize, f64),
 }
 
 /// Unix time in microseconds (the frame log's clock: every process on a
@@ -113,6 +119,8 @@ pub struct NodeOptions {
     pub max_frames: Option<u64>,
     pub frame_log: Option<PathBuf>,
     pub max_sse: f64,
+    /// The feature the leader selects (its id), highlighted on every display.
+    pub select: Option<String>,
 }
 
 impl Node {
@@ -192,6 +200,9 @@ impl Node {
             waited_ms: 0.0,
             snapshot: false,
             state_us: 0,
+            select: options.select,
+            selected: None,
+            live_digest: (0, 0.0),
         })
     }
 
@@ -215,10 +226,24 @@ impl Node {
         }
     }
 
-    /// The readings that changed since the last frame (leader), every
-    /// sensor's latest when `all`.
+    /// The readings that changed since the last frame (leader); with
+    /// `all`, every sensor's history and latest reading (a snapshot: a
+    /// follower that joins late draws the same charts).
     fn live_deltas(model: &CityModel, last: &mut HashMap<String, i64>, all: bool) -> Vec<LiveDelta> {
         let mut out = Vec::new();
+        if all {
+            let mut q = model.world.try_query::<(&Sensor, &urbis_model::History)>();
+            if let Some(q) = q.as_mut() {
+                for (s, h) in q.iter(&model.world) {
+                    let id = &s.id;
+                    out.extend(h.iter().map(|(t, v)| LiveDelta {
+                        sensor: id.clone(),
+                        time: t as f64 / 1000.0,
+                        value: v,
+                    }));
+                }
+            }
+        }
         let mut q = model.world.try_query::<(&Sensor, &LatestReading)>();
         let Some(q) = q.as_mut() else { return out };
         for (s, l) in q.iter(&model.world) {
@@ -233,7 +258,9 @@ impl Node {
                 last.insert(s.id.clone(), l.time_ms);
             }
         }
-        out.sort_by(|a, b| a.sensor.cmp(&b.sensor));
+        // By sensor, then time; a history's last sample may be the latest reading itself.
+        out.sort_by(|a, b| a.sensor.cmp(&b.sensor).then(a.time.total_cmp(&b.time)));
+        out.dedup_by(|a, b| a.sensor == b.sensor && a.time == b.time);
         out
     }
 
@@ -268,7 +295,7 @@ impl Node {
                 let state = FrameState {
                     camera: camera_state(&self.camera),
                     sim_time: now_s,
-                    selection: None,
+                    selection: self.select.clone(),
                     live: deltas,
                     scenario_mode: None,
                     styles: None,
@@ -281,11 +308,12 @@ impl Node {
                 for e in leader.accept_pending() {
                     tracing::info!("wall: {e:?}");
                 }
+                // The frame-state latency runs from here (encoding included) to the follower's decode.
+                self.state_us = unix_us();
                 if let Err(e) = leader.broadcast_frame(seq, &state, full) {
                     self.error = Some(e.into());
                     return None;
                 }
-                self.state_us = unix_us();
             }
             Sync::Follower { follower } => match follower.next_latest() {
                 Ok(FollowerEvent::Frame { seq: got, state, snapshot }) => {
@@ -295,8 +323,9 @@ impl Node {
                     }
                     self.snapshot = snapshot;
                     self.camera = camera_of(&state.camera);
+                    self.select = state.selection.clone();
                     if let Some(l) = self.live.as_mut() {
-                        apply_live(model, l, &state.live);
+                        apply_live(model, l, &state.live, state.sim_time);
                     }
                     if let Some(text) = &state.styles
                         && let Err(e) = apply_styles(model, text)
@@ -315,9 +344,17 @@ impl Node {
                 }
             },
         }
+        if self.selected != self.select {
+            highlight(model, self.selected.as_deref(), false);
+            highlight(model, self.select.as_deref(), true);
+            self.selected.clone_from(&self.select);
+        }
         let view = WallView::new(&self.wall.layout, &self.camera)?;
         if !self.streams.is_empty() {
             self.streams.frame_views(model, &[view.tile_view(self.max_sse)]);
+        }
+        if self.log.is_some() {
+            self.live_digest = live_digest(model);
         }
         let lighting = urbis_engine::default_lighting(model, &view.camera);
         let overlays = crate::wall::overlays(&self.wall, model, self.live.as_ref(), now_s);
@@ -365,6 +402,8 @@ impl Node {
                 "snapshot": self.snapshot,
                 "missing": self.missing,
                 "waited_ms": self.waited_ms,
+                "live": self.live_digest,
+                "selected": self.selected,
             });
             // The log is for tests and operators; a full disk must not stop the wall.
             let _ = writeln!(log, "{line}").and_then(|()| log.flush());
@@ -388,10 +427,7 @@ impl Node {
 
 /// The leader's readings into this follower's live session (which applies
 /// style and alarm rules as the leader's did).
-fn apply_live(model: &mut CityModel, live: &mut crate::live::Live, deltas: &[LiveDelta]) {
-    if deltas.is_empty() {
-        return;
-    }
+fn apply_live(model: &mut CityModel, live: &mut crate::live::Live, deltas: &[LiveDelta], sim_time: Option<f64>) {
     let registry = live.session.registry().clone();
     let mut readings: Vec<urbis_live::Reading> = deltas
         .iter()
@@ -405,7 +441,9 @@ fn apply_live(model: &mut CityModel, live: &mut crate::live::Live, deltas: &[Liv
         })
         .collect();
     readings.sort_by_key(|r| (r.stream, r.time_ms));
-    let now = readings.iter().map(|r| r.time_ms).max().unwrap_or(0);
+    // The leader's clock, so silence and held-threshold alarms agree with its.
+    let newest = readings.iter().map(|r| r.time_ms).max();
+    let Some(now) = sim_time.map(|t| (t * 1000.0).round() as i64).or(newest) else { return };
     let report = live.session.apply(model, &readings, now);
     if !report.events.is_empty() {
         live.session.highlight_alarms(model);
@@ -460,5 +498,24 @@ pub fn drive_windows(node: Node, model: CityModel, mine: &[usize]) -> Result<()>
     match error.borrow_mut().take() {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// Sensors with a reading and the sum of their latest values.
+fn live_digest(model: &CityModel) -> (usize, f64) {
+    let mut q = model.world.try_query::<&LatestReading>();
+    let Some(q) = q.as_mut() else { return (0, 0.0) };
+    q.iter(&model.world).filter(|l| !l.is_empty()).fold((0, 0.0), |(n, s), l| (n + 1, s + l.value))
+}
+
+/// Highlights (or clears) the feature with this id, when the model has it.
+fn highlight(model: &mut CityModel, id: Option<&str>, on: bool) {
+    let Some(id) = id else { return };
+    let Some(e) = model.features().by_guid(id) else {
+        tracing::warn!("wall: no feature with id {id} to select");
+        return;
+    };
+    if let Some(mut s) = model.world.get_mut::<urbis_model::FeatureStyle>(e) {
+        s.highlighted = on;
     }
 }

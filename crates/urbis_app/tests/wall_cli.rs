@@ -38,7 +38,10 @@ fn wall_file(dir: &Path, port: u16) -> PathBuf {
     path
 }
 
+/// A wall process; its stderr goes to LOG.err (a pipe nobody reads would
+/// fill and stop it).
 fn node(wall: &Path, args: &[&str], log: &Path) -> Child {
+    let err = std::fs::File::create(log.with_extension("err")).expect("stderr file");
     urbis()
         .args(["wall", "run"])
         .arg(wall)
@@ -48,7 +51,7 @@ fn node(wall: &Path, args: &[&str], log: &Path) -> Child {
         .env("RUST_LOG", "warn")
         .env("RUST_BACKTRACE", "0")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(err)
         .spawn()
         .expect("start urbis wall run")
 }
@@ -74,7 +77,7 @@ fn wait_frames(path: &Path, n: usize, child: &mut Child, limit: Duration) {
     let start = Instant::now();
     while read_log(path).1.len() < n {
         if let Some(s) = child.try_wait().expect("wait") {
-            let (_, err) = wait_up_to(child, Duration::ZERO);
+            let err = std::fs::read_to_string(path.with_extension("err")).unwrap_or_default();
             panic!("{} exited ({s}) before {n} frames: {err}", path.display());
         }
         assert!(start.elapsed() < limit, "{}: fewer than {n} frames after {limit:?}", path.display());
@@ -99,7 +102,11 @@ fn three_processes_stay_in_lockstep_a_restarted_follower_rejoins_and_the_leaders
     let wall = wall_file(&dir, free_port());
     let (ll, l1, l2, l2b) =
         (dir.join("leader.jsonl"), dir.join("c1.jsonl"), dir.join("c2.jsonl"), dir.join("c2b.jsonl"));
-    let mut leader = node(&wall, &["--role", "leader", "--display", "c0r0"], &ll);
+    // The leader replays the sample city's sensors at 600× and selects the river.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sample_city/sensors.jsonl");
+    let live = format!("replay:{}?speed=600", sample.display());
+    let select = ["--select", "XA-W-river", "--live", live.as_str()];
+    let mut leader = node(&wall, &[&["--role", "leader"][..], &select[..]].concat(), &ll);
     std::thread::sleep(Duration::from_millis(500));
     let mut c1 = node(&wall, &["--role", "follower", "--display", "c1r0"], &l1);
     let mut c2 = node(&wall, &["--role", "follower", "--display", "c2r0"], &l2);
@@ -117,8 +124,9 @@ fn three_processes_stay_in_lockstep_a_restarted_follower_rejoins_and_the_leaders
     // The leader dies: the followers stop with a message.
     leader.kill().expect("kill the leader");
     leader.wait().ok();
-    for (name, child) in [("c1r0", &mut c1), ("c2r0", &mut c2b)] {
-        let (status, err) = wait_up_to(child, Duration::from_secs(10));
+    for (name, child, log) in [("c1r0", &mut c1, &l1), ("c2r0", &mut c2b, &l2b)] {
+        let (status, _) = wait_up_to(child, Duration::from_secs(10));
+        let err = std::fs::read_to_string(log.with_extension("err")).unwrap_or_default();
         let status = status.unwrap_or_else(|| panic!("{name} still runs 10 s after the leader died"));
         assert!(!status.success(), "{name}: {err}");
         assert!(err.contains("leader at 127.0.0.1:") && err.contains("went away"), "{name}: {err}");
@@ -169,11 +177,37 @@ fn three_processes_stay_in_lockstep_a_restarted_follower_rejoins_and_the_leaders
     // The restarted follower: a snapshot first, in lockstep within 1 s of connecting.
     assert!(f2b[0]["snapshot"] == true && consecutive(&f2b), "c2r0 rejoined from a snapshot, frame after frame");
     let resync_ms = (f2b[0]["t_us"].as_u64().expect("t") - rejoined.expect("started")) as f64 / 1000.0;
-    println!("c2r0 presented its first frame {resync_ms:.0} ms after connecting again");
+    let snapshot_ms = (f2b[0]["state_us"].as_u64().expect("t") - rejoined.expect("started")) as f64 / 1000.0;
+    println!(
+        "c2r0 presented its first frame {resync_ms:.0} ms after connecting again (its snapshot came after {snapshot_ms:.0} ms)"
+    );
     assert!(resync_ms < 1000.0, "resynchronised in {resync_ms:.0} ms");
     for v in &f2b {
         assert!(at(seq(v)).is_some(), "c2r0 presented frame {} the leader did not", seq(v));
     }
+    // Every display shows the leader's live state and selection, frame by
+    // frame: the same sensors with the same latest values (the restarted
+    // follower from its snapshot on).
+    let mut compared = 0;
+    for v in f1.iter().chain(&f2b) {
+        let l = at(seq(v)).expect("leader frame");
+        let (a, b) = (&v["live"], &l["live"]);
+        assert_eq!(a[0], b[0], "frame {}: sensors with a reading", seq(v));
+        let (x, y) = (a[1].as_f64().expect("sum"), b[1].as_f64().expect("sum"));
+        assert!(
+            (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+            "frame {}: latest values sum to {x} vs the leader's {y}",
+            seq(v)
+        );
+        assert_eq!(v["selected"], "XA-W-river");
+        compared += 1;
+    }
+    let sensors = lf.last().expect("frames")["live"][0].as_u64().expect("count");
+    assert!(sensors > 100, "the replay reached the followers: {sensors} sensors");
+    assert!(compared >= 40);
+    let values: std::collections::BTreeSet<u64> =
+        lf.iter().map(|v| v["live"][1].as_f64().expect("sum").to_bits()).collect();
+    assert!(values.len() > 5, "the live state changed during the run ({} states)", values.len());
     let back = seq(&f2b[1]);
     assert!(lf.iter().any(|v| seq(v) >= back && !missing(v, "c2r0")), "the leader took c2r0 back");
     assert!(!f2.is_empty());

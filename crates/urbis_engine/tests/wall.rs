@@ -238,7 +238,8 @@ decimals = 2
     // An hour of readings a minute apart: a sine and a rising line.
     let now = 1_784_077_800.0; // 2026-07-15 01:10:00 UTC
     let series = |id: &str, f: &dyn Fn(f64) -> f64| {
-        let history: Vec<(f64, f64)> = (0..=60).map(|k| (now - 3600.0 + 60.0 * f64::from(k), f(f64::from(k)))).collect();
+        let history: Vec<(f64, f64)> =
+            (0..=60).map(|k| (now - 3600.0 + 60.0 * f64::from(k), f(f64::from(k)))).collect();
         urbis_wall::overlay::SensorSeries {
             id: id.into(),
             quantity: "water_level".into(),

@@ -43,6 +43,9 @@ use crate::overlay::{OverlaySpec, RawOverlay};
 
 /// The most displays a wall may have.
 pub const MAX_DISPLAYS: usize = 1024;
+/// The largest canvas a wall may make, pixels a side: the whole wall is one
+/// image at its finest display's density ([`WallLayout::canvas`]).
+pub const MAX_CANVAS: u32 = 65536;
 
 /// Why a wall file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +185,15 @@ pub fn parse(text: &str, path: &Path) -> Result<WallConfig, WallError> {
             return Err(bad(span, "grid.bezel", "must be ≥ 0 metres".into()));
         }
         let [ox, oy] = g.origin.as_ref().map_or([0.0, 0.0], |o| *o.get_ref());
+        if !(ox.is_finite() && oy.is_finite()) {
+            let span = g.origin.as_ref().map_or(0..0, Spanned::span);
+            return Err(bad(span, "grid.origin", "west and south must be finite metres".into()));
+        }
+        let east = ox + f64::from(cols) * (w + 2.0 * bezel);
+        let north = oy + f64::from(rows) * (h + 2.0 * bezel);
+        if !(east.is_finite() && north.is_finite()) {
+            return Err(bad(g.panel.span(), "grid.panel", "the grid's far edges are not finite metres".into()));
+        }
         let count = (cols * rows) as usize;
         if let Some(hosts) = &g.hosts
             && hosts.get_ref().len() != count
@@ -217,6 +229,9 @@ pub fn parse(text: &str, path: &Path) -> Result<WallConfig, WallError> {
         if ![x, y, w, h].iter().all(|v| v.is_finite()) || w <= 0.0 || h <= 0.0 {
             return Err(bad(d.rect.span(), "display.rect", "west, south, width > 0, height > 0 (metres)".into()));
         }
+        if !((x + w).is_finite() && (y + h).is_finite()) {
+            return Err(bad(d.rect.span(), "display.rect", "its east and north edges are not finite metres".into()));
+        }
         displays.push((
             Display {
                 id: d.id.get_ref().clone(),
@@ -249,7 +264,28 @@ pub fn parse(text: &str, path: &Path) -> Result<WallConfig, WallError> {
             }
         }
     }
+    let spans: Vec<Range<usize>> = displays.iter().map(|(_, span)| span.clone()).collect();
     let layout = WallLayout { displays: displays.into_iter().map(|(d, _)| d).collect(), eye: DVec3::from_array(eye) };
+    // The canvas as `WallLayout::canvas` makes it, before its sides are cast
+    // to u32: tiny displays far apart would ask for an image too big to make.
+    let density = layout.density();
+    let [west, south, east, north] = layout.extent();
+    let (cw, ch) = (((east - west) * density).round(), ((north - south) * density).round());
+    if !(cw <= f64::from(MAX_CANVAS) && ch <= f64::from(MAX_CANVAS)) {
+        let of = |d: &Display| (f64::from(d.pixels[0]) / d.rect[2]).max(f64::from(d.pixels[1]) / d.rect[3]);
+        let ds = &layout.displays;
+        let finest = (0..ds.len()).max_by(|&a, &b| of(&ds[a]).total_cmp(&of(&ds[b]))).unwrap_or(0);
+        let d = &ds[finest];
+        return Err(bad(
+            spans[finest].clone(),
+            "canvas",
+            format!(
+                "the wall's canvas would be {cw} × {ch} px (at {density:.0} px/m, the density of {}), \
+                 over {MAX_CANVAS} a side: check the displays' rect and pixels",
+                d.id
+            ),
+        ));
+    }
     let sync = match &raw.sync {
         None => None,
         Some(s) => {
@@ -340,5 +376,39 @@ output = "DP-1"
         }
         let e = parse("[eye]\nposition = [0, 0, 2]\n", path).expect_err("no displays").to_string();
         assert!(e.contains("no displays"), "{e}");
+    }
+
+    /// Found by the wall_toml fuzz target: tiny displays far apart (or edges
+    /// past what f64 holds) were accepted, and `WallLayout::canvas` then
+    /// asked for a 4294967295-pixel-wide image (its sides cast to u32).
+    #[test]
+    fn a_canvas_too_big_to_make_is_refused() {
+        let path = Path::new("wall.toml");
+        let two = |second: &str| {
+            format!(
+                "[eye]\nposition = [0.5, 0.5, 2.0]\n\n[[display]]\nid = \"a\"\nrect = [0.0, 0.0, 1.0, 1.0]\n\
+                 pixels = [16384, 16384]\n\n[[display]]\nid = \"b\"\nrect = {second}\npixels = [1920, 1080]\n"
+            )
+        };
+        // The control: 4 m at 16384 px a metre is exactly the largest canvas.
+        let wall = parse(&two("[3.0, 0.0, 1.0, 1.0]"), path).expect("65536 px wide").layout;
+        assert_eq!(wall.canvas().0, MAX_CANVAS);
+        let speck = "[eye]\nposition = [0.5, 0.5, 2.0]\n\n[[display]]\nid = \"far\"\nrect = [1000.0, 0.0, 1.0, 1.0]\n\
+                     pixels = [1920, 1080]\n\n[[display]]\nid = \"speck\"\nrect = [0.0, 0.0, 1e-9, 1e-9]\n\
+                     pixels = [16384, 16384]\n";
+        let grid = "[eye]\nposition = [0.5, 0.5, 2.0]\n\n[grid]\ncolumns = 2\nrows = 1\npixels = [1920, 1080]\n";
+        let cases = [
+            (two("[3.001, 0.0, 1.0, 1.0]"), "wall.toml:5:", "canvas: the wall's canvas would be 65552 × 16384 px"),
+            (speck.to_string(), "wall.toml:10:", "(at 16384000000000 px/m, the density of speck), over 65536"),
+            (two("[1.7e308, 0.0, 1.7e308, 1.0]"), "wall.toml:11:", "display.rect: its east and north edges"),
+            (two("[-1.7e308, 0.0, 1.0, 1.0]"), "wall.toml:5:", "canvas: the wall's canvas would be inf × 16384 px"),
+            (format!("{grid}panel = [1e308, 1.0]\n"), "wall.toml:8:", "grid.panel: the grid's far edges"),
+            (format!("{grid}panel = [1.0, 1.0]\nbezel = 1e308\n"), "wall.toml:8:", "grid.panel: the grid's far edges"),
+            (format!("{grid}panel = [1.0, 1.0]\norigin = [nan, 0.0]\n"), "wall.toml:9:", "grid.origin"),
+        ];
+        for (text, at, what) in cases {
+            let e = parse(&text, path).expect_err(what).to_string();
+            assert!(e.starts_with(at) && e.contains(what), "{what}: {e}");
+        }
     }
 }

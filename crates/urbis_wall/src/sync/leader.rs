@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 use super::message::{self, FrameState, Message, PROTOCOL_VERSION};
 use super::{SyncError, peer_name};
 
+/// How often a waiting barrier looks for new connections.
+const ACCEPT_POLL: Duration = Duration::from_millis(10);
+
 /// How the leader waits and what it tolerates.
 #[derive(Debug, Clone)]
 pub struct LeaderOptions {
@@ -175,6 +178,13 @@ impl Leader {
     /// departures) without blocking; returns what happened since the last
     /// call or barrier report.
     pub fn accept_pending(&mut self) -> Vec<PeerEvent> {
+        self.accept_connections();
+        self.drain();
+        std::mem::take(&mut self.events)
+    }
+
+    /// Takes the connections waiting on the listener (never blocks).
+    fn accept_connections(&mut self) {
         loop {
             match self.listener.accept() {
                 Ok((stream, peer)) => self.open(stream, peer),
@@ -187,8 +197,6 @@ impl Leader {
                 }
             }
         }
-        self.drain();
-        std::mem::take(&mut self.events)
     }
 
     /// Sends frame `seq`: a `Snapshot` of `full()` (called at most once, and
@@ -262,9 +270,13 @@ impl Leader {
             if !waiting || now >= deadline {
                 break;
             }
-            match self.rx.recv_timeout(deadline - now) {
+            // Followers connecting meanwhile say Hello now and get their
+            // snapshot with the next frame, not the one after.
+            self.accept_connections();
+            match self.rx.recv_timeout((deadline - now).min(ACCEPT_POLL)) {
                 Ok((id, what)) => self.handle(id, what),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
         let waited = start.elapsed();
