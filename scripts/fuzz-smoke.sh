@@ -36,6 +36,8 @@ seed imagery_geotiff
 seed imagery_xyz
 seed quantized_mesh
 seed wmts_capabilities crates/urbis_formats/tests/data/wmts_capabilities.xml
+seed wall_toml examples/wall/*.toml
+seed wall_message
 # LISFLOOD-FP inputs: the first byte picks the parser (0 .par, 1 .bci, 2 .bdy, 3 .stage, 4 grid).
 mkdir -p fuzz/corpus/lisflood_inputs
 k=0
@@ -46,7 +48,7 @@ for f in crates/urbis_sim/tests/data/lisflood/*/*.par crates/urbis_sim/tests/dat
   { printf "\\$(printf '%03o' $b)"; cat "$f"; } > "fuzz/corpus/lisflood_inputs/seed$k"; k=$((k+1))
 done
 cargo fuzz build --sanitizer none -O
-for t in glb b3dm i3dm pnts cmpt subtree tileset_json cityjson ifc_step geojson geotiff ascii_grid live_payload scenario_toml lisflood_inputs osgb shapefile imagery_geotiff imagery_xyz quantized_mesh wmts_capabilities; do
+for t in glb b3dm i3dm pnts cmpt subtree tileset_json cityjson ifc_step geojson geotiff ascii_grid live_payload scenario_toml lisflood_inputs osgb shapefile imagery_geotiff imagery_xyz quantized_mesh wmts_capabilities wall_toml wall_message; do
   echo "fuzzing $t for ${secs}s"
   cargo fuzz run --sanitizer none -O "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -timeout=10
 done
