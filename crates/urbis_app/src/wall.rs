@@ -60,6 +60,10 @@ pub enum WallCommand {
         /// The leader's address, instead of the wall file's [sync] leader.
         #[arg(long)]
         leader: Option<String>,
+        /// This machine's name in the wall file's `host` fields (default: the hostname): without
+        /// --display, the process draws the displays of its host.
+        #[arg(long)]
+        host: Option<String>,
         /// Draw offscreen (no windows): for tests, benchmarks and machines without a display.
         #[arg(long)]
         headless: bool,
@@ -126,6 +130,7 @@ pub fn run(command: WallCommand) -> Result<()> {
             role,
             displays,
             leader,
+            host,
             headless,
             frames,
             frame_log,
@@ -146,7 +151,7 @@ pub fn run(command: WallCommand) -> Result<()> {
                 max_sse: stream.sse,
                 select,
             };
-            run_wall(&wall, &inputs, options, headless, shots.as_deref(), &view, &live, &stream)
+            run_wall(&wall, &inputs, options, host, headless, shots.as_deref(), &view, &live, &stream)
         }
         WallCommand::Latency { followers, frames, deltas, json } => latency(followers, frames, deltas, json),
     }
@@ -172,6 +177,7 @@ fn run_wall(
     wall_path: &Path,
     inputs: &Inputs,
     mut options: crate::wall_run::NodeOptions,
+    host: Option<String>,
     headless: bool,
     shots: Option<&Path>,
     view: &WallCamera,
@@ -185,8 +191,8 @@ fn run_wall(
             bail!("{}: no display {id:?} (displays: {})", wall_path.display(), ids(&wall));
         }
     }
-    if options.displays.is_empty() && options.role == Role::All {
-        options.displays = wall.layout.displays.iter().map(|d| d.id.clone()).collect();
+    if options.displays.is_empty() {
+        options.displays = displays_of_host(&wall, options.role, host)?;
     }
     let mine: Vec<usize> =
         options.displays.iter().filter_map(|id| wall.layout.displays.iter().position(|d| &d.id == id)).collect();
@@ -229,6 +235,43 @@ fn run_wall(
         let node = Node::new(wall, options, camera, streams, live_state, styles)?;
         crate::wall_run::drive_windows(node, model, &mine)
     }
+}
+
+/// The displays a process draws when none are named: those whose `host` is
+/// this machine, when the wall file says who renders what; else every
+/// display for a lone process, none for a leader.
+fn displays_of_host(
+    wall: &urbis_wall::WallConfig,
+    role: crate::wall_run::Role,
+    host: Option<String>,
+) -> Result<Vec<String>> {
+    let hosted = wall.layout.displays.iter().any(|d| d.host.is_some());
+    if !hosted {
+        return Ok(match role {
+            crate::wall_run::Role::All => wall.layout.displays.iter().map(|d| d.id.clone()).collect(),
+            _ => Vec::new(),
+        });
+    }
+    let host = match host {
+        Some(h) => h,
+        None => std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .context("cannot tell this machine's name: give --host NAME or --display ID")?,
+    };
+    let mine: Vec<String> = wall
+        .layout
+        .displays
+        .iter()
+        .filter(|d| d.host.as_deref() == Some(host.as_str()))
+        .map(|d| d.id.clone())
+        .collect();
+    if mine.is_empty() && role != crate::wall_run::Role::Leader {
+        bail!("no display of the wall has host = \"{host}\": give --host NAME or --display ID");
+    }
+    Ok(mine)
 }
 
 fn ids(wall: &urbis_wall::WallConfig) -> String {

@@ -79,6 +79,8 @@ pub struct Node {
     seq: u64,
     /// The last barrier's missing displays (leader).
     missing: Vec<String>,
+    /// The displays the wall goes without now (the leader's list), shown on every display.
+    wall_missing: Vec<String>,
     waited_ms: f64,
     snapshot: bool,
     /// When this frame's state left the leader (leader) or arrived (follower), Unix µs.
@@ -197,6 +199,7 @@ impl Node {
             joined_at: None,
             seq: 0,
             missing: Vec::new(),
+            wall_missing: Vec::new(),
             waited_ms: 0.0,
             snapshot: false,
             state_us: 0,
@@ -299,6 +302,7 @@ impl Node {
                     live: deltas,
                     scenario_mode: None,
                     styles: None,
+                    missing: self.missing.clone(),
                 };
                 let full = || FrameState {
                     live: Self::live_deltas(model, &mut HashMap::new(), true),
@@ -324,6 +328,7 @@ impl Node {
                     self.snapshot = snapshot;
                     self.camera = camera_of(&state.camera);
                     self.select = state.selection.clone();
+                    self.wall_missing = state.missing.clone();
                     if let Some(l) = self.live.as_mut() {
                         apply_live(model, l, &state.live, state.sim_time);
                     }
@@ -357,7 +362,13 @@ impl Node {
             self.live_digest = live_digest(model);
         }
         let lighting = urbis_engine::default_lighting(model, &view.camera);
-        let overlays = crate::wall::overlays(&self.wall, model, self.live.as_ref(), now_s);
+        if let Sync::Leader { .. } = self.sync {
+            self.wall_missing.clone_from(&self.missing);
+        }
+        let mut overlays = crate::wall::overlays(&self.wall, model, self.live.as_ref(), now_s);
+        if !self.wall_missing.is_empty() {
+            overlays.push(missing_panels(&self.wall.layout, &self.displays, &self.wall_missing));
+        }
         Some(NodeFrame { camera: self.camera, lighting, overlays })
     }
 }
@@ -401,6 +412,7 @@ impl Node {
                 "displays": self.displays,
                 "snapshot": self.snapshot,
                 "missing": self.missing,
+                "shown_missing": self.wall_missing,
                 "waited_ms": self.waited_ms,
                 "live": self.live_digest,
                 "selected": self.selected,
@@ -518,4 +530,24 @@ fn highlight(model: &mut CityModel, id: Option<&str>, on: bool) {
     if let Some(mut s) = model.world.get_mut::<urbis_model::FeatureStyle>(e) {
         s.highlighted = on;
     }
+}
+
+/// A panel in the top-left corner of each display this process draws,
+/// naming the displays the wall goes without.
+fn missing_panels(layout: &urbis_wall::WallLayout, mine: &[String], missing: &[String]) -> Overlay {
+    let (_, _, rects) = layout.canvas();
+    let scale = 1.0_f32.max(rects.first().map_or(1.0, |r| r[3] as f32 / 540.0));
+    let panels = layout
+        .displays
+        .iter()
+        .zip(&rects)
+        .filter(|(d, _)| mine.contains(&d.id))
+        .map(|(_, r)| urbis_render::Panel {
+            x: r[0] as f32 + 8.0 * scale,
+            y: r[1] as f32 + 8.0 * scale,
+            title: Some("Wall".into()),
+            lines: vec![format!("missing: {}", missing.join(", "))],
+        })
+        .collect();
+    Overlay { scale, panels, lines: Vec::new() }
 }

@@ -169,6 +169,9 @@ fn three_processes_stay_in_lockstep_a_restarted_follower_rejoins_and_the_leaders
     let missing = |v: &Value, d: &str| v["missing"].as_array().expect("missing").iter().any(|m| m == d);
     let dead: Vec<&Value> = lf.iter().filter(|v| seq(v) > killed_at + 1 && missing(v, "c2r0")).collect();
     assert!(dead.len() >= 2, "c2r0 shown missing after it died ({} frames)", dead.len());
+    // … and the other displays showed it missing.
+    let shown = f1.iter().filter(|v| v["shown_missing"].as_array().is_some_and(|m| m.iter().any(|d| d == "c2r0")));
+    assert!(shown.count() >= 2, "c1r0 showed c2r0 as missing");
     let c1_join = seq(&f1[0]);
     assert!(
         !lf.iter().any(|v| seq(v) > c1_join + 1 && missing(v, "c1r0")),
@@ -239,5 +242,66 @@ fn a_follower_without_a_leader_and_a_bad_wall_file_say_what_is_wrong() {
     let out = urbis().args(["wall", "render"]).arg(&wall).args(["--out", "x.png"]).output().expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("wall.toml:11:") && err.contains("sync.fps"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A wall file that says which host draws which display: a process draws
+/// its host's displays; `wall render` draws them all on one canvas.
+#[test]
+fn a_process_draws_its_hosts_displays_and_render_draws_the_whole_wall() {
+    let dir = temp_dir("hosts");
+    let wall = dir.join("wall.toml");
+    std::fs::write(
+        &wall,
+        "[eye]\nposition = [2.42, 0.45, 3.0]\n[grid]\ncolumns = 3\nrows = 1\npanel = [1.6, 0.9]\nbezel = 0.01\n\
+         pixels = [160, 90]\nhosts = [\"node-a\", \"node-b\", \"node-b\"]\n",
+    )
+    .expect("write");
+    let out = urbis().args(["wall", "run"]).arg(&wall).args(["--headless", "--host", "node-z"]).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no display of the wall has host = \"node-z\""), "{err}");
+    if !gpu_available() {
+        return;
+    }
+    let shots = dir.join("shots");
+    let out = urbis()
+        .args(["wall", "run"])
+        .arg(&wall)
+        .args(["--headless", "--host", "node-b", "--frames", "2", "--shots"])
+        .arg(&shots)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("presented 2 frames of 2 display(s)"), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(&shots)
+        .expect("shots")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["c1r0.png", "c2r0.png"], "node-b draws c1r0 and c2r0");
+    // The whole wall: 3 × 160 px and two 2 px gaps (2 cm at 100 px/m).
+    let png = dir.join("wall.png");
+    let out =
+        urbis().args(["wall", "render"]).arg(&wall).arg("--out").arg(&png).arg("--json").output().expect("render");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["canvas"], serde_json::json!([484, 90]));
+    assert_eq!(report["display_pixels"], 3 * 160 * 90);
+    assert!(report["megapixels_per_second"].as_f64().expect("throughput") > 0.0);
+    let img = image::open(&png).expect("png").to_rgba8();
+    assert_eq!(img.dimensions(), (484, 90));
+    // The gaps are black from top to bottom; the displays are not.
+    for x in [160, 161, 322, 323] {
+        assert!((0..90).all(|y| img.get_pixel(x, y).0 == [0, 0, 0, 255]), "column {x} is a bezel gap");
+    }
+    for x in [80, 242, 404] {
+        assert!((0..90).any(|y| img.get_pixel(x, y).0 != [0, 0, 0, 255]), "column {x} shows the city");
+    }
+    // The display c1r0 that node-b drew alone is the wall image's c1r0.
+    let shot = image::open(shots.join("c1r0.png")).expect("shot").to_rgba8();
+    let part = image::imageops::crop_imm(&img, 162, 0, 160, 90).to_image();
+    let same = shot.pixels().zip(part.pixels()).filter(|(a, b)| a == b).count();
+    assert!(same as f64 > 0.99 * 160.0 * 90.0, "{same} of {} pixels equal", 160 * 90);
     let _ = std::fs::remove_dir_all(&dir);
 }

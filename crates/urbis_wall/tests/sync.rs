@@ -151,6 +151,7 @@ impl World {
             live,
             scenario_mode: (seq > 100).then(|| "flood".to_string()),
             styles,
+            missing: Vec::new(),
         }
     }
 

@@ -61,6 +61,7 @@ pub fn storm(seq: u64, deltas: usize) -> FrameState {
             .collect(),
         scenario_mode: None,
         styles: None,
+        missing: Vec::new(),
     }
 }
 

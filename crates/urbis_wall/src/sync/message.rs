@@ -89,6 +89,9 @@ pub struct FrameState {
     pub scenario_mode: Option<String>,
     /// Style TOML text: in a Frame when it changed, always in a Snapshot.
     pub styles: Option<String>,
+    /// Displays the leader's last swap barrier went without (late, gone
+    /// or never joined), so every display can show them as missing.
+    pub missing: Vec<String>,
 }
 
 impl FrameState {
@@ -413,6 +416,7 @@ mod tests {
             live: vec![LiveDelta { sensor: "m1".into(), time: 12.0, value: -0.5 }],
             scenario_mode: Some("flood".into()),
             styles: Some("[style]\nx = 1\n".into()),
+            missing: vec!["c2r0".into()],
         }
     }
 
