@@ -114,6 +114,11 @@ fn workspace_respects_the_architecture_invariants() {
     }
     assert!(members.contains("urbis_live"), "workspace lacks urbis_live");
     assert!(!reaches(&graph, "urbis_engine", "urbis_live"), "the engine must not depend on urbis_live");
+    // The wall's geometry, overlays and protocol run on any node, with no GPU, window or model.
+    assert!(members.contains("urbis_wall"), "workspace lacks urbis_wall");
+    for dep in ["wgpu", "winit", "bevy_ecs", "urbis_model", "urbis_engine"] {
+        assert!(!reaches(&graph, "urbis_wall", dep), "urbis_wall must not depend on {dep}");
+    }
     assert!(reaches(&graph, "urbis_render", "wgpu"), "sanity: render does use wgpu");
 }
 
