@@ -177,6 +177,7 @@ fn every_display_selects_the_same_tiles() {
         };
         per_display.push(tiles(&own));
     }
+    println!("the wall's selection: {} tiles on both displays", per_wall[0].len());
     assert!(per_wall[0].len() > 20, "{} tiles selected", per_wall[0].len());
     assert_eq!(per_wall[0], per_wall[1], "both displays select the wall's tiles");
     assert_ne!(per_display[0], per_display[1], "each display alone would select other tiles");
