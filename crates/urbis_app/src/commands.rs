@@ -223,6 +223,7 @@ pub fn view(
     (size, fov, sun_time_ms, bookmarks): ViewLook,
     script_args: &ScriptArgs,
     stream: &crate::fly::StreamArgs,
+    wall_leader: Option<&Path>,
 ) -> Result<()> {
     // A bad script stops here, before anything loads, with its file, line and field.
     let script = script_args.script.as_deref().map(urbis_engine::Script::read).transpose()?;
@@ -268,6 +269,10 @@ pub fn view(
     hooks.push(Box::new(crate::scenario_panel::ScenarioPanel::new(comparison, scenario_args.scenario_results.clone())));
     if let Some(l) = start_live(inputs, &mut model, live)? {
         hooks.push(Box::new(l));
+    }
+    if let Some(path) = wall_leader {
+        let wall = crate::wall::read_wall(path)?;
+        hooks.push(Box::new(crate::wall_run::LeaderHook::new(wall, None, None)?));
     }
     if let Some(path) = &script_args.flood {
         hooks.push(Box::new(crate::playback::FloodHook::open(&mut model, path, script_args.flood_speed)?));

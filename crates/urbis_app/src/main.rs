@@ -339,6 +339,10 @@ enum Command {
         /// Bookmarks: a JSON file of named views, listed in the panel; "add view" saves to it.
         #[arg(long)]
         bookmarks: Option<PathBuf>,
+        /// Lead a video wall from this viewer: its camera, frame after frame, goes to the
+        /// followers of WALL.toml (`urbis wall run WALL.toml --role follower --display ID`).
+        #[arg(long)]
+        wall_leader: Option<PathBuf>,
         #[command(flatten)]
         script: commands::ScriptArgs,
         #[command(flatten)]
@@ -550,6 +554,7 @@ fn main() -> anyhow::Result<()> {
             fov,
             sun_time,
             bookmarks,
+            wall_leader,
             script,
             stream,
         } => {
@@ -563,6 +568,7 @@ fn main() -> anyhow::Result<()> {
                 (Some((width, height)), fov, sun, bookmarks),
                 &script,
                 &stream,
+                wall_leader.as_deref(),
             )
         }
         Command::Render { inputs, out, frame, select, highlight, live, live_at, scenario, stream } => commands::render(

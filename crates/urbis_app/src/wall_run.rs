@@ -75,6 +75,9 @@ pub struct Node {
     pub missing_frames: u64,
     /// Follower: the first frame was a snapshot at this seq.
     joined_at: Option<u64>,
+    /// The camera set from outside (a planner's viewer leading the wall):
+    /// used as is, with no orbit and no pacing (the viewer sets the pace).
+    driven: Option<Camera>,
     /// The frame being drawn (a follower's is the leader's).
     seq: u64,
     /// The last barrier's missing displays (leader).
@@ -197,6 +200,7 @@ impl Node {
             frames: 0,
             missing_frames: 0,
             joined_at: None,
+            driven: None,
             seq: 0,
             missing: Vec::new(),
             wall_missing: Vec::new(),
@@ -216,6 +220,9 @@ impl Node {
     /// The leader's camera for frame `seq`: the base camera, turned about
     /// the point it looks at when orbiting.
     fn leader_camera(&self, seq: u64) -> Camera {
+        if let Some(c) = self.driven {
+            return c;
+        }
         let Some(period) = self.orbit else { return self.base };
         let angle = std::f64::consts::TAU * seq as f64 / self.fps / period.max(0.1);
         // The orbit's axis: the local vertical (the camera's position direction on the globe).
@@ -273,7 +280,7 @@ impl Node {
             return None;
         }
         // Pace the leader (and a lone process) to the wall's frame rate.
-        if !matches!(self.sync, Sync::Follower { .. }) {
+        if !matches!(self.sync, Sync::Follower { .. }) && self.driven.is_none() {
             let period = Duration::from_secs_f64(1.0 / self.fps);
             let next = self.frame_start + period;
             let now = Instant::now();
@@ -550,4 +557,76 @@ fn missing_panels(layout: &urbis_wall::WallLayout, mine: &[String], missing: &[S
         })
         .collect();
     Overlay { scale, panels, lines: Vec::new() }
+}
+
+/// A planner's viewer leading the wall (`urbis view --wall-leader
+/// WALL.toml`): every frame of the viewer is a frame of the wall, with the
+/// viewer's camera; the followers draw the displays. The swap barrier of a
+/// frame runs at the start of the next, so the viewer waits at most the
+/// barrier timeout, and only for followers slower than itself.
+pub struct LeaderHook {
+    node: Node,
+    seq: u64,
+    started: bool,
+    address: String,
+}
+
+impl LeaderHook {
+    pub fn new(wall: WallConfig, leader_addr: Option<String>, frame_log: Option<PathBuf>) -> Result<LeaderHook> {
+        let options = NodeOptions {
+            role: Role::Leader,
+            displays: Vec::new(),
+            leader_addr,
+            orbit: None,
+            max_frames: None,
+            frame_log,
+            max_sse: 16.0,
+            select: None,
+        };
+        let address =
+            options.leader_addr.clone().or_else(|| wall.sync.as_ref().map(|s| s.leader.clone())).unwrap_or_default();
+        let camera = Camera::look_at(DVec3::new(0.0, 0.0, 1.0), DVec3::ZERO, DVec3::Y);
+        let mut node = Node::new(wall, options, camera, Streams::default(), None, None)?;
+        node.driven = Some(camera);
+        Ok(LeaderHook { node, seq: 0, started: false, address })
+    }
+}
+
+impl urbis_engine::FrameHook for LeaderHook {
+    fn camera(&mut self, camera: &Camera, _width: u32, _height: u32) {
+        self.node.driven = Some(*camera);
+    }
+
+    fn before_frame(&mut self, model: &mut CityModel) -> Vec<String> {
+        if self.started {
+            self.node.before_present();
+            self.node.after_present();
+        }
+        if self.node.begin_frame(model, self.seq).is_some() {
+            self.started = true;
+            self.seq += 1;
+        } else if let Some(e) = self.node.take_error() {
+            tracing::warn!("wall leader: {e:#}");
+        }
+        let mut lines = vec![format!("leading the wall from {} (frame {})", self.address, self.seq)];
+        if !self.node.missing.is_empty() {
+            lines.push(format!("missing: {}", self.node.missing.join(", ")));
+        }
+        lines
+    }
+
+    fn title(&self) -> String {
+        "Wall".into()
+    }
+}
+
+impl Drop for LeaderHook {
+    fn drop(&mut self) {
+        // The last frame is swapped before the goodbye, so followers end cleanly.
+        if self.started {
+            self.node.before_present();
+            self.node.after_present();
+        }
+        self.node.shutdown("the planner's viewer closed");
+    }
 }

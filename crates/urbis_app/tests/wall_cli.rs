@@ -22,6 +22,14 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
+/// The tests that run several renderers take turns: on a 2-core machine two
+/// of them at once would measure each other.
+static RENDERERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    RENDERERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Barrier timeout of the test wall, ms: generous, for a loaded 2-core CI machine.
 const BARRIER_MS: f64 = 1000.0;
 
@@ -98,6 +106,7 @@ fn three_processes_stay_in_lockstep_a_restarted_follower_rejoins_and_the_leaders
     if !gpu_available() {
         return;
     }
+    let _turn = take_turn();
     let dir = temp_dir("sync");
     let wall = wall_file(&dir, free_port());
     let (ll, l1, l2, l2b) =
@@ -263,6 +272,7 @@ fn a_process_draws_its_hosts_displays_and_render_draws_the_whole_wall() {
     if !gpu_available() {
         return;
     }
+    let _turn = take_turn();
     let shots = dir.join("shots");
     let out = urbis()
         .args(["wall", "run"])
@@ -303,5 +313,49 @@ fn a_process_draws_its_hosts_displays_and_render_draws_the_whole_wall() {
     let part = image::imageops::crop_imm(&img, 162, 0, 160, 90).to_image();
     let same = shot.pixels().zip(part.pixels()).filter(|(a, b)| a == b).count();
     assert!(same as f64 > 0.99 * 160.0 * 90.0, "{same} of {} pixels equal", 160 * 90);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A planner's viewer leads the wall (`urbis view --wall-leader`): a
+/// follower draws its display frame after frame, and ends cleanly when the
+/// viewer closes.
+#[test]
+fn a_planners_viewer_leads_the_wall() {
+    if !gpu_available() {
+        return;
+    }
+    let _turn = take_turn();
+    let dir = temp_dir("viewer");
+    let wall = wall_file(&dir, free_port());
+    let viewer_err = dir.join("viewer.err");
+    let mut viewer = urbis()
+        .args(["view", "--offscreen", "--frames", "150", "--width", "160", "--height", "90", "--wall-leader"])
+        .arg(&wall)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&viewer_err).expect("stderr file"))
+        .spawn()
+        .expect("start the viewer");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&viewer_err).unwrap_or_default().contains("wall leader: listening on") {
+        assert!(
+            viewer.try_wait().expect("wait").is_none(),
+            "{}",
+            std::fs::read_to_string(&viewer_err).unwrap_or_default()
+        );
+        assert!(start.elapsed() < Duration::from_secs(120), "the viewer never listened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = dir.join("c1.jsonl");
+    let mut follower = node(&wall, &["--role", "follower", "--display", "c1r0"], &log);
+    let (status, _) = wait_up_to(&mut viewer, Duration::from_secs(300));
+    assert!(status.is_some_and(|s| s.success()), "{}", std::fs::read_to_string(&viewer_err).unwrap_or_default());
+    let (status, _) = wait_up_to(&mut follower, Duration::from_secs(20));
+    let err = std::fs::read_to_string(log.with_extension("err")).unwrap_or_default();
+    assert!(status.is_some_and(|s| s.success()), "the follower ends cleanly: {err}");
+    assert!(err.contains("the leader stopped the wall: the planner's viewer closed"), "{err}");
+    let (_, frames) = read_log(&log);
+    assert!(frames.len() >= 10 && consecutive(&frames), "{} frames, in order", frames.len());
+    assert!(frames[0]["snapshot"] == true);
     let _ = std::fs::remove_dir_all(&dir);
 }
