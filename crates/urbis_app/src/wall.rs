@@ -294,9 +294,13 @@ fn drive_headless(
         let view = WallView::new(&layout, &frame.camera).context("the eye must be in front of the wall")?;
         last.clear();
         for &i in mine {
-            let img = urbis_engine::render_display(&mut engine, &layout, &view, i, &frame.lighting, &frame.overlays)?;
+            let img = urbis_engine::render_display(&mut engine, &layout, &view, i, &frame.lighting, &frame.overlays);
+            // This process' displays are crops of one frame: the first draws the shadow map.
+            engine.renderer.set_reuse_shadow_map(true);
+            let img = img?;
             last.push((i, img.image));
         }
+        engine.renderer.set_reuse_shadow_map(false);
         node.before_present();
         if node.error.is_some() {
             break;

@@ -91,6 +91,7 @@ pub fn render_crop(
     let (sx, sy) = (crop.width / f64::from(width.max(1)), crop.height / f64::from(height.max(1)));
     let mut image = image::RgbaImage::new(width, height);
     let mut stats = FrameStats::default();
+    let reusing = engine.renderer.reuses_shadow_map();
     let result = (|| {
         for y0 in (0..height).step_by(tile as usize) {
             for x0 in (0..width).step_by(tile as usize) {
@@ -110,11 +111,14 @@ pub fn render_crop(
                 stats.chunks_hidden += s.chunks_hidden;
                 stats.triangles += s.triangles;
                 image::imageops::replace(&mut image, &part.image, i64::from(x0), i64::from(y0));
+                // Every tile has the whole frame's shadow fit: the first draws the map.
+                engine.renderer.set_reuse_shadow_map(true);
             }
         }
         Ok(())
     })();
     engine.renderer.set_crop(None);
+    engine.renderer.set_reuse_shadow_map(reusing);
     result.map(|()| RenderedImage { image, stats })
 }
 

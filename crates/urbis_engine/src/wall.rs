@@ -140,21 +140,27 @@ pub fn render_wall(
     let (cw, ch, rects) = layout.canvas();
     let mut image = image::RgbaImage::from_pixel(cw, ch, image::Rgba(bezel));
     let mut stats = FrameStats::default();
-    for (i, r) in rects.iter().enumerate() {
-        let part = render_display(engine, layout, wall, i, lighting, overlays)?;
-        let s = part.stats;
-        stats.chunks_drawn += s.chunks_drawn;
-        stats.chunks_culled += s.chunks_culled;
-        stats.chunks_hidden += s.chunks_hidden;
-        stats.triangles += s.triangles;
-        let img = if part.image.dimensions() == (r[2], r[3]) {
-            part.image
-        } else {
-            image::imageops::resize(&part.image, r[2].max(1), r[3].max(1), image::imageops::FilterType::Triangle)
-        };
-        image::imageops::replace(&mut image, &img, i64::from(r[0]), i64::from(r[1]));
-    }
-    Ok(RenderedImage { image, stats })
+    // The displays are crops of one frame: the first draws the shadow map, the others keep it.
+    let result = (|| {
+        for (i, r) in rects.iter().enumerate() {
+            let part = render_display(engine, layout, wall, i, lighting, overlays)?;
+            engine.renderer.set_reuse_shadow_map(true);
+            let s = part.stats;
+            stats.chunks_drawn += s.chunks_drawn;
+            stats.chunks_culled += s.chunks_culled;
+            stats.chunks_hidden += s.chunks_hidden;
+            stats.triangles += s.triangles;
+            let img = if part.image.dimensions() == (r[2], r[3]) {
+                part.image
+            } else {
+                image::imageops::resize(&part.image, r[2].max(1), r[3].max(1), image::imageops::FilterType::Triangle)
+            };
+            image::imageops::replace(&mut image, &img, i64::from(r[0]), i64::from(r[1]));
+        }
+        Ok(())
+    })();
+    engine.renderer.set_reuse_shadow_map(false);
+    result.map(|()| RenderedImage { image, stats })
 }
 
 /// Ops overlay items (`urbis_wall::overlay::layout`, wall-canvas pixels) as

@@ -256,8 +256,11 @@ impl WallApp {
             for ov in overlays.iter().skip(1) {
                 engine.render_overlay(ov, &view, w, h);
             }
+            // The windows are crops of one frame: the first draws the shadow map.
+            engine.renderer.set_reuse_shadow_map(true);
         }
         engine.renderer.set_crop(None);
+        engine.renderer.set_reuse_shadow_map(false);
         self.hook.before_present(seq);
         for t in textures {
             engine.ctx.queue.present(t);

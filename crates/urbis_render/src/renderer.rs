@@ -162,6 +162,8 @@ pub struct Renderer {
     classification_layout: wgpu::BindGroupLayout,
     classification: GpuClassification,
     crop: Option<Crop>,
+    /// Keep the shadow map of the previous frame instead of drawing it.
+    reuse_shadow_map: bool,
     section: SectionState,
     transparency: TransparencyState,
     flatten: FlattenState,
@@ -352,6 +354,7 @@ impl Renderer {
             classification_layout,
             classification,
             crop: None,
+            reuse_shadow_map: false,
             section,
             transparency,
             flatten: FlattenState::new(ctx),
@@ -371,6 +374,20 @@ impl Renderer {
     /// Renders only a rectangle of a larger frame from now on (none: the whole frame).
     pub fn set_crop(&mut self, crop: Option<Crop>) {
         self.crop = crop;
+    }
+
+    /// Keeps the shadow map the previous frame drew instead of drawing it
+    /// again: for the crops of one frame (the tiles of a large screenshot,
+    /// the displays of a wall), which share the camera, the lighting, the
+    /// frame's shadow fit and the scene. Only the caller knows that nothing
+    /// changed in between; it turns this off again.
+    pub fn set_reuse_shadow_map(&mut self, reuse: bool) {
+        self.reuse_shadow_map = reuse;
+    }
+
+    /// Whether the shadow map is being kept (see [`Renderer::set_reuse_shadow_map`]).
+    pub fn reuses_shadow_map(&self) -> bool {
+        self.reuse_shadow_map
     }
 
     /// Classification volumes for surfaces styled
@@ -549,7 +566,7 @@ impl Renderer {
         });
 
         let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
-        {
+        if !(self.reuse_shadow_map && shadow.is_some()) {
             // Cleared every frame, so a frame without shadows samples "lit".
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("shadow"),
