@@ -105,11 +105,7 @@ pub fn render_crop(
                 }));
                 let shifted: Vec<Overlay> = overlays.iter().map(|o| shift_overlay(o, x0 as f32, y0 as f32)).collect();
                 let part = draw(engine, camera, lighting, &shifted, w, h)?;
-                let s = part.stats;
-                stats.chunks_drawn += s.chunks_drawn;
-                stats.chunks_culled += s.chunks_culled;
-                stats.chunks_hidden += s.chunks_hidden;
-                stats.triangles += s.triangles;
+                stats += part.stats;
                 image::imageops::replace(&mut image, &part.image, i64::from(x0), i64::from(y0));
                 // Every tile has the whole frame's shadow fit: the first draws the map.
                 engine.renderer.set_reuse_shadow_map(true);

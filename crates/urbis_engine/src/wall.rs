@@ -145,11 +145,7 @@ pub fn render_wall(
         for (i, r) in rects.iter().enumerate() {
             let part = render_display(engine, layout, wall, i, lighting, overlays)?;
             engine.renderer.set_reuse_shadow_map(true);
-            let s = part.stats;
-            stats.chunks_drawn += s.chunks_drawn;
-            stats.chunks_culled += s.chunks_culled;
-            stats.chunks_hidden += s.chunks_hidden;
-            stats.triangles += s.triangles;
+            stats += part.stats;
             let img = if part.image.dimensions() == (r[2], r[3]) {
                 part.image
             } else {

@@ -25,6 +25,7 @@
 //!   `proj` (on for everything but the format readers, which only name CRSs).
 
 #[cfg(feature = "proj")]
+pub mod calendar;
 pub mod crs;
 pub mod ellipsoid;
 pub mod epsg;

@@ -41,6 +41,7 @@
 mod camera;
 pub mod classify;
 mod context;
+mod crop;
 mod flatten;
 mod headless;
 mod overlay;
@@ -56,10 +57,11 @@ mod transparency;
 pub use camera::Camera;
 pub use classify::{ClassificationGrid, ClassifyPolygon, ClassifyReach};
 pub use context::{GpuContext, RenderError};
+pub use crop::Crop;
 pub use flatten::FlattenPolygon;
 pub use headless::{HeadlessTarget, read_texture_rgba};
 pub use overlay::{Overlay, OverlayLine, Panel, panel_size};
-pub use renderer::{Crop, FrameStats, Lighting, Renderer};
+pub use renderer::{FrameStats, Lighting, Renderer};
 pub use scene::{
     ChunkKey, ChunkMesh, DrawBatch, FeatureStyle, GpuScene, InstanceBatch, InstanceData, PointVertex, SharedMeshKey,
     UploadStats, Vertex,
