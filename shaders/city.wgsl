@@ -285,9 +285,25 @@ fn instance_normal(i: InstanceIn, n: vec3<f32>) -> vec3<f32> {
     return normalize(vec3<f32>(dot(i.row0.xyz, n), dot(i.row1.xyz, n), dot(i.row2.xyz, n)));
 }
 
+// Façades of unit templates (building fields): `uv` comes from the
+// template position scaled by the instance, metres along the wall and up,
+// per 3 m bay and storey.
+const MATERIAL_FACADE_UNIT: u32 = 8u;
+const BAY_STOREY_M: f32 = 3.0;
+
 @vertex
 fn vs_instanced(v: VertexIn, i: InstanceIn) -> VertexOut {
-    return city_vertex(instance_point(i, v.position), instance_normal(i, v.normal), v.uv, v.color, i.feature, v.material);
+    var uv = v.uv;
+    var material = v.material;
+    if material == MATERIAL_FACADE_UNIT {
+        let sx = length(vec3<f32>(i.row0.x, i.row1.x, i.row2.x));
+        let sy = length(vec3<f32>(i.row0.y, i.row1.y, i.row2.y));
+        let sz = length(vec3<f32>(i.row0.z, i.row1.z, i.row2.z));
+        let along = select(v.position.x * sx, v.position.y * sy, abs(v.normal.x) > abs(v.normal.y));
+        uv = vec2<f32>(along, v.position.z * sz) / BAY_STOREY_M;
+        material = MATERIAL_FACADE;
+    }
+    return city_vertex(instance_point(i, v.position), instance_normal(i, v.normal), uv, v.color, i.feature, material);
 }
 
 // Depth-only pass from the sun.

@@ -18,6 +18,7 @@
 //! Picking reads the feature-id target and maps the index back to the
 //! entity through the model's `FeatureTable`.
 
+pub mod city_scale;
 pub mod compare;
 pub mod engine;
 pub mod extract;

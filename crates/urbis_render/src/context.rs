@@ -51,10 +51,21 @@ impl GpuContext {
         })?;
         let info = adapter.get_info();
         tracing::info!("GPU adapter: {} ({:?}, {:?})", info.name, info.backend, info.device_type);
+        // Optional features where the adapter has them: indirect draws with a
+        // first instance (building fields' GPU path) and timestamp queries.
+        let wanted = wgpu::Features::INDIRECT_FIRST_INSTANCE | wgpu::Features::TIMESTAMP_QUERY;
+        let have = adapter.limits();
+        let mut limits = wgpu::Limits::downlevel_defaults().using_resolution(have.clone());
+        // Large cities: style and field buffers past 128 MiB, six storage buffers in a compute pass.
+        limits.max_storage_buffers_per_shader_stage =
+            have.max_storage_buffers_per_shader_stage.min(8).max(limits.max_storage_buffers_per_shader_stage);
+        limits.max_storage_buffer_binding_size =
+            have.max_storage_buffer_binding_size.max(limits.max_storage_buffer_binding_size);
+        limits.max_buffer_size = have.max_buffer_size.max(limits.max_buffer_size);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("urbis"),
-            required_features: wgpu::Features::empty(),
-            required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),
+            required_features: adapter.features() & wanted,
+            required_limits: limits,
             ..Default::default()
         }))
         .map_err(|e| RenderError::Device { adapter: info.name.clone(), reason: e.to_string() })?;

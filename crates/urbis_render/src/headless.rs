@@ -110,3 +110,26 @@ pub(crate) fn read_texture(
     buffer.unmap();
     Ok(out)
 }
+
+/// Copies a whole buffer (with `COPY_SRC`) to the CPU.
+pub(crate) fn read_buffer(ctx: &GpuContext, source: &wgpu::Buffer) -> Result<Vec<u8>, RenderError> {
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: source.size(),
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+    encoder.copy_buffer_to_buffer(source, 0, &buffer, 0, source.size());
+    ctx.queue.submit([encoder.finish()]);
+    let slice = buffer.slice(..);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| RenderError::Readback(e.to_string()))?;
+    rx.recv().map_err(|e| RenderError::Readback(e.to_string()))?.map_err(|e| RenderError::Readback(e.to_string()))?;
+    let out = slice.get_mapped_range().map_err(|e| RenderError::Readback(e.to_string()))?.to_vec();
+    buffer.unmap();
+    Ok(out)
+}

@@ -19,6 +19,14 @@
 //!   [`Renderer::set_flatten`]) that press photo meshes and tileset content
 //!   down so that proposed buildings can stand in their place.
 //!
+//! - optionally, **building fields** ([`BuildingField`],
+//!   [`GpuScene::upsert_field`]): up to millions of buildings as instances
+//!   of a few template meshes with two levels of detail, culled (frustum,
+//!   the previous frame's depth pyramid, the sun's volume) and given their
+//!   level per building by a compute pass, and drawn with a fixed list of
+//!   indirect draws; a CPU path does the same where the device cannot
+//!   (see `field`).
+//!
 //! Features whose style carries a transparency (`1 − opacity`) are drawn
 //! see-through (X-ray), in a second, blended part of the city pass that
 //! writes no feature ids, so picks see through them (see `transparency.rs`).
@@ -42,6 +50,7 @@ mod camera;
 pub mod classify;
 mod context;
 mod crop;
+pub mod field;
 mod flatten;
 mod headless;
 mod overlay;
@@ -58,6 +67,10 @@ pub use camera::Camera;
 pub use classify::{ClassificationGrid, ClassifyPolygon, ClassifyReach};
 pub use context::{GpuContext, RenderError};
 pub use crop::Crop;
+pub use field::{
+    BuildingField, FieldChunk, FieldCounts, FieldCulling, FieldError, FieldInstance, FieldKey, FieldLevel, FieldMode,
+    FieldTemplate, MAX_FIELD_INSTANCES, TemplateMesh,
+};
 pub use flatten::FlattenPolygon;
 pub use headless::{HeadlessTarget, read_texture_rgba};
 pub use overlay::{Overlay, OverlayLine, Panel, panel_size};

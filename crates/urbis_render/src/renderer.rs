@@ -12,6 +12,8 @@ use crate::transparency::{CityPipelines, TransparencyState};
 use crate::{Camera, GpuContext, RenderError, shaders};
 
 use crate::crop::Crop;
+use crate::field::gpu::FieldRenderer;
+use crate::field::{FieldCounts, FieldCulling};
 use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, storage_entry, texture_entry, uniform_entry};
 use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
 
@@ -178,6 +180,7 @@ pub struct Renderer {
     section: SectionState,
     transparency: TransparencyState,
     flatten: FlattenState,
+    fields: FieldRenderer,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -323,6 +326,7 @@ impl Renderer {
             section,
             transparency,
             flatten: FlattenState::new(ctx),
+            fields: FieldRenderer::new(ctx),
         }
     }
 
@@ -371,6 +375,36 @@ impl Renderer {
     /// `basis` (local → world); none: off. See [`FlattenPolygon`].
     pub fn set_flatten(&mut self, ctx: &GpuContext, origin: DVec3, basis: glam::DMat3, polygons: Vec<FlattenPolygon>) {
         self.flatten.set(ctx, origin, basis, polygons);
+    }
+
+    /// How building fields are culled and given their level of detail.
+    pub fn set_field_culling(&mut self, culling: FieldCulling) {
+        if culling.mode != self.fields.culling.mode || !culling.occlusion {
+            self.fields.forget_depth();
+        }
+        self.fields.culling = culling;
+    }
+
+    pub fn field_culling(&self) -> FieldCulling {
+        self.fields.culling
+    }
+
+    /// Whether building fields are culled on the GPU and drawn indirectly
+    /// (the device supports it and the mode allows it).
+    pub fn fields_on_gpu(&self) -> bool {
+        self.fields.uses_gpu()
+    }
+
+    /// Forgets the previous frame's depth, so the next frame occludes
+    /// nothing by it (after a cut to an unrelated view).
+    pub fn forget_depth(&mut self) {
+        self.fields.forget_depth();
+    }
+
+    /// What the last frame drew from each building field, in key order
+    /// (reads the GPU's draw lists back: for tests and benchmarks).
+    pub fn field_counts(&self, ctx: &GpuContext, scene: &GpuScene) -> Result<Vec<FieldCounts>, RenderError> {
+        self.fields.counts(ctx, scene)
     }
 
     /// The flattening polygons in use.
@@ -467,17 +501,23 @@ impl Renderer {
                 kept.push((c, in_view, in_shadow));
             }
         }
-        if kept.len() as u64 > self.chunk_capacity {
-            self.chunk_capacity = (kept.len() as u64).next_power_of_two();
+        // One slot more, the identity, for building fields (their instances are camera-relative).
+        let slots = kept.len() as u64 + 1;
+        if slots > self.chunk_capacity {
+            self.chunk_capacity = slots.next_power_of_two();
             self.chunk_buffer = Self::chunk_buffer(ctx, self.chunk_stride * self.chunk_capacity);
         }
-        let mut matrices = vec![0u8; (self.chunk_stride * kept.len().max(1) as u64) as usize];
-        for (i, (c, _, _)) in kept.iter().enumerate() {
-            let m = camera.chunk_matrix(c.origin, c.basis);
+        let mut matrices = vec![0u8; (self.chunk_stride * slots) as usize];
+        let identity = glam::Mat4::IDENTITY;
+        for (i, m) in kept.iter().map(|(c, _, _)| camera.chunk_matrix(c.origin, c.basis)).chain([identity]).enumerate()
+        {
             let off = i * self.chunk_stride as usize;
             matrices[off..off + 64].copy_from_slice(bytemuck::bytes_of(&m.to_cols_array()));
         }
         ctx.queue.write_buffer(&self.chunk_buffer, 0, &matrices);
+        let field_slot = (kept.len() as u64 * self.chunk_stride) as u32;
+        let full_height = self.crop.map_or(f64::from(height), |c| c.full_height);
+        self.fields.prepare(ctx, scene, camera, planes, shadow.as_ref(), full_height);
 
         let [flatten_uniform, flatten_grid] = self.flatten.entries();
         let frame_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -531,6 +571,7 @@ impl Renderer {
         });
 
         let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
+        self.fields.encode_cull(ctx, &mut encoder, scene);
         if !(self.reuse_shadow_map && shadow.is_some()) {
             // Cleared every frame, so a frame without shadows samples "lit".
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -554,6 +595,11 @@ impl Renderer {
                     .map(|(i, (c, _, _))| (i, *c))
                     .collect();
                 self.draw_chunks(&mut pass, scene, &chunk_group, &casters, self.shadow_set());
+                if !scene.fields.is_empty() {
+                    pass.set_pipeline(self.shadow_set().instanced);
+                    pass.set_bind_group(1, &chunk_group, &[field_slot]);
+                    self.fields.draw(&mut pass, scene, 1, false);
+                }
             }
         }
         {
@@ -597,10 +643,21 @@ impl Renderer {
                 stats.triangles += scene.chunk_triangles(c);
             }
             self.draw_chunks(&mut pass, scene, &chunk_group, &visible, self.city_set());
+            if !scene.fields.is_empty() {
+                pass.set_pipeline(self.city_set().instanced);
+                pass.set_bind_group(1, &chunk_group, &[field_slot]);
+                self.fields.draw(&mut pass, scene, 0, true);
+            }
             if let Some(see_through) = self.transparency.see_through() {
                 self.draw_chunks(&mut pass, scene, &chunk_group, &visible, DrawSet::city(see_through));
+                if !scene.fields.is_empty() {
+                    pass.set_pipeline(&see_through.city_instanced);
+                    pass.set_bind_group(1, &chunk_group, &[field_slot]);
+                    self.fields.draw(&mut pass, scene, 0, true);
+                }
             }
         }
+        self.fields.encode_hiz(ctx, &mut encoder, scene, &t.depth, (width, height), view_proj, camera.position);
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("composite"),

@@ -7,6 +7,7 @@ use glam::{DMat3, DVec3};
 use wgpu::util::DeviceExt;
 
 use crate::GpuContext;
+use crate::field::{BuildingField, FieldError, FieldKey, GpuField};
 use crate::textures::{TextureKey, Textures};
 
 /// One vertex as the GPU reads it (44 bytes).
@@ -255,6 +256,8 @@ pub(crate) struct GpuChunk {
 /// Chunks and feature styles on the GPU.
 pub struct GpuScene {
     pub(crate) chunks: HashMap<ChunkKey, GpuChunk>,
+    /// Building fields (see `field`), in key order.
+    pub(crate) fields: std::collections::BTreeMap<FieldKey, GpuField>,
     pub(crate) shared: HashMap<SharedMeshKey, GpuMesh>,
     pub(crate) textures: Textures,
     styles: Vec<FeatureStyle>,
@@ -286,6 +289,7 @@ impl GpuScene {
         let capacity = 1024;
         let mut s = Self {
             chunks: HashMap::new(),
+            fields: Default::default(),
             shared: HashMap::new(),
             textures: Textures::new(ctx),
             styles: vec![FeatureStyle::DEFAULT; 1],
@@ -385,6 +389,35 @@ impl GpuScene {
             key,
             GpuChunk { mesh, points, instances, origin: chunk.origin, basis: chunk.basis, center, radius, hidden },
         );
+    }
+
+    /// Uploads (or replaces) a building field: many buildings as instances
+    /// of a few templates, culled and given a level of detail per building
+    /// each frame (see [`BuildingField`]). Styles are by the instances'
+    /// feature indices, as for chunks.
+    pub fn upsert_field(&mut self, ctx: &GpuContext, key: FieldKey, field: &BuildingField) -> Result<(), FieldError> {
+        let gpu = GpuField::new(ctx, field)?;
+        self.stats.geometry_uploads += 1;
+        self.stats.geometry_bytes += gpu.gpu_bytes();
+        if let Some(max) = field.instances.iter().map(|i| i.feature).max() {
+            self.reserve_features(max as usize + 1);
+        }
+        self.fields.insert(key, gpu);
+        Ok(())
+    }
+
+    pub fn remove_field(&mut self, key: FieldKey) -> bool {
+        self.fields.remove(&key).is_some()
+    }
+
+    /// Buildings over all fields.
+    pub fn field_buildings(&self) -> u64 {
+        self.fields.values().map(|f| u64::from(f.count)).sum()
+    }
+
+    /// Bytes the fields hold on the GPU and on the CPU.
+    pub fn field_bytes(&self) -> (u64, u64) {
+        self.fields.values().fold((0, 0), |(g, c), f| (g + f.gpu_bytes(), c + f.cpu_bytes()))
     }
 
     /// Uploads a base-colour texture (RGBA8 sRGB, rows packed) with mipmaps.

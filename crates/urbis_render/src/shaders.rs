@@ -7,5 +7,16 @@ pub const COMPOSITE: &str = include_str!("../../../shaders/composite.wgsl");
 /// Text panels.
 pub const OVERLAY: &str = include_str!("../../../shaders/overlay.wgsl");
 
+/// Building fields: culling, levels of detail, indirect draw lists.
+pub const CULL: &str = include_str!("../../../shaders/cull.wgsl");
+/// The depth pyramid the field culling tests occlusion against.
+pub const HIZ: &str = include_str!("../../../shaders/hiz.wgsl");
+
 /// Every shader with its file name (for validation).
-pub const ALL: [(&str, &str); 3] = [("city.wgsl", CITY), ("composite.wgsl", COMPOSITE), ("overlay.wgsl", OVERLAY)];
+pub const ALL: [(&str, &str); 5] = [
+    ("city.wgsl", CITY),
+    ("composite.wgsl", COMPOSITE),
+    ("overlay.wgsl", OVERLAY),
+    ("cull.wgsl", CULL),
+    ("hiz.wgsl", HIZ),
+];

@@ -65,6 +65,12 @@ impl ShadowFit {
         Self { view_proj: proj * view, axes: [x, y, z], centre, radius, back, texel_world: texel as f32 }
     }
 
+    /// Light-space axes, the volume's centre (camera-relative), its half
+    /// size across and the room it keeps sunwards: what `contains` tests.
+    pub(crate) fn volume(&self) -> ([DVec3; 3], DVec3, f64, f64) {
+        (self.axes, self.centre, self.radius, self.back)
+    }
+
     /// Whether a sphere (camera-relative centre) touches the shadow volume.
     pub(crate) fn contains(&self, centre: Vec3, radius: f32) -> bool {
         let d = centre.as_dvec3() - self.centre;

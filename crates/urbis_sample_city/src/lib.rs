@@ -29,6 +29,7 @@
 mod buildings;
 mod layout;
 mod massing;
+pub mod metropolis;
 mod nature;
 pub mod ortho;
 pub mod photo_mesh;

@@ -1,0 +1,155 @@
+//! Building fields (GPU-driven culling, levels of detail, indirect draws)
+//! against independent references: a brute-force f64 frustum test, the
+//! same image without culling, the CPU path, and the analytic switching
+//! distance of the level of detail.
+
+mod support;
+
+use glam::DVec3;
+use urbis_engine::city_scale::{metropolis_camera, metropolis_fields, metropolis_frame, metropolis_lighting};
+use urbis_render::{
+    BuildingField, Camera, FieldCounts, FieldCulling, FieldKey, FieldMode, GpuContext, GpuScene, HeadlessTarget,
+    Lighting, Renderer,
+};
+use urbis_sample_city::metropolis::{Metropolis, metropolis};
+
+const W: u32 = 320;
+const H: u32 = 200;
+
+struct Scene {
+    ctx: GpuContext,
+    scene: GpuScene,
+    renderer: Renderer,
+    target: HeadlessTarget,
+}
+
+impl Scene {
+    fn new(fields: &[BuildingField]) -> Option<Self> {
+        let ctx = GpuContext::for_tests()?;
+        let mut scene = GpuScene::new(&ctx);
+        for (k, f) in fields.iter().enumerate() {
+            scene.upsert_field(&ctx, FieldKey(k as u64), f).expect("upload field");
+        }
+        scene.flush(&ctx);
+        let target = HeadlessTarget::new(&ctx, W, H);
+        let renderer = Renderer::new(&ctx, HeadlessTarget::FORMAT);
+        Some(Self { ctx, scene, renderer, target })
+    }
+
+    fn draw(&mut self, camera: &Camera, lighting: &Lighting, culling: FieldCulling) -> (image::RgbaImage, FieldCounts) {
+        self.renderer.set_field_culling(culling);
+        self.renderer.render(&self.ctx, &self.scene, camera, lighting, None, &self.target.view, W, H);
+        let px = self.target.read_rgba(&self.ctx).expect("read back");
+        let counts = self.renderer.field_counts(&self.ctx, &self.scene).expect("counts");
+        let total = counts.iter().fold(FieldCounts::default(), |a, c| FieldCounts {
+            near: a.near + c.near,
+            far: a.far + c.far,
+            shadow_near: a.shadow_near + c.shadow_near,
+            shadow_far: a.shadow_far + c.shadow_far,
+            triangles: a.triangles + c.triangles,
+        });
+        (image::RgbaImage::from_raw(W, H, px).expect("image"), total)
+    }
+}
+
+fn no_occlusion() -> FieldCulling {
+    FieldCulling { occlusion: false, ..Default::default() }
+}
+
+/// Buildings whose bounding sphere touches the view frustum, by an
+/// independent f64 test in the city's ENU frame.
+fn brute_force_in_view(m: &Metropolis, camera: &Camera, aspect: f64) -> u64 {
+    let frame = metropolis_frame();
+    let fwd = camera.forward();
+    let (right, up) = (camera.right(), camera.up());
+    let ty = (camera.fov_y / 2.0).tan();
+    let tx = ty * aspect;
+    // Side planes through the eye, each holding an edge direction of the
+    // frustum and a camera axis; normals turned to face the view direction.
+    let inward = |edge: DVec3, axis: DVec3| {
+        let n = edge.cross(axis).normalize();
+        if n.dot(fwd) < 0.0 { -n } else { n }
+    };
+    let normals = [
+        inward(fwd + right * tx, up),
+        inward(fwd - right * tx, up),
+        inward(fwd + up * ty, right),
+        inward(fwd - up * ty, right),
+    ];
+    m.buildings
+        .iter()
+        .filter(|b| {
+            let r =
+                0.5 * (f64::from(b.width).powi(2) + f64::from(b.depth).powi(2) + f64::from(b.height).powi(2)).sqrt();
+            let c = frame.enu_to_ecef(DVec3::new(b.x, b.y, f64::from(b.height) / 2.0)) - camera.position;
+            normals.iter().all(|n| n.dot(c) >= -r) && fwd.dot(c) >= camera.near - r
+        })
+        .count() as u64
+}
+
+#[test]
+fn gpu_culling_keeps_exactly_the_buildings_in_view() {
+    let m = metropolis(40_000, 3);
+    let frame = metropolis_frame();
+    let Some(mut s) = Scene::new(&metropolis_fields(&m, &frame)) else { return };
+    let mut lighting = metropolis_lighting(&frame);
+    lighting.shadows = false;
+    for (range, pitch, turn) in [(900.0, 25.0, 0.0), (2500.0, 40.0, 0.3), (400.0, 12.0, 0.7)] {
+        let camera = metropolis_camera(&frame, range, pitch, turn);
+        let expected = brute_force_in_view(&m, &camera, f64::from(W) / f64::from(H));
+        let (_, gpu) = s.draw(&camera, &lighting, no_occlusion());
+        let (_, cpu) = s.draw(&camera, &lighting, FieldCulling { mode: FieldMode::Cpu, ..no_occlusion() });
+        eprintln!("range {range}: expected {expected}, GPU {gpu:?}, CPU {cpu:?}");
+        assert!(expected > 500 && expected < 40_000, "the view holds part of the city: {expected}");
+        // f32 camera-relative planes against the f64 reference: at most a few grazing spheres differ.
+        let slack = expected / 500 + 2;
+        assert!((gpu.near + gpu.far).abs_diff(expected) <= slack, "GPU {} vs {expected}", gpu.near + gpu.far);
+        assert_eq!(cpu.near + cpu.far, gpu.near + gpu.far, "the CPU path keeps what the GPU path keeps");
+        assert_eq!((cpu.near, cpu.far), (gpu.near, gpu.far), "and gives them the same levels");
+    }
+}
+
+#[test]
+fn the_indirect_path_and_the_cpu_fallback_draw_the_same_image() {
+    let m = metropolis(40_000, 5);
+    let frame = metropolis_frame();
+    let Some(mut s) = Scene::new(&metropolis_fields(&m, &frame)) else { return };
+    let lighting = metropolis_lighting(&frame);
+    let camera = metropolis_camera(&frame, 700.0, 28.0, 0.1);
+    let (gpu, gc) = s.draw(&camera, &lighting, no_occlusion());
+    let (cpu, cc) = s.draw(&camera, &lighting, FieldCulling { mode: FieldMode::Cpu, ..no_occlusion() });
+    eprintln!("GPU {gc:?}\nCPU {cc:?}");
+    assert_eq!(gc, cc, "same buildings, levels and sun casters");
+    assert!(gc.near > 0 && gc.far > 0 && gc.shadow_near + gc.shadow_far > 0, "{gc:?}");
+    let (frac, mean) = support::image_difference(&gpu, &cpu, 0);
+    eprintln!("differing pixels {:.4} %, mean {mean:.4}", frac * 100.0);
+    assert!(frac < 1e-4, "{:.4} % of pixels differ", frac * 100.0);
+    support::assert_golden("field_city", &gpu, 0.01);
+}
+
+#[test]
+fn occlusion_culls_hidden_buildings_and_keeps_the_image() {
+    let m = metropolis(40_000, 3);
+    let frame = metropolis_frame();
+    let Some(mut s) = Scene::new(&metropolis_fields(&m, &frame)) else { return };
+    let lighting = metropolis_lighting(&frame);
+    // Down a street towards the core, 40 m up: the blocks along it hide most of the city.
+    // (Streets run every 166 m; x = −8 m is the middle of one on the 200 × 200 lot grid.)
+    let up = frame.enu_to_ecef_rot * DVec3::Z;
+    let eye = frame.enu_to_ecef(DVec3::new(-8.0, -1500.0, 40.0));
+    let mut camera = Camera::look_at(eye, frame.enu_to_ecef(DVec3::new(-8.0, 0.0, 90.0)), up);
+    camera.fov_y = 50f64.to_radians();
+    let (plain, all) = s.draw(&camera, &lighting, no_occlusion());
+    // The first frame with occlusion has no depth to test against: it keeps everything.
+    let (_, first) = s.draw(&camera, &lighting, FieldCulling::default());
+    let (culled_image, culled) = s.draw(&camera, &lighting, FieldCulling::default());
+    eprintln!("all {all:?}\nfirst {first:?}\nculled {culled:?}");
+    assert_eq!(first, all);
+    let (kept, total) = (culled.near + culled.far, all.near + all.far);
+    assert!(total > 2000 && kept * 2 < total, "occlusion keeps {kept} of {total}");
+    assert!(culled.triangles * 2 < all.triangles);
+    let (frac, mean) = support::image_difference(&culled_image, &plain, 24);
+    eprintln!("differing pixels {:.4} %, mean {mean:.4}", frac * 100.0);
+    assert!(frac < 2e-4 && mean < 0.05, "occlusion changed the image: {:.4} %", frac * 100.0);
+    support::assert_golden("field_occlusion", &culled_image, 0.01);
+}
