@@ -100,7 +100,7 @@ pub fn field_templates() -> Vec<FieldTemplate> {
             let h = 0.1;
             let room = vec![[cx - h, cy - h], [cx + h, cy - h], [cx + h, cy + h], [cx - h, cy + h]];
             near.walls(std::slice::from_ref(&room), ROOF_Z, 1.0, PLANT, PLAIN);
-            near.roof(&[room], 1.0, PLANT);
+            near.roof(&[room], 1.0, ROOF_COLOUR);
             let mut far = MeshBuilder { mesh: TemplateMesh::default() };
             far.walls(&rings, 0.0, 1.0, WALL, FACADE_UNIT);
             far.roof(&rings, 1.0, ROOF_COLOUR);

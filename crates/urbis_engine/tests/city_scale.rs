@@ -153,3 +153,74 @@ fn occlusion_culls_hidden_buildings_and_keeps_the_image() {
     assert!(frac < 2e-4 && mean < 0.05, "occlusion changed the image: {:.4} %", frac * 100.0);
     support::assert_golden("field_occlusion", &culled_image, 0.01);
 }
+
+/// One 20 × 20 × 30 m rectangular building at the frame's origin.
+fn one_building() -> (BuildingField, f64) {
+    use urbis_render::{FieldChunk, FieldInstance};
+    let frame = metropolis_frame();
+    let field = BuildingField {
+        templates: urbis_engine::city_scale::field_templates(),
+        chunks: vec![FieldChunk { origin: frame.enu_to_ecef(DVec3::ZERO), basis: frame.enu_to_ecef_rot }],
+        instances: vec![FieldInstance {
+            position: [0.0; 3],
+            yaw: 0.3,
+            size: [20.0, 20.0, 30.0],
+            template: 0,
+            feature: 1,
+            chunk: 0,
+            _pad: [0; 2],
+        }],
+    };
+    let radius = 0.5 * (20f64 * 20.0 + 20.0 * 20.0 + 30.0 * 30.0).sqrt();
+    (field, radius)
+}
+
+#[test]
+fn the_level_of_detail_switches_at_the_analytic_distance_with_hysteresis_and_no_pop() {
+    let (field, radius) = one_building();
+    let Some(mut s) = Scene::new(&[field]) else { return };
+    let frame = metropolis_frame();
+    let lighting = metropolis_lighting(&frame);
+    let culling = no_occlusion();
+    let fov = 40f64.to_radians();
+    // Screen diameter of the bounding sphere: 2r · (H / 2) / tan(fov / 2) / d.
+    let distance_at = |px: f64| 2.0 * radius * (f64::from(H) / 2.0) / (fov / 2.0).tan() / px;
+    let (d_far, d_near) = (distance_at(f64::from(culling.far_below_px)), distance_at(f64::from(culling.near_above_px)));
+    let centre = DVec3::new(0.0, 0.0, 15.0);
+    let camera_at = |d: f64| {
+        let dir = DVec3::new(-0.6, -0.7, 0.38).normalize();
+        let up = frame.enu_to_ecef_rot * DVec3::Z;
+        let mut c = Camera::look_at(frame.enu_to_ecef(centre + dir * d), frame.enu_to_ecef(centre), up);
+        c.fov_y = fov;
+        c
+    };
+    let level = |c: FieldCounts| match (c.near, c.far) {
+        (1, 0) => "near",
+        (0, 1) => "far",
+        other => panic!("one building, drawn once: {other:?}"),
+    };
+    let mut seen = Vec::new();
+    // Out past the far threshold, back through the band between the thresholds, in past the near one, out again.
+    for d in [0.5 * d_near, 0.99 * d_far, 1.01 * d_far, 0.5 * (d_far + d_near), 0.99 * d_near, 0.5 * (d_far + d_near), 1.01 * d_far] {
+        let (_, c) = s.draw(&camera_at(d), &lighting, culling);
+        seen.push(level(c));
+    }
+    assert_eq!(seen, ["near", "near", "far", "far", "near", "near", "far"], "thresholds at {d_far:.0} m and {d_near:.0} m");
+
+    // At the switching distance the two levels differ in a few pixels only: no visible pop.
+    let camera = camera_at(d_far);
+    let forced = |level| FieldCulling { forced: Some(level), ..culling };
+    let (near, _) = s.draw(&camera, &lighting, forced(urbis_render::FieldLevel::Near));
+    let (ids, _, _) = s.renderer.feature_ids(&s.ctx).expect("ids");
+    let building = ids.iter().filter(|&&id| id == 1).count() as u64;
+    let (far, _) = s.draw(&camera, &lighting, forced(urbis_render::FieldLevel::Far));
+    let mut pair = image::RgbaImage::new(2 * W, H);
+    image::imageops::replace(&mut pair, &near, 0, 0);
+    image::imageops::replace(&mut pair, &far, i64::from(W), 0);
+    support::assert_golden("field_lod_switch", &pair, 0.01);
+    let (frac, mean) = support::image_difference(&near, &far, 24);
+    let changed = (frac * f64::from(W * H)).round() as u64;
+    eprintln!("switch at {d_far:.0} m: {changed} of the building's {building} pixels change by > 24 levels (mean {mean:.3})");
+    assert!(building > 1000, "the building covers {building} pixels");
+    assert!(changed * 100 <= building * 3, "{changed} of {building} pixels pop");
+}
