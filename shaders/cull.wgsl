@@ -22,6 +22,21 @@ struct Cull {
     hiz: vec4<f32>,                   // previous frame's width, height (px), pyramid levels, near (clip z)
     lod: vec4<f32>,                   // x: px per (diameter / distance); y: near → far below (px); z: far → near above (px); w: forced (0 none, 1 near, 2 far)
     counts: vec4<u32>,                // x: buildings, y: templates, z: unused, w: unused
+    limits: vec4<f32>,                // x: smallest screen diameter drawn (px)
+    camera_hi: vec4<f32>,             // the camera's world position as two f32s: hi + lo
+    camera_lo: vec4<f32>,
+};
+
+// A chunk's frame: its origin as two f32s (hi + lo = the f64 origin) and
+// its rotation. The camera-relative translation (hi − hi) + (lo − lo) is
+// exact to well under a millimetre at the Earth's radius: the two his are
+// close, so their difference is exact in f32.
+struct ChunkFrame {
+    origin_hi: vec4<f32>,
+    origin_lo: vec4<f32>,
+    x_axis: vec4<f32>,
+    y_axis: vec4<f32>,
+    z_axis: vec4<f32>,
 };
 
 struct Instance {
@@ -57,7 +72,7 @@ struct Args {
 
 @group(0) @binding(0) var<uniform> cull: Cull;
 @group(0) @binding(1) var<storage, read> instances: array<Instance>;
-@group(0) @binding(2) var<storage, read> chunks: array<mat4x4<f32>>;
+@group(0) @binding(2) var<storage, read> chunks: array<ChunkFrame>;
 @group(0) @binding(3) var<storage, read_write> lod_state: array<u32>;
 @group(0) @binding(4) var<storage, read_write> draws_main: array<DrawInstance>;
 @group(0) @binding(5) var<storage, read_write> draws_shadow: array<DrawInstance>;
@@ -142,7 +157,9 @@ fn cull_main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let inst = instances[i];
-    let m = chunks[inst.chunk];
+    let f = chunks[inst.chunk];
+    let t = (f.origin_hi.xyz - cull.camera_hi.xyz) + (f.origin_lo.xyz - cull.camera_lo.xyz);
+    let m = mat4x4<f32>(vec4<f32>(f.x_axis.xyz, 0.0), vec4<f32>(f.y_axis.xyz, 0.0), vec4<f32>(f.z_axis.xyz, 0.0), vec4<f32>(t, 1.0));
     let centre = (m * vec4<f32>(inst.position + vec3<f32>(0.0, 0.0, inst.size.z * 0.5), 1.0)).xyz;
     let r = 0.5 * length(inst.size);
 
@@ -159,7 +176,7 @@ fn cull_main(@builtin(global_invocation_id) gid: vec3<u32>) {
         level = u32(cull.lod.w) - 1u;
     }
 
-    var in_view = true;
+    var in_view = px >= cull.limits.x;
     for (var k = 0u; k < 5u; k = k + 1u) {
         let p = cull.planes[k];
         if dot(p.xyz, centre) + p.w < -r {

@@ -29,6 +29,7 @@ mod convert;
 mod fly;
 mod imagery;
 mod live;
+mod metropolis;
 mod playback;
 mod scenario;
 mod scenario_panel;
@@ -508,6 +509,38 @@ enum Command {
         /// top tiles of 256 m at its south-west corner, the test fixture).
         #[arg(long, default_value = "full", value_parser = ["full", "small"])]
         area: String,
+        /// Instead of the district: generate a synthetic metropolis of N
+        /// buildings (towers in the core, low-rise outskirts, five footprint
+        /// shapes), draw it as building fields (GPU culling, levels of
+        /// detail, indirect draws) along a quarter orbit and print frame
+        /// times, what was drawn and the memory per building.
+        #[arg(long, value_name = "N")]
+        buildings: Option<usize>,
+        /// Metropolis: frames to draw.
+        #[arg(long, default_value_t = 20)]
+        frames: usize,
+        /// Metropolis: frame size.
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        #[arg(long, default_value_t = 720)]
+        height: u32,
+        /// Metropolis: write the last frame as a PNG.
+        #[arg(long, value_name = "PNG")]
+        image: Option<PathBuf>,
+        /// Metropolis: print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Metropolis: cull on the CPU and draw directly (the fallback path).
+        #[arg(long)]
+        cpu_culling: bool,
+        /// Metropolis: no occlusion culling.
+        #[arg(long)]
+        no_occlusion: bool,
+        /// Metropolis: draw every building as its own chunk with its own
+        /// draw, culled one by one on the CPU (a scene graph's way; the
+        /// comparison for the fields).
+        #[arg(long)]
+        baseline: bool,
     },
     /// Live sensors without a window: simulate a network, or measure ingestion.
     Live {
@@ -625,7 +658,37 @@ fn main() -> anyhow::Result<()> {
         Command::Inspect { inputs, json, query } => commands::inspect(&inputs, json, query.as_deref()),
         Command::Pick { inputs, x, y, frame, json } => commands::pick(&inputs, x, y, &frame, json),
         Command::Terrain { paths, out, max_level, json } => terrain::write(&paths, &out, max_level, json),
-        Command::SampleCity { out, seed, photo_mesh, area } => commands::sample_city(out, seed, photo_mesh, &area),
+        Command::SampleCity {
+            out,
+            seed,
+            photo_mesh,
+            area,
+            buildings: Some(buildings),
+            frames,
+            width,
+            height,
+            image,
+            json,
+            cpu_culling,
+            no_occlusion,
+            baseline,
+        } => {
+            anyhow::ensure!(out.is_none() && photo_mesh.is_none(), "--buildings draws a metropolis; it writes no district (--out, --photo-mesh)");
+            let _ = area;
+            metropolis::run(&metropolis::MetropolisRun {
+                buildings,
+                seed,
+                frames,
+                width,
+                height,
+                out: image,
+                json,
+                cpu_culling,
+                no_occlusion,
+                baseline,
+            })
+        }
+        Command::SampleCity { out, seed, photo_mesh, area, .. } => commands::sample_city(out, seed, photo_mesh, &area),
         Command::Fly {
             inputs,
             tour,

@@ -222,10 +222,12 @@ pub fn metropolis_camera(frame: &CityFrame, range: f64, pitch_deg: f64, turn: f6
     c
 }
 
-/// An afternoon sun over the metropolis (shadows on).
-pub fn metropolis_lighting(frame: &CityFrame) -> Lighting {
+/// An afternoon sun over the metropolis seen from `camera`: shadows over
+/// the near part of the view and a ground plain under the city (both sized
+/// by the camera's height over the ground).
+pub fn metropolis_lighting(frame: &CityFrame, camera: &Camera) -> Lighting {
     let r = frame.enu_to_ecef_rot;
     let mut l = Lighting::clear_day(r * DVec3::X, r * DVec3::Y, r * DVec3::Z, 215.0, 38.0);
-    l.ground_plain_depth = 0.0;
+    l.ground_plain_depth = frame.ecef_to_enu(camera.position).z.max(1.0) as f32;
     l
 }

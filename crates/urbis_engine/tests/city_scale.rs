@@ -53,7 +53,8 @@ impl Scene {
 }
 
 fn no_occlusion() -> FieldCulling {
-    FieldCulling { occlusion: false, ..Default::default() }
+    // Every building in the frustum, however small (the f64 reference has no size limit).
+    FieldCulling { occlusion: false, min_px: 0.0, ..Default::default() }
 }
 
 /// Buildings whose bounding sphere touches the view frustum, by an
@@ -92,10 +93,10 @@ fn gpu_culling_keeps_exactly_the_buildings_in_view() {
     let m = metropolis(40_000, 3);
     let frame = metropolis_frame();
     let Some(mut s) = Scene::new(&metropolis_fields(&m, &frame)) else { return };
-    let mut lighting = metropolis_lighting(&frame);
-    lighting.shadows = false;
     for (range, pitch, turn) in [(900.0, 25.0, 0.0), (2500.0, 40.0, 0.3), (400.0, 12.0, 0.7)] {
         let camera = metropolis_camera(&frame, range, pitch, turn);
+        let mut lighting = metropolis_lighting(&frame, &camera);
+        lighting.shadows = false;
         let expected = brute_force_in_view(&m, &camera, f64::from(W) / f64::from(H));
         let (_, gpu) = s.draw(&camera, &lighting, no_occlusion());
         let (_, cpu) = s.draw(&camera, &lighting, FieldCulling { mode: FieldMode::Cpu, ..no_occlusion() });
@@ -114,8 +115,8 @@ fn the_indirect_path_and_the_cpu_fallback_draw_the_same_image() {
     let m = metropolis(40_000, 5);
     let frame = metropolis_frame();
     let Some(mut s) = Scene::new(&metropolis_fields(&m, &frame)) else { return };
-    let lighting = metropolis_lighting(&frame);
     let camera = metropolis_camera(&frame, 700.0, 28.0, 0.1);
+    let lighting = metropolis_lighting(&frame, &camera);
     let (gpu, gc) = s.draw(&camera, &lighting, no_occlusion());
     let (cpu, cc) = s.draw(&camera, &lighting, FieldCulling { mode: FieldMode::Cpu, ..no_occlusion() });
     eprintln!("GPU {gc:?}\nCPU {cc:?}");
@@ -132,13 +133,13 @@ fn occlusion_culls_hidden_buildings_and_keeps_the_image() {
     let m = metropolis(40_000, 3);
     let frame = metropolis_frame();
     let Some(mut s) = Scene::new(&metropolis_fields(&m, &frame)) else { return };
-    let lighting = metropolis_lighting(&frame);
     // Down a street towards the core, 40 m up: the blocks along it hide most of the city.
     // (Streets run every 166 m; x = −8 m is the middle of one on the 200 × 200 lot grid.)
     let up = frame.enu_to_ecef_rot * DVec3::Z;
     let eye = frame.enu_to_ecef(DVec3::new(-8.0, -1500.0, 40.0));
     let mut camera = Camera::look_at(eye, frame.enu_to_ecef(DVec3::new(-8.0, 0.0, 90.0)), up);
     camera.fov_y = 50f64.to_radians();
+    let lighting = metropolis_lighting(&frame, &camera);
     let (plain, all) = s.draw(&camera, &lighting, no_occlusion());
     // The first frame with occlusion has no depth to test against: it keeps everything.
     let (_, first) = s.draw(&camera, &lighting, FieldCulling::default());
@@ -180,7 +181,6 @@ fn the_level_of_detail_switches_at_the_analytic_distance_with_hysteresis_and_no_
     let (field, radius) = one_building();
     let Some(mut s) = Scene::new(&[field]) else { return };
     let frame = metropolis_frame();
-    let lighting = metropolis_lighting(&frame);
     let culling = no_occlusion();
     let fov = 40f64.to_radians();
     // Screen diameter of the bounding sphere: 2r · (H / 2) / tan(fov / 2) / d.
@@ -199,6 +199,7 @@ fn the_level_of_detail_switches_at_the_analytic_distance_with_hysteresis_and_no_
         (0, 1) => "far",
         other => panic!("one building, drawn once: {other:?}"),
     };
+    let lighting = metropolis_lighting(&frame, &camera_at(d_far));
     let mut seen = Vec::new();
     // Out past the far threshold, back through the band between the thresholds, in past the near one, out again.
     for d in [0.5 * d_near, 0.99 * d_far, 1.01 * d_far, 0.5 * (d_far + d_near), 0.99 * d_near, 0.5 * (d_far + d_near), 1.01 * d_far] {

@@ -91,6 +91,13 @@ impl GpuContext {
         }
     }
 
+    /// Waits until the GPU has finished everything submitted so far.
+    pub fn wait_idle(&self) {
+        if let Err(e) = self.device.poll(wgpu::PollType::wait_indefinitely()) {
+            tracing::warn!("waiting for the GPU: {e}");
+        }
+    }
+
     pub fn adapter_name(&self) -> String {
         self.adapter.get_info().name
     }

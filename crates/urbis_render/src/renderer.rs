@@ -395,6 +395,12 @@ impl Renderer {
         self.fields.uses_gpu()
     }
 
+    /// CPU time the last frame spent preparing its building fields: chunk
+    /// matrices and parameters on the GPU path, the whole cull on the CPU path.
+    pub fn field_prepare_time(&self) -> std::time::Duration {
+        self.fields.last_prepare
+    }
+
     /// Forgets the previous frame's depth, so the next frame occludes
     /// nothing by it (after a cut to an unrelated view).
     pub fn forget_depth(&mut self) {

@@ -71,7 +71,7 @@ pub(crate) fn cull_cpu(
                     Some(FieldLevel::Far) => 1,
                     None => u32::from(*state),
                 };
-                let seen = in_view(&frame.planes, centre, r);
+                let seen = px >= c.min_px && in_view(&frame.planes, centre, r);
                 let casts = frame.shadow.is_some_and(|s| s.contains(centre, r));
                 if !seen && !casts {
                     continue;

@@ -10,7 +10,7 @@ use crate::scene::{GpuScene, InstanceData};
 use crate::shadow::ShadowFit;
 use crate::{Camera, GpuContext, RenderError};
 
-/// The uniform `Cull` of `cull.wgsl` (288 bytes).
+/// The uniform `Cull` of `cull.wgsl` (336 bytes).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 pub(crate) struct CullParams {
@@ -23,6 +23,9 @@ pub(crate) struct CullParams {
     hiz: [f32; 4],
     lod: [f32; 4],
     counts: [u32; 4],
+    limits: [f32; 4],
+    camera_hi: [f32; 4],
+    camera_lo: [f32; 4],
 }
 
 use crate::shaders::{CULL, HIZ};
@@ -88,6 +91,8 @@ pub(crate) struct FieldRenderer {
     pub culling: FieldCulling,
     /// Whether this frame's fields go the GPU way.
     gpu_frame: bool,
+    /// CPU time the last frame's `prepare` took (the whole cull on the CPU path).
+    pub last_prepare: std::time::Duration,
 }
 
 fn buffer_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -203,7 +208,7 @@ impl FieldRenderer {
         if pipelines.is_none() {
             tracing::info!("building fields: the device lacks compute or indirect-first-instance; culling on the CPU");
         }
-        Self { pipelines, hiz: Hiz::new(&ctx.device, 1, 1), culling: FieldCulling::default(), gpu_frame: false }
+        Self { pipelines, hiz: Hiz::new(&ctx.device, 1, 1), culling: FieldCulling::default(), gpu_frame: false, last_prepare: Default::default() }
     }
 
     /// Whether fields go the GPU way (device support and the mode chosen).
@@ -228,12 +233,14 @@ impl FieldRenderer {
         shadow: Option<&ShadowFit>,
         full_height: f64,
     ) {
+        let started = std::time::Instant::now();
         self.gpu_frame = self.uses_gpu();
         let c = self.culling;
         let lod_scale = (full_height / 2.0 / (camera.fov_y / 2.0).tan()) as f32;
         for field in scene.fields.values() {
-            let matrices: Vec<Mat4> = field.chunks.iter().map(|k| camera.chunk_matrix(k.origin, k.basis)).collect();
             if !self.gpu_frame {
+                let matrices: Vec<Mat4> =
+                    field.chunks.iter().map(|k| camera.chunk_matrix(k.origin, k.basis)).collect();
                 let mut cpu = field.cpu.lock().unwrap_or_else(|e| e.into_inner());
                 let frame = FrameCull { planes, shadow, lod_scale, culling: c };
                 let (lists, args) = cull_cpu(field, &mut cpu.lod, &matrices, &frame);
@@ -249,8 +256,6 @@ impl FieldRenderer {
                 continue;
             }
             field.cpu.lock().unwrap_or_else(|e| e.into_inner()).args = None;
-            let matrix_bytes: Vec<[f32; 16]> = matrices.iter().map(|m| m.to_cols_array()).collect();
-            ctx.queue.write_buffer(&field.chunk_matrices, 0, bytemuck::cast_slice(&matrix_bytes));
             ctx.queue.write_buffer(&field.args, 0, bytemuck::cast_slice(&field.reset_args));
             let mut p = CullParams::zeroed();
             for (k, plane) in planes.iter().enumerate() {
@@ -277,8 +282,11 @@ impl FieldRenderer {
             };
             p.lod = [lod_scale, c.far_below_px, c.near_above_px, forced];
             p.counts = [field.count, field.templates, 0, 0];
+            p.limits = [c.min_px, 0.0, 0.0, 0.0];
+            (p.camera_hi, p.camera_lo) = super::split(camera.position);
             ctx.queue.write_buffer(&field.params, 0, bytemuck::bytes_of(&p));
         }
+        self.last_prepare = started.elapsed();
     }
 
     /// Records the cull of every field (GPU path).
@@ -296,7 +304,7 @@ impl FieldRenderer {
                 entries: &[
                     wgpu::BindGroupEntry { binding: 0, resource: field.params.as_entire_binding() },
                     wgpu::BindGroupEntry { binding: 1, resource: field.instances.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: field.chunk_matrices.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: field.chunk_frames.as_entire_binding() },
                     wgpu::BindGroupEntry { binding: 3, resource: field.lod_state.as_entire_binding() },
                     wgpu::BindGroupEntry { binding: 4, resource: field.draws[0].as_entire_binding() },
                     wgpu::BindGroupEntry { binding: 5, resource: field.draws[1].as_entire_binding() },

@@ -136,13 +136,16 @@ pub struct FieldCulling {
     pub far_below_px: f32,
     /// A far building comes near again when wider than this (> `far_below_px`: hysteresis).
     pub near_above_px: f32,
+    /// Buildings narrower than this on screen (pixels of the full frame)
+    /// are not drawn at all (contribution culling; 0 keeps every one).
+    pub min_px: f32,
     /// Draw every building at one level (tests, comparisons).
     pub forced: Option<FieldLevel>,
 }
 
 impl Default for FieldCulling {
     fn default() -> Self {
-        Self { mode: FieldMode::Auto, occlusion: true, far_below_px: 48.0, near_above_px: 60.0, forced: None }
+        Self { mode: FieldMode::Auto, occlusion: true, far_below_px: 48.0, near_above_px: 60.0, min_px: 1.0, forced: None }
     }
 }
 
@@ -187,6 +190,26 @@ pub(crate) struct DrawArgs {
     pub first_instance: u32,
 }
 
+/// A world position as two f32s whose sum is the f64 (for camera-relative
+/// differences on the GPU).
+pub(crate) fn split(v: DVec3) -> ([f32; 4], [f32; 4]) {
+    let hi = v.as_vec3();
+    let lo = (v - hi.as_dvec3()).as_vec3();
+    (hi.extend(0.0).to_array(), lo.extend(0.0).to_array())
+}
+
+/// `ChunkFrame`s of `cull.wgsl`: origin hi, origin lo, the basis's three columns (80 bytes each).
+fn chunk_frames(chunks: &[FieldChunk]) -> Vec<[[f32; 4]; 5]> {
+    chunks
+        .iter()
+        .map(|c| {
+            let (hi, lo) = split(c.origin);
+            let b = c.basis.as_mat3();
+            [hi, lo, b.x_axis.extend(0.0).to_array(), b.y_axis.extend(0.0).to_array(), b.z_axis.extend(0.0).to_array()]
+        })
+        .collect()
+}
+
 /// A chunk's bound for the CPU path: centre (chunk coordinates) and radius.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ChunkBound {
@@ -205,7 +228,8 @@ pub(crate) struct GpuField {
     pub templates: u32,
     pub count: u32,
     pub instances: wgpu::Buffer,
-    pub chunk_matrices: wgpu::Buffer,
+    /// Chunk frames as `cull.wgsl` reads them (origins split into two f32s), uploaded once.
+    pub chunk_frames: wgpu::Buffer,
     pub lod_state: wgpu::Buffer,
     /// Camera-relative instances drawn: the view's, the sun's.
     pub draws: [wgpu::Buffer; 2],
@@ -329,7 +353,7 @@ impl GpuField {
             templates: t as u32,
             count: n as u32,
             instances: init("field instances", bytemuck::cast_slice(&field.instances), U::STORAGE),
-            chunk_matrices: empty("field chunk matrices", (field.chunks.len() * 64) as u64, U::STORAGE | U::COPY_DST),
+            chunk_frames: init("field chunk frames", bytemuck::cast_slice(&chunk_frames(&field.chunks)), U::STORAGE),
             lod_state: empty("field LOD state", (n * 4) as u64, U::STORAGE | U::COPY_DST | U::COPY_SRC),
             draws,
             args: init(
@@ -349,7 +373,7 @@ impl GpuField {
 
     /// GPU bytes of the field: templates, instances, LOD state, chunk matrices, draw regions and list.
     pub(crate) fn gpu_bytes(&self) -> u64 {
-        [&self.template_vertices, &self.template_indices, &self.instances, &self.lod_state, &self.chunk_matrices]
+        [&self.template_vertices, &self.template_indices, &self.instances, &self.lod_state, &self.chunk_frames]
             .iter()
             .map(|b| b.size())
             .sum::<u64>()
