@@ -140,7 +140,7 @@ fn occlusion_culls_hidden_buildings_and_keeps_the_image() {
     let mut camera = Camera::look_at(eye, frame.enu_to_ecef(DVec3::new(-8.0, 0.0, 90.0)), up);
     camera.fov_y = 50f64.to_radians();
     let lighting = metropolis_lighting(&frame, &camera);
-    let (plain, all) = s.draw(&camera, &lighting, no_occlusion());
+    let (plain, all) = s.draw(&camera, &lighting, FieldCulling { occlusion: false, ..Default::default() });
     // The first frame with occlusion has no depth to test against: it keeps everything.
     let (_, first) = s.draw(&camera, &lighting, FieldCulling::default());
     let (culled_image, culled) = s.draw(&camera, &lighting, FieldCulling::default());
