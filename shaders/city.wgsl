@@ -53,7 +53,25 @@ fn surface_world(p: vec3<f32>, style: FeatureStyle) -> vec3<f32> {
 }
 
 @group(0) @binding(0) var<uniform> frame: Frame;
-@group(0) @binding(1) var<storage, read> features: array<FeatureStyle>;
+@group(0) @binding(1) var<storage, read> packed_styles: array<PackedStyle>;
+// Styles are stored packed (24 bytes, so that millions of features fit one
+// storage binding): colour as four f16, the flags, transparency as f16,
+// and the extrusion's scale − 1 and base height as f32 bits.
+struct PackedStyle {
+    color: vec2<u32>,
+    flags_transparency: vec2<u32>,
+    extrude: vec2<u32>,
+};
+
+fn feature_style(i: u32) -> FeatureStyle {
+    let p = packed_styles[i];
+    var s: FeatureStyle;
+    s.color = vec4<f32>(unpack2x16float(p.color.x), unpack2x16float(p.color.y));
+    s.flags = vec4<u32>(p.flags_transparency.x, 0u, 0u, 0u);
+    s.extrude = vec4<f32>(bitcast<f32>(p.extrude.x), bitcast<f32>(p.extrude.y), unpack2x16float(p.flags_transparency.y).x, 0.0);
+    return s;
+}
+
 @group(0) @binding(2) var shadow_map: texture_depth_2d;
 @group(0) @binding(3) var shadow_sampler: sampler_comparison;
 // Flattening (urbis_render::flatten): polygons binned on a grid as the
@@ -246,7 +264,7 @@ fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
 // are in chunk coordinates.
 fn city_vertex(position: vec3<f32>, normal: vec3<f32>, uv: vec2<f32>, color: vec4<f32>, feature: u32, material: u32) -> VertexOut {
     var out: VertexOut;
-    let style = features[feature];
+    let style = feature_style(feature);
     let world = surface_world(position, style);
     out.world = world;
     out.clip = frame.view_proj * vec4<f32>(world, 1.0);
@@ -308,7 +326,7 @@ fn vs_instanced(v: VertexIn, i: InstanceIn) -> VertexOut {
 
 // Depth-only pass from the sun.
 fn shadow_vertex(position: vec3<f32>, feature: u32) -> vec4<f32> {
-    let style = features[feature];
+    let style = feature_style(feature);
     if (style.flags.x & FLAG_HIDDEN) != 0u {
         return vec4<f32>(0.0, 0.0, -2.0, 1.0);
     }
@@ -401,11 +419,11 @@ fn city_shade(in: VertexOut) -> FragmentOut {
     var base = in.color;
     // Classified surfaces (photo meshes) take the feature, and its style, of the volume they are in.
     var feature = in.feature;
-    if (features[in.feature].flags.x & FLAG_CLASSIFIED) != 0u {
+    if (feature_style(in.feature).flags.x & FLAG_CLASSIFIED) != 0u {
         let hit = classify(in.world, in.normal);
-        if hit != 0u && (features[hit].flags.x & FLAG_HIDDEN) == 0u {
+        if hit != 0u && (feature_style(hit).flags.x & FLAG_HIDDEN) == 0u {
             feature = hit;
-            let s = features[hit];
+            let s = feature_style(hit);
             base = mix(base, s.color.rgb, s.color.a);
         }
     }
@@ -451,7 +469,7 @@ fn city_shade(in: VertexOut) -> FragmentOut {
     specular = specular * shadowed;
     var color = diffuse + specular;
 
-    let style = features[feature];
+    let style = feature_style(feature);
     if (style.flags.x & FLAG_HIGHLIGHTED) != 0u {
         color = mix(color, vec3<f32>(1.0, 0.78, 0.2), 0.45);
     }
@@ -489,7 +507,7 @@ struct PointOut {
 @vertex
 fn vs_point(@builtin(vertex_index) corner: u32, p: PointIn) -> PointOut {
     var out: PointOut;
-    let style = features[p.feature];
+    let style = feature_style(p.feature);
     let world = (chunk.model * vec4<f32>(p.position, 1.0)).xyz;
     var clip = frame.view_proj * vec4<f32>(world, 1.0);
     let offsets = array<vec2<f32>, 6>(vec2(-1.0, -1.0), vec2(1.0, -1.0), vec2(1.0, 1.0), vec2(-1.0, -1.0), vec2(1.0, 1.0), vec2(-1.0, 1.0));
@@ -515,7 +533,7 @@ fn point_shade(in: PointOut) -> FragmentOut {
     let n = normalize(in.normal + vec3<f32>(1e-6));
     let light = 0.75 + 0.35 * max(dot(n, frame.sun_dir.xyz), 0.0);
     var color = in.color * light;
-    let style = features[in.feature];
+    let style = feature_style(in.feature);
     if (style.flags.x & FLAG_HIGHLIGHTED) != 0u {
         color = mix(color, vec3<f32>(1.0, 0.78, 0.2), 0.45);
     }
@@ -597,7 +615,7 @@ fn cap_shade(q: vec3<f32>, n: vec3<f32>, feature: u32) -> vec3<f32> {
     let shadowed = select(1.0, sunlight(q, n), ndl > 0.0);
     let light = 0.45 + 0.2 * hemi + 0.2 * frame.sun_dir.w * ndl * shadowed;
     var color = frame.section.cap.rgb * light;
-    if (features[feature].flags.x & FLAG_HIGHLIGHTED) != 0u {
+    if (feature_style(feature).flags.x & FLAG_HIGHLIGHTED) != 0u {
         color = mix(color, vec3<f32>(1.0, 0.78, 0.2), 0.45);
     }
     let fog = 1.0 - exp(-length(q) * frame.fog.x);
@@ -652,7 +670,7 @@ struct ShadowSectionOut {
 fn shadow_section_vertex(position: vec3<f32>, feature: u32) -> ShadowSectionOut {
     var out: ShadowSectionOut;
     out.clip = shadow_vertex(position, feature);
-    out.world = surface_world(position, features[feature]);
+    out.world = surface_world(position, feature_style(feature));
     return out;
 }
 
@@ -679,7 +697,7 @@ fn fs_shadow_section(in: ShadowSectionOut) {
 // blended pass draws only them, with premultiplied alpha = opacity.
 
 fn see_through(feature: u32) -> bool {
-    return features[feature].extrude.z > 0.0;
+    return feature_style(feature).extrude.z > 0.0;
 }
 
 @fragment
@@ -728,7 +746,7 @@ fn fs_transparent(in: VertexOut, @builtin(front_facing) front: bool) -> Fragment
     if !see_through(in.feature) || back || !section_keeps(in.world) {
         discard;
     }
-    let a = 1.0 - features[in.feature].extrude.z;
+    let a = 1.0 - feature_style(in.feature).extrude.z;
     out.color = vec4<f32>(out.color.rgb * a, a);
     return out;
 }
@@ -739,7 +757,7 @@ fn fs_point_transparent(in: PointOut) -> FragmentOut {
     if !see_through(in.feature) || !section_keeps(in.world) {
         discard;
     }
-    let a = 1.0 - features[in.feature].extrude.z;
+    let a = 1.0 - feature_style(in.feature).extrude.z;
     out.color = vec4<f32>(out.color.rgb * a, a);
     return out;
 }

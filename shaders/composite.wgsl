@@ -23,7 +23,25 @@ struct FeatureStyle {
 };
 
 @group(0) @binding(0) var<uniform> frame: Frame;
-@group(0) @binding(1) var<storage, read> features: array<FeatureStyle>;
+@group(0) @binding(1) var<storage, read> packed_styles: array<PackedStyle>;
+// Styles are stored packed (24 bytes, so that millions of features fit one
+// storage binding): colour as four f16, the flags, transparency as f16,
+// and the extrusion's scale − 1 and base height as f32 bits.
+struct PackedStyle {
+    color: vec2<u32>,
+    flags_transparency: vec2<u32>,
+    extrude: vec2<u32>,
+};
+
+fn feature_style(i: u32) -> FeatureStyle {
+    let p = packed_styles[i];
+    var s: FeatureStyle;
+    s.color = vec4<f32>(unpack2x16float(p.color.x), unpack2x16float(p.color.y));
+    s.flags = vec4<u32>(p.flags_transparency.x, 0u, 0u, 0u);
+    s.extrude = vec4<f32>(bitcast<f32>(p.extrude.x), bitcast<f32>(p.extrude.y), unpack2x16float(p.flags_transparency.y).x, 0.0);
+    return s;
+}
+
 @group(0) @binding(2) var color_tex: texture_2d<f32>;
 @group(0) @binding(3) var id_tex: texture_2d<u32>;
 @group(0) @binding(4) var depth_tex: texture_depth_2d;
@@ -58,7 +76,7 @@ fn sky(dir: vec3<f32>) -> vec3<f32> {
 }
 
 fn selected(id: u32) -> bool {
-    return id != 0u && (features[id].flags.x & FLAG_SELECTED) != 0u;
+    return id != 0u && (feature_style(id).flags.x & FLAG_SELECTED) != 0u;
 }
 
 fn load_id(p: vec2<i32>) -> u32 {
@@ -89,7 +107,7 @@ fn outlined_edge(a: u32, b: u32) -> bool {
     if a == b {
         return false;
     }
-    let seamless = (features[a].flags.x & FLAG_SEAMLESS) != 0u && b != 0u && (features[b].flags.x & FLAG_SEAMLESS) != 0u;
+    let seamless = (feature_style(a).flags.x & FLAG_SEAMLESS) != 0u && b != 0u && (feature_style(b).flags.x & FLAG_SEAMLESS) != 0u;
     return !seamless;
 }
 

@@ -138,6 +138,7 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
         "gpu_bytes": gpu_bytes,
         "cpu_bytes": cpu_bytes,
         "gpu_bytes_per_building": gpu_bytes as f64 / n,
+        "style_bytes_per_building": scene.style_buffer_bytes() as f64 / n,
         "cpu_bytes_per_building": cpu_bytes as f64 / n,
         "rss_growth_bytes": rss_bytes().saturating_sub(rss_before),
     });

@@ -8,7 +8,7 @@
 //!   vertex carries the compact index of the feature it belongs to;
 //! - **feature styles** ([`FeatureStyle`]): colour override, visibility,
 //!   highlight and selection per feature index, kept in one GPU storage
-//!   buffer, so restyling a feature uploads 32 bytes and no geometry;
+//!   buffer, so restyling a feature uploads 24 bytes and no geometry;
 //! - a [`Camera`] with an f64 position and [`Lighting`];
 //! - optionally, classification volumes ([`ClassificationGrid`]): prisms
 //!   that give the pixels of classified surfaces (photo meshes) their

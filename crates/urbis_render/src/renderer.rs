@@ -531,7 +531,7 @@ impl Renderer {
             layout: &self.frame_layout,
             entries: &[
                 wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: scene.style_binding() },
                 wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&self.shadow_view) },
                 wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&self.shadow_sampler) },
                 flatten_uniform.clone(),
@@ -543,7 +543,7 @@ impl Renderer {
             layout: &self.shadow_frame_layout,
             entries: &[
                 wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: scene.style_binding() },
                 flatten_uniform,
                 flatten_grid,
             ],
@@ -569,7 +569,7 @@ impl Renderer {
             layout: &self.composite_layout,
             entries: &[
                 wgpu::BindGroupEntry { binding: 0, resource: self.frame_buffer.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: scene.style_buffer.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: scene.style_binding() },
                 wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&t.color) },
                 wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&t.id) },
                 wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&t.depth) },

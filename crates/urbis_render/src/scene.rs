@@ -179,7 +179,7 @@ impl ChunkMesh {
     }
 }
 
-/// Display state of one feature, as the shaders read it (32 bytes).
+/// Display state of one feature (uploaded packed into 24 bytes).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub struct FeatureStyle {
@@ -265,6 +265,8 @@ pub struct GpuScene {
     transparent: usize,
     pub(crate) style_buffer: wgpu::Buffer,
     style_capacity: usize,
+    /// The device's largest storage binding, bytes.
+    style_binding_limit: u64,
     dirty: Vec<u32>,
     stats: UploadStats,
 }
@@ -275,10 +277,38 @@ impl std::fmt::Debug for GpuScene {
     }
 }
 
+/// A style as the shaders read it (`PackedStyle` in `city.wgsl`, 24 bytes):
+/// colour as four f16, the flags, transparency as f16, and the extrusion's
+/// scale − 1 and base height as f32, so that 5 million features fit in one
+/// 128 MiB storage binding.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct PackedStyle([u32; 6]);
+
+impl From<&FeatureStyle> for PackedStyle {
+    fn from(s: &FeatureStyle) -> Self {
+        let h = |a: f32, b: f32| {
+            u32::from(half::f16::from_f32(a).to_bits()) | (u32::from(half::f16::from_f32(b).to_bits()) << 16)
+        };
+        PackedStyle([
+            h(s.color[0], s.color[1]),
+            h(s.color[2], s.color[3]),
+            s.flags[0],
+            h(s.extrude[2], 0.0),
+            s.extrude[0].to_bits(),
+            s.extrude[1].to_bits(),
+        ])
+    }
+}
+
+fn packed(styles: &[FeatureStyle]) -> Vec<PackedStyle> {
+    styles.iter().map(PackedStyle::from).collect()
+}
+
 fn style_buffer(ctx: &GpuContext, capacity: usize) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("feature styles"),
-        size: (capacity * size_of::<FeatureStyle>()) as u64,
+        size: (capacity * size_of::<PackedStyle>()) as u64,
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     })
@@ -296,6 +326,7 @@ impl GpuScene {
             transparent: 0,
             style_buffer: style_buffer(ctx, capacity),
             style_capacity: capacity,
+            style_binding_limit: ctx.device.limits().max_storage_buffer_binding_size as u64,
             dirty: vec![0],
             stats: UploadStats::default(),
         };
@@ -524,12 +555,14 @@ impl GpuScene {
         if self.dirty.is_empty() {
             return;
         }
-        let size = size_of::<FeatureStyle>();
+        let size = size_of::<PackedStyle>();
         if self.styles.len() > self.style_capacity {
-            self.style_capacity = self.styles.len().next_power_of_two();
+            // Powers of two, but never past the device's binding limit when the styles fit in it.
+            let limit = (ctx.device.limits().max_storage_buffer_binding_size as usize / size).max(self.styles.len());
+            self.style_capacity = self.styles.len().next_power_of_two().min(limit);
             self.style_buffer = style_buffer(ctx, self.style_capacity);
             self.dirty.clear();
-            ctx.queue.write_buffer(&self.style_buffer, 0, bytemuck::cast_slice(&self.styles));
+            ctx.queue.write_buffer(&self.style_buffer, 0, bytemuck::cast_slice(&packed(&self.styles)));
             self.stats.style_uploads += 1;
             self.stats.style_bytes += (self.styles.len() * size) as u64;
             return;
@@ -548,13 +581,26 @@ impl GpuScene {
             ctx.queue.write_buffer(
                 &self.style_buffer,
                 (start * size) as u64,
-                bytemuck::cast_slice(&self.styles[start..=end]),
+                bytemuck::cast_slice(&packed(&self.styles[start..=end])),
             );
             self.stats.style_uploads += 1;
             self.stats.style_bytes += ((end - start + 1) * size) as u64;
             i += 1;
         }
         self.dirty.clear();
+    }
+
+    /// Bytes of the style buffer on the GPU.
+    pub fn style_buffer_bytes(&self) -> u64 {
+        self.style_buffer.size()
+    }
+
+    /// The style buffer as the shaders bind it: the whole buffer, or as much
+    /// of it as one storage binding of the device may hold (features past
+    /// that read as unstyled; 5.59 million at 128 MiB).
+    pub(crate) fn style_binding(&self) -> wgpu::BindingResource<'_> {
+        let limit = self.style_buffer.size().min(self.style_binding_limit);
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &self.style_buffer, offset: 0, size: wgpu::BufferSize::new(limit) })
     }
 
     pub fn stats(&self) -> UploadStats {

@@ -46,6 +46,8 @@ struct Hiz {
     levels: Vec<wgpu::TextureView>,
     /// The frame it holds: its size, view-projection and camera position.
     frame: Option<(u32, u32, Mat4, DVec3)>,
+    /// Counts the pyramids made, so bind groups holding an old one are remade.
+    generation: u64,
 }
 
 impl Hiz {
@@ -76,7 +78,9 @@ impl Hiz {
                 })
             })
             .collect();
-        Self { all: texture.create_view(&Default::default()), texture, levels, frame: None }
+        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self { all: texture.create_view(&Default::default()), texture, levels, frame: None, generation }
     }
 
     fn level_count(&self) -> u32 {
@@ -298,21 +302,29 @@ impl FieldRenderer {
         let mut pass = encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("field cull"), timestamp_writes: None });
         for field in scene.fields.values() {
-            let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("field cull"),
-                layout: &p.layout,
-                entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: field.params.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: field.instances.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: field.chunk_frames.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 3, resource: field.lod_state.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 4, resource: field.draws[0].as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 5, resource: field.draws[1].as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 6, resource: field.args.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 7, resource: wgpu::BindingResource::TextureView(&self.hiz.all) },
-                ],
-            });
-            pass.set_bind_group(0, &group, &[]);
+            let mut cached = field.cull_group.lock().unwrap_or_else(|e| e.into_inner());
+            if cached.as_ref().is_none_or(|(generation, _)| *generation != self.hiz.generation) {
+                let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("field cull"),
+                    layout: &p.layout,
+                    entries: &[
+                        wgpu::BindGroupEntry { binding: 0, resource: field.params.as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 1, resource: field.instances.as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 2, resource: field.chunk_frames.as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 3, resource: field.lod_state.as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 4, resource: field.draws[0].as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 5, resource: field.draws[1].as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 6, resource: field.args.as_entire_binding() },
+                        wgpu::BindGroupEntry {
+                            binding: 7,
+                            resource: wgpu::BindingResource::TextureView(&self.hiz.all),
+                        },
+                    ],
+                });
+                *cached = Some((self.hiz.generation, group));
+            }
+            let Some((_, group)) = cached.as_ref() else { continue };
+            pass.set_bind_group(0, group, &[]);
             if field.count > 0 {
                 pass.set_pipeline(&p.cull);
                 pass.dispatch_workgroups(field.count.div_ceil(64), 1, 1);

@@ -241,6 +241,8 @@ pub(crate) struct GpuField {
     pub bounds: Vec<ChunkBound>,
     /// The CPU path's LOD state (by chunk order) and its last draw list (none: GPU path).
     pub cpu: std::sync::Mutex<CpuState>,
+    /// The cull pass's bind group, with the pyramid generation it binds.
+    pub cull_group: std::sync::Mutex<Option<(u64, wgpu::BindGroup)>>,
     /// Triangles of each template's near and far mesh.
     pub triangles: Vec<[u64; 2]>,
 }
@@ -368,6 +370,7 @@ impl GpuField {
             bounds,
             cpu: std::sync::Mutex::new(CpuState { lod: vec![0; n], args: None }),
             triangles,
+            cull_group: std::sync::Mutex::new(None),
         })
     }
 
