@@ -198,6 +198,27 @@ fn rss() -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// GPU milliseconds per pass of one frame (passes that did not run are left out).
+fn pass_json(p: urbis_render::PassTimes) -> serde_json::Value {
+    json!({
+        "field_cull": p.field_cull_ms, "shadow": p.shadow_ms, "city": p.city_ms,
+        "depth_pyramid": p.depth_pyramid_ms, "composite": p.composite_ms, "total": p.total_ms(),
+    })
+}
+
+/// The median of each pass over frames.
+fn pass_p50(frames: &[urbis_render::PassTimes]) -> serde_json::Value {
+    let p = |f: fn(&urbis_render::PassTimes) -> Option<f64>| {
+        let v: Vec<f64> = frames.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| percentile(&v, 0.5))
+    };
+    json!({
+        "field_cull": p(|t| t.field_cull_ms), "shadow": p(|t| t.shadow_ms), "city": p(|t| t.city_ms),
+        "depth_pyramid": p(|t| t.depth_pyramid_ms), "composite": p(|t| t.composite_ms),
+        "total": percentile(&frames.iter().map(|t| t.total_ms()).collect::<Vec<_>>(), 0.5),
+    })
+}
+
 fn percentile(v: &[f64], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -281,6 +302,9 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
     let mut fetched = 0u64;
     let mut totals = urbis_tiles::StreamCounts::default();
     let mut n = 0usize;
+    // GPU time per pass (timestamp queries) goes into the JSON where the device has them.
+    let timed = args.json && engine.renderer.set_pass_timing(&engine.ctx, true);
+    let mut pass_ms: Vec<urbis_render::PassTimes> = Vec::new();
     let draw = |engine: &mut Engine, streams: &mut Streams, cam: &Camera, n: usize| -> Result<(StreamSummary, f64)> {
         let t0 = Instant::now();
         let s = streams.frame(&mut engine.model, &[(*cam, args.width, args.height)]);
@@ -306,6 +330,8 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
             let mut settle = 0;
             loop {
                 let (s, ms) = draw(&mut engine, &mut streams, cam, n)?;
+                let passes = if timed { engine.renderer.pass_times(&engine.ctx)? } else { None };
+                pass_ms.extend(passes);
                 n += 1;
                 fetched += s.counts.bytes_fetched;
                 totals += s.counts;
@@ -320,6 +346,7 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
                 "shown_tiles": s.frame.shown, "pending": s.pending, "resident_tiles": s.resident_tiles,
                 "resident_bytes": s.resident_bytes, "sse": s.sse, "sse_raised": s.sse_raised, "complete": s.complete,
                 "triangles": engine.scene.triangle_count(),
+                "pass_ms": passes.map(pass_json),
             }));
                 // At a waypoint the camera waits for full detail (up to settle_s).
                 let Some(w) = arrives else { break };
@@ -365,6 +392,7 @@ pub fn fly(inputs: &Inputs, args: &FlyArgs, stream: &StreamArgs) -> Result<()> {
             "rss_bytes": rss_now,
             "frame_ms_p50": percentile(&frame_ms, 0.5),
             "frame_ms_p99": percentile(&frame_ms, 0.99),
+            "pass_ms_p50": (!pass_ms.is_empty()).then(|| pass_p50(&pass_ms)),
         },
         "failures": failures,
     });

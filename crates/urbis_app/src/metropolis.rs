@@ -79,6 +79,9 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
     let mode = if args.cpu_culling { FieldMode::Cpu } else { FieldMode::Auto };
     renderer.set_field_culling(FieldCulling { mode, occlusion: !args.no_occlusion, ..Default::default() });
     let target = HeadlessTarget::new(&ctx, args.width, args.height);
+    let timed = renderer.set_pass_timing(&ctx, true);
+    let mut gpu_ms = Vec::new();
+    let mut cull_gpu_ms = Vec::new();
     let (mut cpu_ms, mut frame_ms, mut prepare_ms) = (Vec::new(), Vec::new(), Vec::new());
     let mut drawn = Vec::new();
     let bar = indicatif::ProgressBar::new(args.frames as u64);
@@ -91,6 +94,10 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
         ctx.wait_idle();
         frame_ms.push(t.elapsed().as_secs_f64() * 1e3);
         prepare_ms.push(renderer.field_prepare_time().as_secs_f64() * 1e3);
+        if let Some(p) = renderer.pass_times(&ctx)? {
+            gpu_ms.push(p.total_ms());
+            cull_gpu_ms.extend(p.field_cull_ms);
+        }
         drawn.push(stats);
         bar.inc(1);
     }
@@ -129,6 +136,9 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
         "frame_ms_p50": percentile(&frame_ms, 0.5),
         "frame_ms_p99": percentile(&frame_ms, 0.99),
         "field_prepare_ms_p50": percentile(&prepare_ms, 0.5),
+        "gpu_timestamps": timed,
+        "gpu_frame_ms_p50": percentile(&gpu_ms, 0.5),
+        "gpu_field_cull_ms_p50": percentile(&cull_gpu_ms, 0.5),
         "drawn_near": counts.near,
         "drawn_far": counts.far,
         "shadow_casters": counts.shadow_near + counts.shadow_far,

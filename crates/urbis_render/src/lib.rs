@@ -61,6 +61,7 @@ mod section;
 pub mod shaders;
 mod shadow;
 mod textures;
+mod timing;
 mod transparency;
 
 pub use camera::Camera;
@@ -81,3 +82,4 @@ pub use scene::{
 };
 pub use section::{Section, SectionStyle};
 pub use textures::TextureKey;
+pub use timing::PassTimes;

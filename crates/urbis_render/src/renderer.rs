@@ -14,6 +14,7 @@ use crate::{Camera, GpuContext, RenderError, shaders};
 use crate::crop::Crop;
 use crate::field::gpu::FieldRenderer;
 use crate::field::{FieldCounts, FieldCulling};
+use crate::timing::{Pass, PassTimer, PassTimes};
 use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, storage_entry, texture_entry, uniform_entry};
 use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
 
@@ -181,6 +182,9 @@ pub struct Renderer {
     transparency: TransparencyState,
     flatten: FlattenState,
     fields: FieldRenderer,
+    /// Timestamp queries per pass, while timing is on (see [`Renderer::set_pass_timing`]).
+    timer: Option<PassTimer>,
+    timing_supported: bool,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -327,6 +331,8 @@ impl Renderer {
             transparency,
             flatten: FlattenState::new(ctx),
             fields: FieldRenderer::new(ctx),
+            timer: None,
+            timing_supported: ctx.device.features().contains(wgpu::Features::TIMESTAMP_QUERY),
         }
     }
 
@@ -393,6 +399,18 @@ impl Renderer {
     /// (the device supports it and the mode allows it).
     pub fn fields_on_gpu(&self) -> bool {
         self.fields.uses_gpu()
+    }
+
+    /// Times every pass on the GPU from now on (timestamp queries); false
+    /// when the device cannot, or when turned off.
+    pub fn set_pass_timing(&mut self, ctx: &GpuContext, on: bool) -> bool {
+        self.timer = if on && self.timing_supported { self.timer.take().or_else(|| PassTimer::new(ctx)) } else { None };
+        self.timer.is_some()
+    }
+
+    /// GPU time per pass of the last frame (waits for it); none while timing is off.
+    pub fn pass_times(&self, ctx: &GpuContext) -> Result<Option<PassTimes>, RenderError> {
+        self.timer.as_ref().map(|t| t.read(ctx)).transpose()
     }
 
     /// CPU time the last frame spent preparing its building fields: chunk
@@ -577,7 +595,8 @@ impl Renderer {
         });
 
         let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
-        self.fields.encode_cull(ctx, &mut encoder, scene);
+        let timer = self.timer.as_ref();
+        self.fields.encode_cull(ctx, &mut encoder, scene, timer);
         if !(self.reuse_shadow_map && shadow.is_some()) {
             // Cleared every frame, so a frame without shadows samples "lit".
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -588,7 +607,7 @@ impl Renderer {
                     depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(1.0), store: wgpu::StoreOp::Store }),
                     stencil_ops: None,
                 }),
-                timestamp_writes: None,
+                timestamp_writes: timer.and_then(|t| t.render(Pass::Shadow)),
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
@@ -636,7 +655,7 @@ impl Renderer {
                     depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(0.0), store: wgpu::StoreOp::Store }),
                     stencil_ops: None,
                 }),
-                timestamp_writes: None,
+                timestamp_writes: timer.and_then(|t| t.render(Pass::City)),
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
@@ -663,7 +682,8 @@ impl Renderer {
                 }
             }
         }
-        self.fields.encode_hiz(ctx, &mut encoder, scene, &t.depth, (width, height), view_proj, camera.position);
+        let timer = self.timer.as_ref();
+        self.fields.encode_hiz(ctx, &mut encoder, scene, &t.depth, (width, height), view_proj, camera.position, timer);
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("composite"),
@@ -677,7 +697,7 @@ impl Renderer {
                     },
                 })],
                 depth_stencil_attachment: None,
-                timestamp_writes: None,
+                timestamp_writes: timer.and_then(|t| t.render(Pass::Composite)),
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
@@ -687,6 +707,9 @@ impl Renderer {
             if let Some(o) = overlay {
                 self.overlay.draw(ctx, &mut pass, o, width, height);
             }
+        }
+        if let Some(timer) = self.timer.as_mut() {
+            timer.resolve(&mut encoder);
         }
         ctx.queue.submit([encoder.finish()]);
         stats

@@ -8,6 +8,7 @@ use glam::{DVec3, Mat4, Vec4};
 use super::{FieldCounts, FieldCulling, FieldLevel, FieldMode, FrameCull, cull_cpu};
 use crate::scene::{GpuScene, InstanceData};
 use crate::shadow::ShadowFit;
+use crate::timing::{Pass, PassTimer};
 use crate::{Camera, GpuContext, RenderError};
 
 /// The uniform `Cull` of `cull.wgsl` (336 bytes).
@@ -294,13 +295,22 @@ impl FieldRenderer {
     }
 
     /// Records the cull of every field (GPU path).
-    pub(crate) fn encode_cull(&self, ctx: &GpuContext, encoder: &mut wgpu::CommandEncoder, scene: &GpuScene) {
+    pub(crate) fn encode_cull(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        scene: &GpuScene,
+        timer: Option<&PassTimer>,
+    ) {
         let Some(p) = self.pipelines.as_ref().filter(|_| self.gpu_frame) else { return };
         if scene.fields.is_empty() {
             return;
         }
         let mut pass = encoder
-            .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("field cull"), timestamp_writes: None });
+            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("field cull"),
+            timestamp_writes: timer.and_then(|t| t.compute(Pass::FieldCull)),
+        });
         for field in scene.fields.values() {
             let mut cached = field.cull_group.lock().unwrap_or_else(|e| e.into_inner());
             if cached.as_ref().is_none_or(|(generation, _)| *generation != self.hiz.generation) {
@@ -374,6 +384,7 @@ impl FieldRenderer {
         size: (u32, u32),
         view_proj: Mat4,
         camera: DVec3,
+        timer: Option<&PassTimer>,
     ) {
         let Some(p) = self.pipelines.as_ref().filter(|_| self.gpu_frame && self.culling.occlusion) else {
             self.hiz.frame = None;
@@ -390,7 +401,10 @@ impl FieldRenderer {
         }
         let dims = self.hiz.texture.size();
         let mut pass = encoder
-            .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("depth pyramid"), timestamp_writes: None });
+            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("depth pyramid"),
+            timestamp_writes: timer.and_then(|t| t.compute(Pass::DepthPyramid)),
+        });
         for level in 0..self.hiz.levels.len() {
             // Level 0 reads the depth target; its binding 1 (level 1) only fills the layout.
             let src = &self.hiz.levels[if level == 0 { 1 } else { level - 1 }];
