@@ -23,7 +23,7 @@ struct Frame {
     up: vec4<f32>,               // xyz: local vertical at the camera; w: camera height over the ground plain (0 = none)
     sky_zenith: vec4<f32>,
     sky_horizon: vec4<f32>,
-    fog: vec4<f32>,              // x: density per metre; y: output needs manual sRGB encoding (1) or not (0)
+    fog: vec4<f32>,              // x: density per metre; y: output needs manual sRGB encoding (1) or not (0); z: space; w: any feature selected
     viewport: vec4<f32>,         // width, height, 1/width, 1/height
     shadow_view_proj: mat4x4<f32>, // camera-relative world → sun's clip space
     shadow: vec4<f32>,           // x: enabled (1/0), y: map texel size (uv), z: normal offset (m), w: strength

@@ -10,7 +10,7 @@ struct Frame {
     up: vec4<f32>,
     sky_zenith: vec4<f32>,
     sky_horizon: vec4<f32>,
-    fog: vec4<f32>,              // x: density per metre; y: manual sRGB encoding; z: how far out in space (0–1)
+    fog: vec4<f32>,              // x: density per metre; y: manual sRGB encoding; z: how far out in space (0–1); w: any feature selected (1/0)
     viewport: vec4<f32>,
     shadow_view_proj: mat4x4<f32>,
     shadow: vec4<f32>,
@@ -147,7 +147,8 @@ fn surface(p: vec2<i32>) -> vec3<f32> {
 // feature, covers pixel `p`.
 fn selection_outline(p: vec2<i32>) -> bool {
     var near_selected = false;
-    if !selected(load_id(p)) {
+    // Nothing selected anywhere: skip the 5 × 5 search.
+    if frame.fog.w > 0.5 && !selected(load_id(p)) {
         for (var dy = -2; dy <= 2; dy = dy + 1) {
             for (var dx = -2; dx <= 2; dx = dx + 1) {
                 if selected(load_id(p + vec2<i32>(dx, dy))) {

@@ -487,7 +487,12 @@ impl Renderer {
             up: lighting.up.as_vec3().extend(lighting.ground_plain_depth).to_array(),
             sky_zenith: lighting.sky_zenith.extend(1.0).to_array(),
             sky_horizon: lighting.sky_horizon.extend(1.0).to_array(),
-            fog: [lighting.fog_density * haze_scale(camera.position), encode_srgb, space(camera.position), 0.0],
+            fog: [
+                lighting.fog_density * haze_scale(camera.position),
+                encode_srgb,
+                space(camera.position),
+                if scene.has_selection() { 1.0 } else { 0.0 },
+            ],
             viewport: [width as f32, height as f32, 1.0 / width as f32, 1.0 / height as f32],
             shadow_view_proj: shadow.as_ref().map_or(glam::Mat4::IDENTITY, |s| s.view_proj).to_cols_array_2d(),
             shadow: match &shadow {
@@ -525,6 +530,9 @@ impl Renderer {
                 kept.push((c, in_view, in_shadow));
             }
         }
+        // Nearest first, so the depth test rejects hidden surfaces before they are shaded.
+        let distance = |c: &GpuChunk| ((c.center - camera.position).length() - c.radius).max(0.0);
+        kept.sort_by(|a, b| distance(a.0).total_cmp(&distance(b.0)));
         // One slot more, the identity, for building fields (their instances are camera-relative).
         let slots = kept.len() as u64 + 1;
         if slots > self.chunk_capacity {

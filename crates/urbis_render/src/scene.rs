@@ -261,8 +261,9 @@ pub struct GpuScene {
     pub(crate) shared: HashMap<SharedMeshKey, GpuMesh>,
     pub(crate) textures: Textures,
     styles: Vec<FeatureStyle>,
-    /// How many of them are see-through.
+    /// How many of them are see-through, and how many selected.
     transparent: usize,
+    selected: usize,
     pub(crate) style_buffer: wgpu::Buffer,
     style_capacity: usize,
     /// The device's largest storage binding, bytes.
@@ -324,6 +325,7 @@ impl GpuScene {
             textures: Textures::new(ctx),
             styles: vec![FeatureStyle::DEFAULT; 1],
             transparent: 0,
+            selected: 0,
             style_buffer: style_buffer(ctx, capacity),
             style_capacity: capacity,
             style_binding_limit: ctx.device.limits().max_storage_buffer_binding_size as u64,
@@ -526,9 +528,16 @@ impl GpuScene {
         if self.styles[i] != style {
             self.transparent -= usize::from(self.styles[i].is_transparent());
             self.transparent += usize::from(style.is_transparent());
+            self.selected -= usize::from(self.styles[i].flags[0] & FeatureStyle::SELECTED != 0);
+            self.selected += usize::from(style.flags[0] & FeatureStyle::SELECTED != 0);
             self.styles[i] = style;
             self.dirty.push(index);
         }
+    }
+
+    /// Whether any feature is selected (the composite pass outlines selections only then).
+    pub fn has_selection(&self) -> bool {
+        self.selected > 0
     }
 
     /// Whether any visible feature is see-through (drawn in a second, blended pass).
