@@ -104,7 +104,9 @@ fn bench_city_scale(c: &mut Criterion) {
             b.iter_custom(|iters| (0..iters).map(|_| s.frame().0).sum())
         });
         if n <= 1_000_000 {
-            g.bench_function(BenchmarkId::new("frame", name), |b| b.iter_custom(|iters| (0..iters).map(|_| s.frame().1).sum()));
+            g.bench_function(BenchmarkId::new("frame", name), |b| {
+                b.iter_custom(|iters| (0..iters).map(|_| s.frame().1).sum())
+            });
         }
         if n == 1_000_000 || !full {
             s.renderer.set_field_culling(FieldCulling { mode: FieldMode::Cpu, ..Default::default() });

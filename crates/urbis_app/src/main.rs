@@ -673,7 +673,10 @@ fn main() -> anyhow::Result<()> {
             no_occlusion,
             baseline,
         } => {
-            anyhow::ensure!(out.is_none() && photo_mesh.is_none(), "--buildings draws a metropolis; it writes no district (--out, --photo-mesh)");
+            anyhow::ensure!(
+                out.is_none() && photo_mesh.is_none(),
+                "--buildings draws a metropolis; it writes no district (--out, --photo-mesh)"
+            );
             let _ = area;
             metropolis::run(&metropolis::MetropolisRun {
                 buildings,

@@ -102,15 +102,14 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let counts: FieldCounts = renderer.field_counts(&ctx, &scene)?.into_iter().fold(FieldCounts::default(), |a, c| {
-        FieldCounts {
+    let counts: FieldCounts =
+        renderer.field_counts(&ctx, &scene)?.into_iter().fold(FieldCounts::default(), |a, c| FieldCounts {
             near: a.near + c.near,
             far: a.far + c.far,
             shadow_near: a.shadow_near + c.shadow_near,
             shadow_far: a.shadow_far + c.shadow_far,
             triangles: a.triangles + c.triangles,
-        }
-    });
+        });
     if let Some(out) = &args.out {
         let px = target.read_rgba(&ctx)?;
         image::RgbaImage::from_raw(args.width, args.height, px)

@@ -202,11 +202,23 @@ fn the_level_of_detail_switches_at_the_analytic_distance_with_hysteresis_and_no_
     let lighting = metropolis_lighting(&frame, &camera_at(d_far));
     let mut seen = Vec::new();
     // Out past the far threshold, back through the band between the thresholds, in past the near one, out again.
-    for d in [0.5 * d_near, 0.99 * d_far, 1.01 * d_far, 0.5 * (d_far + d_near), 0.99 * d_near, 0.5 * (d_far + d_near), 1.01 * d_far] {
+    for d in [
+        0.5 * d_near,
+        0.99 * d_far,
+        1.01 * d_far,
+        0.5 * (d_far + d_near),
+        0.99 * d_near,
+        0.5 * (d_far + d_near),
+        1.01 * d_far,
+    ] {
         let (_, c) = s.draw(&camera_at(d), &lighting, culling);
         seen.push(level(c));
     }
-    assert_eq!(seen, ["near", "near", "far", "far", "near", "near", "far"], "thresholds at {d_far:.0} m and {d_near:.0} m");
+    assert_eq!(
+        seen,
+        ["near", "near", "far", "far", "near", "near", "far"],
+        "thresholds at {d_far:.0} m and {d_near:.0} m"
+    );
 
     // At the switching distance the two levels differ in a few pixels only: no visible pop.
     let camera = camera_at(d_far);
@@ -221,7 +233,63 @@ fn the_level_of_detail_switches_at_the_analytic_distance_with_hysteresis_and_no_
     support::assert_golden("field_lod_switch", &pair, 0.01);
     let (frac, mean) = support::image_difference(&near, &far, 24);
     let changed = (frac * f64::from(W * H)).round() as u64;
-    eprintln!("switch at {d_far:.0} m: {changed} of the building's {building} pixels change by > 24 levels (mean {mean:.3})");
+    eprintln!(
+        "switch at {d_far:.0} m: {changed} of the building's {building} pixels change by > 24 levels (mean {mean:.3})"
+    );
     assert!(building > 1000, "the building covers {building} pixels");
     assert!(changed * 100 <= building * 3, "{changed} of {building} pixels pop");
+}
+
+#[test]
+fn a_still_camera_keeps_its_shadow_map_until_the_scene_changes() {
+    let m = metropolis(10_000, 9);
+    let frame = metropolis_frame();
+    let Some(mut s) = Scene::new(&metropolis_fields(&m, &frame)) else { return };
+    // From the north-east, facing the afternoon sun: shadows fall towards the camera.
+    let camera = metropolis_camera(&frame, 600.0, 30.0, 0.5);
+    let lighting = metropolis_lighting(&frame, &camera);
+    let timed = s.renderer.set_pass_timing(&s.ctx, true);
+    let culling = no_occlusion();
+    let (first, _) = s.draw(&camera, &lighting, culling);
+    let (second, _) = s.draw(&camera, &lighting, culling);
+    assert_eq!(first, second, "the kept shadow map gives the same frame");
+    if timed {
+        let t = s.renderer.pass_times(&s.ctx).expect("times").expect("timing on");
+        assert_eq!(t.shadow_ms, None, "a still frame over an unchanged scene draws no shadow map");
+        assert!(t.city_ms.is_some());
+    }
+    // Hide the tallest building near the view's centre: its shadow must go
+    // too, as a renderer without a kept map draws it.
+    let tallest = (0..m.buildings.len())
+        .filter(|&i| m.buildings[i].x.hypot(m.buildings[i].y) < 120.0)
+        .max_by(|&a, &b| m.buildings[a].height.total_cmp(&m.buildings[b].height))
+        .expect("buildings at the centre");
+    let hidden = urbis_render::FeatureStyle {
+        flags: [urbis_render::FeatureStyle::HIDDEN, 0, 0, 0],
+        ..urbis_render::FeatureStyle::DEFAULT
+    };
+    s.scene.set_style(tallest as u32 + 1, hidden);
+    s.scene.flush(&s.ctx);
+    let (after, _) = s.draw(&camera, &lighting, culling);
+    if timed {
+        let t = s.renderer.pass_times(&s.ctx).expect("times").expect("timing on");
+        assert!(t.shadow_ms.is_some(), "a style change redraws the shadow map");
+    }
+    // Sensitivity: keeping the old map on purpose leaves the building's shadow behind.
+    s.scene.set_style(tallest as u32 + 1, urbis_render::FeatureStyle::DEFAULT);
+    s.scene.flush(&s.ctx);
+    s.draw(&camera, &lighting, culling);
+    s.scene.set_style(tallest as u32 + 1, hidden);
+    s.scene.flush(&s.ctx);
+    s.renderer.set_reuse_shadow_map(true);
+    let (stale, _) = s.draw(&camera, &lighting, culling);
+    s.renderer.set_reuse_shadow_map(false);
+    s.renderer = Renderer::new(&s.ctx, HeadlessTarget::FORMAT);
+    let (fresh, _) = s.draw(&camera, &lighting, culling);
+    let (stale_frac, _) = support::image_difference(&stale, &fresh, 24);
+    assert!(stale_frac > 0.0005, "the tallest building's shadow is in view ({:.4} %)", stale_frac * 100.0);
+    let (frac, _) = support::image_difference(&after, &fresh, 0);
+    assert_eq!(frac, 0.0, "the same as a fresh renderer's frame");
+    let (changed, _) = support::image_difference(&after, &first, 24);
+    assert!(changed > 0.001, "hiding the tallest building changed the image ({:.4} %)", changed * 100.0);
 }

@@ -14,9 +14,9 @@ use crate::{Camera, GpuContext, RenderError, shaders};
 use crate::crop::Crop;
 use crate::field::gpu::FieldRenderer;
 use crate::field::{FieldCounts, FieldCulling};
-use crate::timing::{Pass, PassTimer, PassTimes};
 use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, storage_entry, texture_entry, uniform_entry};
 use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
+use crate::timing::{Pass, PassTimer, PassTimes};
 
 /// Sun, sky and atmosphere.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,6 +76,17 @@ impl<'a> DrawSet<'a> {
     fn city(p: &'a CityPipelines) -> Self {
         Self { plain: &p.city, instanced: &p.city_instanced, points: Some(&p.points), textured: true }
     }
+}
+
+/// Everything the shadow map's content depends on.
+#[derive(Debug, Clone, PartialEq)]
+struct ShadowKey {
+    scene: u64,
+    view_proj: [f32; 16],
+    camera: DVec3,
+    section: Option<SectionStyle>,
+    flatten: Vec<FlattenPolygon>,
+    fields: FieldCulling,
 }
 
 /// What one frame drew.
@@ -178,6 +189,9 @@ pub struct Renderer {
     crop: Option<Crop>,
     /// Keep the shadow map of the previous frame instead of drawing it.
     reuse_shadow_map: bool,
+    /// What the shadow map in the texture was drawn from; a frame with the
+    /// same keeps it (a still camera over an unchanged scene).
+    shadow_drawn: Option<ShadowKey>,
     section: SectionState,
     transparency: TransparencyState,
     flatten: FlattenState,
@@ -327,6 +341,7 @@ impl Renderer {
             classification,
             crop: None,
             reuse_shadow_map: false,
+            shadow_drawn: None,
             section,
             transparency,
             flatten: FlattenState::new(ctx),
@@ -605,7 +620,17 @@ impl Renderer {
         let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
         let timer = self.timer.as_ref();
         self.fields.encode_cull(ctx, &mut encoder, scene, timer);
-        if !(self.reuse_shadow_map && shadow.is_some()) {
+        let shadow_key = shadow.as_ref().map(|s| ShadowKey {
+            scene: scene.generation(),
+            view_proj: s.view_proj.to_cols_array(),
+            camera: camera.position,
+            section: self.section.style().copied(),
+            flatten: self.flatten.polygons().to_vec(),
+            fields: self.fields.culling,
+        });
+        let unchanged = shadow_key.is_some() && shadow_key == self.shadow_drawn;
+        if !((self.reuse_shadow_map || unchanged) && shadow.is_some()) {
+            self.shadow_drawn = shadow_key.clone();
             // Cleared every frame, so a frame without shadows samples "lit".
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("shadow"),

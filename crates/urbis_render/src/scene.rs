@@ -261,6 +261,8 @@ pub struct GpuScene {
     pub(crate) shared: HashMap<SharedMeshKey, GpuMesh>,
     pub(crate) textures: Textures,
     styles: Vec<FeatureStyle>,
+    /// Counts changes to geometry, visibility and styles (what a shadow map depends on).
+    generation: u64,
     /// How many of them are see-through, and how many selected.
     transparent: usize,
     selected: usize,
@@ -306,6 +308,13 @@ fn packed(styles: &[FeatureStyle]) -> Vec<PackedStyle> {
     styles.iter().map(PackedStyle::from).collect()
 }
 
+/// Generations are unique across scenes, so two scenes drawn by one
+/// renderer never look alike to its shadow-map cache.
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn style_buffer(ctx: &GpuContext, capacity: usize) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("feature styles"),
@@ -326,6 +335,7 @@ impl GpuScene {
             styles: vec![FeatureStyle::DEFAULT; 1],
             transparent: 0,
             selected: 0,
+            generation: next_generation(),
             style_buffer: style_buffer(ctx, capacity),
             style_capacity: capacity,
             style_binding_limit: ctx.device.limits().max_storage_buffer_binding_size as u64,
@@ -374,6 +384,7 @@ impl GpuScene {
         indices: &[u32],
         batches: &[DrawBatch],
     ) {
+        self.generation = next_generation();
         if indices.is_empty() {
             self.shared.remove(&key);
             return;
@@ -389,6 +400,7 @@ impl GpuScene {
     /// Uploads (or replaces) a chunk's geometry and instances. Instances of
     /// shared meshes not uploaded yet are kept and drawn once the mesh arrives.
     pub fn upsert_chunk(&mut self, ctx: &GpuContext, key: ChunkKey, chunk: &ChunkMesh) {
+        self.generation = next_generation();
         if chunk.is_empty() {
             self.chunks.remove(&key);
             return;
@@ -429,6 +441,7 @@ impl GpuScene {
     /// each frame (see [`BuildingField`]). Styles are by the instances'
     /// feature indices, as for chunks.
     pub fn upsert_field(&mut self, ctx: &GpuContext, key: FieldKey, field: &BuildingField) -> Result<(), FieldError> {
+        self.generation = next_generation();
         let gpu = GpuField::new(ctx, field)?;
         self.stats.geometry_uploads += 1;
         self.stats.geometry_bytes += gpu.gpu_bytes();
@@ -440,6 +453,7 @@ impl GpuScene {
     }
 
     pub fn remove_field(&mut self, key: FieldKey) -> bool {
+        self.generation = next_generation();
         self.fields.remove(&key).is_some()
     }
 
@@ -473,6 +487,7 @@ impl GpuScene {
     }
 
     pub fn remove_chunk(&mut self, key: ChunkKey) -> bool {
+        self.generation = next_generation();
         self.chunks.remove(&key).is_some()
     }
 
@@ -482,6 +497,7 @@ impl GpuScene {
 
     /// Shows or hides a chunk without touching its buffers; false if there is no such chunk.
     pub fn set_chunk_visible(&mut self, key: ChunkKey, visible: bool) -> bool {
+        self.generation = next_generation();
         match self.chunks.get_mut(&key) {
             Some(c) => {
                 c.hidden = !visible;
@@ -535,6 +551,12 @@ impl GpuScene {
         }
     }
 
+    /// Changes so far to geometry, visibility or styles: equal numbers mean
+    /// the scene draws the same (a cached shadow map still holds).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Whether any feature is selected (the composite pass outlines selections only then).
     pub fn has_selection(&self) -> bool {
         self.selected > 0
@@ -564,6 +586,7 @@ impl GpuScene {
         if self.dirty.is_empty() {
             return;
         }
+        self.generation = next_generation();
         let size = size_of::<PackedStyle>();
         if self.styles.len() > self.style_capacity {
             // Powers of two, but never past the device's binding limit when the styles fit in it.
@@ -609,7 +632,11 @@ impl GpuScene {
     /// that read as unstyled; 5.59 million at 128 MiB).
     pub(crate) fn style_binding(&self) -> wgpu::BindingResource<'_> {
         let limit = self.style_buffer.size().min(self.style_binding_limit);
-        wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &self.style_buffer, offset: 0, size: wgpu::BufferSize::new(limit) })
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.style_buffer,
+            offset: 0,
+            size: wgpu::BufferSize::new(limit),
+        })
     }
 
     pub fn stats(&self) -> UploadStats {

@@ -139,8 +139,7 @@ impl PassTimer {
         let ms = |p: Pass| {
             let i = p as usize;
             let at = i * (SLOT as usize / 8);
-            self.resolved[i]
-                .then(|| ticks[at + 1].saturating_sub(ticks[at]) as f64 * f64::from(self.period_ns) / 1e6)
+            self.resolved[i].then(|| ticks[at + 1].saturating_sub(ticks[at]) as f64 * f64::from(self.period_ns) / 1e6)
         };
         Ok(PassTimes {
             field_cull_ms: ms(Pass::FieldCull),

@@ -213,7 +213,13 @@ impl FieldRenderer {
         if pipelines.is_none() {
             tracing::info!("building fields: the device lacks compute or indirect-first-instance; culling on the CPU");
         }
-        Self { pipelines, hiz: Hiz::new(&ctx.device, 1, 1), culling: FieldCulling::default(), gpu_frame: false, last_prepare: Default::default() }
+        Self {
+            pipelines,
+            hiz: Hiz::new(&ctx.device, 1, 1),
+            culling: FieldCulling::default(),
+            gpu_frame: false,
+            last_prepare: Default::default(),
+        }
     }
 
     /// Whether fields go the GPU way (device support and the mode chosen).
@@ -244,8 +250,7 @@ impl FieldRenderer {
         let lod_scale = (full_height / 2.0 / (camera.fov_y / 2.0).tan()) as f32;
         for field in scene.fields.values() {
             if !self.gpu_frame {
-                let matrices: Vec<Mat4> =
-                    field.chunks.iter().map(|k| camera.chunk_matrix(k.origin, k.basis)).collect();
+                let matrices: Vec<Mat4> = field.chunks.iter().map(|k| camera.chunk_matrix(k.origin, k.basis)).collect();
                 let mut cpu = field.cpu.lock().unwrap_or_else(|e| e.into_inner());
                 let frame = FrameCull { planes, shadow, lod_scale, culling: c };
                 let (lists, args) = cull_cpu(field, &mut cpu.lod, &matrices, &frame);
@@ -306,8 +311,7 @@ impl FieldRenderer {
         if scene.fields.is_empty() {
             return;
         }
-        let mut pass = encoder
-            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("field cull"),
             timestamp_writes: timer.and_then(|t| t.compute(Pass::FieldCull)),
         });
@@ -400,8 +404,7 @@ impl FieldRenderer {
             self.hiz = Hiz::new(&ctx.device, w, h);
         }
         let dims = self.hiz.texture.size();
-        let mut pass = encoder
-            .begin_compute_pass(&wgpu::ComputePassDescriptor {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("depth pyramid"),
             timestamp_writes: timer.and_then(|t| t.compute(Pass::DepthPyramid)),
         });

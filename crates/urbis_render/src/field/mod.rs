@@ -145,7 +145,14 @@ pub struct FieldCulling {
 
 impl Default for FieldCulling {
     fn default() -> Self {
-        Self { mode: FieldMode::Auto, occlusion: true, far_below_px: 48.0, near_above_px: 60.0, min_px: 1.0, forced: None }
+        Self {
+            mode: FieldMode::Auto,
+            occlusion: true,
+            far_below_px: 48.0,
+            near_above_px: 60.0,
+            min_px: 1.0,
+            forced: None,
+        }
     }
 }
 
