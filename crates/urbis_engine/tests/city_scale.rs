@@ -293,3 +293,33 @@ fn a_still_camera_keeps_its_shadow_map_until_the_scene_changes() {
     let (changed, _) = support::image_difference(&after, &first, 24);
     assert!(changed > 0.001, "hiding the tallest building changed the image ({:.4} %)", changed * 100.0);
 }
+
+#[test]
+fn a_field_at_the_earths_radius_renders_as_one_at_the_origin() {
+    // The same building and camera, once at Xiong'an's ECEF position
+    // (6,370 km out) and once with the world's origin at the building.
+    let frame = metropolis_frame();
+    let (far_field, _) = one_building();
+    let mut near_field = far_field.clone();
+    near_field.chunks[0].origin = DVec3::ZERO;
+    let up = frame.enu_to_ecef_rot * DVec3::Z;
+    let offset = DVec3::new(-70.0, -95.0, 48.0);
+    let target = DVec3::new(0.0, 0.0, 12.0);
+    let at_radius = {
+        let mut c = Camera::look_at(frame.enu_to_ecef(offset), frame.enu_to_ecef(target), up);
+        c.fov_y = 40f64.to_radians();
+        c
+    };
+    let at_origin = Camera { position: frame.enu_to_ecef_rot * offset, ..at_radius };
+    let lighting = metropolis_lighting(&frame, &at_radius);
+    let draw = |field: BuildingField, camera: &Camera| {
+        let mut s = Scene::new(&[field])?;
+        Some(s.draw(camera, &lighting, no_occlusion()))
+    };
+    let Some((far_image, far_counts)) = draw(far_field, &at_radius) else { return };
+    let Some((near_image, near_counts)) = draw(near_field, &at_origin) else { return };
+    assert_eq!(far_counts, near_counts);
+    assert_eq!(far_counts.near, 1, "the building is drawn near");
+    let (frac, mean) = support::image_difference(&far_image, &near_image, 24);
+    assert!(frac < 2e-4 && mean < 0.05, "{:.4} % of pixels differ (mean {mean:.3})", frac * 100.0);
+}
