@@ -338,7 +338,7 @@ impl GpuScene {
             generation: next_generation(),
             style_buffer: style_buffer(ctx, capacity),
             style_capacity: capacity,
-            style_binding_limit: ctx.device.limits().max_storage_buffer_binding_size as u64,
+            style_binding_limit: ctx.device.limits().max_storage_buffer_binding_size,
             dirty: vec![0],
             stats: UploadStats::default(),
         };

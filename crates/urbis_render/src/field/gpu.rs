@@ -273,8 +273,8 @@ impl FieldRenderer {
             }
             if let Some(s) = shadow {
                 let (axes, centre, half, back) = s.volume();
-                for k in 0..3 {
-                    p.shadow_axes[k] = axes[k].as_vec3().extend(0.0).to_array();
+                for (row, axis) in p.shadow_axes.iter_mut().zip(axes) {
+                    *row = axis.as_vec3().extend(0.0).to_array();
                 }
                 let along = |k: usize| centre.dot(axes[k]) as f32;
                 p.shadow_box = [along(0), along(1), along(2), half as f32];
@@ -379,6 +379,7 @@ impl FieldRenderer {
     }
 
     /// Builds the depth pyramid of the frame just drawn (GPU path, occlusion on).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn encode_hiz(
         &mut self,
         ctx: &GpuContext,
