@@ -1,0 +1,193 @@
+//! # urbis_store: sensor history in a database
+//!
+//! What the live pipeline applies is kept for later: every reading, alarm
+//! raise and clear, sensor metadata, gaps (a source disconnected) and drop
+//! counts. Queries back the timeline, the inspector and the CLI.
+//!
+//! ```text
+//! live session ──push──► Writer (bounded queue; never blocks the caller;
+//!                          │     past its bound it counts what it drops)
+//!                          ▼ background thread, one transaction per batch
+//!                        HistoryStore ◄── queries: a sensor's range (down-
+//!                          │               sampled to N points), the latest
+//!                          │               value of each sensor at T, alarms
+//!                          ▼               in a window, gaps
+//!                        SQLite file (WAL)
+//! ```
+//!
+//! [`HistoryStore`] is the one trait; [`SqliteStore`] is the embedded back
+//! end (one file, bundled SQLite). The schema carries a version; a file
+//! written by a newer Urbis is refused, not altered.
+
+mod sqlite;
+mod writer;
+
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use writer::{Writer, WriterOptions, WriterStats};
+
+use std::path::PathBuf;
+
+/// One applied reading of one sensor. `time_ms` is Unix time in milliseconds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredReading {
+    pub sensor: String,
+    pub time_ms: i64,
+    pub value: f64,
+    /// 0 good, 1 uncertain, 2 bad.
+    pub quality: u8,
+}
+
+/// An alarm raised or cleared.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredAlarm {
+    pub time_ms: i64,
+    pub alarm: String,
+    pub severity: String,
+    /// True when raised, false when cleared.
+    pub raised: bool,
+    pub sensor: String,
+    /// The observed feature's id.
+    pub feature: String,
+    pub value: Option<f64>,
+}
+
+/// What is known of a sensor.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SensorMeta {
+    pub sensor: String,
+    /// The observed feature's id (empty when it observes none).
+    pub feature: String,
+    pub quantity: String,
+    pub unit: String,
+}
+
+/// A period without a connection to a source, or without the store.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredGap {
+    pub source: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub reason: String,
+}
+
+/// Readings a source (or the store's writer) dropped up to a time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DropCount {
+    pub source: String,
+    pub time_ms: i64,
+    pub dropped: u64,
+}
+
+/// Everything one write carries; written in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub sensors: Vec<SensorMeta>,
+    pub readings: Vec<StoredReading>,
+    pub alarms: Vec<StoredAlarm>,
+    pub gaps: Vec<StoredGap>,
+    pub drops: Vec<DropCount>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.sensors.is_empty()
+            && self.readings.is_empty()
+            && self.alarms.is_empty()
+            && self.gaps.is_empty()
+            && self.drops.is_empty()
+    }
+
+    /// Rows it holds (for the writer's bound).
+    pub fn rows(&self) -> usize {
+        self.sensors.len() + self.readings.len() + self.alarms.len() + self.gaps.len() + self.drops.len()
+    }
+
+    pub fn append(&mut self, mut other: Batch) {
+        self.sensors.append(&mut other.sensors);
+        self.readings.append(&mut other.readings);
+        self.alarms.append(&mut other.alarms);
+        self.gaps.append(&mut other.gaps);
+        self.drops.append(&mut other.drops);
+    }
+}
+
+/// One point of a down-sampled series: the readings of one time bucket.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SeriesPoint {
+    /// The bucket's start (or the reading's time when not down-sampled).
+    pub time_ms: i64,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    pub count: u64,
+}
+
+/// Errors of a history store. Each names the store it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{store}: cannot open: {why}")]
+    Open { store: String, why: String },
+    #[error(
+        "{store}: written by a newer Urbis (history schema {found}; this one reads up to {supported}); nothing was changed"
+    )]
+    NewerSchema { store: String, found: i64, supported: i64 },
+    #[error("{store}: {why}")]
+    Database { store: String, why: String },
+    #[error("{store}: the writer stopped: {why}")]
+    WriterGone { store: String, why: String },
+    #[error("bad query: {0}")]
+    Query(String),
+}
+
+impl StoreError {
+    pub(crate) fn db(store: &str, e: impl std::fmt::Display) -> Self {
+        StoreError::Database { store: store.to_string(), why: e.to_string() }
+    }
+}
+
+/// A history back end.
+pub trait HistoryStore: Send {
+    /// A name for messages (the file path or URL, without credentials).
+    fn name(&self) -> &str;
+
+    /// Writes a batch in one transaction: all of it or, on error, none.
+    fn write(&mut self, batch: &Batch) -> Result<(), StoreError>;
+
+    /// The readings of `sensor` in `[from_ms, to_ms)`, in time order; with
+    /// `points`, down-sampled to at most that many equal time buckets
+    /// (mean, min, max and count each).
+    fn series(
+        &self,
+        sensor: &str,
+        from_ms: i64,
+        to_ms: i64,
+        points: Option<usize>,
+    ) -> Result<Vec<SeriesPoint>, StoreError>;
+
+    /// The newest reading at or before `at_ms` of every sensor (or of the
+    /// sensors named), by sensor id.
+    fn latest_at(&self, at_ms: i64, sensors: Option<&[String]>) -> Result<Vec<StoredReading>, StoreError>;
+
+    /// Alarm raises and clears in `[from_ms, to_ms)`, in time order.
+    fn alarms(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredAlarm>, StoreError>;
+
+    /// Gaps overlapping `[from_ms, to_ms)`.
+    fn gaps(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredGap>, StoreError>;
+
+    /// Known sensors.
+    fn sensors(&self) -> Result<Vec<SensorMeta>, StoreError>;
+
+    /// Readings stored in total.
+    fn reading_count(&self) -> Result<u64, StoreError>;
+}
+
+/// Opens a store from a `--store` argument: a file path (SQLite).
+pub fn open(spec: &str) -> Result<Box<dyn HistoryStore>, StoreError> {
+    if spec.contains("://") {
+        return Err(StoreError::Open {
+            store: spec.split('@').next_back().unwrap_or(spec).to_string(),
+            why: "only SQLite files are supported yet (PostgreSQL URLs are not)".into(),
+        });
+    }
+    Ok(Box::new(SqliteStore::open(&PathBuf::from(spec))?))
+}
