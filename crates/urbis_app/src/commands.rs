@@ -128,6 +128,7 @@ pub(crate) fn start_live(inputs: &Inputs, model: &mut CityModel, live: &LiveArgs
         live.live_config.as_deref(),
         inputs.paths.is_empty(),
         live.record.as_deref(),
+        live.store.as_deref(),
     )?;
     Ok(Some(l))
 }

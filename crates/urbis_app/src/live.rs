@@ -119,6 +119,7 @@ pub fn start(
     config: Option<&Path>,
     sample_city: bool,
     record: Option<&Path>,
+    store: Option<&Path>,
 ) -> Result<Live> {
     let sample = if sample_city {
         let (cfg, _) = urbis_live::simulate::ensure_sample_files(&urbis_sample_city::default_dir(), model)
@@ -136,6 +137,11 @@ pub fn start(
     if let Some(path) = record {
         session.record_to(path)?;
         eprintln!("recording applied readings to {}", path.display());
+    }
+    if let Some(path) = store {
+        let db = urbis_store::SqliteStore::open(path)?;
+        session.store_to(urbis_store::Writer::start(Box::new(db), urbis_store::WriterOptions::default())?);
+        eprintln!("keeping the history in {}", path.display());
     }
     let mut live = Live { session, sources: Vec::new(), clock_from: None };
     for spec in specs {
@@ -284,12 +290,14 @@ pub fn stats(model: &mut CityModel, live: &mut Live, seconds: f64, json: bool) -
         std::thread::sleep(Duration::from_millis(16));
     }
     let s = live.session.stats().snapshot();
+    live.session.flush_store()?;
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "stats": s,
                 "active_alarms": live.session.active_alarms().collect::<Vec<_>>(),
+                "store": live.session.store_stats(),
             }))?
         );
     } else {

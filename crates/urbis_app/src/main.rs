@@ -27,6 +27,7 @@
 mod commands;
 mod convert;
 mod fly;
+mod history;
 mod imagery;
 mod live;
 mod metropolis;
@@ -230,6 +231,10 @@ pub struct LiveArgs {
     /// Append every applied reading to this JSON-lines file (replayable with --live replay:FILE).
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// Keep every applied reading, alarm raise and clear and the sensors' metadata in a history
+    /// store: a SQLite file (created if missing). Written in the background, at least every second.
+    #[arg(long, value_name = "FILE.db")]
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -301,6 +306,39 @@ enum LiveCommand {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
         /// Print JSON at the end instead of a line per second.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum HistoryCommand {
+    /// A sensor's readings in a time range (optionally down-sampled), the
+    /// latest value of every sensor at a time, or the alarms in a window;
+    /// CSV (default) or JSON on stdout.
+    Query {
+        /// The store: a SQLite file.
+        #[arg(long, value_name = "FILE.db")]
+        store: PathBuf,
+        /// A sensor's readings.
+        #[arg(long, conflicts_with_all = ["latest_at", "alarms"])]
+        sensor: Option<String>,
+        /// Start of the range (RFC 3339 or Unix ms; default: the beginning).
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the range, exclusive (default: the end).
+        #[arg(long)]
+        to: Option<String>,
+        /// Down-sample the sensor's range to at most N equal time buckets (mean, min, max, count).
+        #[arg(long, requires = "sensor")]
+        points: Option<usize>,
+        /// The latest value of every sensor at this time (RFC 3339 or Unix ms).
+        #[arg(long)]
+        latest_at: Option<String>,
+        /// Alarm raises and clears in the range.
+        #[arg(long)]
+        alarms: bool,
+        /// JSON instead of CSV.
         #[arg(long)]
         json: bool,
     },
@@ -542,6 +580,11 @@ enum Command {
         #[arg(long)]
         baseline: bool,
     },
+    /// Query a history store (`--store` of the live commands).
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
     /// Live sensors without a window: simulate a network, or measure ingestion.
     Live {
         #[command(subcommand)]
@@ -634,6 +677,9 @@ fn main() -> anyhow::Result<()> {
             commands::live_stats(&inputs, &live, seconds, json)
         }
         Command::Wall { command } => wall::run(command),
+        Command::History {
+            command: HistoryCommand::Query { store, sensor, from, to, points, latest_at, alarms, json },
+        } => history::query(&history::Query { store, sensor, from, to, points, latest_at, alarms, json }),
         Command::Convert { inputs, export } => {
             convert::convert(&inputs, &[], &export.out, &export.options(), export.json)
         }

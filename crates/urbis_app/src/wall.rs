@@ -202,7 +202,14 @@ fn run_wall(
     let live_state = match options.role {
         Role::Follower => {
             if live.live_config.is_some() || inputs.paths.is_empty() {
-                Some(crate::live::start(&mut model, &[], live.live_config.as_deref(), inputs.paths.is_empty(), None)?)
+                Some(crate::live::start(
+                    &mut model,
+                    &[],
+                    live.live_config.as_deref(),
+                    inputs.paths.is_empty(),
+                    None,
+                    None,
+                )?)
             } else {
                 None
             }

@@ -117,6 +117,8 @@ pub struct LiveSession {
     scrub: Option<i64>,
     /// Features spawned at the last rebinding attempt.
     rebind_seen: u64,
+    /// Every applied reading and alarm event also goes here (never waits on the database).
+    store: Option<urbis_store::Writer>,
 }
 
 impl std::fmt::Debug for LiveSession {
@@ -285,6 +287,7 @@ impl LiveSession {
             last_clock_check: i64::MIN,
             batch: Vec::new(),
             recording: None,
+            store: None,
             scrub: None,
             rebind_seen: u64::MAX,
         })
@@ -401,6 +404,7 @@ impl LiveSession {
         self.pipeline.drain(&mut batch);
         self.record_readings(&batch);
         let report = self.apply(model, &batch, now_ms);
+        self.store_tick(&batch, &report.events);
         self.batch = batch;
         report
     }
@@ -415,6 +419,70 @@ impl LiveSession {
             .map_err(|source| SessionError::Recording { path: path.to_path_buf(), source })?;
         self.recording = Some((path.to_path_buf(), BufWriter::new(f)));
         Ok(())
+    }
+
+    /// Keeps every reading applied and every alarm raised or cleared from
+    /// now on in a history store, through `writer`'s bounded queue; the
+    /// sensors' metadata goes first.
+    pub fn store_to(&mut self, writer: urbis_store::Writer) {
+        let sensors = self
+            .streams
+            .iter()
+            .map(|st| urbis_store::SensorMeta {
+                sensor: st.id.clone(),
+                feature: st.guid.clone(),
+                quantity: self
+                    .config
+                    .sensors
+                    .iter()
+                    .find(|c| c.id == st.id)
+                    .map(|c| c.quantity.clone())
+                    .unwrap_or_default(),
+                unit: st.unit.clone(),
+            })
+            .collect();
+        writer.push(urbis_store::Batch { sensors, ..Default::default() });
+        self.store = Some(writer);
+    }
+
+    /// The history writer's state (lag, rows written and dropped), when storing.
+    pub fn store_stats(&self) -> Option<urbis_store::WriterStats> {
+        self.store.as_ref().map(urbis_store::Writer::stats)
+    }
+
+    /// Writes what is queued for the history store and waits for it.
+    pub fn flush_store(&self) -> Result<(), urbis_store::StoreError> {
+        self.store.as_ref().map_or(Ok(()), urbis_store::Writer::flush)
+    }
+
+    fn store_tick(&self, readings: &[Reading], events: &[AlarmEvent]) {
+        let Some(writer) = &self.store else { return };
+        let readings = readings
+            .iter()
+            .map(|r| urbis_store::StoredReading {
+                sensor: self.registry.sensor_id(r.stream).to_string(),
+                time_ms: r.time_ms,
+                value: r.value,
+                quality: match r.quality {
+                    urbis_model::Quality::Good => 0,
+                    urbis_model::Quality::Uncertain => 1,
+                    urbis_model::Quality::Bad => 2,
+                },
+            })
+            .collect();
+        let alarms = events
+            .iter()
+            .map(|e| urbis_store::StoredAlarm {
+                time_ms: e.time_ms,
+                alarm: e.alarm.clone(),
+                severity: format!("{:?}", e.severity).to_lowercase(),
+                raised: e.state == Transition::Raised,
+                sensor: e.sensor.clone(),
+                feature: e.feature.clone(),
+                value: e.value,
+            })
+            .collect();
+        writer.push(urbis_store::Batch { readings, alarms, ..Default::default() });
     }
 
     fn record_readings(&mut self, readings: &[Reading]) {
