@@ -119,6 +119,11 @@ fn workspace_respects_the_architecture_invariants() {
     for dep in ["wgpu", "winit", "bevy_ecs", "urbis_model", "urbis_engine"] {
         assert!(!reaches(&graph, "urbis_wall", dep), "urbis_wall must not depend on {dep}");
     }
+    // History is plain rows: no GPU, window, ECS or model.
+    assert!(members.contains("urbis_store"), "workspace lacks urbis_store");
+    for dep in ["wgpu", "winit", "bevy_ecs", "urbis_model"] {
+        assert!(!reaches(&graph, "urbis_store", dep), "urbis_store must not depend on {dep}");
+    }
     assert!(reaches(&graph, "urbis_render", "wgpu"), "sanity: render does use wgpu");
 }
 
