@@ -1,12 +1,11 @@
 //! `urbis history query`: a sensor's range (down-sampled or not), the
 //! latest value of every sensor at a time, or the alarms in a window, out
-//! of a history store, as CSV or JSON.
+//! of a history store (a SQLite file or a `postgres://` URL), as CSV or JSON.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use urbis_store::{HistoryStore, SqliteStore};
 
 pub(crate) struct Query {
     pub store: PathBuf,
@@ -28,10 +27,12 @@ fn time_ms(text: &str, what: &str) -> Result<i64> {
 }
 
 pub(crate) fn query(q: &Query) -> Result<()> {
-    if !q.store.is_file() {
+    let spec = q.store.to_string_lossy();
+    let is_url = spec.contains("://");
+    if !is_url && !q.store.is_file() {
         bail!("{}: no such history store", q.store.display());
     }
-    let store = SqliteStore::open(&q.store)?;
+    let mut store = urbis_store::open(&spec)?;
     let from = q.from.as_deref().map(|t| time_ms(t, "from")).transpose()?.unwrap_or(i64::MIN);
     let to = q.to.as_deref().map(|t| time_ms(t, "to")).transpose()?.unwrap_or(i64::MAX);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -139,9 +139,9 @@ pub fn start(
         eprintln!("recording applied readings to {}", path.display());
     }
     if let Some(path) = store {
-        let db = urbis_store::SqliteStore::open(path)?;
-        session.store_to(urbis_store::Writer::start(Box::new(db), urbis_store::WriterOptions::default())?);
-        eprintln!("keeping the history in {}", path.display());
+        let db = urbis_store::open(&path.to_string_lossy())?;
+        eprintln!("keeping the history in {}", db.name());
+        session.store_to(urbis_store::Writer::start(db, urbis_store::WriterOptions::default())?);
     }
     let mut live = Live { session, sources: Vec::new(), clock_from: None };
     for spec in specs {

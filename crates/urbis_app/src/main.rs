@@ -232,8 +232,9 @@ pub struct LiveArgs {
     #[arg(long)]
     pub record: Option<PathBuf>,
     /// Keep every applied reading, alarm raise and clear and the sensors' metadata in a history
-    /// store: a SQLite file (created if missing). Written in the background, at least every second.
-    #[arg(long, value_name = "FILE.db")]
+    /// store: a SQLite file (created if missing) or postgres://user@host:port/db. Written in the
+    /// background, at least every second.
+    #[arg(long, value_name = "FILE.db|postgres://…")]
     pub store: Option<PathBuf>,
 }
 
@@ -317,8 +318,8 @@ enum HistoryCommand {
     /// latest value of every sensor at a time, or the alarms in a window;
     /// CSV (default) or JSON on stdout.
     Query {
-        /// The store: a SQLite file.
-        #[arg(long, value_name = "FILE.db")]
+        /// The store: a SQLite file or postgres://user@host:port/db.
+        #[arg(long, value_name = "FILE.db|postgres://…")]
         store: PathBuf,
         /// A sensor's readings.
         #[arg(long, conflicts_with_all = ["latest_at", "alarms"])]

@@ -16,12 +16,15 @@
 //! ```
 //!
 //! [`HistoryStore`] is the one trait; [`SqliteStore`] is the embedded back
-//! end (one file, bundled SQLite). The schema carries a version; a file
+//! end (one file, bundled SQLite) and [`PgStore`] the server one
+//! (PostgreSQL, readings by `COPY`). The schema carries a version; a file
 //! written by a newer Urbis is refused, not altered.
 
+mod postgres;
 mod sqlite;
 mod writer;
 
+pub use postgres::{PgStore, redacted};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use writer::{Writer, WriterOptions, WriterStats};
 
@@ -157,7 +160,7 @@ pub trait HistoryStore: Send {
     /// `points`, down-sampled to at most that many equal time buckets
     /// (mean, min, max and count each).
     fn series(
-        &self,
+        &mut self,
         sensor: &str,
         from_ms: i64,
         to_ms: i64,
@@ -166,27 +169,31 @@ pub trait HistoryStore: Send {
 
     /// The newest reading at or before `at_ms` of every sensor (or of the
     /// sensors named), by sensor id.
-    fn latest_at(&self, at_ms: i64, sensors: Option<&[String]>) -> Result<Vec<StoredReading>, StoreError>;
+    fn latest_at(&mut self, at_ms: i64, sensors: Option<&[String]>) -> Result<Vec<StoredReading>, StoreError>;
 
     /// Alarm raises and clears in `[from_ms, to_ms)`, in time order.
-    fn alarms(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredAlarm>, StoreError>;
+    fn alarms(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredAlarm>, StoreError>;
 
     /// Gaps overlapping `[from_ms, to_ms)`.
-    fn gaps(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredGap>, StoreError>;
+    fn gaps(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredGap>, StoreError>;
 
     /// Known sensors.
-    fn sensors(&self) -> Result<Vec<SensorMeta>, StoreError>;
+    fn sensors(&mut self) -> Result<Vec<SensorMeta>, StoreError>;
 
     /// Readings stored in total.
-    fn reading_count(&self) -> Result<u64, StoreError>;
+    fn reading_count(&mut self) -> Result<u64, StoreError>;
 }
 
-/// Opens a store from a `--store` argument: a file path (SQLite).
+/// Opens a store from a `--store` argument: `postgres://…` (or
+/// `postgresql://…`) for PostgreSQL, anything else a SQLite file.
 pub fn open(spec: &str) -> Result<Box<dyn HistoryStore>, StoreError> {
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        return Ok(Box::new(PgStore::connect(spec)?));
+    }
     if spec.contains("://") {
         return Err(StoreError::Open {
-            store: spec.split('@').next_back().unwrap_or(spec).to_string(),
-            why: "only SQLite files are supported yet (PostgreSQL URLs are not)".into(),
+            store: redacted(spec),
+            why: "unknown store scheme (postgres:// or a file path)".into(),
         });
     }
     Ok(Box::new(SqliteStore::open(&PathBuf::from(spec))?))

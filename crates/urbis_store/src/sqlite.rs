@@ -162,7 +162,7 @@ impl HistoryStore for SqliteStore {
     }
 
     fn series(
-        &self,
+        &mut self,
         sensor: &str,
         from_ms: i64,
         to_ms: i64,
@@ -216,7 +216,7 @@ impl HistoryStore for SqliteStore {
         }
     }
 
-    fn latest_at(&self, at_ms: i64, sensors: Option<&[String]>) -> Result<Vec<StoredReading>, StoreError> {
+    fn latest_at(&mut self, at_ms: i64, sensors: Option<&[String]>) -> Result<Vec<StoredReading>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -237,7 +237,7 @@ impl HistoryStore for SqliteStore {
         })
     }
 
-    fn alarms(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredAlarm>, StoreError> {
+    fn alarms(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredAlarm>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -261,7 +261,7 @@ impl HistoryStore for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    fn gaps(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredGap>, StoreError> {
+    fn gaps(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredGap>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -276,7 +276,7 @@ impl HistoryStore for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    fn sensors(&self) -> Result<Vec<SensorMeta>, StoreError> {
+    fn sensors(&mut self) -> Result<Vec<SensorMeta>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT sensor, feature, quantity, unit FROM sensors ORDER BY sensor")
@@ -289,7 +289,7 @@ impl HistoryStore for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    fn reading_count(&self) -> Result<u64, StoreError> {
+    fn reading_count(&mut self) -> Result<u64, StoreError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM readings", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)

@@ -1,0 +1,333 @@
+//! The PostgreSQL back end (`postgres://user[:password]@host:port/db`):
+//! the same tables as SQLite, readings written with `COPY … FROM STDIN`
+//! inside the batch's transaction, an index on (sensor, time), and the
+//! schema version in `urbis_meta`. Messages name the server without the
+//! password.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use postgres::{Client, NoTls};
+
+use crate::{Batch, HistoryStore, SensorMeta, SeriesPoint, StoreError, StoredAlarm, StoredGap, StoredReading};
+
+use crate::sqlite::SCHEMA_VERSION;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS urbis_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS sensors (
+    id BIGSERIAL PRIMARY KEY,
+    sensor TEXT NOT NULL UNIQUE,
+    feature TEXT NOT NULL DEFAULT '',
+    quantity TEXT NOT NULL DEFAULT '',
+    unit TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS readings (
+    seq BIGSERIAL,
+    sensor BIGINT NOT NULL REFERENCES sensors(id),
+    t BIGINT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    quality SMALLINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS readings_by_sensor_time ON readings(sensor, t);
+CREATE TABLE IF NOT EXISTS alarms (
+    seq BIGSERIAL,
+    t BIGINT NOT NULL,
+    alarm TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    raised BOOLEAN NOT NULL,
+    sensor TEXT NOT NULL,
+    feature TEXT NOT NULL,
+    value DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms(t);
+CREATE TABLE IF NOT EXISTS gaps (seq BIGSERIAL, source TEXT NOT NULL, from_t BIGINT NOT NULL, to_t BIGINT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS drops (source TEXT NOT NULL, t BIGINT NOT NULL, dropped BIGINT NOT NULL);
+";
+
+/// The URL with its password left out, for messages.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split(':').next().unwrap_or("");
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A history in a PostgreSQL database.
+pub struct PgStore {
+    name: String,
+    client: Client,
+    ids: HashMap<String, i64>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgStore({})", self.name)
+    }
+}
+
+impl PgStore {
+    /// Connects (within 10 s), checks the schema version and creates the tables if missing.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let name = redacted(url);
+        let open_err = |e: &dyn std::fmt::Display| StoreError::Open { store: name.clone(), why: e.to_string() };
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| open_err(&e))?;
+        config.connect_timeout(std::time::Duration::from_secs(10));
+        let mut client = config.connect(NoTls).map_err(|e| open_err(&e))?;
+        let has_meta: bool = client
+            .query_one("SELECT to_regclass('urbis_meta') IS NOT NULL", &[])
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| open_err(&e))?;
+        if has_meta {
+            let row = client
+                .query_opt("SELECT value FROM urbis_meta WHERE key = 'schema_version'", &[])
+                .map_err(|e| open_err(&e))?;
+            if let Some(found) = row.map(|r| r.get::<_, i64>(0))
+                && found > SCHEMA_VERSION
+            {
+                return Err(StoreError::NewerSchema { store: name, found, supported: SCHEMA_VERSION });
+            }
+        }
+        client.batch_execute(SCHEMA).map_err(|e| open_err(&e))?;
+        client
+            .execute(
+                "INSERT INTO urbis_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING",
+                &[&SCHEMA_VERSION],
+            )
+            .map_err(|e| open_err(&e))?;
+        let mut ids = HashMap::new();
+        for row in client.query("SELECT sensor, id FROM sensors", &[]).map_err(|e| open_err(&e))? {
+            ids.insert(row.get::<_, String>(0), row.get::<_, i64>(1));
+        }
+        Ok(Self { name, client, ids })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::db(&self.name, e)
+    }
+
+    fn id_of(&mut self, sensor: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(id) = self.ids.get(sensor) {
+            return Ok(Some(*id));
+        }
+        let row =
+            self.client.query_opt("SELECT id FROM sensors WHERE sensor = $1", &[&sensor]).map_err(|e| self.err(e))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+}
+
+impl HistoryStore for PgStore {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let name = self.name.clone();
+        let e = |e: postgres::Error| StoreError::db(&name, e);
+        let mut tx = self.client.transaction().map_err(e)?;
+        for m in &batch.sensors {
+            tx.execute(
+                "INSERT INTO sensors (sensor, feature, quantity, unit) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (sensor) DO UPDATE SET feature = excluded.feature, quantity = excluded.quantity, unit = excluded.unit",
+                &[&m.sensor, &m.feature, &m.quantity, &m.unit],
+            )
+            .map_err(e)?;
+        }
+        let mut new_ids: Vec<(String, i64)> = Vec::new();
+        let mut ids: Vec<i64> = Vec::with_capacity(batch.readings.len());
+        for r in &batch.readings {
+            let known =
+                self.ids.get(&r.sensor).copied().or_else(|| new_ids.iter().find(|(s, _)| *s == r.sensor).map(|p| p.1));
+            let id = match known {
+                Some(id) => id,
+                None => {
+                    let row = tx
+                        .query_one(
+                            "INSERT INTO sensors (sensor) VALUES ($1) ON CONFLICT (sensor) DO UPDATE SET sensor = excluded.sensor RETURNING id",
+                            &[&r.sensor],
+                        )
+                        .map_err(e)?;
+                    let id: i64 = row.get(0);
+                    new_ids.push((r.sensor.clone(), id));
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        if !batch.readings.is_empty() {
+            let mut w = tx.copy_in("COPY readings (sensor, t, value, quality) FROM STDIN").map_err(e)?;
+            let mut buf = Vec::with_capacity(batch.readings.len() * 40);
+            for (r, id) in batch.readings.iter().zip(&ids) {
+                // Shortest round-trip decimal: PostgreSQL reads it back to the same double.
+                writeln!(buf, "{id}\t{}\t{:?}\t{}", r.time_ms, r.value, r.quality)
+                    .map_err(|x| StoreError::db(&name, x))?;
+            }
+            w.write_all(&buf).map_err(|x| StoreError::db(&name, x))?;
+            w.finish().map_err(e)?;
+        }
+        for a in &batch.alarms {
+            tx.execute(
+                "INSERT INTO alarms (t, alarm, severity, raised, sensor, feature, value) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&a.time_ms, &a.alarm, &a.severity, &a.raised, &a.sensor, &a.feature, &a.value],
+            )
+            .map_err(e)?;
+        }
+        for g in &batch.gaps {
+            tx.execute(
+                "INSERT INTO gaps (source, from_t, to_t, reason) VALUES ($1, $2, $3, $4)",
+                &[&g.source, &g.from_ms, &g.to_ms, &g.reason],
+            )
+            .map_err(e)?;
+        }
+        for d in &batch.drops {
+            tx.execute(
+                "INSERT INTO drops (source, t, dropped) VALUES ($1, $2, $3)",
+                &[&d.source, &d.time_ms, &(d.dropped as i64)],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)?;
+        self.ids.extend(new_ids);
+        Ok(())
+    }
+
+    fn series(
+        &mut self,
+        sensor: &str,
+        from_ms: i64,
+        to_ms: i64,
+        points: Option<usize>,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
+        if to_ms <= from_ms {
+            return Ok(Vec::new());
+        }
+        let Some(id) = self.id_of(sensor)? else { return Ok(Vec::new()) };
+        match points {
+            None => {
+                let rows = self
+                    .client
+                    .query(
+                        "SELECT t, value FROM readings WHERE sensor = $1 AND t >= $2 AND t < $3 ORDER BY t, seq",
+                        &[&id, &from_ms, &to_ms],
+                    )
+                    .map_err(|e| self.err(e))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        let v: f64 = r.get(1);
+                        SeriesPoint { time_ms: r.get(0), mean: v, min: v, max: v, count: 1 }
+                    })
+                    .collect())
+            }
+            Some(0) => Err(StoreError::Query("down-sampling to 0 points".into())),
+            Some(n) => {
+                let n = n as i64;
+                let span = (to_ms - from_ms) as i128;
+                // numeric arithmetic for the bucket: (t − from)·n can pass 2⁶³ for wide ranges.
+                let rows = self
+                    .client
+                    .query(
+                        "SELECT div((t - $2)::numeric * $4::bigint, ($3 - $2)::numeric)::bigint AS b, AVG(value), MIN(value), MAX(value), COUNT(*)
+                         FROM readings WHERE sensor = $1 AND t >= $2 AND t < $3
+                         GROUP BY 1 ORDER BY 1",
+                        &[&id, &from_ms, &to_ms, &n],
+                    )
+                    .map_err(|e| self.err(e))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        let b: i64 = r.get(0);
+                        SeriesPoint {
+                            time_ms: from_ms + ((b as i128 * span) / n as i128) as i64,
+                            mean: r.get(1),
+                            min: r.get(2),
+                            max: r.get(3),
+                            count: r.get::<_, i64>(4) as u64,
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    fn latest_at(&mut self, at_ms: i64, sensors: Option<&[String]>) -> Result<Vec<StoredReading>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT s.sensor, r.t, r.value, r.quality FROM sensors s CROSS JOIN LATERAL (
+                     SELECT t, value, quality FROM readings WHERE sensor = s.id AND t <= $1 ORDER BY t DESC, seq DESC LIMIT 1) r
+                 ORDER BY s.sensor COLLATE \"C\"",
+                &[&at_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        let all = rows.iter().map(|r| StoredReading {
+            sensor: r.get(0),
+            time_ms: r.get(1),
+            value: r.get(2),
+            quality: r.get::<_, i16>(3) as u8,
+        });
+        Ok(match sensors {
+            None => all.collect(),
+            Some(names) => all.filter(|r| names.contains(&r.sensor)).collect(),
+        })
+    }
+
+    fn alarms(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredAlarm>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT t, alarm, severity, raised, sensor, feature, value FROM alarms WHERE t >= $1 AND t < $2 ORDER BY t, seq",
+                &[&from_ms, &to_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredAlarm {
+                time_ms: r.get(0),
+                alarm: r.get(1),
+                severity: r.get(2),
+                raised: r.get(3),
+                sensor: r.get(4),
+                feature: r.get(5),
+                value: r.get(6),
+            })
+            .collect())
+    }
+
+    fn gaps(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredGap>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT source, from_t, to_t, reason FROM gaps WHERE to_t > $1 AND from_t < $2 ORDER BY from_t, seq",
+                &[&from_ms, &to_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredGap { source: r.get(0), from_ms: r.get(1), to_ms: r.get(2), reason: r.get(3) })
+            .collect())
+    }
+
+    fn sensors(&mut self) -> Result<Vec<SensorMeta>, StoreError> {
+        let rows = self
+            .client
+            .query("SELECT sensor, feature, quantity, unit FROM sensors ORDER BY sensor COLLATE \"C\"", &[])
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| SensorMeta { sensor: r.get(0), feature: r.get(1), quantity: r.get(2), unit: r.get(3) })
+            .collect())
+    }
+
+    fn reading_count(&mut self) -> Result<u64, StoreError> {
+        let row = self.client.query_one("SELECT COUNT(*) FROM readings", &[]).map_err(|e| self.err(e))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+}

@@ -1,0 +1,152 @@
+//! What the history store tests share: a deterministic day of readings,
+//! writing it through the writer, and the round trip's checks, for every
+//! back end.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use urbis_store::{Batch, HistoryStore, SensorMeta, StoredAlarm, StoredReading, Writer, WriterOptions};
+
+pub mod pg;
+
+pub const DAY_MS: i64 = 86_400_000;
+pub const T0: i64 = 1_780_000_000_000;
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("urbis-store-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A deterministic day: sensor k reads every 20–70 s (a linear congruential
+/// sequence), values with millisecond times and fractional parts.
+pub fn day_of_readings() -> Vec<StoredReading> {
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as i64
+    };
+    let mut out = Vec::new();
+    for k in 0..40 {
+        let mut t = T0 + next() % 60_000;
+        while t < T0 + DAY_MS {
+            let value = (k as f64) * 10.0 + (next() % 100_000) as f64 / 997.0;
+            out.push(StoredReading { sensor: format!("s{k:02}"), time_ms: t, value, quality: (next() % 3) as u8 });
+            t += 20_000 + next() % 50_000;
+        }
+    }
+    // Arrival order is not time order across sensors.
+    out.sort_by_key(|r| (r.time_ms / 600_000, r.sensor.clone(), r.time_ms));
+    out
+}
+
+pub fn write_all(store: Box<dyn HistoryStore>, readings: &[StoredReading], alarms: &[StoredAlarm]) {
+    let writer = Writer::start(store, WriterOptions { batch_rows: 5_000, ..Default::default() }).expect("writer");
+    let sensors = (0..40)
+        .map(|k| SensorMeta {
+            sensor: format!("s{k:02}"),
+            feature: format!("b{k}"),
+            quantity: "level".into(),
+            unit: "m".into(),
+        })
+        .collect();
+    writer.push(Batch { sensors, ..Default::default() });
+    let mut i = 0;
+    let mut size = 1;
+    while i < readings.len() {
+        let end = (i + size).min(readings.len());
+        writer.push(Batch { readings: readings[i..end].to_vec(), ..Default::default() });
+        i = end;
+        size = size * 7 % 1999 + 1;
+    }
+    writer.push(Batch { alarms: alarms.to_vec(), ..Default::default() });
+    writer.flush().expect("flush");
+    let stats = writer.stats();
+    assert_eq!(stats.dropped_readings, 0);
+    assert_eq!(stats.queued_rows, 0);
+}
+
+/// A day in through the writer, then every query against the input.
+/// `open` gives a fresh connection to the same store each time.
+pub fn round_trip(open: &dyn Fn() -> Box<dyn HistoryStore>) {
+    let readings = day_of_readings();
+    let alarms: Vec<StoredAlarm> = (0..30)
+        .map(|i| StoredAlarm {
+            time_ms: T0 + i * 2_000_000 + 17,
+            alarm: "high water".into(),
+            severity: if i % 2 == 0 { "warning".into() } else { "critical".into() },
+            raised: i % 2 == 0,
+            sensor: format!("s{:02}", i % 40),
+            feature: format!("b{}", i % 40),
+            value: (i % 3 != 0).then_some(i as f64 * 0.5),
+        })
+        .collect();
+    write_all(open(), &readings, &alarms);
+    // Reopened: a fresh connection reads what the writer committed.
+    let mut store = open();
+    assert_eq!(store.reading_count().expect("count"), readings.len() as u64);
+    assert_eq!(store.sensors().expect("sensors").len(), 40);
+    assert_eq!(store.sensors().expect("sensors")[7].feature, "b7");
+
+    let mut by_sensor: BTreeMap<&str, Vec<&StoredReading>> = BTreeMap::new();
+    for r in &readings {
+        by_sensor.entry(&r.sensor).or_default().push(r);
+    }
+    for v in by_sensor.values_mut() {
+        v.sort_by_key(|r| r.time_ms);
+    }
+    // Whole series of a few sensors, and a window of one.
+    for (sensor, expected) in by_sensor.iter().step_by(9) {
+        let got = store.series(sensor, T0, T0 + DAY_MS, None).expect("series");
+        assert_eq!(got.len(), expected.len(), "{sensor}");
+        for (g, e) in got.iter().zip(expected) {
+            assert_eq!((g.time_ms, g.mean.to_bits()), (e.time_ms, e.value.to_bits()), "{sensor}");
+        }
+    }
+    let (from, to) = (T0 + 3_600_000, T0 + 7_200_000);
+    let window = store.series("s05", from, to, None).expect("window");
+    let expected: Vec<_> = by_sensor["s05"].iter().filter(|r| r.time_ms >= from && r.time_ms < to).collect();
+    assert_eq!(window.len(), expected.len());
+    assert!(window.first().expect("some").time_ms >= from && window.last().expect("some").time_ms < to);
+
+    // Down-sampled to 24 points: buckets computed here from the input.
+    let got = store.series("s11", T0, T0 + DAY_MS, Some(24)).expect("buckets");
+    let mut buckets: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for r in &by_sensor["s11"] {
+        buckets.entry((r.time_ms - T0) * 24 / DAY_MS).or_default().push(r.value);
+    }
+    assert_eq!(got.len(), buckets.len());
+    for (g, (b, vals)) in got.iter().zip(&buckets) {
+        assert_eq!(g.time_ms, T0 + b * DAY_MS / 24);
+        assert_eq!(g.count, vals.len() as u64);
+        let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+        assert!((g.mean - mean).abs() < 1e-9 * mean.abs().max(1.0), "{} vs {mean}", g.mean);
+        assert_eq!(g.min, vals.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(g.max, vals.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    }
+
+    // The latest value of every sensor at noon.
+    let noon = T0 + DAY_MS / 2 + 123;
+    let latest = store.latest_at(noon, None).expect("latest");
+    assert_eq!(latest.len(), 40);
+    for l in &latest {
+        let e = by_sensor[l.sensor.as_str()].iter().rev().find(|r| r.time_ms <= noon).expect("a reading before noon");
+        assert_eq!(
+            (l.time_ms, l.value.to_bits(), l.quality),
+            (e.time_ms, e.value.to_bits(), e.quality),
+            "{}",
+            l.sensor
+        );
+    }
+    let two = store.latest_at(noon, Some(&["s03".to_string(), "s31".to_string()])).expect("two");
+    assert_eq!(two.iter().map(|r| r.sensor.as_str()).collect::<Vec<_>>(), ["s03", "s31"]);
+    assert!(store.latest_at(T0 - 1, None).expect("before").is_empty(), "nothing before the first reading");
+
+    // Alarms in a window, in time order, fields intact.
+    let got = store.alarms(T0 + 10_000_000, T0 + 30_000_000).expect("alarms");
+    let expected: Vec<_> =
+        alarms.iter().filter(|a| a.time_ms >= T0 + 10_000_000 && a.time_ms < T0 + 30_000_000).cloned().collect();
+    assert_eq!(got, expected);
+}
