@@ -7,10 +7,18 @@
 //!   out of 1,000 sensors' day (2.88M readings).
 //! - `history/sqlite_latest_of_10k`: the latest value of 10,000 sensors at a time.
 //!
+//! - `history/pg_write_100k`, `history/pg_day_of_one_sensor`,
+//!   `history/pg_latest_of_10k`: the same on PostgreSQL (readings by
+//!   `COPY`), a server of the bench's own on a free loopback port (skipped
+//!   when PostgreSQL is not installed).
+//!
 //! Under `cargo test` (no `--bench`) the stored day is cut to 100 sensors.
 
+#[path = "../crates/urbis_store/tests/common/pg.rs"]
+mod pg;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use urbis_store::{Batch, HistoryStore, SqliteStore, StoredReading};
+use urbis_store::{Batch, HistoryStore, PgStore, SqliteStore, StoredReading};
 
 const T0: i64 = 1_780_000_000_000;
 
@@ -36,35 +44,44 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
 
     let batch = Batch { readings: readings(1000, 100, 1000, T0), ..Default::default() };
-    let mut store = SqliteStore::open(&dir.join("write.db")).expect("open");
-    g.throughput(Throughput::Elements(batch.readings.len() as u64));
-    g.bench_function("sqlite_write_100k", |b| b.iter(|| store.write(&batch).expect("write")));
-    drop(store);
-
     let sensors = if full { 1000 } else { 100 };
-    let mut day = SqliteStore::open(&dir.join("day.db")).expect("open");
-    for chunk in readings(sensors, 2880, 30_000, T0).chunks(500_000) {
-        day.write(&Batch { readings: chunk.to_vec(), ..Default::default() }).expect("day");
-    }
-    g.throughput(Throughput::Elements(2880));
-    g.bench_function("sqlite_day_of_one_sensor", |b| {
-        b.iter(|| {
-            let s = day.series("s00042", T0, T0 + 86_400_000, None).expect("series");
-            assert_eq!(s.len(), 2880);
-        })
-    });
-    drop(day);
-
     let n = if full { 10_000 } else { 500 };
-    let mut many = SqliteStore::open(&dir.join("latest.db")).expect("open");
-    many.write(&Batch { readings: readings(n, 10, 60_000, T0), ..Default::default() }).expect("many");
-    g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("sqlite_latest_of_10k", |b| {
-        b.iter(|| {
-            let l = many.latest_at(T0 + 300_000, None).expect("latest");
-            assert_eq!(l.len(), n);
-        })
-    });
+    let server = pg::PgServer::start("bench");
+    type Open<'a> = Box<dyn Fn(&str) -> Box<dyn HistoryStore> + 'a>;
+    let mut backends: Vec<(&str, Open)> =
+        vec![("sqlite", Box::new(|name: &str| Box::new(SqliteStore::open(&dir.join(format!("{name}.db"))).expect("open"))))];
+    if let Some(server) = &server {
+        backends.push(("pg", Box::new(move |name: &str| Box::new(PgStore::connect(&server.database(name)).expect("connect")))));
+    }
+    for (backend, open) in &backends {
+        let mut store = open("write");
+        g.throughput(Throughput::Elements(batch.readings.len() as u64));
+        g.bench_function(format!("{backend}_write_100k"), |b| b.iter(|| store.write(&batch).expect("write")));
+        drop(store);
+
+        let mut day = open("day");
+        for chunk in readings(sensors, 2880, 30_000, T0).chunks(500_000) {
+            day.write(&Batch { readings: chunk.to_vec(), ..Default::default() }).expect("day");
+        }
+        g.throughput(Throughput::Elements(2880));
+        g.bench_function(format!("{backend}_day_of_one_sensor"), |b| {
+            b.iter(|| {
+                let s = day.series("s00042", T0, T0 + 86_400_000, None).expect("series");
+                assert_eq!(s.len(), 2880);
+            })
+        });
+        drop(day);
+
+        let mut many = open("latest");
+        many.write(&Batch { readings: readings(n, 10, 60_000, T0), ..Default::default() }).expect("many");
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("{backend}_latest_of_10k"), |b| {
+            b.iter(|| {
+                let l = many.latest_at(T0 + 300_000, None).expect("latest");
+                assert_eq!(l.len(), n);
+            })
+        });
+    }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }
