@@ -23,8 +23,7 @@ CREATE TABLE IF NOT EXISTS sensors (
     unit TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS readings (
-    seq BIGSERIAL,
-    sensor BIGINT NOT NULL REFERENCES sensors(id),
+    sensor BIGINT NOT NULL,
     t BIGINT NOT NULL,
     value DOUBLE PRECISION NOT NULL,
     quality SMALLINT NOT NULL
@@ -214,7 +213,7 @@ impl HistoryStore for PgStore {
                 let rows = self
                     .client
                     .query(
-                        "SELECT t, value FROM readings WHERE sensor = $1 AND t >= $2 AND t < $3 ORDER BY t, seq",
+                        "SELECT t, value FROM readings WHERE sensor = $1 AND t >= $2 AND t < $3 ORDER BY t, ctid",
                         &[&id, &from_ms, &to_ms],
                     )
                     .map_err(|e| self.err(e))?;
@@ -262,7 +261,7 @@ impl HistoryStore for PgStore {
             .client
             .query(
                 "SELECT s.sensor, r.t, r.value, r.quality FROM sensors s CROSS JOIN LATERAL (
-                     SELECT t, value, quality FROM readings WHERE sensor = s.id AND t <= $1 ORDER BY t DESC, seq DESC LIMIT 1) r
+                     SELECT t, value, quality FROM readings WHERE sensor = s.id AND t <= $1 ORDER BY t DESC, ctid DESC LIMIT 1) r
                  ORDER BY s.sensor COLLATE \"C\"",
                 &[&at_ms],
             )
