@@ -48,10 +48,15 @@ fn bench(c: &mut Criterion) {
     let n = if full { 10_000 } else { 500 };
     let server = pg::PgServer::start("bench");
     type Open<'a> = Box<dyn Fn(&str) -> Box<dyn HistoryStore> + 'a>;
-    let mut backends: Vec<(&str, Open)> =
-        vec![("sqlite", Box::new(|name: &str| Box::new(SqliteStore::open(&dir.join(format!("{name}.db"))).expect("open"))))];
+    let mut backends: Vec<(&str, Open)> = vec![(
+        "sqlite",
+        Box::new(|name: &str| Box::new(SqliteStore::open(&dir.join(format!("{name}.db"))).expect("open"))),
+    )];
     if let Some(server) = &server {
-        backends.push(("pg", Box::new(move |name: &str| Box::new(PgStore::connect(&server.database(name)).expect("connect")))));
+        backends.push((
+            "pg",
+            Box::new(move |name: &str| Box::new(PgStore::connect(&server.database(name)).expect("connect"))),
+        ));
     }
     for (backend, open) in &backends {
         let mut store = open("write");

@@ -15,6 +15,7 @@ pub(crate) struct Query {
     pub points: Option<usize>,
     pub latest_at: Option<String>,
     pub alarms: bool,
+    pub gaps: bool,
     pub json: bool,
 }
 
@@ -102,8 +103,28 @@ pub(crate) fn query(q: &Query) -> Result<()> {
                 )?;
             }
         }
+    } else if q.gaps {
+        let gaps = store.gaps(from, to)?;
+        if q.json {
+            serde_json::to_writer_pretty(&mut out, &gaps)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "from_ms,from,to_ms,to,source,reason")?;
+            for g in gaps {
+                writeln!(
+                    out,
+                    "{},{},{},{},{},{:?}",
+                    g.from_ms,
+                    urbis_live::time_text(g.from_ms),
+                    g.to_ms,
+                    urbis_live::time_text(g.to_ms),
+                    g.source,
+                    g.reason
+                )?;
+            }
+        }
     } else {
-        bail!("say what to query: --sensor ID, --latest-at TIME or --alarms");
+        bail!("say what to query: --sensor ID, --latest-at TIME, --alarms or --gaps");
     }
     Ok(())
 }

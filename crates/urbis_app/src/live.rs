@@ -139,9 +139,11 @@ pub fn start(
         eprintln!("recording applied readings to {}", path.display());
     }
     if let Some(path) = store {
-        let db = urbis_store::open(&path.to_string_lossy())?;
+        let mut db = urbis_store::open(&path.to_string_lossy())?;
+        // Where the history stops: a restart's gap runs from here to the first new reading.
+        let newest = db.latest_at(i64::MAX, None)?.iter().map(|r| r.time_ms).max();
         eprintln!("keeping the history in {}", db.name());
-        session.store_to(urbis_store::Writer::start(db, urbis_store::WriterOptions::default())?);
+        session.store_to(urbis_store::Writer::start(db, urbis_store::WriterOptions::default())?, newest);
     }
     let mut live = Live { session, sources: Vec::new(), clock_from: None };
     for spec in specs {

@@ -339,6 +339,9 @@ enum HistoryCommand {
         /// Alarm raises and clears in the range.
         #[arg(long)]
         alarms: bool,
+        /// Gaps (a source disconnected, ingest not running, readings dropped) overlapping the range.
+        #[arg(long)]
+        gaps: bool,
         /// JSON instead of CSV.
         #[arg(long)]
         json: bool,
@@ -679,8 +682,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Wall { command } => wall::run(command),
         Command::History {
-            command: HistoryCommand::Query { store, sensor, from, to, points, latest_at, alarms, json },
-        } => history::query(&history::Query { store, sensor, from, to, points, latest_at, alarms, json }),
+            command: HistoryCommand::Query { store, sensor, from, to, points, latest_at, alarms, gaps, json },
+        } => history::query(&history::Query { store, sensor, from, to, points, latest_at, alarms, gaps, json }),
         Command::Convert { inputs, export } => {
             convert::convert(&inputs, &[], &export.out, &export.options(), export.json)
         }

@@ -543,3 +543,58 @@ fn live_stats_keeps_a_history_that_history_query_gives_back() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.db"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Ingest stopped for twenty minutes and started again on the same store:
+/// the history records the gap from the last reading it had to the first
+/// new one, and keeps both halves.
+#[test]
+fn a_restarted_ingest_records_its_gap_in_the_history() {
+    let dir = std::env::temp_dir().join(format!("urbis-cli-history-gap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let rec = dir.join("rec.jsonl");
+    let out =
+        urbis().args(["live", "simulate", "--duration", "3600", "--out"]).arg(&rec).output().expect("run simulate");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&rec).expect("recording");
+    let time_of = |l: &str| {
+        serde_json::from_str::<serde_json::Value>(l).expect("line")["time"].as_str().expect("time").to_string()
+    };
+    // The first 20 minutes, then from minute 40 on; each part with the recording's config.
+    let first: Vec<&str> = text.lines().filter(|l| time_of(l).as_str() < "2026-07-15T00:20:00").collect();
+    let second: Vec<&str> = text.lines().filter(|l| time_of(l).as_str() >= "2026-07-15T00:40:00").collect();
+    assert!(!first.is_empty() && !second.is_empty());
+    for (name, lines) in [("a", &first), ("b", &second)] {
+        std::fs::write(dir.join(format!("{name}.jsonl")), lines.join("\n") + "\n").expect("part");
+        std::fs::copy(dir.join("rec.toml"), dir.join(format!("{name}.toml"))).expect("config");
+    }
+    let db = dir.join("history.db");
+    for name in ["a", "b"] {
+        let out = urbis()
+            .args(["live", "stats", "--json", "--seconds", "60", "--store"])
+            .arg(&db)
+            .arg("--live")
+            .arg(format!("replay:{}?speed=max", dir.join(format!("{name}.jsonl")).display()))
+            .output()
+            .expect("live stats");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = urbis().args(["history", "query", "--gaps", "--store"]).arg(&db).output().expect("query");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let ingest: Vec<&Vec<String>> = rows.iter().filter(|r| r[4] == "ingest").collect();
+    assert_eq!(ingest.len(), 1, "{rows:?}");
+    let last_before = first.iter().map(|l| time_of(l)).max().expect("last");
+    let first_after = second.iter().map(|l| time_of(l)).min().expect("first");
+    assert_eq!((&ingest[0][1], &ingest[0][3]), (&last_before, &first_after));
+    // Both halves are there.
+    let out = urbis().args(["history", "query", "--sensor", "gauge-01", "--store"]).arg(&db).output().expect("query");
+    let stored = String::from_utf8_lossy(&out.stdout).lines().count() - 1;
+    let expected = first.iter().chain(&second).filter(|l| l.contains("\"gauge-01\"")).count();
+    assert_eq!(stored, expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}

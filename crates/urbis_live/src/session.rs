@@ -119,6 +119,10 @@ pub struct LiveSession {
     rebind_seen: u64,
     /// Every applied reading and alarm event also goes here (never waits on the database).
     store: Option<urbis_store::Writer>,
+    /// Source gaps already sent to the store, and the newest reading the
+    /// store held when this session began (the restart gap ends at the first new one).
+    gaps_stored: u64,
+    resumed_after: Option<i64>,
 }
 
 impl std::fmt::Debug for LiveSession {
@@ -288,6 +292,8 @@ impl LiveSession {
             batch: Vec::new(),
             recording: None,
             store: None,
+            gaps_stored: 0,
+            resumed_after: None,
             scrub: None,
             rebind_seen: u64::MAX,
         })
@@ -423,8 +429,13 @@ impl LiveSession {
 
     /// Keeps every reading applied and every alarm raised or cleared from
     /// now on in a history store, through `writer`'s bounded queue; the
-    /// sensors' metadata goes first.
-    pub fn store_to(&mut self, writer: urbis_store::Writer) {
+    /// sensors' metadata goes first. `newest_stored` is the time of the
+    /// newest reading the store already holds: the time from it to this
+    /// session's first reading is recorded as a gap (ingest not running).
+    /// Source disconnects are recorded as gaps too.
+    pub fn store_to(&mut self, writer: urbis_store::Writer, newest_stored: Option<i64>) {
+        self.resumed_after = newest_stored;
+        self.gaps_stored = self.stats.snapshot().reconnects;
         let sensors = self
             .streams
             .iter()
@@ -455,8 +466,35 @@ impl LiveSession {
         self.store.as_ref().map_or(Ok(()), urbis_store::Writer::flush)
     }
 
-    fn store_tick(&self, readings: &[Reading], events: &[AlarmEvent]) {
-        let Some(writer) = &self.store else { return };
+    fn store_tick(&mut self, readings: &[Reading], events: &[AlarmEvent]) {
+        if self.store.is_none() {
+            return;
+        }
+        let mut gaps = Vec::new();
+        // The first readings after a restart close the gap since the store's newest.
+        if let Some(first) = readings.iter().map(|r| r.time_ms).min()
+            && let Some(from) = self.resumed_after.take()
+            && first > from
+        {
+            gaps.push(urbis_store::StoredGap {
+                source: "ingest".into(),
+                from_ms: from,
+                to_ms: first,
+                reason: "ingest was not running (restarted)".into(),
+            });
+        }
+        // Source disconnects recorded since the last tick.
+        let snapshot = self.stats.snapshot();
+        let new = snapshot.reconnects.saturating_sub(self.gaps_stored) as usize;
+        self.gaps_stored = snapshot.reconnects;
+        for g in snapshot.gaps.iter().rev().take(new).rev() {
+            gaps.push(urbis_store::StoredGap {
+                source: g.source.clone(),
+                from_ms: g.from_ms,
+                to_ms: g.to_ms,
+                reason: "source disconnected".into(),
+            });
+        }
         let readings = readings
             .iter()
             .map(|r| urbis_store::StoredReading {
@@ -482,7 +520,9 @@ impl LiveSession {
                 value: e.value,
             })
             .collect();
-        writer.push(urbis_store::Batch { readings, alarms, ..Default::default() });
+        if let Some(writer) = &self.store {
+            writer.push(urbis_store::Batch { readings, alarms, gaps, ..Default::default() });
+        }
     }
 
     fn record_readings(&mut self, readings: &[Reading]) {
