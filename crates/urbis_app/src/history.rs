@@ -128,3 +128,121 @@ pub(crate) fn query(q: &Query) -> Result<()> {
     }
     Ok(())
 }
+
+/// Hex SHA-256 of bytes.
+pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A digest of a city's input files (directories walked in name order).
+pub(crate) fn city_hash(paths: &[PathBuf]) -> Result<String> {
+    fn walk(p: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?.flatten().map(|e| e.path()).collect();
+            entries.sort();
+            for e in entries {
+                walk(&e, out)?;
+            }
+        } else {
+            out.push(p.to_path_buf());
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for p in paths {
+        walk(p, &mut files).with_context(|| format!("reading {}", p.display()))?;
+    }
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for f in files {
+        // Only the inputs, not what a run wrote beside them (history stores, outputs).
+        if f.extension().is_some_and(|e| e == "db" || e == "db-wal" || e == "db-shm") {
+            continue;
+        }
+        h.update(f.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+        h.update(std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `urbis sim list`: the runs a store keeps.
+pub(crate) fn sim_list(store: &std::path::Path, json: bool) -> Result<()> {
+    let mut store = urbis_store::open(&store.to_string_lossy())?;
+    let runs = store.runs()?;
+    if json {
+        let list: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "name": r.run.name, "started": urbis_live::time_text(r.run.started_ms),
+                    "scenario_hash": r.run.scenario_hash, "city_hash": r.run.city_hash,
+                    "out_dir": r.run.out_dir, "interrupted": r.run.interrupted,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        println!("id,name,started,scenario,city,out_dir,interrupted");
+        for r in runs {
+            println!(
+                "{},{},{},{},{},{},{}",
+                r.id,
+                r.run.name,
+                urbis_live::time_text(r.run.started_ms),
+                &r.run.scenario_hash[..12.min(r.run.scenario_hash.len())],
+                &r.run.city_hash[..12.min(r.run.city_hash.len())],
+                r.run.out_dir,
+                r.run.interrupted
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `urbis sim diff A B`: what differs between two kept runs: the scenario
+/// text, the city, and every result (number, boolean, text) that changed.
+pub(crate) fn sim_diff(store: &std::path::Path, a: i64, b: i64, json: bool) -> Result<()> {
+    let mut store = urbis_store::open(&store.to_string_lossy())?;
+    let runs = store.runs()?;
+    let find = |id: i64| runs.iter().find(|r| r.id == id).with_context(|| format!("no run {id} in the store"));
+    let (ra, rb) = (find(a)?, find(b)?);
+    let changes = urbis_store::diff_results(&ra.run.results, &rb.run.results);
+    let scenario_lines: Vec<String> = {
+        let la: std::collections::BTreeSet<&str> = ra.run.scenario_toml.lines().collect();
+        let lb: std::collections::BTreeSet<&str> = rb.run.scenario_toml.lines().collect();
+        la.symmetric_difference(&lb).map(|l| format!("{} {l}", if la.contains(l) { "-" } else { "+" })).collect()
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "a": a, "b": b,
+                "same_scenario": ra.run.scenario_hash == rb.run.scenario_hash,
+                "same_city": ra.run.city_hash == rb.run.city_hash,
+                "scenario_lines": scenario_lines,
+                "figures": changes,
+            }))?
+        );
+    } else {
+        println!("run {a} ({}) → run {b} ({})", ra.run.name, rb.run.name);
+        println!("city: {}", if ra.run.city_hash == rb.run.city_hash { "the same" } else { "different" });
+        for l in scenario_lines {
+            println!("scenario {l}");
+        }
+        println!("result,a,b,change");
+        for c in changes {
+            let show = |v: &Option<serde_json::Value>| v.as_ref().map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+            let delta = match (c.a.as_ref().and_then(|v| v.as_f64()), c.b.as_ref().and_then(|v| v.as_f64())) {
+                (Some(x), Some(y)) => (y - x).to_string(),
+                _ => "-".into(),
+            };
+            println!("{},{},{},{delta}", c.path, show(&c.a), show(&c.b));
+        }
+    }
+    Ok(())
+}

@@ -260,6 +260,26 @@ enum SimCommand {
         /// Output directory (default: out/<scenario file name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Keep the run (scenario text, digests of it and of the city, results, outputs) in a
+        /// history store: a SQLite file or postgres://…, for `urbis sim list` and `sim diff`.
+        #[arg(long, value_name = "FILE.db|postgres://…")]
+        store: Option<PathBuf>,
+    },
+    /// The scenario runs a history store keeps.
+    List {
+        #[arg(long, value_name = "FILE.db|postgres://…")]
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What differs between two kept runs: scenario lines, city, and every result that changed.
+    Diff {
+        run_a: i64,
+        run_b: i64,
+        #[arg(long, value_name = "FILE.db|postgres://…")]
+        store: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Run a LISFLOOD-FP case (ACC solver keywords) with Urbis' flood solver and write
     /// LISFLOOD-FP's outputs (.stage, .mass, .max, .mxe, ...) in its formats.
@@ -662,11 +682,15 @@ fn main() -> anyhow::Result<()> {
             &scenario,
             &stream,
         ),
-        Command::Sim { command: SimCommand::Run { scenario, out } } => {
-            if scenario::sim_run(&scenario, out.as_deref())? {
+        Command::Sim { command: SimCommand::Run { scenario, out, store } } => {
+            if scenario::sim_run(&scenario, out.as_deref(), store.as_deref())? {
                 std::process::exit(130);
             }
             Ok(())
+        }
+        Command::Sim { command: SimCommand::List { store, json } } => history::sim_list(&store, json),
+        Command::Sim { command: SimCommand::Diff { run_a, run_b, store, json } } => {
+            history::sim_diff(&store, run_a, run_b, json)
         }
         Command::Sim { command: SimCommand::Lisflood { case, out, json } } => {
             if scenario::sim_lisflood(&case, out.as_deref(), json)? {

@@ -60,9 +60,13 @@ impl Progress for Bars {
 }
 
 /// `urbis sim run`. Returns whether the run was interrupted.
-pub fn sim_run(path: &Path, out: Option<&Path>) -> Result<bool> {
+pub fn sim_run(path: &Path, out: Option<&Path>, store: Option<&Path>) -> Result<bool> {
     let started = std::time::Instant::now();
+    let started_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let scenario = Scenario::load(path)?;
+    // Open the store first: a bad one is an error before minutes of analyses.
+    let mut store = store.map(|s| urbis_store::open(&s.to_string_lossy())).transpose()?;
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| default_out(path));
     let cancel = Arc::new(AtomicBool::new(false));
     {
@@ -93,6 +97,25 @@ pub fn sim_run(path: &Path, out: Option<&Path>) -> Result<bool> {
     }
     println!("report: {}", outcome.report.display());
     println!("finished in {:.1} s (both cities loaded and every analysis run)", started.elapsed().as_secs_f64());
+    if let Some(store) = store.as_mut() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let results = match std::fs::read_to_string(out.join("results.json")) {
+            Ok(t) => serde_json::from_str(&t).with_context(|| format!("{}", out.join("results.json").display()))?,
+            Err(_) => serde_json::Value::Null,
+        };
+        let run = urbis_store::NewRun {
+            name: scenario.name.clone(),
+            started_ms,
+            scenario_hash: crate::history::sha256_hex(&[text.as_bytes()]),
+            scenario_toml: text,
+            city_hash: crate::history::city_hash(&paths)?,
+            results,
+            out_dir: out.display().to_string(),
+            interrupted: outcome.interrupted,
+        };
+        let id = store.record_run(&run)?;
+        println!("kept as run {id} in {}", store.name());
+    }
     Ok(outcome.interrupted)
 }
 

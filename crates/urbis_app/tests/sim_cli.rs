@@ -273,3 +273,73 @@ fn sim_lisflood_runs_a_case_and_refuses_what_it_cannot_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.par") && err.contains("line 3: `SGCwidth`"), "{err}");
 }
+
+/// Two runs of a scenario with different parameters kept in a store: `sim
+/// list` shows both on the same city, `sim diff` names the changed
+/// scenario lines and the results that changed (compliance), with the
+/// values each run's own results.json holds.
+#[test]
+fn sim_runs_are_kept_listed_and_compared() {
+    let dir = temp("runs");
+    let db = dir.join("runs.db");
+    let scenario = |height: u32| {
+        format!(
+            "name = \"tower\"\ncrs = \"local\"\n[[modify]]\nkind = \"add_building\"\nid = \"tower\"\nheight = {height}\n\
+             footprint = [[303, 56], [333, 56], [333, 86], [303, 86]]\n[compliance]\nheight_limit_m = 100\n"
+        )
+    };
+    let mut outs = Vec::new();
+    for (name, height) in [("low.toml", 60), ("high.toml", 140)] {
+        let s = write(&dir, name, &scenario(height));
+        let out = dir.join(name.replace(".toml", ""));
+        let run =
+            urbis().args(["sim", "run"]).arg(&s).arg("--out").arg(&out).arg("--store").arg(&db).output().expect("run");
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            String::from_utf8_lossy(&run.stdout).contains("kept as run"),
+            "{}",
+            String::from_utf8_lossy(&run.stdout)
+        );
+        outs.push(out);
+    }
+    let list = urbis().args(["sim", "list", "--json", "--store"]).arg(&db).output().expect("list");
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let runs: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    let runs = runs.as_array().expect("array");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["city_hash"], runs[1]["city_hash"], "the same city");
+    assert_ne!(runs[0]["scenario_hash"], runs[1]["scenario_hash"]);
+    let (a, b) = (runs[0]["id"].as_i64().expect("id"), runs[1]["id"].as_i64().expect("id"));
+    let diff = urbis()
+        .args(["sim", "diff", &a.to_string(), &b.to_string(), "--json", "--store"])
+        .arg(&db)
+        .output()
+        .expect("diff");
+    assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&diff.stdout).expect("json");
+    assert_eq!(d["same_city"], true);
+    let lines: Vec<&str> = d["scenario_lines"].as_array().expect("lines").iter().filter_map(|l| l.as_str()).collect();
+    assert_eq!(lines, ["+ height = 140", "- height = 60"]);
+    // Every changed figure carries the values of the two runs' own results.json.
+    let results: Vec<serde_json::Value> = outs
+        .iter()
+        .map(|o| {
+            serde_json::from_str(&std::fs::read_to_string(o.join("results.json")).expect("results")).expect("json")
+        })
+        .collect();
+    let figures = d["figures"].as_array().expect("figures");
+    assert!(
+        figures.iter().any(|f| f["path"] == "/buildings/tower/complies" && f["a"] == true && f["b"] == false),
+        "the 140 m tower breaks the 100 m limit, the 60 m one does not: {figures:?}"
+    );
+    for f in figures {
+        let path = f["path"].as_str().expect("path");
+        assert_eq!(results[0].pointer(path), Some(&f["a"]).filter(|v| !v.is_null()), "{path}");
+        assert_eq!(results[1].pointer(path), Some(&f["b"]).filter(|v| !v.is_null()), "{path}");
+        assert_ne!(f["a"], f["b"]);
+    }
+    // A run that is not there.
+    let missing = urbis().args(["sim", "diff", "1", "99", "--store"]).arg(&db).output().expect("diff");
+    assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no run 99"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -2,7 +2,9 @@
 //!
 //! What the live pipeline applies is kept for later: every reading, alarm
 //! raise and clear, sensor metadata, gaps (a source disconnected) and drop
-//! counts. Queries back the timeline, the inspector and the CLI.
+//! counts; and scenario runs with their inputs and results (listed and
+//! compared by `urbis sim list` / `sim diff`). Queries back the timeline,
+//! the inspector and the CLI.
 //!
 //! ```text
 //! live session ──push──► Writer (bounded queue; never blocks the caller;
@@ -114,6 +116,75 @@ impl Batch {
     }
 }
 
+/// A scenario run to keep: its inputs, results and outputs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewRun {
+    pub name: String,
+    pub started_ms: i64,
+    /// The scenario file as run (its parameters).
+    pub scenario_toml: String,
+    /// Hex digests of the scenario text and of the city's input files.
+    pub scenario_hash: String,
+    pub city_hash: String,
+    /// The run's results (its `results.json`; null when there is none).
+    pub results: serde_json::Value,
+    pub out_dir: String,
+    pub interrupted: bool,
+}
+
+/// A kept scenario run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredRun {
+    pub id: i64,
+    #[serde(flatten)]
+    pub run: NewRun,
+}
+
+/// A result that differs between two runs: its JSON path and the two
+/// values (numbers, booleans or text; none where a run lacks it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FigureChange {
+    pub path: String,
+    pub a: Option<serde_json::Value>,
+    pub b: Option<serde_json::Value>,
+}
+
+/// The scalar results (numbers, booleans, text) of two results documents
+/// that differ, by JSON pointer (`/flood/max_depth_m`,
+/// `/buildings/tower/complies`), in path order.
+pub fn diff_results(a: &serde_json::Value, b: &serde_json::Value) -> Vec<FigureChange> {
+    use serde_json::Value;
+    fn leaves(v: &Value, path: String, out: &mut std::collections::BTreeMap<String, Value>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    leaves(v, format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    leaves(v, format!("{path}/{i}"), out);
+                }
+            }
+            Value::Null => {}
+            scalar => {
+                out.insert(path, scalar.clone());
+            }
+        }
+    }
+    let (mut la, mut lb) = (Default::default(), Default::default());
+    leaves(a, String::new(), &mut la);
+    leaves(b, String::new(), &mut lb);
+    let paths: std::collections::BTreeSet<&String> = la.keys().chain(lb.keys()).collect();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let (x, y) = (la.get(p).cloned(), lb.get(p).cloned());
+            (x != y).then(|| FigureChange { path: p.clone(), a: x, b: y })
+        })
+        .collect()
+}
+
 /// One point of a down-sampled series: the readings of one time bucket.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SeriesPoint {
@@ -182,6 +253,12 @@ pub trait HistoryStore: Send {
 
     /// Readings stored in total.
     fn reading_count(&mut self) -> Result<u64, StoreError>;
+
+    /// Keeps a scenario run; returns its id.
+    fn record_run(&mut self, run: &NewRun) -> Result<i64, StoreError>;
+
+    /// Every kept run, oldest first.
+    fn runs(&mut self) -> Result<Vec<StoredRun>, StoreError>;
 }
 
 /// Opens a store from a `--store` argument: `postgres://…` (or
@@ -197,4 +274,29 @@ pub fn open(spec: &str) -> Result<Box<dyn HistoryStore>, StoreError> {
         });
     }
     Ok(Box::new(SqliteStore::open(&PathBuf::from(spec))?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_results_lists_the_numbers_that_changed_by_path() {
+        let a = serde_json::json!({"flood": {"max_depth_m": 1.25, "cells": 40}, "b": [{"sun_h": 3.0}, {"sun_h": 5.5}], "name": "x", "ok": true});
+        let b = serde_json::json!({"flood": {"max_depth_m": 1.5, "cells": 40}, "b": [{"sun_h": 3.0}], "name": "y", "new": 2, "ok": true});
+        let d = diff_results(&a, &b);
+        let j = |v: serde_json::Value| Some(v);
+        let got: Vec<(&str, Option<serde_json::Value>, Option<serde_json::Value>)> =
+            d.iter().map(|c| (c.path.as_str(), c.a.clone(), c.b.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("/b/1/sun_h", j(5.5.into()), None),
+                ("/flood/max_depth_m", j(1.25.into()), j(1.5.into())),
+                ("/name", j("x".into()), j("y".into())),
+                ("/new", None, j(2.into())),
+            ]
+        );
+        assert!(diff_results(&a, &a).is_empty());
+    }
 }

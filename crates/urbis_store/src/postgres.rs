@@ -9,7 +9,9 @@ use std::io::Write;
 
 use postgres::{Client, NoTls};
 
-use crate::{Batch, HistoryStore, SensorMeta, SeriesPoint, StoreError, StoredAlarm, StoredGap, StoredReading};
+use crate::{
+    Batch, HistoryStore, NewRun, SensorMeta, SeriesPoint, StoreError, StoredAlarm, StoredGap, StoredReading, StoredRun,
+};
 
 use crate::sqlite::SCHEMA_VERSION;
 
@@ -42,6 +44,17 @@ CREATE TABLE IF NOT EXISTS alarms (
 CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms(t);
 CREATE TABLE IF NOT EXISTS gaps (seq BIGSERIAL, source TEXT NOT NULL, from_t BIGINT NOT NULL, to_t BIGINT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS drops (source TEXT NOT NULL, t BIGINT NOT NULL, dropped BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    scenario_toml TEXT NOT NULL,
+    scenario_hash TEXT NOT NULL,
+    city_hash TEXT NOT NULL,
+    results TEXT NOT NULL,
+    out_dir TEXT NOT NULL,
+    interrupted BOOLEAN NOT NULL
+);
 ";
 
 /// The URL with its password left out, for messages.
@@ -328,5 +341,53 @@ impl HistoryStore for PgStore {
     fn reading_count(&mut self) -> Result<u64, StoreError> {
         let row = self.client.query_one("SELECT COUNT(*) FROM readings", &[]).map_err(|e| self.err(e))?;
         Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn record_run(&mut self, run: &NewRun) -> Result<i64, StoreError> {
+        let row = self
+            .client
+            .query_one(
+                "INSERT INTO runs (name, started_ms, scenario_toml, scenario_hash, city_hash, results, out_dir, interrupted)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                &[
+                    &run.name,
+                    &run.started_ms,
+                    &run.scenario_toml,
+                    &run.scenario_hash,
+                    &run.city_hash,
+                    &run.results.to_string(),
+                    &run.out_dir,
+                    &run.interrupted,
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(row.get(0))
+    }
+
+    fn runs(&mut self) -> Result<Vec<StoredRun>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, name, started_ms, scenario_toml, scenario_hash, city_hash, results, out_dir, interrupted
+                 FROM runs ORDER BY id",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredRun {
+                id: r.get(0),
+                run: NewRun {
+                    name: r.get(1),
+                    started_ms: r.get(2),
+                    scenario_toml: r.get(3),
+                    scenario_hash: r.get(4),
+                    city_hash: r.get(5),
+                    results: serde_json::from_str(r.get::<_, &str>(6)).unwrap_or(serde_json::Value::Null),
+                    out_dir: r.get(7),
+                    interrupted: r.get(8),
+                },
+            })
+            .collect())
     }
 }

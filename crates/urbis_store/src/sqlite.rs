@@ -8,7 +8,9 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{Batch, HistoryStore, SensorMeta, SeriesPoint, StoreError, StoredAlarm, StoredGap, StoredReading};
+use crate::{
+    Batch, HistoryStore, NewRun, SensorMeta, SeriesPoint, StoreError, StoredAlarm, StoredGap, StoredReading, StoredRun,
+};
 
 /// The schema this build writes and reads (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 1;
@@ -40,6 +42,17 @@ CREATE TABLE IF NOT EXISTS alarms (
 CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms(t);
 CREATE TABLE IF NOT EXISTS gaps (source TEXT NOT NULL, from_t INTEGER NOT NULL, to_t INTEGER NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS drops (source TEXT NOT NULL, t INTEGER NOT NULL, dropped INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    scenario_toml TEXT NOT NULL,
+    scenario_hash TEXT NOT NULL,
+    city_hash TEXT NOT NULL,
+    results TEXT NOT NULL,
+    out_dir TEXT NOT NULL,
+    interrupted INTEGER NOT NULL
+);
 ";
 
 /// A history in one SQLite file.
@@ -294,6 +307,55 @@ impl HistoryStore for SqliteStore {
             .query_row("SELECT COUNT(*) FROM readings", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
+    }
+
+    fn record_run(&mut self, run: &NewRun) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (name, started_ms, scenario_toml, scenario_hash, city_hash, results, out_dir, interrupted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    run.name,
+                    run.started_ms,
+                    run.scenario_toml,
+                    run.scenario_hash,
+                    run.city_hash,
+                    run.results.to_string(),
+                    run.out_dir,
+                    run.interrupted
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn runs(&mut self) -> Result<Vec<StoredRun>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, name, started_ms, scenario_toml, scenario_hash, city_hash, results, out_dir, interrupted
+                 FROM runs ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let results: String = r.get(6)?;
+                Ok(StoredRun {
+                    id: r.get(0)?,
+                    run: NewRun {
+                        name: r.get(1)?,
+                        started_ms: r.get(2)?,
+                        scenario_toml: r.get(3)?,
+                        scenario_hash: r.get(4)?,
+                        city_hash: r.get(5)?,
+                        results: serde_json::from_str(&results).unwrap_or(serde_json::Value::Null),
+                        out_dir: r.get(7)?,
+                        interrupted: r.get(8)?,
+                    },
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }
 

@@ -149,4 +149,21 @@ pub fn round_trip(open: &dyn Fn() -> Box<dyn HistoryStore>) {
     let expected: Vec<_> =
         alarms.iter().filter(|a| a.time_ms >= T0 + 10_000_000 && a.time_ms < T0 + 30_000_000).cloned().collect();
     assert_eq!(got, expected);
+
+    // Scenario runs: kept and listed back in order, results intact.
+    let run = |name: &str, depth: f64| urbis_store::NewRun {
+        name: name.into(),
+        started_ms: T0 + 5,
+        scenario_toml: format!("name = \"{name}\"\n[flood]\nrain_mm_per_h = 80\n"),
+        scenario_hash: format!("{name}-hash"),
+        city_hash: "city".into(),
+        results: serde_json::json!({"flood": {"max_depth_m": depth}}),
+        out_dir: format!("out/{name}"),
+        interrupted: false,
+    };
+    let (a, b) = (run("a", 1.25), run("b", 1.5));
+    let (ia, ib) = (store.record_run(&a).expect("run a"), store.record_run(&b).expect("run b"));
+    assert!(ib > ia);
+    let runs = store.runs().expect("runs");
+    assert_eq!(runs.iter().map(|r| (r.id, r.run.clone())).collect::<Vec<_>>(), [(ia, a), (ib, b)]);
 }
