@@ -46,6 +46,7 @@
 //!
 //! Shaders live in the workspace's `shaders/` directory as WGSL files.
 
+mod atmosphere;
 mod camera;
 pub mod classify;
 mod context;

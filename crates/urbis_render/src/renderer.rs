@@ -1,7 +1,7 @@
 //! The frame: city pass → composite → overlay, into any texture view.
 
 use bytemuck::{Pod, Zeroable};
-use glam::{DVec3, Vec3};
+use glam::DVec3;
 
 use crate::classify::{ClassificationGrid, GpuClassification};
 use crate::flatten::{FlattenPolygon, FlattenState};
@@ -11,56 +11,14 @@ use crate::section::{SectionState, SectionStyle, SectionUniform};
 use crate::transparency::{CityPipelines, TransparencyState};
 use crate::{Camera, GpuContext, RenderError, shaders};
 
+pub use crate::atmosphere::Lighting;
+use crate::atmosphere::{haze_scale, space};
 use crate::crop::Crop;
+use crate::field::FieldCulling;
 use crate::field::gpu::FieldRenderer;
-use crate::field::{FieldCounts, FieldCulling};
 use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, storage_entry, texture_entry, uniform_entry};
 use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
-use crate::timing::{Pass, PassTimer, PassTimes};
-
-/// Sun, sky and atmosphere.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Lighting {
-    /// Unit vector towards the sun, world frame.
-    pub sun_direction: DVec3,
-    pub sun_intensity: f32,
-    /// The local vertical at the camera, world frame.
-    pub up: DVec3,
-    /// Linear RGB.
-    pub sky_zenith: Vec3,
-    pub sky_horizon: Vec3,
-    /// Aerial perspective density, per metre.
-    pub fog_density: f32,
-    /// Height of the camera over a plain drawn below the horizon where no
-    /// geometry is (0 draws none). Also sizes the shadowed region.
-    pub ground_plain_depth: f32,
-    /// Cast sun shadows (a shadow map fitted to the near part of the view).
-    pub shadows: bool,
-    /// Smooth jagged edges (FXAA in the composite pass, over the final
-    /// colours, so outlines and the sky's silhouette too); off leaves frames
-    /// exactly as without it.
-    pub antialias: bool,
-}
-
-impl Lighting {
-    /// A clear afternoon: sun at `azimuth_deg` (clockwise from north) and
-    /// `elevation_deg`, given the local east, north and up axes in world.
-    pub fn clear_day(east: DVec3, north: DVec3, up: DVec3, azimuth_deg: f64, elevation_deg: f64) -> Lighting {
-        let (az, el) = (azimuth_deg.to_radians(), elevation_deg.to_radians());
-        let sun = (east * az.sin() * el.cos() + north * az.cos() * el.cos() + up * el.sin()).normalize();
-        Lighting {
-            sun_direction: sun,
-            sun_intensity: 1.9,
-            up,
-            sky_zenith: Vec3::new(0.09, 0.22, 0.55),
-            sky_horizon: Vec3::new(0.50, 0.62, 0.78),
-            fog_density: 1.0 / 20000.0,
-            ground_plain_depth: 0.0,
-            shadows: true,
-            antialias: false,
-        }
-    }
-}
+use crate::timing::{Pass, PassTimer};
 
 /// The pipelines of one draw over the chunks: batched, instanced, points
 /// (none in the shadow pass); `textured` binds each batch's texture.
@@ -195,10 +153,10 @@ pub struct Renderer {
     section: SectionState,
     transparency: TransparencyState,
     flatten: FlattenState,
-    fields: FieldRenderer,
+    pub(crate) fields: FieldRenderer,
     /// Timestamp queries per pass, while timing is on (see [`Renderer::set_pass_timing`]).
-    timer: Option<PassTimer>,
-    timing_supported: bool,
+    pub(crate) timer: Option<PassTimer>,
+    pub(crate) timing_supported: bool,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -396,54 +354,6 @@ impl Renderer {
     /// `basis` (local → world); none: off. See [`FlattenPolygon`].
     pub fn set_flatten(&mut self, ctx: &GpuContext, origin: DVec3, basis: glam::DMat3, polygons: Vec<FlattenPolygon>) {
         self.flatten.set(ctx, origin, basis, polygons);
-    }
-
-    /// How building fields are culled and given their level of detail.
-    pub fn set_field_culling(&mut self, culling: FieldCulling) {
-        if culling.mode != self.fields.culling.mode || !culling.occlusion {
-            self.fields.forget_depth();
-        }
-        self.fields.culling = culling;
-    }
-
-    pub fn field_culling(&self) -> FieldCulling {
-        self.fields.culling
-    }
-
-    /// Whether building fields are culled on the GPU and drawn indirectly
-    /// (the device supports it and the mode allows it).
-    pub fn fields_on_gpu(&self) -> bool {
-        self.fields.uses_gpu()
-    }
-
-    /// Times every pass on the GPU from now on (timestamp queries); false
-    /// when the device cannot, or when turned off.
-    pub fn set_pass_timing(&mut self, ctx: &GpuContext, on: bool) -> bool {
-        self.timer = if on && self.timing_supported { self.timer.take().or_else(|| PassTimer::new(ctx)) } else { None };
-        self.timer.is_some()
-    }
-
-    /// GPU time per pass of the last frame (waits for it); none while timing is off.
-    pub fn pass_times(&self, ctx: &GpuContext) -> Result<Option<PassTimes>, RenderError> {
-        self.timer.as_ref().map(|t| t.read(ctx)).transpose()
-    }
-
-    /// CPU time the last frame spent preparing its building fields: chunk
-    /// matrices and parameters on the GPU path, the whole cull on the CPU path.
-    pub fn field_prepare_time(&self) -> std::time::Duration {
-        self.fields.last_prepare
-    }
-
-    /// Forgets the previous frame's depth, so the next frame occludes
-    /// nothing by it (after a cut to an unrelated view).
-    pub fn forget_depth(&mut self) {
-        self.fields.forget_depth();
-    }
-
-    /// What the last frame drew from each building field, in key order
-    /// (reads the GPU's draw lists back: for tests and benchmarks).
-    pub fn field_counts(&self, ctx: &GpuContext, scene: &GpuScene) -> Result<Vec<FieldCounts>, RenderError> {
-        self.fields.counts(ctx, scene)
     }
 
     /// The flattening polygons in use.
@@ -881,57 +791,5 @@ impl Renderer {
         }
         let bytes = crate::headless::read_texture(ctx, &t.id_texture, wgpu::Origin3d { x, y, z: 0 }, 1, 1, 4)?;
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-    }
-}
-
-/// Haze thins as the camera climbs out of the lower atmosphere: the fog
-/// density is kept up to 10 km above the ellipsoid (every city view) and
-/// falls inversely with altitude above that, so the globe seen from orbit
-/// is not lost in haze. Scenes away from the Earth (near the ECEF origin)
-/// keep it whole.
-fn haze_scale(eye: DVec3) -> f32 {
-    (10_000.0 / altitude(eye).max(1.0)).min(1.0) as f32
-}
-
-/// Height above the WGS84 ellipsoid, from the radius at the eye's
-/// geocentric latitude (within metres of the geodetic height); negative for
-/// scenes near the ECEF origin.
-fn altitude(eye: DVec3) -> f64 {
-    const A: f64 = 6_378_137.0;
-    const B: f64 = 6_356_752.314_245;
-    let d = eye.length();
-    if d < 1.0 {
-        return -A;
-    }
-    let (s, c2) = (eye.z / d, 1.0 - (eye.z / d).powi(2));
-    d - A * B / (B * B * c2 + A * A * s * s).sqrt()
-}
-
-/// How far into space the eye is: 0 up to 50 km above the ellipsoid, 1 from
-/// 550 km (the composite darkens the sky to space by it).
-fn space(eye: DVec3) -> f32 {
-    ((altitude(eye) - 50_000.0) / 500_000.0).clamp(0.0, 1.0) as f32
-}
-
-#[cfg(test)]
-mod haze_tests {
-    use super::*;
-
-    #[test]
-    fn haze_is_whole_over_a_city_and_thin_from_orbit() {
-        // 2 km above 39°N (geodetic → ECEF by the closed form, WGS84).
-        let ecef = |lat: f64, h: f64| {
-            let (a, e2) = (6_378_137.0, 6.694_379_990_14e-3);
-            let (s, c) = lat.to_radians().sin_cos();
-            let n = a / (1.0 - e2 * s * s).sqrt();
-            DVec3::new((n + h) * c, 0.0, (n * (1.0 - e2) + h) * s)
-        };
-        assert_eq!(haze_scale(ecef(39.0, 2000.0)), 1.0);
-        assert_eq!(haze_scale(ecef(80.0, 9000.0)), 1.0);
-        assert!((haze_scale(ecef(39.0, 20_000.0)) - 0.5).abs() < 0.01);
-        assert!((haze_scale(ecef(0.0, 2.0e7)) - 5e-4).abs() < 1e-5);
-        assert_eq!(haze_scale(DVec3::new(100.0, 0.0, 0.0)), 1.0, "a scene at the origin keeps its haze");
-        assert_eq!((space(ecef(39.0, 9000.0)), space(DVec3::new(100.0, 0.0, 0.0))), (0.0, 0.0));
-        assert_eq!(space(ecef(0.0, 2.0e7)), 1.0);
     }
 }

@@ -150,3 +150,17 @@ impl PassTimer {
         })
     }
 }
+
+impl crate::Renderer {
+    /// Times every pass on the GPU from now on (timestamp queries); false
+    /// when the device cannot, or when turned off.
+    pub fn set_pass_timing(&mut self, ctx: &crate::GpuContext, on: bool) -> bool {
+        self.timer = if on && self.timing_supported { self.timer.take().or_else(|| PassTimer::new(ctx)) } else { None };
+        self.timer.is_some()
+    }
+
+    /// GPU time per pass of the last frame (waits for it); none while timing is off.
+    pub fn pass_times(&self, ctx: &crate::GpuContext) -> Result<Option<PassTimes>, crate::RenderError> {
+        self.timer.as_ref().map(|t| t.read(ctx)).transpose()
+    }
+}

@@ -448,3 +448,41 @@ impl FieldRenderer {
         Ok(out)
     }
 }
+
+impl crate::Renderer {
+    /// How building fields are culled and given their level of detail.
+    pub fn set_field_culling(&mut self, culling: FieldCulling) {
+        if culling.mode != self.fields.culling.mode || !culling.occlusion {
+            self.fields.forget_depth();
+        }
+        self.fields.culling = culling;
+    }
+
+    pub fn field_culling(&self) -> FieldCulling {
+        self.fields.culling
+    }
+
+    /// Whether building fields are culled on the GPU and drawn indirectly
+    /// (the device supports it and the mode allows it).
+    pub fn fields_on_gpu(&self) -> bool {
+        self.fields.uses_gpu()
+    }
+
+    /// CPU time the last frame spent preparing its building fields: chunk
+    /// matrices and parameters on the GPU path, the whole cull on the CPU path.
+    pub fn field_prepare_time(&self) -> std::time::Duration {
+        self.fields.last_prepare
+    }
+
+    /// Forgets the previous frame's depth, so the next frame occludes
+    /// nothing by it (after a cut to an unrelated view).
+    pub fn forget_depth(&mut self) {
+        self.fields.forget_depth();
+    }
+
+    /// What the last frame drew from each building field, in key order
+    /// (reads the GPU's draw lists back: for tests and benchmarks).
+    pub fn field_counts(&self, ctx: &GpuContext, scene: &GpuScene) -> Result<Vec<FieldCounts>, RenderError> {
+        self.fields.counts(ctx, scene)
+    }
+}
