@@ -99,6 +99,15 @@ impl SqliteStore {
         Ok(Self { name, conn, ids })
     }
 
+    /// Caps the file at about `bytes` (SQLite's page count limit): writes
+    /// past it fail as on a full disk, and committed data stays. A quota;
+    /// also how the tests fill a disk without one.
+    pub fn limit_size(&mut self, bytes: u64) -> Result<(), StoreError> {
+        let page: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let pages = (bytes as i64 / page.max(1)).max(1);
+        self.conn.pragma_update(None, "max_page_count", pages).map_err(|e| self.err(e))
+    }
+
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
         StoreError::db(&self.name, e)
     }

@@ -153,3 +153,33 @@ fn kill_9_mid_write_loses_nothing_committed_and_leaves_the_store_consistent() {
     eprintln!("{stored} readings survived the kill; {committed} were known committed");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A full disk (a size cap on the file): writes fail with a clear error
+/// naming the store, what was committed stays sound, and the refused batch
+/// stays queued (within the bound, not dropped) while the writer retries.
+#[test]
+fn a_full_disk_refuses_writes_and_keeps_what_is_stored() {
+    let dir = temp_dir("full");
+    let path = dir.join("full.db");
+    let reading =
+        |i: i64| StoredReading { sensor: format!("s{}", i % 20), time_ms: T0 + i, value: i as f64, quality: 0 };
+    // A first batch that fits.
+    let mut store = SqliteStore::open(&path).expect("open");
+    store.write(&Batch { readings: (0..2000).map(reading).collect(), ..Default::default() }).expect("fits");
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) + 64 * 1024;
+    store.limit_size(size.max(256 * 1024)).expect("cap");
+    let options = WriterOptions { max_rows: 500_000, flush_every: Duration::from_millis(50), batch_rows: 50_000 };
+    let writer = Writer::start(Box::new(store), options).expect("writer");
+    writer.push(Batch { readings: (2000..200_000).map(reading).collect(), ..Default::default() });
+    let e = writer.flush().expect_err("the disk is full");
+    assert!(e.to_string().contains("full.db") && e.to_string().contains("full"), "{e}");
+    let stats = writer.stats();
+    assert!(stats.failed_writes > 0 && stats.queued_rows == 198_000 && stats.dropped_readings == 0, "{stats:?}");
+    drop(writer);
+    // What was committed is there and sound.
+    let c = rusqlite::Connection::open(&path).expect("raw");
+    let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
+    let n: i64 = c.query_row("SELECT COUNT(*) FROM readings", [], |r| r.get(0)).expect("count");
+    assert_eq!((check.as_str(), n), ("ok", 2000));
+    let _ = std::fs::remove_dir_all(dir);
+}
