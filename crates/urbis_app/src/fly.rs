@@ -186,7 +186,7 @@ fn orbit_frames(centre: DVec3, radius: f64, frames: usize, fov: f64) -> Vec<(Cam
 }
 
 /// Peak and current resident set of this process, bytes (Linux).
-fn rss() -> (u64, u64) {
+pub(crate) fn rss() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -219,7 +219,7 @@ fn pass_p50(frames: &[urbis_render::PassTimes]) -> serde_json::Value {
     })
 }
 
-fn percentile(v: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(v: &[f64], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

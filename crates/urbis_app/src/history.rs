@@ -7,6 +7,42 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum HistoryCommand {
+    /// A sensor's readings in a time range (optionally down-sampled), the
+    /// latest value of every sensor at a time, or the alarms in a window;
+    /// CSV (default) or JSON on stdout.
+    Query {
+        /// The store: a SQLite file or postgres://user@host:port/db.
+        #[arg(long, value_name = "FILE.db|postgres://…")]
+        store: PathBuf,
+        /// A sensor's readings.
+        #[arg(long, conflicts_with_all = ["latest_at", "alarms"])]
+        sensor: Option<String>,
+        /// Start of the range (RFC 3339 or Unix ms; default: the beginning).
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the range, exclusive (default: the end).
+        #[arg(long)]
+        to: Option<String>,
+        /// Down-sample the sensor's range to at most N equal time buckets (mean, min, max, count).
+        #[arg(long, requires = "sensor")]
+        points: Option<usize>,
+        /// The latest value of every sensor at this time (RFC 3339 or Unix ms).
+        #[arg(long)]
+        latest_at: Option<String>,
+        /// Alarm raises and clears in the range.
+        #[arg(long)]
+        alarms: bool,
+        /// Gaps (a source disconnected, ingest not running, readings dropped) overlapping the range.
+        #[arg(long)]
+        gaps: bool,
+        /// JSON instead of CSV.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 pub(crate) struct Query {
     pub store: PathBuf,
     pub sensor: Option<String>,

@@ -333,42 +333,6 @@ enum LiveCommand {
 }
 
 #[derive(Subcommand, Debug)]
-enum HistoryCommand {
-    /// A sensor's readings in a time range (optionally down-sampled), the
-    /// latest value of every sensor at a time, or the alarms in a window;
-    /// CSV (default) or JSON on stdout.
-    Query {
-        /// The store: a SQLite file or postgres://user@host:port/db.
-        #[arg(long, value_name = "FILE.db|postgres://…")]
-        store: PathBuf,
-        /// A sensor's readings.
-        #[arg(long, conflicts_with_all = ["latest_at", "alarms"])]
-        sensor: Option<String>,
-        /// Start of the range (RFC 3339 or Unix ms; default: the beginning).
-        #[arg(long)]
-        from: Option<String>,
-        /// End of the range, exclusive (default: the end).
-        #[arg(long)]
-        to: Option<String>,
-        /// Down-sample the sensor's range to at most N equal time buckets (mean, min, max, count).
-        #[arg(long, requires = "sensor")]
-        points: Option<usize>,
-        /// The latest value of every sensor at this time (RFC 3339 or Unix ms).
-        #[arg(long)]
-        latest_at: Option<String>,
-        /// Alarm raises and clears in the range.
-        #[arg(long)]
-        alarms: bool,
-        /// Gaps (a source disconnected, ingest not running, readings dropped) overlapping the range.
-        #[arg(long)]
-        gaps: bool,
-        /// JSON instead of CSV.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
 enum Command {
     /// Open a window on the city: WASD/QE fly, drag to look or orbit, click to pick.
     View {
@@ -607,7 +571,7 @@ enum Command {
     /// Query a history store (`--store` of the live commands).
     History {
         #[command(subcommand)]
-        command: HistoryCommand,
+        command: history::HistoryCommand,
     },
     /// Live sensors without a window: simulate a network, or measure ingestion.
     Live {
@@ -706,7 +670,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Wall { command } => wall::run(command),
         Command::History {
-            command: HistoryCommand::Query { store, sensor, from, to, points, latest_at, alarms, gaps, json },
+            command: history::HistoryCommand::Query { store, sensor, from, to, points, latest_at, alarms, gaps, json },
         } => history::query(&history::Query { store, sensor, from, to, points, latest_at, alarms, gaps, json }),
         Command::Convert { inputs, export } => {
             convert::convert(&inputs, &[], &export.out, &export.options(), export.json)

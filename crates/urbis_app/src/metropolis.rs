@@ -28,28 +28,10 @@ pub(crate) struct MetropolisRun {
     pub baseline: bool,
 }
 
-fn percentile(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[((s.len() - 1) as f64 * p).round() as usize]
-}
-
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
     anyhow::ensure!(args.buildings > 0, "--buildings must be at least 1");
     anyhow::ensure!(args.frames > 0, "--frames must be at least 1");
-    let rss_before = rss_bytes();
+    let rss_before = crate::fly::rss().1;
     let started = Instant::now();
     let pb = crate::commands::spinner(&format!("generating {} buildings", args.buildings));
     let city = urbis_sample_city::metropolis::metropolis(args.buildings, args.seed);
@@ -103,12 +85,9 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
     }
     bar.finish_and_clear();
     let counts: FieldCounts =
-        renderer.field_counts(&ctx, &scene)?.into_iter().fold(FieldCounts::default(), |a, c| FieldCounts {
-            near: a.near + c.near,
-            far: a.far + c.far,
-            shadow_near: a.shadow_near + c.shadow_near,
-            shadow_far: a.shadow_far + c.shadow_far,
-            triangles: a.triangles + c.triangles,
+        renderer.field_counts(&ctx, &scene)?.into_iter().fold(FieldCounts::default(), |mut a, c| {
+            a += c;
+            a
         });
     if let Some(out) = &args.out {
         let px = target.read_rgba(&ctx)?;
@@ -130,14 +109,14 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
         "generate_s": generate_s,
         "upload_s": upload_s,
         "frames": args.frames,
-        "cpu_frame_ms_p50": percentile(&cpu_ms, 0.5),
-        "cpu_frame_ms_p99": percentile(&cpu_ms, 0.99),
-        "frame_ms_p50": percentile(&frame_ms, 0.5),
-        "frame_ms_p99": percentile(&frame_ms, 0.99),
-        "field_prepare_ms_p50": percentile(&prepare_ms, 0.5),
+        "cpu_frame_ms_p50": crate::fly::percentile(&cpu_ms, 0.5),
+        "cpu_frame_ms_p99": crate::fly::percentile(&cpu_ms, 0.99),
+        "frame_ms_p50": crate::fly::percentile(&frame_ms, 0.5),
+        "frame_ms_p99": crate::fly::percentile(&frame_ms, 0.99),
+        "field_prepare_ms_p50": crate::fly::percentile(&prepare_ms, 0.5),
         "gpu_timestamps": timed,
-        "gpu_frame_ms_p50": percentile(&gpu_ms, 0.5),
-        "gpu_field_cull_ms_p50": percentile(&cull_gpu_ms, 0.5),
+        "gpu_frame_ms_p50": crate::fly::percentile(&gpu_ms, 0.5),
+        "gpu_field_cull_ms_p50": crate::fly::percentile(&cull_gpu_ms, 0.5),
         "drawn_near": counts.near,
         "drawn_far": counts.far,
         "shadow_casters": counts.shadow_near + counts.shadow_far,
@@ -149,7 +128,7 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
         "gpu_bytes_per_building": gpu_bytes as f64 / n,
         "style_bytes_per_building": scene.style_buffer_bytes() as f64 / n,
         "cpu_bytes_per_building": cpu_bytes as f64 / n,
-        "rss_growth_bytes": rss_bytes().saturating_sub(rss_before),
+        "rss_growth_bytes": crate::fly::rss().1.saturating_sub(rss_before),
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -158,8 +137,8 @@ pub(crate) fn run(args: &MetropolisRun) -> Result<()> {
             "{} buildings ({}): CPU frame p50 {:.2} ms, whole frame p50 {:.1} ms; drawn {} near + {} far; {:.0} B GPU and {:.0} B CPU per building",
             args.buildings,
             report["path"].as_str().unwrap_or(""),
-            percentile(&cpu_ms, 0.5),
-            percentile(&frame_ms, 0.5),
+            crate::fly::percentile(&cpu_ms, 0.5),
+            crate::fly::percentile(&frame_ms, 0.5),
             counts.near,
             counts.far,
             gpu_bytes as f64 / n,

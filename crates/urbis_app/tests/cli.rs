@@ -434,19 +434,26 @@ fn render_streams_an_osgb_dataset() {
     assert!(colours.len() > 300, "the photo texture shows: only {} colours", colours.len());
 }
 
-/// `urbis live stats --store` keeps what the replay applied; `urbis history
-/// query` gives it back: every reading of a sensor with its recorded time
-/// and value (as the recording wrote them), the latest value of every
-/// sensor at a moment, and the alarm log's events.
-#[test]
-fn live_stats_keeps_a_history_that_history_query_gives_back() {
-    let dir = std::env::temp_dir().join(format!("urbis-cli-history-{}", std::process::id()));
+/// A fresh temp dir with an hour of the sample city's simulated sensors
+/// (`rec.jsonl` and its config `rec.toml`).
+fn simulated_hour(name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("tmp");
     let rec = dir.join("rec.jsonl");
     let out =
         urbis().args(["live", "simulate", "--duration", "3600", "--out"]).arg(&rec).output().expect("run simulate");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (dir, rec)
+}
+
+/// `urbis live stats --store` keeps what the replay applied; `urbis history
+/// query` gives it back: every reading of a sensor with its recorded time
+/// and value (as the recording wrote them), the latest value of every
+/// sensor at a moment, and the alarm log's events.
+#[test]
+fn live_stats_keeps_a_history_that_history_query_gives_back() {
+    let (dir, rec) = simulated_hour("urbis-cli-history");
     let db = dir.join("history.db");
     let v = json_of(
         urbis()
@@ -549,13 +556,7 @@ fn live_stats_keeps_a_history_that_history_query_gives_back() {
 /// new one, and keeps both halves.
 #[test]
 fn a_restarted_ingest_records_its_gap_in_the_history() {
-    let dir = std::env::temp_dir().join(format!("urbis-cli-history-gap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let rec = dir.join("rec.jsonl");
-    let out =
-        urbis().args(["live", "simulate", "--duration", "3600", "--out"]).arg(&rec).output().expect("run simulate");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (dir, rec) = simulated_hour("urbis-cli-history-gap");
     let text = std::fs::read_to_string(&rec).expect("recording");
     let time_of = |l: &str| {
         serde_json::from_str::<serde_json::Value>(l).expect("line")["time"].as_str().expect("time").to_string()

@@ -41,12 +41,9 @@ impl Scene {
         self.renderer.render(&self.ctx, &self.scene, camera, lighting, None, &self.target.view, W, H);
         let px = self.target.read_rgba(&self.ctx).expect("read back");
         let counts = self.renderer.field_counts(&self.ctx, &self.scene).expect("counts");
-        let total = counts.iter().fold(FieldCounts::default(), |a, c| FieldCounts {
-            near: a.near + c.near,
-            far: a.far + c.far,
-            shadow_near: a.shadow_near + c.shadow_near,
-            shadow_far: a.shadow_far + c.shadow_far,
-            triangles: a.triangles + c.triangles,
+        let total = counts.into_iter().fold(FieldCounts::default(), |mut a, c| {
+            a += c;
+            a
         });
         (image::RgbaImage::from_raw(W, H, px).expect("image"), total)
     }

@@ -93,20 +93,25 @@ pub(crate) fn read_texture(
         wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
     );
     ctx.queue.submit([encoder.finish()]);
+    let data = map_read(ctx, &buffer)?;
+    let mut out = Vec::with_capacity((unpadded * height) as usize);
+    for row in data.chunks(padded as usize).take(height as usize) {
+        out.extend_from_slice(&row[..unpadded as usize]);
+    }
+    Ok(out)
+}
+
+/// Waits for the GPU, then copies a `MAP_READ` buffer's bytes out and unmaps it.
+pub(crate) fn map_read(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Result<Vec<u8>, RenderError> {
+    let failed = |e: &dyn std::fmt::Display| RenderError::Readback(e.to_string());
     let slice = buffer.slice(..);
     let (tx, rx) = std::sync::mpsc::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
         let _ = tx.send(r);
     });
-    ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| RenderError::Readback(e.to_string()))?;
-    rx.recv().map_err(|e| RenderError::Readback(e.to_string()))?.map_err(|e| RenderError::Readback(e.to_string()))?;
-    let mut out = Vec::with_capacity((unpadded * height) as usize);
-    {
-        let data = slice.get_mapped_range().map_err(|e| RenderError::Readback(e.to_string()))?;
-        for row in data.chunks(padded as usize).take(height as usize) {
-            out.extend_from_slice(&row[..unpadded as usize]);
-        }
-    }
+    ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| failed(&e))?;
+    rx.recv().map_err(|e| failed(&e))?.map_err(|e| failed(&e))?;
+    let out = slice.get_mapped_range().map_err(|e| failed(&e))?.to_vec();
     buffer.unmap();
     Ok(out)
 }
@@ -122,14 +127,5 @@ pub(crate) fn read_buffer(ctx: &GpuContext, source: &wgpu::Buffer) -> Result<Vec
     let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
     encoder.copy_buffer_to_buffer(source, 0, &buffer, 0, source.size());
     ctx.queue.submit([encoder.finish()]);
-    let slice = buffer.slice(..);
-    let (tx, rx) = std::sync::mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
-    ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| RenderError::Readback(e.to_string()))?;
-    rx.recv().map_err(|e| RenderError::Readback(e.to_string()))?.map_err(|e| RenderError::Readback(e.to_string()))?;
-    let out = slice.get_mapped_range().map_err(|e| RenderError::Readback(e.to_string()))?.to_vec();
-    buffer.unmap();
-    Ok(out)
+    map_read(ctx, &buffer)
 }

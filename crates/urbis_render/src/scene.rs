@@ -457,11 +457,6 @@ impl GpuScene {
         self.fields.remove(&key).is_some()
     }
 
-    /// Buildings over all fields.
-    pub fn field_buildings(&self) -> u64 {
-        self.fields.values().map(|f| u64::from(f.count)).sum()
-    }
-
     /// Bytes the fields hold on the GPU and on the CPU.
     pub fn field_bytes(&self) -> (u64, u64) {
         self.fields.values().fold((0, 0), |(g, c), f| (g + f.gpu_bytes(), c + f.cpu_bytes()))

@@ -120,22 +120,7 @@ impl PassTimer {
 
     /// Reads the last resolved frame's times back (waits for the GPU).
     pub(crate) fn read(&self, ctx: &crate::GpuContext) -> Result<PassTimes, crate::RenderError> {
-        let slice = self.readback.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| crate::RenderError::Readback(e.to_string()))?;
-        rx.recv()
-            .map_err(|e| crate::RenderError::Readback(e.to_string()))?
-            .map_err(|e| crate::RenderError::Readback(e.to_string()))?;
-        let ticks: Vec<u64> = {
-            let data = slice.get_mapped_range().map_err(|e| crate::RenderError::Readback(e.to_string()))?;
-            bytemuck::pod_collect_to_vec(&data)
-        };
-        self.readback.unmap();
+        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&crate::headless::map_read(ctx, &self.readback)?);
         let ms = |p: Pass| {
             let i = p as usize;
             let at = i * (SLOT as usize / 8);

@@ -196,6 +196,12 @@ pub struct SeriesPoint {
     pub count: u64,
 }
 
+/// The start of bucket `b` of `n` equal buckets over `[from_ms, to_ms)`
+/// (down-sampled series; the back ends number buckets the same way).
+pub(crate) fn bucket_start(from_ms: i64, to_ms: i64, n: i64, b: i64) -> i64 {
+    from_ms + ((i128::from(b) * i128::from(to_ms - from_ms)) / i128::from(n.max(1))) as i64
+}
+
 /// Errors of a history store. Each names the store it concerns.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -241,7 +241,6 @@ impl HistoryStore for PgStore {
             Some(0) => Err(StoreError::Query("down-sampling to 0 points".into())),
             Some(n) => {
                 let n = n as i64;
-                let span = (to_ms - from_ms) as i128;
                 // numeric arithmetic for the bucket: (t − from)·n can pass 2⁶³ for wide ranges.
                 let rows = self
                     .client
@@ -257,7 +256,7 @@ impl HistoryStore for PgStore {
                     .map(|r| {
                         let b: i64 = r.get(0);
                         SeriesPoint {
-                            time_ms: from_ms + ((b as i128 * span) / n as i128) as i64,
+                            time_ms: crate::bucket_start(from_ms, to_ms, n, b),
                             mean: r.get(1),
                             min: r.get(2),
                             max: r.get(3),

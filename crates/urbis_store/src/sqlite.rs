@@ -212,7 +212,6 @@ impl HistoryStore for SqliteStore {
             }
             Some(0) => Err(StoreError::Query("down-sampling to 0 points".into())),
             Some(n) => {
-                let span = (to_ms - from_ms) as i128;
                 let n = n as i64;
                 let mut stmt = self
                     .conn
@@ -225,7 +224,7 @@ impl HistoryStore for SqliteStore {
                     .query_map(params![id, from_ms, to_ms, n], |r| {
                         let b: i64 = r.get(0)?;
                         Ok(SeriesPoint {
-                            time_ms: from_ms + ((b as i128 * span) / n as i128) as i64,
+                            time_ms: crate::bucket_start(from_ms, to_ms, n, b),
                             mean: r.get(1)?,
                             min: r.get(2)?,
                             max: r.get(3)?,

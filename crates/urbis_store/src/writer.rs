@@ -57,8 +57,6 @@ struct Pending {
     dropped_span: Option<(i64, i64)>,
     stats: WriterStats,
     stop: bool,
-    /// Batches written so far (`flush` waits for this to pass its mark).
-    written_marks: u64,
     in_flight: bool,
 }
 
@@ -232,7 +230,6 @@ fn run(mut store: Box<dyn HistoryStore>, shared: &Shared, options: WriterOptions
             Ok(()) => {
                 p.stats.written_rows += rows as u64;
                 p.stats.batches += 1;
-                p.written_marks += 1;
             }
             Err(e) => {
                 tracing::warn!("history store: {e}");

@@ -100,57 +100,18 @@ fn a_storm_keeps_memory_bounded_reports_the_lag_and_catches_up() {
 fn kill_child_writer() {
     let Ok(dir) = std::env::var("URBIS_STORE_KILL_CHILD") else { return };
     let dir = PathBuf::from(dir);
-    let options = WriterOptions { flush_every: Duration::from_millis(50), ..Default::default() };
-    let writer = Writer::start(Box::new(SqliteStore::open(&dir.join("h.db")).expect("open")), options).expect("writer");
-    let mut n = 0i64;
-    loop {
-        let readings = (0..500)
-            .map(|i| StoredReading { sensor: "seq".into(), time_ms: n + i, value: (n + i) as f64, quality: 0 })
-            .collect();
-        writer.push(Batch { readings, ..Default::default() });
-        n += 500;
-        if n % 5000 == 0 {
-            writer.flush().expect("flush");
-            std::fs::write(dir.join("committed.tmp"), n.to_string()).expect("note");
-            std::fs::rename(dir.join("committed.tmp"), dir.join("committed")).expect("note");
-        }
-    }
+    common::write_numbered_until_killed(Box::new(SqliteStore::open(&dir.join("h.db")).expect("open")), &dir);
 }
 
 #[test]
 fn kill_9_mid_write_loses_nothing_committed_and_leaves_the_store_consistent() {
     let dir = temp_dir("kill");
-    let exe = std::env::current_exe().expect("test binary");
-    let mut child = std::process::Command::new(exe)
-        .args(["--exact", "kill_child_writer", "--nocapture"])
-        .env("URBIS_STORE_KILL_CHILD", &dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("child");
-    let committed_file = dir.join("committed");
-    let started = std::time::Instant::now();
-    while std::fs::read_to_string(&committed_file).ok().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0) < 50_000 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the child wrote too little");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(137));
-    // SIGKILL: no destructor, no flush.
-    child.kill().expect("kill -9");
-    child.wait().expect("reaped");
-    let committed: i64 = std::fs::read_to_string(&committed_file).expect("note").parse().expect("number");
+    let committed = common::run_and_kill("kill_child_writer", &[("URBIS_STORE_KILL_CHILD", dir.as_os_str())], &dir);
     let c = rusqlite::Connection::open(dir.join("h.db")).expect("raw open");
     let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("check");
     assert_eq!(check, "ok");
     drop(c);
-    let mut store = SqliteStore::open(&dir.join("h.db")).expect("reopens");
-    let stored = store.reading_count().expect("count") as i64;
-    assert!(stored >= committed, "{stored} stored, {committed} were committed before the kill");
-    // Batches are all or nothing and in order: what is there is 0..stored, each once.
-    let series = store.series("seq", 0, i64::MAX, None).expect("series");
-    assert_eq!(series.len() as i64, stored);
-    assert!(series.iter().enumerate().all(|(i, p)| p.time_ms == i as i64 && p.mean == i as f64), "a gapless prefix");
-    eprintln!("{stored} readings survived the kill; {committed} were known committed");
+    common::assert_gapless_prefix(&mut SqliteStore::open(&dir.join("h.db")).expect("reopens"), committed);
     let _ = std::fs::remove_dir_all(dir);
 }
 

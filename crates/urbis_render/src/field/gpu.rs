@@ -474,12 +474,6 @@ impl crate::Renderer {
         self.fields.last_prepare
     }
 
-    /// Forgets the previous frame's depth, so the next frame occludes
-    /// nothing by it (after a cut to an unrelated view).
-    pub fn forget_depth(&mut self) {
-        self.fields.forget_depth();
-    }
-
     /// What the last frame drew from each building field, in key order
     /// (reads the GPU's draw lists back: for tests and benchmarks).
     pub fn field_counts(&self, ctx: &GpuContext, scene: &GpuScene) -> Result<Vec<FieldCounts>, RenderError> {

@@ -183,6 +183,17 @@ pub struct FieldCounts {
     pub triangles: u64,
 }
 
+/// Counts of several fields (or frames) added up.
+impl std::ops::AddAssign for FieldCounts {
+    fn add_assign(&mut self, o: FieldCounts) {
+        self.near += o.near;
+        self.far += o.far;
+        self.shadow_near += o.shadow_near;
+        self.shadow_far += o.shadow_far;
+        self.triangles += o.triangles;
+    }
+}
+
 /// Most buildings in one field (its draw regions must fit one storage binding).
 pub const MAX_FIELD_INSTANCES: usize = 1 << 20;
 

@@ -167,3 +167,57 @@ pub fn round_trip(open: &dyn Fn() -> Box<dyn HistoryStore>) {
     let runs = store.runs().expect("runs");
     assert_eq!(runs.iter().map(|r| (r.id, r.run.clone())).collect::<Vec<_>>(), [(ia, a), (ib, b)]);
 }
+
+/// The child side of a kill test: writes numbered readings through a
+/// writer over `store` until killed, noting in `dir/committed` after each
+/// flush the count known to be committed.
+pub fn write_numbered_until_killed(store: Box<dyn HistoryStore>, dir: &std::path::Path) -> ! {
+    let options = WriterOptions { flush_every: std::time::Duration::from_millis(50), ..Default::default() };
+    let writer = Writer::start(store, options).expect("writer");
+    let mut n = 0i64;
+    loop {
+        let readings = (0..500)
+            .map(|i| StoredReading { sensor: "seq".into(), time_ms: n + i, value: (n + i) as f64, quality: 0 })
+            .collect();
+        writer.push(Batch { readings, ..Default::default() });
+        n += 500;
+        if n % 5000 == 0 {
+            writer.flush().expect("flush");
+            std::fs::write(dir.join("committed.tmp"), n.to_string()).expect("note");
+            std::fs::rename(dir.join("committed.tmp"), dir.join("committed")).expect("note");
+        }
+    }
+}
+
+/// The parent side: runs the test `child` of this binary with `env`, lets
+/// it commit 50,000 readings, kills it with SIGKILL (no destructor, no
+/// flush) a little later and returns the count it had noted as committed.
+pub fn run_and_kill(child: &str, env: &[(&str, &std::ffi::OsStr)], dir: &std::path::Path) -> i64 {
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    cmd.args(["--exact", child, "--nocapture"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut process = cmd.spawn().expect("child");
+    let note = dir.join("committed");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&note).ok().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0) < 50_000 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the child wrote too little");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(137));
+    process.kill().expect("kill -9");
+    process.wait().expect("reaped");
+    std::fs::read_to_string(&note).expect("note").parse().expect("number")
+}
+
+/// After the kill: nothing committed is lost, and since batches are all or
+/// nothing and in order, what is there is 0..stored, each once.
+pub fn assert_gapless_prefix(store: &mut dyn HistoryStore, committed: i64) {
+    let stored = store.reading_count().expect("count") as i64;
+    assert!(stored >= committed, "{stored} stored, {committed} were committed before the kill");
+    let series = store.series("seq", 0, i64::MAX, None).expect("series");
+    assert_eq!(series.len() as i64, stored);
+    assert!(series.iter().enumerate().all(|(i, p)| p.time_ms == i as i64 && p.mean == i as f64), "a gapless prefix");
+    eprintln!("{stored} readings survived the kill; {committed} were known committed");
+}
