@@ -56,7 +56,7 @@ fn tile_detail(camera: Option<GeodeticPose>, width: u32, height: u32, fov: Optio
     }
 }
 
-fn load(inputs: &Inputs, detail: TileDetail) -> Result<CityModel> {
+pub(crate) fn load(inputs: &Inputs, detail: TileDetail) -> Result<CityModel> {
     load_with(inputs, detail, &[])
 }
 
@@ -129,6 +129,7 @@ pub(crate) fn start_live(inputs: &Inputs, model: &mut CityModel, live: &LiveArgs
         inputs.paths.is_empty(),
         live.record.as_deref(),
         live.store.as_deref(),
+        Duration::from_millis(live.store_flush_ms),
     )?;
     Ok(Some(l))
 }

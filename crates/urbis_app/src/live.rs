@@ -5,13 +5,93 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use clap::Subcommand;
 use urbis_live::simulate::{Network, PublishOptions};
 use urbis_live::sources::mqtt::{MqttSource, spawn_mqtt};
 use urbis_live::sources::replay::{Replay, Speed, spawn_replay};
 use urbis_live::sources::sensorthings::{SensorThingsSource, spawn_sensorthings};
+use urbis_live::sources::store::{StoreSource, spawn_store};
 use urbis_live::sources::{SourceHandle, now_ms};
 use urbis_live::{LiveConfig, LiveSession};
 use urbis_model::CityModel;
+
+use crate::{Inputs, LiveArgs};
+
+#[derive(Subcommand, Debug)]
+pub enum LiveCommand {
+    /// Simulate a sensor network for the city: write a recording (and its config) or publish to MQTT.
+    Simulate {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Publish to this broker, e.g. mqtt://127.0.0.1:1883/city.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// Write a JSON-lines recording here (and its config as .toml beside it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Simulated seconds per real second when publishing (default: as fast as possible).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Simulated duration, seconds.
+        #[arg(long, default_value_t = 3.0 * 3600.0)]
+        duration: f64,
+        /// Readings per MQTT message.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+    },
+    /// Ingest live sources without rendering and print readings/s, drops, unknown and stale sensors, alarms.
+    Stats {
+        #[command(flatten)]
+        inputs: Inputs,
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Stop after this many seconds (a replay also stops at its end).
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Print JSON at the end instead of a line per second.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ingest live sources into a history store (--store) without rendering, until Ctrl-C or
+    /// SIGTERM (or --seconds). Several workers split one broker's traffic with a shared MQTT 5
+    /// subscription: --live 'mqtt://host:1883/city/#?v=5&share=urbis&session=3600&client_id=w1'
+    /// (each worker its own client_id); each acknowledges a message once the store committed it.
+    Ingest {
+        #[command(flatten)]
+        inputs: Inputs,
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Stop after this many seconds (default: run until stopped; a replay also stops at its end).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Print JSON at the end instead of a line per second.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a `urbis live …` command.
+pub fn run(command: LiveCommand) -> Result<()> {
+    match command {
+        LiveCommand::Simulate { inputs, mqtt, out, speed, duration, batch } => {
+            crate::commands::live_simulate(&inputs, mqtt.as_deref(), out.as_deref(), speed, duration, batch)
+        }
+        LiveCommand::Stats { inputs, live, seconds, json } => {
+            crate::commands::live_stats(&inputs, &live, seconds, json)
+        }
+        LiveCommand::Ingest { inputs, live, seconds, json } => {
+            if live.store.is_none() {
+                bail!("urbis live ingest needs --store FILE.db or --store postgres://…");
+            }
+            if live.live.is_empty() {
+                bail!("give at least one --live source");
+            }
+            let mut model = crate::commands::load(&inputs, urbis_model::TileDetail::Overview)?;
+            let mut l = crate::commands::start_live(&inputs, &mut model, &live)?.context("no live sources")?;
+            ingest(&mut model, &mut l, seconds, json)
+        }
+    }
+}
 
 /// A session and its running sources.
 pub struct Live {
@@ -120,6 +200,7 @@ pub fn start(
     sample_city: bool,
     record: Option<&Path>,
     store: Option<&Path>,
+    store_flush: Duration,
 ) -> Result<Live> {
     let sample = if sample_city {
         let (cfg, _) = urbis_live::simulate::ensure_sample_files(&urbis_sample_city::default_dir(), model)
@@ -142,8 +223,13 @@ pub fn start(
         let mut db = urbis_store::open(&path.to_string_lossy())?;
         // Where the history stops: a restart's gap runs from here to the first new reading.
         let newest = db.latest_at(i64::MAX, None)?.iter().map(|r| r.time_ms).max();
+        // A shared subscription's other workers go on while this one is down, and a persistent
+        // session keeps its messages at the broker: neither restart is a gap in the data.
+        let kept_elsewhere =
+            specs.iter().filter_map(|s| MqttSource::parse(s).ok()).any(|m| m.share.is_some() || m.session_s.is_some());
         eprintln!("keeping the history in {}", db.name());
-        session.store_to(urbis_store::Writer::start(db, urbis_store::WriterOptions::default())?, newest);
+        let options = urbis_store::WriterOptions { flush_every: store_flush, ..Default::default() };
+        session.store_to(urbis_store::Writer::start(db, options)?, newest.filter(|_| !kept_elsewhere));
     }
     let mut live = Live { session, sources: Vec::new(), clock_from: None };
     for spec in specs {
@@ -161,6 +247,8 @@ pub fn start(
                 bail!("{spec}: no sensor in the configuration names a SensorThings `datastream`");
             }
             spawn_sensorthings(SensorThingsSource::new(base, ds), live.session.ingest(true))?
+        } else if spec.starts_with("store:") {
+            spawn_store(StoreSource::parse(spec)?, live.session.ingest(true))?
         } else {
             bail!(
                 "unknown live source {spec:?}: use replay:FILE.jsonl, mqtt://host:port/topic/#, mqtts://… or sta:http://host/v1.1"
@@ -172,11 +260,35 @@ pub fn start(
     Ok(live)
 }
 
-/// Replays a recording synchronously up to `at_ms` (virtual clock), for a still image.
+/// Replays a recording, or a history store's readings over its `history`
+/// window (default 1 h), synchronously up to `at_ms`, for a still image.
 pub fn replay_until(model: &mut CityModel, live: &mut Live, specs: &[String], at_ms: i64) -> Result<()> {
     for spec in specs {
-        let Some((path, _)) = replay_spec(spec) else { bail!("--live-at needs replay: sources, not {spec}") };
         let ingest = live.session.ingest(false);
+        if spec.starts_with("store:") {
+            let source = StoreSource::parse(spec)?;
+            let mut db = urbis_store::open(&source.store)?;
+            let from = at_ms.saturating_sub(source.history.as_millis() as i64);
+            let readings = urbis_live::sources::store::readings_between(
+                db.as_mut(),
+                &ingest.registry,
+                from,
+                at_ms.saturating_add(1),
+            )?;
+            eprintln!("{} readings from {} up to {at_ms}", readings.len(), db.name());
+            // A minute at a time from the first reading, as a replay steps, so alarms see time pass.
+            let mut rest = readings.as_slice();
+            let Some(mut t) = rest.first().map(|r| r.time_ms) else { continue };
+            while t < at_ms {
+                t = (t + 60_000).min(at_ms);
+                let n = rest.iter().take_while(|r| r.time_ms <= t).count();
+                ingest.push(&mut rest[..n].to_vec());
+                rest = &rest[n..];
+                live.session.tick(model, t);
+            }
+            continue;
+        }
+        let Some((path, _)) = replay_spec(spec) else { bail!("--live-at needs replay: or store: sources, not {spec}") };
         let mut replay = Replay::open(&path)?;
         let Some(mut t) = replay.peek_time(&ingest)? else { continue };
         // Step a minute at a time so alarms see time pass as they would live.
@@ -306,6 +418,72 @@ pub fn stats(model: &mut CityModel, live: &mut Live, seconds: f64, json: bool) -
         for a in live.session.active_alarms() {
             println!("alarm: {} {} ({}) since {}", a.alarm, a.feature, a.sensor, a.time);
         }
+    }
+    Ok(())
+}
+
+/// `urbis live ingest`: runs the sources into the session's history store
+/// until Ctrl-C or SIGTERM (or `seconds`, or a replay's end), printing the
+/// counters and the store's lag every second. On a stop the sources are
+/// asked to finish (an MQTT subscription acknowledges what the store has
+/// committed) while the session keeps ticking, then the store is flushed.
+pub fn ingest(model: &mut CityModel, live: &mut Live, seconds: Option<f64>, json: bool) -> Result<()> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || s.store(true, std::sync::atomic::Ordering::Relaxed)) {
+        tracing::warn!("no Ctrl-C handler: {e}");
+    }
+    let started = Instant::now();
+    let mut last_print = Instant::now();
+    let mut last = live.session.stats().snapshot();
+    let mut stopping: Option<Instant> = None;
+    loop {
+        live.step(model);
+        let asked = stop.load(std::sync::atomic::Ordering::Relaxed)
+            || seconds.is_some_and(|s| started.elapsed().as_secs_f64() >= s)
+            || (live.sources.iter().all(|s| s.finished()) && live.session.pipeline().is_empty());
+        if asked && stopping.is_none() {
+            stopping = Some(Instant::now());
+            live.sources.iter().for_each(SourceHandle::request_stop);
+        }
+        let done = stopping.is_some_and(|t| {
+            (live.sources.iter().all(|s| s.finished()) && live.session.pipeline().is_empty())
+                || t.elapsed() > Duration::from_secs(5)
+        });
+        if (last_print.elapsed() >= Duration::from_secs(1) || done) && !json {
+            let s = live.session.stats().snapshot();
+            let dt = last_print.elapsed().as_secs_f64().max(1e-9);
+            let w = live.session.store_stats().unwrap_or_default();
+            println!(
+                "{:>6.1} s  subscribed {}  received {:>9.0}/s  stored {}  queued {}  lag {} ms  dropped {}  unknown {}  rejected {}  reconnects {}",
+                started.elapsed().as_secs_f64(),
+                s.subscribed,
+                (s.readings - last.readings) as f64 / dt,
+                w.written_rows,
+                w.queued_rows,
+                w.lag_ms,
+                s.dropped + w.dropped_readings,
+                s.unknown,
+                s.rejected_total(),
+                s.reconnects
+            );
+            last = s;
+            last_print = Instant::now();
+        }
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    live.session.flush_store()?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "stats": live.session.stats().snapshot(),
+                "store": live.session.store_stats(),
+            }))?
+        );
     }
     Ok(())
 }

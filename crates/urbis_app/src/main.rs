@@ -221,7 +221,9 @@ impl ExportArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct LiveArgs {
     /// Live sensor sources: replay:FILE.jsonl[?speed=N|max], mqtt://[user:pass@]host:port/topic/#,
-    /// mqtts://…?ca=ca.pem, sta:http://host:port/v1.1 (SensorThings polling). Repeatable.
+    /// mqtts://…?ca=ca.pem, sta:http://host:port/v1.1 (SensorThings polling), store:FILE.db or
+    /// store:postgres://… (the state ingest workers keep). Repeatable. MQTT options: ?qos=0|1, v=5,
+    /// client_id=ID, share=GROUP, session=SECONDS, ack=commit|receipt, inflight=N.
     #[arg(long = "live")]
     pub live: Vec<String>,
     /// The live configuration (sensors, bindings, style and alarm rules). Default: FILE.toml beside a
@@ -236,6 +238,9 @@ pub struct LiveArgs {
     /// background, at least every second.
     #[arg(long, value_name = "FILE.db|postgres://…")]
     pub store: Option<PathBuf>,
+    /// Longest time a reading waits before the store commits it (what a crash can lose), ms.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub store_flush_ms: u64,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -290,43 +295,6 @@ enum SimCommand {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print the run's summary as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum LiveCommand {
-    /// Simulate a sensor network for the city: write a recording (and its config) or publish to MQTT.
-    Simulate {
-        #[command(flatten)]
-        inputs: Inputs,
-        /// Publish to this broker, e.g. mqtt://127.0.0.1:1883/city.
-        #[arg(long)]
-        mqtt: Option<String>,
-        /// Write a JSON-lines recording here (and its config as .toml beside it).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Simulated seconds per real second when publishing (default: as fast as possible).
-        #[arg(long)]
-        speed: Option<f64>,
-        /// Simulated duration, seconds.
-        #[arg(long, default_value_t = 3.0 * 3600.0)]
-        duration: f64,
-        /// Readings per MQTT message.
-        #[arg(long, default_value_t = 1)]
-        batch: usize,
-    },
-    /// Ingest live sources without rendering and print readings/s, drops, unknown and stale sensors, alarms.
-    Stats {
-        #[command(flatten)]
-        inputs: Inputs,
-        #[command(flatten)]
-        live: LiveArgs,
-        /// Stop after this many seconds (a replay also stops at its end).
-        #[arg(long, default_value_t = 10.0)]
-        seconds: f64,
-        /// Print JSON at the end instead of a line per second.
         #[arg(long)]
         json: bool,
     },
@@ -573,10 +541,10 @@ enum Command {
         #[command(subcommand)]
         command: history::HistoryCommand,
     },
-    /// Live sensors without a window: simulate a network, or measure ingestion.
+    /// Live sensors without a window: simulate a network, measure ingestion, or ingest into a history store.
     Live {
         #[command(subcommand)]
-        command: LiveCommand,
+        command: live::LiveCommand,
     },
     /// The video wall: render it to one image, run its windows or its leader and followers.
     Wall {
@@ -662,12 +630,7 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Live { command: LiveCommand::Simulate { inputs, mqtt, out, speed, duration, batch } } => {
-            commands::live_simulate(&inputs, mqtt.as_deref(), out.as_deref(), speed, duration, batch)
-        }
-        Command::Live { command: LiveCommand::Stats { inputs, live, seconds, json } } => {
-            commands::live_stats(&inputs, &live, seconds, json)
-        }
+        Command::Live { command } => live::run(command),
         Command::Wall { command } => wall::run(command),
         Command::History {
             command: history::HistoryCommand::Query { store, sensor, from, to, points, latest_at, alarms, gaps, json },

@@ -209,6 +209,7 @@ fn run_wall(
                     inputs.paths.is_empty(),
                     None,
                     None,
+                    Duration::from_secs(1),
                 )?)
             } else {
                 None

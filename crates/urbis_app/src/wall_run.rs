@@ -456,6 +456,7 @@ fn apply_live(model: &mut CityModel, live: &mut crate::live::Live, deltas: &[Liv
                 time_ms: (d.time * 1000.0).round() as i64,
                 value: d.value,
                 quality: urbis_model::Quality::Good,
+                redelivered: false,
             })
         })
         .collect();

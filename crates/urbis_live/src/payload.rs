@@ -30,6 +30,9 @@ pub struct Reading {
     pub time_ms: i64,
     pub value: f64,
     pub quality: Quality,
+    /// It came again: an MQTT broker redelivering a message it had sent
+    /// before (after a crash), so it may be stored already.
+    pub redelivered: bool,
 }
 
 /// Why a payload or a reading was refused.
@@ -428,7 +431,7 @@ impl Parser<'_> {
         {
             return self.stats.reject(Reject::FutureTime, &format!("{time_ms} ms"));
         }
-        out.push(Reading { stream, time_ms, value, quality });
+        out.push(Reading { stream, time_ms, value, quality, redelivered: false });
     }
 
     /// Parses a JSON payload (one reading or an array) that arrived on `topic`.
@@ -592,10 +595,13 @@ mod tests {
             p.json("city/x/ignored", br#"{"id":"g2","ts":1000,"v":2.5,"q":"bad","extra":[1,{"a":2}]}"#, 2000, &mut out),
             1
         );
-        assert_eq!(out[0], Reading { stream: 1, time_ms: 1000, value: 2.5, quality: Quality::Bad });
+        assert_eq!(out[0], Reading { stream: 1, time_ms: 1000, value: 2.5, quality: Quality::Bad, redelivered: false });
         // No sensor field: the topic's third level names it; no time: the arrival time.
         assert_eq!(p.json("city/water/g1", br#"{"v":4}"#, 5000, &mut out), 1);
-        assert_eq!(out[1], Reading { stream: 0, time_ms: 5000, value: 4.0, quality: Quality::Good });
+        assert_eq!(
+            out[1],
+            Reading { stream: 0, time_ms: 5000, value: 4.0, quality: Quality::Good, redelivered: false }
+        );
         // The default names mean nothing under this mapping.
         assert_eq!(p.json("a", br#"{"sensor":"g1","value":1}"#, 0, &mut out), 0);
         assert_eq!(stats.rejected(Reject::MissingField), 1);

@@ -145,6 +145,8 @@ struct Queues {
     /// Streams whose queue is not empty, in the order they became so.
     pending: Vec<u32>,
     len: usize,
+    /// Pushes so far: each push's mark (see [`Pipeline::push`]).
+    pushes: u64,
 }
 
 /// The bounded, per-stream queue between sources and the model.
@@ -170,6 +172,7 @@ impl Pipeline {
                 queues: (0..streams).map(|_| VecDeque::new()).collect(),
                 pending: Vec::new(),
                 len: 0,
+                pushes: 0,
             }),
             per_stream,
             capacity: per_stream * streams.max(1),
@@ -194,13 +197,16 @@ impl Pipeline {
         self.len() == 0
     }
 
-    /// Queues readings (emptying `batch`), dropping each full stream's oldest.
-    pub fn push(&self, batch: &mut Vec<Reading>, stats: &Stats) {
-        if batch.is_empty() {
-            return;
-        }
-        let Ok(mut q) = self.inner.lock() else { return };
+    /// Queues readings (emptying `batch`), dropping each full stream's
+    /// oldest. Returns the push's mark: once a [`drain`](Self::drain)
+    /// returns a mark at or above it, these readings have been taken.
+    pub fn push(&self, batch: &mut Vec<Reading>, stats: &Stats) -> u64 {
+        let Ok(mut q) = self.inner.lock() else { return 0 };
         let q = &mut *q;
+        if batch.is_empty() {
+            return q.pushes;
+        }
+        q.pushes += 1;
         let mut dropped = 0;
         let accepted = batch.len() as u64;
         for r in batch.drain(..) {
@@ -223,12 +229,14 @@ impl Pipeline {
                 tracing::warn!(dropped = before + dropped, "live pipeline full: oldest readings dropped");
             }
         }
+        q.pushes
     }
 
     /// Moves every waiting reading into `out`, grouped by stream (oldest first
     /// within a stream). At most `capacity()` readings come out per call.
-    pub fn drain(&self, out: &mut Vec<Reading>) {
-        let Ok(mut q) = self.inner.lock() else { return };
+    /// Returns the mark of the last push taken.
+    pub fn drain(&self, out: &mut Vec<Reading>) -> u64 {
+        let Ok(mut q) = self.inner.lock() else { return 0 };
         let q = &mut *q;
         out.reserve(q.len);
         for s in q.pending.drain(..) {
@@ -237,6 +245,7 @@ impl Pipeline {
             }
         }
         q.len = 0;
+        q.pushes
     }
 }
 
@@ -245,7 +254,7 @@ mod tests {
     use super::*;
 
     fn r(stream: u32, t: i64) -> Reading {
-        Reading { stream, time_ms: t, value: t as f64, quality: Default::default() }
+        Reading { stream, time_ms: t, value: t as f64, quality: Default::default(), redelivered: false }
     }
 
     #[test]

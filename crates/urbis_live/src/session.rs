@@ -54,6 +54,10 @@ pub struct Ingest {
     pub stats: Arc<Stats>,
     pub pipeline: Arc<Pipeline>,
     pub limits: Limits,
+    /// When the session keeps a history store: the highest pipeline mark
+    /// whose readings are committed there. A source that acknowledges only
+    /// durable data (MQTT with `ack=commit`) waits for its marks to reach it.
+    pub committed: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Ingest {
@@ -61,9 +65,9 @@ impl Ingest {
         Parser { fields: &self.fields, registry: &self.registry, stats: &self.stats, limits: self.limits }
     }
 
-    /// Queues readings (emptying `batch`).
-    pub fn push(&self, batch: &mut Vec<Reading>) {
-        self.pipeline.push(batch, &self.stats);
+    /// Queues readings (emptying `batch`); returns the push's mark (see [`Ingest::committed`]).
+    pub fn push(&self, batch: &mut Vec<Reading>) -> u64 {
+        self.pipeline.push(batch, &self.stats)
     }
 }
 
@@ -376,6 +380,7 @@ impl LiveSession {
             stats: self.stats.clone(),
             pipeline: self.pipeline.clone(),
             limits: self.limits(live),
+            committed: self.store.as_ref().map(urbis_store::Writer::committed_mark),
         }
     }
 
@@ -409,10 +414,10 @@ impl LiveSession {
         self.rebind(model);
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
-        self.pipeline.drain(&mut batch);
+        let mark = self.pipeline.drain(&mut batch);
         self.record_readings(&batch);
         let report = self.apply(model, &batch, now_ms);
-        self.store_tick(&batch, &report.events);
+        self.store_tick(&batch, &report.events, mark);
         self.batch = batch;
         report
     }

@@ -110,7 +110,8 @@ thresholds = [{{ above = 50, color = "#ff0000" }}, {{ above = 80, color = "#0000
     let mut session = urbis_live::LiveSession::new(cfg, &mut model).expect("session");
     assert_eq!(session.bind_errors().len(), 1, "nothing is loaded yet, so the binding cannot resolve");
     let sensor = session.sensor_entity("meter-1").expect("sensor");
-    let reading = |value: f64, t: i64| Reading { stream: 0, time_ms: t, value, quality: Quality::Good };
+    let reading =
+        |value: f64, t: i64| Reading { stream: 0, time_ms: t, value, quality: Quality::Good, redelivered: false };
 
     // The tile arrives: the next tick binds the sensor, and readings paint the building.
     settle(&mut model, &mut set, west);

@@ -88,6 +88,10 @@ pub struct DropCount {
 pub struct Batch {
     pub sensors: Vec<SensorMeta>,
     pub readings: Vec<StoredReading>,
+    /// Readings that may be stored already (a broker delivering a message
+    /// again after a crash): each is written only if the store holds no
+    /// reading of its sensor at its time, so a redelivery is kept once.
+    pub redelivered: Vec<StoredReading>,
     pub alarms: Vec<StoredAlarm>,
     pub gaps: Vec<StoredGap>,
     pub drops: Vec<DropCount>,
@@ -97,6 +101,7 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.sensors.is_empty()
             && self.readings.is_empty()
+            && self.redelivered.is_empty()
             && self.alarms.is_empty()
             && self.gaps.is_empty()
             && self.drops.is_empty()
@@ -104,12 +109,18 @@ impl Batch {
 
     /// Rows it holds (for the writer's bound).
     pub fn rows(&self) -> usize {
-        self.sensors.len() + self.readings.len() + self.alarms.len() + self.gaps.len() + self.drops.len()
+        self.sensors.len()
+            + self.readings.len()
+            + self.redelivered.len()
+            + self.alarms.len()
+            + self.gaps.len()
+            + self.drops.len()
     }
 
     pub fn append(&mut self, mut other: Batch) {
         self.sensors.append(&mut other.sensors);
         self.readings.append(&mut other.readings);
+        self.redelivered.append(&mut other.redelivered);
         self.alarms.append(&mut other.alarms);
         self.gaps.append(&mut other.gaps);
         self.drops.append(&mut other.drops);
@@ -194,6 +205,8 @@ pub struct SeriesPoint {
     pub min: f64,
     pub max: f64,
     pub count: u64,
+    /// The worst quality in the bucket (the reading's own when not down-sampled): 0 good, 1 uncertain, 2 bad.
+    pub quality: u8,
 }
 
 /// The start of bucket `b` of `n` equal buckets over `[from_ms, to_ms)`

@@ -15,6 +15,9 @@ use crate::{
 
 use crate::sqlite::SCHEMA_VERSION;
 
+/// The advisory lock key held while a connection checks and creates the schema ("urbis" in ASCII).
+const SCHEMA_LOCK: i64 = 0x7572_6269_73;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS urbis_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS sensors (
@@ -69,6 +72,32 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
+/// The server's own words (severity, code, message, detail, hint), which
+/// `postgres::Error`'s `Display` leaves out ("db error"), or the error with
+/// its causes.
+fn why(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+        if let Some(d) = db.detail() {
+            s += &format!(" ({d})");
+        }
+        if let Some(h) = db.hint() {
+            s += &format!("; hint: {h}");
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !s.contains(&c_text) {
+            s += &format!(": {c_text}");
+        }
+        cause = c.source();
+    }
+    s
+}
+
 /// A history in a PostgreSQL database.
 pub struct PgStore {
     name: String,
@@ -86,10 +115,23 @@ impl PgStore {
     /// Connects (within 10 s), checks the schema version and creates the tables if missing.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let name = redacted(url);
-        let open_err = |e: &dyn std::fmt::Display| StoreError::Open { store: name.clone(), why: e.to_string() };
+        let open_err = |e: &postgres::Error| StoreError::Open { store: name.clone(), why: why(e) };
         let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| open_err(&e))?;
         config.connect_timeout(std::time::Duration::from_secs(10));
         let mut client = config.connect(NoTls).map_err(|e| open_err(&e))?;
+        // Several ingest workers may open a new database at once, and `CREATE … IF NOT EXISTS`
+        // races in the catalog: the schema check and creation hold a session lock.
+        client.execute("SELECT pg_advisory_lock($1)", &[&SCHEMA_LOCK]).map_err(|e| open_err(&e))?;
+        let prepared = Self::prepare(&mut client, &name);
+        let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&SCHEMA_LOCK]);
+        let ids = prepared?;
+        unlocked.map_err(|e| open_err(&e))?;
+        Ok(Self { name, client, ids })
+    }
+
+    /// Checks the schema version, creates what is missing and reads the sensors' ids.
+    fn prepare(client: &mut Client, name: &str) -> Result<HashMap<String, i64>, StoreError> {
+        let open_err = |e: &postgres::Error| StoreError::Open { store: name.to_string(), why: why(e) };
         let has_meta: bool = client
             .query_one("SELECT to_regclass('urbis_meta') IS NOT NULL", &[])
             .and_then(|r| r.try_get(0))
@@ -101,7 +143,7 @@ impl PgStore {
             if let Some(found) = row.map(|r| r.get::<_, i64>(0))
                 && found > SCHEMA_VERSION
             {
-                return Err(StoreError::NewerSchema { store: name, found, supported: SCHEMA_VERSION });
+                return Err(StoreError::NewerSchema { store: name.to_string(), found, supported: SCHEMA_VERSION });
             }
         }
         client.batch_execute(SCHEMA).map_err(|e| open_err(&e))?;
@@ -115,11 +157,11 @@ impl PgStore {
         for row in client.query("SELECT sensor, id FROM sensors", &[]).map_err(|e| open_err(&e))? {
             ids.insert(row.get::<_, String>(0), row.get::<_, i64>(1));
         }
-        Ok(Self { name, client, ids })
+        Ok(ids)
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> StoreError {
-        StoreError::db(&self.name, e)
+    fn err(&self, e: postgres::Error) -> StoreError {
+        StoreError::db(&self.name, why(&e))
     }
 
     fn id_of(&mut self, sensor: &str) -> Result<Option<i64>, StoreError> {
@@ -142,7 +184,7 @@ impl HistoryStore for PgStore {
             return Ok(());
         }
         let name = self.name.clone();
-        let e = |e: postgres::Error| StoreError::db(&name, e);
+        let e = |e: postgres::Error| StoreError::db(&name, why(&e));
         let mut tx = self.client.transaction().map_err(e)?;
         for m in &batch.sensors {
             tx.execute(
@@ -153,8 +195,8 @@ impl HistoryStore for PgStore {
             .map_err(e)?;
         }
         let mut new_ids: Vec<(String, i64)> = Vec::new();
-        let mut ids: Vec<i64> = Vec::with_capacity(batch.readings.len());
-        for r in &batch.readings {
+        let mut ids: Vec<i64> = Vec::with_capacity(batch.readings.len() + batch.redelivered.len());
+        for r in batch.readings.iter().chain(&batch.redelivered) {
             let known =
                 self.ids.get(&r.sensor).copied().or_else(|| new_ids.iter().find(|(s, _)| *s == r.sensor).map(|p| p.1));
             let id = match known {
@@ -183,6 +225,14 @@ impl HistoryStore for PgStore {
             }
             w.write_all(&buf).map_err(|x| StoreError::db(&name, x))?;
             w.finish().map_err(e)?;
+        }
+        for (r, id) in batch.redelivered.iter().zip(&ids[batch.readings.len()..]) {
+            tx.execute(
+                "INSERT INTO readings (sensor, t, value, quality) SELECT $1::bigint, $2::bigint, $3::float8, $4::smallint
+                 WHERE NOT EXISTS (SELECT 1 FROM readings WHERE sensor = $1 AND t = $2)",
+                &[id, &r.time_ms, &r.value, &(r.quality as i16)],
+            )
+            .map_err(e)?;
         }
         for a in &batch.alarms {
             tx.execute(
@@ -226,7 +276,7 @@ impl HistoryStore for PgStore {
                 let rows = self
                     .client
                     .query(
-                        "SELECT t, value FROM readings WHERE sensor = $1 AND t >= $2 AND t < $3 ORDER BY t, ctid",
+                        "SELECT t, value, quality FROM readings WHERE sensor = $1 AND t >= $2 AND t < $3 ORDER BY t, ctid",
                         &[&id, &from_ms, &to_ms],
                     )
                     .map_err(|e| self.err(e))?;
@@ -234,7 +284,14 @@ impl HistoryStore for PgStore {
                     .iter()
                     .map(|r| {
                         let v: f64 = r.get(1);
-                        SeriesPoint { time_ms: r.get(0), mean: v, min: v, max: v, count: 1 }
+                        SeriesPoint {
+                            time_ms: r.get(0),
+                            mean: v,
+                            min: v,
+                            max: v,
+                            count: 1,
+                            quality: r.get::<_, i16>(2) as u8,
+                        }
                     })
                     .collect())
             }
@@ -245,7 +302,7 @@ impl HistoryStore for PgStore {
                 let rows = self
                     .client
                     .query(
-                        "SELECT div((t - $2)::numeric * $4::bigint, ($3 - $2)::numeric)::bigint AS b, AVG(value), MIN(value), MAX(value), COUNT(*)
+                        "SELECT div((t - $2)::numeric * $4::bigint, ($3 - $2)::numeric)::bigint AS b, AVG(value), MIN(value), MAX(value), COUNT(*), MAX(quality)
                          FROM readings WHERE sensor = $1 AND t >= $2 AND t < $3
                          GROUP BY 1 ORDER BY 1",
                         &[&id, &from_ms, &to_ms, &n],
@@ -261,6 +318,7 @@ impl HistoryStore for PgStore {
                             min: r.get(2),
                             max: r.get(3),
                             count: r.get::<_, i64>(4) as u64,
+                            quality: r.get::<_, i16>(5) as u8,
                         }
                     })
                     .collect())

@@ -141,8 +141,15 @@ impl HistoryStore for SqliteStore {
             let mut reading = tx
                 .prepare_cached("INSERT INTO readings (sensor, t, value, quality) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(e)?;
+            let mut again = tx
+                .prepare_cached(
+                    "INSERT INTO readings (sensor, t, value, quality) SELECT ?1, ?2, ?3, ?4
+                     WHERE NOT EXISTS (SELECT 1 FROM readings WHERE sensor = ?1 AND t = ?2)",
+                )
+                .map_err(e)?;
             let mut local: HashMap<&str, i64> = HashMap::new();
-            for r in &batch.readings {
+            let all = batch.readings.iter().map(|r| (r, false)).chain(batch.redelivered.iter().map(|r| (r, true)));
+            for (r, redelivered) in all {
                 let id = match self.ids.get(&r.sensor).or_else(|| local.get(r.sensor.as_str())) {
                     Some(id) => *id,
                     None => {
@@ -153,7 +160,8 @@ impl HistoryStore for SqliteStore {
                         id
                     }
                 };
-                reading.execute(params![id, r.time_ms, r.value, r.quality]).map_err(e)?;
+                let insert = if redelivered { &mut again } else { &mut reading };
+                insert.execute(params![id, r.time_ms, r.value, r.quality]).map_err(e)?;
             }
             let mut alarm = tx
                 .prepare_cached(
@@ -199,13 +207,13 @@ impl HistoryStore for SqliteStore {
                 let mut stmt = self
                     .conn
                     .prepare_cached(
-                        "SELECT t, value FROM readings WHERE sensor = ?1 AND t >= ?2 AND t < ?3 ORDER BY t, rowid",
+                        "SELECT t, value, quality FROM readings WHERE sensor = ?1 AND t >= ?2 AND t < ?3 ORDER BY t, rowid",
                     )
                     .map_err(|e| self.err(e))?;
                 let rows = stmt
                     .query_map(params![id, from_ms, to_ms], |r| {
                         let (t, v): (i64, f64) = (r.get(0)?, r.get(1)?);
-                        Ok(SeriesPoint { time_ms: t, mean: v, min: v, max: v, count: 1 })
+                        Ok(SeriesPoint { time_ms: t, mean: v, min: v, max: v, count: 1, quality: r.get(2)? })
                     })
                     .map_err(|e| self.err(e))?;
                 rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
@@ -216,7 +224,7 @@ impl HistoryStore for SqliteStore {
                 let mut stmt = self
                     .conn
                     .prepare_cached(
-                        "SELECT ((t - ?2) * ?4) / (?3 - ?2) AS b, AVG(value), MIN(value), MAX(value), COUNT(*)
+                        "SELECT ((t - ?2) * ?4) / (?3 - ?2) AS b, AVG(value), MIN(value), MAX(value), COUNT(*), MAX(quality)
                          FROM readings WHERE sensor = ?1 AND t >= ?2 AND t < ?3 GROUP BY b ORDER BY b",
                     )
                     .map_err(|e| self.err(e))?;
@@ -229,6 +237,7 @@ impl HistoryStore for SqliteStore {
                             min: r.get(2)?,
                             max: r.get(3)?,
                             count: r.get::<_, i64>(4)? as u64,
+                            quality: r.get(5)?,
                         })
                     })
                     .map_err(|e| self.err(e))?;

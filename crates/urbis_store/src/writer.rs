@@ -8,7 +8,14 @@
 //! gap over the time they cover, once the backlog has drained. Memory
 //! stays bounded whatever the rate; [`WriterStats`] says how far behind it
 //! is.
+//!
+//! A caller that must not acknowledge data before it is durable (an MQTT
+//! subscription acknowledging after the commit) tags what it pushes with a
+//! rising mark ([`Writer::push_marked`]) and reads
+//! [`Writer::committed_mark`]: every batch pushed with a mark at or below
+//! it has been committed (or counted as dropped).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -58,10 +65,14 @@ struct Pending {
     stats: WriterStats,
     stop: bool,
     in_flight: bool,
+    /// The highest mark pushed.
+    mark: u64,
 }
 
 struct Shared {
     pending: Mutex<Pending>,
+    /// Every push marked at or below this is committed.
+    committed: Arc<AtomicU64>,
     wake: Condvar,
     done: Condvar,
 }
@@ -88,8 +99,12 @@ impl Writer {
     /// Starts the writer thread over `store`.
     pub fn start(store: Box<dyn HistoryStore>, options: WriterOptions) -> Result<Self, StoreError> {
         let name = store.name().to_string();
-        let shared =
-            Arc::new(Shared { pending: Mutex::new(Pending::default()), wake: Condvar::new(), done: Condvar::new() });
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Pending::default()),
+            committed: Arc::new(AtomicU64::new(0)),
+            wake: Condvar::new(),
+            done: Condvar::new(),
+        });
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("urbis-store".into())
@@ -100,11 +115,22 @@ impl Writer {
 
     /// Queues a batch; never waits for the database. Readings that do not
     /// fit under the bound are dropped and counted.
-    pub fn push(&self, mut batch: Batch) {
+    pub fn push(&self, batch: Batch) {
+        self.push_marked(batch, 0);
+    }
+
+    /// Queues a batch tagged with `mark` (marks only rise): once it is
+    /// committed, [`committed_mark`](Self::committed_mark) reaches `mark`.
+    /// An empty batch only moves the mark.
+    pub fn push_marked(&self, mut batch: Batch, mark: u64) {
+        let mut p = lock(&self.shared);
+        p.mark = p.mark.max(mark);
         if batch.is_empty() {
+            if p.rows == 0 && !p.in_flight {
+                self.shared.committed.fetch_max(p.mark, Ordering::Release);
+            }
             return;
         }
-        let mut p = lock(&self.shared);
         let room = self.options.max_rows.saturating_sub(p.rows);
         if batch.rows() > room {
             let other = batch.rows() - batch.readings.len();
@@ -134,7 +160,9 @@ impl Writer {
         self.shared.wake.notify_one();
         while (p.rows > 0 || p.in_flight || p.dropped > 0) && !p.stop {
             if p.stats.failed_writes > failed_before {
-                let why = p.stats.last_error.clone().unwrap_or_default();
+                let last = p.stats.last_error.clone().unwrap_or_default();
+                // The error text names the store already.
+                let why = last.strip_prefix(&format!("{}: ", self.name)).unwrap_or(&last).to_string();
                 return Err(StoreError::Database { store: self.name.clone(), why });
             }
             self.shared.wake.notify_one();
@@ -159,6 +187,11 @@ impl Writer {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The highest mark whose batches are all committed (see [`push_marked`](Self::push_marked)).
+    pub fn committed_mark(&self) -> Arc<AtomicU64> {
+        self.shared.committed.clone()
+    }
 }
 
 impl Drop for Writer {
@@ -176,7 +209,7 @@ impl Drop for Writer {
 
 fn run(mut store: Box<dyn HistoryStore>, shared: &Shared, options: WriterOptions) {
     loop {
-        let mut batch = {
+        let (mut batch, taken_mark) = {
             let mut p = lock(shared);
             loop {
                 if p.stop && p.rows == 0 && p.dropped == 0 {
@@ -198,6 +231,7 @@ fn run(mut store: Box<dyn HistoryStore>, shared: &Shared, options: WriterOptions
                     .unwrap_or_else(|e| e.into_inner().0);
             }
             let batch = std::mem::take(&mut p.batch);
+            let taken_mark = p.mark;
             p.rows = 0;
             p.since = None;
             p.in_flight = true;
@@ -217,9 +251,9 @@ fn run(mut store: Box<dyn HistoryStore>, shared: &Shared, options: WriterOptions
                     });
                 }
                 p.dropped = 0;
-                b
+                (b, taken_mark)
             } else {
-                batch
+                (batch, taken_mark)
             }
         };
         let rows = batch.rows();
@@ -230,6 +264,9 @@ fn run(mut store: Box<dyn HistoryStore>, shared: &Shared, options: WriterOptions
             Ok(()) => {
                 p.stats.written_rows += rows as u64;
                 p.stats.batches += 1;
+                // Marks pushed since with nothing to write are committed too once nothing waits.
+                let mark = if p.rows == 0 { p.mark } else { taken_mark };
+                shared.committed.fetch_max(mark, Ordering::Release);
             }
             Err(e) => {
                 tracing::warn!("history store: {e}");

@@ -58,3 +58,44 @@ fn kill_9_mid_write_to_postgresql_loses_nothing_committed() {
     common::assert_gapless_prefix(&mut PgStore::connect(&url).expect("reconnects"), committed);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_storm_at_ten_times_the_configured_rate_into_postgresql_catches_up() {
+    let Some(pg) = PgServer::start("storm") else { return };
+    let url = pg.database("storm");
+    common::storm(Box::new(PgStore::connect(&url).expect("connect")), &|| {
+        Box::new(PgStore::connect(&url).expect("reconnect"))
+    });
+}
+
+/// A full disk: the server may not grow any file past 24 MiB (`prlimit
+/// --fsize`, a quota on the server's files), so the readings table fills
+/// it. The write fails with the store named and the server's reason, what
+/// was committed stays, and the refused rows stay queued, not dropped.
+#[test]
+fn a_full_disk_refuses_writes_to_postgresql_and_keeps_what_is_stored() {
+    use std::time::Duration;
+    use urbis_store::{Batch, StoredReading, Writer, WriterOptions};
+    let Some(pg) = PgServer::start_with("full", Some(24 << 20)) else { return };
+    let url = pg.database("fulldisk");
+    let reading =
+        |i: i64| StoredReading { sensor: format!("s{}", i % 20), time_ms: common::T0 + i, value: i as f64, quality: 0 };
+    let mut store = PgStore::connect(&url).expect("connect");
+    use urbis_store::HistoryStore;
+    store.write(&Batch { readings: (0..2000).map(reading).collect(), ..Default::default() }).expect("fits");
+    let options = WriterOptions { max_rows: 2_000_000, flush_every: Duration::from_millis(50), batch_rows: 1_000_000 };
+    let writer = Writer::start(Box::new(store), options).expect("writer");
+    // About 54 B a row in the table alone: a million rows pass 24 MiB.
+    writer.push(Batch { readings: (2000..1_002_000).map(reading).collect(), ..Default::default() });
+    let e = writer.flush().expect_err("the disk is full");
+    let text = e.to_string();
+    eprintln!("refused: {text}");
+    assert!(text.contains(&format!("127.0.0.1:{}/fulldisk", pg.port)), "names the store: {text}");
+    assert!(text.contains("could not extend file") || text.contains("File too large"), "says why: {text}");
+    let stats = writer.stats();
+    assert!(stats.failed_writes > 0 && stats.queued_rows == 1_000_000 && stats.dropped_readings == 0, "{stats:?}");
+    drop(writer);
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("raw");
+    let n: i64 = c.query_one("SELECT COUNT(*) FROM readings", &[]).expect("count").get(0);
+    assert_eq!(n, 2000, "what was committed is there");
+}

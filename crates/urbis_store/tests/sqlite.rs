@@ -52,45 +52,12 @@ fn bad_files_and_a_newer_schema_are_refused_untouched() {
 }
 
 #[test]
-fn a_storm_keeps_memory_bounded_reports_the_lag_and_catches_up() {
+fn a_storm_at_ten_times_the_configured_rate_stays_bounded_reports_its_lag_and_catches_up() {
     let dir = temp_dir("storm");
     let path = dir.join("storm.db");
-    let options = WriterOptions { max_rows: 20_000, flush_every: Duration::from_millis(200), batch_rows: 5_000 };
-    let writer = Writer::start(Box::new(SqliteStore::open(&path).expect("open")), options).expect("writer");
-    let mut pushed = 0u64;
-    let mut peak_queued = 0;
-    let mut saw_lag = false;
-    // 400k readings as fast as the loop goes: far more than the writer keeps up with at once.
-    for b in 0..400 {
-        let readings = (0..1000)
-            .map(|i| StoredReading {
-                sensor: format!("s{}", i % 50),
-                time_ms: T0 + b * 1000 + i,
-                value: i as f64,
-                quality: 0,
-            })
-            .collect();
-        writer.push(Batch { readings, ..Default::default() });
-        pushed += 1000;
-        let s = writer.stats();
-        peak_queued = peak_queued.max(s.queued_rows);
-        saw_lag |= s.queued_rows > 0;
-    }
-    let stats = writer.stats();
-    eprintln!("peak queue {peak_queued} rows, dropped {}, written {}", stats.dropped_readings, stats.written_rows);
-    assert!(peak_queued <= options.max_rows, "the queue stayed under its bound: {peak_queued}");
-    assert!(saw_lag, "the lag was visible in the stats");
-    writer.flush().expect("catches up");
-    let after = writer.stats();
-    assert_eq!(after.queued_rows, 0, "caught up");
-    drop(writer);
-    let mut store = SqliteStore::open(&path).expect("reopen");
-    let stored = store.reading_count().expect("count");
-    assert_eq!(stored + after.dropped_readings, pushed, "every reading is stored or counted as dropped");
-    if after.dropped_readings > 0 {
-        let gaps = store.gaps(0, i64::MAX).expect("gaps");
-        assert!(gaps.iter().any(|g| g.source == "store-writer" && g.reason.contains("dropped")), "{gaps:?}");
-    }
+    common::storm(Box::new(SqliteStore::open(&path).expect("open")), &|| {
+        Box::new(SqliteStore::open(&path).expect("reopen"))
+    });
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -46,7 +46,9 @@ impl LiveSession {
         self.store.as_ref().map_or(Ok(()), urbis_store::Writer::flush)
     }
 
-    pub(super) fn store_tick(&mut self, readings: &[Reading], events: &[AlarmEvent]) {
+    /// Hands the tick's readings (those drained up to pipeline mark `mark`),
+    /// alarm events and new gaps to the writer.
+    pub(super) fn store_tick(&mut self, readings: &[Reading], events: &[AlarmEvent], mark: u64) {
         if self.store.is_none() {
             return;
         }
@@ -75,19 +77,18 @@ impl LiveSession {
                 reason: "source disconnected".into(),
             });
         }
-        let readings = readings
-            .iter()
-            .map(|r| urbis_store::StoredReading {
-                sensor: self.registry.sensor_id(r.stream).to_string(),
-                time_ms: r.time_ms,
-                value: r.value,
-                quality: match r.quality {
-                    urbis_model::Quality::Good => 0,
-                    urbis_model::Quality::Uncertain => 1,
-                    urbis_model::Quality::Bad => 2,
-                },
-            })
-            .collect();
+        let stored = |r: &Reading| urbis_store::StoredReading {
+            sensor: self.registry.sensor_id(r.stream).to_string(),
+            time_ms: r.time_ms,
+            value: r.value,
+            quality: match r.quality {
+                urbis_model::Quality::Good => 0,
+                urbis_model::Quality::Uncertain => 1,
+                urbis_model::Quality::Bad => 2,
+            },
+        };
+        let redelivered = readings.iter().filter(|r| r.redelivered).map(stored).collect();
+        let readings = readings.iter().filter(|r| !r.redelivered).map(stored).collect();
         let alarms = events
             .iter()
             .map(|e| urbis_store::StoredAlarm {
@@ -101,7 +102,7 @@ impl LiveSession {
             })
             .collect();
         if let Some(writer) = &self.store {
-            writer.push(urbis_store::Batch { readings, alarms, gaps, ..Default::default() });
+            writer.push_marked(urbis_store::Batch { readings, redelivered, alarms, gaps, ..Default::default() }, mark);
         }
     }
 }

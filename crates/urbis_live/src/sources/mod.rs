@@ -5,10 +5,13 @@
 //!   reconnection and gap reporting; JSON or SensorThings payloads.
 //! - [`sensorthings`]: polling of SensorThings `Observations` over HTTP.
 //! - [`replay`]: a JSONL or CSV recording at N× or as fast as possible.
+//! - [`store`]: a history store that ingest workers write (a viewer's
+//!   state from the database).
 
 pub mod mqtt;
 pub mod replay;
 pub mod sensorthings;
+pub mod store;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
@@ -40,9 +43,16 @@ impl SourceHandle {
         self.clock.load(Relaxed)
     }
 
-    /// A replay that reached its end (live sources never finish).
+    /// A replay that reached its end, or a source whose thread ended after a stop.
     pub fn finished(&self) -> bool {
         self.finished.load(Relaxed)
+    }
+
+    /// Asks the thread to stop without waiting; [`finished`](Self::finished)
+    /// turns true once it has (an MQTT subscription first acknowledges
+    /// what the store has committed, see [`mqtt`]).
+    pub fn request_stop(&self) {
+        self.stop.store(true, Relaxed);
     }
 
     /// Stops the thread and waits for it.

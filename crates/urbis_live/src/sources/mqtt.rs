@@ -7,10 +7,20 @@
 //! time without a connection is recorded as a [`Gap`](crate::pipeline::Gap).
 //! Payloads on `…/Datastreams(ID)/Observations` topics are read as
 //! SensorThings observations, all others as JSON readings.
+//!
+//! Scale-out: with `share=GROUP` the subscription is the shared
+//! `$share/GROUP/topic`, so the broker hands each message to one of the
+//! group's workers. With `ack=commit` (the default when shared, when the
+//! session keeps a history store) a QoS 1 message is acknowledged only once
+//! its readings are committed to the store, so a worker killed mid-batch
+//! loses nothing: with `session=SECONDS` (a persistent session under a
+//! fixed `client_id`) the broker sends what was unacknowledged again when
+//! the worker is back, flagged DUP, and those readings are stored only if
+//! the store does not hold them yet.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Acquire, Ordering::Relaxed};
 use std::time::Duration;
 
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
@@ -36,6 +46,15 @@ pub struct MqttSource {
     pub keep_alive_s: u64,
     /// Speak MQTT 5 instead of 3.1.1 (`?v=5`).
     pub v5: bool,
+    /// Shared-subscription group (`?share=GROUP`): subscribe to `$share/GROUP/topic`.
+    pub share: Option<String>,
+    /// A persistent session kept this many seconds after a disconnect (`?session=S`); clean otherwise.
+    pub session_s: Option<u32>,
+    /// Acknowledge QoS 1 messages only once their readings are committed to
+    /// the session's history store (`?ack=commit`; default when shared).
+    pub ack_after_commit: bool,
+    /// Messages the broker may have unacknowledged at once (`?inflight=N`, MQTT 5 receive maximum).
+    pub inflight: u16,
 }
 
 impl MqttSource {
@@ -88,7 +107,12 @@ impl MqttSource {
             client_id: format!("urbis-{}-{}", std::process::id(), now_ms() % 1_000_000),
             keep_alive_s: 5,
             v5: false,
+            share: None,
+            session_s: None,
+            ack_after_commit: false,
+            inflight: 4096,
         };
+        let mut ack = None;
         for kv in query.unwrap_or("").split('&').filter(|kv| !kv.is_empty()) {
             match kv.split_once('=') {
                 Some(("qos", q)) => {
@@ -103,20 +127,45 @@ impl MqttSource {
                         _ => return Err(bad("v must be 3.1.1 (or 4) or 5")),
                     }
                 }
+                Some(("share", g)) => {
+                    if g.is_empty() || g.contains(['/', '+', '#']) {
+                        return Err(bad("share group must be a non-empty name without / + #"));
+                    }
+                    s.share = Some(g.to_string());
+                }
+                Some(("session", v)) => {
+                    s.session_s = Some(v.parse().map_err(|_| bad("session must be seconds (0 to 4294967295)"))?)
+                }
+                Some(("ack", "commit")) => ack = Some(true),
+                Some(("ack", "receipt")) => ack = Some(false),
+                Some(("ack", _)) => return Err(bad("ack must be commit or receipt")),
+                Some(("inflight", n)) => {
+                    s.inflight = n.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("inflight must be 1 to 65535"))?
+                }
                 _ => return Err(bad(&format!("unknown option {kv:?}"))),
             }
         }
+        s.ack_after_commit = ack.unwrap_or(s.share.is_some());
         Ok(s)
+    }
+
+    /// The filter subscribed to: the topic, or `$share/GROUP/topic`.
+    pub fn filter(&self) -> String {
+        match &self.share {
+            Some(g) => format!("$share/{g}/{}", self.topic),
+            None => self.topic.clone(),
+        }
     }
 
     fn qos(&self) -> QoS {
         if self.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce }
     }
 
-    fn options(&self) -> Result<MqttOptions, LiveError> {
+    fn options(&self, manual_acks: bool) -> Result<MqttOptions, LiveError> {
         let mut o = MqttOptions::new(self.client_id.clone(), self.host.clone(), self.port);
         o.set_keep_alive(Duration::from_secs(self.keep_alive_s.max(1)));
-        o.set_clean_session(true);
+        o.set_clean_session(self.session_s.is_none());
+        o.set_manual_acks(manual_acks);
         // Payloads above the configured limit are refused by the parser (and
         // counted); only absurd packets are refused by the client itself.
         o.set_max_packet_size(64 << 20, 1 << 20);
@@ -131,10 +180,13 @@ impl MqttSource {
 }
 
 impl MqttSource {
-    fn options_v5(&self) -> Result<rumqttc::v5::MqttOptions, LiveError> {
+    fn options_v5(&self, manual_acks: bool) -> Result<rumqttc::v5::MqttOptions, LiveError> {
         let mut o = rumqttc::v5::MqttOptions::new(self.client_id.clone(), self.host.clone(), self.port);
         o.set_keep_alive(Duration::from_secs(self.keep_alive_s.max(1)));
-        o.set_clean_start(true);
+        o.set_clean_start(self.session_s.is_none());
+        o.set_session_expiry_interval(self.session_s);
+        o.set_manual_acks(manual_acks);
+        o.set_receive_maximum(Some(self.inflight));
         o.set_max_packet_size(Some(64 << 20));
         if let Some(u) = &self.username {
             o.set_credentials(u.clone(), self.password.clone().unwrap_or_default());
@@ -182,14 +234,28 @@ pub fn spawn_mqtt(source: MqttSource, ingest: Ingest) -> Result<SourceHandle, Li
     let clock = Arc::new(AtomicI64::new(now_ms()));
     let finished = Arc::new(AtomicBool::new(false));
     let (s, c) = (stop.clone(), clock.clone());
-    let name = format!("mqtt{}://{}:{}/{}", if source.v5 { "5" } else { "" }, source.host, source.port, source.topic);
+    let name =
+        format!("mqtt{}://{}:{}/{}", if source.v5 { "5" } else { "" }, source.host, source.port, source.filter());
+    // Acknowledging after the commit needs a store to commit to, and QoS 1.
+    let committed = ingest.committed.clone().filter(|_| source.ack_after_commit && source.qos == 1);
+    if source.ack_after_commit && committed.is_none() {
+        tracing::warn!(source = %name, "ack=commit without a history store (or with QoS 0): acknowledging on receipt");
+    }
+    let manual = committed.is_some();
     let handler = Handler::new(name.clone(), ingest);
+    let f = finished.clone();
     let thread = if source.v5 {
-        let options = source.options_v5()?;
-        std::thread::Builder::new().name("urbis-mqtt5".into()).spawn(move || run_v5(source, options, handler, &s, &c))
+        let options = source.options_v5(manual)?;
+        std::thread::Builder::new().name("urbis-mqtt5".into()).spawn(move || {
+            run_v5(source, options, handler, Unacked::new(committed), &s, &c);
+            f.store(true, Relaxed);
+        })
     } else {
-        let options = source.options()?;
-        std::thread::Builder::new().name("urbis-mqtt".into()).spawn(move || run(source, options, handler, &s, &c))
+        let options = source.options(manual)?;
+        std::thread::Builder::new().name("urbis-mqtt".into()).spawn(move || {
+            run(source, options, handler, Unacked::new(committed), &s, &c);
+            f.store(true, Relaxed);
+        })
     }
     .map_err(|e| LiveError::Io { path: PathBuf::from(&name), source: e })?;
     Ok(SourceHandle::new(name, stop, clock, finished, thread))
@@ -222,13 +288,17 @@ impl Handler {
         tracing::info!(source = %self.name, "MQTT connected");
     }
 
-    fn message(&mut self, topic: &str, payload: &[u8]) {
+    /// Parses and queues one message; returns its pipeline mark.
+    fn message(&mut self, topic: &str, payload: &[u8], redelivered: bool) -> u64 {
         let now = now_ms();
         match datastream_of_topic(topic) {
             Some(ds) => self.ingest.parser().sensorthings(ds, payload, now, &mut self.batch),
             None => self.ingest.parser().json(topic, payload, now, &mut self.batch),
         };
-        self.ingest.push(&mut self.batch);
+        if redelivered {
+            self.batch.iter_mut().for_each(|r| r.redelivered = true);
+        }
+        self.ingest.push(&mut self.batch)
     }
 
     /// A connection error: note the outage, log, and back off (stoppable).
@@ -246,6 +316,52 @@ impl Handler {
         while std::time::Instant::now() < until && !stop.load(Relaxed) {
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+/// QoS 1 messages held unacknowledged until the store has committed their
+/// readings (`ack=commit`), oldest first.
+struct Unacked<P> {
+    /// The store's committed pipeline mark; `None`: acknowledge on receipt.
+    committed: Option<Arc<AtomicU64>>,
+    held: std::collections::VecDeque<(u64, P)>,
+}
+
+impl<P> Unacked<P> {
+    fn new(committed: Option<Arc<AtomicU64>>) -> Self {
+        Self { committed, held: std::collections::VecDeque::new() }
+    }
+
+    /// Holds `p` until `mark` is committed; false when acknowledging on receipt.
+    fn hold(&mut self, mark: u64, p: P) -> bool {
+        if self.committed.is_none() {
+            return false;
+        }
+        self.held.push_back((mark, p));
+        true
+    }
+
+    /// Acknowledges, in order, what is committed (`ack` false: the client's queue is full; later).
+    fn release(&mut self, mut ack: impl FnMut(&P) -> bool) {
+        let Some(committed) = &self.committed else { return };
+        let upto = committed.load(Acquire);
+        while let Some((mark, p)) = self.held.front() {
+            if *mark > upto || !ack(p) {
+                break;
+            }
+            self.held.pop_front();
+        }
+    }
+
+    /// A new connection: packet ids of the old one mean nothing now. On a
+    /// persistent session the broker sends those messages again (DUP).
+    fn reconnected(&mut self) {
+        self.held.clear();
+    }
+
+    /// How long to wait for the next event: short while acknowledgements wait.
+    fn poll(&self) -> Duration {
+        Duration::from_millis(if self.held.is_empty() { 100 } else { 10 })
     }
 }
 
@@ -280,11 +396,49 @@ impl Default for Backoff {
     }
 }
 
-fn run(source: MqttSource, options: MqttOptions, mut h: Handler, stop: &AtomicBool, clock: &AtomicI64) {
-    let (client, mut connection) = Client::new(options, 64);
-    while !stop.load(Relaxed) {
+/// A stop while acknowledging after commit: drop the subscription first
+/// (the broker then gives new messages to the group's other workers), take
+/// what still arrives, and go on until the broker confirmed and everything
+/// held is committed and acknowledged, or 3 s passed.
+#[derive(Default)]
+struct Drain {
+    since: Option<std::time::Instant>,
+    unsubscribe_sent: bool,
+    unsubscribed: bool,
+}
+
+impl Drain {
+    /// Whether the loop goes on; `unsubscribe` is called once when draining starts.
+    fn keep_going<P>(&mut self, stop: &AtomicBool, unacked: &Unacked<P>, unsubscribe: impl FnOnce() -> bool) -> bool {
+        if !stop.load(Relaxed) {
+            return true;
+        }
+        if unacked.committed.is_none() {
+            return false;
+        }
+        let since = *self.since.get_or_insert_with(std::time::Instant::now);
+        if !self.unsubscribe_sent {
+            self.unsubscribe_sent = unsubscribe();
+            self.unsubscribed |= !self.unsubscribe_sent;
+        }
+        !(self.unsubscribed && unacked.held.is_empty()) && since.elapsed() < Duration::from_secs(3)
+    }
+}
+
+fn run(
+    source: MqttSource,
+    options: MqttOptions,
+    mut h: Handler,
+    mut unacked: Unacked<rumqttc::Publish>,
+    stop: &AtomicBool,
+    clock: &AtomicI64,
+) {
+    let (client, mut connection) = Client::new(options, 1024);
+    let mut drain = Drain::default();
+    while drain.keep_going(stop, &unacked, || client.try_unsubscribe(source.filter()).is_ok()) {
         clock.store(now_ms(), Relaxed);
-        let event = match connection.recv_timeout(Duration::from_millis(100)) {
+        unacked.release(|p| client.try_ack(p).is_ok());
+        let event = match connection.recv_timeout(unacked.poll()) {
             Ok(e) => e,
             Err(rumqttc::RecvTimeoutError::Timeout) => continue,
             Err(rumqttc::RecvTimeoutError::Disconnected) => break,
@@ -292,14 +446,21 @@ fn run(source: MqttSource, options: MqttOptions, mut h: Handler, stop: &AtomicBo
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) if ack.code == rumqttc::ConnectReturnCode::Success => {
                 h.connected();
-                if let Err(e) = client.try_subscribe(source.topic.clone(), source.qos()) {
+                unacked.reconnected();
+                if let Err(e) = client.try_subscribe(source.filter(), source.qos()) {
                     tracing::error!(source = %h.name, "subscribe: {e}");
                 }
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
                 h.ingest.stats.subscribed.fetch_add(1, Relaxed);
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => h.message(&p.topic, &p.payload),
+            Ok(Event::Incoming(Packet::UnsubAck(_))) => drain.unsubscribed = true,
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let mark = h.message(&p.topic, &p.payload, p.dup);
+                if p.qos != QoS::AtMostOnce {
+                    unacked.hold(mark, p);
+                }
+            }
             Ok(_) => {}
             Err(e) => {
                 let refused = matches!(e, rumqttc::ConnectionError::ConnectionRefused(_));
@@ -310,18 +471,27 @@ fn run(source: MqttSource, options: MqttOptions, mut h: Handler, stop: &AtomicBo
     let _ = client.try_disconnect();
 }
 
-fn run_v5(source: MqttSource, options: rumqttc::v5::MqttOptions, mut h: Handler, stop: &AtomicBool, clock: &AtomicI64) {
+fn run_v5(
+    source: MqttSource,
+    options: rumqttc::v5::MqttOptions,
+    mut h: Handler,
+    mut unacked: Unacked<rumqttc::v5::mqttbytes::v5::Publish>,
+    stop: &AtomicBool,
+    clock: &AtomicI64,
+) {
     use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Packet as P5};
     use rumqttc::v5::{Client as Client5, ConnectionError as E5, Event as Ev5, RecvTimeoutError as T5};
-    let (client, mut connection) = Client5::new(options, 64);
+    let (client, mut connection) = Client5::new(options, 1024);
     let qos = if source.qos == 0 {
         rumqttc::v5::mqttbytes::QoS::AtMostOnce
     } else {
         rumqttc::v5::mqttbytes::QoS::AtLeastOnce
     };
-    while !stop.load(Relaxed) {
+    let mut drain = Drain::default();
+    while drain.keep_going(stop, &unacked, || client.try_unsubscribe(source.filter()).is_ok()) {
         clock.store(now_ms(), Relaxed);
-        let event = match connection.recv_timeout(Duration::from_millis(100)) {
+        unacked.release(|p| client.try_ack(p).is_ok());
+        let event = match connection.recv_timeout(unacked.poll()) {
             Ok(e) => e,
             Err(T5::Timeout) => continue,
             Err(T5::Disconnected) => break,
@@ -329,16 +499,21 @@ fn run_v5(source: MqttSource, options: rumqttc::v5::MqttOptions, mut h: Handler,
         match event {
             Ok(Ev5::Incoming(P5::ConnAck(ack))) if ack.code == ConnectReturnCode::Success => {
                 h.connected();
-                if let Err(e) = client.try_subscribe(source.topic.clone(), qos) {
+                unacked.reconnected();
+                if let Err(e) = client.try_subscribe(source.filter(), qos) {
                     tracing::error!(source = %h.name, "subscribe: {e}");
                 }
             }
             Ok(Ev5::Incoming(P5::SubAck(_))) => {
                 h.ingest.stats.subscribed.fetch_add(1, Relaxed);
             }
+            Ok(Ev5::Incoming(P5::UnsubAck(_))) => drain.unsubscribed = true,
             Ok(Ev5::Incoming(P5::Publish(p))) => {
                 let topic = String::from_utf8_lossy(&p.topic).into_owned();
-                h.message(&topic, &p.payload);
+                let mark = h.message(&topic, &p.payload, p.dup);
+                if p.qos != rumqttc::v5::mqttbytes::QoS::AtMostOnce {
+                    unacked.hold(mark, p);
+                }
             }
             Ok(_) => {}
             Err(e) => {

@@ -221,3 +221,134 @@ pub fn assert_gapless_prefix(store: &mut dyn HistoryStore, committed: i64) {
     assert!(series.iter().enumerate().all(|(i, p)| p.time_ms == i as i64 && p.mean == i as f64), "a gapless prefix");
     eprintln!("{stored} readings survived the kill; {committed} were known committed");
 }
+
+/// The rate a deployment is configured for in the storm test, readings/s;
+/// the writer's bound is one second of it.
+pub const CONFIGURED_RATE: usize = 10_000;
+
+/// A store that takes at least `rows / rows_per_s` seconds per write: a
+/// slow disk or a busy server, twice as fast as the configured rate, so a
+/// storm at ten times that rate outruns it whatever the machine.
+pub struct Throttled {
+    pub inner: Box<dyn HistoryStore>,
+    pub rows_per_s: f64,
+}
+
+impl HistoryStore for Throttled {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn write(&mut self, batch: &Batch) -> Result<(), urbis_store::StoreError> {
+        let started = std::time::Instant::now();
+        self.inner.write(batch)?;
+        let least = std::time::Duration::from_secs_f64(batch.rows() as f64 / self.rows_per_s);
+        if let Some(rest) = least.checked_sub(started.elapsed()) {
+            std::thread::sleep(rest);
+        }
+        Ok(())
+    }
+    fn series(
+        &mut self,
+        sensor: &str,
+        from_ms: i64,
+        to_ms: i64,
+        points: Option<usize>,
+    ) -> Result<Vec<urbis_store::SeriesPoint>, urbis_store::StoreError> {
+        self.inner.series(sensor, from_ms, to_ms, points)
+    }
+    fn latest_at(
+        &mut self,
+        at_ms: i64,
+        sensors: Option<&[String]>,
+    ) -> Result<Vec<StoredReading>, urbis_store::StoreError> {
+        self.inner.latest_at(at_ms, sensors)
+    }
+    fn alarms(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredAlarm>, urbis_store::StoreError> {
+        self.inner.alarms(from_ms, to_ms)
+    }
+    fn gaps(&mut self, from_ms: i64, to_ms: i64) -> Result<Vec<urbis_store::StoredGap>, urbis_store::StoreError> {
+        self.inner.gaps(from_ms, to_ms)
+    }
+    fn sensors(&mut self) -> Result<Vec<SensorMeta>, urbis_store::StoreError> {
+        self.inner.sensors()
+    }
+    fn reading_count(&mut self) -> Result<u64, urbis_store::StoreError> {
+        self.inner.reading_count()
+    }
+    fn record_run(&mut self, run: &urbis_store::NewRun) -> Result<i64, urbis_store::StoreError> {
+        self.inner.record_run(run)
+    }
+    fn runs(&mut self) -> Result<Vec<urbis_store::StoredRun>, urbis_store::StoreError> {
+        self.inner.runs()
+    }
+}
+
+/// A storm at ten times the configured rate for two seconds, then three
+/// seconds at the configured rate, pushed on a 10 ms clock into a store
+/// that takes twice the configured rate: the queue never passes its bound
+/// (one second of the configured rate), the lag shows in the writer's
+/// stats, readings past the bound are dropped and counted with a gap, the
+/// writer catches up while the configured rate goes on, and every reading
+/// is stored or counted as dropped.
+pub fn storm(store: Box<dyn HistoryStore>, reopen: &dyn Fn() -> Box<dyn HistoryStore>) {
+    use std::time::{Duration, Instant};
+    let options = WriterOptions {
+        max_rows: CONFIGURED_RATE,
+        flush_every: Duration::from_millis(200),
+        batch_rows: CONFIGURED_RATE / 2,
+    };
+    let store = Box::new(Throttled { inner: store, rows_per_s: 2.0 * CONFIGURED_RATE as f64 });
+    let writer = Writer::start(store, options).expect("writer");
+    let mut pushed = 0i64;
+    let start = Instant::now();
+    let mut tick = 0u32;
+    // Per phase (rate, seconds): peak queue, peak lag, and the last second's peak queue.
+    let mut report = Vec::new();
+    for (rate, seconds) in [(10 * CONFIGURED_RATE, 2u32), (CONFIGURED_RATE, 3)] {
+        let (mut peak, mut lag, mut last_second) = (0usize, 0u64, 0usize);
+        let per_tick = rate / 100;
+        for k in 0..seconds * 100 {
+            tick += 1;
+            let due = start + Duration::from_millis(10 * u64::from(tick));
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let readings = (0..per_tick as i64)
+                .map(|i| StoredReading {
+                    sensor: format!("s{}", (pushed + i) % 100),
+                    time_ms: T0 + pushed + i,
+                    value: (pushed + i) as f64,
+                    quality: 0,
+                })
+                .collect();
+            writer.push(Batch { readings, ..Default::default() });
+            pushed += per_tick as i64;
+            let s = writer.stats();
+            peak = peak.max(s.queued_rows);
+            lag = lag.max(s.lag_ms);
+            if k >= (seconds - 1) * 100 {
+                last_second = last_second.max(s.queued_rows);
+            }
+        }
+        report.push((rate, peak, lag, last_second));
+    }
+    let stats = writer.stats();
+    eprintln!("storm (rate, peak queue, peak lag ms, last second's peak queue): {report:?}; {stats:?}");
+    let (_, storm_peak, storm_lag, _) = report[0];
+    let (_, calm_peak, _, calm_last) = report[1];
+    assert!(storm_peak <= options.max_rows && calm_peak <= options.max_rows, "the queue stayed under its bound");
+    assert!(storm_peak == options.max_rows && storm_lag >= 200, "the lag was reported during the storm: {report:?}");
+    assert!(stats.dropped_readings > 0, "the storm outran the store: {stats:?}");
+    // Caught up at the configured rate: in the last second the queue holds at most what
+    // arrives between two writes (a flush interval of the configured rate, plus a batch).
+    assert!(calm_last <= CONFIGURED_RATE / 5 + CONFIGURED_RATE / 2, "caught up: {report:?}");
+    writer.flush().expect("catches up");
+    let after = writer.stats();
+    assert_eq!(after.queued_rows, 0);
+    drop(writer);
+    let mut store = reopen();
+    let stored = store.reading_count().expect("count") as i64;
+    assert_eq!(stored + after.dropped_readings as i64, pushed, "every reading is stored or counted as dropped");
+    let gaps = store.gaps(0, i64::MAX).expect("gaps");
+    assert!(gaps.iter().any(|g| g.source == "store-writer" && g.reason.contains("dropped")), "{gaps:?}");
+}

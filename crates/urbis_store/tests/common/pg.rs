@@ -39,6 +39,13 @@ impl PgServer {
     /// A fresh server, or `None` (with a message) when PostgreSQL is not
     /// installed and `URBIS_REQUIRE_POSTGRES=1` is not set (CI sets it).
     pub fn start(name: &str) -> Option<PgServer> {
+        Self::start_with(name, None)
+    }
+
+    /// A fresh server whose processes may not write any file past
+    /// `max_file_bytes` (`prlimit --fsize`): a disk that fills up, for the
+    /// tables, without filling the machine's disk.
+    pub fn start_with(name: &str, max_file_bytes: Option<u64>) -> Option<PgServer> {
         let Some(bin) = find_bin() else {
             if std::env::var("URBIS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                 panic!("URBIS_REQUIRE_POSTGRES=1 but no initdb (apt-get install postgresql)");
@@ -59,8 +66,10 @@ impl PgServer {
         let data = server.dir.join("data");
         server.run("initdb", &["-D", &data.to_string_lossy(), "-A", "trust", "-U", "urbis", "--no-sync"]);
         let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=on", server.dir.display());
-        server.run(
+        let limit = max_file_bytes.map(|b| format!("--fsize={b}"));
+        server.run_limited(
             "pg_ctl",
+            limit.as_deref(),
             &[
                 "-D",
                 &data.to_string_lossy(),
@@ -76,13 +85,25 @@ impl PgServer {
     }
 
     fn run(&self, tool: &str, args: &[&str]) {
+        self.run_limited(tool, None, args)
+    }
+
+    /// Runs a server tool, under `prlimit LIMIT` when given.
+    fn run_limited(&self, tool: &str, limit: Option<&str>, args: &[&str]) {
         let exe = self.bin.join(tool);
-        let out = if self.as_postgres {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output()
-        } else {
-            Command::new(&exe).args(args).output()
+        let mut command: Vec<std::ffi::OsString> = Vec::new();
+        if self.as_postgres {
+            command.extend(["runuser", "-u", "postgres", "--"].map(Into::into));
         }
-        .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+        if let Some(l) = limit {
+            command.extend(["prlimit", l, "--"].map(Into::into));
+        }
+        command.push(exe.clone().into());
+        let out = Command::new(&command[0])
+            .args(&command[1..])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
         assert!(
             out.status.success(),
             "{tool} failed: {}\n{}",
@@ -98,7 +119,7 @@ impl PgServer {
             postgres::NoTls,
         )
         .expect("connect to the test server");
-        c.batch_execute(&format!("CREATE DATABASE {db}")).expect("create database");
+        c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap_or_else(|e| panic!("create database {db}: {e:?}"));
         format!("postgres://urbis@127.0.0.1:{}/{db}", self.port)
     }
 }
