@@ -276,6 +276,7 @@ pub fn replay_until(model: &mut CityModel, live: &mut Live, specs: &[String], at
                 at_ms.saturating_add(1),
             )?;
             eprintln!("{} readings from {} up to {at_ms}", readings.len(), db.name());
+            ingest.stats.count_readings(readings.len() as u64);
             // A minute at a time from the first reading, as a replay steps, so alarms see time pass.
             let mut rest = readings.as_slice();
             let Some(mut t) = rest.first().map(|r| r.time_ms) else { continue };
