@@ -12,12 +12,19 @@
 //!   `COPY`), a server of the bench's own on a free loopback port (skipped
 //!   when PostgreSQL is not installed).
 //!
-//! Under `cargo test` (no `--bench`) the stored day is cut to 100 sensors.
+//! - `history/{sqlite,pg,pg_plain}_prune_week`: retention, removing a week
+//!   of 100 sensors at 2 min (504,000 readings) out of two: SQLite deletes
+//!   rows, PostgreSQL drops the week's partition, and `pg_plain` is the same
+//!   server with one unpartitioned table (as made before partitioning),
+//!   deleting rows.
+//!
+//! Under `cargo test` (no `--bench`) the stored day is cut to 100 sensors
+//! and the pruned week to 10.
 
 #[path = "../crates/urbis_store/tests/common/pg.rs"]
 mod pg;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use urbis_store::{Batch, HistoryStore, PgStore, SqliteStore, StoredReading};
 
 const T0: i64 = 1_780_000_000_000;
@@ -85,6 +92,45 @@ fn bench(c: &mut Criterion) {
                 let l = many.latest_at(T0 + 300_000, None).expect("latest");
                 assert_eq!(l.len(), n);
             })
+        });
+    }
+    // Retention: two weeks stored, the older one removed.
+    if let Some(server) = &server {
+        backends.push((
+            "pg_plain",
+            Box::new(move |name: &str| {
+                let url = server.database(name);
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("raw");
+                c.batch_execute("CREATE TABLE readings (sensor BIGINT NOT NULL, t BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL, quality SMALLINT NOT NULL)")
+                    .expect("plain table");
+                Box::new(PgStore::connect(&url).expect("connect"))
+            }),
+        ));
+    }
+    let week = urbis_store::PARTITION_MS;
+    let start = (T0 / week + 1) * week;
+    let week_sensors = if full { 100 } else { 10 };
+    let per_week = 7 * 24 * 30;
+    g.sampling_mode(SamplingMode::Flat);
+    for (backend, open) in &backends {
+        let mut k = 0;
+        g.throughput(Throughput::Elements((week_sensors * per_week) as u64));
+        g.bench_function(format!("{backend}_prune_week"), |b| {
+            b.iter_batched(
+                || {
+                    k += 1;
+                    let mut store = open(&format!("{backend}_prune{k}"));
+                    for w in 0..2 {
+                        let r = readings(week_sensors, per_week, 120_000, start + w * week);
+                        store.write(&Batch { readings: r, ..Default::default() }).expect("weeks");
+                    }
+                    store
+                },
+                |mut store| {
+                    assert_eq!(store.prune_before(start + week).expect("prune"), (week_sensors * per_week) as u64)
+                },
+                BatchSize::PerIteration,
+            )
         });
     }
     g.finish();

@@ -1,6 +1,7 @@
 //! `urbis history query`: a sensor's range (down-sampled or not), the
 //! latest value of every sensor at a time, or the alarms in a window, out
-//! of a history store (a SQLite file or a `postgres://` URL), as CSV or JSON.
+//! of a history store (a SQLite file or a `postgres://` URL), as CSV or JSON;
+//! `urbis history prune`: retention.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +42,44 @@ pub(crate) enum HistoryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Retention: remove the readings and alarms older than a time, and the gaps that ended by
+    /// then. PostgreSQL drops whole weekly partitions where it can.
+    Prune {
+        /// The store: a SQLite file or postgres://user@host:port/db.
+        #[arg(long, value_name = "FILE.db|postgres://…")]
+        store: PathBuf,
+        /// Keep what is at or after this time (RFC 3339 or Unix ms).
+        #[arg(long)]
+        before: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `urbis history prune`.
+pub(crate) fn prune(store: &std::path::Path, before: &str, json: bool) -> Result<()> {
+    let spec = store.to_string_lossy();
+    if !spec.contains("://") && !store.is_file() {
+        bail!("{}: no such history store", store.display());
+    }
+    let before_ms = time_ms(before, "before")?;
+    let mut db = urbis_store::open(&spec)?;
+    let removed = db.prune_before(before_ms)?;
+    let left = db.reading_count()?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "store": db.name(), "before_ms": before_ms, "removed_readings": removed, "readings_left": left })
+        );
+    } else {
+        println!(
+            "removed {removed} readings older than {} from {} ({left} left)",
+            urbis_live::time_text(before_ms),
+            db.name()
+        );
+    }
+    Ok(())
 }
 
 pub(crate) struct Query {

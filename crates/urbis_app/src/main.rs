@@ -635,6 +635,9 @@ fn main() -> anyhow::Result<()> {
         Command::History {
             command: history::HistoryCommand::Query { store, sensor, from, to, points, latest_at, alarms, gaps, json },
         } => history::query(&history::Query { store, sensor, from, to, points, latest_at, alarms, gaps, json }),
+        Command::History { command: history::HistoryCommand::Prune { store, before, json } } => {
+            history::prune(&store, &before, json)
+        }
         Command::Convert { inputs, export } => {
             convert::convert(&inputs, &[], &export.out, &export.options(), export.json)
         }

@@ -211,7 +211,7 @@ fn fly_tour_in_the_window(display: &str) {
 /// (the top 120 rows, the egui layers panel and status line), nearly every
 /// pixel agrees, and under the layers panel most do not. A blank, black or
 /// mis-oriented window would not.
-fn window_shows_what_render_draws(root: &std::path::Path, shot: &std::path::Path, log: &str) {
+fn window_shows_what_render_draws(root: &Path, shot: &Path, log: &str) {
     let win = image::open(shot).unwrap_or_else(|e| panic!("{}: {e}; {log}", shot.display())).to_rgba8();
     let (w, h) = win.dimensions();
     assert!(log.contains(&format!("at {w}×{h}")), "the screenshot is the presented size: {log}");
@@ -566,17 +566,25 @@ fn live_stats_keeps_a_history_that_history_query_gives_back() {
         // One overlay line may differ: "readings N" counts what each source read, and a
         // replay reads a few readings past the moment ahead. Labels, colours, alarms, applied
         // counts and every other pixel are the same.
-        let rows: Vec<u32> = replayed
-            .enumerate_pixels()
-            .filter(|(x, y, p)| stored.get_pixel(*x, *y) != *p)
-            .map(|(_, y, _)| y)
-            .collect();
+        let rows: Vec<u32> =
+            replayed.enumerate_pixels().filter(|(x, y, p)| stored.get_pixel(*x, *y) != *p).map(|(_, y, _)| y).collect();
         let band = rows.iter().max().zip(rows.iter().min()).map_or(0, |(hi, lo)| hi - lo + 1);
         assert!(band <= 12, "the store's image differs from the replay's in {} pixels over {band} rows", rows.len());
         // And the store's image is of that moment: at the recording's start it differs.
-        let earlier = render(format!("store:{}?history=86400", db.display()), "2026-07-15T00:01:00Z", &dir.join("earlier.png"));
+        let earlier =
+            render(format!("store:{}?history=86400", db.display()), "2026-07-15T00:01:00Z", &dir.join("earlier.png"));
         assert!(earlier.pixels().zip(stored.pixels()).any(|(a, b)| a != b), "time moves the image");
     }
+    // Retention: pruning before half-time removes exactly the recording's first half.
+    let cut = "2026-07-15T00:30:00.000Z";
+    let v = json_of(urbis().args(["history", "prune", "--json", "--before", cut, "--store"]).arg(&db));
+    let older = lines.iter().filter(|l| l["time"].as_str().expect("time") < cut).count() as u64;
+    assert!(older > 1000, "{older}");
+    assert_eq!(v["removed_readings"].as_u64(), Some(older), "{v}");
+    assert_eq!(v["readings_left"].as_u64(), Some(lines.len() as u64 - older), "{v}");
+    let kept = csv(&["--sensor", "gauge-01"]);
+    let expected = lines.iter().filter(|l| l["sensor"] == "gauge-01" && l["time"].as_str().expect("t") >= cut).count();
+    assert_eq!(kept.len(), expected);
     // A store that is not there is an error naming it.
     let out = urbis().args(["history", "query", "--alarms", "--store"]).arg(dir.join("nope.db")).output().expect("run");
     assert!(!out.status.success());

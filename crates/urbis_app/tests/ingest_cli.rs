@@ -7,7 +7,6 @@
 //! acknowledges only after the commit, and its persistent session keeps
 //! the rest), and nothing the broker sent again is stored twice.
 
-#[allow(dead_code)]
 #[path = "../../urbis_live/tests/support/mod.rs"]
 mod mqtt_support;
 #[allow(dead_code)]

@@ -26,7 +26,7 @@ mod postgres;
 mod sqlite;
 mod writer;
 
-pub use postgres::{PgStore, redacted};
+pub use postgres::{PARTITION_MS, PgStore, redacted};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use writer::{Writer, WriterOptions, WriterStats};
 
@@ -278,6 +278,11 @@ pub trait HistoryStore: Send {
 
     /// Every kept run, oldest first.
     fn runs(&mut self) -> Result<Vec<StoredRun>, StoreError>;
+
+    /// Retention: removes the readings and alarms older than `before_ms`
+    /// and the gaps that ended by then; returns the readings removed.
+    /// PostgreSQL drops whole weekly partitions where it can.
+    fn prune_before(&mut self, before_ms: i64) -> Result<u64, StoreError>;
 }
 
 /// Opens a store from a `--store` argument: `postgres://…` (or

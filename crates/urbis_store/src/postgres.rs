@@ -3,6 +3,14 @@
 //! inside the batch's transaction, an index on (sensor, time), and the
 //! schema version in `urbis_meta`. Messages name the server without the
 //! password.
+//!
+//! A new database partitions `readings` by time: one partition a week
+//! (`readings_wK` holds `[K·7 d, (K+1)·7 d)` in Unix ms), made when the
+//! first reading of that week arrives, from 2000 to 2100; readings outside
+//! go to `readings_other`. Queries of a range touch only its weeks, and
+//! retention ([`HistoryStore::prune_before`]) drops whole weeks instead of
+//! deleting row by row. A database made before partitioning keeps its one
+//! table and works as before.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,7 +24,20 @@ use crate::{
 use crate::sqlite::SCHEMA_VERSION;
 
 /// The advisory lock key held while a connection checks and creates the schema ("urbis" in ASCII).
-const SCHEMA_LOCK: i64 = 0x7572_6269_73;
+const SCHEMA_LOCK: i64 = 0x0075_7262_6973;
+/// The advisory lock key held while a week's partition is made.
+const PARTITION_LOCK: i64 = SCHEMA_LOCK + 1;
+
+/// One partition's span: a week, in ms.
+pub const PARTITION_MS: i64 = 7 * 86_400_000;
+/// Weeks that get their own partition: 2000-01-01 to 2100-01-01 (Unix ms).
+const PARTITIONED_FROM_MS: i64 = 946_684_800_000;
+const PARTITIONED_TO_MS: i64 = 4_102_444_800_000;
+
+/// The week of `t` when it gets its own partition.
+fn week_of(t: i64) -> Option<i64> {
+    (PARTITIONED_FROM_MS..PARTITIONED_TO_MS).contains(&t).then(|| t.div_euclid(PARTITION_MS))
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS urbis_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
@@ -32,7 +53,7 @@ CREATE TABLE IF NOT EXISTS readings (
     t BIGINT NOT NULL,
     value DOUBLE PRECISION NOT NULL,
     quality SMALLINT NOT NULL
-);
+) PARTITION BY RANGE (t);
 CREATE INDEX IF NOT EXISTS readings_by_sensor_time ON readings(sensor, t);
 CREATE TABLE IF NOT EXISTS alarms (
     seq BIGSERIAL,
@@ -103,6 +124,8 @@ pub struct PgStore {
     name: String,
     client: Client,
     ids: HashMap<String, i64>,
+    /// Weeks whose partition exists; `None` for an unpartitioned (older) database.
+    weeks: Option<std::collections::BTreeSet<i64>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -124,13 +147,47 @@ impl PgStore {
         client.execute("SELECT pg_advisory_lock($1)", &[&SCHEMA_LOCK]).map_err(|e| open_err(&e))?;
         let prepared = Self::prepare(&mut client, &name);
         let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&SCHEMA_LOCK]);
-        let ids = prepared?;
+        let (ids, weeks) = prepared?;
         unlocked.map_err(|e| open_err(&e))?;
-        Ok(Self { name, client, ids })
+        Ok(Self { name, client, ids, weeks })
     }
 
-    /// Checks the schema version, creates what is missing and reads the sensors' ids.
-    fn prepare(client: &mut Client, name: &str) -> Result<HashMap<String, i64>, StoreError> {
+    /// Makes the partitions of the weeks in `batch` that do not exist yet,
+    /// each in its own short transaction (other workers may be making them too).
+    fn ensure_partitions(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let Some(known) = &self.weeks else { return Ok(()) };
+        let missing: std::collections::BTreeSet<i64> = batch
+            .readings
+            .iter()
+            .chain(&batch.redelivered)
+            .filter_map(|r| week_of(r.time_ms))
+            .filter(|w| !known.contains(w))
+            .collect();
+        for week in missing {
+            let sql = format!(
+                "CREATE TABLE IF NOT EXISTS readings_w{week} PARTITION OF readings FOR VALUES FROM ({}) TO ({})",
+                week * PARTITION_MS,
+                (week + 1) * PARTITION_MS
+            );
+            let mut tx = self.client.transaction().map_err(|e| StoreError::db(&self.name, why(&e)))?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
+                .and_then(|_| tx.batch_execute(&sql))
+                .map_err(|e| StoreError::db(&self.name, why(&e)))?;
+            tx.commit().map_err(|e| StoreError::db(&self.name, why(&e)))?;
+            if let Some(w) = &mut self.weeks {
+                w.insert(week);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the schema version, creates what is missing and reads the
+    /// sensors' ids and (when partitioned) the weeks that have a partition.
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        client: &mut Client,
+        name: &str,
+    ) -> Result<(HashMap<String, i64>, Option<std::collections::BTreeSet<i64>>), StoreError> {
         let open_err = |e: &postgres::Error| StoreError::Open { store: name.to_string(), why: why(e) };
         let has_meta: bool = client
             .query_one("SELECT to_regclass('urbis_meta') IS NOT NULL", &[])
@@ -157,7 +214,32 @@ impl PgStore {
         for row in client.query("SELECT sensor, id FROM sensors", &[]).map_err(|e| open_err(&e))? {
             ids.insert(row.get::<_, String>(0), row.get::<_, i64>(1));
         }
-        Ok(ids)
+        let partitioned: bool = client
+            .query_one("SELECT relkind = 'p' FROM pg_class WHERE oid = 'readings'::regclass", &[])
+            .map_err(|e| open_err(&e))?
+            .get(0);
+        if !partitioned {
+            return Ok((ids, None));
+        }
+        client
+            .batch_execute("CREATE TABLE IF NOT EXISTS readings_other PARTITION OF readings DEFAULT")
+            .map_err(|e| open_err(&e))?;
+        let weeks = client
+            .query(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'readings'::regclass",
+                &[],
+            )
+            .map_err(|e| open_err(&e))?
+            .iter()
+            .filter_map(|r| r.get::<_, String>(0).strip_prefix("readings_w")?.parse().ok())
+            .collect();
+        Ok((ids, Some(weeks)))
+    }
+
+    /// Whether readings are partitioned by week (a database made before partitioning is not).
+    pub fn partitioned(&self) -> bool {
+        self.weeks.is_some()
     }
 
     fn err(&self, e: postgres::Error) -> StoreError {
@@ -183,6 +265,7 @@ impl HistoryStore for PgStore {
         if batch.is_empty() {
             return Ok(());
         }
+        self.ensure_partitions(batch)?;
         let name = self.name.clone();
         let e = |e: postgres::Error| StoreError::db(&name, why(&e));
         let mut tx = self.client.transaction().map_err(e)?;
@@ -446,5 +529,32 @@ impl HistoryStore for PgStore {
                 },
             })
             .collect())
+    }
+
+    fn prune_before(&mut self, before_ms: i64) -> Result<u64, StoreError> {
+        let name = self.name.clone();
+        let e = |e: postgres::Error| StoreError::db(&name, why(&e));
+        let mut tx = self.client.transaction().map_err(e)?;
+        let mut removed = 0u64;
+        let mut dropped = Vec::new();
+        // Whole weeks before the cut go at once.
+        for &week in self.weeks.iter().flatten() {
+            if (week + 1) * PARTITION_MS <= before_ms {
+                let n: i64 = tx.query_one(&format!("SELECT COUNT(*) FROM readings_w{week}"), &[]).map_err(e)?.get(0);
+                tx.batch_execute(&format!("DROP TABLE readings_w{week}")).map_err(e)?;
+                removed += n as u64;
+                dropped.push(week);
+            }
+        }
+        removed += tx.execute("DELETE FROM readings WHERE t < $1", &[&before_ms]).map_err(e)?;
+        tx.execute("DELETE FROM alarms WHERE t < $1", &[&before_ms]).map_err(e)?;
+        tx.execute("DELETE FROM gaps WHERE to_t <= $1", &[&before_ms]).map_err(e)?;
+        tx.commit().map_err(e)?;
+        if let Some(weeks) = &mut self.weeks {
+            for w in dropped {
+                weeks.remove(&w);
+            }
+        }
+        Ok(removed)
     }
 }

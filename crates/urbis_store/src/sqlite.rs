@@ -374,6 +374,17 @@ impl HistoryStore for SqliteStore {
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
+
+    fn prune_before(&mut self, before_ms: i64) -> Result<u64, StoreError> {
+        let name = self.name.clone();
+        let e = |e: rusqlite::Error| StoreError::db(&name, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        let n = tx.execute("DELETE FROM readings WHERE t < ?1", params![before_ms]).map_err(e)?;
+        tx.execute("DELETE FROM alarms WHERE t < ?1", params![before_ms]).map_err(e)?;
+        tx.execute("DELETE FROM gaps WHERE to_t <= ?1", params![before_ms]).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(n as u64)
+    }
 }
 
 impl SqliteStore {

@@ -99,3 +99,70 @@ fn a_full_disk_refuses_writes_to_postgresql_and_keeps_what_is_stored() {
     let n: i64 = c.query_one("SELECT COUNT(*) FROM readings", &[]).expect("count").get(0);
     assert_eq!(n, 2000, "what was committed is there");
 }
+
+/// Readings are partitioned by week: the weeks written have their own
+/// partitions (far-off times go to the default one), pruning drops whole
+/// weeks and deletes the rest, and a database made before partitioning (one
+/// plain table) keeps working.
+#[test]
+fn weekly_partitions_are_made_pruned_and_an_older_plain_table_still_works() {
+    let Some(pg) = PgServer::start("partitions") else { return };
+    let url = pg.database("weeks");
+    let mut store = PgStore::connect(&url).expect("connect");
+    assert!(store.partitioned());
+    common::prune(&mut store);
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("raw");
+    let parts: Vec<String> = c
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'readings'::regclass ORDER BY 1",
+            &[],
+        )
+        .expect("partitions")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    // Weeks 4 and 5 stay, week 1 was made again by the last write, and the default partition.
+    let week0 = ((common::T0 / urbis_store::PARTITION_MS) + 1) as usize;
+    let mut expected: Vec<String> = [week0, week0 + 3, week0 + 4]
+        .iter()
+        .map(|w| format!("readings_w{w}"))
+        .chain(["readings_other".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(parts, expected);
+    let far: i64 = c.query_one("SELECT COUNT(*) FROM readings_other", &[]).expect("count").get(0);
+    assert_eq!(far, 1, "the reading of the year 2255 is in the default partition (the 1811 one was pruned)");
+
+    // Two connections making the same new weeks at once.
+    let writers: Vec<_> = (0..2)
+        .map(|k| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut s = PgStore::connect(&url).expect("connect");
+                let readings = (0..200)
+                    .map(|i| urbis_store::StoredReading {
+                        sensor: format!("c{k}"),
+                        time_ms: common::T0 + 40 * common::DAY_MS + i * common::DAY_MS / 2,
+                        value: i as f64,
+                        quality: 0,
+                    })
+                    .collect();
+                use urbis_store::HistoryStore;
+                s.write(&urbis_store::Batch { readings, ..Default::default() })
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("thread").expect("both write");
+    }
+
+    // An older database: one plain table, as made before partitioning.
+    let old = pg.database("plain");
+    let mut c = postgres::Client::connect(&old, postgres::NoTls).expect("raw");
+    c.batch_execute("CREATE TABLE readings (sensor BIGINT NOT NULL, t BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL, quality SMALLINT NOT NULL)")
+        .expect("plain table");
+    let mut store = PgStore::connect(&old).expect("connect");
+    assert!(!store.partitioned());
+    common::prune(&mut store);
+}

@@ -111,3 +111,10 @@ fn a_full_disk_refuses_writes_and_keeps_what_is_stored() {
     assert_eq!((check.as_str(), n), ("ok", 2000));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn pruning_removes_exactly_what_is_older() {
+    let dir = temp_dir("prune");
+    common::prune(&mut SqliteStore::open(&dir.join("p.db")).expect("open"));
+    let _ = std::fs::remove_dir_all(dir);
+}

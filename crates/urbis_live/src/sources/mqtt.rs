@@ -530,6 +530,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shared_subscription_options_parse_and_default_to_acknowledging_after_commit() {
+        let s = MqttSource::parse("mqtt://h:1883/city/#?v=5&share=urbis&session=600&client_id=w1&inflight=64").unwrap();
+        assert_eq!(s.filter(), "$share/urbis/city/#");
+        assert_eq!((s.session_s, s.ack_after_commit, s.inflight, s.v5), (Some(600), true, 64, true));
+        assert_eq!(s.client_id, "w1");
+        let s = MqttSource::parse("mqtt://h/city/#?share=g&ack=receipt").unwrap();
+        assert!(!s.ack_after_commit);
+        let s = MqttSource::parse("mqtt://h/city/#?ack=commit").unwrap();
+        assert_eq!((s.filter().as_str(), s.ack_after_commit, s.session_s), ("city/#", true, None));
+        for bad in ["share=", "share=a/b", "share=%2B#", "session=-1", "ack=later", "inflight=0", "inflight=70000"] {
+            assert!(MqttSource::parse(&format!("mqtt://h/t?{bad}")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn backoff_doubles_to_half_a_second_and_resets() {
         let mut b = Backoff::default();
         let waits: Vec<u64> = (0..7).map(|_| b.next_delay().as_millis() as u64).collect();

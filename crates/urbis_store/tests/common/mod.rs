@@ -281,6 +281,9 @@ impl HistoryStore for Throttled {
     fn runs(&mut self) -> Result<Vec<urbis_store::StoredRun>, urbis_store::StoreError> {
         self.inner.runs()
     }
+    fn prune_before(&mut self, before_ms: i64) -> Result<u64, urbis_store::StoreError> {
+        self.inner.prune_before(before_ms)
+    }
 }
 
 /// A storm at ten times the configured rate for two seconds, then three
@@ -351,4 +354,64 @@ pub fn storm(store: Box<dyn HistoryStore>, reopen: &dyn Fn() -> Box<dyn HistoryS
     assert_eq!(stored + after.dropped_readings as i64, pushed, "every reading is stored or counted as dropped");
     let gaps = store.gaps(0, i64::MAX).expect("gaps");
     assert!(gaps.iter().any(|g| g.source == "store-writer" && g.reason.contains("dropped")), "{gaps:?}");
+}
+
+/// Retention on any back end: readings over five weeks (and one far in the
+/// past and one far ahead), an alarm and a gap before the cut; pruning
+/// before the fourth week removes exactly what is older, by count and by
+/// every query, and keeps the rest.
+pub fn prune(store: &mut dyn HistoryStore) {
+    const WEEK: i64 = 7 * DAY_MS;
+    let start = (T0 / WEEK + 1) * WEEK; // a week boundary
+    let mut readings: Vec<StoredReading> = (0..5 * 7 * 24)
+        .map(|h| StoredReading {
+            sensor: format!("s{}", h % 3),
+            time_ms: start + h * 3_600_000 + 17,
+            value: h as f64,
+            quality: 0,
+        })
+        .collect();
+    readings.push(StoredReading { sensor: "s0".into(), time_ms: -5_000_000_000_000, value: -1.0, quality: 0 });
+    readings.push(StoredReading { sensor: "s1".into(), time_ms: 9_000_000_000_000, value: 1.0, quality: 0 });
+    let alarm = |t| StoredAlarm {
+        time_ms: t,
+        alarm: "a".into(),
+        severity: "warning".into(),
+        raised: true,
+        sensor: "s0".into(),
+        feature: "f".into(),
+        value: None,
+    };
+    let gap = |from, to| urbis_store::StoredGap { source: "x".into(), from_ms: from, to_ms: to, reason: "r".into() };
+    store
+        .write(&Batch {
+            readings: readings.clone(),
+            alarms: vec![alarm(start + WEEK), alarm(start + 4 * WEEK)],
+            gaps: vec![gap(start, start + WEEK), gap(start + 3 * WEEK - 10, start + 3 * WEEK + 10)],
+            ..Default::default()
+        })
+        .expect("write");
+    let cut = start + 3 * WEEK;
+    let older = readings.iter().filter(|r| r.time_ms < cut).count() as u64;
+    assert_eq!(store.prune_before(cut).expect("prune"), older);
+    assert_eq!(store.reading_count().expect("count"), readings.len() as u64 - older);
+    for s in ["s0", "s1", "s2"] {
+        let got: Vec<(i64, f64)> =
+            store.series(s, i64::MIN, i64::MAX, None).expect("series").iter().map(|p| (p.time_ms, p.mean)).collect();
+        let expected: Vec<(i64, f64)> =
+            readings.iter().filter(|r| r.sensor == s && r.time_ms >= cut).map(|r| (r.time_ms, r.value)).collect();
+        assert_eq!(got, expected, "{s}");
+    }
+    let alarms = store.alarms(i64::MIN, i64::MAX).expect("alarms");
+    assert_eq!(alarms.iter().map(|a| a.time_ms).collect::<Vec<_>>(), vec![start + 4 * WEEK]);
+    let gaps = store.gaps(i64::MIN, i64::MAX).expect("gaps");
+    assert_eq!(
+        gaps.iter().map(|g| g.from_ms).collect::<Vec<_>>(),
+        vec![start + 3 * WEEK - 10],
+        "the gap over the cut stays"
+    );
+    // Writing into a pruned week again works.
+    store.write(&Batch { readings: vec![readings[0].clone()], ..Default::default() }).expect("write again");
+    assert_eq!(store.series("s0", start, start + 1, None).expect("series").len(), 0);
+    assert_eq!(store.series("s0", start, start + 3_600_000, None).expect("series").len(), 1);
 }
