@@ -117,8 +117,20 @@ pub(crate) fn headless_engine(model: CityModel) -> Result<Engine> {
     Ok(Engine::new(model, ctx, HeadlessTarget::FORMAT))
 }
 
-/// Binds live sources into the model, if any were asked for.
+/// Binds live sources into the model and starts them, if any were asked for.
 pub(crate) fn start_live(inputs: &Inputs, model: &mut CityModel, live: &LiveArgs) -> Result<Option<crate::live::Live>> {
+    start_live_with(inputs, model, live, true)
+}
+
+/// As [`start_live`]; without `spawn_sources` the sources are not started
+/// (a still image at a past time replays them synchronously, and a source
+/// already running could slip later readings in).
+pub(crate) fn start_live_with(
+    inputs: &Inputs,
+    model: &mut CityModel,
+    live: &LiveArgs,
+    spawn_sources: bool,
+) -> Result<Option<crate::live::Live>> {
     if live.live.is_empty() {
         return Ok(None);
     }
@@ -130,6 +142,7 @@ pub(crate) fn start_live(inputs: &Inputs, model: &mut CityModel, live: &LiveArgs
         live.record.as_deref(),
         live.store.as_deref(),
         Duration::from_millis(live.store_flush_ms),
+        spawn_sources,
     )?;
     Ok(Some(l))
 }
@@ -346,11 +359,10 @@ pub fn render(
     let (mut model, mut streams) = load_streaming(inputs, stream)?;
     let comparison = start_comparison(&mut model, scenario.as_ref(), scenario_args)?;
     let mut live_lines = None;
-    if let Some(mut l) = start_live(inputs, &mut model, live)? {
+    if let Some(mut l) = start_live_with(inputs, &mut model, live, live_at.is_none())? {
         match live_at {
             Some(at) => {
                 let at = crate::live::parse_at(at)?;
-                l.sources.clear(); // the still image replays synchronously instead
                 crate::live::replay_until(&mut model, &mut l, &live.live, at)?;
                 live_lines = Some(l.session.overlay_lines(at));
             }

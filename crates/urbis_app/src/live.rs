@@ -201,6 +201,7 @@ pub fn start(
     record: Option<&Path>,
     store: Option<&Path>,
     store_flush: Duration,
+    spawn_sources: bool,
 ) -> Result<Live> {
     let sample = if sample_city {
         let (cfg, _) = urbis_live::simulate::ensure_sample_files(&urbis_sample_city::default_dir(), model)
@@ -232,7 +233,8 @@ pub fn start(
         session.store_to(urbis_store::Writer::start(db, options)?, newest.filter(|_| !kept_elsewhere));
     }
     let mut live = Live { session, sources: Vec::new(), clock_from: None };
-    for spec in specs {
+    // A still image at a past time replays synchronously (`replay_until`) instead.
+    for spec in specs.iter().filter(|_| spawn_sources) {
         let handle = if let Some((path, speed)) = replay_spec(spec) {
             let replay = Replay::open(&path)?;
             if live.clock_from.is_none() {

@@ -210,6 +210,7 @@ fn run_wall(
                     None,
                     None,
                     Duration::from_secs(1),
+                    true,
                 )?)
             } else {
                 None
@@ -354,13 +355,12 @@ fn render(
 ) -> Result<()> {
     let wall = read_wall(wall_path)?;
     let (mut model, mut streams) = crate::commands::load_streaming(inputs, stream)?;
-    let mut live_state = crate::commands::start_live(inputs, &mut model, live)?;
+    let mut live_state = crate::commands::start_live_with(inputs, &mut model, live, live_at.is_none())?;
     let mut now_s = None;
     if let Some(l) = live_state.as_mut() {
         match live_at {
             Some(at) => {
                 let at = crate::live::parse_at(at)?;
-                l.sources.clear();
                 crate::live::replay_until(&mut model, l, &live.live, at)?;
                 now_s = Some(at as f64 / 1000.0);
             }

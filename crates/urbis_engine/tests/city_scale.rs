@@ -121,7 +121,10 @@ fn the_indirect_path_and_the_cpu_fallback_draw_the_same_image() {
     assert!(gc.near > 0 && gc.far > 0 && gc.shadow_near + gc.shadow_far > 0, "{gc:?}");
     let (frac, mean) = support::image_difference(&gpu, &cpu, 0);
     eprintln!("differing pixels {:.4} %, mean {mean:.4}", frac * 100.0);
-    assert!(frac < 1e-4, "{:.4} % of pixels differ", frac * 100.0);
+    // The two paths submit the same instances in a different order, so where two buildings'
+    // faces meet at equal depth the other one may win: 2 of 64,000 pixels on one CPU, 9 on
+    // another (lavapipe's code differs with the CPU's vector width).
+    assert!(frac < 3e-4, "{:.4} % of pixels differ", frac * 100.0);
     support::assert_golden("field_city", &gpu, 0.01);
 }
 
