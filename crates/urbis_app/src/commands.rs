@@ -139,9 +139,11 @@ pub(crate) fn start_live_with(
         &live.live,
         live.live_config.as_deref(),
         inputs.paths.is_empty(),
-        live.record.as_deref(),
-        live.store.as_deref(),
-        Duration::from_millis(live.store_flush_ms),
+        crate::live::Keep {
+            record: live.record.as_deref(),
+            store: live.store.as_deref(),
+            store_flush: Duration::from_millis(live.store_flush_ms),
+        },
         spawn_sources,
     )?;
     Ok(Some(l))

@@ -191,6 +191,20 @@ fn config_path(specs: &[String], given: Option<&Path>, sample: Option<&Path>) ->
     }
 }
 
+/// Where a live session keeps what it applies: a JSON-lines recording, a
+/// history store, and how often the store commits.
+#[derive(Debug, Clone, Copy)]
+pub struct Keep<'a> {
+    pub record: Option<&'a Path>,
+    pub store: Option<&'a Path>,
+    pub store_flush: Duration,
+}
+
+impl Keep<'_> {
+    /// Nothing kept.
+    pub const NOTHING: Keep<'static> = Keep { record: None, store: None, store_flush: Duration::from_secs(1) };
+}
+
 /// Binds the sensors into `model` and starts the sources named by `specs`
 /// (`replay:…`, `mqtt://…`, `mqtts://…`, `sta:http://…/v1.1`).
 pub fn start(
@@ -198,11 +212,10 @@ pub fn start(
     specs: &[String],
     config: Option<&Path>,
     sample_city: bool,
-    record: Option<&Path>,
-    store: Option<&Path>,
-    store_flush: Duration,
+    keep: Keep<'_>,
     spawn_sources: bool,
 ) -> Result<Live> {
+    let Keep { record, store, store_flush } = keep;
     let sample = if sample_city {
         let (cfg, _) = urbis_live::simulate::ensure_sample_files(&urbis_sample_city::default_dir(), model)
             .context("writing the sample sensor network")?;

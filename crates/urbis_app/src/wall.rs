@@ -207,9 +207,7 @@ fn run_wall(
                     &[],
                     live.live_config.as_deref(),
                     inputs.paths.is_empty(),
-                    None,
-                    None,
-                    Duration::from_secs(1),
+                    crate::live::Keep::NOTHING,
                     true,
                 )?)
             } else {
