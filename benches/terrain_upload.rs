@@ -65,7 +65,12 @@ fn bench(c: &mut Criterion) {
             let mesh = CpuMesh {
                 vertices: vertices.clone(),
                 indices: tile.indices.clone(),
-                groups: vec![MeshGroup { texture: Some(id), first_index: 0, index_count: tile.indices.len() as u32 }],
+                groups: vec![MeshGroup {
+                    texture: Some(id),
+                    first_index: 0,
+                    index_count: tile.indices.len() as u32,
+                    single_sided: false,
+                }],
                 ..Default::default()
             };
             let mut f = NewFeature::new("tile", SemanticClass::TIN_RELIEF, origin);

@@ -205,6 +205,11 @@ fn edge_luma(q: vec2<i32>, across: vec2<i32>) -> f32 {
 // one look at the 7 × 7 (rather than 5 × 5 for each): ORs over five columns,
 // then over five rows.
 fn selection_outline_3x3(p: vec2<i32>) -> array<bool, 9> {
+    var out: array<bool, 9>;
+    // Nothing selected anywhere: no outline, and no 7 × 7 look.
+    if frame.fog.w <= 0.5 {
+        return out;
+    }
     var sel: array<bool, 49>;
     for (var k = 0; k < 49; k = k + 1) {
         sel[k] = selected(load_id(p + vec2<i32>(k % 7 - 3, k / 7 - 3)));
@@ -214,7 +219,6 @@ fn selection_outline_3x3(p: vec2<i32>) -> array<bool, 9> {
         let at = k / 3 * 7 + k % 3;
         rows[k] = sel[at] | sel[at + 1] | sel[at + 2] | sel[at + 3] | sel[at + 4];
     }
-    var out: array<bool, 9>;
     for (var k = 0; k < 9; k = k + 1) {
         let at = k / 3 * 3 + k % 3;
         let near = rows[at] | rows[at + 3] | rows[at + 6] | rows[at + 9] | rows[at + 12];

@@ -372,7 +372,8 @@ impl Extractor {
             ChunkMesh { origin: frame.enu_to_ecef(origin_enu), basis: frame.enu_to_ecef_rot, ..Default::default() };
         let mut instances: BTreeMap<MeshId, Vec<InstanceData>> = BTreeMap::new();
         // Indices by texture, so each texture is one draw.
-        let mut buckets: BTreeMap<Option<TextureId>, Vec<u32>> = BTreeMap::new();
+        // Indices by (texture, single-sided): one draw batch each.
+        let mut buckets: BTreeMap<(Option<TextureId>, bool), Vec<u32>> = BTreeMap::new();
         let Some(members) = self.members.get(&key) else {
             return (mesh, Vec::new());
         };
@@ -412,7 +413,8 @@ impl Extractor {
                 mesh.vertices.extend(src.vertices.iter().map(convert));
                 for grp in src.texture_groups() {
                     let range = grp.first_index as usize..(grp.first_index + grp.index_count) as usize;
-                    buckets.entry(grp.texture).or_default().extend(src.indices[range].iter().map(|i| base + i));
+                    let bucket = buckets.entry((grp.texture, grp.single_sided)).or_default();
+                    bucket.extend(src.indices[range].iter().map(|i| base + i));
                 }
             } else {
                 // Only this chunk's triangles, with their vertices remapped.
@@ -431,14 +433,14 @@ impl Extractor {
                                 mesh.vertices.push(convert(&src.vertices[i as usize]));
                                 mesh.vertices.len() as u32 - 1
                             });
-                            buckets.entry(grp.texture).or_default().push(n);
+                            buckets.entry((grp.texture, grp.single_sided)).or_default().push(n);
                         }
                     }
                 }
             }
         }
         let mut textures = Vec::new();
-        for (texture, indices) in buckets {
+        for ((texture, single_sided), indices) in buckets {
             if indices.is_empty() {
                 continue;
             }
@@ -447,6 +449,7 @@ impl Extractor {
                 texture: texture.map(|t| TextureKey(t.0 as u64)),
                 first_index: mesh.indices.len() as u32,
                 index_count: indices.len() as u32,
+                single_sided,
             });
             mesh.indices.extend(indices);
         }
@@ -471,6 +474,7 @@ impl Extractor {
                     texture: g.texture.map(|t| TextureKey(t.0 as u64)),
                     first_index: g.first_index,
                     index_count: g.index_count,
+                    single_sided: g.single_sided,
                 })
                 .collect();
             for t in m.groups.iter().filter_map(|g| g.texture) {

@@ -111,7 +111,7 @@ fn reference_model(f: &Fixture) -> CityModel {
                 .and_then(|gr| gr.texture);
             let out = split.entry(owners[k].as_deref().unwrap_or("ground")).or_default();
             if out.groups.is_empty() {
-                out.groups.push(MeshGroup { texture, first_index: 0, index_count: 0 });
+                out.groups.push(MeshGroup { texture, first_index: 0, index_count: 0, single_sided: false });
             }
             for &i in tri {
                 out.indices.push(out.vertices.len() as u32);

@@ -161,7 +161,7 @@ fn site(tag: &str) -> Option<Site> {
                 .and_then(|g| g.texture);
             let out = &mut parts[usize::from(is_inside)];
             if out.groups.is_empty() {
-                out.groups.push(MeshGroup { texture, first_index: 0, index_count: 0 });
+                out.groups.push(MeshGroup { texture, first_index: 0, index_count: 0, single_sided: false });
             }
             for &i in tri {
                 out.indices.push(out.vertices.len() as u32);

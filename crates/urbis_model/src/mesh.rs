@@ -79,6 +79,10 @@ pub struct MeshGroup {
     pub texture: Option<TextureId>,
     pub first_index: u32,
     pub index_count: u32,
+    /// Only the front (counter-clockwise) side is seen: a glTF material that is
+    /// not `doubleSided`, so the renderer may cull back faces as the format
+    /// asks. False for sources that do not say (they disagree on winding).
+    pub single_sided: bool,
 }
 
 /// What a mesh's vertices form.
@@ -121,7 +125,12 @@ impl CpuMesh {
     /// The texture groups, or one untextured group covering every index.
     pub fn texture_groups(&self) -> Vec<MeshGroup> {
         if self.groups.is_empty() {
-            vec![MeshGroup { texture: None, first_index: 0, index_count: self.indices.len() as u32 }]
+            vec![MeshGroup {
+                texture: None,
+                first_index: 0,
+                index_count: self.indices.len() as u32,
+                single_sided: false,
+            }]
         } else {
             self.groups.clone()
         }
@@ -143,7 +152,7 @@ impl CpuMesh {
         for g in other_groups {
             self.groups.push(MeshGroup { first_index: first + g.first_index, ..g });
         }
-        if self.groups.iter().all(|g| g.texture.is_none()) {
+        if self.groups.iter().all(|g| g.texture.is_none() && !g.single_sided) {
             self.groups.clear();
         }
         if other.topology == Topology::Points {

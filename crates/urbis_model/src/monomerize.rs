@@ -470,6 +470,7 @@ fn mesh_of(tris: &[SurfaceTri]) -> (crate::CpuMesh, DVec3) {
             texture: group[0].texture,
             first_index: first,
             index_count: mesh.indices.len() as u32 - first,
+            single_sided: false,
         });
     }
     (mesh, origin)

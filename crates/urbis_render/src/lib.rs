@@ -51,6 +51,7 @@ mod camera;
 pub mod classify;
 mod context;
 mod crop;
+mod draw;
 pub mod field;
 mod flatten;
 mod headless;

@@ -57,6 +57,7 @@ pub(crate) fn city(
     instanced: bool,
     fragment: &str,
     blend: Blend,
+    cull_back: bool,
 ) -> wgpu::RenderPipeline {
     let buffers = buffers(instanced);
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
@@ -68,8 +69,13 @@ pub(crate) fn city(
             compilation_options: Default::default(),
             buffers: &buffers,
         },
-        // Sources disagree on winding; both faces are drawn and lit from the viewer's side.
-        primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+        // Sources disagree on winding; both faces are drawn and lit from the viewer's side,
+        // except where the source says only the front is seen (`cull_back`).
+        primitive: wgpu::PrimitiveState {
+            cull_mode: cull_back.then_some(wgpu::Face::Back),
+            front_face: wgpu::FrontFace::Ccw,
+            ..Default::default()
+        },
         depth_stencil: Some(blend.depth()),
         multisample: Default::default(),
         fragment: Some(wgpu::FragmentState {

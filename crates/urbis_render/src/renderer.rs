@@ -8,33 +8,18 @@ use crate::flatten::{FlattenPolygon, FlattenState};
 use crate::overlay::{Overlay, OverlayPipeline};
 use crate::scene::{GpuChunk, GpuScene};
 use crate::section::{SectionState, SectionStyle, SectionUniform};
-use crate::transparency::{CityPipelines, TransparencyState};
+use crate::transparency::TransparencyState;
 use crate::{Camera, GpuContext, RenderError, shaders};
 
 pub use crate::atmosphere::Lighting;
 use crate::atmosphere::{haze_scale, space};
 use crate::crop::Crop;
+use crate::draw::{DrawSet, draw_chunks};
 use crate::field::FieldCulling;
 use crate::field::gpu::FieldRenderer;
 use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, storage_entry, texture_entry, uniform_entry};
 use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
 use crate::timing::{Pass, PassTimer};
-
-/// The pipelines of one draw over the chunks: batched, instanced, points
-/// (none in the shadow pass); `textured` binds each batch's texture.
-#[derive(Clone, Copy)]
-struct DrawSet<'a> {
-    plain: &'a wgpu::RenderPipeline,
-    instanced: &'a wgpu::RenderPipeline,
-    points: Option<&'a wgpu::RenderPipeline>,
-    textured: bool,
-}
-
-impl<'a> DrawSet<'a> {
-    fn city(p: &'a CityPipelines) -> Self {
-        Self { plain: &p.city, instanced: &p.city_instanced, points: Some(&p.points), textured: true }
-    }
-}
 
 /// Everything the shadow map's content depends on.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +110,8 @@ impl Targets {
 pub struct Renderer {
     output_format: wgpu::TextureFormat,
     city_pipeline: wgpu::RenderPipeline,
+    /// The same, culling back faces (single-sided batches).
+    city_culled_pipeline: wgpu::RenderPipeline,
     city_instanced_pipeline: wgpu::RenderPipeline,
     point_pipeline: wgpu::RenderPipeline,
     shadow_pipeline: wgpu::RenderPipeline,
@@ -229,8 +216,10 @@ impl Renderer {
             immediate_size: 0,
         });
         let opaque = pipelines::Blend::Opaque;
-        let city_pipeline = pipelines::city(device, &city_layout, &city_module, false, "fs_main", opaque);
-        let city_instanced_pipeline = pipelines::city(device, &city_layout, &city_module, true, "fs_main", opaque);
+        let city_pipeline = pipelines::city(device, &city_layout, &city_module, false, "fs_main", opaque, false);
+        let city_culled_pipeline = pipelines::city(device, &city_layout, &city_module, false, "fs_main", opaque, true);
+        let city_instanced_pipeline =
+            pipelines::city(device, &city_layout, &city_module, true, "fs_main", opaque, false);
         let point_pipeline = pipelines::points(device, &point_layout, &city_module, "fs_point", opaque);
         let transparency = TransparencyState::new([&city_layout, &point_layout], &city_module);
 
@@ -278,6 +267,7 @@ impl Renderer {
         Self {
             output_format,
             city_pipeline,
+            city_culled_pipeline,
             city_instanced_pipeline,
             point_pipeline,
             shadow_pipeline,
@@ -562,7 +552,7 @@ impl Renderer {
                     .filter(|(_, (_, _, in_shadow))| *in_shadow)
                     .map(|(i, (c, _, _))| (i, *c))
                     .collect();
-                self.draw_chunks(&mut pass, scene, &chunk_group, &casters, self.shadow_set());
+                draw_chunks(&mut pass, scene, &chunk_group, self.chunk_stride, &casters, self.shadow_set());
                 if !scene.fields.is_empty() {
                     pass.set_pipeline(self.shadow_set().instanced);
                     pass.set_bind_group(1, &chunk_group, &[field_slot]);
@@ -610,14 +600,14 @@ impl Renderer {
                 stats.chunks_drawn += 1;
                 stats.triangles += scene.chunk_triangles(c);
             }
-            self.draw_chunks(&mut pass, scene, &chunk_group, &visible, self.city_set());
+            draw_chunks(&mut pass, scene, &chunk_group, self.chunk_stride, &visible, self.city_set());
             if !scene.fields.is_empty() {
                 pass.set_pipeline(self.city_set().instanced);
                 pass.set_bind_group(1, &chunk_group, &[field_slot]);
                 self.fields.draw(&mut pass, scene, 0, true);
             }
             if let Some(see_through) = self.transparency.see_through() {
-                self.draw_chunks(&mut pass, scene, &chunk_group, &visible, DrawSet::city(see_through));
+                draw_chunks(&mut pass, scene, &chunk_group, self.chunk_stride, &visible, DrawSet::city(see_through));
                 if !scene.fields.is_empty() {
                     pass.set_pipeline(&see_through.city_instanced);
                     pass.set_bind_group(1, &chunk_group, &[field_slot]);
@@ -666,11 +656,16 @@ impl Renderer {
             return DrawSet::city(p);
         }
         match section {
-            Some(s) => {
-                DrawSet { plain: &s.city, instanced: &s.city_instanced, points: Some(&s.points), textured: true }
-            }
+            Some(s) => DrawSet {
+                plain: &s.city,
+                plain_culled: None,
+                instanced: &s.city_instanced,
+                points: Some(&s.points),
+                textured: true,
+            },
             None => DrawSet {
                 plain: &self.city_pipeline,
+                plain_culled: Some(&self.city_culled_pipeline),
                 instanced: &self.city_instanced_pipeline,
                 points: Some(&self.point_pipeline),
                 textured: true,
@@ -680,67 +675,20 @@ impl Renderer {
 
     fn shadow_set(&self) -> DrawSet<'_> {
         match self.section.active() {
-            Some(s) => DrawSet { plain: &s.shadow, instanced: &s.shadow_instanced, points: None, textured: false },
+            Some(s) => DrawSet {
+                plain: &s.shadow,
+                plain_culled: None,
+                instanced: &s.shadow_instanced,
+                points: None,
+                textured: false,
+            },
             None => DrawSet {
                 plain: &self.shadow_pipeline,
+                plain_culled: None,
                 instanced: &self.shadow_instanced_pipeline,
                 points: None,
                 textured: false,
             },
-        }
-    }
-
-    /// Draws chunks (with their matrix slot) with one set of pipelines:
-    /// batched geometry first, then instances grouped by shared mesh, then points.
-    fn draw_chunks(
-        &self,
-        pass: &mut wgpu::RenderPass<'_>,
-        scene: &GpuScene,
-        chunk_group: &wgpu::BindGroup,
-        chunks: &[(usize, &GpuChunk)],
-        set: DrawSet<'_>,
-    ) {
-        let DrawSet { plain, instanced, points, textured: city } = set;
-        let offset = |i: usize| (i as u64 * self.chunk_stride) as u32;
-        pass.set_pipeline(plain);
-        for (i, c) in chunks {
-            if let Some(m) = &c.mesh {
-                pass.set_bind_group(1, chunk_group, &[offset(*i)]);
-                pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
-                pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
-                for b in &m.batches {
-                    if city {
-                        pass.set_bind_group(2, scene.textures.get(b.texture), &[]);
-                    }
-                    pass.draw_indexed(b.first_index..b.first_index + b.index_count, 0, 0..1);
-                }
-            }
-        }
-        pass.set_pipeline(instanced);
-        for (i, c) in chunks {
-            for batch in &c.instances {
-                let Some(m) = scene.shared.get(&batch.mesh) else { continue };
-                pass.set_bind_group(1, chunk_group, &[offset(*i)]);
-                pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
-                pass.set_vertex_buffer(1, batch.buffer.slice(..));
-                pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
-                for b in &m.batches {
-                    if city {
-                        pass.set_bind_group(2, scene.textures.get(b.texture), &[]);
-                    }
-                    pass.draw_indexed(b.first_index..b.first_index + b.index_count, 0, 0..batch.count);
-                }
-            }
-        }
-        if let Some(points) = points {
-            pass.set_pipeline(points);
-            for (i, c) in chunks {
-                if let Some((buffer, count)) = &c.points {
-                    pass.set_bind_group(1, chunk_group, &[offset(*i)]);
-                    pass.set_vertex_buffer(0, buffer.slice(..));
-                    pass.draw(0..6, 0..*count);
-                }
-            }
         }
     }
 

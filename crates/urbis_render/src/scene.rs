@@ -68,6 +68,10 @@ pub struct DrawBatch {
     pub texture: Option<TextureKey>,
     pub first_index: u32,
     pub index_count: u32,
+    /// Only counter-clockwise faces are seen (a glTF material that is not
+    /// double-sided): the opaque pass culls the back faces. Otherwise both
+    /// sides are drawn and lit from the viewer's side.
+    pub single_sided: bool,
 }
 
 /// One point of a point cloud (32 bytes).
@@ -367,7 +371,7 @@ impl GpuScene {
         self.stats.geometry_bytes += (size_of_val(vertices) + size_of_val(indices)) as u64;
         let radius = vertices.iter().map(|v| glam::Vec3::from_array(v.position).length()).fold(0.0, f32::max);
         let batches = if batches.is_empty() {
-            vec![DrawBatch { texture: None, first_index: 0, index_count: indices.len() as u32 }]
+            vec![DrawBatch { texture: None, first_index: 0, index_count: indices.len() as u32, single_sided: false }]
         } else {
             batches.to_vec()
         };

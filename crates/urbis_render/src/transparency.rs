@@ -58,8 +58,8 @@ impl CityPipelines {
         blend: Blend,
     ) -> Self {
         Self {
-            city: pipelines::city(device, &layouts[0], module, false, city, blend),
-            city_instanced: pipelines::city(device, &layouts[0], module, true, city, blend),
+            city: pipelines::city(device, &layouts[0], module, false, city, blend, false),
+            city_instanced: pipelines::city(device, &layouts[0], module, true, city, blend, false),
             points: pipelines::points(device, &layouts[1], module, points, blend),
         }
     }

@@ -395,7 +395,12 @@ fn texture_surface(model: &mut CityModel, e: Entity, plan: &TexturePlan, texture
         v.color = [255, 255, 255, 255];
         v.material = Material::Textured;
     }
-    mesh.groups = vec![MeshGroup { texture: Some(texture), first_index: 0, index_count: mesh.indices.len() as u32 }];
+    mesh.groups = vec![MeshGroup {
+        texture: Some(texture),
+        first_index: 0,
+        index_count: mesh.indices.len() as u32,
+        single_sided: false,
+    }];
     model.world.resource_mut::<MeshStore>().replace(g.mesh, mesh);
     if let Some(mut h) = model.world.get_mut::<GeometryHandle>(e) {
         h.set_changed();

@@ -88,7 +88,12 @@ fn the_terrain_shows_the_raster_colour_of_each_vertex_own_coordinates() {
     let mesh = model.meshes().get(g.mesh).expect("mesh").clone();
     assert_eq!(
         mesh.groups,
-        vec![MeshGroup { texture: Some(report.texture), first_index: 0, index_count: mesh.indices.len() as u32 }]
+        vec![MeshGroup {
+            texture: Some(report.texture),
+            first_index: 0,
+            index_count: mesh.indices.len() as u32,
+            single_sided: false
+        }]
     );
     assert_eq!(model.world.get::<Draped>(e).map(|d| d.texture), Some(report.texture));
     // Vertices are the cell centres, row by row from the north (no NODATA).

@@ -345,8 +345,12 @@ fn mesh_of(
                 })
                 .collect();
             part.indices = tris.iter().flatten().copied().collect();
-            part.groups =
-                vec![MeshGroup { texture: Some(texture), first_index: 0, index_count: part.indices.len() as u32 }];
+            part.groups = vec![MeshGroup {
+                texture: Some(texture),
+                first_index: 0,
+                index_count: part.indices.len() as u32,
+                single_sided: false,
+            }];
             mesh.append(part, Vec3::ZERO);
             continue;
         }

@@ -176,7 +176,12 @@ pub(crate) fn build_photo_mesh(
                 });
             }
         }
-        mesh.groups.push(MeshGroup { texture, first_index: first, index_count: mesh.indices.len() as u32 - first });
+        mesh.groups.push(MeshGroup {
+            texture,
+            first_index: first,
+            index_count: mesh.indices.len() as u32 - first,
+            single_sided: false,
+        });
     }
     let mut f = NewFeature::new(guid, SemanticClass::new("PhotoMesh", Family::Generic), placement);
     f.attributes.insert("source", name.to_string());

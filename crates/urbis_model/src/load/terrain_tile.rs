@@ -51,7 +51,12 @@ pub(crate) fn add(build: &mut TileBuild, t: &TerrainMesh, ctx: &mut ContentConte
         && let Some(img) = image::RgbaImage::from_raw(tex.width, tex.height, tex.rgba.clone())
     {
         let id = build.add_texture(img);
-        mesh.groups.push(MeshGroup { texture: Some(id), first_index: 0, index_count: mesh.indices.len() as u32 });
+        mesh.groups.push(MeshGroup {
+            texture: Some(id),
+            first_index: 0,
+            index_count: mesh.indices.len() as u32,
+            single_sided: false,
+        });
     }
     let mut f = NewFeature::new(ctx.guid_prefix.clone(), SemanticClass::TIN_RELIEF, origin);
     let mut attrs = ctx.common.clone();

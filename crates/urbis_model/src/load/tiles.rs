@@ -144,6 +144,8 @@ struct Look {
     material: Material,
     texture: Option<TextureId>,
     uvs: Option<Vec<[f32; 2]>>,
+    /// The material is not `doubleSided`: back faces may be culled.
+    single_sided: bool,
 }
 
 /// Decodes (once per glTF texture) and stores the base-colour texture of a primitive.
@@ -153,16 +155,20 @@ fn look_of(
     p: &Primitive,
     cache: &mut BTreeMap<usize, Option<TextureId>>,
 ) -> Look {
-    let tex = p.material.and_then(|m| g.materials.get(m)).and_then(|m| m.base_color_texture.clone());
-    let Some(t) = tex else { return Look { material: Material::Plain, texture: None, uvs: None } };
+    let material = p.material.and_then(|m| g.materials.get(m));
+    let single_sided = material.is_some_and(|m| !m.double_sided);
+    let tex = material.and_then(|m| m.base_color_texture.clone());
+    let plain = Look { material: Material::Plain, texture: None, uvs: None, single_sided };
+    let Some(t) = tex else { return plain };
     let id = *cache.entry(t.texture).or_insert_with(|| decode_texture(g, t.texture).map(|img| build.add_texture(img)));
     match (id, p.tex_coords.get(t.tex_coord as usize)) {
         (Some(id), Some(uvs)) => Look {
             material: Material::Textured,
             texture: Some(id),
             uvs: Some(uvs.iter().map(|&uv| t.transform.map_or(uv, |tt| tt.apply(uv))).collect()),
+            single_sided,
         },
-        _ => Look { material: Material::Plain, texture: None, uvs: None },
+        _ => plain,
     }
 }
 
@@ -229,8 +235,13 @@ fn feature_mesh(
             mesh.indices.extend([base, base + 1, base + 2]);
         }
     }
-    if let Some(tex) = look.texture {
-        mesh.groups = vec![MeshGroup { texture: Some(tex), first_index: 0, index_count: mesh.indices.len() as u32 }];
+    if look.texture.is_some() || look.single_sided {
+        mesh.groups = vec![MeshGroup {
+            texture: look.texture,
+            first_index: 0,
+            index_count: mesh.indices.len() as u32,
+            single_sided: look.single_sided,
+        }];
     }
     mesh
 }
@@ -273,6 +284,14 @@ pub(crate) fn add_gltf(
                 .map(|v| ctx.placer.enu(m.transform_point3(DVec3::new(v[0] as f64, v[1] as f64, v[2] as f64))))
                 .collect();
             let normal_m = ctx.placer.rotation() * DMat3::from_mat4(m).inverse().transpose();
+            // A mirroring transform turns the winding round (glTF: the front stays counter-clockwise).
+            let flipped: Vec<[u32; 3]>;
+            let tris = if m.determinant() < 0.0 {
+                flipped = tris.iter().map(|t| [t[0], t[2], t[1]]).collect();
+                &flipped
+            } else {
+                &tris
+            };
             let normals: Option<Vec<Vec3>> = p.normals.as_ref().map(|ns| {
                 ns.iter()
                     .map(|n| {
@@ -287,7 +306,7 @@ pub(crate) fn add_gltf(
             // feature → (its triangles, its points)
             type Parts = (Vec<[u32; 3]>, Vec<u32>);
             let mut groups: BTreeMap<Option<u32>, Parts> = BTreeMap::new();
-            for t in &tris {
+            for t in tris {
                 groups.entry(feature_of(t[0])).or_default().0.push(*t);
             }
             if is_points {
@@ -458,7 +477,7 @@ fn add_pnts(build: &mut TileBuild, p: &urbis_formats::tiles3d::Pnts, ctx: &mut C
     for i in 0..enu.len() as u32 {
         groups.entry(p.batch_ids.as_ref().and_then(|b| b.get(i as usize).copied())).or_default().push(i);
     }
-    let look = Look { material: Material::Plain, texture: None, uvs: None };
+    let look = Look { material: Material::Plain, texture: None, uvs: None, single_sided: false };
     let mut n = 0;
     for (batch, pts) in groups {
         let (lo, hi) =

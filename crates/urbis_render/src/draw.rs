@@ -1,0 +1,94 @@
+//! How chunk geometry is submitted: one [`DrawSet`] of pipelines per pass
+//! over the visible chunks, batched geometry first (back faces culled for
+//! single-sided batches where the set allows), then instances grouped by
+//! shared mesh, then points.
+
+use crate::scene::{GpuChunk, GpuScene};
+use crate::transparency::CityPipelines;
+
+/// The pipelines of one draw over the chunks: batched, instanced, points
+/// (none in the shadow pass); `textured` binds each batch's texture.
+#[derive(Clone, Copy)]
+pub(crate) struct DrawSet<'a> {
+    pub plain: &'a wgpu::RenderPipeline,
+    /// For single-sided batches, where back faces may go (the opaque pass without a section).
+    pub plain_culled: Option<&'a wgpu::RenderPipeline>,
+    pub instanced: &'a wgpu::RenderPipeline,
+    pub points: Option<&'a wgpu::RenderPipeline>,
+    pub textured: bool,
+}
+
+impl<'a> DrawSet<'a> {
+    pub fn city(p: &'a CityPipelines) -> Self {
+        Self {
+            plain: &p.city,
+            plain_culled: None,
+            instanced: &p.city_instanced,
+            points: Some(&p.points),
+            textured: true,
+        }
+    }
+}
+
+/// Draws chunks (with their matrix slot) with one set of pipelines:
+/// batched geometry first, then instances grouped by shared mesh, then points.
+pub(crate) fn draw_chunks(
+    pass: &mut wgpu::RenderPass<'_>,
+    scene: &GpuScene,
+    chunk_group: &wgpu::BindGroup,
+    chunk_stride: u64,
+    chunks: &[(usize, &GpuChunk)],
+    set: DrawSet<'_>,
+) {
+    let DrawSet { plain, plain_culled, instanced, points, textured: city } = set;
+    let offset = |i: usize| (i as u64 * chunk_stride) as u32;
+    // Whether the pipeline set now culls back faces (set when a batch needs another).
+    let mut culling = None;
+    for (i, c) in chunks {
+        if let Some(m) = &c.mesh {
+            pass.set_bind_group(1, chunk_group, &[offset(*i)]);
+            pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
+            pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
+            for b in &m.batches {
+                let (cull, pipeline) = match (b.single_sided, plain_culled) {
+                    (true, Some(p)) => (true, p),
+                    _ => (false, plain),
+                };
+                if culling != Some(cull) {
+                    pass.set_pipeline(pipeline);
+                    culling = Some(cull);
+                }
+                if city {
+                    pass.set_bind_group(2, scene.textures.get(b.texture), &[]);
+                }
+                pass.draw_indexed(b.first_index..b.first_index + b.index_count, 0, 0..1);
+            }
+        }
+    }
+    pass.set_pipeline(instanced);
+    for (i, c) in chunks {
+        for batch in &c.instances {
+            let Some(m) = scene.shared.get(&batch.mesh) else { continue };
+            pass.set_bind_group(1, chunk_group, &[offset(*i)]);
+            pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
+            pass.set_vertex_buffer(1, batch.buffer.slice(..));
+            pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
+            for b in &m.batches {
+                if city {
+                    pass.set_bind_group(2, scene.textures.get(b.texture), &[]);
+                }
+                pass.draw_indexed(b.first_index..b.first_index + b.index_count, 0, 0..batch.count);
+            }
+        }
+    }
+    if let Some(points) = points {
+        pass.set_pipeline(points);
+        for (i, c) in chunks {
+            if let Some((buffer, count)) = &c.points {
+                pass.set_bind_group(1, chunk_group, &[offset(*i)]);
+                pass.set_vertex_buffer(0, buffer.slice(..));
+                pass.draw(0..6, 0..*count);
+            }
+        }
+    }
+}
