@@ -3,7 +3,9 @@
 //! everything else. A closed box seen from outside looks the same either
 //! way (its back faces are hidden behind its front ones), and seen from
 //! inside, a single-sided box shows nothing of its walls while a
-//! double-sided one shows them all around.
+//! double-sided one shows them all around. Mirrored by its node (scale
+//! −1 along x), the single-sided box still looks like the double-sided one
+//! from outside: the loader turns the winding round with the mirror.
 
 mod support;
 
@@ -46,11 +48,39 @@ fn closed_box(double_sided: bool) -> GlbPrimitive {
     }
 }
 
-fn write(dir: &std::path::Path, name: &str, double_sided: bool) -> std::path::PathBuf {
+fn write(dir: &std::path::Path, name: &str, double_sided: bool, mirrored: bool) -> std::path::PathBuf {
     let content = GlbContent { primitives: vec![closed_box(double_sided)], ..Default::default() };
+    let mut glb = write_glb(&content).expect("glb");
+    if mirrored {
+        glb = with_node_scale(&glb, [-1.0, 1.0, 1.0]);
+    }
     let path = dir.join(name);
-    std::fs::write(&path, write_glb(&content).expect("glb")).expect("write");
+    std::fs::write(&path, glb).expect("write");
     path
+}
+
+/// The GLB with `scale` on every node (its JSON chunk rewritten, padded with spaces).
+fn with_node_scale(glb: &[u8], scale: [f64; 3]) -> Vec<u8> {
+    let u32_at = |o: usize| u32::from_le_bytes(glb[o..o + 4].try_into().expect("4 bytes")) as usize;
+    let json_len = u32_at(12);
+    let mut json: serde_json::Value = serde_json::from_slice(&glb[20..20 + json_len]).expect("json chunk");
+    for node in json["nodes"].as_array_mut().expect("nodes") {
+        node["scale"] = serde_json::json!(scale);
+    }
+    let mut text = serde_json::to_vec(&json).expect("json");
+    while text.len() % 4 != 0 {
+        text.push(b' ');
+    }
+    let rest = &glb[20 + json_len..];
+    let total = 12 + 8 + text.len() + rest.len();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&glb[..8]);
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&text);
+    out.extend_from_slice(rest);
+    out
 }
 
 /// Renders the box from outside and from its middle.
@@ -76,8 +106,8 @@ fn wall_pixels(img: &image::RgbaImage) -> usize {
 fn single_sided_boxes_look_the_same_outside_and_are_hollow_inside() {
     let dir = std::env::temp_dir().join(format!("urbis-back-faces-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
-    let one = write(&dir, "single.glb", false);
-    let two = write(&dir, "double.glb", true);
+    let one = write(&dir, "single.glb", false, false);
+    let two = write(&dir, "double.glb", true, false);
     let Some((one_out, one_in, tris)) = views(&one) else { return };
     let Some((two_out, two_in, _)) = views(&two) else { return };
     assert_eq!(tris, 12);
@@ -95,5 +125,12 @@ fn single_sided_boxes_look_the_same_outside_and_are_hollow_inside() {
     let all = (160 * 120) as usize;
     assert!(inside_two > all * 9 / 10, "double-sided from inside: {inside_two} of {all}");
     assert_eq!(inside_one, 0, "single-sided from inside shows no wall");
+
+    // Mirrored: the same box (it is symmetric), so the same views.
+    let mirrored = write(&dir, "mirrored.glb", false, true);
+    let Some((m_out, m_in, _)) = views(&mirrored) else { return };
+    let (frac, _) = support::image_difference(&m_out, &two_out, 0);
+    assert!(frac < 1e-3, "mirrored, outside, {:.3} % of pixels differ from the double-sided box", frac * 100.0);
+    assert_eq!(wall_pixels(&m_in), 0, "mirrored, inside, still culled");
     let _ = std::fs::remove_dir_all(&dir);
 }
