@@ -258,7 +258,8 @@ pub trait HistoryStore: Send {
     ) -> Result<Vec<SeriesPoint>, StoreError>;
 
     /// The newest reading at or before `at_ms` of every sensor (or of the
-    /// sensors named), by sensor id.
+    /// sensors named), by sensor id. Of two readings of a sensor in the same
+    /// millisecond, SQLite gives the one stored last, PostgreSQL either.
     fn latest_at(&mut self, at_ms: i64, sensors: Option<&[String]>) -> Result<Vec<StoredReading>, StoreError>;
 
     /// Alarm raises and clears in `[from_ms, to_ms)`, in time order.
