@@ -11,7 +11,7 @@ use crate::transparency::CityPipelines;
 #[derive(Clone, Copy)]
 pub(crate) struct DrawSet<'a> {
     pub plain: &'a wgpu::RenderPipeline,
-    /// For single-sided batches, where back faces may go (the opaque pass without a section).
+    /// For single-sided batches, where back faces may go (the opaque and shadow passes without a section).
     pub plain_culled: Option<&'a wgpu::RenderPipeline>,
     pub instanced: &'a wgpu::RenderPipeline,
     pub points: Option<&'a wgpu::RenderPipeline>,

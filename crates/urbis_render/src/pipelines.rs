@@ -90,13 +90,16 @@ pub(crate) fn city(
 }
 
 /// Depth from the sun (standard depth, slope-scaled bias against acne).
-/// With `section`, a fragment stage discards what the section removes.
+/// With `section`, a fragment stage discards what the section removes;
+/// with `cull_back`, faces turned away from the sun are not drawn
+/// (single-sided batches: a solid's sunward faces cast its shadow).
 pub(crate) fn shadow(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     module: &wgpu::ShaderModule,
     instanced: bool,
     section: bool,
+    cull_back: bool,
 ) -> wgpu::RenderPipeline {
     let buffers = buffers(instanced);
     let vertex = match (instanced, section) {
@@ -114,7 +117,11 @@ pub(crate) fn shadow(
             compilation_options: Default::default(),
             buffers: &buffers,
         },
-        primitive: wgpu::PrimitiveState { cull_mode: None, ..Default::default() },
+        primitive: wgpu::PrimitiveState {
+            cull_mode: cull_back.then_some(wgpu::Face::Back),
+            front_face: wgpu::FrontFace::Ccw,
+            ..Default::default()
+        },
         depth_stencil: Some(wgpu::DepthStencilState {
             format: DEPTH_FORMAT,
             depth_write_enabled: Some(true),

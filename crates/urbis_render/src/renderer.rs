@@ -115,6 +115,7 @@ pub struct Renderer {
     city_instanced_pipeline: wgpu::RenderPipeline,
     point_pipeline: wgpu::RenderPipeline,
     shadow_pipeline: wgpu::RenderPipeline,
+    shadow_culled_pipeline: wgpu::RenderPipeline,
     shadow_instanced_pipeline: wgpu::RenderPipeline,
     composite: pipelines::Composite,
     frame_layout: wgpu::BindGroupLayout,
@@ -228,8 +229,9 @@ impl Renderer {
             bind_group_layouts: &[Some(&shadow_frame_layout), Some(&chunk_layout)],
             immediate_size: 0,
         });
-        let shadow_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, false, false);
-        let shadow_instanced_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, true, false);
+        let shadow_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, false, false, false);
+        let shadow_culled_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, false, false, true);
+        let shadow_instanced_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, true, false, false);
         let section = SectionState::new([&city_layout, &point_layout, &shadow_layout], &city_module);
         let shadow_view = device
             .create_texture(&wgpu::TextureDescriptor {
@@ -271,6 +273,7 @@ impl Renderer {
             city_instanced_pipeline,
             point_pipeline,
             shadow_pipeline,
+            shadow_culled_pipeline,
             shadow_instanced_pipeline,
             composite,
             frame_layout,
@@ -684,7 +687,7 @@ impl Renderer {
             },
             None => DrawSet {
                 plain: &self.shadow_pipeline,
-                plain_culled: None,
+                plain_culled: Some(&self.shadow_culled_pipeline),
                 instanced: &self.shadow_instanced_pipeline,
                 points: None,
                 textured: false,

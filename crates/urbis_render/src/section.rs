@@ -180,8 +180,8 @@ impl SectionState {
             city: pipelines::city(device, city, m, false, "fs_section", Blend::Opaque, false),
             city_instanced: pipelines::city(device, city, m, true, "fs_section", Blend::Opaque, false),
             points: pipelines::points(device, points, m, "fs_point_section", Blend::Opaque),
-            shadow: pipelines::shadow(device, shadow, m, false, true),
-            shadow_instanced: pipelines::shadow(device, shadow, m, true, true),
+            shadow: pipelines::shadow(device, shadow, m, false, true, false),
+            shadow_instanced: pipelines::shadow(device, shadow, m, true, true, false),
         });
     }
 
