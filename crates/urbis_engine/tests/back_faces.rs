@@ -68,7 +68,7 @@ fn with_node_scale(glb: &[u8], scale: [f64; 3]) -> Vec<u8> {
         node["scale"] = serde_json::json!(scale);
     }
     let mut text = serde_json::to_vec(&json).expect("json");
-    while text.len() % 4 != 0 {
+    while !text.len().is_multiple_of(4) {
         text.push(b' ');
     }
     let rest = &glb[20 + json_len..];
