@@ -110,6 +110,11 @@ impl Live {
         }
     }
 
+    /// Every source has finished (a replay's end, or a stop) and nothing waits to be applied.
+    pub fn drained(&self) -> bool {
+        !self.sources.is_empty() && self.sources.iter().all(|s| s.finished()) && self.session.pipeline().is_empty()
+    }
+
     /// Applies what arrived and refreshes alarm highlights; returns overlay lines.
     pub fn step(&mut self, model: &mut CityModel) -> Vec<String> {
         let now = self.now_ms();
@@ -292,30 +297,42 @@ pub fn replay_until(model: &mut CityModel, live: &mut Live, specs: &[String], at
             )?;
             eprintln!("{} readings from {} up to {at_ms}", readings.len(), db.name());
             ingest.stats.count_readings(readings.len() as u64);
-            // A minute at a time from the first reading, as a replay steps, so alarms see time pass.
             let mut rest = readings.as_slice();
-            let Some(mut t) = rest.first().map(|r| r.time_ms) else { continue };
-            while t < at_ms {
-                t = (t + 60_000).min(at_ms);
+            let Some(first) = rest.first().map(|r| r.time_ms) else { continue };
+            tick_minutes(model, live, first, at_ms, |t| {
                 let n = rest.iter().take_while(|r| r.time_ms <= t).count();
                 ingest.push(&mut rest[..n].to_vec());
                 rest = &rest[n..];
-                live.session.tick(model, t);
-            }
+                Ok(())
+            })?;
             continue;
         }
         let Some((path, _)) = replay_spec(spec) else { bail!("--live-at needs replay: or store: sources, not {spec}") };
         let mut replay = Replay::open(&path)?;
-        let Some(mut t) = replay.peek_time(&ingest)? else { continue };
-        // Step a minute at a time so alarms see time pass as they would live.
-        while t < at_ms {
-            t = (t + 60_000).min(at_ms);
-            replay.advance(t, &ingest)?;
-            live.session.tick(model, t);
-        }
+        let Some(first) = replay.peek_time(&ingest)? else { continue };
+        tick_minutes(model, live, first, at_ms, |t| Ok(replay.advance(t, &ingest).map(|_| ())?))?;
     }
     live.session.tick(model, at_ms);
     live.session.highlight_alarms(model);
+    Ok(())
+}
+
+/// Ticks the session a minute at a time from `first` up to `at_ms`, first
+/// queueing what `advance(t)` has up to each step's time `t`, so alarms see
+/// time pass as they would live.
+fn tick_minutes(
+    model: &mut CityModel,
+    live: &mut Live,
+    first: i64,
+    at_ms: i64,
+    mut advance: impl FnMut(i64) -> Result<()>,
+) -> Result<()> {
+    let mut t = first;
+    while t < at_ms {
+        t = (t + 60_000).min(at_ms);
+        advance(t)?;
+        live.session.tick(model, t);
+    }
     Ok(())
 }
 
@@ -390,10 +407,7 @@ pub fn stats(model: &mut CityModel, live: &mut Live, seconds: f64, json: bool) -
     let mut last = live.session.stats().snapshot();
     loop {
         live.step(model);
-        let done = started.elapsed().as_secs_f64() >= seconds
-            || (!live.sources.is_empty()
-                && live.sources.iter().all(|s| s.finished())
-                && live.session.pipeline().is_empty());
+        let done = started.elapsed().as_secs_f64() >= seconds || live.drained();
         if last_print.elapsed() >= Duration::from_secs(1) || done {
             let s = live.session.stats().snapshot();
             let dt = last_print.elapsed().as_secs_f64().max(1e-9);
@@ -457,15 +471,12 @@ pub fn ingest(model: &mut CityModel, live: &mut Live, seconds: Option<f64>, json
         live.step(model);
         let asked = stop.load(std::sync::atomic::Ordering::Relaxed)
             || seconds.is_some_and(|s| started.elapsed().as_secs_f64() >= s)
-            || (live.sources.iter().all(|s| s.finished()) && live.session.pipeline().is_empty());
+            || live.drained();
         if asked && stopping.is_none() {
             stopping = Some(Instant::now());
             live.sources.iter().for_each(SourceHandle::request_stop);
         }
-        let done = stopping.is_some_and(|t| {
-            (live.sources.iter().all(|s| s.finished()) && live.session.pipeline().is_empty())
-                || t.elapsed() > Duration::from_secs(5)
-        });
+        let done = stopping.is_some_and(|t| live.drained() || t.elapsed() > Duration::from_secs(5));
         if (last_print.elapsed() >= Duration::from_secs(1) || done) && !json {
             let s = live.session.stats().snapshot();
             let dt = last_print.elapsed().as_secs_f64().max(1e-9);

@@ -332,13 +332,11 @@ impl<P> Unacked<P> {
         Self { committed, held: std::collections::VecDeque::new() }
     }
 
-    /// Holds `p` until `mark` is committed; false when acknowledging on receipt.
-    fn hold(&mut self, mark: u64, p: P) -> bool {
-        if self.committed.is_none() {
-            return false;
+    /// Holds `p` until `mark` is committed (nothing when acknowledging on receipt).
+    fn hold(&mut self, mark: u64, p: P) {
+        if self.committed.is_some() {
+            self.held.push_back((mark, p));
         }
-        self.held.push_back((mark, p));
-        true
     }
 
     /// Acknowledges, in order, what is committed (`ack` false: the client's queue is full; later).
@@ -408,7 +406,7 @@ struct Drain {
 }
 
 impl Drain {
-    /// Whether the loop goes on; `unsubscribe` is called once when draining starts.
+    /// Whether the loop goes on; `unsubscribe` is tried until the client takes it.
     fn keep_going<P>(&mut self, stop: &AtomicBool, unacked: &Unacked<P>, unsubscribe: impl FnOnce() -> bool) -> bool {
         if !stop.load(Relaxed) {
             return true;
@@ -419,7 +417,6 @@ impl Drain {
         let since = *self.since.get_or_insert_with(std::time::Instant::now);
         if !self.unsubscribe_sent {
             self.unsubscribe_sent = unsubscribe();
-            self.unsubscribed |= !self.unsubscribe_sent;
         }
         !(self.unsubscribed && unacked.held.is_empty()) && since.elapsed() < Duration::from_secs(3)
     }
