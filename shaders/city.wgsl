@@ -101,6 +101,19 @@ const MATERIAL_FOLIAGE: u32 = 5u;
 const MATERIAL_ROAD: u32 = 6u;
 const MATERIAL_TEXTURED: u32 = 7u;
 
+// Pipeline constants (urbis_render::specialise): what a pipeline compiles
+// in. A CPU rasteriser runs both sides of every branch for every fragment,
+// so whatever a frame or a batch does not use would still cost each of its
+// fragments (or vertices) unless left out.
+// The procedural materials (façade, water, foliage, road).
+override PROCEDURAL_MATERIALS: bool = true;
+// The batch's base-colour texture (without it, textured surfaces take white).
+override TEXTURED: bool = true;
+// Classification by volumes (off when the frame has none).
+override CLASSIFICATION: bool = true;
+// Flattening by polygons (off when the frame has none).
+override FLATTENING: bool = true;
+
 const FLAG_HIDDEN: u32 = 1u;
 const FLAG_HIGHLIGHTED: u32 = 2u;
 const FLAG_SELECTED: u32 = 4u;
@@ -195,7 +208,7 @@ fn classify(world: vec3<f32>, normal: vec3<f32>) -> u32 {
 // holding its plan point (the even-odd test of `classify`, per vertex).
 fn flattened(world: vec3<f32>, flags: u32) -> vec3<f32> {
     let dims = flatten_u.dims;
-    if dims.z == 0u || (flags & FLAG_FLATTEN) == 0u {
+    if !FLATTENING || dims.z == 0u || (flags & FLAG_FLATTEN) == 0u {
         return world;
     }
     let p = (flatten_u.from_world * vec4<f32>(world, 1.0)).xyz;
@@ -344,7 +357,7 @@ fn vs_shadow_instanced(v: VertexIn, i: InstanceIn) -> @builtin(position) vec4<f3
     return shadow_vertex(instance_point(i, v.position), i.feature);
 }
 
-// Fraction of sunlight reaching a point (1 = lit), 3×3 PCF.
+// Fraction of sunlight reaching a point (1 = lit), 3×3 PCF (in four taps).
 fn sunlight(world: vec3<f32>, n: vec3<f32>) -> f32 {
     if frame.shadow.x < 0.5 {
         return 1.0;
@@ -355,13 +368,24 @@ fn sunlight(world: vec3<f32>, n: vec3<f32>) -> f32 {
     if any(uv < vec2<f32>(0.0)) || any(uv > vec2<f32>(1.0)) || ndc.z > 1.0 {
         return 1.0;
     }
-    var lit = 0.0;
-    for (var y = -1; y <= 1; y = y + 1) {
-        for (var x = -1; x <= 1; x = x + 1) {
-            let o = vec2<f32>(f32(x), f32(y)) * frame.shadow.y;
-            lit = lit + textureSampleCompareLevel(shadow_map, shadow_sampler, uv + o, ndc.z);
-        }
-    }
+    // Nine bilinear comparisons one texel apart (a 3 × 3 grid) weigh the
+    // 4 × 4 texels around the point (1 − f, 1, 1, f) along each axis, f being
+    // the point's fraction between texel centres. Two bilinear taps per axis
+    // give the same weights: 2 − f on texels 0–1, placed 1 / (2 − f) from
+    // texel 0, and 1 + f on texels 2–3, placed f / (1 + f) from texel 2. So
+    // four taps make the nine's filter exactly.
+    let texel = frame.shadow.y;
+    let t = uv / texel - 0.5;
+    let i = floor(t);
+    let f = t - i;
+    let w0 = 2.0 - f;
+    let w1 = 1.0 + f;
+    let p0 = (i - 0.5 + 1.0 / w0) * texel;
+    let p1 = (i + 1.5 + f / w1) * texel;
+    var lit = w0.x * w0.y * textureSampleCompareLevel(shadow_map, shadow_sampler, p0, ndc.z);
+    lit = lit + w1.x * w0.y * textureSampleCompareLevel(shadow_map, shadow_sampler, vec2<f32>(p1.x, p0.y), ndc.z);
+    lit = lit + w0.x * w1.y * textureSampleCompareLevel(shadow_map, shadow_sampler, vec2<f32>(p0.x, p1.y), ndc.z);
+    lit = lit + w1.x * w1.y * textureSampleCompareLevel(shadow_map, shadow_sampler, p1, ndc.z);
     return mix(1.0, lit / 9.0, frame.shadow.w);
 }
 
@@ -400,7 +424,10 @@ fn fs_main(in: VertexOut) -> FragmentOut {
 // The lit surface: colour and feature (classified surfaces take the volume's).
 fn city_shade(in: VertexOut) -> FragmentOut {
     // Sampled up front, in uniform control flow; used by textured surfaces.
-    let texel = textureSample(base_texture, base_sampler, in.uv);
+    var texel = vec4<f32>(1.0);
+    if TEXTURED {
+        texel = textureSample(base_texture, base_sampler, in.uv);
+    }
     let to_eye = normalize(-in.world);
     var n = normalize(in.normal);
     // Sources do not agree on winding: light the side that faces the viewer.
@@ -419,7 +446,7 @@ fn city_shade(in: VertexOut) -> FragmentOut {
     var base = in.color;
     // Classified surfaces (photo meshes) take the feature, and its style, of the volume they are in.
     var feature = in.feature;
-    if (feature_style(in.feature).flags.x & FLAG_CLASSIFIED) != 0u {
+    if CLASSIFICATION && (feature_style(in.feature).flags.x & FLAG_CLASSIFIED) != 0u {
         let hit = classify(in.world, in.normal);
         if hit != 0u && (feature_style(hit).flags.x & FLAG_HIDDEN) == 0u {
             feature = hit;
@@ -430,38 +457,42 @@ fn city_shade(in: VertexOut) -> FragmentOut {
     var specular = vec3<f32>(0.0);
     var occlusion = 1.0;
 
-    switch in.material {
-        case MATERIAL_FACADE: {
-            // Windows per bay and storey; the ground storey is darker glazing.
-            let m = window_mask(in.uv);
-            let glass = mix(vec3<f32>(0.05, 0.07, 0.09), sky_color(reflect(-to_eye, n)) * 0.45, 0.5);
-            let lit = hash21(floor(in.uv) + vec2<f32>(f32(in.feature % 97u), 0.0)) > 0.93;
-            let window = select(glass, vec3<f32>(0.55, 0.48, 0.32), lit);
-            base = mix(base, window, m * 0.85);
-            // Contact darkening at the foot of walls (soft ambient occlusion).
-            occlusion = mix(0.55, 1.0, smoothstep(0.0, 1.0, in.uv.y));
+    if PROCEDURAL_MATERIALS {
+        switch in.material {
+            case MATERIAL_FACADE: {
+                // Windows per bay and storey; the ground storey is darker glazing.
+                let m = window_mask(in.uv);
+                let glass = mix(vec3<f32>(0.05, 0.07, 0.09), sky_color(reflect(-to_eye, n)) * 0.45, 0.5);
+                let lit = hash21(floor(in.uv) + vec2<f32>(f32(in.feature % 97u), 0.0)) > 0.93;
+                let window = select(glass, vec3<f32>(0.55, 0.48, 0.32), lit);
+                base = mix(base, window, m * 0.85);
+                // Contact darkening at the foot of walls (soft ambient occlusion).
+                occlusion = mix(0.55, 1.0, smoothstep(0.0, 1.0, in.uv.y));
+            }
+            case MATERIAL_WATER: {
+                let r = reflect(-to_eye, n);
+                let fresnel = 0.04 + 0.96 * pow(1.0 - max(dot(n, to_eye), 0.0), 5.0);
+                base = mix(base, sky_color(r), fresnel * 0.8);
+                let h = normalize(sun + to_eye);
+                specular = sun_light * pow(max(dot(n, h), 0.0), 180.0) * 2.0;
+                ambient = ambient * 0.8;
+            }
+            case MATERIAL_FOLIAGE: {
+                // Wrapped diffuse and a little speckle so canopies read as volumes.
+                let speckle = 0.85 + 0.3 * hash21(floor(in.world.xy * 1.5));
+                base = base * speckle;
+            }
+            case MATERIAL_TEXTURED: {
+                base = base * texel.rgb;
+            }
+            case MATERIAL_ROAD: {
+                let speckle = 0.94 + 0.12 * hash21(floor(in.uv * 2.0));
+                base = base * speckle;
+            }
+            default: {}
         }
-        case MATERIAL_WATER: {
-            let r = reflect(-to_eye, n);
-            let fresnel = 0.04 + 0.96 * pow(1.0 - max(dot(n, to_eye), 0.0), 5.0);
-            base = mix(base, sky_color(r), fresnel * 0.8);
-            let h = normalize(sun + to_eye);
-            specular = sun_light * pow(max(dot(n, h), 0.0), 180.0) * 2.0;
-            ambient = ambient * 0.8;
-        }
-        case MATERIAL_FOLIAGE: {
-            // Wrapped diffuse and a little speckle so canopies read as volumes.
-            let speckle = 0.85 + 0.3 * hash21(floor(in.world.xy * 1.5));
-            base = base * speckle;
-        }
-        case MATERIAL_TEXTURED: {
-            base = base * texel.rgb;
-        }
-        case MATERIAL_ROAD: {
-            let speckle = 0.94 + 0.12 * hash21(floor(in.uv * 2.0));
-            base = base * speckle;
-        }
-        default: {}
+    } else if in.material == MATERIAL_TEXTURED {
+        base = base * texel.rgb;
     }
 
     let shadowed = select(1.0, sunlight(in.world, n), ndl > 0.0);

@@ -45,8 +45,15 @@ fn feature_style(i: u32) -> FeatureStyle {
 @group(0) @binding(2) var color_tex: texture_2d<f32>;
 @group(0) @binding(3) var id_tex: texture_2d<u32>;
 @group(0) @binding(4) var depth_tex: texture_depth_2d;
+// Nearest, clamped to the edge: gathers four feature ids at once.
+@group(0) @binding(5) var id_sampler: sampler;
 
 const FLAG_SELECTED: u32 = 4u;
+
+// Whether the pipeline draws the selection outline (a pipeline constant:
+// the renderer leaves it out while nothing is selected, since a CPU
+// rasteriser runs its search for every pixel whatever a branch says).
+override SELECTION: bool = true;
 
 @vertex
 fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
@@ -131,12 +138,15 @@ fn surface(p: vec2<i32>) -> vec3<f32> {
     }
 
     // Outlines where the feature changes: edges read even in flat light.
-    let id = load_id(p);
-    let n0 = load_id(p + vec2<i32>(1, 0));
-    let n1 = load_id(p + vec2<i32>(-1, 0));
-    let n2 = load_id(p + vec2<i32>(0, 1));
-    let n3 = load_id(p + vec2<i32>(0, -1));
-    let edge = outlined_edge(id, n0) || outlined_edge(id, n1) || outlined_edge(id, n2) || outlined_edge(id, n3);
+    // The pixel and its four neighbours (clamped into the frame) come from
+    // two gathers of 2 × 2 ids, one to the upper left and one to the lower
+    // right; gathers give (−, +), (+, +), (+, −), (−, −) of their square.
+    let size = vec2<f32>(textureDimensions(id_tex));
+    let upper_left = textureGather(0, id_tex, id_sampler, vec2<f32>(p) / size);
+    let lower_right = textureGather(0, id_tex, id_sampler, (vec2<f32>(p) + 1.0) / size);
+    let id = upper_left.y;
+    let edge = outlined_edge(id, lower_right.z) || outlined_edge(id, upper_left.x) || outlined_edge(id, lower_right.x)
+        || outlined_edge(id, upper_left.z);
     if edge && id != 0u {
         color = color * 0.72;
     }
@@ -148,7 +158,7 @@ fn surface(p: vec2<i32>) -> vec3<f32> {
 fn selection_outline(p: vec2<i32>) -> bool {
     var near_selected = false;
     // Nothing selected anywhere: skip the 5 × 5 search.
-    if frame.fog.w > 0.5 && !selected(load_id(p)) {
+    if SELECTION && frame.fog.w > 0.5 && !selected(load_id(p)) {
         for (var dy = -2; dy <= 2; dy = dy + 1) {
             for (var dx = -2; dx <= 2; dx = dx + 1) {
                 if selected(load_id(p + vec2<i32>(dx, dy))) {
@@ -207,7 +217,7 @@ fn edge_luma(q: vec2<i32>, across: vec2<i32>) -> f32 {
 fn selection_outline_3x3(p: vec2<i32>) -> array<bool, 9> {
     var out: array<bool, 9>;
     // Nothing selected anywhere: no outline, and no 7 × 7 look.
-    if frame.fog.w <= 0.5 {
+    if !SELECTION || frame.fog.w <= 0.5 {
         return out;
     }
     var sel: array<bool, 49>;

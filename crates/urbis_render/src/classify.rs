@@ -358,6 +358,11 @@ impl GpuClassification {
         Self { grid, uniform, group }
     }
 
+    /// Whether any volume classifies (the shader's `dims.z`).
+    pub(crate) fn active(&self) -> bool {
+        self.grid.as_ref().is_some_and(|g| !g.entries.is_empty())
+    }
+
     /// Writes this frame's camera-relative transform.
     pub fn update(&self, ctx: &GpuContext, camera: &Camera) {
         if let Some(g) = &self.grid {

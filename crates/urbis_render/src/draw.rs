@@ -3,7 +3,8 @@
 //! single-sided batches where the set allows), then instances grouped by
 //! shared mesh, then points.
 
-use crate::scene::{GpuChunk, GpuScene};
+use crate::scene::{GpuBatch, GpuChunk, GpuScene};
+use crate::specialise::{FrameUses, Specialised};
 use crate::transparency::CityPipelines;
 
 /// The pipelines of one draw over the chunks: batched, instanced, points
@@ -11,8 +12,9 @@ use crate::transparency::CityPipelines;
 #[derive(Clone, Copy)]
 pub(crate) struct DrawSet<'a> {
     pub plain: &'a wgpu::RenderPipeline,
-    /// For single-sided batches, where back faces may go (the opaque and shadow passes without a section).
-    pub plain_culled: Option<&'a wgpu::RenderPipeline>,
+    /// Pipelines specialised by batch for this frame (see `specialise`),
+    /// where the pass has them; a batch whose own is missing takes `plain`.
+    pub specialised: Option<(&'a Specialised, FrameUses)>,
     pub instanced: &'a wgpu::RenderPipeline,
     pub points: Option<&'a wgpu::RenderPipeline>,
     pub textured: bool,
@@ -22,10 +24,20 @@ impl<'a> DrawSet<'a> {
     pub fn city(p: &'a CityPipelines) -> Self {
         Self {
             plain: &p.city,
-            plain_culled: None,
+            specialised: None,
             instanced: &p.city_instanced,
             points: Some(&p.points),
             textured: true,
+        }
+    }
+
+    /// The pipeline for a batch, and its key (`None`: `plain`).
+    fn batched(&self, b: &GpuBatch) -> (Option<crate::specialise::Key>, &'a wgpu::RenderPipeline) {
+        let Some((specialised, frame)) = self.specialised else { return (None, self.plain) };
+        let key = specialised.key(b, frame);
+        match specialised.get(key) {
+            Some(p) => (Some(key), p),
+            None => (None, self.plain),
         }
     }
 }
@@ -40,24 +52,22 @@ pub(crate) fn draw_chunks(
     chunks: &[(usize, &GpuChunk)],
     set: DrawSet<'_>,
 ) {
-    let DrawSet { plain, plain_culled, instanced, points, textured: city } = set;
+    let DrawSet { instanced, points, textured: city, .. } = set;
     let offset = |i: usize| (i as u64 * chunk_stride) as u32;
-    // Whether the pipeline set now culls back faces (set when a batch needs another).
-    let mut culling = None;
+    // The key of the pipeline now set (set when a batch needs another).
+    let mut current = None;
     for (i, c) in chunks {
         if let Some(m) = &c.mesh {
             pass.set_bind_group(1, chunk_group, &[offset(*i)]);
             pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
             pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
             for b in &m.batches {
-                let (cull, pipeline) = match (b.single_sided, plain_culled) {
-                    (true, Some(p)) => (true, p),
-                    _ => (false, plain),
-                };
-                if culling != Some(cull) {
+                let (key, pipeline) = set.batched(b);
+                if current != Some(key) {
                     pass.set_pipeline(pipeline);
-                    culling = Some(cull);
+                    current = Some(key);
                 }
+                let b = &b.draw;
                 if city {
                     pass.set_bind_group(2, scene.textures.get(b.texture), &[]);
                 }
@@ -73,7 +83,7 @@ pub(crate) fn draw_chunks(
             pass.set_vertex_buffer(0, m.vertex_buffer.slice(..));
             pass.set_vertex_buffer(1, batch.buffer.slice(..));
             pass.set_index_buffer(m.index_buffer.slice(..), wgpu::IndexFormat::Uint32);
-            for b in &m.batches {
+            for b in m.batches.iter().map(|b| &b.draw) {
                 if city {
                     pass.set_bind_group(2, scene.textures.get(b.texture), &[]);
                 }

@@ -142,6 +142,11 @@ impl FlattenState {
         ctx.queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&FlattenUniforms::zeroed()));
     }
 
+    /// Whether any polygon flattens (the shader's `dims.z`).
+    pub(crate) fn active(&self) -> bool {
+        self.grid.is_some()
+    }
+
     pub(crate) fn polygons(&self) -> &[FlattenPolygon] {
         &self.polygons
     }

@@ -62,6 +62,7 @@ mod scene;
 mod section;
 pub mod shaders;
 mod shadow;
+mod specialise;
 mod textures;
 mod timing;
 mod transparency;

@@ -47,6 +47,15 @@ impl Blend {
     }
 }
 
+/// How a city- or shadow-pass pipeline is specialised (see `specialise`):
+/// back faces culled, and values for pipeline constants of `city.wgsl`
+/// (given to both stages; those not given keep their defaults).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Variant<'a> {
+    pub cull_back: bool,
+    pub constants: &'a [(&'a str, f64)],
+}
+
 /// The main pass: colour + feature id, reversed-Z depth (greater is nearer).
 /// `fragment`: `fs_main`, or the entry point of a section, of transparency
 /// or of both (see `section` and `transparency`).
@@ -57,22 +66,23 @@ pub(crate) fn city(
     instanced: bool,
     fragment: &str,
     blend: Blend,
-    cull_back: bool,
+    variant: Variant<'_>,
 ) -> wgpu::RenderPipeline {
     let buffers = buffers(instanced);
+    let options = || wgpu::PipelineCompilationOptions { constants: variant.constants, ..Default::default() };
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
         label: Some(if instanced { "city instanced" } else { "city" }),
         layout: Some(layout),
         vertex: wgpu::VertexState {
             module,
             entry_point: Some(if instanced { "vs_instanced" } else { "vs_main" }),
-            compilation_options: Default::default(),
+            compilation_options: options(),
             buffers: &buffers,
         },
         // Sources disagree on winding; both faces are drawn and lit from the viewer's side,
-        // except where the source says only the front is seen (`cull_back`).
+        // except where the source says only the front is seen (`variant.cull_back`).
         primitive: wgpu::PrimitiveState {
-            cull_mode: cull_back.then_some(wgpu::Face::Back),
+            cull_mode: variant.cull_back.then_some(wgpu::Face::Back),
             front_face: wgpu::FrontFace::Ccw,
             ..Default::default()
         },
@@ -81,7 +91,7 @@ pub(crate) fn city(
         fragment: Some(wgpu::FragmentState {
             module,
             entry_point: Some(fragment),
-            compilation_options: Default::default(),
+            compilation_options: options(),
             targets: &blend.targets(),
         }),
         multiview_mask: None,
@@ -91,7 +101,7 @@ pub(crate) fn city(
 
 /// Depth from the sun (standard depth, slope-scaled bias against acne).
 /// With `section`, a fragment stage discards what the section removes;
-/// with `cull_back`, faces turned away from the sun are not drawn
+/// with `variant.cull_back`, faces turned away from the sun are not drawn
 /// (single-sided batches: a solid's sunward faces cast its shadow).
 pub(crate) fn shadow(
     device: &wgpu::Device,
@@ -99,9 +109,10 @@ pub(crate) fn shadow(
     module: &wgpu::ShaderModule,
     instanced: bool,
     section: bool,
-    cull_back: bool,
+    variant: Variant<'_>,
 ) -> wgpu::RenderPipeline {
     let buffers = buffers(instanced);
+    let options = || wgpu::PipelineCompilationOptions { constants: variant.constants, ..Default::default() };
     let vertex = match (instanced, section) {
         (false, false) => "vs_shadow",
         (true, false) => "vs_shadow_instanced",
@@ -114,11 +125,11 @@ pub(crate) fn shadow(
         vertex: wgpu::VertexState {
             module,
             entry_point: Some(vertex),
-            compilation_options: Default::default(),
+            compilation_options: options(),
             buffers: &buffers,
         },
         primitive: wgpu::PrimitiveState {
-            cull_mode: cull_back.then_some(wgpu::Face::Back),
+            cull_mode: variant.cull_back.then_some(wgpu::Face::Back),
             front_face: wgpu::FrontFace::Ccw,
             ..Default::default()
         },
@@ -133,7 +144,7 @@ pub(crate) fn shadow(
         fragment: section.then(|| wgpu::FragmentState {
             module,
             entry_point: Some("fs_shadow_section"),
-            compilation_options: Default::default(),
+            compilation_options: options(),
             targets: &[],
         }),
         multiview_mask: None,
@@ -173,15 +184,16 @@ pub(crate) fn points(
     })
 }
 
-/// The composite pass (`composite.wgsl`) into the output: plain, and
-/// anti-aliased, a pipeline of its own built on first use (so frames without
-/// it neither run nor compile the FXAA).
+/// The composite pass (`composite.wgsl`) into the output: plain, or
+/// anti-aliased, with or without the selection outline. Each variant is a
+/// pipeline of its own, built on first use, so frames without FXAA or a
+/// selection neither run nor compile them.
 pub(crate) struct Composite {
     layout: wgpu::PipelineLayout,
     module: wgpu::ShaderModule,
     format: wgpu::TextureFormat,
-    plain: wgpu::RenderPipeline,
-    antialiased: Option<wgpu::RenderPipeline>,
+    /// By `antialias + 2 × selection`; the first is built up front.
+    variants: [Option<wgpu::RenderPipeline>; 4],
 }
 
 impl Composite {
@@ -195,24 +207,24 @@ impl Composite {
             bind_group_layouts: &[Some(group)],
             immediate_size: 0,
         });
-        let plain = Self::pipeline(device, &layout, &module, format, "fs_main");
-        Self { layout, module, format, plain, antialiased: None }
+        let mut c = Self { layout, module, format, variants: [None, None, None, None] };
+        c.prepare(device, false, false);
+        c
     }
 
-    /// Builds the anti-aliased pipeline if `antialias` asks for it and it is not built yet.
-    pub(crate) fn prepare(&mut self, device: &wgpu::Device, antialias: bool) {
-        if antialias && self.antialiased.is_none() {
-            let p = Self::pipeline(device, &self.layout, &self.module, self.format, "fs_antialias");
-            self.antialiased = Some(p);
+    /// Builds the variant for `antialias` and `selection` if it is not built yet.
+    pub(crate) fn prepare(&mut self, device: &wgpu::Device, antialias: bool, selection: bool) {
+        let slot = &mut self.variants[antialias as usize + 2 * selection as usize];
+        if slot.is_none() {
+            let fragment = if antialias { "fs_antialias" } else { "fs_main" };
+            *slot = Some(Self::pipeline(device, &self.layout, &self.module, self.format, fragment, selection));
         }
     }
 
-    /// The pipeline to draw with (the plain one if the anti-aliased one was not prepared).
-    pub(crate) fn get(&self, antialias: bool) -> &wgpu::RenderPipeline {
-        match &self.antialiased {
-            Some(p) if antialias => p,
-            _ => &self.plain,
-        }
+    /// The variant to draw with (the plain one if that one was not prepared).
+    pub(crate) fn get(&self, antialias: bool, selection: bool) -> &wgpu::RenderPipeline {
+        let plain = self.variants[0].as_ref().expect("built in new");
+        self.variants[antialias as usize + 2 * selection as usize].as_ref().unwrap_or(plain)
     }
 
     fn pipeline(
@@ -221,7 +233,9 @@ impl Composite {
         module: &wgpu::ShaderModule,
         format: wgpu::TextureFormat,
         fragment: &str,
+        selection: bool,
     ) -> wgpu::RenderPipeline {
+        let constants: &[(&str, f64)] = &[("SELECTION", if selection { 1.0 } else { 0.0 })];
         device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some(fragment),
             layout: Some(layout),
@@ -237,7 +251,7 @@ impl Composite {
             fragment: Some(wgpu::FragmentState {
                 module,
                 entry_point: Some(fragment),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
                 targets: &[Some(format.into())],
             }),
             multiview_mask: None,

@@ -17,8 +17,11 @@ use crate::crop::Crop;
 use crate::draw::{DrawSet, draw_chunks};
 use crate::field::FieldCulling;
 use crate::field::gpu::FieldRenderer;
-use crate::pipelines::{self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, storage_entry, texture_entry, uniform_entry};
+use crate::pipelines::{
+    self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, Variant, storage_entry, texture_entry, uniform_entry,
+};
 use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
+use crate::specialise::{FrameUses, Pass as SpecialisedPass, Specialised};
 use crate::timing::{Pass, PassTimer};
 
 /// Everything the shadow map's content depends on.
@@ -110,18 +113,19 @@ impl Targets {
 pub struct Renderer {
     output_format: wgpu::TextureFormat,
     city_pipeline: wgpu::RenderPipeline,
-    /// The same, culling back faces (single-sided batches).
-    city_culled_pipeline: wgpu::RenderPipeline,
+    /// The same, specialised by batch and frame (see `specialise`).
+    city_specialised: Specialised,
     city_instanced_pipeline: wgpu::RenderPipeline,
     point_pipeline: wgpu::RenderPipeline,
     shadow_pipeline: wgpu::RenderPipeline,
-    shadow_culled_pipeline: wgpu::RenderPipeline,
+    shadow_specialised: Specialised,
     shadow_instanced_pipeline: wgpu::RenderPipeline,
     composite: pipelines::Composite,
     frame_layout: wgpu::BindGroupLayout,
     shadow_frame_layout: wgpu::BindGroupLayout,
     shadow_view: wgpu::TextureView,
     shadow_sampler: wgpu::Sampler,
+    id_sampler: wgpu::Sampler,
     chunk_layout: wgpu::BindGroupLayout,
     composite_layout: wgpu::BindGroupLayout,
     frame_buffer: wgpu::Buffer,
@@ -192,6 +196,12 @@ impl Renderer {
                 texture_entry(2, wgpu::TextureSampleType::Float { filterable: false }),
                 texture_entry(3, wgpu::TextureSampleType::Uint),
                 texture_entry(4, wgpu::TextureSampleType::Depth),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 5,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::NonFiltering),
+                    count: None,
+                },
             ],
         });
 
@@ -217,10 +227,12 @@ impl Renderer {
             immediate_size: 0,
         });
         let opaque = pipelines::Blend::Opaque;
-        let city_pipeline = pipelines::city(device, &city_layout, &city_module, false, "fs_main", opaque, false);
-        let city_culled_pipeline = pipelines::city(device, &city_layout, &city_module, false, "fs_main", opaque, true);
-        let city_instanced_pipeline =
-            pipelines::city(device, &city_layout, &city_module, true, "fs_main", opaque, false);
+        let city = |instanced| {
+            pipelines::city(device, &city_layout, &city_module, instanced, "fs_main", opaque, Variant::default())
+        };
+        let city_pipeline = city(false);
+        let city_instanced_pipeline = city(true);
+        let city_specialised = Specialised::new(SpecialisedPass::City, city_layout.clone(), city_module.clone());
         let point_pipeline = pipelines::points(device, &point_layout, &city_module, "fs_point", opaque);
         let transparency = TransparencyState::new([&city_layout, &point_layout], &city_module);
 
@@ -229,9 +241,11 @@ impl Renderer {
             bind_group_layouts: &[Some(&shadow_frame_layout), Some(&chunk_layout)],
             immediate_size: 0,
         });
-        let shadow_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, false, false, false);
-        let shadow_culled_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, false, false, true);
-        let shadow_instanced_pipeline = pipelines::shadow(device, &shadow_layout, &city_module, true, false, false);
+        let shadow =
+            |instanced| pipelines::shadow(device, &shadow_layout, &city_module, instanced, false, Variant::default());
+        let shadow_pipeline = shadow(false);
+        let shadow_instanced_pipeline = shadow(true);
+        let shadow_specialised = Specialised::new(SpecialisedPass::Shadow, shadow_layout.clone(), city_module.clone());
         let section = SectionState::new([&city_layout, &point_layout, &shadow_layout], &city_module);
         let shadow_view = device
             .create_texture(&wgpu::TextureDescriptor {
@@ -254,6 +268,9 @@ impl Renderer {
         });
 
         let composite = pipelines::Composite::new(device, &composite_layout, output_format);
+        // Nearest and clamped (the defaults): the composite gathers feature ids with it.
+        let id_sampler =
+            device.create_sampler(&wgpu::SamplerDescriptor { label: Some("feature ids"), ..Default::default() });
 
         let frame_buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("frame uniforms"),
@@ -269,17 +286,18 @@ impl Renderer {
         Self {
             output_format,
             city_pipeline,
-            city_culled_pipeline,
+            city_specialised,
             city_instanced_pipeline,
             point_pipeline,
             shadow_pipeline,
-            shadow_culled_pipeline,
+            shadow_specialised,
             shadow_instanced_pipeline,
             composite,
             frame_layout,
             shadow_frame_layout,
             shadow_view,
             shadow_sampler,
+            id_sampler,
             chunk_layout,
             composite_layout,
             frame_buffer,
@@ -466,6 +484,17 @@ impl Renderer {
         }
         ctx.queue.write_buffer(&self.chunk_buffer, 0, &matrices);
         let field_slot = (kept.len() as u64 * self.chunk_stride) as u32;
+        // The specialised pipelines this frame's batches need (the section's
+        // and transparency's sets have none).
+        let frame_uses = self.frame_uses();
+        let batches = |in_pass: fn(&(&GpuChunk, bool, bool)) -> bool| {
+            let kept = &kept;
+            kept.iter().filter(move |k| in_pass(k)).flat_map(|(c, _, _)| c.mesh.iter().flat_map(|m| &m.batches))
+        };
+        let city_keys: Vec<_> = batches(|k| k.1).map(|b| self.city_specialised.key(b, frame_uses)).collect();
+        let shadow_keys: Vec<_> = batches(|k| k.2).map(|b| self.shadow_specialised.key(b, frame_uses)).collect();
+        self.city_specialised.prepare(&ctx.device, city_keys);
+        self.shadow_specialised.prepare(&ctx.device, shadow_keys);
         let full_height = self.crop.map_or(f64::from(height), |c| c.full_height);
         self.fields.prepare(ctx, scene, camera, planes, shadow.as_ref(), full_height);
 
@@ -504,7 +533,7 @@ impl Renderer {
                 }),
             }],
         });
-        self.composite.prepare(&ctx.device, lighting.antialias);
+        self.composite.prepare(&ctx.device, lighting.antialias, scene.has_selection());
         let Some(t) = self.targets.as_ref() else {
             return stats;
         };
@@ -517,6 +546,7 @@ impl Renderer {
                 wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&t.color) },
                 wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&t.id) },
                 wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&t.depth) },
+                wgpu::BindGroupEntry { binding: 5, resource: wgpu::BindingResource::Sampler(&self.id_sampler) },
             ],
         });
 
@@ -637,7 +667,7 @@ impl Renderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            pass.set_pipeline(self.composite.get(lighting.antialias));
+            pass.set_pipeline(self.composite.get(lighting.antialias, scene.has_selection()));
             pass.set_bind_group(0, &composite_group, &[]);
             pass.draw(0..3, 0..1);
             if let Some(o) = overlay {
@@ -661,14 +691,14 @@ impl Renderer {
         match section {
             Some(s) => DrawSet {
                 plain: &s.city,
-                plain_culled: None,
+                specialised: None,
                 instanced: &s.city_instanced,
                 points: Some(&s.points),
                 textured: true,
             },
             None => DrawSet {
                 plain: &self.city_pipeline,
-                plain_culled: Some(&self.city_culled_pipeline),
+                specialised: Some((&self.city_specialised, self.frame_uses())),
                 instanced: &self.city_instanced_pipeline,
                 points: Some(&self.point_pipeline),
                 textured: true,
@@ -676,18 +706,23 @@ impl Renderer {
         }
     }
 
+    /// What this frame uses of what specialised pipelines may leave out.
+    fn frame_uses(&self) -> FrameUses {
+        FrameUses { classification: self.classification.active(), flattening: self.flatten.active() }
+    }
+
     fn shadow_set(&self) -> DrawSet<'_> {
         match self.section.active() {
             Some(s) => DrawSet {
                 plain: &s.shadow,
-                plain_culled: None,
+                specialised: None,
                 instanced: &s.shadow_instanced,
                 points: None,
                 textured: false,
             },
             None => DrawSet {
                 plain: &self.shadow_pipeline,
-                plain_culled: Some(&self.shadow_culled_pipeline),
+                specialised: Some((&self.shadow_specialised, self.frame_uses())),
                 instanced: &self.shadow_instanced_pipeline,
                 points: None,
                 textured: false,

@@ -8,6 +8,7 @@ use wgpu::util::DeviceExt;
 
 use crate::GpuContext;
 use crate::field::{BuildingField, FieldError, FieldKey, GpuField};
+use crate::specialise::Surface;
 use crate::textures::{TextureKey, Textures};
 
 /// One vertex as the GPU reads it (44 bytes).
@@ -232,9 +233,37 @@ pub(crate) struct GpuMesh {
     pub vertex_buffer: wgpu::Buffer,
     pub index_buffer: wgpu::Buffer,
     pub index_count: u32,
-    pub batches: Vec<DrawBatch>,
+    pub batches: Vec<GpuBatch>,
     /// Distance of the farthest vertex from the mesh origin.
     pub radius: f32,
+}
+
+/// Material codes (`city.wgsl`) shaded without a procedural pattern: plain,
+/// roof, terrain and textured.
+const BASIC_MATERIALS: [u32; 4] = [0, 2, 3, 7];
+
+/// A draw batch as uploaded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GpuBatch {
+    pub draw: DrawBatch,
+    /// What its surfaces need: procedural materials if any vertex it draws
+    /// has one, otherwise its texture or none.
+    pub surface: Surface,
+}
+
+impl GpuBatch {
+    fn new(draw: DrawBatch, vertices: &[Vertex], indices: &[u32]) -> Self {
+        let range = draw.first_index as usize..(draw.first_index + draw.index_count) as usize;
+        let basic = indices.get(range).is_some_and(|r| {
+            r.iter().all(|&i| vertices.get(i as usize).is_some_and(|v| BASIC_MATERIALS.contains(&v.material)))
+        });
+        let surface = match (basic, draw.texture) {
+            (false, _) => Surface::Procedural,
+            (true, None) => Surface::Plain,
+            (true, Some(_)) => Surface::Textured,
+        };
+        Self { draw, surface }
+    }
 }
 
 pub(crate) struct GpuInstances {
@@ -370,11 +399,10 @@ impl GpuScene {
         self.stats.geometry_uploads += 1;
         self.stats.geometry_bytes += (size_of_val(vertices) + size_of_val(indices)) as u64;
         let radius = vertices.iter().map(|v| glam::Vec3::from_array(v.position).length()).fold(0.0, f32::max);
-        let batches = if batches.is_empty() {
-            vec![DrawBatch { texture: None, first_index: 0, index_count: indices.len() as u32, single_sided: false }]
-        } else {
-            batches.to_vec()
-        };
+        let whole =
+            [DrawBatch { texture: None, first_index: 0, index_count: indices.len() as u32, single_sided: false }];
+        let batches = if batches.is_empty() { &whole[..] } else { batches };
+        let batches = batches.iter().map(|b| GpuBatch::new(*b, vertices, indices)).collect();
         GpuMesh { vertex_buffer, index_buffer, index_count: indices.len() as u32, batches, radius }
     }
 

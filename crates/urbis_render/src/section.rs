@@ -48,7 +48,7 @@
 use bytemuck::{Pod, Zeroable};
 use glam::{DMat3, DVec3, Vec3};
 
-use crate::pipelines::{self, Blend};
+use crate::pipelines::{self, Blend, Variant};
 
 /// What a section keeps, in world (ECEF, f64) coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -177,11 +177,11 @@ impl SectionState {
         let [city, points, shadow] = &self.layouts;
         let m = &self.module;
         self.pipelines = Some(SectionPipelines {
-            city: pipelines::city(device, city, m, false, "fs_section", Blend::Opaque, false),
-            city_instanced: pipelines::city(device, city, m, true, "fs_section", Blend::Opaque, false),
+            city: pipelines::city(device, city, m, false, "fs_section", Blend::Opaque, Variant::default()),
+            city_instanced: pipelines::city(device, city, m, true, "fs_section", Blend::Opaque, Variant::default()),
             points: pipelines::points(device, points, m, "fs_point_section", Blend::Opaque),
-            shadow: pipelines::shadow(device, shadow, m, false, true, false),
-            shadow_instanced: pipelines::shadow(device, shadow, m, true, true, false),
+            shadow: pipelines::shadow(device, shadow, m, false, true, Variant::default()),
+            shadow_instanced: pipelines::shadow(device, shadow, m, true, true, Variant::default()),
         });
     }
 

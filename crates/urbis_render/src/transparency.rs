@@ -38,7 +38,7 @@
 //! not sorted by depth. Without see-through features none of this runs:
 //! the usual pipelines draw exactly as before.
 
-use crate::pipelines::{self, Blend};
+use crate::pipelines::{self, Blend, Variant};
 
 /// City, instanced city and point pipelines of one kind.
 pub(crate) struct CityPipelines {
@@ -58,8 +58,8 @@ impl CityPipelines {
         blend: Blend,
     ) -> Self {
         Self {
-            city: pipelines::city(device, &layouts[0], module, false, city, blend, false),
-            city_instanced: pipelines::city(device, &layouts[0], module, true, city, blend, false),
+            city: pipelines::city(device, &layouts[0], module, false, city, blend, Variant::default()),
+            city_instanced: pipelines::city(device, &layouts[0], module, true, city, blend, Variant::default()),
             points: pipelines::points(device, &layouts[1], module, points, blend),
         }
     }

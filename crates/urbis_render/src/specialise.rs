@@ -1,0 +1,123 @@
+//! City-pass and shadow-pass pipelines specialised, through the pipeline
+//! constants of `city.wgsl`, to what a frame and a batch use.
+//!
+//! A CPU rasteriser such as lavapipe runs both sides of every branch for
+//! every fragment (and vertex) of a SIMD group. A feature that neither the
+//! frame nor the batch uses still costs each fragment as if it did, unless
+//! the pipeline compiles it out. Those features are:
+//! - the procedural materials (façade windows, water, foliage, road speckle);
+//! - the base-colour texture;
+//! - classification by volumes;
+//! - flattening by polygons.
+//!
+//! The renderer works out each batch's [`Key`] from the batch (its faces and
+//! surfaces, [`Surface`]) and the frame ([`FrameUses`]). Before encoding, it
+//! builds the pipelines it lacks ([`Specialised::prepare`]), then draws each
+//! batch with its own. Left out means left out of the shader, not changed:
+//! a specialised pipeline draws its batches exactly as the general one
+//! would. Sections, see-through features, instances and points keep the
+//! general pipelines.
+
+use std::collections::HashMap;
+
+use crate::pipelines::{self, Blend, Variant};
+use crate::scene::GpuBatch;
+
+/// What a batch's surfaces need from the fragment stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Surface {
+    /// Some procedural material (façade, water, foliage, road): everything.
+    Procedural,
+    /// Only basic materials (plain, roof, terrain, textured), no texture.
+    Plain,
+    /// Only basic materials, with a base-colour texture.
+    Textured,
+}
+
+/// What the frame uses, whatever the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct FrameUses {
+    /// Classification volumes are set.
+    pub classification: bool,
+    /// Flattening polygons are set.
+    pub flattening: bool,
+}
+
+/// One specialisation: the pipeline constants it sets, and the faces it culls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub cull_back: bool,
+    pub surface: Surface,
+    pub frame: FrameUses,
+}
+
+impl Key {
+    fn constants(self) -> [(&'static str, f64); 4] {
+        let on = |b: bool| if b { 1.0 } else { 0.0 };
+        [
+            ("PROCEDURAL_MATERIALS", on(self.surface == Surface::Procedural)),
+            ("TEXTURED", on(self.surface != Surface::Plain)),
+            ("CLASSIFICATION", on(self.frame.classification)),
+            ("FLATTENING", on(self.frame.flattening)),
+        ]
+    }
+}
+
+/// Which pass the pipelines draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// The opaque city pass (`fs_main`).
+    City,
+    /// The shadow pass (depth only: only the faces and the flattening matter).
+    Shadow,
+}
+
+/// The specialised pipelines of one pass, built on first use.
+pub(crate) struct Specialised {
+    pass: Pass,
+    layout: wgpu::PipelineLayout,
+    module: wgpu::ShaderModule,
+    built: HashMap<Key, wgpu::RenderPipeline>,
+}
+
+impl Specialised {
+    pub(crate) fn new(pass: Pass, layout: wgpu::PipelineLayout, module: wgpu::ShaderModule) -> Self {
+        Self { pass, layout, module, built: HashMap::new() }
+    }
+
+    /// The key a batch is drawn with in this pass, in a frame that uses `frame`.
+    pub(crate) fn key(&self, batch: &GpuBatch, frame: FrameUses) -> Key {
+        let cull_back = batch.draw.single_sided;
+        match self.pass {
+            Pass::City => Key { cull_back, surface: batch.surface, frame },
+            // The depth pass shades nothing: one pipeline per faces and flattening.
+            Pass::Shadow => Key {
+                cull_back,
+                surface: Surface::Procedural,
+                frame: FrameUses { classification: true, flattening: frame.flattening },
+            },
+        }
+    }
+
+    /// Builds the pipelines of `keys` not built yet.
+    pub(crate) fn prepare(&mut self, device: &wgpu::Device, keys: impl IntoIterator<Item = Key>) {
+        for key in keys {
+            if self.built.contains_key(&key) {
+                continue;
+            }
+            let constants = key.constants();
+            let variant = Variant { cull_back: key.cull_back, constants: &constants };
+            let (layout, module) = (&self.layout, &self.module);
+            let pipeline = match self.pass {
+                Pass::City => pipelines::city(device, layout, module, false, "fs_main", Blend::Opaque, variant),
+                Pass::Shadow => pipelines::shadow(device, layout, module, false, false, variant),
+            };
+            self.built.insert(key, pipeline);
+        }
+    }
+
+    /// The pipeline of `key`, if prepared.
+    pub(crate) fn get(&self, key: Key) -> Option<&wgpu::RenderPipeline> {
+        self.built.get(&key)
+    }
+}
