@@ -54,6 +54,9 @@ const FLAG_SELECTED: u32 = 4u;
 // the renderer leaves it out while nothing is selected, since a CPU
 // rasteriser runs its search for every pixel whatever a branch says).
 override SELECTION: bool = true;
+// Whether the shader encodes sRGB itself (a pipeline constant: the output is
+// not an sRGB format). Also in `frame.fog.y`.
+override ENCODE_SRGB: bool = true;
 
 @vertex
 fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
@@ -76,7 +79,13 @@ fn sky(dir: vec3<f32>) -> vec3<f32> {
         c = frame.sky_horizon.rgb * 0.8;
     }
     let s = max(dot(dir, frame.sun_dir.xyz), 0.0);
-    c = c + vec3<f32>(1.0, 0.9, 0.7) * (pow(s, 900.0) * 8.0 + pow(s, 12.0) * 0.25);
+    // The sun's disc and glow, s^900 and s^12, by squaring (cheaper than pow).
+    let s4 = (s * s) * (s * s);
+    let s16 = (s4 * s4) * (s4 * s4);
+    let s128 = ((s16 * s16) * (s16 * s16)) * ((s16 * s16) * (s16 * s16));
+    let s256 = s128 * s128;
+    let disc = (s256 * s256) * s256 * s128 * s4;
+    c = c + vec3<f32>(1.0, 0.9, 0.7) * (disc * 8.0 + s4 * s4 * s4 * 0.25);
     // Out of the atmosphere (fog.z: 0 below 50 km, 1 from 550 km up) the
     // sky and its plain give way to dark space around the globe.
     return mix(c, vec3<f32>(0.004, 0.006, 0.012), frame.fog.z);
@@ -333,7 +342,7 @@ fn fxaa(p: vec2<i32>) -> vec3<f32> {
 
 fn encode(c: vec3<f32>) -> vec4<f32> {
     var out = c;
-    if frame.fog.y > 0.5 {
+    if ENCODE_SRGB && frame.fog.y > 0.5 {
         out = linear_to_srgb(out);
     }
     return vec4<f32>(out, 1.0);

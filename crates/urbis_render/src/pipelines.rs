@@ -235,7 +235,8 @@ impl Composite {
         fragment: &str,
         selection: bool,
     ) -> wgpu::RenderPipeline {
-        let constants: &[(&str, f64)] = &[("SELECTION", if selection { 1.0 } else { 0.0 })];
+        let on = |b: bool| if b { 1.0 } else { 0.0 };
+        let constants: &[(&str, f64)] = &[("SELECTION", on(selection)), ("ENCODE_SRGB", on(!format.is_srgb()))];
         device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
             label: Some(fragment),
             layout: Some(layout),
