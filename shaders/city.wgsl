@@ -370,22 +370,25 @@ fn sunlight(world: vec3<f32>, n: vec3<f32>) -> f32 {
     }
     // Nine bilinear comparisons one texel apart (a 3 × 3 grid) weigh the
     // 4 × 4 texels around the point (1 − f, 1, 1, f) along each axis, f being
-    // the point's fraction between texel centres. Two bilinear taps per axis
-    // give the same weights: 2 − f on texels 0–1, placed 1 / (2 − f) from
-    // texel 0, and 1 + f on texels 2–3, placed f / (1 + f) from texel 2. So
-    // four taps make the nine's filter exactly.
+    // the point's fraction between texel centres. Four gathers of 2 × 2
+    // comparisons (x: (−, +), y: (+, +), z: (+, −), w: (−, −) of each
+    // square) with those weights make the same filter.
     let texel = frame.shadow.y;
     let t = uv / texel - 0.5;
     let i = floor(t);
     let f = t - i;
-    let w0 = 2.0 - f;
-    let w1 = 1.0 + f;
-    let p0 = (i - 0.5 + 1.0 / w0) * texel;
-    let p1 = (i + 1.5 + f / w1) * texel;
-    var lit = w0.x * w0.y * textureSampleCompareLevel(shadow_map, shadow_sampler, p0, ndc.z);
-    lit = lit + w1.x * w0.y * textureSampleCompareLevel(shadow_map, shadow_sampler, vec2<f32>(p1.x, p0.y), ndc.z);
-    lit = lit + w0.x * w1.y * textureSampleCompareLevel(shadow_map, shadow_sampler, vec2<f32>(p0.x, p1.y), ndc.z);
-    lit = lit + w1.x * w1.y * textureSampleCompareLevel(shadow_map, shadow_sampler, p1, ndc.z);
+    let e = 1.0 - f;
+    // Gathers at the texel corners i, i + 2 (in texel units) along each axis.
+    let c0 = i * texel;
+    let c2 = (i + 2.0) * texel;
+    let a = textureGatherCompare(shadow_map, shadow_sampler, c0, ndc.z);
+    let b = textureGatherCompare(shadow_map, shadow_sampler, vec2<f32>(c2.x, c0.y), ndc.z);
+    let c = textureGatherCompare(shadow_map, shadow_sampler, vec2<f32>(c0.x, c2.y), ndc.z);
+    let d = textureGatherCompare(shadow_map, shadow_sampler, c2, ndc.z);
+    var lit = dot(a, vec4<f32>(e.x, 1.0, e.y, e.x * e.y));
+    lit = lit + dot(b, vec4<f32>(1.0, f.x, f.x * e.y, e.y));
+    lit = lit + dot(c, vec4<f32>(e.x * f.y, f.y, 1.0, e.x));
+    lit = lit + dot(d, vec4<f32>(f.y, f.x * f.y, f.x, 1.0));
     return mix(1.0, lit / 9.0, frame.shadow.w);
 }
 
