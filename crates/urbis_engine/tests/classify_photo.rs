@@ -275,6 +275,9 @@ fn a_classified_photo_mesh_picks_highlights_and_styles_its_buildings() {
     let eye = target + DVec3::new(-90.0, -220.0, 200.0);
     let camera = support::enu_camera(&engine.model, eye, target);
     let lighting = default_lighting(&engine.model, &camera);
+    // Pipelines specialised to the frame (classification on) and batch (textured) draw the same.
+    let (_, seen) = support::assert_specialised_same(&mut engine, &camera, &lighting, (480, 270), "classified");
+    assert!(seen > 20, "{seen} features seen");
     let img = render_image(&mut engine, &camera, &lighting, None, 480, 270).expect("render");
     support::assert_golden("photo_mesh_classified", &img.image, 0.01);
     // The roof's centre picks the building (or its part), which carries the footprint's attributes.

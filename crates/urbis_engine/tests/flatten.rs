@@ -21,7 +21,9 @@
 //! - with shadows, the flattened building's shadow is gone: outside that
 //!   box nothing gets darker and its shadow's pixels get brighter.
 //!
-//! And a golden image of the flattened site, looked at before it was committed.
+//! And a golden image of the flattened site, looked at before it was committed;
+//! the pipelines specialised to flattening (and to its absence) draw the
+//! site as the general ones do.
 
 mod support;
 
@@ -360,6 +362,12 @@ fn flattened_golden() {
     s.engine.set_flatten(vec![s.polygon()]);
     let camera = s.camera();
     let lighting = urbis_engine::default_lighting(&s.engine.model, &camera);
+    // Pipelines specialised to the frame (flattening on, then off) and the
+    // batches (the textured mesh, the plain box) draw the same, shadows included.
+    assert!(lighting.shadows);
+    support::assert_specialised_same(&mut s.engine, &camera, &lighting, (W, H), "flattened");
     let img = render_image(&mut s.engine, &camera, &lighting, None, W, H).expect("render");
     support::assert_golden("flattened", &img.image, 0.01);
+    s.engine.set_flatten(Vec::new());
+    support::assert_specialised_same(&mut s.engine, &camera, &lighting, (W, H), "not flattened");
 }

@@ -34,7 +34,7 @@ impl<'a> DrawSet<'a> {
     /// The pipeline for a batch, and its key (`None`: `plain`).
     fn batched(&self, b: &GpuBatch) -> (Option<crate::specialise::Key>, &'a wgpu::RenderPipeline) {
         let Some((specialised, frame)) = self.specialised else { return (None, self.plain) };
-        let key = specialised.key(b, frame);
+        let key = specialised.key(Some(b), frame);
         match specialised.get(key) {
             Some(p) => (Some(key), p),
             None => (None, self.plain),

@@ -21,7 +21,7 @@ use crate::pipelines::{
     self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, Variant, storage_entry, texture_entry, uniform_entry,
 };
 use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
-use crate::specialise::{FrameUses, Pass as SpecialisedPass, Specialised};
+use crate::specialise::{FrameUses, PassPipelines};
 use crate::timing::{Pass, PassTimer};
 
 /// Everything the shadow map's content depends on.
@@ -113,12 +113,11 @@ impl Targets {
 pub struct Renderer {
     output_format: wgpu::TextureFormat,
     city_pipeline: wgpu::RenderPipeline,
-    /// The same, specialised by batch and frame (see `specialise`).
-    city_specialised: Specialised,
+    /// The opaque city and shadow passes' pipelines specialised by batch and frame (see `specialise`).
+    specialised: PassPipelines,
     city_instanced_pipeline: wgpu::RenderPipeline,
     point_pipeline: wgpu::RenderPipeline,
     shadow_pipeline: wgpu::RenderPipeline,
-    shadow_specialised: Specialised,
     shadow_instanced_pipeline: wgpu::RenderPipeline,
     composite: pipelines::Composite,
     frame_layout: wgpu::BindGroupLayout,
@@ -139,6 +138,8 @@ pub struct Renderer {
     crop: Option<Crop>,
     /// Keep the shadow map of the previous frame instead of drawing it.
     reuse_shadow_map: bool,
+    /// Draw with pipelines specialised to the frame and batch (see `specialise`).
+    specialise: bool,
     /// What the shadow map in the texture was drawn from; a frame with the
     /// same keeps it (a still camera over an unchanged scene).
     shadow_drawn: Option<ShadowKey>,
@@ -232,7 +233,6 @@ impl Renderer {
         };
         let city_pipeline = city(false);
         let city_instanced_pipeline = city(true);
-        let city_specialised = Specialised::new(SpecialisedPass::City, city_layout.clone(), city_module.clone());
         let point_pipeline = pipelines::points(device, &point_layout, &city_module, "fs_point", opaque);
         let transparency = TransparencyState::new([&city_layout, &point_layout], &city_module);
 
@@ -245,7 +245,7 @@ impl Renderer {
             |instanced| pipelines::shadow(device, &shadow_layout, &city_module, instanced, false, Variant::default());
         let shadow_pipeline = shadow(false);
         let shadow_instanced_pipeline = shadow(true);
-        let shadow_specialised = Specialised::new(SpecialisedPass::Shadow, shadow_layout.clone(), city_module.clone());
+        let specialised = PassPipelines::new(&city_layout, &shadow_layout, &city_module);
         let section = SectionState::new([&city_layout, &point_layout, &shadow_layout], &city_module);
         let shadow_view = device
             .create_texture(&wgpu::TextureDescriptor {
@@ -286,11 +286,10 @@ impl Renderer {
         Self {
             output_format,
             city_pipeline,
-            city_specialised,
+            specialised,
             city_instanced_pipeline,
             point_pipeline,
             shadow_pipeline,
-            shadow_specialised,
             shadow_instanced_pipeline,
             composite,
             frame_layout,
@@ -310,6 +309,7 @@ impl Renderer {
             classification,
             crop: None,
             reuse_shadow_map: false,
+            specialise: true,
             shadow_drawn: None,
             section,
             transparency,
@@ -342,6 +342,13 @@ impl Renderer {
     /// changed in between; it turns this off again.
     pub fn set_reuse_shadow_map(&mut self, reuse: bool) {
         self.reuse_shadow_map = reuse;
+    }
+
+    /// Draws with pipelines specialised to what each frame and batch use
+    /// (on, the default), or with the general ones only, which draw the same
+    /// image more slowly on a CPU rasteriser: for comparison.
+    pub fn set_specialised(&mut self, on: bool) {
+        self.specialise = on;
     }
 
     /// Whether the shadow map is being kept (see [`Renderer::set_reuse_shadow_map`]).
@@ -484,17 +491,14 @@ impl Renderer {
         }
         ctx.queue.write_buffer(&self.chunk_buffer, 0, &matrices);
         let field_slot = (kept.len() as u64 * self.chunk_stride) as u32;
-        // The specialised pipelines this frame's batches need (the section's
-        // and transparency's sets have none).
-        let frame_uses = self.frame_uses();
+        // The specialised pipelines this frame needs (the section's and
+        // transparency's sets have none).
         let batches = |in_pass: fn(&(&GpuChunk, bool, bool)) -> bool| {
             let kept = &kept;
             kept.iter().filter(move |k| in_pass(k)).flat_map(|(c, _, _)| c.mesh.iter().flat_map(|m| &m.batches))
         };
-        let city_keys: Vec<_> = batches(|k| k.1).map(|b| self.city_specialised.key(b, frame_uses)).collect();
-        let shadow_keys: Vec<_> = batches(|k| k.2).map(|b| self.shadow_specialised.key(b, frame_uses)).collect();
-        self.city_specialised.prepare(&ctx.device, city_keys);
-        self.shadow_specialised.prepare(&ctx.device, shadow_keys);
+        let frame_uses = self.frame_uses();
+        self.specialised.prepare(&ctx.device, frame_uses, batches(|k| k.1), batches(|k| k.2));
         let full_height = self.crop.map_or(f64::from(height), |c| c.full_height);
         self.fields.prepare(ctx, scene, camera, planes, shadow.as_ref(), full_height);
 
@@ -698,12 +702,19 @@ impl Renderer {
             },
             None => DrawSet {
                 plain: &self.city_pipeline,
-                specialised: Some((&self.city_specialised, self.frame_uses())),
-                instanced: &self.city_instanced_pipeline,
+                specialised: self.specialise.then(|| (&self.specialised.city, self.frame_uses())),
+                instanced: self.instanced_pipeline(false),
                 points: Some(&self.point_pipeline),
                 textured: true,
             },
         }
+    }
+
+    /// The instanced pipeline of the city (or shadow) pass without a section.
+    fn instanced_pipeline(&self, shadow: bool) -> &wgpu::RenderPipeline {
+        let general = if shadow { &self.shadow_instanced_pipeline } else { &self.city_instanced_pipeline };
+        let specialised = self.specialise.then(|| self.specialised.instanced(shadow, self.frame_uses())).flatten();
+        specialised.unwrap_or(general)
     }
 
     /// What this frame uses of what specialised pipelines may leave out.
@@ -722,8 +733,8 @@ impl Renderer {
             },
             None => DrawSet {
                 plain: &self.shadow_pipeline,
-                specialised: Some((&self.shadow_specialised, self.frame_uses())),
-                instanced: &self.shadow_instanced_pipeline,
+                specialised: self.specialise.then(|| (&self.specialised.shadow, self.frame_uses())),
+                instanced: self.instanced_pipeline(true),
                 points: None,
                 textured: false,
             },

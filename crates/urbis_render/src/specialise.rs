@@ -72,24 +72,27 @@ pub(crate) enum Pass {
     Shadow,
 }
 
-/// The specialised pipelines of one pass, built on first use.
+/// The specialised pipelines of one pass, batched or instanced, built on first use.
 pub(crate) struct Specialised {
     pass: Pass,
+    instanced: bool,
     layout: wgpu::PipelineLayout,
     module: wgpu::ShaderModule,
     built: HashMap<Key, wgpu::RenderPipeline>,
 }
 
 impl Specialised {
-    pub(crate) fn new(pass: Pass, layout: wgpu::PipelineLayout, module: wgpu::ShaderModule) -> Self {
-        Self { pass, layout, module, built: HashMap::new() }
+    fn new(pass: Pass, instanced: bool, layout: &wgpu::PipelineLayout, module: &wgpu::ShaderModule) -> Self {
+        Self { pass, instanced, layout: layout.clone(), module: module.clone(), built: HashMap::new() }
     }
 
-    /// The key a batch is drawn with in this pass, in a frame that uses `frame`.
-    pub(crate) fn key(&self, batch: &GpuBatch, frame: FrameUses) -> Key {
-        let cull_back = batch.draw.single_sided;
+    /// The key a batch (or, with `None`, an instance of a shared mesh) is
+    /// drawn with in this pass, in a frame that uses `frame`. Instances
+    /// keep both faces and every material.
+    pub(crate) fn key(&self, batch: Option<&GpuBatch>, frame: FrameUses) -> Key {
+        let cull_back = batch.is_some_and(|b| b.draw.single_sided);
         match self.pass {
-            Pass::City => Key { cull_back, surface: batch.surface, frame },
+            Pass::City => Key { cull_back, surface: batch.map_or(Surface::Procedural, |b| b.surface), frame },
             // The depth pass shades nothing: one pipeline per faces and flattening.
             Pass::Shadow => Key {
                 cull_back,
@@ -100,17 +103,17 @@ impl Specialised {
     }
 
     /// Builds the pipelines of `keys` not built yet.
-    pub(crate) fn prepare(&mut self, device: &wgpu::Device, keys: impl IntoIterator<Item = Key>) {
+    fn prepare(&mut self, device: &wgpu::Device, keys: impl IntoIterator<Item = Key>) {
         for key in keys {
             if self.built.contains_key(&key) {
                 continue;
             }
             let constants = key.constants();
             let variant = Variant { cull_back: key.cull_back, constants: &constants };
-            let (layout, module) = (&self.layout, &self.module);
+            let (layout, module, instanced) = (&self.layout, &self.module, self.instanced);
             let pipeline = match self.pass {
-                Pass::City => pipelines::city(device, layout, module, false, "fs_main", Blend::Opaque, variant),
-                Pass::Shadow => pipelines::shadow(device, layout, module, false, false, variant),
+                Pass::City => pipelines::city(device, layout, module, instanced, "fs_main", Blend::Opaque, variant),
+                Pass::Shadow => pipelines::shadow(device, layout, module, instanced, false, variant),
             };
             self.built.insert(key, pipeline);
         }
@@ -119,5 +122,55 @@ impl Specialised {
     /// The pipeline of `key`, if prepared.
     pub(crate) fn get(&self, key: Key) -> Option<&wgpu::RenderPipeline> {
         self.built.get(&key)
+    }
+}
+
+/// The specialised pipelines of the opaque city pass and the shadow pass
+/// without a section: batched and instanced.
+pub(crate) struct PassPipelines {
+    pub city: Specialised,
+    pub city_instanced: Specialised,
+    pub shadow: Specialised,
+    pub shadow_instanced: Specialised,
+}
+
+impl PassPipelines {
+    pub(crate) fn new(
+        city_layout: &wgpu::PipelineLayout,
+        shadow_layout: &wgpu::PipelineLayout,
+        module: &wgpu::ShaderModule,
+    ) -> Self {
+        Self {
+            city: Specialised::new(Pass::City, false, city_layout, module),
+            city_instanced: Specialised::new(Pass::City, true, city_layout, module),
+            shadow: Specialised::new(Pass::Shadow, false, shadow_layout, module),
+            shadow_instanced: Specialised::new(Pass::Shadow, true, shadow_layout, module),
+        }
+    }
+
+    /// Builds what a frame that uses `frame` needs to draw the batches of
+    /// `city` in the city pass and those of `shadow` in the shadow pass,
+    /// and instances in both.
+    pub(crate) fn prepare<'a>(
+        &mut self,
+        device: &wgpu::Device,
+        frame: FrameUses,
+        city: impl Iterator<Item = &'a GpuBatch>,
+        shadow: impl Iterator<Item = &'a GpuBatch>,
+    ) {
+        let keys: Vec<Key> = city.map(|b| self.city.key(Some(b), frame)).collect();
+        self.city.prepare(device, keys);
+        let keys: Vec<Key> = shadow.map(|b| self.shadow.key(Some(b), frame)).collect();
+        self.shadow.prepare(device, keys);
+        let key = self.city_instanced.key(None, frame);
+        self.city_instanced.prepare(device, [key]);
+        let key = self.shadow_instanced.key(None, frame);
+        self.shadow_instanced.prepare(device, [key]);
+    }
+
+    /// The instanced pipeline of the city (or shadow) pass for the frame, if prepared.
+    pub(crate) fn instanced(&self, shadow: bool, frame: FrameUses) -> Option<&wgpu::RenderPipeline> {
+        let s = if shadow { &self.shadow_instanced } else { &self.city_instanced };
+        s.get(s.key(None, frame))
     }
 }

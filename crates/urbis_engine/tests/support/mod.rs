@@ -192,3 +192,44 @@ pub fn read_xwd(path: &Path) -> Result<image::RgbaImage, String> {
     }
     Ok(image)
 }
+
+/// Renders `camera` twice, with the pipelines specialised to the frame and
+/// batch and with the general ones only (`Renderer::set_specialised`), and
+/// asserts that both draw the same picture: no channel differs by more than
+/// one level (compilers may round the two shaders' arithmetic apart) and
+/// every pixel shows the same feature. Returns the number of pixels that
+/// differ by that one level, and the number of distinct features seen.
+pub fn assert_specialised_same(
+    engine: &mut Engine,
+    camera: &Camera,
+    lighting: &Lighting,
+    size: (u32, u32),
+    what: &str,
+) -> (usize, usize) {
+    let mut draw = |specialised: bool| {
+        engine.renderer.set_specialised(specialised);
+        let img = urbis_engine::render_image(engine, camera, lighting, None, size.0, size.1).expect("render").image;
+        let (ids, ..) = engine.renderer.feature_ids(&engine.ctx).expect("feature ids");
+        (img, ids)
+    };
+    let (general, general_ids) = draw(false);
+    let (special, special_ids) = draw(true);
+    let mut one_level = 0;
+    let mut worse = 0;
+    for (p, q) in general.pixels().zip(special.pixels()) {
+        let d = p.0.iter().zip(q.0).map(|(&a, b)| a.abs_diff(b)).max().unwrap_or(0);
+        one_level += usize::from(d == 1);
+        worse += usize::from(d > 1);
+    }
+    let ids_differ = general_ids.iter().zip(&special_ids).filter(|(a, b)| a != b).count();
+    let mut seen = special_ids.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    println!(
+        "{what}: {worse} pixels differ by more than a level, {one_level} by one; {ids_differ} ids differ; {} features seen",
+        seen.len()
+    );
+    assert_eq!(worse, 0, "{what}: the specialised pipelines draw a different picture");
+    assert_eq!(ids_differ, 0, "{what}: the specialised pipelines draw other features");
+    (one_level, seen.len())
+}
