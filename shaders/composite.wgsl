@@ -127,6 +127,32 @@ fn outlined_edge(a: u32, b: u32) -> bool {
     return !seamless;
 }
 
+// The sky (or ground plain) at pixel `p` behind whatever see-through
+// surfaces left their premultiplied colour and coverage in `drawn`.
+fn under_sky(p: vec2<i32>, drawn: vec4<f32>) -> vec3<f32> {
+    let pos = vec2<f32>(p) + 0.5;
+    let ndc = vec2<f32>(pos.x * frame.viewport.z * 2.0 - 1.0, 1.0 - pos.y * frame.viewport.w * 2.0);
+    let q = frame.inv_view_proj * vec4<f32>(ndc, 1.0, 1.0);
+    return drawn.rgb + sky(normalize(q.xyz / q.w)) * (1.0 - drawn.a);
+}
+
+// `color` of pixel `p`, darkened where the feature changes: edges read even
+// in flat light. The pixel and its four neighbours (clamped into the frame)
+// come from two gathers of 2 × 2 ids, one to the upper left and one to the
+// lower right; gathers give (−, +), (+, +), (+, −), (−, −) of their square.
+fn outlined(p: vec2<i32>, color: vec3<f32>) -> vec3<f32> {
+    let size = vec2<f32>(textureDimensions(id_tex));
+    let upper_left = textureGather(0, id_tex, id_sampler, vec2<f32>(p) / size);
+    let lower_right = textureGather(0, id_tex, id_sampler, (vec2<f32>(p) + 1.0) / size);
+    let id = upper_left.y;
+    let edge = outlined_edge(id, lower_right.z) || outlined_edge(id, upper_left.x) || outlined_edge(id, lower_right.x)
+        || outlined_edge(id, upper_left.z);
+    if edge && id != 0u {
+        return color * 0.72;
+    }
+    return color;
+}
+
 // Pixel `p` before the selection outline: what was drawn, or the sky behind
 // it, darkened where the feature changes.
 fn surface(p: vec2<i32>) -> vec3<f32> {
@@ -139,27 +165,10 @@ fn surface(p: vec2<i32>) -> vec3<f32> {
     if depth > 0.0 && drawn.a >= 1.0 {
         color = drawn.rgb;
     } else {
-        // The sky (or ground plain) behind whatever see-through surfaces cover it.
-        let pos = vec2<f32>(p) + 0.5;
-        let ndc = vec2<f32>(pos.x * frame.viewport.z * 2.0 - 1.0, 1.0 - pos.y * frame.viewport.w * 2.0);
-        let q = frame.inv_view_proj * vec4<f32>(ndc, 1.0, 1.0);
-        color = drawn.rgb + sky(normalize(q.xyz / q.w)) * (1.0 - drawn.a);
+        color = under_sky(p, drawn);
     }
-
-    // Outlines where the feature changes: edges read even in flat light.
-    // The pixel and its four neighbours (clamped into the frame) come from
-    // two gathers of 2 × 2 ids, one to the upper left and one to the lower
-    // right; gathers give (−, +), (+, +), (+, −), (−, −) of their square.
-    let size = vec2<f32>(textureDimensions(id_tex));
-    let upper_left = textureGather(0, id_tex, id_sampler, vec2<f32>(p) / size);
-    let lower_right = textureGather(0, id_tex, id_sampler, (vec2<f32>(p) + 1.0) / size);
-    let id = upper_left.y;
-    let edge = outlined_edge(id, lower_right.z) || outlined_edge(id, upper_left.x) || outlined_edge(id, lower_right.x)
-        || outlined_edge(id, upper_left.z);
-    if edge && id != 0u {
-        color = color * 0.72;
-    }
-    return color;
+    // Where nothing opaque was drawn the feature id is 0: no outline.
+    return outlined(p, color);
 }
 
 // Whether the selection outline, two pixels wide around the selected
@@ -351,6 +360,24 @@ fn encode(c: vec3<f32>) -> vec4<f32> {
 @fragment
 fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     return encode(shade(vec2<i32>(pos.xy)));
+}
+
+// The composite split by the depth test (a read-only depth attachment; no
+// section, no FXAA): a CPU rasteriser runs both sides of `surface`'s branch
+// for every pixel, but skips the pixels a depth test rejects. `fs_sky` draws
+// where nothing opaque was drawn (depth 0: sky, ground plain, see-through
+// surfaces over them; no feature, so no outline), `fs_opaque_surface` the
+// rest (alpha 1 there unless a section cut it, which this split excludes).
+@fragment
+fn fs_sky(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let p = vec2<i32>(pos.xy);
+    return encode(finish(under_sky(p, textureLoad(color_tex, p, 0)), selection_outline(p)));
+}
+
+@fragment
+fn fs_opaque_surface(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let p = vec2<i32>(pos.xy);
+    return encode(finish(outlined(p, textureLoad(color_tex, p, 0).rgb), selection_outline(p)));
 }
 
 // The same, anti-aliased (a pipeline of its own: a software rasteriser runs

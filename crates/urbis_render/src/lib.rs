@@ -63,6 +63,7 @@ mod section;
 pub mod shaders;
 mod shadow;
 mod specialise;
+mod targets;
 mod textures;
 mod timing;
 mod transparency;

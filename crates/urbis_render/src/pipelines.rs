@@ -184,16 +184,29 @@ pub(crate) fn points(
     })
 }
 
-/// The composite pass (`composite.wgsl`) into the output: plain, or
-/// anti-aliased, with or without the selection outline. Each variant is a
-/// pipeline of its own, built on first use, so frames without FXAA or a
-/// selection neither run nor compile them.
+/// How the composite pass draws the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum CompositeDraw {
+    /// One full-screen draw (`fs_main`).
+    Plain,
+    /// One full-screen draw with FXAA (`fs_antialias`).
+    Antialiased,
+    /// Two full-screen draws split by a read-only depth test: `fs_sky`
+    /// where nothing opaque was drawn, `fs_opaque_surface` elsewhere. Only
+    /// without a section (which leaves see-through "nothing" at depth).
+    Split,
+}
+
+/// The composite pass (`composite.wgsl`) into the output: plain,
+/// anti-aliased or split, with or without the selection outline. Each
+/// variant is a pipeline of its own, built on first use, so frames without
+/// FXAA or a selection neither run nor compile them.
 pub(crate) struct Composite {
     layout: wgpu::PipelineLayout,
     module: wgpu::ShaderModule,
     format: wgpu::TextureFormat,
-    /// By `antialias + 2 × selection`; the first is built up front.
-    variants: [Option<wgpu::RenderPipeline>; 4],
+    /// By fragment entry point and selection.
+    variants: std::collections::HashMap<(&'static str, bool), wgpu::RenderPipeline>,
 }
 
 impl Composite {
@@ -207,24 +220,42 @@ impl Composite {
             bind_group_layouts: &[Some(group)],
             immediate_size: 0,
         });
-        let mut c = Self { layout, module, format, variants: [None, None, None, None] };
-        c.prepare(device, false, false);
-        c
+        Self { layout, module, format, variants: Default::default() }
     }
 
-    /// Builds the variant for `antialias` and `selection` if it is not built yet.
-    pub(crate) fn prepare(&mut self, device: &wgpu::Device, antialias: bool, selection: bool) {
-        let slot = &mut self.variants[antialias as usize + 2 * selection as usize];
-        if slot.is_none() {
-            let fragment = if antialias { "fs_antialias" } else { "fs_main" };
-            *slot = Some(Self::pipeline(device, &self.layout, &self.module, self.format, fragment, selection));
+    /// The fragment entry points of a way of drawing, with the depth test
+    /// that picks each one's pixels (none: every pixel).
+    fn entries(draw: CompositeDraw) -> &'static [(&'static str, Option<wgpu::CompareFunction>)] {
+        match draw {
+            CompositeDraw::Plain => &[("fs_main", None)],
+            CompositeDraw::Antialiased => &[("fs_antialias", None)],
+            // The full-screen triangle lies at depth 0, the cleared far plane (reversed Z).
+            CompositeDraw::Split => &[
+                ("fs_sky", Some(wgpu::CompareFunction::Equal)),
+                ("fs_opaque_surface", Some(wgpu::CompareFunction::Less)),
+            ],
         }
     }
 
-    /// The variant to draw with (the plain one if that one was not prepared).
-    pub(crate) fn get(&self, antialias: bool, selection: bool) -> &wgpu::RenderPipeline {
-        let plain = self.variants[0].as_ref().expect("built in new");
-        self.variants[antialias as usize + 2 * selection as usize].as_ref().unwrap_or(plain)
+    /// Builds the pipelines of `draw` with or without `selection` not built yet.
+    pub(crate) fn prepare(&mut self, device: &wgpu::Device, draw: CompositeDraw, selection: bool) {
+        for &(fragment, depth) in Self::entries(draw) {
+            if !self.variants.contains_key(&(fragment, selection)) {
+                let p = Self::pipeline(device, &self.layout, &self.module, self.format, fragment, selection, depth);
+                self.variants.insert((fragment, selection), p);
+            }
+        }
+    }
+
+    /// Draws the frame with the prepared pipelines of `draw` (the pass has
+    /// the depth target attached, read-only, exactly when `draw` is `Split`).
+    pub(crate) fn draw(&self, pass: &mut wgpu::RenderPass<'_>, draw: CompositeDraw, selection: bool) {
+        for &(fragment, _) in Self::entries(draw) {
+            if let Some(p) = self.variants.get(&(fragment, selection)) {
+                pass.set_pipeline(p);
+                pass.draw(0..3, 0..1);
+            }
+        }
     }
 
     fn pipeline(
@@ -234,6 +265,7 @@ impl Composite {
         format: wgpu::TextureFormat,
         fragment: &str,
         selection: bool,
+        depth: Option<wgpu::CompareFunction>,
     ) -> wgpu::RenderPipeline {
         let on = |b: bool| if b { 1.0 } else { 0.0 };
         let constants: &[(&str, f64)] = &[("SELECTION", on(selection)), ("ENCODE_SRGB", on(!format.is_srgb()))];
@@ -247,7 +279,13 @@ impl Composite {
                 buffers: &[],
             },
             primitive: Default::default(),
-            depth_stencil: None,
+            depth_stencil: depth.map(|compare| wgpu::DepthStencilState {
+                format: DEPTH_FORMAT,
+                depth_write_enabled: Some(false),
+                depth_compare: Some(compare),
+                stencil: Default::default(),
+                bias: Default::default(),
+            }),
             multisample: Default::default(),
             fragment: Some(wgpu::FragmentState {
                 module,

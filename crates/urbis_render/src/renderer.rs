@@ -17,11 +17,10 @@ use crate::crop::Crop;
 use crate::draw::{DrawSet, draw_chunks};
 use crate::field::FieldCulling;
 use crate::field::gpu::FieldRenderer;
-use crate::pipelines::{
-    self, COLOR_FORMAT, DEPTH_FORMAT, ID_FORMAT, Variant, storage_entry, texture_entry, uniform_entry,
-};
+use crate::pipelines::{self, CompositeDraw, DEPTH_FORMAT, Variant, storage_entry, texture_entry, uniform_entry};
 use crate::shadow::{SHADOW_SIZE, ShadowFit, frustum_planes};
 use crate::specialise::{FrameUses, PassPipelines};
+use crate::targets::Targets;
 use crate::timing::{Pass, PassTimer};
 
 /// Everything the shadow map's content depends on.
@@ -69,44 +68,6 @@ struct FrameUniforms {
     shadow_view_proj: [[f32; 4]; 4],
     shadow: [f32; 4],
     section: SectionUniform,
-}
-
-struct Targets {
-    width: u32,
-    height: u32,
-    color: wgpu::TextureView,
-    id_texture: wgpu::Texture,
-    id: wgpu::TextureView,
-    depth: wgpu::TextureView,
-}
-
-impl Targets {
-    fn new(ctx: &GpuContext, width: u32, height: u32) -> Self {
-        let make = |label, format, usage| {
-            ctx.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some(label),
-                size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format,
-                usage,
-                view_formats: &[],
-            })
-        };
-        let rt = wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING;
-        let color = make("colour", COLOR_FORMAT, rt);
-        let id_texture = make("feature id", ID_FORMAT, rt | wgpu::TextureUsages::COPY_SRC);
-        let depth = make("depth", DEPTH_FORMAT, rt);
-        Self {
-            width,
-            height,
-            color: color.create_view(&Default::default()),
-            id: id_texture.create_view(&Default::default()),
-            id_texture,
-            depth: depth.create_view(&Default::default()),
-        }
-    }
 }
 
 /// Pipelines and targets; draws a [`GpuScene`] into a texture view.
@@ -537,7 +498,17 @@ impl Renderer {
                 }),
             }],
         });
-        self.composite.prepare(&ctx.device, lighting.antialias, scene.has_selection());
+        // The composite split by a depth test costs each pixel only its own
+        // half; FXAA looks at neighbours of both kinds, and a section leaves
+        // "nothing" at depth, so those draw every pixel alike.
+        let composite_draw = if lighting.antialias {
+            CompositeDraw::Antialiased
+        } else if self.section.active().is_some() {
+            CompositeDraw::Plain
+        } else {
+            CompositeDraw::Split
+        };
+        self.composite.prepare(&ctx.device, composite_draw, scene.has_selection());
         let Some(t) = self.targets.as_ref() else {
             return stats;
         };
@@ -666,15 +637,18 @@ impl Renderer {
                         store: wgpu::StoreOp::Store,
                     },
                 })],
-                depth_stencil_attachment: None,
+                // Read-only: the split's depth test, while the shader samples it too.
+                depth_stencil_attachment: (composite_draw == CompositeDraw::Split).then_some(
+                    wgpu::RenderPassDepthStencilAttachment { view: &t.depth, depth_ops: None, stencil_ops: None },
+                ),
                 timestamp_writes: timer.and_then(|t| t.render(Pass::Composite)),
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            pass.set_pipeline(self.composite.get(lighting.antialias, scene.has_selection()));
             pass.set_bind_group(0, &composite_group, &[]);
-            pass.draw(0..3, 0..1);
-            if let Some(o) = overlay {
+            self.composite.draw(&mut pass, composite_draw, scene.has_selection());
+            // The overlay's pipeline has no depth state: with a depth target attached it draws after the frame.
+            if let Some(o) = overlay.filter(|_| composite_draw != CompositeDraw::Split) {
                 self.overlay.draw(ctx, &mut pass, o, width, height);
             }
         }
@@ -682,6 +656,9 @@ impl Renderer {
             timer.resolve(&mut encoder);
         }
         ctx.queue.submit([encoder.finish()]);
+        if let Some(o) = overlay.filter(|_| composite_draw == CompositeDraw::Split) {
+            self.draw_overlay(ctx, o, output, width, height);
+        }
         stats
     }
 
