@@ -113,6 +113,8 @@ override TEXTURED: bool = true;
 override CLASSIFICATION: bool = true;
 // Flattening by polygons (off when the frame has none).
 override FLATTENING: bool = true;
+// The highlight tint (off while no feature is highlighted).
+override HIGHLIGHT: bool = true;
 
 const FLAG_HIDDEN: u32 = 1u;
 const FLAG_HIGHLIGHTED: u32 = 2u;
@@ -503,8 +505,7 @@ fn city_shade(in: VertexOut) -> FragmentOut {
     specular = specular * shadowed;
     var color = diffuse + specular;
 
-    let style = feature_style(feature);
-    if (style.flags.x & FLAG_HIGHLIGHTED) != 0u {
+    if HIGHLIGHT && (feature_style(feature).flags.x & FLAG_HIGHLIGHTED) != 0u {
         color = mix(color, vec3<f32>(1.0, 0.78, 0.2), 0.45);
     }
 

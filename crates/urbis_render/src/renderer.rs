@@ -101,6 +101,8 @@ pub struct Renderer {
     reuse_shadow_map: bool,
     /// Draw with pipelines specialised to the frame and batch (see `specialise`).
     specialise: bool,
+    /// What the frame being drawn uses of what specialised pipelines may leave out.
+    uses: FrameUses,
     /// What the shadow map in the texture was drawn from; a frame with the
     /// same keeps it (a still camera over an unchanged scene).
     shadow_drawn: Option<ShadowKey>,
@@ -271,6 +273,7 @@ impl Renderer {
             crop: None,
             reuse_shadow_map: false,
             specialise: true,
+            uses: FrameUses { classification: true, flattening: true, highlight: true },
             shadow_drawn: None,
             section,
             transparency,
@@ -458,8 +461,8 @@ impl Renderer {
             let kept = &kept;
             kept.iter().filter(move |k| in_pass(k)).flat_map(|(c, _, _)| c.mesh.iter().flat_map(|m| &m.batches))
         };
-        let frame_uses = self.frame_uses();
-        self.specialised.prepare(&ctx.device, frame_uses, batches(|k| k.1), batches(|k| k.2));
+        self.uses = self.frame_uses(scene);
+        self.specialised.prepare(&ctx.device, self.uses, batches(|k| k.1), batches(|k| k.2));
         let full_height = self.crop.map_or(f64::from(height), |c| c.full_height);
         self.fields.prepare(ctx, scene, camera, planes, shadow.as_ref(), full_height);
 
@@ -679,7 +682,7 @@ impl Renderer {
             },
             None => DrawSet {
                 plain: &self.city_pipeline,
-                specialised: self.specialise.then(|| (&self.specialised.city, self.frame_uses())),
+                specialised: self.specialise.then(|| (&self.specialised.city, self.uses)),
                 instanced: self.instanced_pipeline(false),
                 points: Some(&self.point_pipeline),
                 textured: true,
@@ -690,13 +693,17 @@ impl Renderer {
     /// The instanced pipeline of the city (or shadow) pass without a section.
     fn instanced_pipeline(&self, shadow: bool) -> &wgpu::RenderPipeline {
         let general = if shadow { &self.shadow_instanced_pipeline } else { &self.city_instanced_pipeline };
-        let specialised = self.specialise.then(|| self.specialised.instanced(shadow, self.frame_uses())).flatten();
+        let specialised = self.specialise.then(|| self.specialised.instanced(shadow, self.uses)).flatten();
         specialised.unwrap_or(general)
     }
 
-    /// What this frame uses of what specialised pipelines may leave out.
-    fn frame_uses(&self) -> FrameUses {
-        FrameUses { classification: self.classification.active(), flattening: self.flatten.active() }
+    /// What a frame of `scene` uses of what specialised pipelines may leave out.
+    fn frame_uses(&self, scene: &GpuScene) -> FrameUses {
+        FrameUses {
+            classification: self.classification.active(),
+            flattening: self.flatten.active(),
+            highlight: scene.has_highlight(),
+        }
     }
 
     fn shadow_set(&self) -> DrawSet<'_> {
@@ -710,7 +717,7 @@ impl Renderer {
             },
             None => DrawSet {
                 plain: &self.shadow_pipeline,
-                specialised: self.specialise.then(|| (&self.specialised.shadow, self.frame_uses())),
+                specialised: self.specialise.then(|| (&self.specialised.shadow, self.uses)),
                 instanced: self.instanced_pipeline(true),
                 points: None,
                 textured: false,

@@ -296,9 +296,10 @@ pub struct GpuScene {
     styles: Vec<FeatureStyle>,
     /// Counts changes to geometry, visibility and styles (what a shadow map depends on).
     generation: u64,
-    /// How many of them are see-through, and how many selected.
+    /// How many of them are see-through, how many selected and how many highlighted.
     transparent: usize,
     selected: usize,
+    highlighted: usize,
     pub(crate) style_buffer: wgpu::Buffer,
     style_capacity: usize,
     /// The device's largest storage binding, bytes.
@@ -368,6 +369,7 @@ impl GpuScene {
             styles: vec![FeatureStyle::DEFAULT; 1],
             transparent: 0,
             selected: 0,
+            highlighted: 0,
             generation: next_generation(),
             style_buffer: style_buffer(ctx, capacity),
             style_capacity: capacity,
@@ -573,6 +575,8 @@ impl GpuScene {
             self.transparent += usize::from(style.is_transparent());
             self.selected -= usize::from(self.styles[i].flags[0] & FeatureStyle::SELECTED != 0);
             self.selected += usize::from(style.flags[0] & FeatureStyle::SELECTED != 0);
+            self.highlighted -= usize::from(self.styles[i].flags[0] & FeatureStyle::HIGHLIGHTED != 0);
+            self.highlighted += usize::from(style.flags[0] & FeatureStyle::HIGHLIGHTED != 0);
             self.styles[i] = style;
             self.dirty.push(index);
         }
@@ -587,6 +591,11 @@ impl GpuScene {
     /// Whether any feature is selected (the composite pass outlines selections only then).
     pub fn has_selection(&self) -> bool {
         self.selected > 0
+    }
+
+    /// Whether any feature is highlighted (the city pass tints them only then).
+    pub fn has_highlight(&self) -> bool {
+        self.highlighted > 0
     }
 
     /// Whether any visible feature is see-through (drawn in a second, blended pass).

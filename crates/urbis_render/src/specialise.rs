@@ -8,7 +8,8 @@
 //! - the procedural materials (façade windows, water, foliage, road speckle);
 //! - the base-colour texture;
 //! - classification by volumes;
-//! - flattening by polygons.
+//! - flattening by polygons;
+//! - the highlight tint.
 //!
 //! The renderer works out each batch's [`Key`] from the batch (its faces and
 //! surfaces, [`Surface`]) and the frame ([`FrameUses`]). Before encoding, it
@@ -41,6 +42,8 @@ pub(crate) struct FrameUses {
     pub classification: bool,
     /// Flattening polygons are set.
     pub flattening: bool,
+    /// Some feature is highlighted.
+    pub highlight: bool,
 }
 
 /// One specialisation: the pipeline constants it sets, and the faces it culls.
@@ -52,13 +55,14 @@ pub(crate) struct Key {
 }
 
 impl Key {
-    fn constants(self) -> [(&'static str, f64); 4] {
+    fn constants(self) -> [(&'static str, f64); 5] {
         let on = |b: bool| if b { 1.0 } else { 0.0 };
         [
             ("PROCEDURAL_MATERIALS", on(self.surface == Surface::Procedural)),
             ("TEXTURED", on(self.surface != Surface::Plain)),
             ("CLASSIFICATION", on(self.frame.classification)),
             ("FLATTENING", on(self.frame.flattening)),
+            ("HIGHLIGHT", on(self.frame.highlight)),
         ]
     }
 }
@@ -97,7 +101,7 @@ impl Specialised {
             Pass::Shadow => Key {
                 cull_back,
                 surface: Surface::Procedural,
-                frame: FrameUses { classification: true, flattening: frame.flattening },
+                frame: FrameUses { classification: true, flattening: frame.flattening, highlight: true },
             },
         }
     }
