@@ -682,7 +682,7 @@ impl Renderer {
             },
             None => DrawSet {
                 plain: &self.city_pipeline,
-                specialised: self.specialise.then(|| (&self.specialised.city, self.uses)),
+                specialised: self.specialise.then_some((&self.specialised.city, self.uses)),
                 instanced: self.instanced_pipeline(false),
                 points: Some(&self.point_pipeline),
                 textured: true,
@@ -717,7 +717,7 @@ impl Renderer {
             },
             None => DrawSet {
                 plain: &self.shadow_pipeline,
-                specialised: self.specialise.then(|| (&self.specialised.shadow, self.uses)),
+                specialised: self.specialise.then_some((&self.specialised.shadow, self.uses)),
                 instanced: self.instanced_pipeline(true),
                 points: None,
                 textured: false,
