@@ -462,7 +462,9 @@ impl Renderer {
             kept.iter().filter(move |k| in_pass(k)).flat_map(|(c, _, _)| c.mesh.iter().flat_map(|m| &m.batches))
         };
         self.uses = self.frame_uses(scene);
-        self.specialised.prepare(&ctx.device, self.uses, batches(|k| k.1), batches(|k| k.2));
+        if self.specialise {
+            self.specialised.prepare(&ctx.device, self.uses, batches(|k| k.1), batches(|k| k.2));
+        }
         let full_height = self.crop.map_or(f64::from(height), |c| c.full_height);
         self.fields.prepare(ctx, scene, camera, planes, shadow.as_ref(), full_height);
 

@@ -16,8 +16,8 @@
 //! builds the pipelines it lacks ([`Specialised::prepare`]), then draws each
 //! batch with its own. Left out means left out of the shader, not changed:
 //! a specialised pipeline draws its batches exactly as the general one
-//! would. Sections, see-through features, instances and points keep the
-//! general pipelines.
+//! would. Instances (fields, trees) get a pipeline keyed by the frame alone.
+//! Sections, see-through features and points keep the general pipelines.
 
 use std::collections::HashMap;
 
